@@ -1,0 +1,227 @@
+// optsde.advance: move every path of a chunk from optimizer step k_begin to k_end with its state
+// in registers, sample the stationary statistics and histograms on the way, and reduce the
+// per-workgroup partials at the end. Twin: src/cpu/advance.rs (same name, bindings, order).
+//
+// Injected constants (see src/shader.rs): DIM, MODEL, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS,
+// USE_LOCAL_HIST, STREAM_NOISE.
+#import shared/math.wgsl
+#import shared/rng.wgsl
+#import shared/layout.wgsl
+#import shared/model.wgsl
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> coef: array<Coef>;
+@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
+
+const NQ: u32 = DIM + 1u;
+const HIST_STRIDE: u32 = BINS + 2u;
+const PARTIAL_WORDS: u32 = 4u * DIM + 5u;
+
+var<workgroup> wg_hist: array<atomic<u32>, LOCAL_HIST_WORDS>;
+var<workgroup> red_n: array<f32, WG>;
+var<workgroup> red_m: array<f32, WG>;
+var<workgroup> red_s: array<f32, WG>;
+
+fn bin_of(v: f32, lo: f32, inv_w: f32) -> u32 {
+    let u = (v - lo) * inv_w;
+    let idx = u32(clamp(u, 0.0, f32(BINS)));
+    return select(select(idx, BINS + 1u, u >= f32(BINS)), BINS, u < 0.0);
+}
+
+fn hist_add(word: u32) {
+    if (USE_LOCAL_HIST) {
+        atomicAdd(&wg_hist[word], 1u);
+    } else {
+        atomicAdd(&hist[word], 1u);
+    }
+}
+
+fn is_sample(k: u32) -> bool {
+    return k >= params.stat_start && (k - params.stat_start) % params.stat_every == 0u;
+}
+
+// Sum of red_m over the workgroup (tree, stride halving); result valid in red_m[0].
+fn reduce_sum(lid: u32) {
+    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+        workgroupBarrier();
+        if (lid < stride) {
+            red_m[lid] = red_m[lid] + red_m[lid + stride];
+        }
+    }
+    workgroupBarrier();
+}
+
+// Chan et al. merge of (count, mean, M2) over the workgroup; result in red_*[0].
+fn reduce_moments(lid: u32) {
+    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+        workgroupBarrier();
+        if (lid < stride) {
+            let na = red_n[lid];
+            let nb = red_n[lid + stride];
+            let n = na + nb;
+            let delta = red_m[lid + stride] - red_m[lid];
+            let w = select(0.0, nb / n, n > 0.0);
+            red_m[lid] = red_m[lid] + delta * w;
+            red_s[lid] = red_s[lid] + red_s[lid + stride] + delta * delta * na * w;
+            red_n[lid] = n;
+        }
+    }
+    workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid3: vec3<u32>) {
+    let lid = lid3.x;
+    let wid = wid3.x;
+    let local_path = wid * WG + lid;
+    let live = local_path < params.n_paths;
+
+    if (USE_LOCAL_HIST) {
+        for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {
+            atomicStore(&wg_hist[w], 0u);
+        }
+        workgroupBarrier();
+    }
+
+    var x: array<f32, DIM>;
+    var s1: array<f32, NQ>;
+    var s2: array<f32, DIM>;
+    var ns = 0.0;
+    for (var i = 0u; i < DIM; i += 1u) {
+        s1[i] = 0.0;
+        s2[i] = 0.0;
+    }
+    s1[DIM] = 0.0;
+
+    if (live) {
+        var m: ModelCoefs;
+        for (var i = 0u; i < DIM; i += 1u) {
+            m.h[i] = coef[i].h;
+            m.c[i] = coef[i].c;
+            m.p0[i] = coef[i].p0;
+            m.p1[i] = coef[i].p1;
+            m.p2[i] = coef[i].p2;
+        }
+        for (var i = 0u; i < DIM; i += 1u) {
+            if (params.init == 1u) {
+                x[i] = coef[i].x0;
+            } else {
+                x[i] = state[(wid * DIM + i) * WG + lid];
+            }
+        }
+        // Global path index (64-bit as lo/hi with carry) and the first random block.
+        let path_lo = params.path_lo + local_path;
+        let path_hi = params.path_hi + select(0u, 1u, path_lo < params.path_lo);
+        let key = vec4<u32>(params.seed_lo, params.seed_hi, STREAM_NOISE, 0u);
+        var blk_lo = (params.m0_lo >> 2u) | (params.m0_hi << 30u);
+        var blk_hi = params.m0_hi >> 2u;
+        var lane = params.m0_lo & 3u;
+        var buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
+
+        // One stationary sample of the current state (finite states only).
+        var k = params.k_begin;
+        var sample_now = params.init == 1u && is_sample(0u);
+        loop {
+            if (sample_now) {
+                let loss = loss_of(&x, &m);
+                if (is_finite_bits(loss)) {
+                    ns += 1.0;
+                    for (var i = 0u; i < DIM; i += 1u) {
+                        let y = x[i] - m.c[i];
+                        s1[i] += y;
+                        s2[i] += y * y;
+                        hist_add(i * HIST_STRIDE + bin_of(x[i], coef[i].hist_lo, coef[i].hist_inv_w));
+                    }
+                    s1[DIM] += loss;
+                    hist_add(DIM * HIST_STRIDE + bin_of(loss, params.loss_lo, params.loss_inv_w));
+                }
+            }
+            if (k >= params.k_end) {
+                break;
+            }
+            for (var j = 0u; j < params.refine; j += 1u) {
+                var g: array<f32, DIM>;
+                gradient(&x, &m, &g);
+                for (var i = 0u; i < DIM; i += 1u) {
+                    if (lane == 4u) {
+                        blk_lo += 1u;
+                        blk_hi += select(0u, 1u, blk_lo == 0u);
+                        buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
+                        lane = 0u;
+                    }
+                    let xi = select(select(buf.x, buf.y, lane == 1u), select(buf.z, buf.w, lane == 3u), lane >= 2u);
+                    x[i] = update(x[i], g[i], xi, &m, i);
+                    lane += 1u;
+                }
+            }
+            k += 1u;
+            sample_now = is_sample(k);
+        }
+        for (var i = 0u; i < DIM; i += 1u) {
+            state[(wid * DIM + i) * WG + lid] = x[i];
+        }
+    }
+
+    let base = wid * PARTIAL_WORDS;
+    if (params.record == 1u) {
+        var loss = 0.0;
+        var ok = false;
+        if (live) {
+            var m: ModelCoefs;
+            for (var i = 0u; i < DIM; i += 1u) {
+                m.h[i] = coef[i].h;
+                m.c[i] = coef[i].c;
+            }
+            loss = loss_of(&x, &m);
+            ok = is_finite_bits(loss);
+        }
+        for (var q = 0u; q < NQ; q += 1u) {
+            var v = loss;
+            if (q < DIM) {
+                v = x[q];
+            }
+            red_n[lid] = select(0.0, 1.0, ok);
+            red_m[lid] = select(0.0, v, ok);
+            red_s[lid] = 0.0;
+            reduce_moments(lid);
+            if (lid == 0u) {
+                partials[base] = red_n[0];
+                partials[base + 1u + q] = red_m[0];
+                partials[base + 1u + NQ + q] = red_s[0];
+            }
+            workgroupBarrier();
+        }
+    }
+
+    // Stationary sums: count, then s1 (coordinates and loss), then s2 (coordinates).
+    red_m[lid] = ns;
+    reduce_sum(lid);
+    if (lid == 0u) {
+        partials[base + 1u + 2u * NQ] = red_m[0];
+    }
+    workgroupBarrier();
+    for (var q = 0u; q < NQ + DIM; q += 1u) {
+        if (q < NQ) {
+            red_m[lid] = s1[q];
+        } else {
+            red_m[lid] = s2[q - NQ];
+        }
+        reduce_sum(lid);
+        if (lid == 0u) {
+            partials[base + 2u + 2u * NQ + q] = red_m[0];
+        }
+        workgroupBarrier();
+    }
+
+    if (USE_LOCAL_HIST) {
+        workgroupBarrier();
+        for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {
+            let v = atomicLoad(&wg_hist[w]);
+            if (v != 0u) {
+                atomicAdd(&hist[w], v);
+            }
+        }
+    }
+}

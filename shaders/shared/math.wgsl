@@ -1,0 +1,72 @@
+// Float32 special functions: twin of src/math.rs (same polynomials, same order).
+// Branch-free; WGSL has no erf, and builtin log/sin/cos/exp vary between drivers.
+
+const LN2_HI: f32 = 0.69314575;
+const LN2_LO: f32 = 1.4286068e-6;
+const LOG2E: f32 = 1.4426950;
+const FRAC_PI_2: f32 = 1.5707964;
+
+// ln(u) for u in (0, 1].
+fn ln_unit(u: f32) -> f32 {
+    let bits = bitcast<u32>(u);
+    let adj = bits - 0x3F3504F3u;
+    let e = bitcast<i32>(adj) >> 23u;
+    let m = bitcast<f32>(bits - (bitcast<u32>(e) << 23u));
+    let s = (m - 1.0) / (m + 1.0);
+    let z = s * s;
+    let p = 2.0 + z * (0.6666667 + z * (0.4 + z * (0.2857143 + z * 0.22222222)));
+    return f32(e) * LN2_HI + (s * p + f32(e) * LN2_LO);
+}
+
+// (cos, sin) of 2*pi*(w / 2^32), exact quadrant from the top two bits.
+fn sincos_quarter(w: u32) -> vec2<f32> {
+    let q = w >> 30u;
+    let frac = f32(i32((w >> 7u) & 0x7FFFFFu)) + 0.5;
+    let phi = frac * (FRAC_PI_2 / 8388608.0);
+    let z = phi * phi;
+    let s = phi * (1.0 + z * (-1.6666667e-1 + z * (8.333334e-3 + z * (-1.984127e-4 + z * (2.755732e-6 + z * -2.5052108e-8)))));
+    let c = 1.0 + z * (-0.5 + z * (4.1666668e-2 + z * (-1.3888889e-3 + z * (2.4801587e-5 + z * (-2.755732e-7 + z * 2.087676e-9)))));
+    let swap = (q & 1u) == 1u;
+    let c1 = select(c, s, swap);
+    let s1 = select(s, c, swap);
+    let cos_neg = q == 1u || q == 2u;
+    let sin_neg = q >= 2u;
+    return vec2<f32>(select(c1, -c1, cos_neg), select(s1, -s1, sin_neg));
+}
+
+fn exp_f32(y_in: f32) -> f32 {
+    var y = select(y_in, -87.0, y_in < -87.0);
+    y = select(y, 88.0, y > 88.0);
+    let n = floor(y * LOG2E + 0.5);
+    let r = (y - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.6666667e-1 + r * (4.1666668e-2 + r * (8.333334e-3 + r * (1.3888889e-3 + r * 1.984127e-4))))));
+    let scale = bitcast<f32>(u32(i32(n) + 127) << 23u);
+    return p * scale;
+}
+
+fn erfc_nr(a: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.5 * a);
+    let poly = -1.2655122 + t * (1.0000237 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.135204 + t * (1.4885159 + t * (-0.8221522 + t * 0.17087276))))))));
+    return t * exp_f32(-a * a + poly);
+}
+
+// (erf(x), 1 - erf(x)^2) without cancellation (spec 13.1, 13.2).
+fn erf_and_one_minus_sq(x: f32) -> vec2<f32> {
+    let a = abs(x);
+    let z = x * x;
+    let taylor = x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.00462963 + z * -0.0007575758)))));
+    let ec = erfc_nr(select(a, 0.5, a < 0.5));
+    let big = 1.0 - ec;
+    let small = a < 0.5;
+    let e = select(select(big, -big, x < 0.0), taylor, small);
+    let omsq = select(ec * (2.0 - ec), 1.0 - taylor * taylor, small);
+    return vec2<f32>(e, max(omsq, 0.0));
+}
+
+fn sign_f32(v: f32) -> f32 {
+    return select(0.0, 1.0, v > 0.0) - select(0.0, 1.0, v < 0.0);
+}
+
+fn is_finite_bits(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7F800000u) != 0x7F800000u;
+}

@@ -1,0 +1,299 @@
+//! The GPU backend: wgpu context (adapter choice), one pipeline per kernel configuration,
+//! chunk-sized buffers, and a two-slot staging ring so that segment s + 1 computes while the
+//! host reads segment s back. Labels are `optsde.<kernel>`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc;
+
+use crate::cpu::advance::{KernelConsts, WG};
+use crate::error::{Error, Result};
+use crate::layout::{Coef, Params, RngParams, partial_words};
+use crate::plan::{BackendInfo, Engine, Sink};
+use crate::shader;
+
+/// Largest chunk on the GPU (paths); the dispatch width stays below 65 535 workgroups.
+const MAX_GPU_CHUNK: u64 = 1 << 22;
+
+fn instance() -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::PRIMARY;
+    desc.flags = wgpu::InstanceFlags::from_build_config();
+    if std::env::var_os("OPTSDE_GPU_VALIDATION").is_some() {
+        desc.flags |= wgpu::InstanceFlags::VALIDATION;
+    }
+    wgpu::Instance::new(desc.with_env())
+}
+
+/// One line per adapter wgpu can see.
+pub fn adapters() -> Vec<String> {
+    let inst = instance();
+    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(|a| {
+            let i = a.get_info();
+            format!("{} — {:?}, {:?}, driver {} {}", i.name, i.backend, i.device_type, i.driver, i.driver_info)
+        })
+        .collect()
+}
+
+struct Pipeline {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+struct Buffers {
+    key: KernelConsts,
+    n_wg: usize,
+    params: wgpu::Buffer,
+    coef: wgpu::Buffer,
+    state: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    hist: wgpu::Buffer,
+    staging: [wgpu::Buffer; 2],
+    bind_group: wgpu::BindGroup,
+}
+
+/// The wgpu engine.
+pub struct GpuEngine {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: BackendInfo,
+    limits: wgpu::Limits,
+    pipelines: HashMap<KernelConsts, Pipeline>,
+    bufs: Option<Buffers>,
+}
+
+impl GpuEngine {
+    /// Open the first high-performance adapter of a primary backend (Vulkan, Metal, DX12).
+    pub fn new() -> Result<Self> {
+        let inst = instance();
+        let adapter = pollster::block_on(inst.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            apply_limit_buckets: false,
+        }))
+        .map_err(|e| Error::NoAdapter { detail: e.to_string() })?;
+        let ai = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("optsde.device"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Gpu(format!("cannot open device on {}: {e}", ai.name)))?;
+        Ok(GpuEngine {
+            device,
+            queue,
+            info: BackendInfo {
+                kind: "gpu".into(),
+                adapter: ai.name.clone(),
+                driver: format!("{} {}", ai.driver, ai.driver_info).trim().to_string(),
+                api: format!("{:?}", ai.backend),
+            },
+            limits,
+            pipelines: HashMap::new(),
+            bufs: None,
+        })
+    }
+
+    fn scoped<T>(&self, what: &str, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f(self);
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("{what}: {e}")));
+        }
+        out
+    }
+
+    fn compute_pipeline(&self, label: &str, src: &str, entry: &str) -> Result<Pipeline> {
+        shader::validate(src)?;
+        self.scoped(label, |s| {
+            let module = s.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            });
+            let pipeline = s.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+            let layout = pipeline.get_bind_group_layout(0);
+            Ok(Pipeline { pipeline, layout })
+        })
+    }
+
+    fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: size.max(16), usage, mapped_at_creation: false })
+    }
+
+    fn ensure(&mut self, k: &KernelConsts, n_wg: usize) -> Result<()> {
+        if !self.pipelines.contains_key(k) {
+            let p = self.compute_pipeline("optsde.advance", &shader::advance_source(k)?, "advance")?;
+            self.pipelines.insert(*k, p);
+        }
+        if self.bufs.as_ref().is_some_and(|b| b.key == *k && b.n_wg >= n_wg) {
+            return Ok(());
+        }
+        use wgpu::BufferUsages as U;
+        let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
+        let hbytes = (k.hist_words() * 4) as u64;
+        let sbytes = (n_wg * k.dim * WG * 4) as u64;
+        if sbytes > self.limits.max_storage_buffer_binding_size as u64 || sbytes > self.limits.max_buffer_size {
+            return Err(Error::Gpu(format!("state of {sbytes} bytes exceeds the adapter's buffer limits")));
+        }
+        let params = self.buffer("optsde.params", std::mem::size_of::<Params>() as u64, U::UNIFORM | U::COPY_DST);
+        let coef = self.buffer("optsde.coef", (k.dim * std::mem::size_of::<Coef>()) as u64, U::STORAGE | U::COPY_DST);
+        let state = self.buffer("optsde.state", sbytes, U::STORAGE | U::COPY_SRC);
+        let partials = self.buffer("optsde.partials", pbytes, U::STORAGE | U::COPY_SRC);
+        let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
+        let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
+        let layout = &self.pipelines[k].layout;
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("optsde.advance"),
+            layout,
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: coef.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 2, resource: state.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 3, resource: partials.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 4, resource: hist.as_entire_binding() },
+            ],
+        });
+        self.bufs = Some(Buffers { key: *k, n_wg, params, coef, state, partials, hist, staging, bind_group });
+        Ok(())
+    }
+
+    /// Map a staging buffer after its submission completes and hand the words to `f`.
+    fn read_staging<T>(&self, buf: &wgpu::Buffer, idx: wgpu::SubmissionIndex, f: impl FnOnce(&[u8]) -> T) -> Result<T> {
+        let (tx, rx) = mpsc::channel();
+        buf.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait { submission_index: Some(idx), timeout: None })
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("readback callback dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("mapping the readback buffer: {e}")))?;
+        let out = {
+            let view = buf.get_mapped_range(..).map_err(|e| Error::Gpu(format!("mapped range: {e}")))?;
+            f(&view)
+        };
+        buf.unmap();
+        Ok(out)
+    }
+
+    /// Raw words and normals of a (path × block) grid: GPU twin of `cpu::rng_words`.
+    pub fn rng_words(&mut self, p: &RngParams) -> Result<(Vec<u32>, Vec<f32>)> {
+        use wgpu::BufferUsages as U;
+        let pipe = self.compute_pipeline("optsde.rng_words", &shader::rng_words_source()?, "rng_words")?;
+        let n = (p.n_paths * p.n_blocks) as u64;
+        let bytes = n * 16;
+        self.scoped("optsde.rng_words", |s| {
+            let params = s.buffer("optsde.rng_params", 32, U::UNIFORM | U::COPY_DST);
+            let words = s.buffer("optsde.words", bytes, U::STORAGE | U::COPY_SRC);
+            let normals = s.buffer("optsde.normals", bytes, U::STORAGE | U::COPY_SRC);
+            let staging = s.buffer("optsde.staging", 2 * bytes, U::MAP_READ | U::COPY_DST);
+            s.queue.write_buffer(&params, 0, bytemuck::bytes_of(p));
+            let bg = s.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("optsde.rng_words"),
+                layout: &pipe.layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: words.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: normals.as_entire_binding() },
+                ],
+            });
+            let mut enc = s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.rng_words") });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("optsde.rng_words"), timestamp_writes: None });
+                pass.set_pipeline(&pipe.pipeline);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(n.div_ceil(64) as u32, 1, 1);
+            }
+            enc.copy_buffer_to_buffer(&words, 0, &staging, 0, bytes);
+            enc.copy_buffer_to_buffer(&normals, 0, &staging, bytes, bytes);
+            let idx = s.queue.submit([enc.finish()]);
+            s.read_staging(&staging, idx, |b| {
+                let b = b.to_vec();
+                (bytemuck::cast_slice(&b[..bytes as usize]).to_vec(), bytemuck::cast_slice(&b[bytes as usize..]).to_vec())
+            })
+        })
+    }
+}
+
+impl Engine for GpuEngine {
+    fn info(&self) -> BackendInfo {
+        self.info.clone()
+    }
+
+    fn max_chunk(&self, dim: usize) -> u64 {
+        let by_buffer = (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size) / (4 * dim as u64);
+        let by_dispatch = u64::from(self.limits.max_compute_workgroups_per_dimension) * WG as u64;
+        let paths = by_buffer.min(by_dispatch).min(MAX_GPU_CHUNK);
+        (paths / WG as u64).max(1) * WG as u64
+    }
+
+    fn run_chunk(&mut self, k: &KernelConsts, coef: &[Coef], segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
+        let Some(first) = segs.first() else { return Ok(()) };
+        let n_wg = (first.n_paths as usize).div_ceil(WG);
+        self.ensure(k, n_wg)?;
+        let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
+        let hbytes = (k.hist_words() * 4) as u64;
+        let this = &*self;
+        let b = this.bufs.as_ref().expect("buffers were just ensured");
+        let pipe = &this.pipelines[k];
+        this.scoped("optsde.advance", |s| {
+            s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(coef));
+            let mut pending: VecDeque<(usize, wgpu::SubmissionIndex)> = VecDeque::new();
+            let mut collect = |seg: usize, idx: wgpu::SubmissionIndex| -> Result<()> {
+                s.read_staging(&b.staging[seg % 2], idx, |bytes| {
+                    // The mapped view need not be aligned for f32: copy once.
+                    let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+                    let split = (pbytes / 4) as usize;
+                    let part: &[f32] = bytemuck::cast_slice(&words[..split]);
+                    sink(seg, part, &words[split..])
+                })?
+            };
+            for (i, p) in segs.iter().enumerate() {
+                s.queue.write_buffer(&b.params, 0, bytemuck::bytes_of(p));
+                let mut enc = s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.advance") });
+                enc.clear_buffer(&b.hist, 0, None);
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("optsde.advance"), timestamp_writes: None });
+                    pass.set_pipeline(&pipe.pipeline);
+                    pass.set_bind_group(0, &b.bind_group, &[]);
+                    pass.dispatch_workgroups(n_wg as u32, 1, 1);
+                }
+                let st = &b.staging[i % 2];
+                enc.copy_buffer_to_buffer(&b.partials, 0, st, 0, pbytes);
+                enc.copy_buffer_to_buffer(&b.hist, 0, st, pbytes, hbytes);
+                pending.push_back((i, s.queue.submit([enc.finish()])));
+                if pending.len() == 2 {
+                    let (seg, idx) = pending.pop_front().expect("two pending");
+                    collect(seg, idx)?;
+                }
+            }
+            while let Some((seg, idx)) = pending.pop_front() {
+                collect(seg, idx)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn read_state(&mut self) -> Result<Vec<f32>> {
+        use wgpu::BufferUsages as U;
+        let b = self.bufs.as_ref().ok_or_else(|| Error::Gpu("read_state before any run".into()))?;
+        let bytes = b.state.size();
+        let staging = self.buffer("optsde.state_readback", bytes, U::MAP_READ | U::COPY_DST);
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.state_readback") });
+        enc.copy_buffer_to_buffer(&b.state, 0, &staging, 0, bytes);
+        let idx = self.queue.submit([enc.finish()]);
+        self.read_staging(&staging, idx, |v| v.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+}

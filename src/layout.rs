@@ -1,0 +1,120 @@
+//! Structs shared with WGSL (`shaders/shared/layout.wgsl`): `#[repr(C)]`, bytemuck `Pod`,
+//! 4-byte fields only, with size and offset asserts here and a test against naga's layout.
+
+use bytemuck::{Pod, Zeroable};
+use std::mem::{offset_of, size_of};
+
+/// Per-dispatch parameters (uniform buffer, binding 0).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct Params {
+    /// Global index of the chunk's first path (low, high 32 bits).
+    pub path_lo: u32,
+    pub path_hi: u32,
+    /// Paths in this chunk (threads beyond it idle).
+    pub n_paths: u32,
+    /// The segment advances from optimizer step `k_begin` to `k_end`.
+    pub k_begin: u32,
+    pub k_end: u32,
+    /// Index of the first normal of the segment, `k_begin * refine * dim` (low, high).
+    pub m0_lo: u32,
+    pub m0_hi: u32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    pub refine: u32,
+    /// 1: initialise the state from x0 (first segment of a chunk).
+    pub init: u32,
+    /// 1: reduce the record moments of the state at `k_end`.
+    pub record: u32,
+    /// Stationary sampling at steps `stat_start + j * stat_every` (u32::MAX disables).
+    pub stat_start: u32,
+    pub stat_every: u32,
+    /// Loss histogram: bin = floor((loss - lo) * inv_w).
+    pub loss_lo: f32,
+    pub loss_inv_w: f32,
+}
+
+/// Per-coordinate coefficients (storage buffer, binding 1), derived on the host in f64.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct Coef {
+    /// Hessian diagonal entry h_i.
+    pub h: f32,
+    /// Minimizer c_i.
+    pub c: f32,
+    /// Model coefficients (see `crate::model`).
+    pub p0: f32,
+    pub p1: f32,
+    pub p2: f32,
+    /// Initial value.
+    pub x0: f32,
+    /// Histogram: bin = floor((x - hist_lo) * hist_inv_w).
+    pub hist_lo: f32,
+    pub hist_inv_w: f32,
+}
+
+const _: () = assert!(size_of::<Params>() == 64);
+const _: () = assert!(offset_of!(Params, k_begin) == 12);
+const _: () = assert!(offset_of!(Params, refine) == 36);
+const _: () = assert!(offset_of!(Params, stat_start) == 48);
+const _: () = assert!(offset_of!(Params, loss_inv_w) == 60);
+const _: () = assert!(size_of::<Coef>() == 32);
+const _: () = assert!(offset_of!(Coef, x0) == 20);
+const _: () = assert!(offset_of!(Coef, hist_inv_w) == 28);
+
+/// Words of one workgroup's partials for dimension `dim` (see [`PartialLayout`]).
+pub const fn partial_words(dim: usize) -> usize {
+    4 * dim + 5
+}
+
+/// Offsets inside one workgroup's partials (f32 words). Quantities `q < dim` are coordinates,
+/// `q == dim` is the loss.
+///
+/// * `rec_n`: finite paths at the record; `rec_mean[q]`, `rec_m2[q]`: their mean and sum of
+///   squared deviations (Chan et al. merge inside the workgroup).
+/// * `stat_n`: stationary samples of finite states; `stat_s1[q]`: Σ (x_q − c_q) for
+///   coordinates and Σ loss for the loss; `stat_s2[i]`: Σ (x_i − c_i)².
+#[derive(Clone, Copy, Debug)]
+pub struct PartialLayout {
+    pub dim: usize,
+}
+
+impl PartialLayout {
+    pub fn words(&self) -> usize {
+        partial_words(self.dim)
+    }
+    pub fn rec_n(&self) -> usize {
+        0
+    }
+    pub fn rec_mean(&self, q: usize) -> usize {
+        1 + q
+    }
+    pub fn rec_m2(&self, q: usize) -> usize {
+        2 + self.dim + q
+    }
+    pub fn stat_n(&self) -> usize {
+        3 + 2 * self.dim
+    }
+    pub fn stat_s1(&self, q: usize) -> usize {
+        4 + 2 * self.dim + q
+    }
+    pub fn stat_s2(&self, i: usize) -> usize {
+        5 + 3 * self.dim + i
+    }
+}
+
+/// Parameters of the `rng_words` test kernel (a grid of paths × blocks).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct RngParams {
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    pub path_lo: u32,
+    pub path_hi: u32,
+    pub block_lo: u32,
+    pub block_hi: u32,
+    pub n_paths: u32,
+    pub n_blocks: u32,
+}
+
+const _: () = assert!(size_of::<RngParams>() == 32);

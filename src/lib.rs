@@ -1,0 +1,23 @@
+//! optsde: ensembles of stochastic-optimizer SDEs (and the optimizers themselves) on the GPU
+//! through WGSL compute shaders, with a bit-compatible CPU twin.
+//!
+//! The pieces: [`spec`] turns an experiment file into a validated [`spec::Experiment`];
+//! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
+//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files.
+
+pub mod backend;
+pub mod cpu;
+pub mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
+pub mod layout;
+pub mod math;
+pub mod model;
+pub mod output;
+pub mod plan;
+pub mod rng;
+pub mod shader;
+pub mod spec;
+pub mod stats;
+
+pub use error::{Error, Result};

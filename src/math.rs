@@ -1,0 +1,123 @@
+//! Float32 special functions, bit-for-bit twins of `shaders/shared/math.wgsl`.
+//!
+//! WGSL has no erf, and its `log`/`sin`/`cos`/`exp` differ between drivers, so both backends
+//! evaluate the same polynomials in the same order. All functions are branch-free (selects),
+//! so the CPU backend's lane loops vectorise. Accuracy targets are spec §13.1–13.2.
+
+/// ln 2 split for Cody–Waite reduction (hi part has trailing zero bits).
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+
+#[inline(always)]
+fn select(c: bool, a: f32, b: f32) -> f32 {
+    if c { a } else { b }
+}
+
+/// ln(u) for u in (0, 1] (finite, normal, positive input).
+///
+/// u = m 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(s), s = (m−1)/(m+1), |s| < 0.1716,
+/// series to s^9 (truncation < 3e-10 relative).
+#[inline(always)]
+pub fn ln_unit(u: f32) -> f32 {
+    let bits = u.to_bits();
+    // Re-centre the mantissa around 1: add the offset of sqrt(1/2) before extracting e.
+    let adj = bits.wrapping_sub(0x3F35_04F3);
+    let e = (adj as i32) >> 23;
+    let m = f32::from_bits(bits.wrapping_sub((e as u32) << 23));
+    let s = (m - 1.0) / (m + 1.0);
+    let z = s * s;
+    let p = 2.0 + z * (0.666_666_7 + z * (0.4 + z * (0.285_714_3 + z * 0.222_222_22)));
+    e as f32 * LN2_HI + (s * p + e as f32 * LN2_LO)
+}
+
+/// (cos θ, sin θ) for θ = 2π × (angle word as a fraction of 2^32), with exact quadrant
+/// reduction from the top two bits; Taylor polynomials on (0, π/2) (error < 4e-8).
+#[inline(always)]
+pub fn sincos_quarter(w: u32) -> (f32, f32) {
+    let q = w >> 30;
+    let frac = (((w >> 7) & 0x7F_FFFF) as i32) as f32 + 0.5;
+    let phi = frac * (std::f32::consts::FRAC_PI_2 / 8_388_608.0);
+    let z = phi * phi;
+    let s = phi
+        * (1.0
+            + z * (-1.666_666_7e-1
+                + z * (8.333_334e-3 + z * (-1.984_127e-4 + z * (2.755_732e-6 + z * -2.505_210_8e-8)))));
+    let c = 1.0
+        + z * (-0.5
+            + z * (4.166_666_8e-2
+                + z * (-1.388_888_9e-3 + z * (2.480_158_7e-5 + z * (-2.755_732e-7 + z * 2.087_676e-9)))));
+    // Rotate (c, s) by q quarter turns.
+    let swap = (q & 1) == 1;
+    let c1 = select(swap, s, c);
+    let s1 = select(swap, c, s);
+    let cos_neg = q == 1 || q == 2;
+    let sin_neg = q >= 2;
+    (select(cos_neg, -c1, c1), select(sin_neg, -s1, s1))
+}
+
+/// e^y for y ≤ ~88; arguments below −87 are clamped (result ≈ 1.6e-38, a negligible error for
+/// the erfc tails that use it).
+#[inline(always)]
+pub fn exp_f32(y: f32) -> f32 {
+    let y = select(y < -87.0, -87.0, y);
+    let y = select(y > 88.0, 88.0, y);
+    let n = (y * LOG2E + 0.5).floor();
+    let r = (y - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.666_666_7e-1
+                    + r * (4.166_666_8e-2 + r * (8.333_334e-3 + r * (1.388_888_9e-3 + r * 1.984_127e-4))))));
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    p * scale
+}
+
+/// erfc(a) for a ≥ 0.5 (Numerical Recipes Chebyshev form, spec §13.1).
+#[inline(always)]
+fn erfc_nr(a: f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.5 * a);
+    let poly = -1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    t * exp_f32(-a * a + poly)
+}
+
+/// (erf(x), 1 − erf(x)²) without cancellation (spec §13.1, §13.2): odd Taylor series for
+/// |x| < 0.5, erf = 1 − erfc and 1 − erf² = erfc (2 − erfc) above.
+#[inline(always)]
+pub fn erf_and_one_minus_sq(x: f32) -> (f32, f32) {
+    let a = x.abs();
+    let z = x * x;
+    let taylor = x
+        * 1.128_379_2
+        * (1.0 + z * (-0.333_333_34 + z * (0.1 + z * (-0.023_809_524 + z * (0.004_629_63 + z * -0.000_757_575_8)))));
+    let ec = erfc_nr(select(a < 0.5, 0.5, a));
+    let big = 1.0 - ec;
+    let small = a < 0.5;
+    let e = select(small, taylor, select(x < 0.0, -big, big));
+    let one_minus_sq = select(small, 1.0 - taylor * taylor, ec * (2.0 - ec));
+    (e, one_minus_sq.max(0.0))
+}
+
+/// erf(x) (spec §13.1).
+#[inline(always)]
+pub fn erf_f32(x: f32) -> f32 {
+    erf_and_one_minus_sq(x).0
+}
+
+/// sign with sign(0) = 0 and sign(NaN) = 0 (WGSL's builtin leaves NaN unspecified).
+#[inline(always)]
+pub fn sign_f32(v: f32) -> f32 {
+    select(v > 0.0, 1.0, 0.0) - select(v < 0.0, 1.0, 0.0)
+}
+
+/// Whether a float is finite, by its bits (WGSL has no isFinite).
+#[inline(always)]
+pub fn is_finite_bits(v: f32) -> bool {
+    (v.to_bits() & 0x7F80_0000) != 0x7F80_0000
+}

@@ -1,0 +1,30 @@
+//! SGD and its SDE (spec §2, N = 1).
+//!
+//! Discrete: x_{k+1} = x_k − η (∇f(x_k) + Z_k), Z_k ~ N(0, diag σ²).
+//!
+//! SDE (t = kη): dX_t = −∇f(X_t) dt + √η diag(σ) dW_t, integrated by Euler–Maruyama with
+//! Δt = η/r: X ← X − Δt ∇f(X) + √(η Δt) σ ξ.
+//!
+//! Oracles (spec §1.4, §2 (c), §14): on f = ½ Σ h_i x_i², EM has stationary variance
+//! s²/(a(2 − aΔt)) with a = h_i, s² = η σ_i² (exact for the scheme; r = 1 reproduces the
+//! discrete optimizer's ησ²/(h(2 − ηh))); the SDE's stationary E f = (η/4) Tr Σ.
+
+/// (p0, p1, p2) = (Δt, √(ηΔt) σ, unused).
+pub fn sde_coefs(eta: f64, dt: f64, sigma: f64) -> [f64; 3] {
+    [dt, (eta * dt).sqrt() * sigma, 0.0]
+}
+
+/// (p0, p1, p2) = (η, σ, unused).
+pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; 3] {
+    [eta, sigma, 0.0]
+}
+
+#[inline(always)]
+pub fn sde_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32) -> f32 {
+    x - p0 * g + p1 * xi
+}
+
+#[inline(always)]
+pub fn discrete_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32) -> f32 {
+    x - p0 * (g + p1 * xi)
+}

@@ -1,0 +1,37 @@
+//! SignSGD and its SDE (spec §3.1–3.2; P1 Thm 3.2 / Cor 3.3), Gaussian diagonal noise.
+//!
+//! Discrete: x_{k+1} = x_k − η sign(∇f(x_k) + Z_k), sign(0) = 0.
+//!
+//! SDE (t = kη), with e(x) = erf(Σ^{-1/2} ∇f(x) / √2) coordinate-wise:
+//! dX_t = −e(X_t) dt + √η √(1 − e(X_t)²) dW_t,
+//! since P(∂_i f + σ_i ξ < 0) = Φ(−∂_i f/σ_i) and 1 − 2Φ(−z) = erf(z/√2); independent coordinates
+//! give a diagonal sign covariance 1 − e². Euler–Maruyama with Δt = η/r:
+//! X ← X − Δt e + √(ηΔt) √(1 − e²) ξ. erf and 1 − erf² are computed without cancellation
+//! (spec §13.1–13.2, [`crate::math::erf_and_one_minus_sq`]). σ_i > 0 is required.
+//!
+//! Oracles (spec §3.4, §14): stationary E f ≈ (η/4)√(π/2) Tr Σ^{1/2} (phase-3 linearisation,
+//! relative bias O(ηh/σ)); the exact 1-D stationary density
+//! p(x) ∝ (1 − e²)^{-1} exp(−(2/η) ∫₀ˣ e/(1 − e²) du) (spec §3.4 item 4, H2).
+
+use crate::math::{erf_and_one_minus_sq, sign_f32};
+
+/// (p0, p1, p2) = (Δt, √(ηΔt), 1/(√2 σ)).
+pub fn sde_coefs(eta: f64, dt: f64, sigma: f64) -> [f64; 3] {
+    [dt, (eta * dt).sqrt(), 1.0 / (std::f64::consts::SQRT_2 * sigma)]
+}
+
+/// (p0, p1, p2) = (η, σ, unused).
+pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; 3] {
+    [eta, sigma, 0.0]
+}
+
+#[inline(always)]
+pub fn sde_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32, p2: f32) -> f32 {
+    let (e, one_minus_sq) = erf_and_one_minus_sq(g * p2);
+    x - p0 * e + p1 * one_minus_sq.sqrt() * xi
+}
+
+#[inline(always)]
+pub fn discrete_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32) -> f32 {
+    x - p0 * sign_f32(g + p1 * xi)
+}

@@ -1,0 +1,299 @@
+//! Backend-neutral orchestration (STYLE habit 2): the host decides what to upload, which
+//! segments to dispatch on which chunk of paths and what to read back; an [`Engine`] (GPU or
+//! CPU) executes exactly that and hands back per-segment partials and histogram counts.
+//!
+//! A run is a sequence of chunks of at most `chunk` paths (global path indices
+//! `[offset, offset + n)`); each chunk runs all its segments, so memory is bounded by the
+//! chunk and results merge exactly across chunks. Segments end at record steps and are split
+//! further so one dispatch never runs too long or overflows a 32-bit histogram count.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::cpu::advance::{KernelConsts, WG};
+use crate::error::{Error, Result};
+use crate::layout::{Coef, PartialLayout, Params, partial_words};
+use crate::model::coef_table;
+use crate::spec::{Experiment, HistRange, Objective};
+use crate::stats::{BatchSums, Histogram, RecordStats, StationaryAcc, StationaryEstimate};
+
+/// Which engine ran, for summary.json.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BackendInfo {
+    /// "gpu" or "cpu".
+    pub kind: String,
+    /// Adapter name (GPU) or CPU model.
+    pub adapter: String,
+    /// Driver name and version (GPU) or thread count (CPU).
+    pub driver: String,
+    /// Graphics API (Vulkan, Metal, Dx12) or "rayon".
+    pub api: String,
+}
+
+/// Called after each segment with the segment index, its partials (workgroups ×
+/// [`partial_words`]) and its histogram counts ([`KernelConsts::hist_words`]).
+pub type Sink<'a> = dyn FnMut(usize, &[f32], &[u32]) -> Result<()> + 'a;
+
+/// An executor of plans: the GPU backend or its CPU twin.
+pub trait Engine {
+    fn info(&self) -> BackendInfo;
+    /// Largest chunk (a multiple of [`WG`]) this engine can hold for dimension `dim`.
+    fn max_chunk(&self, dim: usize) -> u64;
+    /// Run `segs` (all for the same chunk, in order) and stream each segment's results.
+    fn run_chunk(&mut self, k: &KernelConsts, coef: &[Coef], segs: &[Params], sink: &mut Sink<'_>) -> Result<()>;
+    /// The state buffer after the last `run_chunk` (workgroups × dim × WG words).
+    fn read_state(&mut self) -> Result<Vec<f32>>;
+}
+
+/// Paths used to fix `range = "auto"`.
+pub const PILOT_PATHS: u64 = 4096;
+/// Coordinate-substeps per dispatch before a segment is split.
+const MAX_WORK_PER_DISPATCH: u64 = 1 << 30;
+/// Histogram counts per dispatch stay below this (u32 on the device).
+const MAX_COUNT_PER_DISPATCH: u64 = 1 << 31;
+
+/// Everything a run produces.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub backend: BackendInfo,
+    pub records: Vec<RecordStats>,
+    pub stationary: StationaryEstimate,
+    pub histograms: Vec<Histogram>,
+    pub diverged: u64,
+    pub chunk: u64,
+    pub wall_seconds: f64,
+}
+
+/// One dispatch of a chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Initialise the state from x0 (only the chunk's first, zero-step segment).
+    pub init: bool,
+    pub k_begin: u64,
+    pub k_end: u64,
+    pub record: bool,
+}
+
+/// Record steps: 0, every, 2 every, ..., and the last step.
+pub fn record_steps(steps: u64, every: u64) -> Vec<u64> {
+    let mut r: Vec<u64> = (0..=steps).step_by(every as usize).collect();
+    if *r.last().unwrap() != steps {
+        r.push(steps);
+    }
+    r
+}
+
+/// Segments of one chunk: a zero-step initial segment (records step 0), then one segment per
+/// record interval, split so that no dispatch exceeds the work and count limits.
+pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
+    let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine);
+    let mut max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1)).max(1);
+    if sampling {
+        let max_samples = (MAX_COUNT_PER_DISPATCH / chunk.max(1)).max(1);
+        max_steps = max_steps.min(max_samples.saturating_mul(exp.stationary.every));
+    }
+    let mut segs = vec![Segment { init: true, k_begin: 0, k_end: 0, record: true }];
+    let recs = record_steps(exp.run.steps, exp.record.every);
+    for w in recs.windows(2) {
+        let mut a = w[0];
+        while a < w[1] {
+            let b = (a + max_steps).min(w[1]);
+            segs.push(Segment { init: false, k_begin: a, k_end: b, record: b == w[1] });
+            a = b;
+        }
+    }
+    segs
+}
+
+/// Kernel parameters of one segment of one chunk.
+pub fn params_for(exp: &Experiment, offset: u64, n: u64, seg: &Segment, sampling: bool, loss_range: (f64, f64)) -> Params {
+    let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64;
+    let (stat_start, stat_every) =
+        if sampling { (exp.stationary.start as u32, exp.stationary.every.min(u64::from(u32::MAX)) as u32) } else { (u32::MAX, 1) };
+    Params {
+        path_lo: offset as u32,
+        path_hi: (offset >> 32) as u32,
+        n_paths: n as u32,
+        k_begin: seg.k_begin as u32,
+        k_end: seg.k_end as u32,
+        m0_lo: m0 as u32,
+        m0_hi: (m0 >> 32) as u32,
+        seed_lo: exp.run.seed as u32,
+        seed_hi: (exp.run.seed >> 32) as u32,
+        refine: exp.run.refine,
+        init: u32::from(seg.init),
+        record: u32::from(seg.record),
+        stat_start,
+        stat_every,
+        loss_lo: loss_range.0 as f32,
+        loss_inv_w: (f64::from(exp.stationary.bins) / (loss_range.1 - loss_range.0)) as f32,
+    }
+}
+
+/// The chunk size a run uses.
+pub fn chunk_size(exp: &Experiment, engine: &dyn Engine) -> u64 {
+    let wg = WG as u64;
+    let want = exp.run.chunk.unwrap_or_else(|| exp.run.paths.div_ceil(wg) * wg);
+    want.min(engine.max_chunk(exp.dim)).max(wg)
+}
+
+fn center(exp: &Experiment) -> &[f64] {
+    let Objective::Quadratic { center, .. } = &exp.objective;
+    center
+}
+
+/// Histogram ranges of the coordinates and of the loss.
+///
+/// `range = [lo, hi]` applies to every coordinate; the loss range is then [0, max over the box]
+/// so every state inside the box lands in a bin. `range = "auto"` runs a pilot of the first
+/// [`PILOT_PATHS`] paths to `stationary.start` (the same paths, random numbers and kernel as
+/// the run, so the ranges do not depend on chunking) and takes mean ± 6 sd per coordinate and
+/// [0, mean + 8 sd] for the loss.
+pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<(f64, f64)>, (f64, f64))> {
+    let Objective::Quadratic { h, center } = &exp.objective;
+    match exp.stationary.range {
+        HistRange::Fixed { lo, hi } => {
+            let loss_hi: f64 = (0..exp.dim)
+                .map(|i| 0.5 * h[i] * (lo - center[i]).powi(2).max((hi - center[i]).powi(2)))
+                .sum();
+            Ok((vec![(lo, hi); exp.dim], (0.0, if loss_hi > 0.0 { loss_hi } else { 1.0 })))
+        }
+        HistRange::Auto => {
+            let mut pilot = exp.clone();
+            pilot.run.paths = exp.run.paths.min(PILOT_PATHS);
+            pilot.run.steps = exp.stationary.start;
+            pilot.record.every = exp.stationary.start.max(1);
+            let dummy = vec![(0.0, 1.0); exp.dim];
+            let k = KernelConsts { model: exp.model.name, dim: exp.dim, bins: 1 };
+            let coef = coef_table(&pilot, &dummy, 1);
+            let n = pilot.run.paths;
+            let segs: Vec<Params> = segments(&pilot, n.div_ceil(WG as u64) * WG as u64, false)
+                .iter()
+                .map(|s| params_for(&pilot, 0, n, s, false, (0.0, 1.0)))
+                .collect();
+            let lay = PartialLayout { dim: exp.dim };
+            let last = segs.len() - 1;
+            let mut rec = RecordStats::new(exp.stationary.start, exp.dim);
+            engine.run_chunk(&k, &coef, &segs, &mut |s, part, _| {
+                if s == last {
+                    for p in part.chunks(lay.words()) {
+                        rec.add_partial(&lay, p);
+                    }
+                }
+                Ok(())
+            })?;
+            let ranges = (0..exp.dim)
+                .map(|i| {
+                    let m = rec.q[i];
+                    let sd = m.var().sqrt();
+                    let mean = if m.n > 0.0 { m.mean } else { center[i] };
+                    let half = if sd > 0.0 && sd.is_finite() { 6.0 * sd } else { (mean - center[i]).abs().max(1.0) };
+                    (mean - half, mean + half)
+                })
+                .collect();
+            let l = rec.q[exp.dim];
+            let top = l.mean + 8.0 * l.var().sqrt();
+            Ok((ranges, (0.0, if top > 0.0 && top.is_finite() { top } else { 1.0 })))
+        }
+    }
+}
+
+/// Run an experiment on an engine. `progress` receives the optimizer path-steps done so far.
+pub fn run(exp: &Experiment, engine: &mut dyn Engine, progress: &mut dyn FnMut(u128)) -> Result<RunResult> {
+    let t0 = Instant::now();
+    let dim = exp.dim;
+    let (ranges, loss_range) = hist_ranges(exp, engine)?;
+    let bins = exp.stationary.bins;
+    let k = KernelConsts { model: exp.model.name, dim, bins };
+    let coef = coef_table(exp, &ranges, bins);
+    let chunk = chunk_size(exp, engine);
+    let segs = segments(exp, chunk, true);
+    let lay = PartialLayout { dim };
+    let pw = partial_words(dim);
+    let hs = bins as usize + 2;
+
+    let rec_steps = record_steps(exp.run.steps, exp.record.every);
+    let mut records: Vec<RecordStats> = rec_steps.iter().map(|&s| RecordStats::new(s, dim)).collect();
+    let mut stat = StationaryAcc::new(dim);
+    let mut names: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
+    names.push("loss".into());
+    let mut hists: Vec<Histogram> = names
+        .into_iter()
+        .enumerate()
+        .map(|(q, name)| {
+            let (lo, hi) = if q < dim { ranges[q] } else { loss_range };
+            Histogram { name, lo, hi, counts: vec![0; bins as usize], underflow: 0, overflow: 0 }
+        })
+        .collect();
+
+    let mut done: u128 = 0;
+    let mut offset = 0u64;
+    while offset < exp.run.paths {
+        let n = chunk.min(exp.run.paths - offset);
+        let n_wg = n.div_ceil(WG as u64) as usize;
+        let params: Vec<Params> = segs.iter().map(|s| params_for(exp, offset, n, s, true, loss_range)).collect();
+        let mut batches = vec![BatchSums::new(dim); n_wg];
+        let mut rec_idx = 0usize;
+        engine.run_chunk(&k, &coef, &params, &mut |s, part, hist| {
+            let seg = &segs[s];
+            if part.len() < n_wg * pw || hist.len() < (dim + 1) * hs {
+                return Err(Error::Gpu(format!("segment {s}: short readback ({} partial words)", part.len())));
+            }
+            for (w, p) in part.chunks(pw).take(n_wg).enumerate() {
+                if seg.record {
+                    records[rec_idx].add_partial(&lay, p);
+                }
+                batches[w].add_partial(&lay, p);
+            }
+            if seg.record {
+                rec_idx += 1;
+            }
+            for (q, h) in hists.iter_mut().enumerate() {
+                h.add_block(&hist[q * hs..(q + 1) * hs]);
+            }
+            done += u128::from(n) * u128::from(seg.k_end - seg.k_begin);
+            progress(done);
+            Ok(())
+        })?;
+        for b in &batches {
+            stat.add_batch(b);
+        }
+        offset += n;
+    }
+    let diverged = exp.run.paths - records.last().map_or(0, |r| r.finite());
+    Ok(RunResult {
+        backend: engine.info(),
+        stationary: stat.estimate(center(exp)),
+        records,
+        histograms: hists,
+        diverged,
+        chunk,
+        wall_seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Per-path states after `steps` optimizer steps, for the first `n` paths (coordinate-major:
+/// `out[i * n + p]`). For backend comparisons in tests and tools.
+pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u64) -> Result<Vec<f32>> {
+    let mut e = exp.clone();
+    e.run.steps = steps;
+    e.run.paths = n;
+    e.record.every = steps;
+    let dim = exp.dim;
+    let k = KernelConsts { model: exp.model.name, dim, bins: 1 };
+    let coef = coef_table(&e, &vec![(0.0, 1.0); dim], 1);
+    let chunk = n.div_ceil(WG as u64) * WG as u64;
+    let params: Vec<Params> =
+        segments(&e, chunk, false).iter().map(|s| params_for(&e, 0, n, s, false, (0.0, 1.0))).collect();
+    engine.run_chunk(&k, &coef, &params, &mut |_, _, _| Ok(()))?;
+    let raw = engine.read_state()?;
+    let mut out = vec![0.0f32; dim * n as usize];
+    for p in 0..n as usize {
+        let (w, t) = (p / WG, p % WG);
+        for i in 0..dim {
+            out[i * n as usize + p] = raw[(w * dim + i) * WG + t];
+        }
+    }
+    Ok(out)
+}

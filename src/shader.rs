@@ -1,0 +1,92 @@
+//! WGSL composition (STYLE habit 3): kernels `#import` files of `shaders/shared/`, and the
+//! host prepends a few named constants (dimension, model, bins, ...). Every composed shader
+//! is validated with naga, in `cargo test` too, without a GPU.
+
+use crate::cpu::advance::{KernelConsts, WG};
+use crate::error::{Error, Result};
+use crate::rng::{ROUNDS, STREAM_NOISE};
+
+/// Embedded shader sources, by path relative to `shaders/`.
+const SOURCES: &[(&str, &str)] = &[
+    ("advance.wgsl", include_str!("../shaders/advance.wgsl")),
+    ("rng_words.wgsl", include_str!("../shaders/rng_words.wgsl")),
+    ("shared/math.wgsl", include_str!("../shaders/shared/math.wgsl")),
+    ("shared/rng.wgsl", include_str!("../shaders/shared/rng.wgsl")),
+    ("shared/layout.wgsl", include_str!("../shaders/shared/layout.wgsl")),
+    ("shared/model.wgsl", include_str!("../shaders/shared/model.wgsl")),
+];
+
+/// Workgroup memory the kernel may use for its private histogram (the WebGPU default limit
+/// is 16 KiB; the reduction arrays take 3 × WG words).
+const _: () = assert!(ROUNDS == 20, "shaders/shared/rng.wgsl writes out 20 rounds");
+
+const LOCAL_HIST_BUDGET_WORDS: usize = 4096 - 3 * WG;
+
+fn source(path: &str) -> Result<&'static str> {
+    SOURCES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, s)| *s)
+        .ok_or_else(|| Error::Gpu(format!("shader import `{path}` not found")))
+}
+
+/// Resolve `#import path` lines (each file once) into one WGSL text.
+pub fn resolve(path: &str) -> Result<String> {
+    fn go(path: &str, seen: &mut Vec<String>, out: &mut String) -> Result<()> {
+        if seen.iter().any(|s| s == path) {
+            return Ok(());
+        }
+        seen.push(path.to_string());
+        for line in source(path)?.lines() {
+            if let Some(dep) = line.trim().strip_prefix("#import ") {
+                go(dep.trim(), seen, out)?;
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        Ok(())
+    }
+    let mut out = String::new();
+    go(path, &mut Vec::new(), &mut out)?;
+    Ok(out)
+}
+
+/// Whether the advance kernel keeps its histogram in workgroup memory.
+pub fn uses_local_hist(k: &KernelConsts) -> bool {
+    k.hist_words() <= LOCAL_HIST_BUDGET_WORDS
+}
+
+/// The composed `advance` kernel for these constants.
+pub fn advance_source(k: &KernelConsts) -> Result<String> {
+    let local = uses_local_hist(k);
+    let header = format!(
+        "const DIM: u32 = {}u;\nconst MODEL: u32 = {}u;\nconst BINS: u32 = {}u;\nconst WG: u32 = {}u;\n\
+         const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst USE_LOCAL_HIST: bool = {};\n\
+         const LOCAL_HIST_WORDS: u32 = {}u;\n",
+        k.dim,
+        k.model.id(),
+        k.bins,
+        WG,
+        ROUNDS,
+        STREAM_NOISE,
+        local,
+        if local { k.hist_words() } else { 1 },
+    );
+    Ok(header + &resolve("advance.wgsl")?)
+}
+
+/// The composed `rng_words` kernel.
+pub fn rng_words_source() -> Result<String> {
+    let header = format!("const RNG_ROUNDS: u32 = {ROUNDS}u;\nconst STREAM_NOISE: u32 = {STREAM_NOISE}u;\n");
+    Ok(header + &resolve("rng_words.wgsl")?)
+}
+
+/// Parse and validate WGSL with naga; errors carry naga's report.
+pub fn validate(src: &str) -> Result<naga::Module> {
+    let module = naga::front::wgsl::parse_str(src).map_err(|e| Error::Gpu(e.emit_to_string(src)))?;
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+        .validate(&module)
+        .map_err(|e| Error::Gpu(format!("{e:?}")))?;
+    Ok(module)
+}

@@ -1,0 +1,1007 @@
+//! The experiment file: TOML (or the same structure in JSON) -> validated [`Experiment`].
+//!
+//! Every check lives here (STYLE habit 9): once an [`Experiment`] exists its fields are known
+//! good, and downstream code never re-checks them.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::error::Error;
+
+/// Paths per statistics batch and per GPU workgroup. Batches are keyed by global path index
+/// (`path / BATCH`), so standard errors do not depend on chunking or backend.
+pub const BATCH: u64 = 256;
+/// Largest supported dimension (per-path state lives in registers / private arrays).
+pub const MAX_DIM: usize = 256;
+/// Largest number of histogram bins.
+pub const MAX_BINS: u32 = 1 << 16;
+
+/// Which optimizer or SDE a run simulates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// SGD SDE, spec §2 (b) with N = 1.
+    SgdSde,
+    /// Discrete SGD with sampled noisy gradients, spec §2 (a).
+    Sgd,
+    /// SignSGD SDE, Gaussian diagonal noise, spec §3.2 (P1 Cor 3.3).
+    SignsgdSde,
+    /// Discrete SignSGD, spec §3.1.
+    Signsgd,
+}
+
+impl ModelKind {
+    /// All models, in the order of their shader ids.
+    pub const ALL: [ModelKind; 4] = [Self::SgdSde, Self::Sgd, Self::SignsgdSde, Self::Signsgd];
+
+    /// The name used in experiment files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SgdSde => "sgd-sde",
+            Self::Sgd => "sgd",
+            Self::SignsgdSde => "signsgd-sde",
+            Self::Signsgd => "signsgd",
+        }
+    }
+
+    /// Whether the model is an SDE (integrated by Euler–Maruyama with `refine` substeps).
+    pub fn is_sde(self) -> bool {
+        matches!(self, Self::SgdSde | Self::SignsgdSde)
+    }
+
+    /// The constant injected into the shader as `MODEL` (and matched by the CPU twin).
+    pub fn id(self) -> u32 {
+        self as u32
+    }
+}
+
+/// The landscape f.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Objective {
+    /// f(x) = ½ Σ h_i (x_i − c_i)², diagonal Hessian.
+    Quadratic { h: Vec<f64>, center: Vec<f64> },
+}
+
+/// The gradient-noise model: g = ∇f(x) + Z.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Noise {
+    /// Z ~ N(0, diag(σ²)).
+    Gaussian { sigma: Vec<f64> },
+}
+
+/// Where the run executes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    /// The GPU when an adapter exists, else the CPU (saying so on stderr).
+    Auto,
+    /// The GPU; an error when no adapter exists.
+    Gpu,
+    /// The CPU backend.
+    Cpu,
+}
+
+/// Histogram range.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HistRange {
+    /// Fixed at `stationary.start` from the measured spread of a pilot ensemble.
+    Auto,
+    /// The same `[lo, hi]` for every coordinate (lo < hi, both finite).
+    Fixed { lo: f64, hi: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelSpec {
+    pub name: ModelKind,
+    /// Learning rate η > 0; SDE time t = k η.
+    pub eta: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunSpec {
+    pub paths: u64,
+    /// Optimizer steps.
+    pub steps: u64,
+    /// Euler–Maruyama substeps per optimizer step (SDE models; 1 for discrete ones).
+    pub refine: u32,
+    pub seed: u64,
+    pub backend: BackendChoice,
+    /// Paths per chunk (a multiple of [`BATCH`]); `None` lets the backend choose.
+    pub chunk: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecordSpec {
+    /// Moments are recorded at step 0, every `every` steps, and at the last step.
+    pub every: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StationarySpec {
+    /// First optimizer step that contributes (0 <= start < steps).
+    pub start: u64,
+    /// Sample stride after `start`.
+    pub every: u64,
+    pub bins: u32,
+    pub range: HistRange,
+}
+
+/// A validated experiment. All vectors have length `dim`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Experiment {
+    pub name: String,
+    pub dim: usize,
+    pub model: ModelSpec,
+    pub objective: Objective,
+    pub noise: Noise,
+    pub x0: Vec<f64>,
+    pub run: RunSpec,
+    pub record: RecordSpec,
+    pub stationary: StationarySpec,
+}
+
+/// Command-line overrides applied before validation, so they are validated like file values.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub paths: Option<u64>,
+    pub steps: Option<u64>,
+    pub seed: Option<u64>,
+    pub backend: Option<BackendChoice>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points
+// ---------------------------------------------------------------------------------------------
+
+/// Built-in examples embedded in the binary: (name, one-line description, TOML text).
+pub const EXAMPLES: &[(&str, &str, &str)] = &[
+    (
+        "sgd",
+        "discrete SGD on the reference quadratic (spec §1.5); stationary E f = 3.575089e-3",
+        include_str!("../examples/sgd.toml"),
+    ),
+    (
+        "signsgd",
+        "SignSGD SDE on the reference quadratic (spec §1.5); stationary E f ≈ 2.036635e-3",
+        include_str!("../examples/signsgd.toml"),
+    ),
+];
+
+/// Parses and validates the built-in example `name` (see [`EXAMPLES`]).
+pub fn example(name: &str, overrides: &Overrides) -> crate::error::Result<Experiment> {
+    match EXAMPLES.iter().find(|(n, _, _)| *n == name) {
+        Some((n, _, text)) => {
+            Experiment::from_str(text, "toml", &format!("example {n}"), n, overrides)
+        }
+        None => Err(Error::UnknownExample {
+            name: name.to_string(),
+            available: EXAMPLES
+                .iter()
+                .map(|(n, _, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+impl Experiment {
+    /// Read a file (TOML, or JSON when the extension is .json), apply overrides, validate.
+    /// `name` defaults to the file stem.
+    pub fn load(path: &Path, overrides: &Overrides) -> crate::error::Result<Experiment> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            action: "cannot read experiment file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("json"));
+        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let name = name.unwrap_or_else(|| "experiment".to_string());
+        let format = if is_json { "json" } else { "toml" };
+        Self::from_str(&text, format, &path.display().to_string(), &name, overrides)
+    }
+
+    /// Parse from text. `format_hint` is "toml" or "json"; `origin` is used in messages (file
+    /// path or "example sgd"); `name` is the run name unless the text sets one.
+    ///
+    /// Conventions beyond the documented format:
+    /// * integer fields also accept floats that are exact integers (`paths = 1e6`); other
+    ///   floats (`1.5`, `nan`) are rejected with the field's valid range;
+    /// * number fields accept integers (`h = [1, 2, 5, 10]`);
+    /// * an array is a per-coordinate vector whatever its length (`[0.5]` has length 1 and
+    ///   does not broadcast); only a bare number broadcasts;
+    /// * in JSON, `null` is the same as leaving the key out, and duplicate keys are an error.
+    pub fn from_str(
+        text: &str,
+        format_hint: &str,
+        origin: &str,
+        name: &str,
+        overrides: &Overrides,
+    ) -> crate::error::Result<Experiment> {
+        let mut root = match format_hint {
+            "toml" => toml::from_str::<Val>(text).map_err(|e| Error::Syntax {
+                path: origin.to_string(),
+                message: e.to_string().trim_end().to_string(),
+            })?,
+            "json" => serde_json::from_str::<Val>(text).map_err(|e| {
+                let mut message = e.to_string();
+                if !message.contains(" line ") {
+                    message = format!("{message} at line {} column {}", e.line(), e.column());
+                }
+                Error::Syntax {
+                    path: origin.to_string(),
+                    message,
+                }
+            })?,
+            other => {
+                return Err(Error::UnknownName {
+                    field: "format".into(),
+                    value: other.into(),
+                    valid: "toml, json".into(),
+                });
+            }
+        };
+        if !matches!(root, Val::Table(_)) {
+            return Err(Error::Syntax {
+                path: origin.to_string(),
+                message: format!("the top level must be a table/object, found {root}"),
+            });
+        }
+        apply_overrides(&mut root, overrides);
+        validate(&root, origin, name)
+    }
+
+    /// Total optimizer-steps times paths (for progress).
+    pub fn path_steps(&self) -> u128 {
+        self.run.paths as u128 * self.run.steps as u128
+    }
+}
+
+impl BackendChoice {
+    /// All choices, in the order listed in messages.
+    pub const ALL: [BackendChoice; 3] = [Self::Auto, Self::Gpu, Self::Cpu];
+
+    /// The name used in experiment files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Gpu => "gpu",
+            Self::Cpu => "cpu",
+        }
+    }
+
+    fn parse_as(s: &str, field: &str) -> crate::error::Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| Error::UnknownName {
+                field: field.to_string(),
+                value: s.to_string(),
+                valid: names(Self::ALL.map(Self::name)),
+            })
+    }
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse_as(s, "backend")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The untyped document: both formats deserialize into `Val`, and all checks walk it, so TOML
+// and JSON get the same messages (field path, value as written, valid range).
+// ---------------------------------------------------------------------------------------------
+
+/// A parsed TOML/JSON value, keys in file order.
+#[derive(Clone, Debug)]
+enum Val {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+    /// A TOML date/time (never valid here; kept so the message can show it).
+    Datetime(String),
+    Array(Vec<Val>),
+    Table(Vec<(String, Val)>),
+}
+
+/// The key under which toml's deserializer hands over a date/time.
+const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
+/// How many array elements / table entries a message shows before "...".
+const SHOW_MAX: usize = 8;
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Null => f.write_str("null"),
+            Val::Bool(b) => write!(f, "{b}"),
+            Val::Int(i) => write!(f, "{i}"),
+            Val::Float(x) => f.write_str(&fmt_f64(*x)),
+            Val::Str(s) => write!(f, "{s:?}"),
+            Val::Datetime(s) => f.write_str(s),
+            Val::Array(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().take(SHOW_MAX).enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                if items.len() > SHOW_MAX {
+                    write!(f, ", ... ({} elements)", items.len())?;
+                }
+                f.write_str("]")
+            }
+            Val::Table(entries) => {
+                f.write_str("{ ")?;
+                for (i, (k, v)) in entries.iter().take(SHOW_MAX).enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} = {v}")?;
+                }
+                if entries.len() > SHOW_MAX {
+                    f.write_str(", ...")?;
+                }
+                f.write_str(" }")
+            }
+        }
+    }
+}
+
+/// Floats as TOML writes them (`nan`, `inf`), otherwise the shortest round-trip form.
+fn fmt_f64(x: f64) -> String {
+    if x.is_nan() {
+        "nan".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{x:?}")
+    }
+}
+
+impl<'de> Deserialize<'de> for Val {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValVisitor)
+    }
+}
+
+struct ValVisitor;
+
+impl<'de> Visitor<'de> for ValVisitor {
+    type Value = Val;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a TOML/JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Val, E> {
+        Ok(Val::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Val, E> {
+        Ok(Val::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Val, D::Error> {
+        Val::deserialize(d)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Val, E> {
+        Ok(Val::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val, E> {
+        Ok(Val::Int(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Val, E> {
+        Ok(Val::Int(v.into()))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Val, E> {
+        Ok(Val::Int(v))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Val, E> {
+        i128::try_from(v)
+            .map(Val::Int)
+            .map_err(|_| E::custom(format!("integer {v} is too large")))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val, E> {
+        Ok(Val::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Val, E> {
+        Ok(Val::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Val, E> {
+        Ok(Val::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<Val>()? {
+            items.push(v);
+        }
+        Ok(Val::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
+        let mut entries: Vec<(String, Val)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<Val>()?;
+            if key == TOML_DATETIME_KEY {
+                return Ok(Val::Datetime(match value {
+                    Val::Str(s) => s,
+                    other => other.to_string(),
+                }));
+            }
+            if entries.iter().any(|(k, _)| *k == key) {
+                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            entries.push((key, value));
+        }
+        Ok(Val::Table(entries))
+    }
+}
+
+impl Val {
+    fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Val::Int(i) => Some(i as f64),
+            Val::Float(x) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// Integers, and floats that are exact integers (`1e6`).
+    fn as_int(&self) -> Option<i128> {
+        match *self {
+            Val::Int(i) => Some(i),
+            Val::Float(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e30 => Some(x as i128),
+            _ => None,
+        }
+    }
+}
+
+/// Overrides replace (or add) keys of `[run]` before anything is checked.
+fn apply_overrides(root: &mut Val, o: &Overrides) {
+    let Val::Table(entries) = root else { return };
+    let mut set = Vec::new();
+    if let Some(p) = o.paths {
+        set.push(("paths", Val::Int(p.into())));
+    }
+    if let Some(s) = o.steps {
+        set.push(("steps", Val::Int(s.into())));
+    }
+    if let Some(s) = o.seed {
+        set.push(("seed", Val::Int(s.into())));
+    }
+    if let Some(b) = o.backend {
+        set.push(("backend", Val::Str(b.name().to_string())));
+    }
+    if set.is_empty() {
+        return;
+    }
+    let run = match entries.iter().position(|(k, _)| k == "run") {
+        Some(i) => &mut entries[i].1,
+        None => {
+            entries.push(("run".to_string(), Val::Table(Vec::new())));
+            &mut entries.last_mut().expect("just pushed").1
+        }
+    };
+    // A non-table `run` is left alone so that validation reports it.
+    let Val::Table(run) = run else { return };
+    for (key, val) in set {
+        match run.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = val,
+            None => run.push((key.to_string(), val)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation. Every message is built by `bad` (Error::Invalid: field, value, expected),
+// `missing` or `unknown_name`, so all checks read the same.
+// ---------------------------------------------------------------------------------------------
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "model",
+    "objective",
+    "noise",
+    "init",
+    "run",
+    "record",
+    "stationary",
+];
+const MODEL_KEYS: &[&str] = &["name", "eta"];
+const OBJECTIVE_KEYS: &[&str] = &["name", "h", "center", "dim"];
+const NOISE_KEYS: &[&str] = &["name", "sigma"];
+const INIT_KEYS: &[&str] = &["x0"];
+const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk"];
+const RECORD_KEYS: &[&str] = &["every"];
+const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range"];
+
+const OBJECTIVE_NAMES: &[&str] = &["quadratic"];
+const NOISE_NAMES: &[&str] = &["gaussian"];
+
+/// Largest `run.paths` (and `run.chunk`): 2^40.
+const MAX_PATHS: u64 = 1 << 40;
+/// Largest `run.refine`.
+const MAX_REFINE: u32 = 1 << 16;
+
+fn names(list: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    list.into_iter()
+        .map(|s| s.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn bad(field: &str, value: &Val, expected: impl Into<String>) -> Error {
+    Error::invalid(field, value, expected)
+}
+
+fn missing(origin: &str, key: &str, expected: impl Into<String>) -> Error {
+    Error::Missing {
+        path: origin.to_string(),
+        key: key.to_string(),
+        expected: expected.into(),
+    }
+}
+
+/// One table of the document, with its dotted prefix for messages.
+struct Table<'a> {
+    origin: &'a str,
+    prefix: &'static str,
+    entries: &'a [(String, Val)],
+}
+
+impl<'a> Table<'a> {
+    fn field(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
+    }
+
+    /// The value of `key`; JSON `null` counts as absent.
+    fn get(&self, key: &str) -> Option<&'a Val> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .filter(|v| !matches!(v, Val::Null))
+    }
+
+    fn require(&self, key: &str, expected: &str) -> crate::error::Result<&'a Val> {
+        self.get(key)
+            .ok_or_else(|| missing(self.origin, &self.field(key), expected))
+    }
+
+    fn check_keys(&self, valid: &[&str]) -> crate::error::Result<()> {
+        match self
+            .entries
+            .iter()
+            .find(|(k, _)| !valid.contains(&k.as_str()))
+        {
+            Some((key, _)) => Err(Error::UnknownKey {
+                path: self.origin.to_string(),
+                key: self.field(key),
+                valid: names(valid),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The sub-table `key` (`[key]`); `None` when absent.
+    fn sub(&self, key: &'static str, valid: &[&str]) -> crate::error::Result<Option<Table<'a>>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Val::Table(entries)) => {
+                let t = Table {
+                    origin: self.origin,
+                    prefix: key,
+                    entries,
+                };
+                t.check_keys(valid)?;
+                Ok(Some(t))
+            }
+            Some(v) => Err(bad(
+                key,
+                v,
+                format!("must be a table with keys: {}", names(valid)),
+            )),
+        }
+    }
+
+    fn require_sub(&self, key: &'static str, valid: &[&str]) -> crate::error::Result<Table<'a>> {
+        self.sub(key, valid)?.ok_or_else(|| {
+            missing(
+                self.origin,
+                key,
+                format!("a table [{key}] with keys: {}", names(valid)),
+            )
+        })
+    }
+
+    /// A string that must be one of `valid`.
+    fn name_of(&self, valid: &[&str]) -> crate::error::Result<&'a str> {
+        let field = self.field("name");
+        let v = self.require("name", &format!("one of: {}", names(valid)))?;
+        let Val::Str(s) = v else {
+            return Err(bad(
+                &field,
+                v,
+                format!("must be a string, one of: {}", names(valid)),
+            ));
+        };
+        if valid.contains(&s.as_str()) {
+            Ok(s)
+        } else {
+            Err(Error::UnknownName {
+                field,
+                value: s.clone(),
+                valid: names(valid),
+            })
+        }
+    }
+
+    /// A finite number satisfying `ok`; `expected` describes the valid range.
+    fn real(
+        &self,
+        key: &str,
+        ok: impl Fn(f64) -> bool,
+        expected: &str,
+    ) -> crate::error::Result<Option<f64>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v.as_f64() {
+            Some(x) if x.is_finite() && ok(x) => Ok(Some(x)),
+            _ => Err(bad(&self.field(key), v, expected)),
+        }
+    }
+
+    /// An integer in `lo..=hi` (exact-integer floats accepted); `expected` describes the range.
+    fn int(
+        &self,
+        key: &str,
+        lo: i128,
+        hi: i128,
+        expected: &str,
+    ) -> crate::error::Result<Option<i128>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match v.as_int() {
+            Some(i) if (lo..=hi).contains(&i) => Ok(Some(i)),
+            _ => Err(bad(&self.field(key), v, expected)),
+        }
+    }
+
+    /// A number (broadcast) or an array of numbers, each finite and satisfying `ok`.
+    fn coords(
+        &self,
+        key: &str,
+        ok: impl Fn(f64) -> bool,
+        expected: &str,
+    ) -> crate::error::Result<Option<Coords>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let field = self.field(key);
+        let check = |v: &Val, field: &str| match v.as_f64() {
+            Some(x) if x.is_finite() && ok(x) => Ok(x),
+            _ => Err(bad(field, v, expected)),
+        };
+        match v {
+            Val::Array(items) if items.is_empty() => Err(bad(
+                &field,
+                v,
+                format!(
+                    "must be a number or a non-empty array of numbers; each {}",
+                    expected.trim_start_matches("must be ")
+                ),
+            )),
+            Val::Array(items) => {
+                let xs = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| check(x, &format!("{field}[{i}]")))
+                    .collect::<crate::error::Result<Vec<f64>>>()?;
+                Ok(Some(Coords {
+                    field,
+                    val: v.clone(),
+                    xs,
+                    vector: true,
+                }))
+            }
+            _ => Ok(Some(Coords {
+                field: field.clone(),
+                val: v.clone(),
+                xs: vec![check(v, &field)?],
+                vector: false,
+            })),
+        }
+    }
+}
+
+/// A per-coordinate field as written: one number (broadcast) or a vector.
+struct Coords {
+    field: String,
+    val: Val,
+    xs: Vec<f64>,
+    vector: bool,
+}
+
+impl Coords {
+    fn scalar(field: &str, x: f64) -> Coords {
+        Coords {
+            field: field.to_string(),
+            val: Val::Float(x),
+            xs: vec![x],
+            vector: false,
+        }
+    }
+
+    fn expand(self, dim: usize) -> Vec<f64> {
+        if self.vector {
+            self.xs
+        } else {
+            vec![self.xs[0]; dim]
+        }
+    }
+}
+
+fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Result<Experiment> {
+    let Val::Table(entries) = root else {
+        unreachable!("checked by the caller")
+    };
+    let top = Table {
+        origin,
+        prefix: "",
+        entries,
+    };
+    top.check_keys(TOP_KEYS)?;
+
+    let name = match top.get("name") {
+        None => default_name.to_string(),
+        Some(Val::Str(s)) if !s.trim().is_empty() => s.clone(),
+        Some(v) => return Err(bad("name", v, "must be a non-empty string")),
+    };
+
+    // [model]
+    let model_t = top.require_sub("model", MODEL_KEYS)?;
+    let model_names = ModelKind::ALL.map(ModelKind::name);
+    let kind_name = model_t.name_of(&model_names)?;
+    let kind = ModelKind::ALL
+        .into_iter()
+        .find(|m| m.name() == kind_name)
+        .expect("name_of checked it");
+    model_t.require("eta", "a finite number > 0")?;
+    let eta = model_t
+        .real("eta", |x| x > 0.0, "must be a finite number > 0")?
+        .expect("required");
+
+    // [objective]
+    let obj_t = top.require_sub("objective", OBJECTIVE_KEYS)?;
+    obj_t.name_of(OBJECTIVE_NAMES)?;
+    let dim_expected = format!("must be an integer >= 1 and <= {MAX_DIM} (MAX_DIM)");
+    let fixed_dim = obj_t
+        .int("dim", 1, MAX_DIM as i128, &dim_expected)?
+        .map(|d| d as usize);
+    obj_t.require(
+        "h",
+        "the diagonal Hessian: a finite number > 0, or an array of them",
+    )?;
+    let h = obj_t
+        .coords("h", |x| x > 0.0, "must be a finite number > 0")?
+        .expect("required");
+    let center = obj_t.coords("center", |_| true, "must be a finite number")?;
+    let center = center.unwrap_or_else(|| Coords::scalar("objective.center", 0.0));
+
+    // [noise]
+    let noise_t = top.require_sub("noise", NOISE_KEYS)?;
+    noise_t.name_of(NOISE_NAMES)?;
+    noise_t.require(
+        "sigma",
+        "the noise scales: a finite number >= 0, or an array of them",
+    )?;
+    let sigma = if kind == ModelKind::SignsgdSde {
+        let expected = "must be a finite number > 0 for model signsgd-sde (its drift \
+                        erf(g / (sqrt(2) sigma)) is undefined at sigma = 0; \
+                        model signsgd allows sigma = 0)";
+        noise_t.coords("sigma", |x| x > 0.0, expected)?
+    } else {
+        noise_t.coords("sigma", |x| x >= 0.0, "must be a finite number >= 0")?
+    }
+    .expect("required");
+
+    // [init]
+    let x0 = match top.sub("init", INIT_KEYS)? {
+        Some(t) => t.coords("x0", |_| true, "must be a finite number")?,
+        None => None,
+    };
+    let x0 = x0.unwrap_or_else(|| Coords::scalar("init.x0", 0.0));
+
+    // The dimension: `objective.dim`, else the first vector's length; all vectors agree.
+    let fields = [h, center, sigma, x0];
+    let dim = match fixed_dim {
+        Some(d) => {
+            if let Some(c) = fields.iter().find(|c| c.vector && c.xs.len() != d) {
+                return Err(bad(
+                    &c.field,
+                    &c.val,
+                    format!(
+                        "has length {} but objective.dim = {d}; vectors must have length {d} \
+                         (a single number broadcasts)",
+                        c.xs.len()
+                    ),
+                ));
+            }
+            d
+        }
+        None => match fields.iter().find(|c| c.vector) {
+            None => 1,
+            Some(first) => {
+                let d = first.xs.len();
+                if d > MAX_DIM {
+                    return Err(bad(
+                        &first.field,
+                        &first.val,
+                        format!(
+                            "has length {d}; at most {MAX_DIM} coordinates (MAX_DIM) are supported"
+                        ),
+                    ));
+                }
+                if let Some(c) = fields.iter().find(|c| c.vector && c.xs.len() != d) {
+                    return Err(bad(
+                        &c.field,
+                        &c.val,
+                        format!(
+                            "has length {} but {} has length {d}; all vectors must have the same \
+                             length (the dimension; a single number broadcasts)",
+                            c.xs.len(),
+                            first.field
+                        ),
+                    ));
+                }
+                d
+            }
+        },
+    };
+    let [h, center, sigma, x0] = fields.map(|c| c.expand(dim));
+
+    // [run]
+    let run_t = top.require_sub("run", RUN_KEYS)?;
+    let paths_expected = format!("must be an integer >= 1 and <= 2^40 ({MAX_PATHS})");
+    run_t.require("paths", "an integer >= 1")?;
+    let paths = run_t
+        .int("paths", 1, MAX_PATHS as i128, &paths_expected)?
+        .expect("required") as u64;
+    run_t.require("steps", "an integer >= 1")?;
+    // Step counters are 32-bit on the device (WGSL has no u64).
+    let steps_expected = format!("must be an integer >= 1 and <= {}", u32::MAX);
+    let steps = run_t
+        .int("steps", 1, u32::MAX as i128, &steps_expected)?
+        .expect("required") as u64;
+    let refine_expected = format!("must be an integer >= 1 and <= {MAX_REFINE}");
+    let refine = run_t
+        .int("refine", 1, MAX_REFINE as i128, &refine_expected)?
+        .map_or(1, |r| r as u32);
+    if refine != 1 && !kind.is_sde() {
+        let sde = names(
+            ModelKind::ALL
+                .into_iter()
+                .filter(|m| m.is_sde())
+                .map(ModelKind::name),
+        );
+        return Err(bad(
+            "run.refine",
+            run_t.get("refine").expect("present"),
+            format!(
+                "refine applies to SDE models only ({sde}); model {} is a discrete optimizer, so \
+                 leave refine out or set it to 1",
+                kind.name()
+            ),
+        ));
+    }
+    let seed_expected = format!("must be an integer >= 0 and <= {} (any u64)", u64::MAX);
+    let seed = run_t
+        .int("seed", 0, u64::MAX as i128, &seed_expected)?
+        .map_or(1, |s| s as u64);
+    let backend = match run_t.get("backend") {
+        None => BackendChoice::Auto,
+        Some(Val::Str(s)) => BackendChoice::parse_as(s, "run.backend")?,
+        Some(v) => {
+            let valid = names(BackendChoice::ALL.map(BackendChoice::name));
+            return Err(bad(
+                "run.backend",
+                v,
+                format!("must be a string, one of: {valid}"),
+            ));
+        }
+    };
+    let chunk_expected =
+        format!("must be a positive multiple of {BATCH} (BATCH) and <= 2^40 ({MAX_PATHS})");
+    let chunk = run_t
+        .int("chunk", 1, MAX_PATHS as i128, &chunk_expected)?
+        .map(|c| c as u64);
+    if let Some(c) = chunk.filter(|c| c % BATCH != 0) {
+        return Err(bad("run.chunk", &Val::Int(c.into()), chunk_expected));
+    }
+
+    // [record]
+    let record_t = top.sub("record", RECORD_KEYS)?;
+    let every_expected = format!("must be an integer >= 1 and <= {}", u64::MAX);
+    let record_every = match &record_t {
+        Some(t) => t
+            .int("every", 1, u64::MAX as i128, &every_expected)?
+            .map(|e| e as u64),
+        None => None,
+    }
+    .unwrap_or_else(|| (steps / 200).max(1));
+
+    // [stationary]
+    let stat_t = top.sub("stationary", STATIONARY_KEYS)?;
+    let (mut start, mut every, mut bins, mut range) = (steps / 2, 10, 128, HistRange::Auto);
+    if let Some(t) = &stat_t {
+        let start_expected = format!("must be an integer >= 0 and < run.steps = {steps}");
+        if let Some(s) = t.int("start", 0, steps as i128 - 1, &start_expected)? {
+            start = s as u64;
+        }
+        if let Some(e) = t.int("every", 1, u64::MAX as i128, &every_expected)? {
+            every = e as u64;
+        }
+        let bins_expected = format!("must be an integer >= 1 and <= {MAX_BINS} (MAX_BINS)");
+        if let Some(b) = t.int("bins", 1, MAX_BINS as i128, &bins_expected)? {
+            bins = b as u32;
+        }
+        if let Some(v) = t.get("range") {
+            range = hist_range(v)?;
+        }
+    }
+
+    Ok(Experiment {
+        name,
+        dim,
+        model: ModelSpec { name: kind, eta },
+        objective: Objective::Quadratic { h, center },
+        noise: Noise::Gaussian { sigma },
+        x0,
+        run: RunSpec {
+            paths,
+            steps,
+            refine,
+            seed,
+            backend,
+            chunk,
+        },
+        record: RecordSpec {
+            every: record_every,
+        },
+        stationary: StationarySpec {
+            start,
+            every,
+            bins,
+            range,
+        },
+    })
+}
+
+fn hist_range(v: &Val) -> crate::error::Result<HistRange> {
+    const EXPECTED: &str = "must be \"auto\" or [lo, hi] with lo < hi, both finite numbers";
+    match v {
+        Val::Str(s) if s == "auto" => Ok(HistRange::Auto),
+        Val::Array(items) if items.len() == 2 => match (items[0].as_f64(), items[1].as_f64()) {
+            (Some(lo), Some(hi)) if lo.is_finite() && hi.is_finite() && lo < hi => {
+                Ok(HistRange::Fixed { lo, hi })
+            }
+            _ => Err(bad("stationary.range", v, EXPECTED)),
+        },
+        _ => Err(bad("stationary.range", v, EXPECTED)),
+    }
+}
