@@ -143,6 +143,9 @@ fn center(exp: &Experiment) -> &[f64] {
     center
 }
 
+/// A histogram range `(lo, hi)`.
+pub type Range = (f64, f64);
+
 /// Histogram ranges of the coordinates and of the loss.
 ///
 /// `range = [lo, hi]` applies to every coordinate; the loss range is then [0, max over the box]
@@ -150,7 +153,7 @@ fn center(exp: &Experiment) -> &[f64] {
 /// [`PILOT_PATHS`] paths to `stationary.start` (the same paths, random numbers and kernel as
 /// the run, so the ranges do not depend on chunking) and takes mean ± 6 sd per coordinate and
 /// [0, mean + 8 sd] for the loss.
-pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<(f64, f64)>, (f64, f64))> {
+pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<Range>, Range)> {
     let Objective::Quadratic { h, center } = &exp.objective;
     match exp.stationary.range {
         HistRange::Fixed { lo, hi } => {

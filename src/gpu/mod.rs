@@ -143,7 +143,7 @@ impl GpuEngine {
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
         let hbytes = (k.hist_words() * 4) as u64;
         let sbytes = (n_wg * k.dim * WG * 4) as u64;
-        if sbytes > self.limits.max_storage_buffer_binding_size as u64 || sbytes > self.limits.max_buffer_size {
+        if sbytes > self.limits.max_storage_buffer_binding_size || sbytes > self.limits.max_buffer_size {
             return Err(Error::Gpu(format!("state of {sbytes} bytes exceeds the adapter's buffer limits")));
         }
         let params = self.buffer("optsde.params", std::mem::size_of::<Params>() as u64, U::UNIFORM | U::COPY_DST);
@@ -233,7 +233,7 @@ impl Engine for GpuEngine {
     }
 
     fn max_chunk(&self, dim: usize) -> u64 {
-        let by_buffer = (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size) / (4 * dim as u64);
+        let by_buffer = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size) / (4 * dim as u64);
         let by_dispatch = u64::from(self.limits.max_compute_workgroups_per_dimension) * WG as u64;
         let paths = by_buffer.min(by_dispatch).min(MAX_GPU_CHUNK);
         (paths / WG as u64).max(1) * WG as u64

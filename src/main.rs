@@ -1,0 +1,260 @@
+//! The `optsde` command line: run an experiment, list the built-in examples, list GPU adapters.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use optsde::Result;
+use optsde::spec::{self, BackendChoice, Experiment, Overrides};
+use optsde::{backend, output, plan};
+
+/// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU
+/// (wgpu compute shaders) or the CPU.
+#[derive(Parser, Debug)]
+#[command(name = "optsde", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run an experiment file (TOML, or JSON by extension) or a built-in example.
+    Run(RunArgs),
+    /// List the built-in examples.
+    Examples,
+    /// List the GPU adapters wgpu can see.
+    Devices,
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Experiment file (TOML; `.json` is read as JSON). Give this or --example.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Run a built-in example instead of a file (see `optsde examples`).
+    #[arg(long, value_name = "NAME")]
+    example: Option<String>,
+    /// Output directory [default: optsde-out/<experiment name>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Where to run (overrides run.backend).
+    #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
+    backend: Option<BackendChoice>,
+    /// Number of paths (overrides run.paths).
+    #[arg(long, value_name = "N")]
+    paths: Option<u64>,
+    /// Optimizer steps (overrides run.steps).
+    #[arg(long, value_name = "N")]
+    steps: Option<u64>,
+    /// Random seed (overrides run.seed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `auto | gpu | cpu`, listed in --help and in clap's message for other values.
+fn backend_parser() -> impl TypedValueParser<Value = BackendChoice> {
+    PossibleValuesParser::new(BackendChoice::ALL.map(BackendChoice::name))
+        .try_map(|s| s.parse::<BackendChoice>())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Examples => {
+            examples();
+            Ok(())
+        }
+        Command::Devices => {
+            devices();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", error_report(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `error: {e}` and, anyhow-style, the causes not already part of the message.
+fn error_report(e: &(dyn std::error::Error + 'static)) -> String {
+    let top = e.to_string();
+    let mut out = format!("error: {top}");
+    let causes: Vec<String> = std::iter::successors(e.source(), |c| c.source())
+        .map(|c| c.to_string())
+        .filter(|c| !top.contains(c.as_str()))
+        .collect();
+    if !causes.is_empty() {
+        out.push_str("\n\nCaused by:");
+        for (i, c) in causes.iter().enumerate() {
+            out.push_str(&format!("\n    {i}: {c}"));
+        }
+    }
+    out
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let overrides = Overrides {
+        paths: args.paths,
+        steps: args.steps,
+        seed: args.seed,
+        backend: args.backend,
+    };
+    // 1. Validate (nothing touches the disk or the GPU before this succeeds).
+    let exp = match (&args.file, &args.example) {
+        (Some(file), None) => Experiment::load(file, &overrides)?,
+        (None, Some(name)) => spec::example(name, &overrides)?,
+        (Some(_), Some(_)) => usage_error(
+            ErrorKind::ArgumentConflict,
+            "give either an experiment FILE or --example NAME, not both",
+        ),
+        (None, None) => usage_error(
+            ErrorKind::MissingRequiredArgument,
+            "give an experiment FILE or --example NAME (`optsde examples` lists the examples)",
+        ),
+    };
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&exp.name)));
+
+    // 2. Open the backend.
+    let (mut engine, note) = backend::open(exp.run.backend)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+
+    // 3. Run.
+    let bar = progress_bar(&exp, args.quiet);
+    let result = {
+        let total = exp.path_steps();
+        let scale = scale_for(total);
+        let t0 = Instant::now();
+        let mut report = |done: u128| {
+            if let Some(bar) = &bar {
+                bar.set_position((done / scale) as u64);
+                let secs = t0.elapsed().as_secs_f64();
+                let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+                bar.set_message(format!(
+                    "{:.2e}/{:.2e} path-steps, {:.2e}/s",
+                    done as f64, total as f64, rate
+                ));
+            }
+        };
+        plan::run(&exp, engine.as_mut(), &mut report)
+    };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let result = result?;
+
+    // 4. Write, 5. report.
+    output::write_outputs(&out_dir, &exp, &result)?;
+    print!("{}", output::human_summary(&exp, &result));
+    println!("output      {}", out_dir.display());
+    Ok(())
+}
+
+/// Exit with a clap usage error (code 2), showing `optsde run`'s usage.
+fn usage_error(kind: ErrorKind, message: &str) -> ! {
+    let mut cmd = Cli::command();
+    cmd.build();
+    match cmd.find_subcommand_mut("run") {
+        Some(run) => run.error(kind, message).exit(),
+        None => cmd.error(kind, message).exit(),
+    }
+}
+
+/// The experiment name as one safe path component.
+fn dir_name(name: &str) -> String {
+    let s: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        "experiment".to_string()
+    } else {
+        s
+    }
+}
+
+/// Divisor that keeps path-step counts (up to 2^72) inside the bar's u64.
+fn scale_for(total: u128) -> u128 {
+    (total >> 62) + 1
+}
+
+/// A bar on stderr, only when stderr is a terminal and not --quiet.
+fn progress_bar(exp: &Experiment, quiet: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total = exp.path_steps();
+    let bar = ProgressBar::with_draw_target(
+        Some((total / scale_for(total)) as u64),
+        ProgressDrawTarget::stderr(),
+    );
+    let style = ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(format!("0/{:.2e} path-steps", total as f64));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+fn examples() {
+    println!("Built-in examples:");
+    let width = spec::EXAMPLES
+        .iter()
+        .map(|(n, _, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    for (name, description, _) in spec::EXAMPLES {
+        println!("  {name:<width$} — {description}");
+    }
+    println!();
+    println!("Run one with:   optsde run --example NAME [--backend auto|gpu|cpu] [--out DIR]");
+    println!("Smaller run:    optsde run --example sgd --paths 65536");
+    println!("Its TOML text is a starting point for your own experiment file.");
+}
+
+fn devices() {
+    let adapters = backend::adapters();
+    if adapters.is_empty() {
+        println!("No GPU adapter was found.");
+        println!();
+        println!("The CPU backend works without one: optsde run --backend cpu ...");
+        println!("(backend = \"auto\", the default, falls back to it and says so.)");
+        println!();
+        println!("To use a GPU, install a Vulkan, Metal or DX12 driver for it. On Linux");
+        println!("without a GPU, a software Vulkan driver (lavapipe) also works:");
+        println!("    apt-get install mesa-vulkan-drivers");
+    } else {
+        println!("GPU adapters:");
+        for a in &adapters {
+            println!("  {a}");
+        }
+    }
+}

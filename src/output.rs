@@ -1,0 +1,273 @@
+//! The result files of a run (`summary.json`, `moments.csv`, `histograms.json`) and the short
+//! text summary printed after it.
+//!
+//! Each file is written to a temporary name in the output directory and renamed into place, so
+//! an interrupted run never leaves a half-written file. Non-finite numbers become JSON `null`
+//! (never the invalid `NaN`), and `NaN`/`inf` in the CSV.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::plan::RunResult;
+use crate::spec::Experiment;
+use crate::stats::RecordStats;
+
+/// The file names written by [`write_outputs`].
+pub const SUMMARY: &str = "summary.json";
+pub const MOMENTS: &str = "moments.csv";
+pub const HISTOGRAMS: &str = "histograms.json";
+
+/// Coordinates shown in [`human_summary`].
+const SHOW_COORDS: usize = 8;
+
+/// Write `summary.json`, `moments.csv` and `histograms.json` into `dir`, creating it (and its
+/// parents).
+pub fn write_outputs(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        action: "cannot create output directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let summary = summary_json(exp, r);
+    write_atomic(dir, SUMMARY, &to_json(&summary))?;
+    write_atomic(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;
+    let hists = serde_json::to_value(&r.histograms).unwrap_or(Value::Null);
+    write_atomic(dir, HISTOGRAMS, &to_json(&hists))?;
+    Ok(())
+}
+
+/// Pretty JSON with a trailing newline. A `Value` always serializes (non-finite floats are
+/// already `null` in it).
+fn to_json(v: &Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).unwrap_or_else(|_| b"null".to_vec());
+    out.push(b'\n');
+    out
+}
+
+/// Write `bytes` to `dir/.name.tmp-PID`, flush it to disk, and rename it to `dir/name`.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(name);
+    let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(io("cannot create", &tmp))?;
+        f.write_all(bytes).map_err(io("cannot write", &tmp))?;
+        f.sync_all().map_err(io("cannot write", &tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(io("cannot rename a temporary file to", &path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A JSON number, or `null` when not finite.
+fn num(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+fn nums(xs: &[f64]) -> Value {
+    Value::Array(xs.iter().map(|&x| num(x)).collect())
+}
+
+/// `a / b`, `NaN` (→ null) when `b` is not positive.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
+
+/// Optimizer path-steps per second.
+fn path_steps_per_second(exp: &Experiment, r: &RunResult) -> f64 {
+    ratio(exp.path_steps() as f64, r.wall_seconds)
+}
+
+/// Euler–Maruyama coordinate updates per second (paths × dim × steps × refine).
+fn em_updates_per_second(exp: &Experiment, r: &RunResult) -> f64 {
+    let updates = exp.path_steps() as f64 * exp.dim as f64 * f64::from(exp.run.refine);
+    ratio(updates, r.wall_seconds)
+}
+
+/// The contents of `summary.json`.
+pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
+    let dim = exp.dim;
+    let final_ = match r.records.last() {
+        Some(rec) => json!({
+            "step": rec.step,
+            "t": num(rec.step as f64 * exp.model.eta),
+            "finite": rec.finite(),
+            "loss_mean": num(rec.q[dim].mean),
+            "loss_var": num(rec.q[dim].var()),
+            "mean": nums(&rec.q[..dim].iter().map(|m| m.mean).collect::<Vec<_>>()),
+            "var": nums(&rec.q[..dim].iter().map(|m| m.var()).collect::<Vec<_>>()),
+        }),
+        None => Value::Null,
+    };
+    let s = &r.stationary;
+    let stationary = json!({
+        "start": exp.stationary.start,
+        "every": exp.stationary.every,
+        "samples": s.samples,
+        "batches": s.batches,
+        "loss_mean": num(s.loss_mean),
+        "loss_se": num(s.loss_se),
+        "mean": nums(&s.mean),
+        "mean_se": nums(&s.mean_se),
+        "var": nums(&s.var),
+        "var_se": nums(&s.var_se),
+        "second_moment": nums(&s.second_moment),
+        "second_moment_se": nums(&s.second_moment_se),
+    });
+    // Through `Value` so that any non-finite float inside the experiment also becomes null.
+    let experiment = serde_json::to_value(exp).unwrap_or(Value::Null);
+    json!({
+        "name": exp.name,
+        "experiment": experiment,
+        "backend": {
+            "kind": r.backend.kind,
+            "adapter": r.backend.adapter,
+            "driver": r.backend.driver,
+            "api": r.backend.api,
+        },
+        "model": exp.model.name.name(),
+        "paths": exp.run.paths,
+        "steps": exp.run.steps,
+        "refine": exp.run.refine,
+        "dim": dim,
+        "eta": num(exp.model.eta),
+        "seed": exp.run.seed,
+        "diverged": r.diverged,
+        "diverged_fraction": num(ratio(r.diverged as f64, exp.run.paths as f64)),
+        "wall_seconds": num(r.wall_seconds),
+        "path_steps_per_second": num(path_steps_per_second(exp, r)),
+        "em_updates_per_second": num(em_updates_per_second(exp, r)),
+        "chunk": r.chunk,
+        "final": final_,
+        "stationary": stationary,
+    })
+}
+
+/// The contents of `moments.csv`: one row per record step.
+pub fn moments_csv(exp: &Experiment, r: &RunResult) -> String {
+    let dim = exp.dim;
+    let mut out = String::from("step,t,loss_mean,loss_var,diverged");
+    for i in 0..dim {
+        let _ = write!(out, ",mean_{i},var_{i}");
+    }
+    out.push('\n');
+    for rec in &r.records {
+        csv_row(&mut out, exp, rec);
+    }
+    out
+}
+
+fn csv_row(out: &mut String, exp: &Experiment, rec: &RecordStats) {
+    let dim = exp.dim;
+    let t = rec.step as f64 * exp.model.eta;
+    let loss = &rec.q[dim];
+    let diverged = exp.run.paths.saturating_sub(rec.finite());
+    let _ = write!(
+        out,
+        "{},{:e},{:e},{:e},{}",
+        rec.step,
+        t,
+        loss.mean,
+        loss.var(),
+        diverged
+    );
+    for m in &rec.q[..dim] {
+        let _ = write!(out, ",{:e},{:e}", m.mean, m.var());
+    }
+    out.push('\n');
+}
+
+/// A short multi-line report of a run (for stdout).
+pub fn human_summary(exp: &Experiment, r: &RunResult) -> String {
+    let dim = exp.dim;
+    let b = &r.backend;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "experiment  {} (model {}, dim {}, eta {})",
+        exp.name,
+        exp.model.name.name(),
+        dim,
+        exp.model.eta
+    );
+    let _ = writeln!(
+        s,
+        "backend     {} — {} ({}, {})",
+        b.kind, b.adapter, b.driver, b.api
+    );
+    let refine = if exp.model.name.is_sde() {
+        format!(", refine {}", exp.run.refine)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "paths       {} × {} steps{refine} (chunk {})",
+        exp.run.paths, exp.run.steps, r.chunk
+    );
+    let _ = writeln!(
+        s,
+        "wall time   {:.3} s, {:.3e} path-steps/s ({:.3e} EM updates/s)",
+        r.wall_seconds,
+        path_steps_per_second(exp, r),
+        em_updates_per_second(exp, r)
+    );
+    let _ = writeln!(
+        s,
+        "diverged    {} of {} paths ({:.3}%)",
+        r.diverged,
+        exp.run.paths,
+        100.0 * ratio(r.diverged as f64, exp.run.paths as f64)
+    );
+    if let Some(rec) = r.records.last() {
+        let l = &rec.q[dim];
+        let _ = writeln!(
+            s,
+            "final       step {} (t = {}): loss {:.6e} ± {:.3e} (mean ± sd over paths)",
+            rec.step,
+            rec.step as f64 * exp.model.eta,
+            l.mean,
+            l.var().sqrt()
+        );
+    }
+    let st = &r.stationary;
+    let _ = writeln!(
+        s,
+        "stationary  steps >= {} every {}: {} samples in {} batches",
+        exp.stationary.start, exp.stationary.every, st.samples, st.batches
+    );
+    let _ = writeln!(
+        s,
+        "            loss {:.6e} ± {:.2e} (mean ± SE)",
+        st.loss_mean, st.loss_se
+    );
+    for i in 0..dim.min(SHOW_COORDS) {
+        let _ = writeln!(
+            s,
+            "            x{i}: var {:.6e} ± {:.2e}, mean {:+.3e} ± {:.2e}",
+            st.var[i], st.var_se[i], st.mean[i], st.mean_se[i]
+        );
+    }
+    if dim > SHOW_COORDS {
+        let _ = writeln!(
+            s,
+            "            ... {} more coordinates in {SUMMARY}",
+            dim - SHOW_COORDS
+        );
+    }
+    s
+}

@@ -1,0 +1,496 @@
+//! The `optsde` binary end to end: a small run writes the three files, and every bad input
+//! fails with a message naming the field and the value, exit code non-zero, and no output
+//! directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_optsde");
+
+/// The reference quadratic, small enough to run in well under a second on the CPU.
+const TINY: &str = r#"
+[model]
+name = "sgd"
+eta = 1e-3
+
+[objective]
+name = "quadratic"
+h = [1, 2, 5, 10]
+
+[noise]
+name = "gaussian"
+sigma = [1, 2, 0.5, 3]
+
+[run]
+paths = 512
+steps = 200
+seed = 7
+
+[record]
+every = 50
+
+[stationary]
+start = 100
+every = 10
+bins = 16
+"#;
+
+/// A fresh, empty directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "optsde-cli-{tag}-{}-{n}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Write `text` to a file in the directory and return its path.
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn optsde(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the optsde binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Environment under which wgpu finds no adapter (no Vulkan ICD, Vulkan only).
+const NO_GPU: &[(&str, &str)] = &[
+    ("VK_ICD_FILENAMES", "/nonexistent/none.json"),
+    ("VK_DRIVER_FILES", "/nonexistent/none.json"),
+    ("WGPU_BACKEND", "vulkan"),
+];
+
+/// TINY with the line starting with `old` replaced by `new`.
+fn edit(old: &str, new: &str) -> String {
+    assert!(
+        TINY.lines().any(|l| l.starts_with(old)),
+        "TINY has no line {old:?}"
+    );
+    TINY.lines()
+        .map(|l| if l.starts_with(old) { new } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs `optsde run FILE --backend cpu --out DIR EXTRA...` (or with `args` instead of FILE
+/// when `text` is None) and checks: failure, every `parts` in stderr, no DIR.
+#[track_caller]
+fn fails(text: Option<&str>, args: &[&str], parts: &[&str]) -> String {
+    let tmp = TempDir::new("bad");
+    let out = tmp.path().join("out").join("nested");
+    let out_s = out.to_str().unwrap().to_string();
+    let mut all: Vec<String> = Vec::new();
+    if let Some(text) = text {
+        let f = tmp.file("exp.toml", text);
+        all.push(f.to_str().unwrap().to_string());
+    }
+    all.extend(args.iter().map(|s| s.to_string()));
+    all.extend(["--out".to_string(), out_s, "--backend".into(), "cpu".into()]);
+    let mut argv = vec!["run"];
+    argv.extend(all.iter().map(String::as_str));
+    let o = optsde(&argv, &[]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "{argv:?} succeeded:\n{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(1), "{argv:?}: {err}");
+    assert!(err.starts_with("error: "), "{argv:?}: {err}");
+    for p in parts {
+        assert!(err.contains(p), "{argv:?}: stderr lacks {p:?}:\n{err}");
+    }
+    assert!(
+        !tmp.path().join("out").exists(),
+        "{argv:?} created the output directory"
+    );
+    err
+}
+
+#[test]
+fn examples_lists_sgd_and_signsgd() {
+    let o = optsde(&["examples"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("sgd "), "{s}");
+    assert!(s.contains("signsgd "), "{s}");
+    assert!(s.contains("optsde run --example"), "{s}");
+}
+
+#[test]
+fn devices_answers_without_an_adapter() {
+    let o = optsde(&["devices"], NO_GPU);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("No GPU adapter was found"), "{s}");
+    assert!(s.contains("CPU backend"), "{s}");
+    assert!(s.contains("mesa-vulkan-drivers"), "{s}");
+}
+
+#[test]
+fn small_cpu_run_writes_the_three_files() {
+    let tmp = TempDir::new("ok");
+    let f = tmp.file("tiny.toml", TINY);
+    let out = tmp.path().join("results").join("tiny");
+    let o = optsde(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("path-steps/s"), "{text}");
+    assert!(text.contains("stationary"), "{text}");
+
+    // summary.json
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+            .expect("summary.json is valid JSON");
+    for key in [
+        "experiment",
+        "backend",
+        "paths",
+        "steps",
+        "dim",
+        "diverged",
+        "diverged_fraction",
+        "wall_seconds",
+        "path_steps_per_second",
+        "em_updates_per_second",
+        "chunk",
+        "final",
+        "stationary",
+    ] {
+        assert!(summary.get(key).is_some(), "summary.json lacks {key}");
+    }
+    for key in ["kind", "adapter", "driver", "api"] {
+        assert!(summary["backend"][key].is_string(), "backend.{key}");
+    }
+    assert_eq!(summary["backend"]["kind"], "cpu");
+    assert_eq!(summary["paths"], 512);
+    assert_eq!(summary["steps"], 200);
+    assert_eq!(summary["dim"], 4);
+    assert_eq!(summary["diverged"], 0);
+    assert_eq!(summary["experiment"]["run"]["seed"], 7);
+    assert!(summary["path_steps_per_second"].as_f64().unwrap() > 0.0);
+    assert!(summary["em_updates_per_second"].as_f64().unwrap() > 0.0);
+    let fin = &summary["final"];
+    assert_eq!(fin["step"], 200);
+    for key in ["loss_mean", "loss_var"] {
+        assert!(fin[key].as_f64().unwrap() > 0.0, "final.{key}");
+    }
+    for key in ["mean", "var"] {
+        assert_eq!(fin[key].as_array().unwrap().len(), 4, "final.{key}");
+    }
+    let st = &summary["stationary"];
+    for key in [
+        "samples",
+        "batches",
+        "loss_mean",
+        "loss_se",
+        "start",
+        "every",
+    ] {
+        assert!(st[key].is_number(), "stationary.{key} = {}", st[key]);
+    }
+    for key in [
+        "mean",
+        "mean_se",
+        "var",
+        "var_se",
+        "second_moment",
+        "second_moment_se",
+    ] {
+        assert_eq!(st[key].as_array().unwrap().len(), 4, "stationary.{key}");
+    }
+    assert_eq!(st["start"], 100);
+    assert_eq!(st["every"], 10);
+    // Steps 100, 110, ..., 200 (11 samples per path) when the start step is included.
+    let samples = st["samples"].as_u64().unwrap();
+    assert!(
+        samples == 512 * 10 || samples == 512 * 11,
+        "samples = {samples}"
+    );
+    let loss = st["loss_mean"].as_f64().unwrap();
+    assert!(loss > 1e-3 && loss < 1e-2, "stationary loss {loss}");
+
+    // moments.csv
+    let csv = std::fs::read_to_string(out.join("moments.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "step,t,loss_mean,loss_var,diverged,mean_0,var_0,mean_1,var_1,mean_2,var_2,mean_3,var_3"
+    );
+    assert_eq!(lines.len(), 1 + 5, "{csv}");
+    for (row, step) in lines[1..].iter().zip([0u64, 50, 100, 150, 200]) {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(cells.len(), 5 + 2 * 4, "{row}");
+        assert_eq!(cells[0].parse::<u64>().unwrap(), step);
+        let t: f64 = cells[1].parse().unwrap();
+        assert!((t - step as f64 * 1e-3).abs() < 1e-12, "{row}");
+        assert_eq!(cells[4], "0", "{row}");
+        for c in &cells[2..] {
+            let x: f64 = c.parse().unwrap_or_else(|_| panic!("{c} in {row}"));
+            assert!(x.is_finite(), "{row}");
+        }
+    }
+    let last: Vec<f64> = lines[5].split(',').map(|c| c.parse().unwrap()).collect();
+    assert_eq!(last[2], fin["loss_mean"].as_f64().unwrap());
+
+    // histograms.json
+    let hists: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("histograms.json")).unwrap())
+            .expect("histograms.json is valid JSON");
+    let hists = hists.as_array().expect("a list");
+    assert_eq!(hists.len(), 4 + 1);
+    let names: Vec<&str> = hists.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["x0", "x1", "x2", "x3", "loss"]);
+    for h in hists {
+        let counts = h["counts"].as_array().unwrap();
+        assert_eq!(counts.len(), 16);
+        assert!(h["lo"].as_f64().unwrap() < h["hi"].as_f64().unwrap());
+        let total: u64 = counts.iter().map(|c| c.as_u64().unwrap()).sum::<u64>()
+            + h["underflow"].as_u64().unwrap()
+            + h["overflow"].as_u64().unwrap();
+        assert_eq!(total, samples, "histogram {}", h["name"]);
+    }
+
+    // No temporary files left behind.
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["histograms.json", "moments.csv", "summary.json"]);
+}
+
+#[test]
+fn overrides_reach_the_run() {
+    let tmp = TempDir::new("over");
+    let f = tmp.file("tiny.toml", TINY);
+    let out = tmp.path().join("o");
+    let o = optsde(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--paths",
+            "256",
+            "--steps",
+            "150",
+            "--seed",
+            "3",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["paths"], 256);
+    assert_eq!(summary["steps"], 150);
+    assert_eq!(summary["experiment"]["run"]["seed"], 3);
+    assert_eq!(summary["final"]["step"], 150);
+    // Records at 0, 50, 100, 150.
+    let csv = std::fs::read_to_string(out.join("moments.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4, "{csv}");
+}
+
+#[test]
+fn missing_file() {
+    fails(
+        None,
+        &["/nonexistent/dir/no-such-experiment.toml"],
+        &["/nonexistent/dir/no-such-experiment.toml", "cannot read"],
+    );
+}
+
+#[test]
+fn toml_syntax_error_shows_the_line() {
+    let text = edit("eta = ", "eta = = 1e-3");
+    let line = text.lines().position(|l| l.starts_with("eta")).unwrap() + 1;
+    fails(
+        Some(&text),
+        &[],
+        &["syntax error", &format!("line {line}"), "eta = = 1e-3"],
+    );
+}
+
+#[test]
+fn unknown_key() {
+    fails(
+        Some(&edit("seed = 7", "sead = 7")),
+        &[],
+        &["unknown key", "run.sead", "seed"],
+    );
+}
+
+#[test]
+fn unknown_model_name() {
+    fails(
+        Some(&edit("name = \"sgd\"", "name = \"adam\"")),
+        &[],
+        &[
+            "model.name",
+            "\"adam\"",
+            "sgd-sde",
+            "signsgd-sde",
+            "signsgd",
+        ],
+    );
+}
+
+#[test]
+fn eta_zero() {
+    fails(
+        Some(&edit("eta = ", "eta = 0.0")),
+        &[],
+        &["model.eta = 0.0", "> 0"],
+    );
+}
+
+#[test]
+fn paths_zero_override() {
+    fails(Some(TINY), &["--paths", "0"], &["run.paths = 0", ">= 1"]);
+}
+
+#[test]
+fn steps_below_stationary_start() {
+    fails(
+        Some(TINY),
+        &["--steps", "10"],
+        &["stationary.start = 100", "run.steps = 10"],
+    );
+}
+
+#[test]
+fn example_steps_below_its_stationary_start() {
+    fails(
+        None,
+        &["--example", "signsgd", "--paths", "256", "--steps", "200"],
+        &["stationary.start = 20000", "run.steps = 200"],
+    );
+}
+
+#[test]
+fn range_lo_not_below_hi() {
+    let text = format!("{TINY}range = [1.0, 1.0]\n");
+    fails(
+        Some(&text),
+        &[],
+        &["stationary.range = [1.0, 1.0]", "lo < hi"],
+    );
+}
+
+#[test]
+fn unknown_example() {
+    fails(
+        None,
+        &["--example", "adam"],
+        &["\"adam\"", "sgd", "signsgd"],
+    );
+}
+
+#[test]
+fn file_or_example_is_a_usage_error() {
+    let tmp = TempDir::new("usage");
+    let f = tmp.file("tiny.toml", TINY);
+    let out = tmp.path().join("o");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec!["run", "--out", out],
+        vec!["run", f.to_str().unwrap(), "--example", "sgd", "--out", out],
+        vec!["run", f.to_str().unwrap(), "--backend", "tpu", "--out", out],
+    ] {
+        let o = optsde(&args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("error:"), "{args:?}: {}", stderr(&o));
+        assert!(!tmp.path().join("o").exists(), "{args:?}");
+    }
+}
+
+#[test]
+fn gpu_without_adapter_fails_and_writes_nothing() {
+    let tmp = TempDir::new("gpu");
+    let f = tmp.file(
+        "tiny.toml",
+        &edit("seed = 7", "seed = 7\nbackend = \"gpu\""),
+    );
+    let out = tmp.path().join("out");
+    let o = optsde(
+        &["run", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        NO_GPU,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no GPU adapter"), "{err}");
+    assert!(err.contains("backend = \"gpu\""), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn auto_without_adapter_uses_the_cpu() {
+    let tmp = TempDir::new("auto");
+    let f = tmp.file("tiny.toml", TINY);
+    let out = tmp.path().join("out");
+    let o = optsde(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--backend",
+            "auto",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        NO_GPU,
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("using the CPU backend"), "{err}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["backend"]["kind"], "cpu");
+}
