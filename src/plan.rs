@@ -50,6 +50,10 @@ pub trait Engine {
 pub const PILOT_PATHS: u64 = 4096;
 /// Coordinate-substeps per dispatch before a segment is split.
 const MAX_WORK_PER_DISPATCH: u64 = 1 << 30;
+/// Coordinate-substeps one invocation runs per dispatch. Software rasterisers cap loop
+/// iterations (llvmpipe stops loops after 65 535 trips and the paths come out non-finite), and
+/// desktop GPUs have watchdogs: long segments are split.
+const MAX_ITERATIONS_PER_INVOCATION: u64 = 1 << 14;
 /// Histogram counts per dispatch stay below this (u32 on the device).
 const MAX_COUNT_PER_DISPATCH: u64 = 1 << 31;
 
@@ -88,7 +92,9 @@ pub fn record_steps(steps: u64, every: u64) -> Vec<u64> {
 /// record interval, split so that no dispatch exceeds the work and count limits.
 pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
     let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine);
-    let mut max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1)).max(1);
+    let mut max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1))
+        .min(MAX_ITERATIONS_PER_INVOCATION / (exp.dim as u64 * u64::from(exp.run.refine)))
+        .max(1);
     if sampling {
         let max_samples = (MAX_COUNT_PER_DISPATCH / chunk.max(1)).max(1);
         max_steps = max_steps.min(max_samples.saturating_mul(exp.stationary.every));

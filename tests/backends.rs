@@ -1,0 +1,133 @@
+//! GPU vs CPU on the same seeds (issue 2, test 4) and chunk independence (test 5).
+//! Tiers (STYLE habit 7): random words bit-exact; per-path states within a relative + absolute
+//! bound; ensemble moments within z standard errors.
+
+mod common;
+
+use common::{engines, gpu, reference, run};
+use optsde::cpu::CpuEngine;
+use optsde::layout::RngParams;
+use optsde::plan::states_after;
+
+/// Random words and normals of a grid straddling 2^32 in both the path and the block index.
+#[test]
+fn rng_words_bit_identical() {
+    let Some(mut g) = gpu() else { return };
+    let p = RngParams {
+        seed_lo: 0xDEAD_BEEF,
+        seed_hi: 3,
+        path_lo: u32::MAX - 40,
+        path_hi: 2,
+        block_lo: u32::MAX - 7,
+        block_hi: 0,
+        n_paths: 128,
+        n_blocks: 16,
+    };
+    let (w, z) = g.rng_words(&p).unwrap();
+    let mut wc = vec![0u32; w.len()];
+    let mut zc = vec![0f32; z.len()];
+    optsde::cpu::rng_words::rng_words(&p, &mut wc, &mut zc);
+    for (i, (a, b)) in w.iter().zip(&wc).enumerate() {
+        assert_eq!(a, b, "word {i}: gpu {a:#010x}, cpu {b:#010x}");
+    }
+    // Normals: bit-identical where the device does not fuse multiply-adds; within 4 ulp anywhere.
+    for (i, (a, b)) in z.iter().zip(&zc).enumerate() {
+        let tol = 4.0 * f32::EPSILON * b.abs().max(1.0);
+        assert!((a - b).abs() <= tol, "normal {i}: gpu {a:e}, cpu {b:e}, difference {:e}, tolerance {tol:e}", a - b);
+    }
+}
+
+/// Per-path states after 100 steps agree within |gpu − cpu| ≤ 1e-5 · (|cpu| + 1e-3) for every
+/// model: the same operations in the same order, differing at most by fused multiply-adds
+/// (a few ulp per step, which 100 contracting steps do not amplify).
+#[test]
+fn per_path_states_agree_after_100_steps() {
+    let Some(mut g) = gpu() else { return };
+    for model in ["sgd-sde", "sgd", "signsgd-sde", "signsgd"] {
+        let refine = if model.ends_with("-sde") { 2 } else { 1 };
+        let mut x = reference(model, refine, 1000, 1000, 500, 10);
+        x.x0 = vec![0.5, -0.25, 0.1, 1.0];
+        let a = states_after(&x, &mut g, 1000, 100).unwrap();
+        let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+        let mut identical = 0;
+        for (i, (ga, cb)) in a.iter().zip(&b).enumerate() {
+            let tol = 1e-5 * (cb.abs() + 1e-3);
+            assert!((ga - cb).abs() <= tol, "{model} state {i}: gpu {ga:e}, cpu {cb:e}, difference {:e}, tolerance {tol:e}", ga - cb);
+            identical += usize::from(ga.to_bits() == cb.to_bits());
+        }
+        eprintln!("{model}: {identical}/{} states bit-identical", a.len());
+    }
+}
+
+/// All moments within 4 SE of each other (two estimates of the same quantity: SE of the
+/// difference is √2 × SE; identical values pass trivially, which is the expected outcome on a
+/// device without fused multiply-adds).
+#[test]
+fn moments_agree_between_backends() {
+    let Some(mut g) = gpu() else { return };
+    for model in ["signsgd-sde", "sgd"] {
+        let mut x = reference(model, 1, 4096, 4000, 2000, 10);
+        x.x0 = vec![1.0; 4];
+        let rg = run(&x, &mut g).unwrap();
+        let rc = run(&x, &mut CpuEngine::new()).unwrap();
+        for (a, b) in rg.records.iter().zip(&rc.records) {
+            for (q, (ma, mb)) in a.q.iter().zip(&b.q).enumerate() {
+                let se = (mb.var() / mb.n).sqrt() * 2f64.sqrt();
+                let tol = 4.0 * se + 1e-12;
+                assert!(
+                    (ma.mean - mb.mean).abs() <= tol,
+                    "{model} step {} q{q}: gpu mean {:e}, cpu {:e}, difference {:e}, tolerance {tol:e}",
+                    a.step,
+                    ma.mean,
+                    mb.mean,
+                    ma.mean - mb.mean
+                );
+                let vse = mb.var() * (2.0 / mb.n).sqrt() * 2f64.sqrt();
+                assert!(
+                    (ma.var() - mb.var()).abs() <= 4.0 * vse + 1e-12,
+                    "{model} step {} q{q}: gpu var {:e}, cpu {:e}, tolerance {:e}",
+                    a.step,
+                    ma.var(),
+                    mb.var(),
+                    4.0 * vse
+                );
+            }
+        }
+        let (sa, sb) = (&rg.stationary, &rc.stationary);
+        let tol = 4.0 * sb.loss_se * 2f64.sqrt();
+        assert!((sa.loss_mean - sb.loss_mean).abs() <= tol, "{model} stationary loss: gpu {:e}, cpu {:e}, tolerance {tol:e}", sa.loss_mean, sb.loss_mean);
+        for i in 0..4 {
+            let tol = 4.0 * sb.var_se[i] * 2f64.sqrt();
+            assert!((sa.var[i] - sb.var[i]).abs() <= tol, "{model} stationary var x{i}: gpu {:e}, cpu {:e}, tolerance {tol:e}", sa.var[i], sb.var[i]);
+        }
+        assert_eq!(rg.diverged, rc.diverged);
+    }
+}
+
+/// Test 5: a forced tiny chunk (256 paths) gives identical histogram counts, stationary sample
+/// counts and record counts to one chunk, on every backend; moments agree to f64 merge order.
+#[test]
+fn chunking_does_not_change_results() {
+    for (name, mut e) in engines() {
+        let mut x = reference("signsgd-sde", 2, 3000, 600, 200, 5);
+        x.x0 = vec![0.3; 4];
+        let big = run(&x, e.as_mut()).unwrap();
+        x.run.chunk = Some(256);
+        let small = run(&x, e.as_mut()).unwrap();
+        assert_eq!(big.chunk, 3072, "{name}");
+        assert_eq!(small.chunk, 256, "{name}");
+        for (a, b) in big.histograms.iter().zip(&small.histograms) {
+            assert_eq!(a, b, "{name}: histogram {} differs between chunk sizes", a.name);
+        }
+        assert_eq!(big.stationary.samples, small.stationary.samples);
+        for (a, b) in big.records.iter().zip(&small.records) {
+            for (ma, mb) in a.q.iter().zip(&b.q) {
+                assert_eq!(ma.n, mb.n);
+                let tol = 1e-9 * (ma.mean.abs() + ma.var().sqrt()) + 1e-15;
+                assert!((ma.mean - mb.mean).abs() <= tol, "{name}: mean {} vs {} (tolerance {tol:e})", ma.mean, mb.mean);
+            }
+        }
+        let rel = (big.stationary.loss_mean - small.stationary.loss_mean).abs() / big.stationary.loss_mean;
+        assert!(rel < 1e-12, "{name}: stationary loss differs by {rel:e} relative");
+    }
+}

@@ -1,0 +1,80 @@
+//! Shared test helpers: engines to run every test on, and experiment builders.
+#![allow(dead_code)]
+
+use optsde::Result;
+use optsde::cpu::CpuEngine;
+use optsde::plan::{Engine, RunResult};
+use optsde::spec::{Experiment, Overrides};
+
+/// The engines a test runs on: the CPU twin always, the GPU when an adapter exists. With
+/// `OPTSDE_REQUIRE_GPU=1` (set by `.ci/run`) a missing adapter fails the test; otherwise it is
+/// a loud skip on stderr.
+pub fn engines() -> Vec<(&'static str, Box<dyn Engine>)> {
+    let mut v: Vec<(&'static str, Box<dyn Engine>)> = vec![("cpu", Box::new(CpuEngine::new()))];
+    match optsde::gpu::GpuEngine::new() {
+        Ok(g) => v.push(("gpu", Box::new(g))),
+        Err(e) => {
+            if std::env::var("OPTSDE_REQUIRE_GPU").is_ok_and(|s| s == "1") {
+                panic!("OPTSDE_REQUIRE_GPU=1 but the GPU backend is unavailable: {e}");
+            }
+            eprintln!("WARNING: GPU tests SKIPPED, no adapter: {e}");
+        }
+    }
+    v
+}
+
+/// The GPU engine, or None (loud; a failure under OPTSDE_REQUIRE_GPU=1).
+pub fn gpu() -> Option<optsde::gpu::GpuEngine> {
+    engines();
+    optsde::gpu::GpuEngine::new().ok()
+}
+
+/// Parse an experiment from TOML text.
+pub fn exp(toml: &str) -> Experiment {
+    Experiment::from_str(toml, "toml", "test", "test", &Overrides::default()).expect("valid test experiment")
+}
+
+pub fn run(exp: &Experiment, e: &mut dyn Engine) -> Result<RunResult> {
+    optsde::plan::run(exp, e, &mut |_| {})
+}
+
+/// Reference quadratic of spec §1.5 with a model and run section.
+pub fn reference(model: &str, refine: u32, paths: u64, steps: u64, start: u64, every: u64) -> Experiment {
+    exp(&format!(
+        r#"
+[model]
+name = "{model}"
+eta = 1e-3
+[objective]
+name = "quadratic"
+h = [1.0, 2.0, 5.0, 10.0]
+[noise]
+name = "gaussian"
+sigma = [1.0, 2.0, 0.5, 3.0]
+[run]
+paths = {paths}
+steps = {steps}
+refine = {refine}
+seed = 7
+[record]
+every = {rec}
+[stationary]
+start = {start}
+every = {every}
+bins = 64
+"#,
+        rec = steps / 10
+    ))
+}
+
+/// |actual − expected| ≤ z · se + bias, with a message that prints everything.
+pub fn assert_close(what: &str, actual: f64, expected: f64, se: f64, z: f64, bias: f64) {
+    let tol = z * se + bias;
+    let diff = actual - expected;
+    assert!(
+        diff.abs() <= tol,
+        "{what}: actual {actual:.7e}, expected {expected:.7e}, difference {diff:.3e}, tolerance {tol:.3e} \
+         ({z} SE with SE = {se:.3e}, plus bias allowance {bias:.3e})"
+    );
+    eprintln!("ok {what}: actual {actual:.7e}, expected {expected:.7e}, |diff| = {:.2} SE", diff.abs() / se);
+}
