@@ -5,14 +5,23 @@ use crate::error::{Error, Result};
 use crate::plan::Engine;
 use crate::spec::BackendChoice;
 
-/// Open the engine for a backend choice. `Auto` takes the GPU when an adapter exists, else the
-/// CPU, and the returned note says so; `Gpu` without an adapter is an error.
+/// Open the engine for a backend choice. `Auto` takes the GPU when a hardware adapter exists,
+/// else the CPU, and the returned note says why (no adapter, or only a software rasteriser such
+/// as llvmpipe, which runs the same kernels slower than the CPU backend on the same cores);
+/// `Gpu` without any adapter is an error, and with a software adapter uses it.
 pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> {
     match choice {
         BackendChoice::Cpu => Ok((Box::new(CpuEngine::new()), None)),
-        BackendChoice::Gpu => open_gpu().map(|e| (e, None)),
+        BackendChoice::Gpu => open_gpu().map(|e| (e.0, None)),
         BackendChoice::Auto => match open_gpu() {
-            Ok(e) => Ok((e, None)),
+            Ok(e) if e.1 => Ok((
+                Box::new(CpuEngine::new()),
+                Some(format!(
+                    "only a software GPU adapter was found ({}); using the CPU backend, which is faster on the same cores (backend = \"gpu\" forces the adapter)",
+                    e.0.info().adapter
+                )),
+            )),
+            Ok(e) => Ok((e.0, None)),
             Err(Error::NoAdapter { detail }) => Ok((
                 Box::new(CpuEngine::new()),
                 Some(format!("no GPU adapter found ({detail}); using the CPU backend")),
@@ -22,13 +31,16 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> 
     }
 }
 
+/// The GPU engine and whether its adapter is a software rasteriser.
 #[cfg(feature = "gpu")]
-fn open_gpu() -> Result<Box<dyn Engine>> {
-    Ok(Box::new(crate::gpu::GpuEngine::new()?))
+fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
+    let g = crate::gpu::GpuEngine::new()?;
+    let soft = g.is_software();
+    Ok((Box::new(g), soft))
 }
 
 #[cfg(not(feature = "gpu"))]
-fn open_gpu() -> Result<Box<dyn Engine>> {
+fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
     Err(Error::NoAdapter { detail: "optsde was built without the `gpu` feature".into() })
 }
 

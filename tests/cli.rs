@@ -411,7 +411,7 @@ fn example_steps_below_its_stationary_start() {
     fails(
         None,
         &["--example", "signsgd", "--paths", "256", "--steps", "200"],
-        &["stationary.start = 20000", "run.steps = 200"],
+        &["stationary.start = 10000", "run.steps = 200"],
     );
 }
 

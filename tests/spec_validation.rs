@@ -536,8 +536,8 @@ fn examples_parse_with_dimension_four() {
         assert_eq!(
             e.run,
             RunSpec {
-                paths: 1 << 20,
-                steps: 40_000,
+                paths: 1 << 16,
+                steps: 30_000,
                 refine: 1,
                 seed: 1,
                 backend: BackendChoice::Auto,
@@ -548,13 +548,13 @@ fn examples_parse_with_dimension_four() {
         assert_eq!(
             e.stationary,
             StationarySpec {
-                start: 20_000,
+                start: 10_000,
                 every: 10,
                 bins: 128,
                 range: HistRange::Auto
             }
         );
-        assert_eq!(e.path_steps(), (1u128 << 20) * 40_000);
+        assert_eq!(e.path_steps(), (1u128 << 16) * 30_000);
     }
     assert_eq!(example("sgd", &none()).unwrap().model.name, ModelKind::Sgd);
     assert_eq!(
@@ -776,5 +776,5 @@ fn overrides_apply_before_validation() {
         ..Overrides::default()
     };
     let e = example("signsgd", &o).unwrap_err();
-    assert!(e.to_string().contains("stationary.start = 20000"), "{e}");
+    assert!(e.to_string().contains("stationary.start = 10000"), "{e}");
 }

@@ -59,6 +59,7 @@ pub struct GpuEngine {
     queue: wgpu::Queue,
     info: BackendInfo,
     limits: wgpu::Limits,
+    software: bool,
     pipelines: HashMap<KernelConsts, Pipeline>,
     bufs: Option<Buffers>,
 }
@@ -93,9 +94,15 @@ impl GpuEngine {
                 api: format!("{:?}", ai.backend),
             },
             limits,
+            software: ai.device_type == wgpu::DeviceType::Cpu,
             pipelines: HashMap::new(),
             bufs: None,
         })
+    }
+
+    /// Whether the adapter is a software rasteriser running on the CPU (llvmpipe, WARP, ...).
+    pub fn is_software(&self) -> bool {
+        self.software
     }
 
     fn scoped<T>(&self, what: &str, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {

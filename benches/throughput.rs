@@ -1,0 +1,65 @@
+//! Path-steps per second of the fused advance kernel on each backend (criterion reports
+//! "elements/s" = optimizer path-steps/s). Issue 2's figure: `signsgd-sde`, d = 1,
+//! 2^20 paths × 1000 steps, stationary sampling every 10 steps after step 500.
+//!
+//! `cargo bench --bench throughput` (set `OPTSDE_BENCH_PATHS` to shrink the ensemble).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use optsde::cpu::CpuEngine;
+use optsde::plan::{Engine, run};
+use optsde::spec::{Experiment, Overrides};
+
+fn experiment(model: &str, dim: usize, paths: u64, steps: u64) -> Experiment {
+    let toml = format!(
+        r#"
+[model]
+name = "{model}"
+eta = 1e-3
+[objective]
+name = "quadratic"
+h = 1.0
+dim = {dim}
+[noise]
+name = "gaussian"
+sigma = 1.0
+[run]
+paths = {paths}
+steps = {steps}
+[record]
+every = {steps}
+[stationary]
+start = {start}
+every = 10
+bins = 128
+range = [-0.2, 0.2]
+"#,
+        start = steps / 2
+    );
+    Experiment::from_str(&toml, "toml", "bench", "bench", &Overrides::default()).expect("bench experiment")
+}
+
+fn bench(c: &mut Criterion) {
+    let paths: u64 = std::env::var("OPTSDE_BENCH_PATHS").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
+    let steps = 1000;
+    let mut engines: Vec<(&str, Box<dyn Engine>)> = vec![("cpu", Box::new(CpuEngine::new()))];
+    match optsde::gpu::GpuEngine::new() {
+        Ok(g) => engines.push(("gpu", Box::new(g))),
+        Err(e) => eprintln!("GPU bench skipped: {e}"),
+    }
+    let mut group = c.benchmark_group("advance");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(paths * steps));
+    for (name, mut engine) in engines {
+        eprintln!("{name}: {}", engine.info().adapter);
+        for (model, dim) in [("signsgd-sde", 1usize), ("sgd-sde", 1)] {
+            let exp = experiment(model, dim, paths, steps);
+            group.bench_function(format!("{name}/{model}/d{dim}"), |b| {
+                b.iter(|| run(&exp, engine.as_mut(), &mut |_| {}).expect("bench run"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
