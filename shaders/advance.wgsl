@@ -38,6 +38,60 @@ fn hist_add(word: u32) {
     }
 }
 
+// One stationary sample of the current state (finite states only): sums and histogram.
+fn sample(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>,
+          s2: ptr<function, array<f32, DIM>>, ns: ptr<function, f32>) {
+    let loss = loss_of(x, m);
+    if (is_finite_bits(loss)) {
+        *ns += 1.0;
+        for (var i = 0u; i < DIM; i += 1u) {
+            let y = (*x)[i] - (*m).c[i];
+            (*s1)[i] += y;
+            (*s2)[i] += y * y;
+            hist_add(i * HIST_STRIDE + bin_of((*x)[i], coef[i].hist_lo, coef[i].hist_inv_w));
+        }
+        (*s1)[DIM] += loss;
+        hist_add(DIM * HIST_STRIDE + bin_of(loss, params.loss_lo, params.loss_inv_w));
+    }
+}
+
+// Bookkeeping after one substep: after `refine` substeps an optimizer step is complete and
+// the state may be sampled.
+fn tick(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function, u32>, x: ptr<function, array<f32, DIM>>,
+        m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>, s2: ptr<function, array<f32, DIM>>,
+        ns: ptr<function, f32>) {
+    *j += 1u;
+    if (*j == params.refine) {
+        *j = 0u;
+        *k += 1u;
+        if (*k == *next) {
+            *next = next_sample(*next);
+            sample(x, m, s1, s2, ns);
+        }
+    }
+}
+
+// First sampled step > k (u32::MAX when none is left).
+fn first_sample_after(k: u32) -> u32 {
+    if (params.stat_start == 0xFFFFFFFFu) {
+        return 0xFFFFFFFFu;
+    }
+    if (k < params.stat_start) {
+        return params.stat_start;
+    }
+    let last = k - (k - params.stat_start) % params.stat_every;
+    return next_within(last, params.stat_every);
+}
+
+// a + b, saturating at u32::MAX (no sample is then reached).
+fn next_within(a: u32, b: u32) -> u32 {
+    return select(a + b, 0xFFFFFFFFu, a + b < a);
+}
+
+fn next_sample(k: u32) -> u32 {
+    return next_within(k, params.stat_every);
+}
+
 fn is_sample(k: u32) -> bool {
     return k >= params.stat_start && (k - params.stat_start) % params.stat_every == 0u;
 }
@@ -120,44 +174,54 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         var lane = params.m0_lo & 3u;
         var buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
 
-        // One stationary sample of the current state (finite states only).
+        // One flat loop over the segment's substeps (nested loops cost dearly on some
+        // drivers); after every `refine` substeps one optimizer step is complete and the state
+        // may be sampled. The sample of step 0 happens before the loop.
+        if (params.init == 1u && is_sample(0u)) {
+            sample(&x, &m, &s1, &s2, &ns);
+        }
+        let total = (params.k_end - params.k_begin) * params.refine;
+        var j = 0u;
+        // The next sampled step, tracked by a counter: a modulo per step would be an integer
+        // division per step, which SIMD drivers scalarise.
+        var next = first_sample_after(params.k_begin);
         var k = params.k_begin;
-        var sample_now = params.init == 1u && is_sample(0u);
+        var n = 0u;
         loop {
-            if (sample_now) {
-                let loss = loss_of(&x, &m);
-                if (is_finite_bits(loss)) {
-                    ns += 1.0;
-                    for (var i = 0u; i < DIM; i += 1u) {
-                        let y = x[i] - m.c[i];
-                        s1[i] += y;
-                        s2[i] += y * y;
-                        hist_add(i * HIST_STRIDE + bin_of(x[i], coef[i].hist_lo, coef[i].hist_inv_w));
-                    }
-                    s1[DIM] += loss;
-                    hist_add(DIM * HIST_STRIDE + bin_of(loss, params.loss_lo, params.loss_inv_w));
-                }
-            }
-            if (k >= params.k_end) {
+            if (n >= total) {
                 break;
             }
-            for (var j = 0u; j < params.refine; j += 1u) {
-                var g: array<f32, DIM>;
-                gradient(&x, &m, &g);
-                for (var i = 0u; i < DIM; i += 1u) {
-                    if (lane == 4u) {
-                        blk_lo += 1u;
-                        blk_hi += select(0u, 1u, blk_lo == 0u);
-                        buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
-                        lane = 0u;
-                    }
-                    let xi = select(select(buf.x, buf.y, lane == 1u), select(buf.z, buf.w, lane == 3u), lane >= 2u);
-                    x[i] = update(x[i], g[i], xi, &m, i);
-                    lane += 1u;
-                }
+            if (DIM == 1u && lane == 4u && n + 4u <= total) {
+                // d = 1: one random block feeds four substeps, unrolled.
+                blk_lo += 1u;
+                blk_hi += select(0u, 1u, blk_lo == 0u);
+                buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
+                x[0] = update(x[0], grad1(x[0], &m), buf.x, &m, 0u);
+                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
+                x[0] = update(x[0], grad1(x[0], &m), buf.y, &m, 0u);
+                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
+                x[0] = update(x[0], grad1(x[0], &m), buf.z, &m, 0u);
+                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
+                x[0] = update(x[0], grad1(x[0], &m), buf.w, &m, 0u);
+                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
+                n += 4u;
+                continue;
             }
-            k += 1u;
-            sample_now = is_sample(k);
+            var g: array<f32, DIM>;
+            gradient(&x, &m, &g);
+            for (var i = 0u; i < DIM; i += 1u) {
+                if (lane == 4u) {
+                    blk_lo += 1u;
+                    blk_hi += select(0u, 1u, blk_lo == 0u);
+                    buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
+                    lane = 0u;
+                }
+                let xi = select(select(buf.x, buf.y, lane == 1u), select(buf.z, buf.w, lane == 3u), lane >= 2u);
+                x[i] = update(x[i], g[i], xi, &m, i);
+                lane += 1u;
+            }
+            tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
+            n += 1u;
         }
         for (var i = 0u; i < DIM; i += 1u) {
             state[(wid * DIM + i) * WG + lid] = x[i];
@@ -178,9 +242,12 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             ok = is_finite_bits(loss);
         }
         for (var q = 0u; q < NQ; q += 1u) {
+            // Read the coordinate back from the state buffer (this invocation just wrote it):
+            // a dynamic index into the private array `x` would demote it to scratch memory on
+            // some drivers (llvmpipe), slowing the whole step loop.
             var v = loss;
-            if (q < DIM) {
-                v = x[q];
+            if (q < DIM && live) {
+                v = state[(wid * DIM + q) * WG + lid];
             }
             red_n[lid] = select(0.0, 1.0, ok);
             red_m[lid] = select(0.0, v, ok);
@@ -203,11 +270,19 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     }
     workgroupBarrier();
     for (var q = 0u; q < NQ + DIM; q += 1u) {
-        if (q < NQ) {
-            red_m[lid] = s1[q];
-        } else {
-            red_m[lid] = s2[q - NQ];
+        // Constant indices only (see above): select the q-th sum by an unrolled scan.
+        var v = 0.0;
+        for (var i = 0u; i < NQ; i += 1u) {
+            if (i == q) {
+                v = s1[i];
+            }
         }
+        for (var i = 0u; i < DIM; i += 1u) {
+            if (i + NQ == q) {
+                v = s2[i];
+            }
+        }
+        red_m[lid] = v;
         reduce_sum(lid);
         if (lid == 0u) {
             partials[base + 2u + 2u * NQ + q] = red_m[0];

@@ -59,6 +59,39 @@ fn per_path_states_agree_after_100_steps() {
     }
 }
 
+/// d = 1 takes the GPU kernel's unrolled path (one random block per four substeps); segments
+/// that start mid-block (record every 7 steps, refine 3) exercise its hand-over to the generic
+/// path. States after 100 steps within the same bound as above; histograms and moments of a run
+/// within 4 SE (bit-identical on a device without fused multiply-adds).
+#[test]
+fn one_dimensional_fast_path_agrees() {
+    let Some(mut g) = gpu() else { return };
+    for model in ["sgd-sde", "signsgd-sde", "sgd", "signsgd"] {
+        let refine = if model.ends_with("-sde") { 3 } else { 1 };
+        let x = common::exp(&format!(
+            "[model]\nname = '{model}'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 2.0\n[noise]\nname = 'gaussian'\nsigma = 0.5\n\
+             [init]\nx0 = 0.7\n[run]\npaths = 2000\nsteps = 300\nrefine = {refine}\n[record]\nevery = 7\n\
+             [stationary]\nstart = 150\nevery = 3\nbins = 32\n"
+        ));
+        let a = states_after(&x, &mut g, 1000, 100).unwrap();
+        let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+        for (i, (ga, cb)) in a.iter().zip(&b).enumerate() {
+            let tol = 1e-5 * (cb.abs() + 1e-3);
+            assert!((ga - cb).abs() <= tol, "{model} d=1 state {i}: gpu {ga:e}, cpu {cb:e}, difference {:e}, tolerance {tol:e}", ga - cb);
+        }
+        let rg = run(&x, &mut g).unwrap();
+        let rc = run(&x, &mut CpuEngine::new()).unwrap();
+        for (ra, rb) in rg.records.iter().zip(&rc.records) {
+            let (ma, mb) = (ra.q[0], rb.q[0]);
+            let tol = 4.0 * (mb.var() / mb.n).sqrt() * 2f64.sqrt() + 1e-12;
+            assert!((ma.mean - mb.mean).abs() <= tol, "{model} d=1 step {}: gpu {:e}, cpu {:e}, tolerance {tol:e}", ra.step, ma.mean, mb.mean);
+        }
+        let same = rg.histograms == rc.histograms;
+        eprintln!("{model} d=1: histograms bit-identical: {same}");
+        assert_eq!(rg.stationary.samples, rc.stationary.samples, "{model}");
+    }
+}
+
 /// All moments within 4 SE of each other (two estimates of the same quantity: SE of the
 /// difference is √2 × SE; identical values pass trivially, which is the expected outcome on a
 /// device without fused multiply-adds).

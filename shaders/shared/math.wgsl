@@ -50,17 +50,18 @@ fn erfc_nr(a: f32) -> f32 {
     return t * exp_f32(-a * a + poly);
 }
 
-// (erf(x), 1 - erf(x)^2) without cancellation (spec 13.1, 13.2).
+// (erf(x), 1 - erf(x)^2) without cancellation (spec 13.1, 13.2). A real branch: near
+// stationarity almost every argument is small, so whole SIMD groups skip the exp path.
 fn erf_and_one_minus_sq(x: f32) -> vec2<f32> {
     let a = abs(x);
-    let z = x * x;
-    let taylor = x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.00462963 + z * -0.0007575758)))));
-    let ec = erfc_nr(select(a, 0.5, a < 0.5));
+    if (a < 0.5) {
+        let z = x * x;
+        let taylor = x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.00462963 + z * -0.0007575758)))));
+        return vec2<f32>(taylor, max(1.0 - taylor * taylor, 0.0));
+    }
+    let ec = erfc_nr(a);
     let big = 1.0 - ec;
-    let small = a < 0.5;
-    let e = select(select(big, -big, x < 0.0), taylor, small);
-    let omsq = select(ec * (2.0 - ec), 1.0 - taylor * taylor, small);
-    return vec2<f32>(e, max(omsq, 0.0));
+    return vec2<f32>(select(big, -big, x < 0.0), max(ec * (2.0 - ec), 0.0));
 }
 
 fn sign_f32(v: f32) -> f32 {

@@ -17,6 +17,11 @@ fn gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, g: 
     }
 }
 
+// Gradient of coordinate 0 alone (the d = 1 fast path).
+fn grad1(x0: f32, m: ptr<function, ModelCoefs>) -> f32 {
+    return (*m).h[0] * (x0 - (*m).c[0]);
+}
+
 fn loss_of(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) -> f32 {
     var l = 0.0;
     for (var i = 0u; i < DIM; i += 1u) {

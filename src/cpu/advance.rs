@@ -1,5 +1,11 @@
 //! CPU twin of `shaders/advance.wgsl` (entry point `advance`): same bindings, same state
-//! layout, same operation order, same workgroup reduction trees.
+//! layout, same arithmetic in the same order per path, same workgroup reduction trees.
+//!
+//! Control flow differs where each target wants it: the shader runs one flat loop over the
+//! segment's substeps (with a four-substep unrolled path for d = 1, and a counter instead of a
+//! modulo for the sampling rule), because SIMD drivers such as llvmpipe pay heavily for nested
+//! loops and integer division; here nested loops vectorise best. The paths see the same
+//! operations either way, which the bit-identity tests on lavapipe confirm.
 //!
 //! Each workgroup of [`WG`] paths is one rayon task; inside it, blocks of [`LANES`] paths are
 //! advanced together with every operation written as a loop over lanes, so LLVM vectorises
