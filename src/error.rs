@@ -20,32 +20,16 @@ pub enum Error {
     Syntax { path: String, message: String },
     /// A key the experiment format does not know.
     #[error("{path}: unknown key `{key}`; valid keys here: {valid}")]
-    UnknownKey {
-        path: String,
-        key: String,
-        valid: String,
-    },
+    UnknownKey { path: String, key: String, valid: String },
     /// A required key (or table) of the experiment format is absent.
     #[error("{path}: missing required key `{key}` ({expected})")]
-    Missing {
-        path: String,
-        key: String,
-        expected: String,
-    },
+    Missing { path: String, key: String, expected: String },
     /// A model/objective/noise/backend name that does not exist.
     #[error("{field} = \"{value}\" is not known; valid: {valid}")]
-    UnknownName {
-        field: String,
-        value: String,
-        valid: String,
-    },
+    UnknownName { field: String, value: String, valid: String },
     /// A field whose value is outside its valid range.
     #[error("{field} = {value} is invalid: {expected}")]
-    Invalid {
-        field: String,
-        value: String,
-        expected: String,
-    },
+    Invalid { field: String, value: String, expected: String },
     /// `backend = "gpu"` but no adapter exists.
     #[error(
         "backend = \"gpu\" but no GPU adapter was found ({detail}); use backend = \"cpu\" or \"auto\", or install a Vulkan/Metal/DX12 driver (on Linux without a GPU: mesa-vulkan-drivers)"
@@ -64,15 +48,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Shorthand for [`Error::Invalid`].
-    pub fn invalid(
-        field: impl Into<String>,
-        value: impl ToString,
-        expected: impl Into<String>,
-    ) -> Self {
-        Error::Invalid {
-            field: field.into(),
-            value: value.to_string(),
-            expected: expected.into(),
-        }
+    pub fn invalid(field: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
+        Error::Invalid { field: field.into(), value: value.to_string(), expected: expected.into() }
     }
 }

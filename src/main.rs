@@ -63,8 +63,7 @@ struct RunArgs {
 
 /// `auto | gpu | cpu`, listed in --help and in clap's message for other values.
 fn backend_parser() -> impl TypedValueParser<Value = BackendChoice> {
-    PossibleValuesParser::new(BackendChoice::ALL.map(BackendChoice::name))
-        .try_map(|s| s.parse::<BackendChoice>())
+    PossibleValuesParser::new(BackendChoice::ALL.map(BackendChoice::name)).try_map(|s| s.parse::<BackendChoice>())
 }
 
 fn main() -> ExitCode {
@@ -107,29 +106,20 @@ fn error_report(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn run(args: RunArgs) -> Result<()> {
-    let overrides = Overrides {
-        paths: args.paths,
-        steps: args.steps,
-        seed: args.seed,
-        backend: args.backend,
-    };
+    let overrides = Overrides { paths: args.paths, steps: args.steps, seed: args.seed, backend: args.backend };
     // 1. Validate (nothing touches the disk or the GPU before this succeeds).
     let exp = match (&args.file, &args.example) {
         (Some(file), None) => Experiment::load(file, &overrides)?,
         (None, Some(name)) => spec::example(name, &overrides)?,
-        (Some(_), Some(_)) => usage_error(
-            ErrorKind::ArgumentConflict,
-            "give either an experiment FILE or --example NAME, not both",
-        ),
+        (Some(_), Some(_)) => {
+            usage_error(ErrorKind::ArgumentConflict, "give either an experiment FILE or --example NAME, not both")
+        }
         (None, None) => usage_error(
             ErrorKind::MissingRequiredArgument,
             "give an experiment FILE or --example NAME (`optsde examples` lists the examples)",
         ),
     };
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&exp.name)));
+    let out_dir = args.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&exp.name)));
 
     // 2. Open the backend.
     let (mut engine, note) = backend::open(exp.run.backend)?;
@@ -148,10 +138,7 @@ fn run(args: RunArgs) -> Result<()> {
                 bar.set_position((done / scale) as u64);
                 let secs = t0.elapsed().as_secs_f64();
                 let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
-                bar.set_message(format!(
-                    "{:.2e}/{:.2e} path-steps, {:.2e}/s",
-                    done as f64, total as f64, rate
-                ));
+                bar.set_message(format!("{:.2e}/{:.2e} path-steps, {:.2e}/s", done as f64, total as f64, rate));
             }
         };
         plan::run(&exp, engine.as_mut(), &mut report)
@@ -183,19 +170,9 @@ fn dir_name(name: &str) -> String {
     let s: String = name
         .trim()
         .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
         .collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') {
-        "experiment".to_string()
-    } else {
-        s
-    }
+    if s.is_empty() || s.chars().all(|c| c == '.') { "experiment".to_string() } else { s }
 }
 
 /// Divisor that keeps path-step counts (up to 2^72) inside the bar's u64.
@@ -209,15 +186,10 @@ fn progress_bar(exp: &Experiment, quiet: bool) -> Option<ProgressBar> {
         return None;
     }
     let total = exp.path_steps();
-    let bar = ProgressBar::with_draw_target(
-        Some((total / scale_for(total)) as u64),
-        ProgressDrawTarget::stderr(),
-    );
-    let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let bar = ProgressBar::with_draw_target(Some((total / scale_for(total)) as u64), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(format!("0/{:.2e} path-steps", total as f64));
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -226,11 +198,7 @@ fn progress_bar(exp: &Experiment, quiet: bool) -> Option<ProgressBar> {
 
 fn examples() {
     println!("Built-in examples:");
-    let width = spec::EXAMPLES
-        .iter()
-        .map(|(n, _, _)| n.len())
-        .max()
-        .unwrap_or(0);
+    let width = spec::EXAMPLES.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
     for (name, description, _) in spec::EXAMPLES {
         println!("  {name:<width$} — {description}");
     }

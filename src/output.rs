@@ -54,11 +54,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let io = |action: &'static str, path: &Path| {
         let path = path.to_path_buf();
-        move |source| Error::Io {
-            action,
-            path,
-            source,
-        }
+        move |source| Error::Io { action, path, source }
     };
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(io("cannot create", &tmp))?;
@@ -176,15 +172,7 @@ fn csv_row(out: &mut String, exp: &Experiment, rec: &RecordStats) {
     let t = rec.step as f64 * exp.model.eta;
     let loss = &rec.q[dim];
     let diverged = exp.run.paths.saturating_sub(rec.finite());
-    let _ = write!(
-        out,
-        "{},{:e},{:e},{:e},{}",
-        rec.step,
-        t,
-        loss.mean,
-        loss.var(),
-        diverged
-    );
+    let _ = write!(out, "{},{:e},{:e},{:e},{}", rec.step, t, loss.mean, loss.var(), diverged);
     for m in &rec.q[..dim] {
         let _ = write!(out, ",{:e},{:e}", m.mean, m.var());
     }
@@ -196,29 +184,11 @@ pub fn human_summary(exp: &Experiment, r: &RunResult) -> String {
     let dim = exp.dim;
     let b = &r.backend;
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "experiment  {} (model {}, dim {}, eta {})",
-        exp.name,
-        exp.model.name.name(),
-        dim,
-        exp.model.eta
-    );
-    let _ = writeln!(
-        s,
-        "backend     {} — {} ({}, {})",
-        b.kind, b.adapter, b.driver, b.api
-    );
-    let refine = if exp.model.name.is_sde() {
-        format!(", refine {}", exp.run.refine)
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        s,
-        "paths       {} × {} steps{refine} (chunk {})",
-        exp.run.paths, exp.run.steps, r.chunk
-    );
+    let _ =
+        writeln!(s, "experiment  {} (model {}, dim {}, eta {})", exp.name, exp.model.name.name(), dim, exp.model.eta);
+    let _ = writeln!(s, "backend     {} — {} ({}, {})", b.kind, b.adapter, b.driver, b.api);
+    let refine = if exp.model.name.is_sde() { format!(", refine {}", exp.run.refine) } else { String::new() };
+    let _ = writeln!(s, "paths       {} × {} steps{refine} (chunk {})", exp.run.paths, exp.run.steps, r.chunk);
     let _ = writeln!(
         s,
         "wall time   {:.3} s, {:.3e} path-steps/s ({:.3e} EM updates/s)",
@@ -250,11 +220,7 @@ pub fn human_summary(exp: &Experiment, r: &RunResult) -> String {
         "stationary  steps >= {} every {}: {} samples in {} batches",
         exp.stationary.start, exp.stationary.every, st.samples, st.batches
     );
-    let _ = writeln!(
-        s,
-        "            loss {:.6e} ± {:.2e} (mean ± SE)",
-        st.loss_mean, st.loss_se
-    );
+    let _ = writeln!(s, "            loss {:.6e} ± {:.2e} (mean ± SE)", st.loss_mean, st.loss_se);
     for i in 0..dim.min(SHOW_COORDS) {
         let _ = writeln!(
             s,
@@ -263,11 +229,7 @@ pub fn human_summary(exp: &Experiment, r: &RunResult) -> String {
         );
     }
     if dim > SHOW_COORDS {
-        let _ = writeln!(
-            s,
-            "            ... {} more coordinates in {SUMMARY}",
-            dim - SHOW_COORDS
-        );
+        let _ = writeln!(s, "            ... {} more coordinates in {SUMMARY}", dim - SHOW_COORDS);
     }
     s
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
-use crate::layout::{Coef, PartialLayout, Params, partial_words};
+use crate::layout::{Coef, Params, PartialLayout, partial_words};
 use crate::model::coef_table;
 use crate::spec::{Experiment, HistRange, Objective};
 use crate::stats::{BatchSums, Histogram, RecordStats, StationaryAcc, StationaryEstimate};
@@ -113,10 +113,20 @@ pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
 }
 
 /// Kernel parameters of one segment of one chunk.
-pub fn params_for(exp: &Experiment, offset: u64, n: u64, seg: &Segment, sampling: bool, loss_range: (f64, f64)) -> Params {
+pub fn params_for(
+    exp: &Experiment,
+    offset: u64,
+    n: u64,
+    seg: &Segment,
+    sampling: bool,
+    loss_range: (f64, f64),
+) -> Params {
     let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64;
-    let (stat_start, stat_every) =
-        if sampling { (exp.stationary.start as u32, exp.stationary.every.min(u64::from(u32::MAX)) as u32) } else { (u32::MAX, 1) };
+    let (stat_start, stat_every) = if sampling {
+        (exp.stationary.start as u32, exp.stationary.every.min(u64::from(u32::MAX)) as u32)
+    } else {
+        (u32::MAX, 1)
+    };
     Params {
         path_lo: offset as u32,
         path_hi: (offset >> 32) as u32,
@@ -163,9 +173,8 @@ pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<Ran
     let Objective::Quadratic { h, center } = &exp.objective;
     match exp.stationary.range {
         HistRange::Fixed { lo, hi } => {
-            let loss_hi: f64 = (0..exp.dim)
-                .map(|i| 0.5 * h[i] * (lo - center[i]).powi(2).max((hi - center[i]).powi(2)))
-                .sum();
+            let loss_hi: f64 =
+                (0..exp.dim).map(|i| 0.5 * h[i] * (lo - center[i]).powi(2).max((hi - center[i]).powi(2))).sum();
             Ok((vec![(lo, hi); exp.dim], (0.0, if loss_hi > 0.0 { loss_hi } else { 1.0 })))
         }
         HistRange::Auto => {

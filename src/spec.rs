@@ -176,16 +176,10 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
 /// Parses and validates the built-in example `name` (see [`EXAMPLES`]).
 pub fn example(name: &str, overrides: &Overrides) -> crate::error::Result<Experiment> {
     match EXAMPLES.iter().find(|(n, _, _)| *n == name) {
-        Some((n, _, text)) => {
-            Experiment::from_str(text, "toml", &format!("example {n}"), n, overrides)
-        }
+        Some((n, _, text)) => Experiment::from_str(text, "toml", &format!("example {n}"), n, overrides),
         None => Err(Error::UnknownExample {
             name: name.to_string(),
-            available: EXAMPLES
-                .iter()
-                .map(|(n, _, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", "),
+            available: EXAMPLES.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", "),
         }),
     }
 }
@@ -199,9 +193,7 @@ impl Experiment {
             path: path.to_path_buf(),
             source,
         })?;
-        let is_json = path
-            .extension()
-            .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("json"));
+        let is_json = path.extension().is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("json"));
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         let name = name.unwrap_or_else(|| "experiment".to_string());
         let format = if is_json { "json" } else { "toml" };
@@ -235,10 +227,7 @@ impl Experiment {
                 if !message.contains(" line ") {
                     message = format!("{message} at line {} column {}", e.line(), e.column());
                 }
-                Error::Syntax {
-                    path: origin.to_string(),
-                    message,
-                }
+                Error::Syntax { path: origin.to_string(), message }
             })?,
             other => {
                 return Err(Error::UnknownName {
@@ -278,14 +267,11 @@ impl BackendChoice {
     }
 
     fn parse_as(s: &str, field: &str) -> crate::error::Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|b| b.name() == s)
-            .ok_or_else(|| Error::UnknownName {
-                field: field.to_string(),
-                value: s.to_string(),
-                valid: names(Self::ALL.map(Self::name)),
-            })
+        Self::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| Error::UnknownName {
+            field: field.to_string(),
+            value: s.to_string(),
+            valid: names(Self::ALL.map(Self::name)),
+        })
     }
 }
 
@@ -407,9 +393,7 @@ impl<'de> Visitor<'de> for ValVisitor {
         Ok(Val::Int(v))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Val, E> {
-        i128::try_from(v)
-            .map(Val::Int)
-            .map_err(|_| E::custom(format!("integer {v} is too large")))
+        i128::try_from(v).map(Val::Int).map_err(|_| E::custom(format!("integer {v} is too large")))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val, E> {
         Ok(Val::Float(v))
@@ -506,16 +490,7 @@ fn apply_overrides(root: &mut Val, o: &Overrides) {
 // `missing` or `unknown_name`, so all checks read the same.
 // ---------------------------------------------------------------------------------------------
 
-const TOP_KEYS: &[&str] = &[
-    "name",
-    "model",
-    "objective",
-    "noise",
-    "init",
-    "run",
-    "record",
-    "stationary",
-];
+const TOP_KEYS: &[&str] = &["name", "model", "objective", "noise", "init", "run", "record", "stationary"];
 const MODEL_KEYS: &[&str] = &["name", "eta"];
 const OBJECTIVE_KEYS: &[&str] = &["name", "h", "center", "dim"];
 const NOISE_KEYS: &[&str] = &["name", "sigma"];
@@ -533,10 +508,7 @@ const MAX_PATHS: u64 = 1 << 40;
 const MAX_REFINE: u32 = 1 << 16;
 
 fn names(list: impl IntoIterator<Item = impl AsRef<str>>) -> String {
-    list.into_iter()
-        .map(|s| s.as_ref().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    list.into_iter().map(|s| s.as_ref().to_string()).collect::<Vec<_>>().join(", ")
 }
 
 fn bad(field: &str, value: &Val, expected: impl Into<String>) -> Error {
@@ -544,11 +516,7 @@ fn bad(field: &str, value: &Val, expected: impl Into<String>) -> Error {
 }
 
 fn missing(origin: &str, key: &str, expected: impl Into<String>) -> Error {
-    Error::Missing {
-        path: origin.to_string(),
-        key: key.to_string(),
-        expected: expected.into(),
-    }
+    Error::Missing { path: origin.to_string(), key: key.to_string(), expected: expected.into() }
 }
 
 /// One table of the document, with its dotted prefix for messages.
@@ -560,38 +528,23 @@ struct Table<'a> {
 
 impl<'a> Table<'a> {
     fn field(&self, key: &str) -> String {
-        if self.prefix.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.prefix)
-        }
+        if self.prefix.is_empty() { key.to_string() } else { format!("{}.{key}", self.prefix) }
     }
 
     /// The value of `key`; JSON `null` counts as absent.
     fn get(&self, key: &str) -> Option<&'a Val> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
-            .filter(|v| !matches!(v, Val::Null))
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !matches!(v, Val::Null))
     }
 
     fn require(&self, key: &str, expected: &str) -> crate::error::Result<&'a Val> {
-        self.get(key)
-            .ok_or_else(|| missing(self.origin, &self.field(key), expected))
+        self.get(key).ok_or_else(|| missing(self.origin, &self.field(key), expected))
     }
 
     fn check_keys(&self, valid: &[&str]) -> crate::error::Result<()> {
-        match self
-            .entries
-            .iter()
-            .find(|(k, _)| !valid.contains(&k.as_str()))
-        {
-            Some((key, _)) => Err(Error::UnknownKey {
-                path: self.origin.to_string(),
-                key: self.field(key),
-                valid: names(valid),
-            }),
+        match self.entries.iter().find(|(k, _)| !valid.contains(&k.as_str())) {
+            Some((key, _)) => {
+                Err(Error::UnknownKey { path: self.origin.to_string(), key: self.field(key), valid: names(valid) })
+            }
             None => Ok(()),
         }
     }
@@ -601,30 +554,17 @@ impl<'a> Table<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Val::Table(entries)) => {
-                let t = Table {
-                    origin: self.origin,
-                    prefix: key,
-                    entries,
-                };
+                let t = Table { origin: self.origin, prefix: key, entries };
                 t.check_keys(valid)?;
                 Ok(Some(t))
             }
-            Some(v) => Err(bad(
-                key,
-                v,
-                format!("must be a table with keys: {}", names(valid)),
-            )),
+            Some(v) => Err(bad(key, v, format!("must be a table with keys: {}", names(valid)))),
         }
     }
 
     fn require_sub(&self, key: &'static str, valid: &[&str]) -> crate::error::Result<Table<'a>> {
-        self.sub(key, valid)?.ok_or_else(|| {
-            missing(
-                self.origin,
-                key,
-                format!("a table [{key}] with keys: {}", names(valid)),
-            )
-        })
+        self.sub(key, valid)?
+            .ok_or_else(|| missing(self.origin, key, format!("a table [{key}] with keys: {}", names(valid))))
     }
 
     /// A string that must be one of `valid`.
@@ -632,30 +572,17 @@ impl<'a> Table<'a> {
         let field = self.field("name");
         let v = self.require("name", &format!("one of: {}", names(valid)))?;
         let Val::Str(s) = v else {
-            return Err(bad(
-                &field,
-                v,
-                format!("must be a string, one of: {}", names(valid)),
-            ));
+            return Err(bad(&field, v, format!("must be a string, one of: {}", names(valid))));
         };
         if valid.contains(&s.as_str()) {
             Ok(s)
         } else {
-            Err(Error::UnknownName {
-                field,
-                value: s.clone(),
-                valid: names(valid),
-            })
+            Err(Error::UnknownName { field, value: s.clone(), valid: names(valid) })
         }
     }
 
     /// A finite number satisfying `ok`; `expected` describes the valid range.
-    fn real(
-        &self,
-        key: &str,
-        ok: impl Fn(f64) -> bool,
-        expected: &str,
-    ) -> crate::error::Result<Option<f64>> {
+    fn real(&self, key: &str, ok: impl Fn(f64) -> bool, expected: &str) -> crate::error::Result<Option<f64>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -666,13 +593,7 @@ impl<'a> Table<'a> {
     }
 
     /// An integer in `lo..=hi` (exact-integer floats accepted); `expected` describes the range.
-    fn int(
-        &self,
-        key: &str,
-        lo: i128,
-        hi: i128,
-        expected: &str,
-    ) -> crate::error::Result<Option<i128>> {
+    fn int(&self, key: &str, lo: i128, hi: i128, expected: &str) -> crate::error::Result<Option<i128>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -683,12 +604,7 @@ impl<'a> Table<'a> {
     }
 
     /// A number (broadcast) or an array of numbers, each finite and satisfying `ok`.
-    fn coords(
-        &self,
-        key: &str,
-        ok: impl Fn(f64) -> bool,
-        expected: &str,
-    ) -> crate::error::Result<Option<Coords>> {
+    fn coords(&self, key: &str, ok: impl Fn(f64) -> bool, expected: &str) -> crate::error::Result<Option<Coords>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -712,19 +628,9 @@ impl<'a> Table<'a> {
                     .enumerate()
                     .map(|(i, x)| check(x, &format!("{field}[{i}]")))
                     .collect::<crate::error::Result<Vec<f64>>>()?;
-                Ok(Some(Coords {
-                    field,
-                    val: v.clone(),
-                    xs,
-                    vector: true,
-                }))
+                Ok(Some(Coords { field, val: v.clone(), xs, vector: true }))
             }
-            _ => Ok(Some(Coords {
-                field: field.clone(),
-                val: v.clone(),
-                xs: vec![check(v, &field)?],
-                vector: false,
-            })),
+            _ => Ok(Some(Coords { field: field.clone(), val: v.clone(), xs: vec![check(v, &field)?], vector: false })),
         }
     }
 }
@@ -739,32 +645,17 @@ struct Coords {
 
 impl Coords {
     fn scalar(field: &str, x: f64) -> Coords {
-        Coords {
-            field: field.to_string(),
-            val: Val::Float(x),
-            xs: vec![x],
-            vector: false,
-        }
+        Coords { field: field.to_string(), val: Val::Float(x), xs: vec![x], vector: false }
     }
 
     fn expand(self, dim: usize) -> Vec<f64> {
-        if self.vector {
-            self.xs
-        } else {
-            vec![self.xs[0]; dim]
-        }
+        if self.vector { self.xs } else { vec![self.xs[0]; dim] }
     }
 }
 
 fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Result<Experiment> {
-    let Val::Table(entries) = root else {
-        unreachable!("checked by the caller")
-    };
-    let top = Table {
-        origin,
-        prefix: "",
-        entries,
-    };
+    let Val::Table(entries) = root else { unreachable!("checked by the caller") };
+    let top = Table { origin, prefix: "", entries };
     top.check_keys(TOP_KEYS)?;
 
     let name = match top.get("name") {
@@ -777,39 +668,24 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     let model_t = top.require_sub("model", MODEL_KEYS)?;
     let model_names = ModelKind::ALL.map(ModelKind::name);
     let kind_name = model_t.name_of(&model_names)?;
-    let kind = ModelKind::ALL
-        .into_iter()
-        .find(|m| m.name() == kind_name)
-        .expect("name_of checked it");
+    let kind = ModelKind::ALL.into_iter().find(|m| m.name() == kind_name).expect("name_of checked it");
     model_t.require("eta", "a finite number > 0")?;
-    let eta = model_t
-        .real("eta", |x| x > 0.0, "must be a finite number > 0")?
-        .expect("required");
+    let eta = model_t.real("eta", |x| x > 0.0, "must be a finite number > 0")?.expect("required");
 
     // [objective]
     let obj_t = top.require_sub("objective", OBJECTIVE_KEYS)?;
     obj_t.name_of(OBJECTIVE_NAMES)?;
     let dim_expected = format!("must be an integer >= 1 and <= {MAX_DIM} (MAX_DIM)");
-    let fixed_dim = obj_t
-        .int("dim", 1, MAX_DIM as i128, &dim_expected)?
-        .map(|d| d as usize);
-    obj_t.require(
-        "h",
-        "the diagonal Hessian: a finite number > 0, or an array of them",
-    )?;
-    let h = obj_t
-        .coords("h", |x| x > 0.0, "must be a finite number > 0")?
-        .expect("required");
+    let fixed_dim = obj_t.int("dim", 1, MAX_DIM as i128, &dim_expected)?.map(|d| d as usize);
+    obj_t.require("h", "the diagonal Hessian: a finite number > 0, or an array of them")?;
+    let h = obj_t.coords("h", |x| x > 0.0, "must be a finite number > 0")?.expect("required");
     let center = obj_t.coords("center", |_| true, "must be a finite number")?;
     let center = center.unwrap_or_else(|| Coords::scalar("objective.center", 0.0));
 
     // [noise]
     let noise_t = top.require_sub("noise", NOISE_KEYS)?;
     noise_t.name_of(NOISE_NAMES)?;
-    noise_t.require(
-        "sigma",
-        "the noise scales: a finite number >= 0, or an array of them",
-    )?;
+    noise_t.require("sigma", "the noise scales: a finite number >= 0, or an array of them")?;
     let sigma = if kind == ModelKind::SignsgdSde {
         let expected = "must be a finite number > 0 for model signsgd-sde (its drift \
                         erf(g / (sqrt(2) sigma)) is undefined at sigma = 0; \
@@ -852,9 +728,7 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
                     return Err(bad(
                         &first.field,
                         &first.val,
-                        format!(
-                            "has length {d}; at most {MAX_DIM} coordinates (MAX_DIM) are supported"
-                        ),
+                        format!("has length {d}; at most {MAX_DIM} coordinates (MAX_DIM) are supported"),
                     ));
                 }
                 if let Some(c) = fields.iter().find(|c| c.vector && c.xs.len() != d) {
@@ -879,26 +753,15 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     let run_t = top.require_sub("run", RUN_KEYS)?;
     let paths_expected = format!("must be an integer >= 1 and <= 2^40 ({MAX_PATHS})");
     run_t.require("paths", "an integer >= 1")?;
-    let paths = run_t
-        .int("paths", 1, MAX_PATHS as i128, &paths_expected)?
-        .expect("required") as u64;
+    let paths = run_t.int("paths", 1, MAX_PATHS as i128, &paths_expected)?.expect("required") as u64;
     run_t.require("steps", "an integer >= 1")?;
     // Step counters are 32-bit on the device (WGSL has no u64).
     let steps_expected = format!("must be an integer >= 1 and <= {}", u32::MAX);
-    let steps = run_t
-        .int("steps", 1, u32::MAX as i128, &steps_expected)?
-        .expect("required") as u64;
+    let steps = run_t.int("steps", 1, u32::MAX as i128, &steps_expected)?.expect("required") as u64;
     let refine_expected = format!("must be an integer >= 1 and <= {MAX_REFINE}");
-    let refine = run_t
-        .int("refine", 1, MAX_REFINE as i128, &refine_expected)?
-        .map_or(1, |r| r as u32);
+    let refine = run_t.int("refine", 1, MAX_REFINE as i128, &refine_expected)?.map_or(1, |r| r as u32);
     if refine != 1 && !kind.is_sde() {
-        let sde = names(
-            ModelKind::ALL
-                .into_iter()
-                .filter(|m| m.is_sde())
-                .map(ModelKind::name),
-        );
+        let sde = names(ModelKind::ALL.into_iter().filter(|m| m.is_sde()).map(ModelKind::name));
         return Err(bad(
             "run.refine",
             run_t.get("refine").expect("present"),
@@ -910,26 +773,17 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
         ));
     }
     let seed_expected = format!("must be an integer >= 0 and <= {} (any u64)", u64::MAX);
-    let seed = run_t
-        .int("seed", 0, u64::MAX as i128, &seed_expected)?
-        .map_or(1, |s| s as u64);
+    let seed = run_t.int("seed", 0, u64::MAX as i128, &seed_expected)?.map_or(1, |s| s as u64);
     let backend = match run_t.get("backend") {
         None => BackendChoice::Auto,
         Some(Val::Str(s)) => BackendChoice::parse_as(s, "run.backend")?,
         Some(v) => {
             let valid = names(BackendChoice::ALL.map(BackendChoice::name));
-            return Err(bad(
-                "run.backend",
-                v,
-                format!("must be a string, one of: {valid}"),
-            ));
+            return Err(bad("run.backend", v, format!("must be a string, one of: {valid}")));
         }
     };
-    let chunk_expected =
-        format!("must be a positive multiple of {BATCH} (BATCH) and <= 2^40 ({MAX_PATHS})");
-    let chunk = run_t
-        .int("chunk", 1, MAX_PATHS as i128, &chunk_expected)?
-        .map(|c| c as u64);
+    let chunk_expected = format!("must be a positive multiple of {BATCH} (BATCH) and <= 2^40 ({MAX_PATHS})");
+    let chunk = run_t.int("chunk", 1, MAX_PATHS as i128, &chunk_expected)?.map(|c| c as u64);
     if let Some(c) = chunk.filter(|c| c % BATCH != 0) {
         return Err(bad("run.chunk", &Val::Int(c.into()), chunk_expected));
     }
@@ -938,9 +792,7 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     let record_t = top.sub("record", RECORD_KEYS)?;
     let every_expected = format!("must be an integer >= 1 and <= {}", u64::MAX);
     let record_every = match &record_t {
-        Some(t) => t
-            .int("every", 1, u64::MAX as i128, &every_expected)?
-            .map(|e| e as u64),
+        Some(t) => t.int("every", 1, u64::MAX as i128, &every_expected)?.map(|e| e as u64),
         None => None,
     }
     .unwrap_or_else(|| (steps / 200).max(1));
@@ -972,23 +824,9 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
         objective: Objective::Quadratic { h, center },
         noise: Noise::Gaussian { sigma },
         x0,
-        run: RunSpec {
-            paths,
-            steps,
-            refine,
-            seed,
-            backend,
-            chunk,
-        },
-        record: RecordSpec {
-            every: record_every,
-        },
-        stationary: StationarySpec {
-            start,
-            every,
-            bins,
-            range,
-        },
+        run: RunSpec { paths, steps, refine, seed, backend, chunk },
+        record: RecordSpec { every: record_every },
+        stationary: StationarySpec { start, every, bins, range },
     })
 }
 
@@ -997,9 +835,7 @@ fn hist_range(v: &Val) -> crate::error::Result<HistRange> {
     match v {
         Val::Str(s) if s == "auto" => Ok(HistRange::Auto),
         Val::Array(items) if items.len() == 2 => match (items[0].as_f64(), items[1].as_f64()) {
-            (Some(lo), Some(hi)) if lo.is_finite() && hi.is_finite() && lo < hi => {
-                Ok(HistRange::Fixed { lo, hi })
-            }
+            (Some(lo), Some(hi)) if lo.is_finite() && hi.is_finite() && lo < hi => Ok(HistRange::Fixed { lo, hi }),
             _ => Err(bad("stationary.range", v, EXPECTED)),
         },
         _ => Err(bad("stationary.range", v, EXPECTED)),

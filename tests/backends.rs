@@ -52,7 +52,11 @@ fn per_path_states_agree_after_100_steps() {
         let mut identical = 0;
         for (i, (ga, cb)) in a.iter().zip(&b).enumerate() {
             let tol = 1e-5 * (cb.abs() + 1e-3);
-            assert!((ga - cb).abs() <= tol, "{model} state {i}: gpu {ga:e}, cpu {cb:e}, difference {:e}, tolerance {tol:e}", ga - cb);
+            assert!(
+                (ga - cb).abs() <= tol,
+                "{model} state {i}: gpu {ga:e}, cpu {cb:e}, difference {:e}, tolerance {tol:e}",
+                ga - cb
+            );
             identical += usize::from(ga.to_bits() == cb.to_bits());
         }
         eprintln!("{model}: {identical}/{} states bit-identical", a.len());
@@ -77,14 +81,24 @@ fn one_dimensional_fast_path_agrees() {
         let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
         for (i, (ga, cb)) in a.iter().zip(&b).enumerate() {
             let tol = 1e-5 * (cb.abs() + 1e-3);
-            assert!((ga - cb).abs() <= tol, "{model} d=1 state {i}: gpu {ga:e}, cpu {cb:e}, difference {:e}, tolerance {tol:e}", ga - cb);
+            assert!(
+                (ga - cb).abs() <= tol,
+                "{model} d=1 state {i}: gpu {ga:e}, cpu {cb:e}, difference {:e}, tolerance {tol:e}",
+                ga - cb
+            );
         }
         let rg = run(&x, &mut g).unwrap();
         let rc = run(&x, &mut CpuEngine::new()).unwrap();
         for (ra, rb) in rg.records.iter().zip(&rc.records) {
             let (ma, mb) = (ra.q[0], rb.q[0]);
             let tol = 4.0 * (mb.var() / mb.n).sqrt() * 2f64.sqrt() + 1e-12;
-            assert!((ma.mean - mb.mean).abs() <= tol, "{model} d=1 step {}: gpu {:e}, cpu {:e}, tolerance {tol:e}", ra.step, ma.mean, mb.mean);
+            assert!(
+                (ma.mean - mb.mean).abs() <= tol,
+                "{model} d=1 step {}: gpu {:e}, cpu {:e}, tolerance {tol:e}",
+                ra.step,
+                ma.mean,
+                mb.mean
+            );
         }
         let same = rg.histograms == rc.histograms;
         eprintln!("{model} d=1: histograms bit-identical: {same}");
@@ -128,10 +142,20 @@ fn moments_agree_between_backends() {
         }
         let (sa, sb) = (&rg.stationary, &rc.stationary);
         let tol = 4.0 * sb.loss_se * 2f64.sqrt();
-        assert!((sa.loss_mean - sb.loss_mean).abs() <= tol, "{model} stationary loss: gpu {:e}, cpu {:e}, tolerance {tol:e}", sa.loss_mean, sb.loss_mean);
+        assert!(
+            (sa.loss_mean - sb.loss_mean).abs() <= tol,
+            "{model} stationary loss: gpu {:e}, cpu {:e}, tolerance {tol:e}",
+            sa.loss_mean,
+            sb.loss_mean
+        );
         for i in 0..4 {
             let tol = 4.0 * sb.var_se[i] * 2f64.sqrt();
-            assert!((sa.var[i] - sb.var[i]).abs() <= tol, "{model} stationary var x{i}: gpu {:e}, cpu {:e}, tolerance {tol:e}", sa.var[i], sb.var[i]);
+            assert!(
+                (sa.var[i] - sb.var[i]).abs() <= tol,
+                "{model} stationary var x{i}: gpu {:e}, cpu {:e}, tolerance {tol:e}",
+                sa.var[i],
+                sb.var[i]
+            );
         }
         assert_eq!(rg.diverged, rc.diverged);
     }
@@ -157,7 +181,12 @@ fn chunking_does_not_change_results() {
             for (ma, mb) in a.q.iter().zip(&b.q) {
                 assert_eq!(ma.n, mb.n);
                 let tol = 1e-9 * (ma.mean.abs() + ma.var().sqrt()) + 1e-15;
-                assert!((ma.mean - mb.mean).abs() <= tol, "{name}: mean {} vs {} (tolerance {tol:e})", ma.mean, mb.mean);
+                assert!(
+                    (ma.mean - mb.mean).abs() <= tol,
+                    "{name}: mean {} vs {} (tolerance {tol:e})",
+                    ma.mean,
+                    mb.mean
+                );
             }
         }
         let rel = (big.stationary.loss_mean - small.stationary.loss_mean).abs() / big.stationary.loss_mean;

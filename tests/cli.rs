@@ -45,13 +45,8 @@ impl TempDir {
     fn new(tag: &str) -> TempDir {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "optsde-cli-{tag}-{}-{n}-{nanos}",
-            std::process::id()
-        ));
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("optsde-cli-{tag}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -100,14 +95,8 @@ const NO_GPU: &[(&str, &str)] = &[
 
 /// TINY with the line starting with `old` replaced by `new`.
 fn edit(old: &str, new: &str) -> String {
-    assert!(
-        TINY.lines().any(|l| l.starts_with(old)),
-        "TINY has no line {old:?}"
-    );
-    TINY.lines()
-        .map(|l| if l.starts_with(old) { new } else { l })
-        .collect::<Vec<_>>()
-        .join("\n")
+    assert!(TINY.lines().any(|l| l.starts_with(old)), "TINY has no line {old:?}");
+    TINY.lines().map(|l| if l.starts_with(old) { new } else { l }).collect::<Vec<_>>().join("\n")
 }
 
 /// Runs `optsde run FILE --backend cpu --out DIR EXTRA...` (or with `args` instead of FILE
@@ -134,10 +123,7 @@ fn fails(text: Option<&str>, args: &[&str], parts: &[&str]) -> String {
     for p in parts {
         assert!(err.contains(p), "{argv:?}: stderr lacks {p:?}:\n{err}");
     }
-    assert!(
-        !tmp.path().join("out").exists(),
-        "{argv:?} created the output directory"
-    );
+    assert!(!tmp.path().join("out").exists(), "{argv:?} created the output directory");
     err
 }
 
@@ -166,26 +152,15 @@ fn small_cpu_run_writes_the_three_files() {
     let tmp = TempDir::new("ok");
     let f = tmp.file("tiny.toml", TINY);
     let out = tmp.path().join("results").join("tiny");
-    let o = optsde(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--backend",
-            "cpu",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = optsde(&["run", f.to_str().unwrap(), "--backend", "cpu", "--out", out.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("path-steps/s"), "{text}");
     assert!(text.contains("stationary"), "{text}");
 
     // summary.json
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
-            .expect("summary.json is valid JSON");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+        .expect("summary.json is valid JSON");
     for key in [
         "experiment",
         "backend",
@@ -223,44 +198,24 @@ fn small_cpu_run_writes_the_three_files() {
         assert_eq!(fin[key].as_array().unwrap().len(), 4, "final.{key}");
     }
     let st = &summary["stationary"];
-    for key in [
-        "samples",
-        "batches",
-        "loss_mean",
-        "loss_se",
-        "start",
-        "every",
-    ] {
+    for key in ["samples", "batches", "loss_mean", "loss_se", "start", "every"] {
         assert!(st[key].is_number(), "stationary.{key} = {}", st[key]);
     }
-    for key in [
-        "mean",
-        "mean_se",
-        "var",
-        "var_se",
-        "second_moment",
-        "second_moment_se",
-    ] {
+    for key in ["mean", "mean_se", "var", "var_se", "second_moment", "second_moment_se"] {
         assert_eq!(st[key].as_array().unwrap().len(), 4, "stationary.{key}");
     }
     assert_eq!(st["start"], 100);
     assert_eq!(st["every"], 10);
     // Steps 100, 110, ..., 200 (11 samples per path) when the start step is included.
     let samples = st["samples"].as_u64().unwrap();
-    assert!(
-        samples == 512 * 10 || samples == 512 * 11,
-        "samples = {samples}"
-    );
+    assert!(samples == 512 * 10 || samples == 512 * 11, "samples = {samples}");
     let loss = st["loss_mean"].as_f64().unwrap();
     assert!(loss > 1e-3 && loss < 1e-2, "stationary loss {loss}");
 
     // moments.csv
     let csv = std::fs::read_to_string(out.join("moments.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(
-        lines[0],
-        "step,t,loss_mean,loss_var,diverged,mean_0,var_0,mean_1,var_1,mean_2,var_2,mean_3,var_3"
-    );
+    assert_eq!(lines[0], "step,t,loss_mean,loss_var,diverged,mean_0,var_0,mean_1,var_1,mean_2,var_2,mean_3,var_3");
     assert_eq!(lines.len(), 1 + 5, "{csv}");
     for (row, step) in lines[1..].iter().zip([0u64, 50, 100, 150, 200]) {
         let cells: Vec<&str> = row.split(',').collect();
@@ -278,9 +233,8 @@ fn small_cpu_run_writes_the_three_files() {
     assert_eq!(last[2], fin["loss_mean"].as_f64().unwrap());
 
     // histograms.json
-    let hists: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("histograms.json")).unwrap())
-            .expect("histograms.json is valid JSON");
+    let hists: Value = serde_json::from_str(&std::fs::read_to_string(out.join("histograms.json")).unwrap())
+        .expect("histograms.json is valid JSON");
     let hists = hists.as_array().expect("a list");
     assert_eq!(hists.len(), 4 + 1);
     let names: Vec<&str> = hists.iter().map(|h| h["name"].as_str().unwrap()).collect();
@@ -296,10 +250,8 @@ fn small_cpu_run_writes_the_three_files() {
     }
 
     // No temporary files left behind.
-    let mut files: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
     assert_eq!(files, ["histograms.json", "moments.csv", "summary.json"]);
 }
@@ -328,8 +280,7 @@ fn overrides_reach_the_run() {
         &[],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["paths"], 256);
     assert_eq!(summary["steps"], 150);
     assert_eq!(summary["experiment"]["run"]["seed"], 3);
@@ -352,20 +303,12 @@ fn missing_file() {
 fn toml_syntax_error_shows_the_line() {
     let text = edit("eta = ", "eta = = 1e-3");
     let line = text.lines().position(|l| l.starts_with("eta")).unwrap() + 1;
-    fails(
-        Some(&text),
-        &[],
-        &["syntax error", &format!("line {line}"), "eta = = 1e-3"],
-    );
+    fails(Some(&text), &[], &["syntax error", &format!("line {line}"), "eta = = 1e-3"]);
 }
 
 #[test]
 fn unknown_key() {
-    fails(
-        Some(&edit("seed = 7", "sead = 7")),
-        &[],
-        &["unknown key", "run.sead", "seed"],
-    );
+    fails(Some(&edit("seed = 7", "sead = 7")), &[], &["unknown key", "run.sead", "seed"]);
 }
 
 #[test]
@@ -373,23 +316,13 @@ fn unknown_model_name() {
     fails(
         Some(&edit("name = \"sgd\"", "name = \"adam\"")),
         &[],
-        &[
-            "model.name",
-            "\"adam\"",
-            "sgd-sde",
-            "signsgd-sde",
-            "signsgd",
-        ],
+        &["model.name", "\"adam\"", "sgd-sde", "signsgd-sde", "signsgd"],
     );
 }
 
 #[test]
 fn eta_zero() {
-    fails(
-        Some(&edit("eta = ", "eta = 0.0")),
-        &[],
-        &["model.eta = 0.0", "> 0"],
-    );
+    fails(Some(&edit("eta = ", "eta = 0.0")), &[], &["model.eta = 0.0", "> 0"]);
 }
 
 #[test]
@@ -399,11 +332,7 @@ fn paths_zero_override() {
 
 #[test]
 fn steps_below_stationary_start() {
-    fails(
-        Some(TINY),
-        &["--steps", "10"],
-        &["stationary.start = 100", "run.steps = 10"],
-    );
+    fails(Some(TINY), &["--steps", "10"], &["stationary.start = 100", "run.steps = 10"]);
 }
 
 #[test]
@@ -418,20 +347,12 @@ fn example_steps_below_its_stationary_start() {
 #[test]
 fn range_lo_not_below_hi() {
     let text = format!("{TINY}range = [1.0, 1.0]\n");
-    fails(
-        Some(&text),
-        &[],
-        &["stationary.range = [1.0, 1.0]", "lo < hi"],
-    );
+    fails(Some(&text), &[], &["stationary.range = [1.0, 1.0]", "lo < hi"]);
 }
 
 #[test]
 fn unknown_example() {
-    fails(
-        None,
-        &["--example", "adam"],
-        &["\"adam\"", "sgd", "signsgd"],
-    );
+    fails(None, &["--example", "adam"], &["\"adam\"", "sgd", "signsgd"]);
 }
 
 #[test]
@@ -455,15 +376,9 @@ fn file_or_example_is_a_usage_error() {
 #[test]
 fn gpu_without_adapter_fails_and_writes_nothing() {
     let tmp = TempDir::new("gpu");
-    let f = tmp.file(
-        "tiny.toml",
-        &edit("seed = 7", "seed = 7\nbackend = \"gpu\""),
-    );
+    let f = tmp.file("tiny.toml", &edit("seed = 7", "seed = 7\nbackend = \"gpu\""));
     let out = tmp.path().join("out");
-    let o = optsde(
-        &["run", f.to_str().unwrap(), "--out", out.to_str().unwrap()],
-        NO_GPU,
-    );
+    let o = optsde(&["run", f.to_str().unwrap(), "--out", out.to_str().unwrap()], NO_GPU);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("no GPU adapter"), "{err}");
@@ -476,21 +391,10 @@ fn auto_without_adapter_uses_the_cpu() {
     let tmp = TempDir::new("auto");
     let f = tmp.file("tiny.toml", TINY);
     let out = tmp.path().join("out");
-    let o = optsde(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--backend",
-            "auto",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        NO_GPU,
-    );
+    let o = optsde(&["run", f.to_str().unwrap(), "--backend", "auto", "--out", out.to_str().unwrap()], NO_GPU);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("using the CPU backend"), "{err}");
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["backend"]["kind"], "cpu");
 }

@@ -43,10 +43,7 @@ fn grid(lo: f64, hi: f64, n: usize) -> impl Iterator<Item = f32> {
 fn small_args() -> Vec<f32> {
     let n = 20_000;
     let (a, b) = (1e-8f64.ln(), 0.5f64.ln());
-    (0..=n)
-        .map(|i| (a + (b - a) * i as f64 / n as f64).exp() as f32)
-        .flat_map(|x| [x, -x])
-        .collect()
+    (0..=n).map(|i| (a + (b - a) * i as f64 / n as f64).exp() as f32).flat_map(|x| [x, -x]).collect()
 }
 
 /// T8: erf on a fine grid of [−6, 6] and on log-spaced small |x|, both signs.
@@ -135,35 +132,18 @@ fn one_minus_erf_sq_accuracy() {
 /// 1 − erf² is never negative or NaN (it goes under a sqrt), and erf saturates at ±1.
 #[test]
 fn one_minus_erf_sq_never_negative_or_nan() {
-    let xs =
-        grid(-20.0, 20.0, 400_000).chain([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX]);
+    let xs = grid(-20.0, 20.0, 400_000).chain([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX]);
     for x in xs {
         let (e, oms) = erf_and_one_minus_sq(x);
-        assert!(
-            oms >= 0.0 && !oms.is_nan(),
-            "x = {x:e}: 1 - erf^2 = {oms:e}, expected >= 0 and not NaN (tolerance 0)"
-        );
-        assert!(
-            !e.is_nan() && e.abs() <= 1.0,
-            "x = {x:e}: erf = {e:e}, expected in [-1, 1]"
-        );
+        assert!(oms >= 0.0 && !oms.is_nan(), "x = {x:e}: 1 - erf^2 = {oms:e}, expected >= 0 and not NaN (tolerance 0)");
+        assert!(!e.is_nan() && e.abs() <= 1.0, "x = {x:e}: erf = {e:e}, expected in [-1, 1]");
     }
     // In the far tail (true 1 − erf² ≈ 1e-175 at |x| = 20) the result is bounded by the exp
     // clamp at −87: erfc ≤ t·e^−87 ≈ 1.5e-39, which spec §13.1 calls negligible; at ±inf t = 0.
     const TAIL_TOL: f32 = 1e-37;
-    for (x, want) in [
-        (f32::INFINITY, 1.0f32),
-        (f32::NEG_INFINITY, -1.0),
-        (20.0, 1.0),
-        (-20.0, -1.0),
-    ] {
+    for (x, want) in [(f32::INFINITY, 1.0f32), (f32::NEG_INFINITY, -1.0), (20.0, 1.0), (-20.0, -1.0)] {
         let (e, oms) = erf_and_one_minus_sq(x);
-        assert_eq!(
-            e,
-            want,
-            "erf({x:e}) = {e:e}, expected {want:e}, difference {:e}",
-            e - want
-        );
+        assert_eq!(e, want, "erf({x:e}) = {e:e}, expected {want:e}, difference {:e}", e - want);
         assert!(
             oms <= TAIL_TOL,
             "1 - erf^2 at x = {x:e}: actual {oms:e}, expected ~0, difference {oms:e}, tolerance {TAIL_TOL:e}"
@@ -171,10 +151,7 @@ fn one_minus_erf_sq_never_negative_or_nan() {
     }
     for x in [f32::INFINITY, f32::NEG_INFINITY] {
         let oms = erf_and_one_minus_sq(x).1;
-        assert_eq!(
-            oms, 0.0,
-            "1 - erf^2 at x = {x:e}: actual {oms:e}, expected 0, difference {oms:e}, tolerance 0"
-        );
+        assert_eq!(oms, 0.0, "1 - erf^2 at x = {x:e}: actual {oms:e}, expected 0, difference {oms:e}, tolerance 0");
     }
 }
 
@@ -204,9 +181,7 @@ fn ln_unit_on_all_uniforms() {
     // The range open_unit spans: 2^-24 and 1 − 2^-24.
     assert_eq!(open_unit(0), 1.0 / 16_777_216.0, "open_unit(0)");
     assert_eq!(open_unit(!0), 1.0 - 1.0 / 16_777_216.0, "open_unit(!0)");
-    println!(
-        "ln_unit: 2^23 uniforms, max rel error {max_rel:.3e} at u = {at_rel:e}, max abs error {max_abs:.3e}"
-    );
+    println!("ln_unit: 2^23 uniforms, max rel error {max_rel:.3e} at u = {at_rel:e}, max abs error {max_abs:.3e}");
 }
 
 /// sincos_quarter against the exact angle it encodes: quadrant q = top 2 bits, then the next
@@ -257,9 +232,7 @@ fn sincos_quarter_accuracy() {
 #[test]
 fn exp_accuracy_and_clamp() {
     let (mut max_rel, mut at) = (0.0f64, 0.0f32);
-    let xs = grid(-87.0, 88.0, 2_000_000)
-        .chain(grid(-1e-3, 1e-3, 20_000))
-        .chain([0.0, -0.0, -87.0, 88.0]);
+    let xs = grid(-87.0, 88.0, 2_000_000).chain(grid(-1e-3, 1e-3, 20_000)).chain([0.0, -0.0, -87.0, 88.0]);
     for y in xs {
         let actual = exp_f32(y) as f64;
         let expected = (y as f64).exp();
@@ -285,10 +258,7 @@ fn exp_accuracy_and_clamp() {
             "exp_f32({y:e}) = {v:e}, expected the clamp value exp_f32(-87) = {floor:e}"
         );
     }
-    assert!(
-        floor > 0.0 && floor.is_normal(),
-        "exp_f32(-87) = {floor:e}, expected a positive normal float"
-    );
+    assert!(floor > 0.0 && floor.is_normal(), "exp_f32(-87) = {floor:e}, expected a positive normal float");
     let ceil = exp_f32(88.0);
     for y in [88.5f32, 1e4, f32::INFINITY] {
         let v = exp_f32(y);
@@ -320,12 +290,7 @@ fn sign_f32_cases() {
     ];
     for (x, want) in cases {
         let s = sign_f32(x);
-        assert_eq!(
-            s,
-            want,
-            "sign_f32({x:e}): actual {s:e}, expected {want:e}, difference {:e}",
-            s - want
-        );
+        assert_eq!(s, want, "sign_f32({x:e}): actual {s:e}, expected {want:e}, difference {:e}", s - want);
     }
 }
 
@@ -349,16 +314,7 @@ fn is_finite_bits_cases() {
     ];
     for (x, want) in cases {
         let got = is_finite_bits(x);
-        assert_eq!(
-            got,
-            want,
-            "is_finite_bits({x:e}, bits {:#010x}): actual {got}, expected {want}",
-            x.to_bits()
-        );
-        assert_eq!(
-            got,
-            x.is_finite(),
-            "is_finite_bits({x:e}) disagrees with f32::is_finite"
-        );
+        assert_eq!(got, want, "is_finite_bits({x:e}, bits {:#010x}): actual {got}, expected {want}", x.to_bits());
+        assert_eq!(got, x.is_finite(), "is_finite_bits({x:e}) disagrees with f32::is_finite");
     }
 }

@@ -33,7 +33,11 @@ fn sgd_sde_stationary_matches_exact_em() {
             for i in 0..4 {
                 let want = exact_em_var(H[i], SIGMA[i], refine);
                 let se = st.second_moment_se[i];
-                assert!(4.0 * se < 0.01 * want, "{name} r={refine} x{i}: 4 SE = {:.3e} is not below 1% of {want:.3e}", 4.0 * se);
+                assert!(
+                    4.0 * se < 0.01 * want,
+                    "{name} r={refine} x{i}: 4 SE = {:.3e} is not below 1% of {want:.3e}",
+                    4.0 * se
+                );
                 assert_close(&format!("{name} sgd-sde r={refine} E x{i}^2"), st.second_moment[i], want, se, 4.0, 0.0);
             }
         }
@@ -66,7 +70,14 @@ fn sgd_sde_transient_matches_exact_em_recursion() {
                         assert_eq!(v + mu * mu, 1.0, "{name}: step 0 must be x0 exactly");
                         continue;
                     }
-                    assert_close(&format!("{name} r={refine} step {} E x{i}^2", rec.step), v + mu * mu, m, se, 5.0, 0.0);
+                    assert_close(
+                        &format!("{name} r={refine} step {} E x{i}^2", rec.step),
+                        v + mu * mu,
+                        m,
+                        se,
+                        5.0,
+                        0.0,
+                    );
                 }
             }
         }
@@ -82,7 +93,14 @@ fn sgd_discrete_stationary_loss() {
         let r = run(&x, e.as_mut()).unwrap();
         let want: f64 = (0..4).map(|i| 0.5 * H[i] * ETA * SIGMA[i].powi(2) / (H[i] * (2.0 - ETA * H[i]))).sum();
         assert!((want - 3.575089e-3).abs() < 1e-9, "formula {want}");
-        assert_close(&format!("{name} sgd stationary loss"), r.stationary.loss_mean, 3.575089e-3, r.stationary.loss_se, 4.0, 0.0);
+        assert_close(
+            &format!("{name} sgd stationary loss"),
+            r.stationary.loss_mean,
+            3.575089e-3,
+            r.stationary.loss_se,
+            4.0,
+            0.0,
+        );
         assert_eq!(r.diverged, 0);
     }
 }
@@ -100,7 +118,14 @@ fn signsgd_stationary_loss() {
         for model in ["signsgd-sde", "signsgd"] {
             let x = reference(model, 1, 8192, 32000, 7000, 10);
             let r = run(&x, e.as_mut()).unwrap();
-            assert_close(&format!("{name} {model} stationary loss"), r.stationary.loss_mean, want, r.stationary.loss_se, 4.0, 0.005 * want);
+            assert_close(
+                &format!("{name} {model} stationary loss"),
+                r.stationary.loss_mean,
+                want,
+                r.stationary.loss_se,
+                4.0,
+                0.005 * want,
+            );
         }
     }
 }
@@ -148,11 +173,14 @@ fn signsgd_sde_histogram_matches_fokker_planck() {
     let var: f64 = xs.iter().zip(&p).map(|(x, p)| x * x * p * dx).sum();
     assert!((var - 0.00611).abs() < 0.00001, "quadrature variance {var} vs spec check 0.00611");
     let mass = |a: f64, b: f64| -> f64 {
-        xs.windows(2).zip(p.windows(2)).filter(|(x, _)| x[0] >= a - 1e-12 && x[1] <= b + 1e-12).map(|(_, q)| 0.5 * dx * (q[0] + q[1])).sum()
+        xs.windows(2)
+            .zip(p.windows(2))
+            .filter(|(x, _)| x[0] >= a - 1e-12 && x[1] <= b + 1e-12)
+            .map(|(_, q)| 0.5 * dx * (q[0] + q[1]))
+            .sum()
     };
     for (name, mut e) in engines() {
-        let x = exp(
-            r#"
+        let x = exp(r#"
 [model]
 name = "signsgd-sde"
 eta = 0.05
@@ -174,8 +202,7 @@ start = 40
 every = 40
 bins = 40
 range = [-0.6, 0.6]
-"#,
-        );
+"#);
         let r = run(&x, e.as_mut()).unwrap();
         let hist = &r.histograms[0];
         let n = hist.total() as f64;

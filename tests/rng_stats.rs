@@ -144,15 +144,7 @@ fn lanes_match_scalar() {
 fn determinism_and_chunk_independence() {
     let seeds = [1u64, 42, 0xDEAD_BEEF_0000_0001];
     let paths = [0u64, 5, (1 << 32) - 1, 1 << 32, (1 << 33) + 7, u64::MAX];
-    let ms = [
-        0u64,
-        3,
-        4,
-        12345,
-        (1 << 32) + 3,
-        (1 << 34) + 17,
-        u64::MAX - 2,
-    ];
+    let ms = [0u64, 3, 4, 12345, (1 << 32) + 3, (1 << 34) + 17, u64::MAX - 2];
     for &seed in &seeds {
         for &path in &paths {
             for &m in &ms {
@@ -164,11 +156,7 @@ fn determinism_and_chunk_independence() {
                     "seed {seed}, path {path}, m {m}: normal_at {z:e}, block lane {lane:e}"
                 );
                 let again = normal_at(seed, path, m);
-                assert_eq!(
-                    z.to_bits(),
-                    again.to_bits(),
-                    "seed {seed}, path {path}, m {m}: {z:e} then {again:e}"
-                );
+                assert_eq!(z.to_bits(), again.to_bits(), "seed {seed}, path {path}, m {m}: {z:e} then {again:e}");
             }
         }
     }
@@ -180,16 +168,10 @@ fn determinism_and_chunk_independence() {
         let hi_block = block_words(1, 0, path, block + (1 << 32));
         let other_stream = block_words(1, 1, path, block);
         let hi_seed = block_words(1 + (1 << 32), 0, path, block);
-        for (what, w) in [
-            ("path + 2^32", hi_path),
-            ("block + 2^32", hi_block),
-            ("stream 1", other_stream),
-            ("seed + 2^32", hi_seed),
-        ] {
-            assert_ne!(
-                base, w,
-                "path {path}, block {block}: {what} gives the same words {w:08x?}"
-            );
+        for (what, w) in
+            [("path + 2^32", hi_path), ("block + 2^32", hi_block), ("stream 1", other_stream), ("seed + 2^32", hi_seed)]
+        {
+            assert_ne!(base, w, "path {path}, block {block}: {what} gives the same words {w:08x?}");
         }
     }
 
@@ -242,10 +224,7 @@ fn determinism_and_chunk_independence() {
 #[test]
 fn ks_standard_normal() {
     let alpha = 1e-4;
-    let mut z: Vec<f64> = normals(7, 1000, 1024, 1024)
-        .into_iter()
-        .map(f64::from)
-        .collect();
+    let mut z: Vec<f64> = normals(7, 1000, 1024, 1024).into_iter().map(f64::from).collect();
     let n = z.len();
     assert!(z.iter().all(|v| v.is_finite()), "non-finite normal");
     z.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -337,18 +316,11 @@ fn raw_words_uniform_top_byte() {
     let e = n / 256.0;
     let chi2: f64 = counts.iter().map(|&c| (c as f64 - e).powi(2) / e).sum();
     let crit = ChiSquared::new(255.0).unwrap().inverse_cdf(1.0 - alpha);
-    println!(
-        "chi-square top byte: n = {n}, chi2 = {chi2:.2}, critical {crit:.2} (alpha {alpha:e}, 255 dof)"
-    );
+    println!("chi-square top byte: n = {n}, chi2 = {chi2:.2}, critical {crit:.2} (alpha {alpha:e}, 255 dof)");
     let (cell, &worst) = counts
         .iter()
         .enumerate()
-        .max_by(|a, b| {
-            (*a.1 as f64 - e)
-                .abs()
-                .partial_cmp(&(*b.1 as f64 - e).abs())
-                .unwrap()
-        })
+        .max_by(|a, b| (*a.1 as f64 - e).abs().partial_cmp(&(*b.1 as f64 - e).abs()).unwrap())
         .unwrap();
     assert!(
         chi2 < crit,
@@ -384,14 +356,8 @@ fn independence_correlations() {
     let tests = 4;
     let z_crit = z_critical(alpha, tests);
     let (paths, per_path) = (1025u64, 1024u64);
-    let a: Vec<f64> = normals(1, 0, paths, per_path)
-        .into_iter()
-        .map(f64::from)
-        .collect();
-    let b: Vec<f64> = normals(2, 0, paths, per_path)
-        .into_iter()
-        .map(f64::from)
-        .collect();
+    let a: Vec<f64> = normals(1, 0, paths, per_path).into_iter().map(f64::from).collect();
+    let b: Vec<f64> = normals(2, 0, paths, per_path).into_iter().map(f64::from).collect();
     let pp = per_path as usize;
     let np = paths as usize;
 

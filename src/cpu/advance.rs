@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-use crate::layout::{Coef, PartialLayout, Params, partial_words};
+use crate::layout::{Coef, Params, PartialLayout, partial_words};
 use crate::math::is_finite_bits;
 use crate::model::update;
 use crate::rng::{STREAM_NOISE, box_muller, threefry4x32_lanes};
@@ -42,7 +42,14 @@ impl KernelConsts {
 /// Twin of the `advance` entry point. `state` holds `ceil(n_paths / WG)` workgroups of
 /// `dim × WG` words (coordinate-major inside a workgroup), `partials` as many blocks of
 /// [`partial_words`], and `hist` receives atomic-style increments.
-pub fn advance(k: &KernelConsts, params: &Params, coef: &[Coef], state: &mut [f32], partials: &mut [f32], hist: &mut [u32]) {
+pub fn advance(
+    k: &KernelConsts,
+    params: &Params,
+    coef: &[Coef],
+    state: &mut [f32],
+    partials: &mut [f32],
+    hist: &mut [u32],
+) {
     match k.model {
         ModelKind::SgdSde => advance_model::<0>(k, params, coef, state, partials, hist),
         ModelKind::Sgd => advance_model::<1>(k, params, coef, state, partials, hist),

@@ -135,7 +135,12 @@ impl GpuEngine {
     }
 
     fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
-        self.device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: size.max(16), usage, mapped_at_creation: false })
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(16),
+            usage,
+            mapped_at_creation: false,
+        })
     }
 
     fn ensure(&mut self, k: &KernelConsts, n_wg: usize) -> Result<()> {
@@ -216,9 +221,13 @@ impl GpuEngine {
                     wgpu::BindGroupEntry { binding: 2, resource: normals.as_entire_binding() },
                 ],
             });
-            let mut enc = s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.rng_words") });
+            let mut enc =
+                s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.rng_words") });
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("optsde.rng_words"), timestamp_writes: None });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("optsde.rng_words"),
+                    timestamp_writes: None,
+                });
                 pass.set_pipeline(&pipe.pipeline);
                 pass.set_bind_group(0, &bg, &[]);
                 pass.dispatch_workgroups(n.div_ceil(64) as u32, 1, 1);
@@ -228,7 +237,10 @@ impl GpuEngine {
             let idx = s.queue.submit([enc.finish()]);
             s.read_staging(&staging, idx, |b| {
                 let b = b.to_vec();
-                (bytemuck::cast_slice(&b[..bytes as usize]).to_vec(), bytemuck::cast_slice(&b[bytes as usize..]).to_vec())
+                (
+                    bytemuck::cast_slice(&b[..bytes as usize]).to_vec(),
+                    bytemuck::cast_slice(&b[bytes as usize..]).to_vec(),
+                )
             })
         })
     }
@@ -261,7 +273,8 @@ impl Engine for GpuEngine {
             let mut collect = |seg: usize, idx: wgpu::SubmissionIndex| -> Result<()> {
                 s.read_staging(&b.staging[seg % 2], idx, |bytes| {
                     // The mapped view need not be aligned for f32: copy once.
-                    let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
+                    let words: Vec<u32> =
+                        bytes.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
                     let split = (pbytes / 4) as usize;
                     let part: &[f32] = bytemuck::cast_slice(&words[..split]);
                     sink(seg, part, &words[split..])
@@ -269,10 +282,14 @@ impl Engine for GpuEngine {
             };
             for (i, p) in segs.iter().enumerate() {
                 s.queue.write_buffer(&b.params, 0, bytemuck::bytes_of(p));
-                let mut enc = s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.advance") });
+                let mut enc =
+                    s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.advance") });
                 enc.clear_buffer(&b.hist, 0, None);
                 {
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("optsde.advance"), timestamp_writes: None });
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("optsde.advance"),
+                        timestamp_writes: None,
+                    });
                     pass.set_pipeline(&pipe.pipeline);
                     pass.set_bind_group(0, &b.bind_group, &[]);
                     pass.dispatch_workgroups(n_wg as u32, 1, 1);
@@ -298,9 +315,13 @@ impl Engine for GpuEngine {
         let b = self.bufs.as_ref().ok_or_else(|| Error::Gpu("read_state before any run".into()))?;
         let bytes = b.state.size();
         let staging = self.buffer("optsde.state_readback", bytes, U::MAP_READ | U::COPY_DST);
-        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.state_readback") });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.state_readback") });
         enc.copy_buffer_to_buffer(&b.state, 0, &staging, 0, bytes);
         let idx = self.queue.submit([enc.finish()]);
-        self.read_staging(&staging, idx, |v| v.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect())
+        self.read_staging(&staging, idx, |v| {
+            v.chunks_exact(4).map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect()
+        })
     }
 }
