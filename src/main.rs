@@ -141,7 +141,14 @@ fn run(args: RunArgs) -> Result<()> {
                 bar.set_message(format!("{:.2e}/{:.2e} path-steps, {:.2e}/s", done as f64, total as f64, rate));
             }
         };
-        plan::run(&exp, engine.as_mut(), &mut report)
+        // Snapshots while running, so an interrupted run keeps what it computed: every
+        // OPTSDE_CHECKPOINT_SECONDS (default 30) the outputs are rewritten with
+        // `"complete": false`; the final write replaces them.
+        let every = std::env::var("OPTSDE_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(30.0);
+        let mut write = |r: &plan::RunResult| output::write_outputs(&out_dir, &exp, r);
+        let checkpoint =
+            plan::Checkpoint { every: std::time::Duration::from_secs_f64(every.max(0.0)), write: &mut write };
+        plan::run_with_checkpoints(&exp, engine.as_mut(), &mut report, Some(checkpoint))
     };
     if let Some(bar) = &bar {
         bar.finish_and_clear();

@@ -85,11 +85,17 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 /// Optimizer path-steps per second.
 fn path_steps_per_second(exp: &Experiment, r: &RunResult) -> f64 {
+    if !r.complete {
+        return f64::NAN;
+    }
     ratio(exp.path_steps() as f64, r.wall_seconds)
 }
 
 /// Euler–Maruyama coordinate updates per second (paths × dim × steps × refine).
 fn em_updates_per_second(exp: &Experiment, r: &RunResult) -> f64 {
+    if !r.complete {
+        return f64::NAN;
+    }
     let updates = exp.path_steps() as f64 * exp.dim as f64 * f64::from(exp.run.refine);
     ratio(updates, r.wall_seconds)
 }
@@ -97,11 +103,14 @@ fn em_updates_per_second(exp: &Experiment, r: &RunResult) -> f64 {
 /// The contents of `summary.json`.
 pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
     let dim = exp.dim;
-    let final_ = match r.records.last() {
+    // The last record any path has reached (the last step once the run is complete).
+    let last = r.records.iter().rev().find(|rec| rec.paths > 0);
+    let final_ = match last {
         Some(rec) => json!({
             "step": rec.step,
             "t": num(rec.step as f64 * exp.model.eta),
             "finite": rec.finite(),
+            "paths": rec.paths,
             "loss_mean": num(rec.q[dim].mean),
             "loss_var": num(rec.q[dim].var()),
             "mean": nums(&rec.q[..dim].iter().map(|m| m.mean).collect::<Vec<_>>()),
@@ -143,7 +152,9 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         "eta": num(exp.model.eta),
         "seed": exp.run.seed,
         "diverged": r.diverged,
-        "diverged_fraction": num(ratio(r.diverged as f64, exp.run.paths as f64)),
+        "diverged_fraction": num(ratio(r.diverged as f64, last.map_or(0, |rec| rec.paths) as f64)),
+        "complete": r.complete,
+        "paths_done": r.paths_done,
         "wall_seconds": num(r.wall_seconds),
         "path_steps_per_second": num(path_steps_per_second(exp, r)),
         "em_updates_per_second": num(em_updates_per_second(exp, r)),
@@ -171,7 +182,7 @@ fn csv_row(out: &mut String, exp: &Experiment, rec: &RecordStats) {
     let dim = exp.dim;
     let t = rec.step as f64 * exp.model.eta;
     let loss = &rec.q[dim];
-    let diverged = exp.run.paths.saturating_sub(rec.finite());
+    let diverged = rec.diverged();
     let _ = write!(out, "{},{:e},{:e},{:e},{}", rec.step, t, loss.mean, loss.var(), diverged);
     for m in &rec.q[..dim] {
         let _ = write!(out, ",{:e},{:e}", m.mean, m.var());

@@ -64,9 +64,22 @@ pub struct RunResult {
     pub records: Vec<RecordStats>,
     pub stationary: StationaryEstimate,
     pub histograms: Vec<Histogram>,
+    /// Diverged paths among those that reached the last record with any paths.
     pub diverged: u64,
     pub chunk: u64,
     pub wall_seconds: f64,
+    /// False for a checkpoint taken during the run.
+    pub complete: bool,
+    /// Paths whose chunk has finished every step.
+    pub paths_done: u64,
+}
+
+/// A periodic snapshot of a running experiment: every `every`, the statistics gathered so far
+/// (finished chunks, plus the current chunk up to its last finished segment) are handed to
+/// `write`. Every statistic keeps its own count, so a snapshot is a valid, smaller run.
+pub struct Checkpoint<'a> {
+    pub every: std::time::Duration,
+    pub write: &'a mut dyn FnMut(&RunResult) -> Result<()>,
 }
 
 /// One dispatch of a chunk.
@@ -219,7 +232,19 @@ pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<Ran
 
 /// Run an experiment on an engine. `progress` receives the optimizer path-steps done so far.
 pub fn run(exp: &Experiment, engine: &mut dyn Engine, progress: &mut dyn FnMut(u128)) -> Result<RunResult> {
+    run_with_checkpoints(exp, engine, progress, None)
+}
+
+/// [`run`], handing snapshots to `checkpoint` while it goes, so an interrupted run keeps what it
+/// computed up to the last snapshot.
+pub fn run_with_checkpoints(
+    exp: &Experiment,
+    engine: &mut dyn Engine,
+    progress: &mut dyn FnMut(u128),
+    mut checkpoint: Option<Checkpoint<'_>>,
+) -> Result<RunResult> {
     let t0 = Instant::now();
+    let mut last_checkpoint = Instant::now();
     let dim = exp.dim;
     let (ranges, loss_range) = hist_ranges(exp, engine)?;
     let bins = exp.stationary.bins;
@@ -253,6 +278,7 @@ pub fn run(exp: &Experiment, engine: &mut dyn Engine, progress: &mut dyn FnMut(u
         let params: Vec<Params> = segs.iter().map(|s| params_for(exp, offset, n, s, true, loss_range)).collect();
         let mut batches = vec![BatchSums::new(dim); n_wg];
         let mut rec_idx = 0usize;
+        let backend = engine.info();
         engine.run_chunk(&k, &coef, &params, &mut |s, part, hist| {
             let seg = &segs[s];
             if part.len() < n_wg * pw || hist.len() < (dim + 1) * hs {
@@ -265,6 +291,7 @@ pub fn run(exp: &Experiment, engine: &mut dyn Engine, progress: &mut dyn FnMut(u
                 batches[w].add_partial(&lay, p);
             }
             if seg.record {
+                records[rec_idx].paths += n;
                 rec_idx += 1;
             }
             for (q, h) in hists.iter_mut().enumerate() {
@@ -272,6 +299,24 @@ pub fn run(exp: &Experiment, engine: &mut dyn Engine, progress: &mut dyn FnMut(u
             }
             done += u128::from(n) * u128::from(seg.k_end - seg.k_begin);
             progress(done);
+            if let Some(cp) = checkpoint.as_mut()
+                && last_checkpoint.elapsed() >= cp.every
+            {
+                let mut snap = stat.clone();
+                batches.iter().for_each(|b| snap.add_batch(b));
+                (cp.write)(&RunResult {
+                    backend: backend.clone(),
+                    stationary: snap.estimate(center(exp)),
+                    records: records.clone(),
+                    histograms: hists.clone(),
+                    diverged: diverged_of(&records),
+                    chunk,
+                    wall_seconds: t0.elapsed().as_secs_f64(),
+                    complete: false,
+                    paths_done: offset,
+                })?;
+                last_checkpoint = Instant::now();
+            }
             Ok(())
         })?;
         for b in &batches {
@@ -279,16 +324,22 @@ pub fn run(exp: &Experiment, engine: &mut dyn Engine, progress: &mut dyn FnMut(u
         }
         offset += n;
     }
-    let diverged = exp.run.paths - records.last().map_or(0, |r| r.finite());
     Ok(RunResult {
         backend: engine.info(),
         stationary: stat.estimate(center(exp)),
+        diverged: diverged_of(&records),
         records,
         histograms: hists,
-        diverged,
         chunk,
         wall_seconds: t0.elapsed().as_secs_f64(),
+        complete: true,
+        paths_done: exp.run.paths,
     })
+}
+
+/// Diverged paths at the last record that any path has reached.
+fn diverged_of(records: &[RecordStats]) -> u64 {
+    records.iter().rev().find(|r| r.paths > 0).map_or(0, |r| r.diverged())
 }
 
 /// Per-path states after `steps` optimizer steps, for the first `n` paths (coordinate-major:

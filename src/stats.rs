@@ -35,13 +35,15 @@ impl Moments {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordStats {
     pub step: u64,
+    /// Paths that reached this record (all paths once the run is complete).
+    pub paths: u64,
     /// Finite paths (the count is shared by all quantities).
     pub q: Vec<Moments>,
 }
 
 impl RecordStats {
     pub fn new(step: u64, dim: usize) -> Self {
-        RecordStats { step, q: vec![Moments::default(); dim + 1] }
+        RecordStats { step, paths: 0, q: vec![Moments::default(); dim + 1] }
     }
     /// Add the record block of one workgroup's partials.
     pub fn add_partial(&mut self, lay: &PartialLayout, p: &[f32]) {
@@ -52,6 +54,10 @@ impl RecordStats {
     }
     pub fn finite(&self) -> u64 {
         self.q[0].n as u64
+    }
+    /// Paths that reached this record with a non-finite state or loss.
+    pub fn diverged(&self) -> u64 {
+        self.paths.saturating_sub(self.finite())
     }
 }
 

@@ -193,3 +193,31 @@ fn chunking_does_not_change_results() {
         assert!(rel < 1e-12, "{name}: stationary loss differs by {rel:e} relative");
     }
 }
+
+/// Snapshots (what an interrupted run keeps): the one taken when the first chunk finishes is
+/// exactly the run of that chunk's paths alone, and every snapshot is marked incomplete.
+#[test]
+fn checkpoint_after_first_chunk_equals_a_run_of_its_paths() {
+    for (name, mut e) in engines() {
+        let mut x = reference("signsgd-sde", 1, 1024, 400, 200, 5);
+        x.run.chunk = Some(512);
+        x.stationary.range = optsde::spec::HistRange::Fixed { lo: -0.2, hi: 0.2 };
+        let mut snaps = Vec::new();
+        let mut write = |r: &optsde::plan::RunResult| {
+            snaps.push(r.clone());
+            Ok(())
+        };
+        let cp = optsde::plan::Checkpoint { every: std::time::Duration::ZERO, write: &mut write };
+        let full = optsde::plan::run_with_checkpoints(&x, e.as_mut(), &mut |_| {}, Some(cp)).unwrap();
+        assert!(full.complete && snaps.iter().all(|s| !s.complete), "{name}");
+        // The last snapshot of chunk 1 is the first one whose every record has 512 paths.
+        let first = snaps.iter().find(|s| s.records.iter().all(|r| r.paths == 512)).expect("chunk-1 snapshot");
+        let mut half = x.clone();
+        half.run.paths = 512;
+        let alone = run(&half, e.as_mut()).unwrap();
+        assert_eq!(first.histograms, alone.histograms, "{name}");
+        assert_eq!(first.stationary.samples, alone.stationary.samples, "{name}");
+        assert_eq!(first.records, alone.records, "{name}");
+        assert_eq!(full.records.last().unwrap().paths, 1024);
+    }
+}

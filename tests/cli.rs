@@ -398,3 +398,44 @@ fn auto_without_adapter_uses_the_cpu() {
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["backend"]["kind"], "cpu");
 }
+
+/// An interrupted run keeps its last snapshot: with OPTSDE_CHECKPOINT_SECONDS=0 the outputs are
+/// rewritten after every segment; the process is killed mid-run and the files that remain are
+/// complete JSON marked `"complete": false`.
+#[test]
+fn killed_run_leaves_an_incomplete_snapshot() {
+    let dir = TempDir::new("killed");
+    let file = dir.file(
+        "long.toml",
+        "[model]\nname = \"sgd-sde\"\neta = 1e-3\n[objective]\nname = \"quadratic\"\nh = 1.0\ndim = 8\n\
+         [noise]\nname = \"gaussian\"\nsigma = 1.0\n[run]\npaths = 65536\nsteps = 4000000\nbackend = \"cpu\"\n\
+         [record]\nevery = 1000\n[stationary]\nstart = 1000\nbins = 8\nrange = [-1.0, 1.0]\n",
+    );
+    let out = dir.path().join("out");
+    let mut child = Command::new(BIN)
+        .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .env("OPTSDE_CHECKPOINT_SECONDS", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let summary = out.join("summary.json");
+    let t0 = std::time::Instant::now();
+    // Wait for a snapshot past step 1000 (the files are replaced atomically, so every read
+    // sees a whole file), then interrupt.
+    let step_of = |p: &Path| -> Option<u64> {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+        v["final"]["step"].as_u64()
+    };
+    while step_of(&summary).is_none_or(|s| s < 2000) && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(v["complete"], serde_json::Value::Bool(false), "{v}");
+    assert!(v["final"]["step"].as_u64().unwrap() >= 1000, "{v}");
+    assert!(v["stationary"]["samples"].as_u64().unwrap() > 0, "{v}");
+    let csv = std::fs::read_to_string(out.join("moments.csv")).unwrap();
+    assert!(csv.lines().count() > 2, "moments.csv: {csv}");
+}
