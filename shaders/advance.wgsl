@@ -2,7 +2,7 @@
 // in registers, sample the stationary statistics and histograms on the way, and reduce the
 // per-workgroup partials at the end. Twin: src/cpu/advance.rs (same name, bindings, order).
 //
-// Injected constants (see src/shader.rs): DIM, MODEL, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS,
+// Injected constants (see src/shader.rs): DIM, SLOTS, MODEL, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS,
 // USE_LOCAL_HIST, STREAM_NOISE.
 #import shared/math.wgsl
 #import shared/rng.wgsl
@@ -53,6 +53,18 @@ fn sample(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: p
         (*s1)[DIM] += loss;
         hist_add(DIM * HIST_STRIDE + bin_of(loss, params.loss_lo, params.loss_inv_w));
     }
+}
+
+// Word of slot `slot` of coordinate i of invocation lid in workgroup wid (slot-major rows of WG
+// words inside a workgroup, so neighbouring invocations touch neighbouring words).
+fn state_index(wid: u32, slot: u32, i: u32, lid: u32) -> u32 {
+    return ((wid * SLOTS + slot) * DIM + i) * WG + lid;
+}
+
+// 1-based number of the substep about to run (k optimizer steps and j substeps done), as the
+// clock of the bias corrections; f32 suffices, the factors saturate long before it rounds.
+fn substep_number(k: u32, j: u32) -> f32 {
+    return f32(k) * f32(params.refine) + f32(j) + 1.0;
 }
 
 // Bookkeeping after one substep: after `refine` substeps an optimizer step is complete and
@@ -139,7 +151,10 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         workgroupBarrier();
     }
 
+    // State slots: x at slot 0; Adam's m at 1; the v of RMSprop/Adam at slot SLOTS - 1.
     var x: array<f32, DIM>;
+    var mm: array<f32, DIM>;
+    var vv: array<f32, DIM>;
     var s1: array<f32, NQ>;
     var s2: array<f32, DIM>;
     var ns = 0.0;
@@ -157,12 +172,26 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             m.p0[i] = coef[i].p0;
             m.p1[i] = coef[i].p1;
             m.p2[i] = coef[i].p2;
+            m.p3[i] = coef[i].p3;
+            m.p4[i] = coef[i].p4;
+            m.p5[i] = coef[i].p5;
+            m.p6[i] = coef[i].p6;
+            m.p7[i] = coef[i].p7;
+            m.p8[i] = coef[i].p8;
         }
         for (var i = 0u; i < DIM; i += 1u) {
             if (params.init == 1u) {
                 x[i] = coef[i].x0;
+                mm[i] = 0.0;
+                vv[i] = 0.0;
             } else {
-                x[i] = state[(wid * DIM + i) * WG + lid];
+                x[i] = state[state_index(wid, 0u, i, lid)];
+                if (SLOTS == 3u) {
+                    mm[i] = state[state_index(wid, 1u, i, lid)];
+                }
+                if (SLOTS >= 2u) {
+                    vv[i] = state[state_index(wid, SLOTS - 1u, i, lid)];
+                }
             }
         }
         // Global path index (64-bit as lo/hi with carry) and the first random block.
@@ -196,19 +225,20 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 blk_lo += 1u;
                 blk_hi += select(0u, 1u, blk_lo == 0u);
                 buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
-                x[0] = update(x[0], grad1(x[0], &m), buf.x, &m, 0u);
+                update(0u, grad1(x[0], &m), buf.x, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                x[0] = update(x[0], grad1(x[0], &m), buf.y, &m, 0u);
+                update(0u, grad1(x[0], &m), buf.y, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                x[0] = update(x[0], grad1(x[0], &m), buf.z, &m, 0u);
+                update(0u, grad1(x[0], &m), buf.z, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                x[0] = update(x[0], grad1(x[0], &m), buf.w, &m, 0u);
+                update(0u, grad1(x[0], &m), buf.w, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
                 n += 4u;
                 continue;
             }
             var g: array<f32, DIM>;
             gradient(&x, &m, &g);
+            let tf = time_factors(substep_number(k, j));
             for (var i = 0u; i < DIM; i += 1u) {
                 if (lane == 4u) {
                     blk_lo += 1u;
@@ -217,14 +247,20 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     lane = 0u;
                 }
                 let xi = select(select(buf.x, buf.y, lane == 1u), select(buf.z, buf.w, lane == 3u), lane >= 2u);
-                x[i] = update(x[i], g[i], xi, &m, i);
+                update(i, g[i], xi, tf, &x, &mm, &vv, &m);
                 lane += 1u;
             }
             tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
             n += 1u;
         }
         for (var i = 0u; i < DIM; i += 1u) {
-            state[(wid * DIM + i) * WG + lid] = x[i];
+            state[state_index(wid, 0u, i, lid)] = x[i];
+            if (SLOTS == 3u) {
+                state[state_index(wid, 1u, i, lid)] = mm[i];
+            }
+            if (SLOTS >= 2u) {
+                state[state_index(wid, SLOTS - 1u, i, lid)] = vv[i];
+            }
         }
     }
 
@@ -247,7 +283,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             // some drivers (llvmpipe), slowing the whole step loop.
             var v = loss;
             if (q < DIM && live) {
-                v = state[(wid * DIM + q) * WG + lid];
+                v = state[state_index(wid, 0u, q, lid)];
             }
             red_n[lid] = select(0.0, 1.0, ok);
             red_m[lid] = select(0.0, v, ok);

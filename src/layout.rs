@@ -32,6 +32,12 @@ pub struct Params {
     /// Loss histogram: bin = floor((loss - lo) * inv_w).
     pub loss_lo: f32,
     pub loss_inv_w: f32,
+    /// Rates of the Adam time factors per substep (see `crate::model::adaptive`).
+    pub tf_a: f32,
+    pub tf_b: f32,
+    /// 1: the V drift includes (∇f)² (P1); 0: noise only (P7).
+    pub gsq: f32,
+    pub _pad: f32,
 }
 
 /// Per-coordinate coefficients (storage buffer, binding 1), derived on the host in f64.
@@ -46,21 +52,30 @@ pub struct Coef {
     pub p0: f32,
     pub p1: f32,
     pub p2: f32,
+    pub p3: f32,
+    pub p4: f32,
+    pub p5: f32,
+    pub p6: f32,
+    pub p7: f32,
+    pub p8: f32,
     /// Initial value.
     pub x0: f32,
     /// Histogram: bin = floor((x - hist_lo) * hist_inv_w).
     pub hist_lo: f32,
     pub hist_inv_w: f32,
+    pub _pad0: f32,
+    pub _pad1: f32,
 }
 
-const _: () = assert!(size_of::<Params>() == 64);
+const _: () = assert!(size_of::<Params>() == 80);
+const _: () = assert!(offset_of!(Params, gsq) == 72);
 const _: () = assert!(offset_of!(Params, k_begin) == 12);
 const _: () = assert!(offset_of!(Params, refine) == 36);
 const _: () = assert!(offset_of!(Params, stat_start) == 48);
 const _: () = assert!(offset_of!(Params, loss_inv_w) == 60);
-const _: () = assert!(size_of::<Coef>() == 32);
-const _: () = assert!(offset_of!(Coef, x0) == 20);
-const _: () = assert!(offset_of!(Coef, hist_inv_w) == 28);
+const _: () = assert!(size_of::<Coef>() == 64);
+const _: () = assert!(offset_of!(Coef, x0) == 44);
+const _: () = assert!(offset_of!(Coef, hist_inv_w) == 52);
 
 /// Words of one workgroup's partials for dimension `dim` (see [`PartialLayout`]).
 pub const fn partial_words(dim: usize) -> usize {

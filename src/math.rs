@@ -125,3 +125,11 @@ pub fn sign_f32(v: f32) -> f32 {
 pub fn is_finite_bits(v: f32) -> bool {
     (v.to_bits() & 0x7F80_0000) != 0x7F80_0000
 }
+
+/// 1 − e^{−u} for u ≥ 0 without cancellation (spec §13.5): a series for u < 0.1 (relative
+/// truncation < 2e-8), `1 − exp(−u)` above.
+#[inline(always)]
+pub fn one_minus_exp_neg(u: f32) -> f32 {
+    let series = u * (1.0 + u * (-0.5 + u * (1.666_666_7e-1 + u * (-4.166_666_8e-2 + u * 8.333_334e-3))));
+    select(u < 0.1, series, 1.0 - exp_f32(-u))
+}

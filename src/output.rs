@@ -108,7 +108,7 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
     let final_ = match last {
         Some(rec) => json!({
             "step": rec.step,
-            "t": num(rec.step as f64 * exp.model.eta),
+            "t": num(rec.step as f64 * exp.model.name.time_per_step(exp.model.eta)),
             "finite": rec.finite(),
             "paths": rec.paths,
             "loss_mean": num(rec.q[dim].mean),
@@ -180,7 +180,7 @@ pub fn moments_csv(exp: &Experiment, r: &RunResult) -> String {
 
 fn csv_row(out: &mut String, exp: &Experiment, rec: &RecordStats) {
     let dim = exp.dim;
-    let t = rec.step as f64 * exp.model.eta;
+    let t = rec.step as f64 * exp.model.name.time_per_step(exp.model.eta);
     let loss = &rec.q[dim];
     let diverged = rec.diverged();
     let _ = write!(out, "{},{:e},{:e},{:e},{}", rec.step, t, loss.mean, loss.var(), diverged);
@@ -220,7 +220,7 @@ pub fn human_summary(exp: &Experiment, r: &RunResult) -> String {
             s,
             "final       step {} (t = {}): loss {:.6e} ± {:.3e} (mean ± sd over paths)",
             rec.step,
-            rec.step as f64 * exp.model.eta,
+            rec.step as f64 * exp.model.name.time_per_step(exp.model.eta),
             l.mean,
             l.var().sqrt()
         );

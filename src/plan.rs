@@ -135,6 +135,7 @@ pub fn params_for(
     loss_range: (f64, f64),
 ) -> Params {
     let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64;
+    let (tf_a, tf_b, gsq) = crate::model::time_rates(exp);
     let (stat_start, stat_every) = if sampling {
         (exp.stationary.start as u32, exp.stationary.every.min(u64::from(u32::MAX)) as u32)
     } else {
@@ -157,6 +158,10 @@ pub fn params_for(
         stat_every,
         loss_lo: loss_range.0 as f32,
         loss_inv_w: (f64::from(exp.stationary.bins) / (loss_range.1 - loss_range.0)) as f32,
+        tf_a: tf_a as f32,
+        tf_b: tf_b as f32,
+        gsq: gsq as f32,
+        _pad: 0.0,
     }
 }
 
@@ -342,8 +347,9 @@ fn diverged_of(records: &[RecordStats]) -> u64 {
     records.iter().rev().find(|r| r.paths > 0).map_or(0, |r| r.diverged())
 }
 
-/// Per-path states after `steps` optimizer steps, for the first `n` paths (coordinate-major:
-/// `out[i * n + p]`). For backend comparisons in tests and tools.
+/// Per-path states after `steps` optimizer steps, for the first `n` paths: every state slot
+/// (x, then the EMAs), coordinate-major: `out[(slot * dim + i) * n + p]`. For backend
+/// comparisons in tests and tools.
 pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u64) -> Result<Vec<f32>> {
     let mut e = exp.clone();
     e.run.steps = steps;
@@ -357,11 +363,12 @@ pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u6
         segments(&e, chunk, false).iter().map(|s| params_for(&e, 0, n, s, false, (0.0, 1.0))).collect();
     engine.run_chunk(&k, &coef, &params, &mut |_, _, _| Ok(()))?;
     let raw = engine.read_state()?;
-    let mut out = vec![0.0f32; dim * n as usize];
+    let rows = exp.model.name.slots() * dim;
+    let mut out = vec![0.0f32; rows * n as usize];
     for p in 0..n as usize {
         let (w, t) = (p / WG, p % WG);
-        for i in 0..dim {
-            out[i * n as usize + p] = raw[(w * dim + i) * WG + t];
+        for row in 0..rows {
+            out[row * n as usize + p] = raw[(w * rows + row) * WG + t];
         }
     }
     Ok(out)

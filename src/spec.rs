@@ -31,11 +31,34 @@ pub enum ModelKind {
     SignsgdSde,
     /// Discrete SignSGD, spec §3.1.
     Signsgd,
+    /// Discrete RMSprop(W), spec §4.1.
+    Rmsprop,
+    /// Discrete Adam(W), spec §4.1.
+    Adam,
+    /// RMSprop(W) SDE of P1, spec §4.2 (t = kη).
+    RmspropSde,
+    /// Adam(W) SDE of P1, spec §4.2 (t = kη).
+    AdamSde,
+    /// RMSprop SDE of Malladi et al. (P7), spec §5 (t = kη²).
+    RmspropMalladiSde,
+    /// Adam SDE of Malladi et al. (P7), spec §5 (t = kη²).
+    AdamMalladiSde,
 }
 
 impl ModelKind {
-    /// All models, in the order of their shader ids.
-    pub const ALL: [ModelKind; 4] = [Self::SgdSde, Self::Sgd, Self::SignsgdSde, Self::Signsgd];
+    /// All models.
+    pub const ALL: [ModelKind; 10] = [
+        Self::SgdSde,
+        Self::Sgd,
+        Self::SignsgdSde,
+        Self::Signsgd,
+        Self::Rmsprop,
+        Self::Adam,
+        Self::RmspropSde,
+        Self::AdamSde,
+        Self::RmspropMalladiSde,
+        Self::AdamMalladiSde,
+    ];
 
     /// The name used in experiment files.
     pub fn name(self) -> &'static str {
@@ -44,18 +67,88 @@ impl ModelKind {
             Self::Sgd => "sgd",
             Self::SignsgdSde => "signsgd-sde",
             Self::Signsgd => "signsgd",
+            Self::Rmsprop => "rmsprop",
+            Self::Adam => "adam",
+            Self::RmspropSde => "rmsprop-sde",
+            Self::AdamSde => "adam-sde",
+            Self::RmspropMalladiSde => "rmsprop-malladi-sde",
+            Self::AdamMalladiSde => "adam-malladi-sde",
         }
     }
 
     /// Whether the model is an SDE (integrated by Euler–Maruyama with `refine` substeps).
     pub fn is_sde(self) -> bool {
-        matches!(self, Self::SgdSde | Self::SignsgdSde)
+        matches!(self, Self::SgdSde | Self::SignsgdSde | Self::RmspropSde | Self::AdamSde) || self.is_malladi()
     }
 
-    /// The constant injected into the shader as `MODEL` (and matched by the CPU twin).
-    pub fn id(self) -> u32 {
-        self as u32
+    /// The SDEs of Malladi et al. (P7): time t = kη² per optimizer step.
+    pub fn is_malladi(self) -> bool {
+        matches!(self, Self::RmspropMalladiSde | Self::AdamMalladiSde)
     }
+
+    /// RMSprop-type (one EMA, key `beta`).
+    pub fn is_rmsprop(self) -> bool {
+        matches!(self, Self::Rmsprop | Self::RmspropSde | Self::RmspropMalladiSde)
+    }
+
+    /// Adam-type (two EMAs, keys `beta1`, `beta2`).
+    pub fn is_adam(self) -> bool {
+        matches!(self, Self::Adam | Self::AdamSde | Self::AdamMalladiSde)
+    }
+
+    /// The kernel that runs the model, injected into the shader as `MODEL`: the P7 SDEs run
+    /// on the P1 kernels with their own coefficients (see `crate::model::adaptive`).
+    pub fn id(self) -> u32 {
+        match self {
+            Self::SgdSde => 0,
+            Self::Sgd => 1,
+            Self::SignsgdSde => 2,
+            Self::Signsgd => 3,
+            Self::Rmsprop => 4,
+            Self::Adam => 5,
+            Self::RmspropSde | Self::RmspropMalladiSde => 6,
+            Self::AdamSde | Self::AdamMalladiSde => 7,
+        }
+    }
+
+    /// State words per coordinate: x, then the EMAs (Adam: m, v; RMSprop: v).
+    pub fn slots(self) -> usize {
+        if self.is_adam() {
+            3
+        } else if self.is_rmsprop() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Model time per optimizer step: η (P1 and SGD/SignSGD SDEs), η² (P7), 1 for the
+    /// discrete optimizers' reports (t = kη there too, for side-by-side plots).
+    pub fn time_per_step(self, eta: f64) -> f64 {
+        if self.is_malladi() { eta * eta } else { eta }
+    }
+}
+
+/// How the Adam SDE treats P1's ηρ₁(∇f − M) drift correction (spec §4.2, "Pitfall").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Correction {
+    /// The correction with its correlated noise companion (choice b): consistent.
+    Consistent,
+    /// The drift correction alone: biases the stationary variance low (×0.81 at β₁ = 0.9).
+    DriftOnly,
+    /// No correction (choice a).
+    None,
+}
+
+/// Parameters of the adaptive family (RMSprop: `beta1` = 0 and `beta2` = `beta`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Adaptive {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub correction: Correction,
 }
 
 /// The landscape f.
@@ -101,6 +194,9 @@ pub struct ModelSpec {
     pub name: ModelKind,
     /// Learning rate η > 0; SDE time t = k η.
     pub eta: f64,
+    /// RMSprop/Adam parameters (absent for SGD and SignSGD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<Adaptive>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -491,7 +587,7 @@ fn apply_overrides(root: &mut Val, o: &Overrides) {
 // ---------------------------------------------------------------------------------------------
 
 const TOP_KEYS: &[&str] = &["name", "model", "objective", "noise", "init", "run", "record", "stationary"];
-const MODEL_KEYS: &[&str] = &["name", "eta"];
+const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction"];
 const OBJECTIVE_KEYS: &[&str] = &["name", "h", "center", "dim"];
 const NOISE_KEYS: &[&str] = &["name", "sigma"];
 const INIT_KEYS: &[&str] = &["x0"];
@@ -669,8 +765,10 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     let model_names = ModelKind::ALL.map(ModelKind::name);
     let kind_name = model_t.name_of(&model_names)?;
     let kind = ModelKind::ALL.into_iter().find(|m| m.name() == kind_name).expect("name_of checked it");
+    model_t.check_keys(model_keys(kind))?;
     model_t.require("eta", "a finite number > 0")?;
     let eta = model_t.real("eta", |x| x > 0.0, "must be a finite number > 0")?.expect("required");
+    let adaptive = adaptive_params(&model_t, kind)?;
 
     // [objective]
     let obj_t = top.require_sub("objective", OBJECTIVE_KEYS)?;
@@ -772,6 +870,23 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
             ),
         ));
     }
+    // Euler–Maruyama of dV = ρ(· − V)dt keeps V a convex combination only while ρΔt <= 1
+    // (spec §13.5); ρΔt = (1 − β)/refine in both time scalings.
+    if let (Some(a), true) = (&adaptive, kind.is_sde()) {
+        for (key, beta) in [("beta1", a.beta1), ("beta2", a.beta2)] {
+            let rho_dt = (1.0 - beta) / f64::from(refine);
+            if (kind.is_adam() || key == "beta2") && rho_dt > 1.0 {
+                let key = if kind.is_adam() { key } else { "beta" };
+                return Err(Error::invalid(
+                    format!("model.{key}"),
+                    beta,
+                    format!(
+                        "gives rho * dt = (1 - beta) / refine = {rho_dt} > 1, so V could go negative; need rho * dt <= 1"
+                    ),
+                ));
+            }
+        }
+    }
     let seed_expected = format!("must be an integer >= 0 and <= {} (any u64)", u64::MAX);
     let seed = run_t.int("seed", 0, u64::MAX as i128, &seed_expected)?.map_or(1, |s| s as u64);
     let backend = match run_t.get("backend") {
@@ -820,7 +935,7 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     Ok(Experiment {
         name,
         dim,
-        model: ModelSpec { name: kind, eta },
+        model: ModelSpec { name: kind, eta, adaptive },
         objective: Objective::Quadratic { h, center },
         noise: Noise::Gaussian { sigma },
         x0,
@@ -828,6 +943,56 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
         record: RecordSpec { every: record_every },
         stationary: StationarySpec { start, every, bins, range },
     })
+}
+
+/// The `[model]` keys of one model.
+fn model_keys(kind: ModelKind) -> &'static [&'static str] {
+    match kind {
+        ModelKind::Rmsprop | ModelKind::RmspropSde => &["name", "eta", "beta", "eps", "weight_decay"],
+        ModelKind::RmspropMalladiSde => &["name", "eta", "beta", "eps"],
+        ModelKind::Adam => &["name", "eta", "beta1", "beta2", "eps", "weight_decay"],
+        ModelKind::AdamSde => &["name", "eta", "beta1", "beta2", "eps", "weight_decay", "correction"],
+        ModelKind::AdamMalladiSde => &["name", "eta", "beta1", "beta2", "eps"],
+        _ => &["name", "eta"],
+    }
+}
+
+/// RMSprop/Adam parameters with PyTorch's defaults (beta 0.99; beta1 0.9, beta2 0.999;
+/// eps 1e-8; weight_decay 0). The P7 SDEs have no weight decay and no drift correction.
+fn adaptive_params(t: &Table<'_>, kind: ModelKind) -> crate::error::Result<Option<Adaptive>> {
+    if !kind.is_rmsprop() && !kind.is_adam() {
+        return Ok(None);
+    }
+    let beta_ok = |x: f64| (0.0..1.0).contains(&x);
+    let beta_expected = "must be a finite number with 0 <= beta < 1";
+    let (beta1, beta2) = if kind.is_adam() {
+        (
+            t.real("beta1", beta_ok, beta_expected)?.unwrap_or(0.9),
+            t.real("beta2", beta_ok, beta_expected)?.unwrap_or(0.999),
+        )
+    } else {
+        (0.0, t.real("beta", beta_ok, beta_expected)?.unwrap_or(0.99))
+    };
+    let eps = t.real("eps", |x| x > 0.0, "must be a finite number > 0 (it keeps 1/(sqrt(v) + eps) finite)")?;
+    let weight_decay = t.real("weight_decay", |x| x >= 0.0, "must be a finite number >= 0")?.unwrap_or(0.0);
+    let correction = match t.get("correction") {
+        None => Correction::Consistent,
+        Some(Val::Str(s)) if s == "consistent" => Correction::Consistent,
+        Some(Val::Str(s)) if s == "drift-only" => Correction::DriftOnly,
+        Some(Val::Str(s)) if s == "none" => Correction::None,
+        Some(Val::Str(s)) => {
+            return Err(Error::UnknownName {
+                field: t.field("correction"),
+                value: s.clone(),
+                valid: "consistent, drift-only, none".into(),
+            });
+        }
+        Some(v) => {
+            return Err(bad(&t.field("correction"), v, "must be one of \"consistent\", \"drift-only\", \"none\""));
+        }
+    };
+    let correction = if kind == ModelKind::AdamSde { correction } else { Correction::None };
+    Ok(Some(Adaptive { beta1, beta2, eps: eps.unwrap_or(1e-8), weight_decay, correction }))
 }
 
 fn hist_range(v: &Val) -> crate::error::Result<HistRange> {

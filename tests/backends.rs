@@ -9,6 +9,20 @@ use optsde::cpu::CpuEngine;
 use optsde::layout::RngParams;
 use optsde::plan::states_after;
 
+/// Every model name (each is compared between the backends below).
+const ALL_MODELS: [&str; 10] = [
+    "sgd-sde",
+    "sgd",
+    "signsgd-sde",
+    "signsgd",
+    "rmsprop",
+    "adam",
+    "rmsprop-sde",
+    "adam-sde",
+    "rmsprop-malladi-sde",
+    "adam-malladi-sde",
+];
+
 /// Random words and normals of a grid straddling 2^32 in both the path and the block index.
 #[test]
 fn rng_words_bit_identical() {
@@ -37,13 +51,13 @@ fn rng_words_bit_identical() {
     }
 }
 
-/// Per-path states after 100 steps agree within |gpu − cpu| ≤ 1e-5 · (|cpu| + 1e-3) for every
-/// model: the same operations in the same order, differing at most by fused multiply-adds
+/// Per-path states (x and the EMAs) after 100 steps agree within |gpu − cpu| ≤ 1e-5 · (|cpu| + 1e-3)
+/// for every model: the same operations in the same order, differing at most by fused multiply-adds
 /// (a few ulp per step, which 100 contracting steps do not amplify).
 #[test]
 fn per_path_states_agree_after_100_steps() {
     let Some(mut g) = gpu() else { return };
-    for model in ["sgd-sde", "sgd", "signsgd-sde", "signsgd"] {
+    for model in ALL_MODELS {
         let refine = if model.ends_with("-sde") { 2 } else { 1 };
         let mut x = reference(model, refine, 1000, 1000, 500, 10);
         x.x0 = vec![0.5, -0.25, 0.1, 1.0];
@@ -70,7 +84,7 @@ fn per_path_states_agree_after_100_steps() {
 #[test]
 fn one_dimensional_fast_path_agrees() {
     let Some(mut g) = gpu() else { return };
-    for model in ["sgd-sde", "signsgd-sde", "sgd", "signsgd"] {
+    for model in ALL_MODELS {
         let refine = if model.ends_with("-sde") { 3 } else { 1 };
         let x = common::exp(&format!(
             "[model]\nname = '{model}'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 2.0\n[noise]\nname = 'gaussian'\nsigma = 0.5\n\

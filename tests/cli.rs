@@ -314,9 +314,9 @@ fn unknown_key() {
 #[test]
 fn unknown_model_name() {
     fails(
-        Some(&edit("name = \"sgd\"", "name = \"adam\"")),
+        Some(&edit("name = \"sgd\"", "name = \"adamw\"")),
         &[],
-        &["model.name", "\"adam\"", "sgd-sde", "signsgd-sde", "signsgd"],
+        &["model.name", "\"adamw\"", "sgd-sde", "signsgd-sde", "adam-sde", "rmsprop-malladi-sde"],
     );
 }
 

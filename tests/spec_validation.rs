@@ -131,8 +131,8 @@ fn unknown_key_in_table() {
 #[test]
 fn unknown_model_name() {
     let e = fails(
-        &edit("name = \"sgd-sde\"", "name = \"adam\""),
-        &["model.name = \"adam\"", "sgd-sde, sgd, signsgd-sde, signsgd"],
+        &edit("name = \"sgd-sde\"", "name = \"adamw\""),
+        &["model.name = \"adamw\"", "sgd-sde, sgd, signsgd-sde, signsgd, rmsprop, adam, rmsprop-sde, adam-sde"],
     );
     assert!(matches!(e, Error::UnknownName { .. }), "{e:?}");
 }
@@ -482,4 +482,49 @@ fn overrides_apply_before_validation() {
     let o = Overrides { paths: Some(256), steps: Some(100), ..Overrides::default() };
     let e = example("signsgd", &o).unwrap_err();
     assert!(e.to_string().contains("stationary.start = 10000"), "{e}");
+}
+
+/// BASE with the adaptive model `model` and extra `[model]` lines.
+fn adaptive(model: &str, extra: &str) -> String {
+    edit("name = \"sgd-sde\"", &format!("name = \"{model}\"\n{extra}"))
+}
+
+#[test]
+fn adaptive_defaults_and_keys() {
+    let e = parse(&adaptive("adam-sde", "")).unwrap();
+    let a = e.model.adaptive.unwrap();
+    assert_eq!((a.beta1, a.beta2, a.eps, a.weight_decay), (0.9, 0.999, 1e-8, 0.0));
+    assert_eq!(a.correction, Correction::Consistent);
+    let e = parse(&adaptive("rmsprop", "beta = 0.9\nweight_decay = 5")).unwrap();
+    let a = e.model.adaptive.unwrap();
+    assert_eq!((a.beta1, a.beta2, a.weight_decay), (0.0, 0.9, 5.0));
+    let e = parse(&adaptive("adam-sde", "correction = \"drift-only\"")).unwrap();
+    assert_eq!(e.model.adaptive.unwrap().correction, Correction::DriftOnly);
+    assert!(parse(&BASE.replace("name = \"sgd-sde\"", "name = \"sgd-sde\"\nbeta = 0.9")).is_err());
+}
+
+#[test]
+fn adaptive_bad_values() {
+    fails(&adaptive("rmsprop", "beta = 1.0"), &["model.beta", "1.0", "0 <= beta < 1"]);
+    fails(&adaptive("rmsprop-sde", "beta = -0.1"), &["model.beta", "-0.1", "0 <= beta < 1"]);
+    fails(&adaptive("adam", "beta1 = 1"), &["model.beta1", "1", "0 <= beta < 1"]);
+    fails(&adaptive("adam-sde", "beta2 = nan"), &["model.beta2", "nan", "0 <= beta < 1"]);
+    fails(&adaptive("adam", "eps = 0.0"), &["model.eps", "0.0", "> 0"]);
+    fails(&adaptive("rmsprop", "eps = -1e-8"), &["model.eps", "-1e-8", "> 0"]);
+    fails(&adaptive("adam", "weight_decay = -1"), &["model.weight_decay", "-1", ">= 0"]);
+    fails(
+        &adaptive("adam-sde", "correction = \"bogus\""),
+        &["model.correction", "bogus", "consistent, drift-only, none"],
+    );
+}
+
+#[test]
+fn adaptive_keys_belong_to_their_model() {
+    // RMSprop has one beta, Adam two; only adam-sde has a correction; the P7 SDEs have no
+    // weight decay.
+    fails(&adaptive("adam", "beta = 0.9"), &["unknown key", "model.beta", "beta1"]);
+    fails(&adaptive("rmsprop", "beta1 = 0.9"), &["unknown key", "model.beta1", "beta"]);
+    fails(&adaptive("adam", "correction = \"none\""), &["unknown key", "model.correction"]);
+    fails(&adaptive("adam-malladi-sde", "weight_decay = 1"), &["unknown key", "model.weight_decay"]);
+    fails(&adaptive("rmsprop-malladi-sde", "weight_decay = 1"), &["unknown key", "model.weight_decay"]);
 }

@@ -18,6 +18,10 @@ struct Params {
     stat_every: u32,
     loss_lo: f32,
     loss_inv_w: f32,
+    tf_a: f32,
+    tf_b: f32,
+    gsq: f32,
+    _pad: f32,
 }
 
 struct Coef {
@@ -26,7 +30,15 @@ struct Coef {
     p0: f32,
     p1: f32,
     p2: f32,
+    p3: f32,
+    p4: f32,
+    p5: f32,
+    p6: f32,
+    p7: f32,
+    p8: f32,
     x0: f32,
     hist_lo: f32,
     hist_inv_w: f32,
+    _pad0: f32,
+    _pad1: f32,
 }

@@ -71,3 +71,9 @@ fn sign_f32(v: f32) -> f32 {
 fn is_finite_bits(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7F800000u) != 0x7F800000u;
 }
+
+// 1 - e^{-u} for u >= 0 without cancellation (spec 13.5).
+fn one_minus_exp_neg(u: f32) -> f32 {
+    let series = u * (1.0 + u * (-0.5 + u * (1.6666667e-1 + u * (-4.1666668e-2 + u * 8.333334e-3))));
+    return select(1.0 - exp_f32(-u), series, u < 0.1);
+}

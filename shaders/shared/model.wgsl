@@ -1,6 +1,8 @@
 // Objective and model updates, selected by the injected constant MODEL. Twin: src/model/.
-// Model ids: 0 sgd-sde, 1 sgd, 2 signsgd-sde, 3 signsgd (src/spec.rs ModelKind::id).
-// Per-coordinate coefficients p0, p1, p2 are derived on the host in f64 (src/model/mod.rs).
+// Kernel ids (src/spec.rs ModelKind::id): 0 sgd-sde, 1 sgd, 2 signsgd-sde, 3 signsgd, 4 rmsprop,
+// 5 adam, 6 rmsprop-sde (P1 and P7), 7 adam-sde (P1 and P7). Per-coordinate coefficients
+// p0..p8 are derived on the host in f64 (src/model/); their meaning per kernel is documented
+// at each branch and in src/model/adaptive.rs.
 
 struct ModelCoefs {
     h: array<f32, DIM>,
@@ -8,6 +10,25 @@ struct ModelCoefs {
     p0: array<f32, DIM>,
     p1: array<f32, DIM>,
     p2: array<f32, DIM>,
+    p3: array<f32, DIM>,
+    p4: array<f32, DIM>,
+    p5: array<f32, DIM>,
+    p6: array<f32, DIM>,
+    p7: array<f32, DIM>,
+    p8: array<f32, DIM>,
+}
+
+// Time factors of substep number nn (1-based): optimizer (1/b1, 1/b2) with b = 1 - beta^(k+1);
+// SDE (sqrt(iota2)/iota1, sqrt(iota2)); (0, 0) for kernels without bias corrections.
+fn time_factors(nn: f32) -> vec2<f32> {
+    if (MODEL == 5u) {
+        return vec2<f32>(1.0 / one_minus_exp_neg(params.tf_a * nn), 1.0 / one_minus_exp_neg(params.tf_b * nn));
+    } else if (MODEL == 7u) {
+        let i1 = one_minus_exp_neg(params.tf_a * nn);
+        let s2 = sqrt(one_minus_exp_neg(params.tf_b * nn));
+        return vec2<f32>(s2 / i1, s2);
+    }
+    return vec2<f32>(0.0, 0.0);
 }
 
 // Quadratic objective f(x) = 1/2 sum h_i (x_i - c_i)^2.
@@ -31,23 +52,57 @@ fn loss_of(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) -> f
     return 0.5 * l;
 }
 
-// One update of coordinate i given its gradient g and a standard normal xi.
-fn update(x: f32, g: f32, xi: f32, m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+// One update of coordinate i's state (x, and the EMAs m, v where the model has them) given its
+// gradient g, a standard normal xi and the substep's time factors tf.
+fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, DIM>>,
+          ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    let x = (*xs)[i];
     let p0 = (*m).p0[i];
     let p1 = (*m).p1[i];
     if (MODEL == 0u) {
         // sgd-sde: EM step of dX = -grad f dt + sqrt(eta) sigma dW; p0 = dt, p1 = sqrt(eta dt) sigma.
-        return x - p0 * g + p1 * xi;
+        (*xs)[i] = x - p0 * g + p1 * xi;
     } else if (MODEL == 1u) {
         // sgd: x - eta (g + sigma xi); p0 = eta, p1 = sigma.
-        return x - p0 * (g + p1 * xi);
+        (*xs)[i] = x - p0 * (g + p1 * xi);
     } else if (MODEL == 2u) {
         // signsgd-sde: dX = -erf(g/(sqrt2 sigma)) dt + sqrt(eta) sqrt(1 - erf^2) dW;
         // p0 = dt, p1 = sqrt(eta dt), p2 = 1/(sqrt2 sigma).
         let e = erf_and_one_minus_sq(g * (*m).p2[i]);
-        return x - p0 * e.x + p1 * sqrt(e.y) * xi;
-    } else {
+        (*xs)[i] = x - p0 * e.x + p1 * sqrt(e.y) * xi;
+    } else if (MODEL == 3u) {
         // signsgd: x - eta sign(g + sigma xi); p0 = eta, p1 = sigma.
-        return x - p0 * sign_f32(g + p1 * xi);
+        (*xs)[i] = x - p0 * sign_f32(g + p1 * xi);
+    } else if (MODEL == 4u) {
+        // rmsprop: p0 = eta, p1 = sigma, p2 = 1 - beta, p3 = eps, p4 = eta theta.
+        let gg = g + p1 * xi;
+        let v = (*vs)[i] + (*m).p2[i] * (gg * gg - (*vs)[i]);
+        (*vs)[i] = v;
+        (*xs)[i] = x - p0 * gg / (sqrt(max(v, 0.0)) + (*m).p3[i]) - (*m).p4[i] * x;
+    } else if (MODEL == 5u) {
+        // adam: p0 = eta, p1 = sigma, p2 = 1 - beta1, p3 = 1 - beta2, p4 = eps, p5 = eta theta.
+        let gg = g + p1 * xi;
+        let mm = (*ms)[i] + (*m).p2[i] * (gg - (*ms)[i]);
+        let v = (*vs)[i] + (*m).p3[i] * (gg * gg - (*vs)[i]);
+        (*ms)[i] = mm;
+        (*vs)[i] = v;
+        (*xs)[i] = x - p0 * (mm * tf.x) / (sqrt(max(v, 0.0) * tf.y) + (*m).p4[i]) - (*m).p5[i] * x;
+    } else if (MODEL == 6u) {
+        // rmsprop-sde, V first: p0 = dt, p1 = sqrt(eta dt) sigma, p2 = rho dt, p3 = eps,
+        // p4 = theta dt, p5 = sigma^2; params.gsq = 1 (P1) or 0 (P7).
+        let v = (*vs)[i] + (*m).p2[i] * (params.gsq * g * g + (*m).p5[i] - (*vs)[i]);
+        (*vs)[i] = v;
+        let pp = sqrt(max(v, 0.0)) + (*m).p3[i];
+        (*xs)[i] = x - (p0 * g + p1 * xi) / pp - (*m).p4[i] * x;
+    } else {
+        // adam-sde, V first, then X with M_n, then M: p0 = dt, p1 = rho1 sqrt(eta dt) sigma,
+        // p2 = rho1 dt, p3 = rho2 dt, p4 = eps, p5 = theta dt, p6 = sigma^2,
+        // p7 = eta rho1 (drift correction), p8 = eta rho1 sqrt(eta dt) sigma (noise companion).
+        let v = (*vs)[i] + (*m).p3[i] * (params.gsq * g * g + (*m).p6[i] - (*vs)[i]);
+        (*vs)[i] = v;
+        let pp = sqrt(max(v, 0.0)) + (*m).p4[i] * tf.y;
+        let mo = (*ms)[i];
+        (*xs)[i] = x - p0 * tf.x * (mo + (*m).p7[i] * (g - mo)) / pp - tf.x * (*m).p8[i] * xi / pp - (*m).p5[i] * x;
+        (*ms)[i] = mo + (*m).p2[i] * (g - mo) + p1 * xi;
     }
 }

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::layout::{Coef, Params, PartialLayout, partial_words};
 use crate::math::is_finite_bits;
+use crate::model::adaptive::time_factors;
 use crate::model::update;
 use crate::rng::{STREAM_NOISE, box_muller, threefry4x32_lanes};
 use crate::spec::{BATCH, ModelKind};
@@ -33,6 +34,11 @@ pub struct KernelConsts {
 }
 
 impl KernelConsts {
+    /// State words per coordinate (x, then the EMAs).
+    pub fn slots(&self) -> usize {
+        self.model.slots()
+    }
+
     /// Length of the histogram buffer: (dim + 1) quantities × (bins, underflow, overflow).
     pub fn hist_words(&self) -> usize {
         (self.dim + 1) * (self.bins as usize + 2)
@@ -50,11 +56,16 @@ pub fn advance(
     partials: &mut [f32],
     hist: &mut [u32],
 ) {
-    match k.model {
-        ModelKind::SgdSde => advance_model::<0>(k, params, coef, state, partials, hist),
-        ModelKind::Sgd => advance_model::<1>(k, params, coef, state, partials, hist),
-        ModelKind::SignsgdSde => advance_model::<2>(k, params, coef, state, partials, hist),
-        ModelKind::Signsgd => advance_model::<3>(k, params, coef, state, partials, hist),
+    match k.model.id() {
+        0 => advance_model::<0>(k, params, coef, state, partials, hist),
+        1 => advance_model::<1>(k, params, coef, state, partials, hist),
+        2 => advance_model::<2>(k, params, coef, state, partials, hist),
+        3 => advance_model::<3>(k, params, coef, state, partials, hist),
+        4 => advance_model::<4>(k, params, coef, state, partials, hist),
+        5 => advance_model::<5>(k, params, coef, state, partials, hist),
+        6 => advance_model::<6>(k, params, coef, state, partials, hist),
+        7 => advance_model::<7>(k, params, coef, state, partials, hist),
+        id => unreachable!("kernel id {id}"),
     }
 }
 
@@ -71,8 +82,9 @@ fn advance_model<const M: u32>(
     let pw = partial_words(dim);
     let hw = k.hist_words();
     let wg_fn = select_workgroup::<M>();
-    let local = state[..n_wg * dim * WG]
-        .par_chunks_mut(dim * WG)
+    let sw = k.slots() * dim * WG;
+    let local = state[..n_wg * sw]
+        .par_chunks_mut(sw)
         .zip(partials[..n_wg * pw].par_chunks_mut(pw))
         .enumerate()
         .fold(
@@ -94,7 +106,7 @@ fn advance_model<const M: u32>(
 
 #[inline(always)]
 fn is_sample(params: &Params, k: u32) -> bool {
-    k >= params.stat_start && (k - params.stat_start) % params.stat_every == 0
+    k >= params.stat_start && (k - params.stat_start).is_multiple_of(params.stat_every)
 }
 
 #[inline(always)]
@@ -233,12 +245,28 @@ fn block<const M: u32>(
         return;
     }
     let (h, c): (Vec<f32>, Vec<f32>) = coef.iter().map(|q| (q.h, q.c)).unzip();
+    // State slots: x at slot 0; Adam's m at 1; the v of RMSprop/Adam at the last slot.
+    let slots = k.slots();
+    let (slot_m, slot_v) = (1, slots - 1);
     let mut x = vec![[0.0f32; LANES]; dim];
+    let mut mm = vec![[0.0f32; LANES]; dim];
+    let mut vv = vec![[0.0f32; LANES]; dim];
     for i in 0..dim {
         for l in 0..LANES {
-            x[i][l] = if params.init == 1 { coef[i].x0 } else { st[i * WG + lid0 + l] };
+            if params.init == 1 {
+                x[i][l] = coef[i].x0;
+            } else {
+                x[i][l] = st[i * WG + lid0 + l];
+                if slots == 3 {
+                    mm[i][l] = st[(slot_m * dim + i) * WG + lid0 + l];
+                }
+                if slots >= 2 {
+                    vv[i][l] = st[(slot_v * dim + i) * WG + lid0 + l];
+                }
+            }
         }
     }
+    let p: Vec<[f32; 9]> = coef.iter().map(|q| [q.p0, q.p1, q.p2, q.p3, q.p4, q.p5, q.p6, q.p7, q.p8]).collect();
     let mut g = vec![[0.0f32; LANES]; dim];
     let mut s1 = vec![[0.0f32; LANES]; dim + 1];
     let mut s2 = vec![[0.0f32; LANES]; dim];
@@ -297,7 +325,9 @@ fn block<const M: u32>(
         if kk >= params.k_end {
             break;
         }
-        for _ in 0..params.refine {
+        for j in 0..params.refine {
+            let nn = kk as f32 * params.refine as f32 + j as f32 + 1.0;
+            let tf = time_factors::<M>(nn, params.tf_a, params.tf_b);
             for i in 0..dim {
                 let (hi, ci) = (h[i], c[i]);
                 for l in 0..LANES {
@@ -310,13 +340,12 @@ fn block<const M: u32>(
                     buf = normals_lanes(blk, path0, key);
                     lane = 0;
                 }
-                let q = &coef[i];
-                let (p0, p1, p2) = (q.p0, q.p1, q.p2);
+                let pi = &p[i];
                 let xi = &buf[lane];
-                let xs = &mut x[i];
+                let (xs, ms, vs) = (&mut x[i], &mut mm[i], &mut vv[i]);
                 let gs = &g[i];
                 for l in 0..LANES {
-                    xs[l] = update::<M>(xs[l], gs[l], xi[l], p0, p1, p2);
+                    update::<M>(&mut xs[l], &mut ms[l], &mut vs[l], gs[l], xi[l], pi, tf, params.gsq);
                 }
                 lane += 1;
             }
@@ -329,6 +358,12 @@ fn block<const M: u32>(
         let t = lid0 + l;
         for i in 0..dim {
             st[i * WG + t] = x[i][l];
+            if slots == 3 {
+                st[(slot_m * dim + i) * WG + t] = mm[i][l];
+            }
+            if slots >= 2 {
+                st[(slot_v * dim + i) * WG + t] = vv[i][l];
+            }
         }
         let mut loss = 0.0f32;
         for i in 0..dim {

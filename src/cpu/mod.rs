@@ -47,14 +47,14 @@ impl Engine for CpuEngine {
 
     fn max_chunk(&self, dim: usize) -> u64 {
         // Keep the chunk state near 64 MiB.
-        let paths = (64u64 << 20) / (4 * dim as u64);
+        let paths = (64u64 << 20) / (4 * 3 * dim as u64);
         (paths / WG as u64).max(1) * WG as u64
     }
 
     fn run_chunk(&mut self, k: &KernelConsts, coef: &[Coef], segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
-        self.state.resize(n_wg * k.dim * WG, 0.0);
+        self.state.resize(n_wg * k.slots() * k.dim * WG, 0.0);
         self.partials.resize(n_wg * partial_words(k.dim), 0.0);
         self.hist.resize(k.hist_words(), 0);
         for (s, p) in segs.iter().enumerate() {

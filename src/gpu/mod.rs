@@ -154,7 +154,7 @@ impl GpuEngine {
         use wgpu::BufferUsages as U;
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
         let hbytes = (k.hist_words() * 4) as u64;
-        let sbytes = (n_wg * k.dim * WG * 4) as u64;
+        let sbytes = (n_wg * k.slots() * k.dim * WG * 4) as u64;
         if sbytes > self.limits.max_storage_buffer_binding_size || sbytes > self.limits.max_buffer_size {
             return Err(Error::Gpu(format!("state of {sbytes} bytes exceeds the adapter's buffer limits")));
         }
@@ -252,7 +252,8 @@ impl Engine for GpuEngine {
     }
 
     fn max_chunk(&self, dim: usize) -> u64 {
-        let by_buffer = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size) / (4 * dim as u64);
+        let by_buffer =
+            self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size) / (4 * 3 * dim as u64);
         let by_dispatch = u64::from(self.limits.max_compute_workgroups_per_dimension) * WG as u64;
         let paths = by_buffer.min(by_dispatch).min(MAX_GPU_CHUNK);
         (paths / WG as u64).max(1) * WG as u64

@@ -7,23 +7,35 @@
 //! consumes one standard normal per coordinate (normal index m = substep · d + i, see
 //! [`crate::rng`]). Discrete optimizers consume one normal per coordinate per step.
 
+pub mod adaptive;
 pub mod sgd;
 pub mod signsgd;
 
 use crate::layout::Coef;
 use crate::spec::{Experiment, ModelKind, Noise, Objective};
 
-/// Per-coordinate model coefficients (p0, p1, p2) in f64, before the f32 upload.
-pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; 3] {
+/// Per-coordinate model coefficients p0..p8 in f64, before the f32 upload.
+pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; 9] {
     let eta = exp.model.eta;
     let dt = eta / f64::from(exp.run.refine);
     let Noise::Gaussian { sigma } = &exp.noise;
     let s = sigma[i];
-    match exp.model.name {
-        ModelKind::SgdSde => sgd::sde_coefs(eta, dt, s),
-        ModelKind::Sgd => sgd::discrete_coefs(eta, s),
-        ModelKind::SignsgdSde => signsgd::sde_coefs(eta, dt, s),
-        ModelKind::Signsgd => signsgd::discrete_coefs(eta, s),
+    let three = |p: [f64; 3]| [p[0], p[1], p[2], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    match (exp.model.name, &exp.model.adaptive) {
+        (ModelKind::SgdSde, _) => three(sgd::sde_coefs(eta, dt, s)),
+        (ModelKind::Sgd, _) => three(sgd::discrete_coefs(eta, s)),
+        (ModelKind::SignsgdSde, _) => three(signsgd::sde_coefs(eta, dt, s)),
+        (ModelKind::Signsgd, _) => three(signsgd::discrete_coefs(eta, s)),
+        (kind, Some(a)) => adaptive::coefs(kind, a, eta, exp.run.refine, s),
+        (kind, None) => unreachable!("validated: {} has adaptive parameters", kind.name()),
+    }
+}
+
+/// The per-run scalars of `Params` (tf_a, tf_b, gsq).
+pub fn time_rates(exp: &Experiment) -> (f64, f64, f64) {
+    match &exp.model.adaptive {
+        Some(a) => adaptive::time_rates(exp.model.name, a, exp.run.refine),
+        None => (0.0, 0.0, 1.0),
     }
 }
 
@@ -33,30 +45,52 @@ pub fn coef_table(exp: &Experiment, ranges: &[(f64, f64)], bins: u32) -> Vec<Coe
     let Objective::Quadratic { h, center } = &exp.objective;
     (0..exp.dim)
         .map(|i| {
-            let [p0, p1, p2] = model_coefs(exp, i);
+            let p = model_coefs(exp, i).map(|v| v as f32);
             let (lo, hi) = ranges[i];
             Coef {
                 h: h[i] as f32,
                 c: center[i] as f32,
-                p0: p0 as f32,
-                p1: p1 as f32,
-                p2: p2 as f32,
+                p0: p[0],
+                p1: p[1],
+                p2: p[2],
+                p3: p[3],
+                p4: p[4],
+                p5: p[5],
+                p6: p[6],
+                p7: p[7],
+                p8: p[8],
                 x0: exp.x0[i] as f32,
                 hist_lo: lo as f32,
                 hist_inv_w: (f64::from(bins) / (hi - lo)) as f32,
+                _pad0: 0.0,
+                _pad1: 0.0,
             }
         })
         .collect()
 }
 
-/// One update of a coordinate (twin of `update` in `shaders/shared/model.wgsl`); `MODEL` is
-/// [`ModelKind::id`].
+/// One update of a coordinate's state (twin of `update` in `shaders/shared/model.wgsl`);
+/// `MODEL` is [`ModelKind::id`]. `m`, `v` are the EMA slots (unused by SGD and SignSGD), `p` the
+/// coefficients, `tf` the substep's time factors, `gsq` the (∇f)² flag of the V drift.
 #[inline(always)]
-pub fn update<const MODEL: u32>(x: f32, g: f32, xi: f32, p0: f32, p1: f32, p2: f32) -> f32 {
+pub fn update<const MODEL: u32>(
+    x: &mut f32,
+    m: &mut f32,
+    v: &mut f32,
+    g: f32,
+    xi: f32,
+    p: &[f32; 9],
+    tf: [f32; 2],
+    gsq: f32,
+) {
     match MODEL {
-        0 => sgd::sde_update(x, g, xi, p0, p1),
-        1 => sgd::discrete_update(x, g, xi, p0, p1),
-        2 => signsgd::sde_update(x, g, xi, p0, p1, p2),
-        _ => signsgd::discrete_update(x, g, xi, p0, p1),
+        0 => *x = sgd::sde_update(*x, g, xi, p[0], p[1]),
+        1 => *x = sgd::discrete_update(*x, g, xi, p[0], p[1]),
+        2 => *x = signsgd::sde_update(*x, g, xi, p[0], p[1], p[2]),
+        3 => *x = signsgd::discrete_update(*x, g, xi, p[0], p[1]),
+        4 => adaptive::rmsprop_update(x, v, g, xi, p),
+        5 => adaptive::adam_update(x, m, v, g, xi, p, tf),
+        6 => adaptive::rmsprop_sde_update(x, v, g, xi, p, gsq),
+        _ => adaptive::adam_sde_update(x, m, v, g, xi, p, tf, gsq),
     }
 }

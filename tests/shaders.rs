@@ -1,0 +1,58 @@
+//! Shader composition and layout checks that need no GPU (STYLE habits 4 and 5): every composed
+//! kernel validates with naga, and the host structs match naga's layout of the WGSL structs.
+
+use optsde::cpu::advance::KernelConsts;
+use optsde::layout::{Coef, Params, RngParams};
+use optsde::shader;
+use optsde::spec::ModelKind;
+
+#[test]
+fn every_kernel_configuration_validates() {
+    for model in ModelKind::ALL {
+        for dim in [1usize, 3, 64] {
+            // 16 bins keep the histogram in workgroup memory; 4096 send it to global atomics.
+            for bins in [16u32, 4096] {
+                let k = KernelConsts { model, dim, bins };
+                let src = shader::advance_source(&k).unwrap();
+                shader::validate(&src).unwrap_or_else(|e| panic!("{} d={dim} bins={bins}: {e}", model.name()));
+            }
+        }
+    }
+    shader::validate(&shader::rng_words_source().unwrap()).unwrap();
+}
+
+/// Size and member offsets of a WGSL struct, from naga.
+fn naga_struct(module: &naga::Module, name: &str) -> (u32, Vec<(String, u32)>) {
+    for (_, ty) in module.types.iter() {
+        if ty.name.as_deref() == Some(name)
+            && let naga::TypeInner::Struct { members, span } = &ty.inner
+        {
+            return (*span, members.iter().map(|m| (m.name.clone().unwrap_or_default(), m.offset)).collect());
+        }
+    }
+    panic!("struct {name} not found");
+}
+
+#[test]
+fn host_structs_match_naga_layout() {
+    let k = KernelConsts { model: ModelKind::AdamSde, dim: 2, bins: 8 };
+    let module = shader::validate(&shader::advance_source(&k).unwrap()).unwrap();
+    let (span, members) = naga_struct(&module, "Params");
+    assert_eq!(span as usize, size_of::<Params>(), "Params size");
+    assert_eq!(members.len() * 4, size_of::<Params>(), "Params has only 4-byte members");
+    for (i, (name, off)) in members.iter().enumerate() {
+        assert_eq!(*off as usize, 4 * i, "Params.{name}");
+    }
+    let (span, members) = naga_struct(&module, "Coef");
+    assert_eq!(span as usize, size_of::<Coef>(), "Coef size");
+    for (i, (name, off)) in members.iter().enumerate() {
+        assert_eq!(*off as usize, 4 * i, "Coef.{name}");
+    }
+    // Spot checks that the member order is the same as on the host.
+    let (_, pm) = naga_struct(&shader::validate(&shader::advance_source(&k).unwrap()).unwrap(), "Params");
+    assert_eq!(pm.iter().find(|(n, _)| n == "gsq").unwrap().1 as usize, std::mem::offset_of!(Params, gsq));
+    assert_eq!(members.iter().find(|(n, _)| n == "x0").unwrap().1 as usize, std::mem::offset_of!(Coef, x0));
+    let module = shader::validate(&shader::rng_words_source().unwrap()).unwrap();
+    let (span, _) = naga_struct(&module, "RngParams");
+    assert_eq!(span as usize, size_of::<RngParams>());
+}
