@@ -1,6 +1,7 @@
 //! Path-steps per second of the fused advance kernel on each backend (criterion reports
-//! "elements/s" = optimizer path-steps/s). Issue 2's figure: `signsgd-sde`, d = 1,
-//! 2^20 paths × 1000 steps, stationary sampling every 10 steps after step 500.
+//! "elements/s" = optimizer path-steps/s; for d = 16 multiply by 16 for coordinate-steps).
+//! `signsgd-sde` and `sgd-sde` at d = 1, `adam-sde` at d = 1 and d = 16; 2^20 paths × 1000
+//! steps, stationary sampling every 10 steps after step 500.
 //!
 //! `cargo bench --bench throughput` (set `OPTSDE_BENCH_PATHS` to shrink the ensemble).
 
@@ -48,11 +49,13 @@ fn bench(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("advance");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(paths * steps));
     for (name, mut engine) in engines {
         eprintln!("{name}: {}", engine.info().adapter);
-        for (model, dim) in [("signsgd-sde", 1usize), ("sgd-sde", 1)] {
-            let exp = experiment(model, dim, paths, steps);
+        for (model, dim) in [("signsgd-sde", 1usize), ("sgd-sde", 1), ("adam-sde", 1), ("adam-sde", 16)] {
+            // d = 16 runs 1/16 of the paths: the same coordinate-steps per iteration.
+            let n = (paths / dim as u64).max(256);
+            group.throughput(Throughput::Elements(n * steps));
+            let exp = experiment(model, dim, n, steps);
             group.bench_function(format!("{name}/{model}/d{dim}"), |b| {
                 b.iter(|| run(&exp, engine.as_mut(), &mut |_| {}).expect("bench run"))
             });

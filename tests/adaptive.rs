@@ -184,3 +184,124 @@ fn malladi_sdes_stationary_loss() {
         }
     }
 }
+
+/// The reference quadratic from x0 = 1 with ρ₁ = 10, ρ₂ = 1 per unit time (β_i = 1 − ηρ_i, the
+/// P1 convention, so the SDE is the same for every η) up to t = 2.
+fn transient(model: &str, eta: f64, refine: u32, paths: u64) -> optsde::spec::Experiment {
+    let (b1, b2) = (1.0 - eta * 10.0, 1.0 - eta);
+    let steps = (2.0 / eta).round() as u64;
+    exp(&format!(
+        "[model]\nname = '{model}'\neta = {eta}\nbeta1 = {b1}\nbeta2 = {b2}\neps = 1e-8\n\
+         [objective]\nname = 'quadratic'\nh = [1.0, 2.0, 5.0, 10.0]\n[noise]\nname = 'gaussian'\nsigma = [1.0, 2.0, 0.5, 3.0]\n\
+         [init]\nx0 = 1.0\n[run]\npaths = {paths}\nsteps = {steps}\nrefine = {refine}\nseed = 9\n\
+         [record]\nevery = {}\n[stationary]\nstart = {}\nrange = [-2.0, 2.0]\n",
+        steps / 8,
+        steps / 2
+    ))
+}
+
+/// Largest |E f(x_k) − E f(X_{kη})| over the 8 common record times, and its standard error.
+fn weak_gap(a: &optsde::plan::RunResult, b: &optsde::plan::RunResult) -> (f64, f64) {
+    let d = a.records[0].q.len() - 1;
+    a.records
+        .iter()
+        .zip(&b.records)
+        .skip(1)
+        .map(|(ra, rb)| {
+            let (qa, qb) = (ra.q[d], rb.q[d]);
+            ((qa.mean - qb.mean).abs(), ((qa.var() / qa.n) + (qb.var() / qb.n)).sqrt())
+        })
+        .fold((0.0, 0.0), |acc, g| if g.0 > acc.0 { g } else { acc })
+}
+
+/// Issue 3, item 3: the weak error between the Adam optimizer and the P1 Adam SDE (EM with
+/// refine 8, whose own error is also O(η)) shrinks in proportion to η: the least-squares slope
+/// of log gap against log η over η = 4e-3, 2e-3, 1e-3 lies in [0.7, 1.3] (measured 0.84 here;
+/// the first-order theory gives 1, approached from below), and every gap is resolved (> 5 SE).
+/// The P7 SDE does not converge in this regime: from x0 = 1 the gradient dominates the noise,
+/// (∇f)² ≫ σ², which P7's dV (noise only) leaves out; its gap stays (ratio over the two halvings
+/// < 1.5, measured 1.0). Near stationarity, where its assumption holds, it matches the
+/// optimizer (`malladi_sdes_stationary_loss`).
+#[test]
+fn adam_weak_error_is_first_order() {
+    for (name, mut e) in engines() {
+        let etas = [4e-3, 2e-3, 1e-3];
+        let mut p1 = Vec::new();
+        let mut p7 = Vec::new();
+        for eta in etas {
+            let opt = run(&transient("adam", eta, 1, 8192), e.as_mut()).unwrap();
+            let sde = run(&transient("adam-sde", eta, 8, 8192), e.as_mut()).unwrap();
+            let mal = run(&transient("adam-malladi-sde", eta, 8, 8192), e.as_mut()).unwrap();
+            let (g, se) = weak_gap(&opt, &sde);
+            assert!(g > 5.0 * se, "{name} eta {eta}: gap {g:e} not resolved (SE {se:e})");
+            p1.push(g);
+            p7.push(weak_gap(&opt, &mal).0);
+        }
+        let lx: Vec<f64> = etas.iter().map(|v: &f64| v.ln()).collect();
+        let ly: Vec<f64> = p1.iter().map(|v| v.ln()).collect();
+        let (mx, my) = (lx.iter().sum::<f64>() / 3.0, ly.iter().sum::<f64>() / 3.0);
+        let slope = lx.iter().zip(&ly).map(|(x, y)| (x - mx) * (y - my)).sum::<f64>()
+            / lx.iter().map(|x| (x - mx).powi(2)).sum::<f64>();
+        eprintln!("{name}: adam-sde weak gaps {p1:?}, slope {slope:.3}; adam-malladi-sde gaps {p7:?}");
+        assert!((0.7..=1.3).contains(&slope), "{name}: weak-error slope {slope:.3} outside [0.7, 1.3] (gaps {p1:?})");
+        assert!(p7[0] / p7[2] < 1.5, "{name}: P7 gap unexpectedly shrinks: {p7:?}");
+    }
+}
+
+/// Spec S9 (§4.4 scaling rule, AdamW, κ = 2): (η, B, 1 − β_i, ε, θ) → (κη, κ²B, κ²(1 − β_i), ε/κ,
+/// κθ), with κ²B as σ → σ/κ. Base η = 1e-3, 1 − β₁ = 0.01, 1 − β₂ = 1e-3, θ = 5, x0 = 1.
+/// Stationary losses agree within 4 SE (of the difference) plus 1.5% (spec check: 3.399e-4 vs
+/// 3.424e-4, a 0.7% time-discretisation gap; the frozen-V Lyapunov values are 3.400e-4 and
+/// 3.436e-4); the steps to reach 1.1× the stationary loss drop by κ² = 4 (spec check: 720 vs
+/// 177) to within ±25%.
+#[test]
+fn adamw_scaling_rule_s9() {
+    for (name, mut e) in engines() {
+        let build = |k: f64, steps: u64| {
+            exp(&format!(
+                "[model]\nname = 'adam'\neta = {}\nbeta1 = {}\nbeta2 = {}\neps = {}\nweight_decay = {}\n\
+                 [objective]\nname = 'quadratic'\nh = [1.0, 2.0, 5.0, 10.0]\n[noise]\nname = 'gaussian'\n\
+                 sigma = [{}, {}, {}, {}]\n[init]\nx0 = 1.0\n[run]\npaths = 4096\nsteps = {steps}\nseed = 13\n\
+                 [record]\nevery = 2\n[stationary]\nstart = {}\nevery = 4\n",
+                1e-3 * k,
+                1.0 - 0.01 * k * k,
+                1.0 - 1e-3 * k * k,
+                1e-8 / k,
+                5.0 * k,
+                1.0 / k,
+                2.0 / k,
+                0.5 / k,
+                3.0 / k,
+                steps / 3
+            ))
+        };
+        // Burn-in ρ₂t = 10: from x0 = 1, V starts far above σ² (it sees (∇f)²) and relaxes only
+        // at rate ρ₂ (1 per unit time in the base run); a shorter burn-in biases the loss low.
+        let base = run(&build(1.0, 30000), e.as_mut()).unwrap();
+        let scaled = run(&build(2.0, 7500), e.as_mut()).unwrap();
+        let (a, b) = (&base.stationary, &scaled.stationary);
+        let se = (a.loss_se.powi(2) + b.loss_se.powi(2)).sqrt();
+        assert_close(
+            &format!("{name} S9 scaled vs base stationary loss"),
+            b.loss_mean,
+            a.loss_mean,
+            se,
+            4.0,
+            0.015 * a.loss_mean,
+        );
+        let reach = |r: &optsde::plan::RunResult| {
+            let target = 1.1 * r.stationary.loss_mean;
+            r.records.iter().find(|rec| rec.q[4].mean <= target).map(|rec| rec.step).expect("reaches 1.1x")
+        };
+        let (kb, ks) = (reach(&base), reach(&scaled));
+        let ratio = kb as f64 / ks as f64;
+        eprintln!(
+            "{name} S9: stationary {:.4e} vs {:.4e}; steps to 1.1x: {kb} vs {ks} (ratio {ratio:.2})",
+            a.loss_mean, b.loss_mean
+        );
+        assert!(
+            (3.0..=5.0).contains(&ratio),
+            "{name} S9: steps ratio {ratio:.2} ({kb} vs {ks}) is not kappa^2 = 4 within 25%"
+        );
+    }
+}
