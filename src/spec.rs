@@ -267,6 +267,11 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "SignSGD SDE on the reference quadratic (spec §1.5); stationary E f ≈ 2.036635e-3",
         include_str!("../examples/signsgd.toml"),
     ),
+    (
+        "adamw",
+        "the AdamW SDE (P1, theta = 5) on the reference quadratic; stationary E f = 4.841270e-4 (spec S6)",
+        include_str!("../examples/adamw.toml"),
+    ),
 ];
 
 /// Parses and validates the built-in example `name` (see [`EXAMPLES`]).
