@@ -99,8 +99,7 @@ fn frozen_v_second_moment(h: f64, sigma: f64, theta: f64, beta1: f64) -> f64 {
 
 /// Spec S6 and T5: AdamW (β₁ = 0.9, β₂ = 0.999) at θ ∈ {0, 5, 50}.
 /// * The optimizer's per-coordinate E x² against the frozen-V discrete Lyapunov solution (T5),
-///   within 4 SE + 1% (spec: the full optimizer matches it within 0.2%; V's fluctuations and the
-///   finite ε add a little).
+///   within 4 SE + 0.2% (the spec's stated model bias: the full optimizer matches it within 0.2%).
 /// * Optimizer and P1 SDE (consistent correction) stationary loss against the §4.3 formula
 ///   (S6: 1.625e-3, 4.841270e-4, 5.494281e-5) within 4 SE + an allowance of 1% / 2% / 5% for
 ///   θ = 0 / 5 / 50 (the spec's time-discretisation gap, 4% at θ = 50).
@@ -125,7 +124,7 @@ fn adamw_stationary_s6_t5() {
                     for i in 0..4 {
                         let s11 = frozen_v_second_moment(H[i], SIGMA[i], theta, 0.9);
                         let what = format!("{name} adam theta={theta} E x{i}^2 vs frozen-V Lyapunov");
-                        assert_close(&what, st.second_moment[i], s11, st.second_moment_se[i], 4.0, 0.01 * s11);
+                        assert_close(&what, st.second_moment[i], s11, st.second_moment_se[i], 4.0, 0.002 * s11);
                     }
                 }
             }

@@ -319,7 +319,7 @@ fn wrong_table_types() {
 
 #[test]
 fn examples_parse_with_dimension_four() {
-    assert_eq!(EXAMPLES.len(), 2);
+    assert_eq!(EXAMPLES.len(), 3);
     for (name, desc, _) in EXAMPLES {
         let e = example(name, &none()).unwrap();
         assert!(!desc.is_empty());
@@ -339,6 +339,10 @@ fn examples_parse_with_dimension_four() {
     }
     assert_eq!(example("sgd", &none()).unwrap().model.name, ModelKind::Sgd);
     assert_eq!(example("signsgd", &none()).unwrap().model.name, ModelKind::SignsgdSde);
+    let adamw = example("adamw", &none()).unwrap();
+    assert_eq!(adamw.model.name, ModelKind::AdamSde);
+    let a = adamw.model.adaptive.unwrap();
+    assert_eq!((a.beta1, a.beta2, a.weight_decay, a.correction), (0.9, 0.999, 5.0, Correction::Consistent));
 }
 
 #[test]
