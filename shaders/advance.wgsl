@@ -2,7 +2,7 @@
 // in registers, sample the stationary statistics and histograms on the way, and reduce the
 // per-workgroup partials at the end. Twin: src/cpu/advance.rs (same name, bindings, order).
 //
-// Injected constants (see src/shader.rs): DIM, SLOTS, MODEL, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS,
+// Injected constants (see src/shader.rs): DIM, SLOTS, DRAWS, MODEL, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS,
 // USE_LOCAL_HIST, STREAM_NOISE.
 #import shared/math.wgsl
 #import shared/rng.wgsl
@@ -220,7 +220,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             if (n >= total) {
                 break;
             }
-            if (DIM == 1u && lane == 4u && n + 4u <= total) {
+            if (DIM == 1u && DRAWS == 1u && MODEL < 8u && lane == 4u && n + 4u <= total) {
                 // d = 1: one random block feeds four substeps, unrolled.
                 blk_lo += 1u;
                 blk_hi += select(0u, 1u, blk_lo == 0u);
@@ -240,15 +240,24 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             gradient(&x, &m, &g);
             let tf = time_factors(substep_number(k, j));
             for (var i = 0u; i < DIM; i += 1u) {
-                if (lane == 4u) {
-                    blk_lo += 1u;
-                    blk_hi += select(0u, 1u, blk_lo == 0u);
-                    buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
-                    lane = 0u;
+                // One normal per agent; the multi-draw kernels aggregate them first.
+                var xi = 0.0;
+                for (var a = 0u; a < DRAWS; a += 1u) {
+                    if (lane == 4u) {
+                        blk_lo += 1u;
+                        blk_hi += select(0u, 1u, blk_lo == 0u);
+                        buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
+                        lane = 0u;
+                    }
+                    let z = select(select(buf.x, buf.y, lane == 1u), select(buf.z, buf.w, lane == 3u), lane >= 2u);
+                    if (MODEL < 8u) {
+                        xi = z;
+                    } else {
+                        xi = accumulate(xi, g[i], z, m.p1[i]);
+                    }
+                    lane += 1u;
                 }
-                let xi = select(select(buf.x, buf.y, lane == 1u), select(buf.z, buf.w, lane == 3u), lane >= 2u);
                 update(i, g[i], xi, tf, &x, &mm, &vv, &m);
-                lane += 1u;
             }
             tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
             n += 1u;

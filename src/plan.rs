@@ -104,9 +104,10 @@ pub fn record_steps(steps: u64, every: u64) -> Vec<u64> {
 /// Segments of one chunk: a zero-step initial segment (records step 0), then one segment per
 /// record interval, split so that no dispatch exceeds the work and count limits.
 pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
-    let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine);
+    let draws = u64::from(KernelConsts::new(exp, 1).draws);
+    let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine) * draws;
     let mut max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1))
-        .min(MAX_ITERATIONS_PER_INVOCATION / (exp.dim as u64 * u64::from(exp.run.refine)))
+        .min(MAX_ITERATIONS_PER_INVOCATION / (exp.dim as u64 * u64::from(exp.run.refine) * draws))
         .max(1);
     if sampling {
         let max_samples = (MAX_COUNT_PER_DISPATCH / chunk.max(1)).max(1);
@@ -134,7 +135,8 @@ pub fn params_for(
     sampling: bool,
     loss_range: (f64, f64),
 ) -> Params {
-    let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64;
+    let draws = u64::from(KernelConsts::new(exp, 1).draws);
+    let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64 * draws;
     let (tf_a, tf_b, gsq) = crate::model::time_rates(exp);
     let (stat_start, stat_every) = if sampling {
         (exp.stationary.start as u32, exp.stationary.every.min(u64::from(u32::MAX)) as u32)
@@ -201,7 +203,7 @@ pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<Ran
             pilot.run.steps = exp.stationary.start;
             pilot.record.every = exp.stationary.start.max(1);
             let dummy = vec![(0.0, 1.0); exp.dim];
-            let k = KernelConsts { model: exp.model.name, dim: exp.dim, bins: 1 };
+            let k = KernelConsts::new(exp, 1);
             let coef = coef_table(&pilot, &dummy, 1);
             let n = pilot.run.paths;
             let segs: Vec<Params> = segments(&pilot, n.div_ceil(WG as u64) * WG as u64, false)
@@ -253,7 +255,7 @@ pub fn run_with_checkpoints(
     let dim = exp.dim;
     let (ranges, loss_range) = hist_ranges(exp, engine)?;
     let bins = exp.stationary.bins;
-    let k = KernelConsts { model: exp.model.name, dim, bins };
+    let k = KernelConsts::new(exp, bins);
     let coef = coef_table(exp, &ranges, bins);
     let chunk = chunk_size(exp, engine);
     let segs = segments(exp, chunk, true);
@@ -356,7 +358,7 @@ pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u6
     e.run.paths = n;
     e.record.every = steps;
     let dim = exp.dim;
-    let k = KernelConsts { model: exp.model.name, dim, bins: 1 };
+    let k = KernelConsts::new(exp, 1);
     let coef = coef_table(&e, &vec![(0.0, 1.0); dim], 1);
     let chunk = n.div_ceil(WG as u64) * WG as u64;
     let params: Vec<Params> =

@@ -61,11 +61,12 @@ pub fn uses_local_hist(k: &KernelConsts) -> bool {
 pub fn advance_source(k: &KernelConsts) -> Result<String> {
     let local = uses_local_hist(k);
     let header = format!(
-        "const DIM: u32 = {}u;\nconst SLOTS: u32 = {}u;\nconst MODEL: u32 = {}u;\nconst BINS: u32 = {}u;\nconst WG: u32 = {}u;\n\
+        "const DIM: u32 = {}u;\nconst SLOTS: u32 = {}u;\nconst DRAWS: u32 = {}u;\nconst MODEL: u32 = {}u;\nconst BINS: u32 = {}u;\nconst WG: u32 = {}u;\n\
          const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst USE_LOCAL_HIST: bool = {};\n\
          const LOCAL_HIST_WORDS: u32 = {}u;\n",
         k.dim,
         k.slots(),
+        k.draws,
         k.model.id(),
         k.bins,
         WG,

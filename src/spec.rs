@@ -43,11 +43,19 @@ pub enum ModelKind {
     RmspropMalladiSde,
     /// Adam SDE of Malladi et al. (P7), spec §5 (t = kη²).
     AdamMalladiSde,
+    /// Distributed SGD with N agents, spec §2 (a).
+    Dsgd,
+    /// Its SDE, spec §2 (b).
+    DsgdSde,
+    /// Distributed SignSGD (server averages the agents' signs), spec §6.1.
+    Dsignsgd,
+    /// Its SDE, spec §6.2.
+    DsignsgdSde,
 }
 
 impl ModelKind {
     /// All models.
-    pub const ALL: [ModelKind; 10] = [
+    pub const ALL: [ModelKind; 14] = [
         Self::SgdSde,
         Self::Sgd,
         Self::SignsgdSde,
@@ -58,6 +66,10 @@ impl ModelKind {
         Self::AdamSde,
         Self::RmspropMalladiSde,
         Self::AdamMalladiSde,
+        Self::Dsgd,
+        Self::DsgdSde,
+        Self::Dsignsgd,
+        Self::DsignsgdSde,
     ];
 
     /// The name used in experiment files.
@@ -73,6 +85,10 @@ impl ModelKind {
             Self::AdamSde => "adam-sde",
             Self::RmspropMalladiSde => "rmsprop-malladi-sde",
             Self::AdamMalladiSde => "adam-malladi-sde",
+            Self::Dsgd => "dsgd",
+            Self::DsgdSde => "dsgd-sde",
+            Self::Dsignsgd => "dsignsgd",
+            Self::DsignsgdSde => "dsignsgd-sde",
         }
     }
 
@@ -84,6 +100,11 @@ impl ModelKind {
     /// The SDEs of Malladi et al. (P7): time t = kη² per optimizer step.
     pub fn is_malladi(self) -> bool {
         matches!(self, Self::RmspropMalladiSde | Self::AdamMalladiSde)
+    }
+
+    /// Distributed (key `agents`).
+    pub fn is_distributed(self) -> bool {
+        matches!(self, Self::Dsgd | Self::DsgdSde | Self::Dsignsgd | Self::DsignsgdSde)
     }
 
     /// RMSprop-type (one EMA, key `beta`).
@@ -108,6 +129,11 @@ impl ModelKind {
             Self::Adam => 5,
             Self::RmspropSde | Self::RmspropMalladiSde => 6,
             Self::AdamSde | Self::AdamMalladiSde => 7,
+            // The distributed SDEs are the single-agent SDEs with noise scaled by 1/√N.
+            Self::DsgdSde => 0,
+            Self::DsignsgdSde => 2,
+            Self::Dsgd => 8,
+            Self::Dsignsgd => 9,
         }
     }
 
@@ -197,6 +223,8 @@ pub struct ModelSpec {
     /// RMSprop/Adam parameters (absent for SGD and SignSGD).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adaptive: Option<Adaptive>,
+    /// Number of agents N (1 for the single-agent models).
+    pub agents: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -592,7 +620,9 @@ fn apply_overrides(root: &mut Val, o: &Overrides) {
 // ---------------------------------------------------------------------------------------------
 
 const TOP_KEYS: &[&str] = &["name", "model", "objective", "noise", "init", "run", "record", "stationary"];
-const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction"];
+const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction", "agents"];
+/// Largest `model.agents`.
+pub const MAX_AGENTS: u32 = 4096;
 const OBJECTIVE_KEYS: &[&str] = &["name", "h", "center", "dim"];
 const NOISE_KEYS: &[&str] = &["name", "sigma"];
 const INIT_KEYS: &[&str] = &["x0"];
@@ -774,6 +804,8 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     model_t.require("eta", "a finite number > 0")?;
     let eta = model_t.real("eta", |x| x > 0.0, "must be a finite number > 0")?.expect("required");
     let adaptive = adaptive_params(&model_t, kind)?;
+    let agents_expected = format!("must be an integer >= 1 and <= {MAX_AGENTS} (MAX_AGENTS)");
+    let agents = model_t.int("agents", 1, i128::from(MAX_AGENTS), &agents_expected)?.map_or(1, |n| n as u32);
 
     // [objective]
     let obj_t = top.require_sub("objective", OBJECTIVE_KEYS)?;
@@ -789,10 +821,10 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     let noise_t = top.require_sub("noise", NOISE_KEYS)?;
     noise_t.name_of(NOISE_NAMES)?;
     noise_t.require("sigma", "the noise scales: a finite number >= 0, or an array of them")?;
-    let sigma = if kind == ModelKind::SignsgdSde {
-        let expected = "must be a finite number > 0 for model signsgd-sde (its drift \
-                        erf(g / (sqrt(2) sigma)) is undefined at sigma = 0; \
-                        model signsgd allows sigma = 0)";
+    let sigma = if kind == ModelKind::SignsgdSde || kind == ModelKind::DsignsgdSde {
+        let expected = "must be a finite number > 0 for the sign SDEs signsgd-sde and dsignsgd-sde \
+                        (their drift erf(g / (sqrt(2) sigma)) is undefined at sigma = 0; \
+                        the optimizers signsgd and dsignsgd allow sigma = 0)";
         noise_t.coords("sigma", |x| x > 0.0, expected)?
     } else {
         noise_t.coords("sigma", |x| x >= 0.0, "must be a finite number >= 0")?
@@ -940,7 +972,7 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     Ok(Experiment {
         name,
         dim,
-        model: ModelSpec { name: kind, eta, adaptive },
+        model: ModelSpec { name: kind, eta, adaptive, agents },
         objective: Objective::Quadratic { h, center },
         noise: Noise::Gaussian { sigma },
         x0,
@@ -958,6 +990,9 @@ fn model_keys(kind: ModelKind) -> &'static [&'static str] {
         ModelKind::Adam => &["name", "eta", "beta1", "beta2", "eps", "weight_decay"],
         ModelKind::AdamSde => &["name", "eta", "beta1", "beta2", "eps", "weight_decay", "correction"],
         ModelKind::AdamMalladiSde => &["name", "eta", "beta1", "beta2", "eps"],
+        ModelKind::Dsgd | ModelKind::DsgdSde | ModelKind::Dsignsgd | ModelKind::DsignsgdSde => {
+            &["name", "eta", "agents"]
+        }
         _ => &["name", "eta"],
     }
 }

@@ -10,7 +10,7 @@ use optsde::layout::RngParams;
 use optsde::plan::states_after;
 
 /// Every model name (each is compared between the backends below).
-const ALL_MODELS: [&str; 10] = [
+const ALL_MODELS: [&str; 14] = [
     "sgd-sde",
     "sgd",
     "signsgd-sde",
@@ -21,7 +21,36 @@ const ALL_MODELS: [&str; 10] = [
     "adam-sde",
     "rmsprop-malladi-sde",
     "adam-malladi-sde",
+    "dsgd",
+    "dsgd-sde",
+    "dsignsgd",
+    "dsignsgd-sde",
 ];
+
+/// The multi-draw kernels (one normal per agent) with 3 agents, so draws straddle random blocks:
+/// states after 100 steps within the per-path bound, on d = 1 and d = 4.
+#[test]
+fn distributed_models_agree_with_three_agents() {
+    let Some(mut g) = gpu() else { return };
+    for model in ["dsgd", "dsignsgd", "dsgd-sde", "dsignsgd-sde"] {
+        for h in ["1.0", "[1.0, 2.0, 5.0, 10.0]"] {
+            let x = common::exp(&format!(
+                "[model]\nname = '{model}'\neta = 0.01\nagents = 3\n[objective]\nname = 'quadratic'\nh = {h}\n\
+                 [noise]\nname = 'gaussian'\nsigma = 0.5\n[init]\nx0 = 0.7\n[run]\npaths = 1000\nsteps = 300\n\
+                 [record]\nevery = 7\n[stationary]\nstart = 150\nevery = 3\nbins = 32\n"
+            ));
+            let a = states_after(&x, &mut g, 1000, 100).unwrap();
+            let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+            let mut identical = 0;
+            for (i, (ga, cb)) in a.iter().zip(&b).enumerate() {
+                let tol = 1e-5 * (cb.abs() + 1e-3);
+                assert!((ga - cb).abs() <= tol, "{model} h={h} state {i}: gpu {ga:e}, cpu {cb:e}, tolerance {tol:e}");
+                identical += usize::from(ga.to_bits() == cb.to_bits());
+            }
+            eprintln!("{model} h={h} N=3: {identical}/{} states bit-identical", a.len());
+        }
+    }
+}
 
 /// Random words and normals of a grid straddling 2^32 in both the path and the block index.
 #[test]

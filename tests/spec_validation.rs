@@ -532,3 +532,18 @@ fn adaptive_keys_belong_to_their_model() {
     fails(&adaptive("adam-malladi-sde", "weight_decay = 1"), &["unknown key", "model.weight_decay"]);
     fails(&adaptive("rmsprop-malladi-sde", "weight_decay = 1"), &["unknown key", "model.weight_decay"]);
 }
+
+#[test]
+fn agents_key() {
+    let e = parse(&edit("name = \"sgd-sde\"", "name = \"dsignsgd\"\nagents = 4")).unwrap();
+    assert_eq!(e.model.agents, 4);
+    assert_eq!(parse(&edit("name = \"sgd-sde\"", "name = \"dsgd-sde\"")).unwrap().model.agents, 1);
+    assert_eq!(parse(BASE).unwrap().model.agents, 1);
+    fails(&edit("name = \"sgd-sde\"", "name = \"dsgd\"\nagents = 0"), &["model.agents", "0", ">= 1"]);
+    fails(&edit("name = \"sgd-sde\"", "name = \"dsgd\"\nagents = 5000"), &["model.agents", "5000", "4096"]);
+    fails(&edit("name = \"sgd-sde\"", "name = \"sgd\"\nagents = 4"), &["unknown key", "model.agents"]);
+    fails(
+        &edit("name = \"sgd-sde\"", "name = \"dsignsgd-sde\"").replace("sigma = [1.0, 2.0, 0.5, 3.0]", "sigma = 0.0"),
+        &["noise.sigma", "> 0"],
+    );
+}

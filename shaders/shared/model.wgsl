@@ -1,6 +1,7 @@
 // Objective and model updates, selected by the injected constant MODEL. Twin: src/model/.
 // Kernel ids (src/spec.rs ModelKind::id): 0 sgd-sde, 1 sgd, 2 signsgd-sde, 3 signsgd, 4 rmsprop,
-// 5 adam, 6 rmsprop-sde (P1 and P7), 7 adam-sde (P1 and P7). Per-coordinate coefficients
+// 5 adam, 6 rmsprop-sde (P1 and P7), 7 adam-sde (P1 and P7), 8 dsgd, 9 dsignsgd (the distributed
+// SDEs run on kernels 0 and 2 with their noise scaled by 1/sqrt(N)). Per-coordinate coefficients
 // p0..p8 are derived on the host in f64 (src/model/); their meaning per kernel is documented
 // at each branch and in src/model/adaptive.rs.
 
@@ -52,6 +53,15 @@ fn loss_of(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) -> f
     return 0.5 * l;
 }
 
+// Adds one agent's draw to a coordinate's aggregate (multi-draw kernels 8 and 9): the normal
+// itself (dsgd) or the sign of the agent's noisy gradient (dsignsgd).
+fn accumulate(acc: f32, g: f32, xi: f32, p1: f32) -> f32 {
+    if (MODEL == 8u) {
+        return acc + xi;
+    }
+    return acc + sign_f32(g + p1 * xi);
+}
+
 // One update of coordinate i's state (x, and the EMAs m, v where the model has them) given its
 // gradient g, a standard normal xi and the substep's time factors tf.
 fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, DIM>>,
@@ -94,6 +104,12 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         (*vs)[i] = v;
         let pp = sqrt(max(v, 0.0)) + (*m).p3[i];
         (*xs)[i] = x - (p0 * g + p1 * xi) / pp - (*m).p4[i] * x;
+    } else if (MODEL == 8u) {
+        // dsgd: xi is the sum of the N agents' normals; p0 = eta, p1 = sigma, p2 = 1/N.
+        (*xs)[i] = x - p0 * (g + p1 * (xi * (*m).p2[i]));
+    } else if (MODEL == 9u) {
+        // dsignsgd: xi is the sum of the N agents' signs; p0 = eta, p2 = 1/N.
+        (*xs)[i] = x - p0 * (xi * (*m).p2[i]);
     } else {
         // adam-sde, V first, then X with M_n, then M: p0 = dt, p1 = rho1 sqrt(eta dt) sigma,
         // p2 = rho1 dt, p3 = rho2 dt, p4 = eps, p5 = theta dt, p6 = sigma^2,

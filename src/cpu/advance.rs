@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use crate::layout::{Coef, Params, PartialLayout, partial_words};
 use crate::math::is_finite_bits;
 use crate::model::adaptive::time_factors;
+use crate::model::distributed::accumulate;
 use crate::model::update;
 use crate::rng::{STREAM_NOISE, box_muller, threefry4x32_lanes};
 use crate::spec::{BATCH, ModelKind};
@@ -31,9 +32,17 @@ pub struct KernelConsts {
     pub model: ModelKind,
     pub dim: usize,
     pub bins: u32,
+    /// Normals per coordinate per substep (the agents of DSGD/DSignSGD, else 1).
+    pub draws: u32,
 }
 
 impl KernelConsts {
+    /// The kernel constants of an experiment with `bins` histogram bins.
+    pub fn new(exp: &crate::spec::Experiment, bins: u32) -> Self {
+        let draws = if matches!(exp.model.name.id(), 8 | 9) { exp.model.agents } else { 1 };
+        KernelConsts { model: exp.model.name, dim: exp.dim, bins, draws }
+    }
+
     /// State words per coordinate (x, then the EMAs).
     pub fn slots(&self) -> usize {
         self.model.slots()
@@ -65,6 +74,8 @@ pub fn advance(
         5 => advance_model::<5>(k, params, coef, state, partials, hist),
         6 => advance_model::<6>(k, params, coef, state, partials, hist),
         7 => advance_model::<7>(k, params, coef, state, partials, hist),
+        8 => advance_model::<8>(k, params, coef, state, partials, hist),
+        9 => advance_model::<9>(k, params, coef, state, partials, hist),
         id => unreachable!("kernel id {id}"),
     }
 }
@@ -335,19 +346,30 @@ fn block<const M: u32>(
                 }
             }
             for i in 0..dim {
-                if lane == 4 {
-                    blk += 1;
-                    buf = normals_lanes(blk, path0, key);
-                    lane = 0;
-                }
                 let pi = &p[i];
-                let xi = &buf[lane];
+                // One normal per agent; the multi-draw kernels aggregate them first.
+                let mut xi = [0.0f32; LANES];
+                for _ in 0..k.draws {
+                    if lane == 4 {
+                        blk += 1;
+                        buf = normals_lanes(blk, path0, key);
+                        lane = 0;
+                    }
+                    if M < 8 {
+                        xi = buf[lane];
+                    } else {
+                        let gs = &g[i];
+                        for l in 0..LANES {
+                            xi[l] = accumulate::<M>(xi[l], gs[l], buf[lane][l], pi[1]);
+                        }
+                    }
+                    lane += 1;
+                }
                 let (xs, ms, vs) = (&mut x[i], &mut mm[i], &mut vv[i]);
                 let gs = &g[i];
                 for l in 0..LANES {
                     update::<M>(&mut xs[l], &mut ms[l], &mut vs[l], gs[l], xi[l], pi, tf, params.gsq);
                 }
-                lane += 1;
             }
         }
         kk += 1;

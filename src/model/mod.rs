@@ -8,6 +8,7 @@
 //! [`crate::rng`]). Discrete optimizers consume one normal per coordinate per step.
 
 pub mod adaptive;
+pub mod distributed;
 pub mod sgd;
 pub mod signsgd;
 
@@ -26,6 +27,7 @@ pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; 9] {
         (ModelKind::Sgd, _) => three(sgd::discrete_coefs(eta, s)),
         (ModelKind::SignsgdSde, _) => three(signsgd::sde_coefs(eta, dt, s)),
         (ModelKind::Signsgd, _) => three(signsgd::discrete_coefs(eta, s)),
+        (kind, _) if kind.is_distributed() => three(distributed::coefs(kind, eta, dt, s, exp.model.agents)),
         (kind, Some(a)) => adaptive::coefs(kind, a, eta, exp.run.refine, s),
         (kind, None) => unreachable!("validated: {} has adaptive parameters", kind.name()),
     }
@@ -70,7 +72,8 @@ pub fn coef_table(exp: &Experiment, ranges: &[(f64, f64)], bins: u32) -> Vec<Coe
 }
 
 /// One update of a coordinate's state (twin of `update` in `shaders/shared/model.wgsl`);
-/// `MODEL` is [`ModelKind::id`]. `m`, `v` are the EMA slots (unused by SGD and SignSGD), `p` the
+/// `MODEL` is [`ModelKind::id`]. For the multi-draw kernels (8, 9) `xi` is the aggregate of the
+/// agents' draws ([`distributed::accumulate`]). `m`, `v` are the EMA slots (unused by SGD and SignSGD), `p` the
 /// coefficients, `tf` the substep's time factors, `gsq` the (∇f)² flag of the V drift.
 #[inline(always)]
 pub fn update<const MODEL: u32>(
@@ -91,6 +94,8 @@ pub fn update<const MODEL: u32>(
         4 => adaptive::rmsprop_update(x, v, g, xi, p),
         5 => adaptive::adam_update(x, m, v, g, xi, p, tf),
         6 => adaptive::rmsprop_sde_update(x, v, g, xi, p, gsq),
-        _ => adaptive::adam_sde_update(x, m, v, g, xi, p, tf, gsq),
+        7 => adaptive::adam_sde_update(x, m, v, g, xi, p, tf, gsq),
+        8 => *x = distributed::dsgd_update(*x, g, xi, p[0], p[1], p[2]),
+        _ => *x = distributed::dsignsgd_update(*x, xi, p[0], p[2]),
     }
 }
