@@ -94,7 +94,10 @@ impl ModelKind {
 
     /// Whether the model is an SDE (integrated by Euler–Maruyama with `refine` substeps).
     pub fn is_sde(self) -> bool {
-        matches!(self, Self::SgdSde | Self::SignsgdSde | Self::RmspropSde | Self::AdamSde) || self.is_malladi()
+        matches!(
+            self,
+            Self::SgdSde | Self::SignsgdSde | Self::RmspropSde | Self::AdamSde | Self::DsgdSde | Self::DsignsgdSde
+        ) || self.is_malladi()
     }
 
     /// The SDEs of Malladi et al. (P7): time t = kη² per optimizer step.

@@ -539,6 +539,13 @@ fn agents_key() {
     assert_eq!(e.model.agents, 4);
     assert_eq!(parse(&edit("name = \"sgd-sde\"", "name = \"dsgd-sde\"")).unwrap().model.agents, 1);
     assert_eq!(parse(BASE).unwrap().model.agents, 1);
+    // The distributed SDEs are SDEs: they take refine; the optimizers do not.
+    let with_refine = |m: &str| {
+        edit("name = \"sgd-sde\"", &format!("name = \"{m}\"")).replace("steps = 1000", "steps = 1000\nrefine = 2")
+    };
+    assert_eq!(parse(&with_refine("dsgd-sde")).unwrap().run.refine, 2);
+    assert_eq!(parse(&with_refine("dsignsgd-sde")).unwrap().run.refine, 2);
+    fails(&with_refine("dsignsgd"), &["run.refine", "SDE models only"]);
     fails(&edit("name = \"sgd-sde\"", "name = \"dsgd\"\nagents = 0"), &["model.agents", "0", ">= 1"]);
     fails(&edit("name = \"sgd-sde\"", "name = \"dsgd\"\nagents = 5000"), &["model.agents", "5000", "4096"]);
     fails(&edit("name = \"sgd-sde\"", "name = \"sgd\"\nagents = 4"), &["unknown key", "model.agents"]);
