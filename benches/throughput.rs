@@ -1,8 +1,8 @@
 //! Path-steps per second of the fused advance kernel on each backend (criterion reports
 //! "elements/s" = optimizer path-steps/s; for d = 16 multiply by 16 for coordinate-steps).
-//! `signsgd-sde` and `sgd-sde` at d = 1, `adam-sde` at d = 1 and d = 16, `dsignsgd` with
-//! N = 4 agents at d = 16; 2^20 paths × 1000
-//! steps, stationary sampling every 10 steps after step 500.
+//! `signsgd-sde` and `sgd-sde` at d = 1, `adam-sde` at d = 1 and d = 16, `dsignsgd` and
+//! `dcsgd` (rand-k, k = 4) with N = 4 agents at d = 16; 2^20 paths × 1000 steps (d = 16: 2^16
+//! paths), stationary sampling every 10 steps after step 500.
 //!
 //! `cargo bench --bench throughput` (set `OPTSDE_BENCH_PATHS` to shrink the ensemble).
 
@@ -13,12 +13,14 @@ use optsde::spec::{Experiment, Overrides};
 
 fn experiment(model: &str, dim: usize, paths: u64, steps: u64) -> Experiment {
     let agents = if model.starts_with('d') { "agents = 4" } else { "" };
+    let compressor = if model.starts_with("dcsgd") { "[compressor]\nname = \"rand-k\"\nk = 4" } else { "" };
     let toml = format!(
         r#"
 [model]
 name = "{model}"
 eta = 1e-3
 {agents}
+{compressor}
 [objective]
 name = "quadratic"
 h = 1.0
@@ -54,9 +56,14 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for (name, mut engine) in engines {
         eprintln!("{name}: {}", engine.info().adapter);
-        for (model, dim) in
-            [("signsgd-sde", 1usize), ("sgd-sde", 1), ("adam-sde", 1), ("adam-sde", 16), ("dsignsgd", 16)]
-        {
+        for (model, dim) in [
+            ("signsgd-sde", 1usize),
+            ("sgd-sde", 1),
+            ("adam-sde", 1),
+            ("adam-sde", 16),
+            ("dsignsgd", 16),
+            ("dcsgd", 16),
+        ] {
             // d = 16 runs 1/16 of the paths: the same coordinate-steps per iteration.
             let n = (paths / dim as u64).max(256);
             group.throughput(Throughput::Elements(n * steps));

@@ -2,10 +2,16 @@
 // in registers, sample the stationary statistics and histograms on the way, and reduce the
 // per-workgroup partials at the end. Twin: src/cpu/advance.rs (same name, bindings, order).
 //
-// Injected constants (see src/shader.rs): DIM, SLOTS, DRAWS, MODEL, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS,
-// USE_LOCAL_HIST, STREAM_NOISE.
+// Injected constants (see src/shader.rs): DIM, SLOTS, DRAWS, MODEL (the kernel id), COMP, TNOISE, TCDF,
+// PER_BLOCK, PB_SHIFT, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS, USE_LOCAL_HIST, STREAM_NOISE, STREAM_COMPRESS.
+//
+// Divergence: a path whose |x_i| exceeds params.div_bound for some i, or turns non-finite, at the end of
+// an optimizer step is frozen (no further updates) and counted with that step; frozen paths are left
+// out of every moment, sample and histogram. Being frozen is a function of the state (out of bounds), so
+// a segment resuming a chunk recomputes it.
 #import shared/math.wgsl
 #import shared/rng.wgsl
+#import shared/tdist.wgsl
 #import shared/layout.wgsl
 #import shared/model.wgsl
 
@@ -14,10 +20,126 @@
 @group(0) @binding(2) var<storage, read_write> state: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
+// Student-t CDF tables of the sign SDEs (see shared/tdist.wgsl); one placeholder word otherwise.
+@group(0) @binding(5) var<storage, read> tcdf: array<f32>;
 
 const NQ: u32 = DIM + 1u;
 const HIST_STRIDE: u32 = BINS + 2u;
-const PARTIAL_WORDS: u32 = 4u * DIM + 5u;
+const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
+
+// Per-invocation random-stream cursors: the global path index, the noise stream (block, next variate
+// in it, its words and normals) and the compressor stream (kernel 10). Variate m of a stream is
+// variate m % PER_BLOCK of block m / PER_BLOCK. Twin: `Cursor` in src/cpu/advance.rs.
+var<private> p_lo: u32;
+var<private> p_hi: u32;
+var<private> n_blo: u32;
+var<private> n_bhi: u32;
+var<private> n_lane: u32;
+var<private> n_words: vec4<u32>;
+var<private> n_z: vec4<f32>;
+var<private> c_blo: u32;
+var<private> c_bhi: u32;
+var<private> c_lane: u32;
+var<private> c_words: vec4<u32>;
+// Divergence bookkeeping of this invocation's path.
+var<private> alive: bool;
+var<private> d_n: f32;
+var<private> d_sum: f32;
+var<private> d_min: u32;
+
+fn noise_fetch() {
+    n_words = threefry4x32(vec4<u32>(n_blo, n_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_NOISE, 0u));
+    if (!TNOISE) {
+        n_z = normals4(n_words);
+    }
+}
+
+// The next noise variate for coordinate i: a normal, or a Student-t variate with coordinate i's nu.
+fn noise_next(i: u32) -> f32 {
+    if (n_lane == PER_BLOCK) {
+        n_blo += 1u;
+        n_bhi += select(0u, 1u, n_blo == 0u);
+        noise_fetch();
+        n_lane = 0u;
+    }
+    let j = n_lane;
+    n_lane += 1u;
+    if (TNOISE) {
+        let w0 = select(n_words.x, n_words.z, j == 1u);
+        let w1 = select(n_words.y, n_words.w, j == 1u);
+        return student_t(w0, w1, coef[i].nu, coef[i].two_over_nu);
+    }
+    return select(select(n_z.x, n_z.y, j == 1u), select(n_z.z, n_z.w, j == 3u), j >= 2u);
+}
+
+// The next word of the compressor stream.
+fn comp_next() -> u32 {
+    if (c_lane == 4u) {
+        c_blo += 1u;
+        c_bhi += select(0u, 1u, c_blo == 0u);
+        c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
+        c_lane = 0u;
+    }
+    let j = c_lane;
+    c_lane += 1u;
+    return select(select(c_words.x, c_words.y, j == 1u), select(c_words.z, c_words.w, j == 3u), j >= 2u);
+}
+
+fn in_bounds(x: ptr<function, array<f32, DIM>>) -> bool {
+    var ok = true;
+    for (var i = 0u; i < DIM; i += 1u) {
+        ok = ok && abs((*x)[i]) <= params.div_bound;
+    }
+    return ok;
+}
+
+// DCSGD (kernel 10): agents outside, coordinates inside, so both streams are read in order; each agent's
+// noisy gradient is compressed with its own words and the server averages. Twin: src/cpu/advance.rs.
+fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    var acc: array<f32, DIM>;
+    var va: array<f32, DIM>;
+    for (var i = 0u; i < DIM; i += 1u) {
+        acc[i] = 0.0;
+    }
+    for (var a = 0u; a < DRAWS; a += 1u) {
+        for (var i = 0u; i < DIM; i += 1u) {
+            va[i] = (*g)[i] + (*m).p1[i] * noise_next(i);
+        }
+        var norm = 0.0;
+        if (COMP == 3u) {
+            for (var i = 0u; i < DIM; i += 1u) {
+                norm += va[i] * va[i];
+            }
+            norm = sqrt(norm);
+        }
+        var kept = 0u;
+        for (var i = 0u; i < DIM; i += 1u) {
+            let w = comp_next();
+            acc[i] += compress(va[i], w, (*m).p3[i], (*m).p4[i], &kept, DIM - i, norm);
+        }
+    }
+    for (var i = 0u; i < DIM; i += 1u) {
+        (*x)[i] = (*x)[i] - (*m).p0[i] * (acc[i] * (*m).p2[i]);
+    }
+}
+
+// The rand-k DCSGD SDE (kernel 12): z2 for every coordinate and its mean, then z1 and the update
+// (spec 6.3's O(d) sampler).
+fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    var z2: array<f32, DIM>;
+    var sum = 0.0;
+    for (var i = 0u; i < DIM; i += 1u) {
+        let z = noise_next(i);
+        z2[i] = z;
+        sum += z;
+    }
+    let zbar = sum / f32(DIM);
+    for (var i = 0u; i < DIM; i += 1u) {
+        let z1 = noise_next(i);
+        let gi = (*g)[i];
+        (*x)[i] = (*x)[i] - (*m).p0[i] * gi + (*m).p1[i] * z1 + (*m).p2[i] * gi * (z2[i] - zbar);
+    }
+}
 
 var<workgroup> wg_hist: array<atomic<u32>, LOCAL_HIST_WORDS>;
 var<workgroup> red_n: array<f32, WG>;
@@ -42,7 +164,7 @@ fn hist_add(word: u32) {
 fn sample(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>,
           s2: ptr<function, array<f32, DIM>>, ns: ptr<function, f32>) {
     let loss = loss_of(x, m);
-    if (is_finite_bits(loss)) {
+    if (alive && is_finite_bits(loss)) {
         *ns += 1.0;
         for (var i = 0u; i < DIM; i += 1u) {
             let y = (*x)[i] - (*m).c[i];
@@ -76,6 +198,12 @@ fn tick(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function, u32>, 
     if (*j == params.refine) {
         *j = 0u;
         *k += 1u;
+        if (alive && !in_bounds(x)) {
+            alive = false;
+            d_n += 1.0;
+            d_sum += f32(*k);
+            d_min = min(d_min, *k);
+        }
         if (*k == *next) {
             *next = next_sample(*next);
             sample(x, m, s1, s2, ns);
@@ -132,6 +260,23 @@ fn reduce_moments(lid: u32) {
             red_m[lid] = red_m[lid] + delta * w;
             red_s[lid] = red_s[lid] + red_s[lid + stride] + delta * delta * na * w;
             red_n[lid] = n;
+        }
+    }
+    workgroupBarrier();
+}
+
+// Lexicographic minimum of (red_n, red_m) = (hi, lo) halves of a step over the workgroup.
+fn reduce_min_step(lid: u32) {
+    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+        workgroupBarrier();
+        if (lid < stride) {
+            let bh = red_n[lid + stride];
+            let bl = red_m[lid + stride];
+            let take = bh < red_n[lid] || (bh == red_n[lid] && bl < red_m[lid]);
+            if (take) {
+                red_n[lid] = bh;
+                red_m[lid] = bl;
+            }
         }
     }
     workgroupBarrier();
@@ -194,14 +339,23 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 }
             }
         }
-        // Global path index (64-bit as lo/hi with carry) and the first random block.
-        let path_lo = params.path_lo + local_path;
-        let path_hi = params.path_hi + select(0u, 1u, path_lo < params.path_lo);
-        let key = vec4<u32>(params.seed_lo, params.seed_hi, STREAM_NOISE, 0u);
-        var blk_lo = (params.m0_lo >> 2u) | (params.m0_hi << 30u);
-        var blk_hi = params.m0_hi >> 2u;
-        var lane = params.m0_lo & 3u;
-        var buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
+        // Global path index (64-bit as lo/hi with carry) and the first random blocks.
+        p_lo = params.path_lo + local_path;
+        p_hi = params.path_hi + select(0u, 1u, p_lo < params.path_lo);
+        n_blo = (params.m0_lo >> PB_SHIFT) | (params.m0_hi << (32u - PB_SHIFT));
+        n_bhi = params.m0_hi >> PB_SHIFT;
+        n_lane = params.m0_lo & (PER_BLOCK - 1u);
+        noise_fetch();
+        if (MODEL == 10u) {
+            c_blo = (params.m0_lo >> 2u) | (params.m0_hi << 30u);
+            c_bhi = params.m0_hi >> 2u;
+            c_lane = params.m0_lo & 3u;
+            c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
+        }
+        alive = in_bounds(&x);
+        d_n = 0.0;
+        d_sum = 0.0;
+        d_min = 0xFFFFFFFFu;
 
         // One flat loop over the segment's substeps (nested loops cost dearly on some
         // drivers); after every `refine` substeps one optimizer step is complete and the state
@@ -220,44 +374,54 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             if (n >= total) {
                 break;
             }
-            if (DIM == 1u && DRAWS == 1u && MODEL < 8u && lane == 4u && n + 4u <= total) {
+            if (DIM == 1u && DRAWS == 1u && MODEL < 8u && !TNOISE && !TCDF && n_lane == 4u && n + 4u <= total) {
                 // d = 1: one random block feeds four substeps, unrolled.
-                blk_lo += 1u;
-                blk_hi += select(0u, 1u, blk_lo == 0u);
-                buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
-                update(0u, grad1(x[0], &m), buf.x, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                n_blo += 1u;
+                n_bhi += select(0u, 1u, n_blo == 0u);
+                noise_fetch();
+                n_lane = 4u;
+                if (alive) {
+                    update(0u, grad1(x[0], &m), n_z.x, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                }
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                update(0u, grad1(x[0], &m), buf.y, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                if (alive) {
+                    update(0u, grad1(x[0], &m), n_z.y, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                }
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                update(0u, grad1(x[0], &m), buf.z, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                if (alive) {
+                    update(0u, grad1(x[0], &m), n_z.z, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                }
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                update(0u, grad1(x[0], &m), buf.w, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                if (alive) {
+                    update(0u, grad1(x[0], &m), n_z.w, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                }
                 tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
                 n += 4u;
                 continue;
             }
-            var g: array<f32, DIM>;
-            gradient(&x, &m, &g);
-            let tf = time_factors(substep_number(k, j));
-            for (var i = 0u; i < DIM; i += 1u) {
-                // One normal per agent; the multi-draw kernels aggregate them first.
-                var xi = 0.0;
-                for (var a = 0u; a < DRAWS; a += 1u) {
-                    if (lane == 4u) {
-                        blk_lo += 1u;
-                        blk_hi += select(0u, 1u, blk_lo == 0u);
-                        buf = normals4(threefry4x32(vec4<u32>(blk_lo, blk_hi, path_lo, path_hi), key));
-                        lane = 0u;
+            if (alive) {
+                var g: array<f32, DIM>;
+                gradient(&x, &m, &g);
+                if (MODEL == 10u) {
+                    dcsgd_step(&g, &x, &m);
+                } else if (MODEL == 12u) {
+                    randk_sde_step(&g, &x, &m);
+                } else {
+                    let tf = time_factors(substep_number(k, j));
+                    for (var i = 0u; i < DIM; i += 1u) {
+                        // One variate per agent; the multi-draw kernels aggregate them first.
+                        var xi = 0.0;
+                        for (var a = 0u; a < DRAWS; a += 1u) {
+                            let z = noise_next(i);
+                            if (MODEL < 8u || MODEL == 11u) {
+                                xi = z;
+                            } else {
+                                xi = accumulate(xi, g[i], z, m.p1[i]);
+                            }
+                        }
+                        update(i, g[i], xi, tf, &x, &mm, &vv, &m);
                     }
-                    let z = select(select(buf.x, buf.y, lane == 1u), select(buf.z, buf.w, lane == 3u), lane >= 2u);
-                    if (MODEL < 8u) {
-                        xi = z;
-                    } else {
-                        xi = accumulate(xi, g[i], z, m.p1[i]);
-                    }
-                    lane += 1u;
                 }
-                update(i, g[i], xi, tf, &x, &mm, &vv, &m);
             }
             tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
             n += 1u;
@@ -284,7 +448,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 m.c[i] = coef[i].c;
             }
             loss = loss_of(&x, &m);
-            ok = is_finite_bits(loss);
+            ok = alive && is_finite_bits(loss);
         }
         for (var q = 0u; q < NQ; q += 1u) {
             // Read the coordinate back from the state buffer (this invocation just wrote it):
@@ -334,6 +498,29 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         }
         workgroupBarrier();
     }
+
+    // Divergence: paths frozen in this segment, the sum of their steps, the earliest step.
+    red_m[lid] = select(0.0, d_n, live);
+    reduce_sum(lid);
+    if (lid == 0u) {
+        partials[base + 5u + 4u * DIM] = red_m[0];
+    }
+    workgroupBarrier();
+    red_m[lid] = select(0.0, d_sum, live);
+    reduce_sum(lid);
+    if (lid == 0u) {
+        partials[base + 6u + 4u * DIM] = red_m[0];
+    }
+    workgroupBarrier();
+    let has_min = live && d_min != 0xFFFFFFFFu;
+    red_n[lid] = select(65536.0, f32(d_min >> 16u), has_min);
+    red_m[lid] = select(0.0, f32(d_min & 0xFFFFu), has_min);
+    reduce_min_step(lid);
+    if (lid == 0u) {
+        partials[base + 7u + 4u * DIM] = red_n[0];
+        partials[base + 8u + 4u * DIM] = red_m[0];
+    }
+    workgroupBarrier();
 
     if (USE_LOCAL_HIST) {
         workgroupBarrier();

@@ -37,7 +37,9 @@ pub struct Params {
     pub tf_b: f32,
     /// 1: the V drift includes (∇f)² (P1); 0: noise only (P7).
     pub gsq: f32,
-    pub _pad: f32,
+    /// A live path whose |x_i| exceeds this (or turns non-finite) at the end of a step is
+    /// frozen and counted as diverged.
+    pub div_bound: f32,
 }
 
 /// Per-coordinate coefficients (storage buffer, binding 1), derived on the host in f64.
@@ -63,8 +65,12 @@ pub struct Coef {
     /// Histogram: bin = floor((x - hist_lo) * hist_inv_w).
     pub hist_lo: f32,
     pub hist_inv_w: f32,
-    pub _pad0: f32,
-    pub _pad1: f32,
+    /// Student-t noise (see `crate::noise`): ν, √ν, 2/ν, and the word offset of this
+    /// coordinate's CDF table in binding 5 (−1: closed form for integer ν). Zero for Gaussian.
+    pub nu: f32,
+    pub sqrt_nu: f32,
+    pub two_over_nu: f32,
+    pub tab: f32,
 }
 
 const _: () = assert!(size_of::<Params>() == 80);
@@ -73,13 +79,23 @@ const _: () = assert!(offset_of!(Params, k_begin) == 12);
 const _: () = assert!(offset_of!(Params, refine) == 36);
 const _: () = assert!(offset_of!(Params, stat_start) == 48);
 const _: () = assert!(offset_of!(Params, loss_inv_w) == 60);
-const _: () = assert!(size_of::<Coef>() == 64);
+const _: () = assert!(size_of::<Coef>() == 72);
+const _: () = assert!(offset_of!(Coef, tab) == 68);
+const _: () = assert!(offset_of!(Params, div_bound) == 76);
 const _: () = assert!(offset_of!(Coef, x0) == 44);
 const _: () = assert!(offset_of!(Coef, hist_inv_w) == 52);
 
+/// What a chunk's kernel reads besides `Params`: the per-coordinate coefficients (binding 1)
+/// and the Student-t CDF tables (binding 5, never empty).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upload {
+    pub coef: Vec<Coef>,
+    pub tcdf: Vec<f32>,
+}
+
 /// Words of one workgroup's partials for dimension `dim` (see [`PartialLayout`]).
 pub const fn partial_words(dim: usize) -> usize {
-    4 * dim + 5
+    4 * dim + 9
 }
 
 /// Offsets inside one workgroup's partials (f32 words). Quantities `q < dim` are coordinates,
@@ -89,6 +105,9 @@ pub const fn partial_words(dim: usize) -> usize {
 ///   squared deviations (Chan et al. merge inside the workgroup).
 /// * `stat_n`: stationary samples of finite states; `stat_s1[q]`: Σ (x_q − c_q) for
 ///   coordinates and Σ loss for the loss; `stat_s2[i]`: Σ (x_i − c_i)².
+/// * `div_n`: paths that diverged (were frozen) during this segment; `div_sum`: Σ of the steps
+///   at which they did (f32); `div_min_hi`, `div_min_lo`: the earliest such step as two exact
+///   16-bit halves (hi = 65536 when none).
 #[derive(Clone, Copy, Debug)]
 pub struct PartialLayout {
     pub dim: usize,
@@ -115,6 +134,18 @@ impl PartialLayout {
     }
     pub fn stat_s2(&self, i: usize) -> usize {
         5 + 3 * self.dim + i
+    }
+    pub fn div_n(&self) -> usize {
+        5 + 4 * self.dim
+    }
+    pub fn div_sum(&self) -> usize {
+        6 + 4 * self.dim
+    }
+    pub fn div_min_hi(&self) -> usize {
+        7 + 4 * self.dim
+    }
+    pub fn div_min_lo(&self) -> usize {
+        8 + 4 * self.dim
     }
 }
 

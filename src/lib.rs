@@ -13,6 +13,7 @@ pub mod gpu;
 pub mod layout;
 pub mod math;
 pub mod model;
+pub mod noise;
 pub mod output;
 pub mod plan;
 pub mod rng;

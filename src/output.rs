@@ -153,6 +153,12 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         "seed": exp.run.seed,
         "diverged": r.diverged,
         "diverged_fraction": num(ratio(r.diverged as f64, last.map_or(0, |rec| rec.paths) as f64)),
+        "divergence": {
+            "bound": num(exp.run.divergence_bound),
+            "diverged": r.divergence.n as u64,
+            "first_step": r.divergence.first,
+            "mean_step": num(r.divergence.mean_step()),
+        },
         "complete": r.complete,
         "paths_done": r.paths_done,
         "wall_seconds": num(r.wall_seconds),
@@ -207,13 +213,18 @@ pub fn human_summary(exp: &Experiment, r: &RunResult) -> String {
         path_steps_per_second(exp, r),
         em_updates_per_second(exp, r)
     );
-    let _ = writeln!(
+    let _ = write!(
         s,
-        "diverged    {} of {} paths ({:.3}%)",
+        "diverged    {} of {} paths ({:.3}%; |x_i| > {:e} or non-finite)",
         r.diverged,
         exp.run.paths,
-        100.0 * ratio(r.diverged as f64, exp.run.paths as f64)
+        100.0 * ratio(r.diverged as f64, exp.run.paths as f64),
+        exp.run.divergence_bound
     );
+    if let Some(f) = r.divergence.first {
+        let _ = write!(s, ", first at step {f}, mean step {:.1}", r.divergence.mean_step());
+    }
+    s.push('\n');
     if let Some(rec) = r.records.last() {
         let l = &rec.q[dim];
         let _ = writeln!(

@@ -13,10 +13,10 @@ use serde::Serialize;
 
 use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
-use crate::layout::{Coef, Params, PartialLayout, partial_words};
-use crate::model::coef_table;
+use crate::layout::{Params, PartialLayout, Upload, partial_words};
+use crate::model::upload;
 use crate::spec::{Experiment, HistRange, Objective};
-use crate::stats::{BatchSums, Histogram, RecordStats, StationaryAcc, StationaryEstimate};
+use crate::stats::{BatchSums, Divergence, Histogram, RecordStats, StationaryAcc, StationaryEstimate};
 
 /// Which engine ran, for summary.json.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -41,7 +41,7 @@ pub trait Engine {
     /// Largest chunk (a multiple of [`WG`]) this engine can hold for dimension `dim`.
     fn max_chunk(&self, dim: usize) -> u64;
     /// Run `segs` (all for the same chunk, in order) and stream each segment's results.
-    fn run_chunk(&mut self, k: &KernelConsts, coef: &[Coef], segs: &[Params], sink: &mut Sink<'_>) -> Result<()>;
+    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()>;
     /// The state buffer after the last `run_chunk` (workgroups × dim × WG words).
     fn read_state(&mut self) -> Result<Vec<f32>>;
 }
@@ -66,6 +66,8 @@ pub struct RunResult {
     pub histograms: Vec<Histogram>,
     /// Diverged paths among those that reached the last record with any paths.
     pub diverged: u64,
+    /// When the diverged paths diverged.
+    pub divergence: Divergence,
     pub chunk: u64,
     pub wall_seconds: f64,
     /// False for a checkpoint taken during the run.
@@ -135,7 +137,8 @@ pub fn params_for(
     sampling: bool,
     loss_range: (f64, f64),
 ) -> Params {
-    let draws = u64::from(KernelConsts::new(exp, 1).draws);
+    let kc = KernelConsts::new(exp, 1);
+    let draws = u64::from(kc.draws);
     let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64 * draws;
     let (tf_a, tf_b, gsq) = crate::model::time_rates(exp);
     let (stat_start, stat_every) = if sampling {
@@ -163,7 +166,7 @@ pub fn params_for(
         tf_a: tf_a as f32,
         tf_b: tf_b as f32,
         gsq: gsq as f32,
-        _pad: 0.0,
+        div_bound: exp.run.divergence_bound as f32,
     }
 }
 
@@ -204,7 +207,7 @@ pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<Ran
             pilot.record.every = exp.stationary.start.max(1);
             let dummy = vec![(0.0, 1.0); exp.dim];
             let k = KernelConsts::new(exp, 1);
-            let coef = coef_table(&pilot, &dummy, 1);
+            let coef = upload(&pilot, &dummy, 1);
             let n = pilot.run.paths;
             let segs: Vec<Params> = segments(&pilot, n.div_ceil(WG as u64) * WG as u64, false)
                 .iter()
@@ -256,7 +259,7 @@ pub fn run_with_checkpoints(
     let (ranges, loss_range) = hist_ranges(exp, engine)?;
     let bins = exp.stationary.bins;
     let k = KernelConsts::new(exp, bins);
-    let coef = coef_table(exp, &ranges, bins);
+    let coef = upload(exp, &ranges, bins);
     let chunk = chunk_size(exp, engine);
     let segs = segments(exp, chunk, true);
     let lay = PartialLayout { dim };
@@ -266,6 +269,7 @@ pub fn run_with_checkpoints(
     let rec_steps = record_steps(exp.run.steps, exp.record.every);
     let mut records: Vec<RecordStats> = rec_steps.iter().map(|&s| RecordStats::new(s, dim)).collect();
     let mut stat = StationaryAcc::new(dim);
+    let mut divergence = Divergence::default();
     let mut names: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
     names.push("loss".into());
     let mut hists: Vec<Histogram> = names
@@ -296,6 +300,7 @@ pub fn run_with_checkpoints(
                     records[rec_idx].add_partial(&lay, p);
                 }
                 batches[w].add_partial(&lay, p);
+                divergence.add_partial(&lay, p);
             }
             if seg.record {
                 records[rec_idx].paths += n;
@@ -317,6 +322,7 @@ pub fn run_with_checkpoints(
                     records: records.clone(),
                     histograms: hists.clone(),
                     diverged: diverged_of(&records),
+                    divergence,
                     chunk,
                     wall_seconds: t0.elapsed().as_secs_f64(),
                     complete: false,
@@ -335,6 +341,7 @@ pub fn run_with_checkpoints(
         backend: engine.info(),
         stationary: stat.estimate(center(exp)),
         diverged: diverged_of(&records),
+        divergence,
         records,
         histograms: hists,
         chunk,
@@ -359,7 +366,7 @@ pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u6
     e.record.every = steps;
     let dim = exp.dim;
     let k = KernelConsts::new(exp, 1);
-    let coef = coef_table(&e, &vec![(0.0, 1.0); dim], 1);
+    let coef = upload(&e, &vec![(0.0, 1.0); dim], 1);
     let chunk = n.div_ceil(WG as u64) * WG as u64;
     let params: Vec<Params> =
         segments(&e, chunk, false).iter().map(|s| params_for(&e, 0, n, s, false, (0.0, 1.0))).collect();

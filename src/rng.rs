@@ -22,8 +22,11 @@ use crate::math::{ln_unit, sincos_quarter};
 /// BigCrush); both have known-answer vectors in the tests.
 pub const ROUNDS: u32 = 20;
 
-/// Stream of the gradient noise. Later models (compressors, ...) use other streams.
+/// Stream of the gradient noise. Later models use other streams.
 pub const STREAM_NOISE: u32 = 0;
+/// Stream of the compressors' randomness (DCSGD, `crate::model::compressed`): word m of this
+/// stream belongs to the noise variate m of the same path.
+pub const STREAM_COMPRESS: u32 = 1;
 
 const ROT: [[u32; 2]; 8] = [[10, 26], [11, 21], [13, 27], [23, 5], [6, 20], [17, 11], [25, 10], [18, 20]];
 const PARITY: u32 = 0x1BD1_1BDA;

@@ -4,7 +4,7 @@
 
 use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
-use crate::rng::{ROUNDS, STREAM_NOISE};
+use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 
 /// Embedded shader sources, by path relative to `shaders/`.
 const SOURCES: &[(&str, &str)] = &[
@@ -14,6 +14,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("shared/rng.wgsl", include_str!("../shaders/shared/rng.wgsl")),
     ("shared/layout.wgsl", include_str!("../shaders/shared/layout.wgsl")),
     ("shared/model.wgsl", include_str!("../shaders/shared/model.wgsl")),
+    ("shared/tdist.wgsl", include_str!("../shaders/shared/tdist.wgsl")),
+    ("tdist_eval.wgsl", include_str!("../shaders/tdist_eval.wgsl")),
 ];
 
 /// Workgroup memory the kernel may use for its private histogram (the WebGPU default limit
@@ -60,20 +62,28 @@ pub fn uses_local_hist(k: &KernelConsts) -> bool {
 /// The composed `advance` kernel for these constants.
 pub fn advance_source(k: &KernelConsts) -> Result<String> {
     let local = uses_local_hist(k);
+    let per = k.per_block();
     let header = format!(
         "const DIM: u32 = {}u;\nconst SLOTS: u32 = {}u;\nconst DRAWS: u32 = {}u;\nconst MODEL: u32 = {}u;\nconst BINS: u32 = {}u;\nconst WG: u32 = {}u;\n\
-         const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst USE_LOCAL_HIST: bool = {};\n\
-         const LOCAL_HIST_WORDS: u32 = {}u;\n",
+         const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst STREAM_COMPRESS: u32 = {}u;\n\
+         const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {}u;\n\
+         const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n",
         k.dim,
         k.slots(),
         k.draws,
-        k.model.id(),
+        k.kernel,
         k.bins,
         WG,
         ROUNDS,
         STREAM_NOISE,
+        STREAM_COMPRESS,
         local,
         if local { k.hist_words() } else { 1 },
+        k.comp,
+        k.tnoise,
+        k.tcdf,
+        per,
+        per.trailing_zeros(),
     );
     Ok(header + &resolve("advance.wgsl")?)
 }
@@ -82,6 +92,11 @@ pub fn advance_source(k: &KernelConsts) -> Result<String> {
 pub fn rng_words_source() -> Result<String> {
     let header = format!("const RNG_ROUNDS: u32 = {ROUNDS}u;\nconst STREAM_NOISE: u32 = {STREAM_NOISE}u;\n");
     Ok(header + &resolve("rng_words.wgsl")?)
+}
+
+/// The composed `tdist_eval` test kernel (Student-t sampler and sign-SDE moments).
+pub fn tdist_eval_source() -> Result<String> {
+    resolve("tdist_eval.wgsl")
 }
 
 /// Parse and validate WGSL with naga; errors carry naga's report.

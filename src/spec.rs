@@ -51,11 +51,15 @@ pub enum ModelKind {
     Dsignsgd,
     /// Its SDE, spec §6.2.
     DsignsgdSde,
+    /// Distributed compressed SGD (unbiased compressor per agent), spec §6.1.
+    Dcsgd,
+    /// Its SDE with the exact compressor covariance, spec §6.2–6.3.
+    DcsgdSde,
 }
 
 impl ModelKind {
     /// All models.
-    pub const ALL: [ModelKind; 14] = [
+    pub const ALL: [ModelKind; 16] = [
         Self::SgdSde,
         Self::Sgd,
         Self::SignsgdSde,
@@ -70,6 +74,8 @@ impl ModelKind {
         Self::DsgdSde,
         Self::Dsignsgd,
         Self::DsignsgdSde,
+        Self::Dcsgd,
+        Self::DcsgdSde,
     ];
 
     /// The name used in experiment files.
@@ -89,6 +95,8 @@ impl ModelKind {
             Self::DsgdSde => "dsgd-sde",
             Self::Dsignsgd => "dsignsgd",
             Self::DsignsgdSde => "dsignsgd-sde",
+            Self::Dcsgd => "dcsgd",
+            Self::DcsgdSde => "dcsgd-sde",
         }
     }
 
@@ -96,7 +104,13 @@ impl ModelKind {
     pub fn is_sde(self) -> bool {
         matches!(
             self,
-            Self::SgdSde | Self::SignsgdSde | Self::RmspropSde | Self::AdamSde | Self::DsgdSde | Self::DsignsgdSde
+            Self::SgdSde
+                | Self::SignsgdSde
+                | Self::RmspropSde
+                | Self::AdamSde
+                | Self::DsgdSde
+                | Self::DsignsgdSde
+                | Self::DcsgdSde
         ) || self.is_malladi()
     }
 
@@ -107,7 +121,23 @@ impl ModelKind {
 
     /// Distributed (key `agents`).
     pub fn is_distributed(self) -> bool {
-        matches!(self, Self::Dsgd | Self::DsgdSde | Self::Dsignsgd | Self::DsignsgdSde)
+        matches!(self, Self::Dsgd | Self::DsgdSde | Self::Dsignsgd | Self::DsignsgdSde | Self::Dcsgd | Self::DcsgdSde)
+    }
+
+    /// Distributed compressed SGD (table `[compressor]`).
+    pub fn is_compressed(self) -> bool {
+        matches!(self, Self::Dcsgd | Self::DcsgdSde)
+    }
+
+    /// The sign methods (their SDEs use the noise's CDF, not its variance).
+    pub fn is_sign(self) -> bool {
+        matches!(self, Self::SignsgdSde | Self::Signsgd | Self::DsignsgdSde | Self::Dsignsgd)
+    }
+
+    /// SDEs driven by the gradient-noise covariance (SGD-type and adaptive): they need a
+    /// finite noise variance.
+    pub fn needs_variance(self) -> bool {
+        self.is_sde() && !self.is_sign()
     }
 
     /// RMSprop-type (one EMA, key `beta`).
@@ -121,7 +151,9 @@ impl ModelKind {
     }
 
     /// The kernel that runs the model, injected into the shader as `MODEL`: the P7 SDEs run
-    /// on the P1 kernels with their own coefficients (see `crate::model::adaptive`).
+    /// on the P1 kernels with their own coefficients (see `crate::model::adaptive`). The
+    /// compressed models' kernel also depends on the compressor: see
+    /// [`crate::model::kernel_id`], which callers should use.
     pub fn id(self) -> u32 {
         match self {
             Self::SgdSde => 0,
@@ -137,6 +169,8 @@ impl ModelKind {
             Self::DsignsgdSde => 2,
             Self::Dsgd => 8,
             Self::Dsignsgd => 9,
+            Self::Dcsgd => 10,
+            Self::DcsgdSde => 11,
         }
     }
 
@@ -188,12 +222,89 @@ pub enum Objective {
     Quadratic { h: Vec<f64>, center: Vec<f64> },
 }
 
-/// The gradient-noise model: g = ∇f(x) + Z.
+/// The gradient-noise model: g = ∇f(x) + Z (spec §1.2).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Noise {
     /// Z ~ N(0, diag(σ²)).
     Gaussian { sigma: Vec<f64> },
+    /// Z_i = scale_i T_i, T_i ~ t(ν_i) independent; `scale` is not a standard deviation:
+    /// Var Z_i = scale_i² ν_i/(ν_i − 2) for ν_i > 2, infinite otherwise.
+    StudentT { nu: Vec<f64>, scale: Vec<f64> },
+}
+
+impl Noise {
+    /// The scale of coordinate i (σ_i, or the Student-t scale).
+    pub fn scale(&self, i: usize) -> f64 {
+        match self {
+            Noise::Gaussian { sigma } => sigma[i],
+            Noise::StudentT { scale, .. } => scale[i],
+        }
+    }
+    /// The standard deviation of coordinate i (infinite for Student-t with ν ≤ 2).
+    pub fn std_dev(&self, i: usize) -> f64 {
+        match self {
+            Noise::Gaussian { sigma } => sigma[i],
+            Noise::StudentT { nu, scale } if nu[i] > 2.0 => scale[i] * (nu[i] / (nu[i] - 2.0)).sqrt(),
+            Noise::StudentT { .. } => f64::INFINITY,
+        }
+    }
+    /// ν of coordinate i (None for Gaussian noise).
+    pub fn nu(&self, i: usize) -> Option<f64> {
+        match self {
+            Noise::Gaussian { .. } => None,
+            Noise::StudentT { nu, .. } => Some(nu[i]),
+        }
+    }
+}
+
+/// Unbiased compressors of DCSGD (spec §6.3): E C(v) = v, E‖C(v) − v‖² ≤ ω‖v‖².
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Compressor {
+    /// C(v) = v (ω = 0).
+    Identity,
+    /// Keep each coordinate with probability p independently, scaled by 1/p (ω = 1/p − 1).
+    Bernoulli { p: f64 },
+    /// Keep a uniformly random k-subset, scaled by d/k (ω = d/k − 1).
+    RandK { k: u32 },
+    /// Random dithering with s levels, ℓ2 norm (QSGD; ω = min(d/s², √d/s)).
+    Qsgd { levels: u32 },
+    /// Natural compression: stochastic rounding of |v_j| to a power of two (ω = 1/8).
+    Natural,
+}
+
+impl Compressor {
+    /// The names used in experiment files.
+    pub const NAMES: [&'static str; 5] = ["identity", "bernoulli", "rand-k", "qsgd", "natural"];
+
+    /// The variance parameter ω in dimension d.
+    pub fn omega(&self, d: usize) -> f64 {
+        let d = d as f64;
+        match *self {
+            Compressor::Identity => 0.0,
+            Compressor::Bernoulli { p } => 1.0 / p - 1.0,
+            Compressor::RandK { k } => d / f64::from(k) - 1.0,
+            Compressor::Qsgd { levels } => {
+                let s = f64::from(levels);
+                (d / (s * s)).min(d.sqrt() / s)
+            }
+            Compressor::Natural => 0.125,
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            Compressor::Identity => "identity",
+            Compressor::Bernoulli { .. } => "bernoulli",
+            Compressor::RandK { .. } => "rand-k",
+            Compressor::Qsgd { .. } => "qsgd",
+            Compressor::Natural => "natural",
+        }
+    }
+    /// Whether its covariance Ω_C(v) has the closed form the SDE uses (spec §6.3).
+    pub fn has_sde(&self) -> bool {
+        matches!(self, Compressor::Identity | Compressor::Bernoulli { .. } | Compressor::RandK { .. })
+    }
 }
 
 /// Where the run executes.
@@ -228,6 +339,8 @@ pub struct ModelSpec {
     pub adaptive: Option<Adaptive>,
     /// Number of agents N (1 for the single-agent models).
     pub agents: u32,
+    /// The compressor of `dcsgd`/`dcsgd-sde` (identity for every other model).
+    pub compressor: Compressor,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -241,6 +354,9 @@ pub struct RunSpec {
     pub backend: BackendChoice,
     /// Paths per chunk (a multiple of [`BATCH`]); `None` lets the backend choose.
     pub chunk: Option<u64>,
+    /// A path diverges (is frozen and counted) when a coordinate has |x_i| > this bound or
+    /// becomes non-finite.
+    pub divergence_bound: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -302,6 +418,16 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "adamw",
         "the AdamW SDE (P1, theta = 5) on the reference quadratic; stationary E f = 4.841270e-4 (spec S6)",
         include_str!("../examples/adamw.toml"),
+    ),
+    (
+        "dcsgd",
+        "distributed compressed SGD (rand-k, N = 4) on spec §6.4's d = 8 quadratic; stationary E f = 7.291682e-3 (spec T3)",
+        include_str!("../examples/dcsgd.toml"),
+    ),
+    (
+        "heavy-tails",
+        "distributed SignSGD under Student-t noise with nu = 1.5 (infinite variance); stationary E f = 5.961378e-4",
+        include_str!("../examples/heavy-tails.toml"),
     ),
 ];
 
@@ -622,19 +748,30 @@ fn apply_overrides(root: &mut Val, o: &Overrides) {
 // `missing` or `unknown_name`, so all checks read the same.
 // ---------------------------------------------------------------------------------------------
 
-const TOP_KEYS: &[&str] = &["name", "model", "objective", "noise", "init", "run", "record", "stationary"];
+const TOP_KEYS: &[&str] = &["name", "model", "objective", "noise", "compressor", "init", "run", "record", "stationary"];
 const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction", "agents"];
 /// Largest `model.agents`.
 pub const MAX_AGENTS: u32 = 4096;
 const OBJECTIVE_KEYS: &[&str] = &["name", "h", "center", "dim"];
-const NOISE_KEYS: &[&str] = &["name", "sigma"];
+const NOISE_KEYS: &[&str] = &["name", "sigma", "nu", "scale"];
+const COMPRESSOR_KEYS: &[&str] = &["name", "p", "k", "levels"];
 const INIT_KEYS: &[&str] = &["x0"];
-const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk"];
+const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk", "divergence_bound"];
 const RECORD_KEYS: &[&str] = &["every"];
 const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range"];
 
 const OBJECTIVE_NAMES: &[&str] = &["quadratic"];
-const NOISE_NAMES: &[&str] = &["gaussian"];
+const NOISE_NAMES: &[&str] = &["gaussian", "student-t"];
+/// Smallest Student-t ν the samplers support: below it f32 samples would saturate (see
+/// [`crate::noise::student_t`]).
+pub const MIN_NU: f64 = 0.5;
+/// Smallest ν of the sign SDEs' tabulated CDF (spec §13.3: Hermite interpolation fails below 1).
+pub const MIN_NU_SIGN_SDE: f64 = 1.0;
+/// Default `run.divergence_bound` (capped so the loss stays below [`MAX_LOSS_AT_BOUND`]).
+pub const DEFAULT_DIVERGENCE_BOUND: f64 = 1e6;
+/// Largest loss a live path may reach: per-workgroup moment sums are f32, and the squared loss
+/// of 256 paths must stay finite (256 × (1e17)² < 3.4e38).
+pub const MAX_LOSS_AT_BOUND: f64 = 1e17;
 
 /// Largest `run.paths` (and `run.chunk`): 2^40.
 const MAX_PATHS: u64 = 1 << 40;
@@ -822,18 +959,36 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
 
     // [noise]
     let noise_t = top.require_sub("noise", NOISE_KEYS)?;
-    noise_t.name_of(NOISE_NAMES)?;
-    noise_t.require("sigma", "the noise scales: a finite number >= 0, or an array of them")?;
-    let sigma = if kind == ModelKind::SignsgdSde || kind == ModelKind::DsignsgdSde {
-        let expected = "must be a finite number > 0 for the sign SDEs signsgd-sde and dsignsgd-sde \
-                        (their drift erf(g / (sqrt(2) sigma)) is undefined at sigma = 0; \
-                        the optimizers signsgd and dsignsgd allow sigma = 0)";
-        noise_t.coords("sigma", |x| x > 0.0, expected)?
+    let noise_name = noise_t.name_of(NOISE_NAMES)?;
+    let student = noise_name == "student-t";
+    noise_t.check_keys(if student { &["name", "nu", "scale"] } else { &["name", "sigma"] })?;
+    let sign_sde = kind == ModelKind::SignsgdSde || kind == ModelKind::DsignsgdSde;
+    let scale_key = if student { "scale" } else { "sigma" };
+    noise_t.require(scale_key, "the noise scales: a finite number >= 0, or an array of them")?;
+    let scale = if sign_sde {
+        let expected = if student {
+            "must be a finite number > 0 for the sign SDEs signsgd-sde and dsignsgd-sde \
+             (their drift 2F_nu(g / scale) - 1 is undefined at scale = 0; \
+             the optimizers signsgd and dsignsgd allow scale = 0)"
+        } else {
+            "must be a finite number > 0 for the sign SDEs signsgd-sde and dsignsgd-sde \
+             (their drift erf(g / (sqrt(2) sigma)) is undefined at sigma = 0; \
+             the optimizers signsgd and dsignsgd allow sigma = 0)"
+        };
+        noise_t.coords(scale_key, |x| x > 0.0, expected)?
     } else {
-        noise_t.coords("sigma", |x| x >= 0.0, "must be a finite number >= 0")?
+        noise_t.coords(scale_key, |x| x >= 0.0, "must be a finite number >= 0")?
     }
     .expect("required");
-
+    let nu = if student {
+        noise_t.require("nu", "the Student-t degrees of freedom: a finite number > 0, or an array of them")?;
+        let nu = noise_t.coords("nu", |x| x > 0.0, "must be a finite number > 0 (degrees of freedom)")?;
+        let nu = nu.expect("required");
+        check_nu(&nu, kind)?;
+        Some(nu)
+    } else {
+        None
+    };
     // [init]
     let x0 = match top.sub("init", INIT_KEYS)? {
         Some(t) => t.coords("x0", |_| true, "must be a finite number")?,
@@ -842,7 +997,8 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     let x0 = x0.unwrap_or_else(|| Coords::scalar("init.x0", 0.0));
 
     // The dimension: `objective.dim`, else the first vector's length; all vectors agree.
-    let fields = [h, center, sigma, x0];
+    let mut fields = vec![h, center, scale, x0];
+    fields.extend(nu);
     let dim = match fixed_dim {
         Some(d) => {
             if let Some(c) = fields.iter().find(|c| c.vector && c.xs.len() != d) {
@@ -885,7 +1041,13 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
             }
         },
     };
-    let [h, center, sigma, x0] = fields.map(|c| c.expand(dim));
+    let mut expanded = fields.into_iter().map(|c| c.expand(dim));
+    let mut next = || expanded.next().expect("one per field");
+    let (h, center, scale, x0) = (next(), next(), next(), next());
+    let noise = if student { Noise::StudentT { nu: next(), scale } } else { Noise::Gaussian { sigma: scale } };
+
+    // [compressor]
+    let compressor = compressor(&top, kind, dim)?;
 
     // [run]
     let run_t = top.require_sub("run", RUN_KEYS)?;
@@ -942,6 +1104,7 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     if let Some(c) = chunk.filter(|c| c % BATCH != 0) {
         return Err(bad("run.chunk", &Val::Int(c.into()), chunk_expected));
     }
+    let divergence_bound = divergence_bound(&run_t, &h, &center, &x0)?;
 
     // [record]
     let record_t = top.sub("record", RECORD_KEYS)?;
@@ -975,11 +1138,11 @@ fn validate(root: &Val, origin: &str, default_name: &str) -> crate::error::Resul
     Ok(Experiment {
         name,
         dim,
-        model: ModelSpec { name: kind, eta, adaptive, agents },
+        model: ModelSpec { name: kind, eta, adaptive, agents, compressor },
         objective: Objective::Quadratic { h, center },
-        noise: Noise::Gaussian { sigma },
+        noise,
         x0,
-        run: RunSpec { paths, steps, refine, seed, backend, chunk },
+        run: RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound },
         record: RecordSpec { every: record_every },
         stationary: StationarySpec { start, every, bins, range },
     })
@@ -993,9 +1156,7 @@ fn model_keys(kind: ModelKind) -> &'static [&'static str] {
         ModelKind::Adam => &["name", "eta", "beta1", "beta2", "eps", "weight_decay"],
         ModelKind::AdamSde => &["name", "eta", "beta1", "beta2", "eps", "weight_decay", "correction"],
         ModelKind::AdamMalladiSde => &["name", "eta", "beta1", "beta2", "eps"],
-        ModelKind::Dsgd | ModelKind::DsgdSde | ModelKind::Dsignsgd | ModelKind::DsignsgdSde => {
-            &["name", "eta", "agents"]
-        }
+        k if k.is_distributed() => &["name", "eta", "agents"],
         _ => &["name", "eta"],
     }
 }
@@ -1036,6 +1197,135 @@ fn adaptive_params(t: &Table<'_>, kind: ModelKind) -> crate::error::Result<Optio
     };
     let correction = if kind == ModelKind::AdamSde { correction } else { Correction::None };
     Ok(Some(Adaptive { beta1, beta2, eps: eps.unwrap_or(1e-8), weight_decay, correction }))
+}
+
+/// ν per model (spec §3.2, §6.4 item 6, §13.3): the samplers of the discrete optimizers take
+/// ν ≥ [`MIN_NU`]; the sign SDEs evaluate 2F_ν − 1, tabulated for ν ≥ 1; SDEs driven by the noise
+/// covariance need a finite variance, ν > 2.
+fn check_nu(nu: &Coords, kind: ModelKind) -> crate::error::Result<()> {
+    for (j, &v) in nu.xs.iter().enumerate() {
+        let field = if nu.vector { format!("{}[{j}]", nu.field) } else { nu.field.clone() };
+        if v < MIN_NU {
+            return Err(Error::invalid(
+                field,
+                fmt_f64(v),
+                format!(
+                    "must be >= {MIN_NU}: below it the f32 Student-t sampler saturates (W^(-2/nu) overflows); \
+                     for tails that heavy, simulate a smaller scale or nu = {MIN_NU}"
+                ),
+            ));
+        }
+        if (kind == ModelKind::SignsgdSde || kind == ModelKind::DsignsgdSde) && v < MIN_NU_SIGN_SDE {
+            return Err(Error::invalid(
+                field,
+                fmt_f64(v),
+                format!(
+                    "must be >= {MIN_NU_SIGN_SDE} for {}: its drift 2F_nu - 1 is tabulated for nu >= 1 \
+                     (spec §13.3); the discrete {} samples any nu >= {MIN_NU}",
+                    kind.name(),
+                    if kind == ModelKind::SignsgdSde { "signsgd" } else { "dsignsgd" }
+                ),
+            ));
+        }
+        if kind.needs_variance() && v <= 2.0 {
+            return Err(Error::invalid(
+                field,
+                fmt_f64(v),
+                format!(
+                    "must be > 2 for {}: this SDE is driven by the noise covariance, and Student-t noise \
+                     with nu <= 2 has infinite variance; simulate the discrete optimizer ({}) or the sign \
+                     methods (signsgd, signsgd-sde, dsignsgd, dsignsgd-sde), which need no variance",
+                    kind.name(),
+                    kind.name().trim_end_matches("-sde").trim_end_matches("-malladi")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `[compressor]` table: only for dcsgd and dcsgd-sde (default identity).
+fn compressor(top: &Table<'_>, kind: ModelKind, dim: usize) -> crate::error::Result<Compressor> {
+    let Some(t) = top.sub("compressor", COMPRESSOR_KEYS)? else {
+        return Ok(Compressor::Identity);
+    };
+    if !kind.is_compressed() {
+        return Err(bad(
+            "compressor",
+            top.get("compressor").expect("present"),
+            format!("applies to dcsgd and dcsgd-sde only; model {} has no compressor", kind.name()),
+        ));
+    }
+    let name = t.name_of(&Compressor::NAMES)?;
+    let keys: &[&str] = match name {
+        "bernoulli" => &["name", "p"],
+        "rand-k" => &["name", "k"],
+        "qsgd" => &["name", "levels"],
+        _ => &["name"],
+    };
+    t.check_keys(keys)?;
+    let c = match name {
+        "identity" => Compressor::Identity,
+        "bernoulli" => {
+            t.require("p", "the keep probability, 0 < p <= 1")?;
+            let p = t.real("p", |x| x > 0.0 && x <= 1.0, "must be a finite number with 0 < p <= 1")?;
+            Compressor::Bernoulli { p: p.expect("required") }
+        }
+        "rand-k" => {
+            t.require("k", "the number of kept coordinates, 1 <= k <= d")?;
+            let expected = format!("must be an integer with 1 <= k <= d = {dim} (the dimension)");
+            let k = t.int("k", 1, dim as i128, &expected)?.expect("required");
+            Compressor::RandK { k: k as u32 }
+        }
+        "qsgd" => {
+            t.require("levels", "the number of quantisation levels s >= 1")?;
+            let k = t.int("levels", 1, 1 << 24, "must be an integer with 1 <= levels <= 2^24")?;
+            Compressor::Qsgd { levels: k.expect("required") as u32 }
+        }
+        _ => Compressor::Natural,
+    };
+    if kind == ModelKind::DcsgdSde && !c.has_sde() {
+        return Err(bad(
+            "compressor.name",
+            &Val::Str(name.to_string()),
+            "has no closed-form covariance, so dcsgd-sde cannot use it (spec §6.3: the SDE is exact for \
+             identity, bernoulli and rand-k); simulate the discrete optimizer dcsgd with this compressor",
+        ));
+    }
+    Ok(c)
+}
+
+/// `run.divergence_bound`: finite, > 0, at least the initial |x0|, and small enough that the
+/// loss of a live path stays below [`MAX_LOSS_AT_BOUND`] (f32 statistics). The default is
+/// [`DEFAULT_DIVERGENCE_BOUND`], lowered to that limit for very stiff objectives.
+fn divergence_bound(run_t: &Table<'_>, h: &[f64], center: &[f64], x0: &[f64]) -> crate::error::Result<f64> {
+    let loss_at = |b: f64| -> f64 { h.iter().zip(center).map(|(h, c)| 0.5 * h * (b + c.abs()).powi(2)).sum() };
+    // Largest bound whose loss stays below the limit (loss_at is increasing in b).
+    let (mut lo, mut hi) = (0.0f64, 1e30f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if loss_at(mid) <= MAX_LOSS_AT_BOUND { lo = mid } else { hi = mid }
+    }
+    let limit = lo;
+    let x0_max = x0.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let expected = format!(
+        "must be a finite number > max |x0| = {x0_max} and <= {limit:.4e} (beyond it the loss \
+         1/2 sum h (bound + |c|)^2 exceeds {MAX_LOSS_AT_BOUND:e}, which the f32 statistics cannot hold)"
+    );
+    match run_t.real("divergence_bound", |b| b > x0_max && b <= limit, &expected)? {
+        Some(b) => Ok(b),
+        None => {
+            let b = DEFAULT_DIVERGENCE_BOUND.min(limit);
+            if b <= x0_max {
+                return Err(Error::invalid(
+                    "init.x0",
+                    fmt_f64(x0_max),
+                    format!("is beyond the default run.divergence_bound = {b:e}; set run.divergence_bound above it"),
+                ));
+            }
+            Ok(b)
+        }
+    }
 }
 
 fn hist_range(v: &Val) -> crate::error::Result<HistRange> {

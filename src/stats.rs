@@ -61,6 +61,41 @@ impl RecordStats {
     }
 }
 
+/// Paths that diverged (were frozen), with the steps at which they did: merged from every
+/// segment's partials (each path diverges in at most one segment).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Divergence {
+    pub n: f64,
+    /// Σ of the divergence steps (from f32 partial sums: relative error ~1e-7).
+    pub step_sum: f64,
+    /// The earliest divergence step (exact).
+    pub first: Option<u64>,
+}
+
+impl Divergence {
+    pub fn add_partial(&mut self, lay: &PartialLayout, p: &[f32]) {
+        let n = f64::from(p[lay.div_n()]);
+        if n > 0.0 {
+            self.n += n;
+            self.step_sum += f64::from(p[lay.div_sum()]);
+            let step = (p[lay.div_min_hi()] as u64) << 16 | p[lay.div_min_lo()] as u64;
+            self.first = Some(self.first.map_or(step, |f| f.min(step)));
+        }
+    }
+    pub fn merge(&mut self, o: &Divergence) {
+        self.n += o.n;
+        self.step_sum += o.step_sum;
+        self.first = match (self.first, o.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    /// Mean divergence step (NaN when none diverged).
+    pub fn mean_step(&self) -> f64 {
+        if self.n > 0.0 { self.step_sum / self.n } else { f64::NAN }
+    }
+}
+
 /// Per-batch sums of stationary samples (accumulated over the segments of one chunk).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchSums {

@@ -52,6 +52,65 @@ fn distributed_models_agree_with_three_agents() {
     }
 }
 
+/// States of `x` after 100 steps on both backends within the per-path bound; returns how many
+/// were bit-identical.
+fn states_agree(what: &str, x: &optsde::spec::Experiment, g: &mut optsde::gpu::GpuEngine) -> usize {
+    let a = states_after(x, g, 1000, 100).unwrap();
+    let b = states_after(x, &mut CpuEngine::new(), 1000, 100).unwrap();
+    let mut identical = 0;
+    for (i, (ga, cb)) in a.iter().zip(&b).enumerate() {
+        let tol = 1e-5 * (cb.abs() + 1e-3);
+        assert!((ga - cb).abs() <= tol, "{what} state {i}: gpu {ga:e}, cpu {cb:e}, tolerance {tol:e}");
+        identical += usize::from(ga.to_bits() == cb.to_bits());
+    }
+    eprintln!("{what}: {identical}/{} states bit-identical", a.len());
+    identical
+}
+
+/// The compressed kernels (DCSGD with every compressor, 3 agents so that draws straddle random
+/// blocks; the bernoulli and rand-k SDEs) and the Student-t kernels (sampled noise in the
+/// optimizers, closed-form and tabulated CDFs in the sign SDEs): states after 100 steps within
+/// the per-path bound, d = 4.
+#[test]
+fn compressed_and_heavy_tailed_models_agree() {
+    let Some(mut g) = gpu() else { return };
+    let gaussian = "name = 'gaussian'\nsigma = [0.5, 1.0, 0.2, 2.0]";
+    let t3 = "name = 'student-t'\nnu = 3\nscale = [0.5, 1.0, 0.2, 2.0]";
+    // Integer and non-integer nu (the sign SDEs tabulate 2.5 and 1.5, close the others).
+    let tmix = "name = 'student-t'\nnu = [2.5, 1.5, 7.0, 30.0]\nscale = [0.5, 1.0, 0.2, 2.0]";
+    let tsde = "name = 'student-t'\nnu = [2.5, 3.5, 7.0, 30.0]\nscale = [0.5, 1.0, 0.2, 2.0]";
+    // (model, extra [model] lines and tables, noise)
+    let mut cases: Vec<(&str, String, &str)> = Vec::new();
+    let comps = ["name = 'identity'", "name = 'bernoulli'\np = 0.3", "name = 'rand-k'\nk = 2"];
+    for comp in comps.iter().chain(&["name = 'qsgd'\nlevels = 2", "name = 'natural'"]) {
+        for noise in [gaussian, tmix] {
+            cases.push(("dcsgd", format!("agents = 3\n[compressor]\n{comp}"), noise));
+        }
+    }
+    for comp in comps {
+        for noise in [gaussian, tsde] {
+            cases.push(("dcsgd-sde", format!("agents = 3\n[compressor]\n{comp}"), noise));
+        }
+    }
+    for noise in [t3, tmix] {
+        cases.push(("signsgd-sde", String::new(), noise));
+        cases.push(("dsignsgd-sde", "agents = 2".into(), noise));
+    }
+    for model in ["sgd", "signsgd", "adam", "rmsprop", "dsgd", "dsignsgd"] {
+        let agents = if model.starts_with('d') { "agents = 3" } else { "" };
+        cases.push((model, agents.into(), tmix));
+    }
+    for (model, extra, noise) in cases {
+        let refine = if model.ends_with("-sde") { 2 } else { 1 };
+        let x = common::exp(&format!(
+            "[model]\nname = '{model}'\neta = 0.01\n{extra}\n[objective]\nname = 'quadratic'\n\
+             h = [1.0, 2.0, 5.0, 10.0]\n[noise]\n{noise}\n[init]\nx0 = [0.5, -0.25, 0.1, 1.0]\n[run]\npaths = 1000\n\
+             steps = 300\nrefine = {refine}\n[record]\nevery = 7\n[stationary]\nstart = 150\nevery = 3\nbins = 32\n"
+        ));
+        states_agree(&format!("{model} {} | {}", extra.replace('\n', " "), noise.replace('\n', " ")), &x, &mut g);
+    }
+}
+
 /// Random words and normals of a grid straddling 2^32 in both the path and the block index.
 #[test]
 fn rng_words_bit_identical() {

@@ -6,18 +6,53 @@ use optsde::layout::{Coef, Params, RngParams};
 use optsde::shader;
 use optsde::spec::ModelKind;
 
+/// Kernel constants for a model with defaults for the other fields.
+fn consts(model: ModelKind, kernel: u32, dim: usize, bins: u32) -> KernelConsts {
+    let draws = match kernel {
+        8..=10 => 3,
+        12 => 2,
+        _ => 1,
+    };
+    KernelConsts { model, kernel, dim, bins, draws, comp: 0, tnoise: false, tcdf: false }
+}
+
 #[test]
 fn every_kernel_configuration_validates() {
+    let mut configs = Vec::new();
     for model in ModelKind::ALL {
-        for dim in [1usize, 3, 64] {
-            // 16 bins keep the histogram in workgroup memory; 4096 send it to global atomics.
-            for bins in [16u32, 4096] {
-                let draws = if matches!(model.id(), 8 | 9) { 3 } else { 1 };
-                let k = KernelConsts { model, dim, bins, draws };
-                let src = shader::advance_source(&k).unwrap();
-                shader::validate(&src).unwrap_or_else(|e| panic!("{} d={dim} bins={bins}: {e}", model.name()));
+        let kernels: &[u32] = match model {
+            ModelKind::Dcsgd => &[8, 10],
+            ModelKind::DcsgdSde => &[0, 11, 12],
+            m => &[m.id()],
+        };
+        for &kernel in kernels {
+            for dim in [1usize, 3, 64] {
+                if kernel == 12 && dim == 1 {
+                    continue;
+                }
+                // 16 bins keep the histogram in workgroup memory; 4096 send it to global atomics.
+                for bins in [16u32, 4096] {
+                    let k = consts(model, kernel, dim, bins);
+                    configs.push(k);
+                    if !model.is_sde() {
+                        configs.push(KernelConsts { tnoise: true, ..k });
+                    }
+                    if kernel == 2 {
+                        configs.push(KernelConsts { tcdf: true, ..k });
+                    }
+                    if kernel == 10 {
+                        for comp in 0..5 {
+                            configs.push(KernelConsts { comp, ..k });
+                            configs.push(KernelConsts { comp, tnoise: true, ..k });
+                        }
+                    }
+                }
             }
         }
+    }
+    for k in configs {
+        let src = shader::advance_source(&k).unwrap();
+        shader::validate(&src).unwrap_or_else(|e| panic!("{k:?}: {e}"));
     }
     shader::validate(&shader::rng_words_source().unwrap()).unwrap();
 }
@@ -36,7 +71,7 @@ fn naga_struct(module: &naga::Module, name: &str) -> (u32, Vec<(String, u32)>) {
 
 #[test]
 fn host_structs_match_naga_layout() {
-    let k = KernelConsts { model: ModelKind::AdamSde, dim: 2, bins: 8, draws: 1 };
+    let k = consts(ModelKind::AdamSde, 7, 2, 8);
     let module = shader::validate(&shader::advance_source(&k).unwrap()).unwrap();
     let (span, members) = naga_struct(&module, "Params");
     assert_eq!(span as usize, size_of::<Params>(), "Params size");

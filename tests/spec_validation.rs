@@ -319,8 +319,9 @@ fn wrong_table_types() {
 
 #[test]
 fn examples_parse_with_dimension_four() {
-    assert_eq!(EXAMPLES.len(), 3);
-    for (name, desc, _) in EXAMPLES {
+    assert_eq!(EXAMPLES.len(), 5);
+    // The reference-quadratic examples; dcsgd and heavy-tails are checked below.
+    for (name, desc, _) in &EXAMPLES[..3] {
         let e = example(name, &none()).unwrap();
         assert!(!desc.is_empty());
         assert_eq!(e.name, *name);
@@ -331,7 +332,15 @@ fn examples_parse_with_dimension_four() {
         assert_eq!(e.x0, vec![0.0; 4]);
         assert_eq!(
             e.run,
-            RunSpec { paths: 1 << 16, steps: 30_000, refine: 1, seed: 1, backend: BackendChoice::Auto, chunk: None }
+            RunSpec {
+                paths: 1 << 16,
+                steps: 30_000,
+                refine: 1,
+                seed: 1,
+                backend: BackendChoice::Auto,
+                chunk: None,
+                divergence_bound: optsde::spec::DEFAULT_DIVERGENCE_BOUND
+            }
         );
         assert_eq!(e.record.every, 100);
         assert_eq!(e.stationary, StationarySpec { start: 10_000, every: 10, bins: 128, range: HistRange::Auto });
@@ -343,6 +352,12 @@ fn examples_parse_with_dimension_four() {
     assert_eq!(adamw.model.name, ModelKind::AdamSde);
     let a = adamw.model.adaptive.unwrap();
     assert_eq!((a.beta1, a.beta2, a.weight_decay, a.correction), (0.9, 0.999, 5.0, Correction::Consistent));
+    let dcsgd = example("dcsgd", &none()).unwrap();
+    assert_eq!((dcsgd.model.name, dcsgd.model.agents, dcsgd.dim), (ModelKind::Dcsgd, 4, 8));
+    assert_eq!(dcsgd.model.compressor, optsde::spec::Compressor::RandK { k: 2 });
+    let ht = example("heavy-tails", &none()).unwrap();
+    assert_eq!(ht.noise, Noise::StudentT { nu: vec![1.5; 4], scale: vec![1.0, 2.0, 0.5, 3.0] });
+    assert_eq!(ht.run.divergence_bound, 10.0);
 }
 
 #[test]

@@ -21,7 +21,7 @@ struct Params {
     tf_a: f32,
     tf_b: f32,
     gsq: f32,
-    _pad: f32,
+    div_bound: f32,
 }
 
 struct Coef {
@@ -39,6 +39,8 @@ struct Coef {
     x0: f32,
     hist_lo: f32,
     hist_inv_w: f32,
-    _pad0: f32,
-    _pad1: f32,
+    nu: f32,
+    sqrt_nu: f32,
+    two_over_nu: f32,
+    tab: f32,
 }

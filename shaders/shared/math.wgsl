@@ -77,3 +77,34 @@ fn one_minus_exp_neg(u: f32) -> f32 {
     let series = u * (1.0 + u * (-0.5 + u * (1.6666667e-1 + u * (-4.1666668e-2 + u * 8.333334e-3))));
     return select(1.0 - exp_f32(-u), series, u < 0.1);
 }
+
+const FRAC_PI_4: f32 = 0.7853982;
+
+// atan(x) for any x (Cephes atanf reduction at tan(3pi/8) and tan(pi/8)); twin of math.rs.
+fn atan_f32(x: f32) -> f32 {
+    let a = abs(x);
+    let big = a > 2.4142137;
+    let mid = a > 0.41421357;
+    let num = select(select(a, a - 1.0, mid), -1.0, big);
+    let den = select(select(1.0, a + 1.0, mid), a, big);
+    let r = num / den;
+    let y0 = select(select(0.0, FRAC_PI_4, mid), FRAC_PI_2, big);
+    let z = r * r;
+    let p = (((0.080537446 * z - 0.13877685) * z + 0.19977711) * z - 0.3333295) * z * r + r;
+    let y = y0 + p;
+    return select(y, -y, x < 0.0);
+}
+
+// e^a - 1 for a >= 0: series below 0.5, exp - 1 above (twin of math.rs).
+fn expm1_pos(a: f32) -> f32 {
+    let series = a * (1.0 + a * (0.5 + a * (0.16666667 + a * (0.041666668 + a * (0.008333334 + a * (0.0013888889 + a * (0.0001984127 + a * 2.4801588e-5)))))));
+    return select(exp_f32(a) - 1.0, series, a < 0.5);
+}
+
+// ln(1 + y) for 0 <= y <= 1: 2 atanh(y / (2 + y)) (twin of math.rs).
+fn ln1p_unit(y: f32) -> f32 {
+    let w = y / (2.0 + y);
+    let v = w * w;
+    let p = 1.0 + v * (0.33333334 + v * (0.2 + v * (0.14285715 + v * (0.11111111 + v * (0.09090909 + v * (0.07692308 + v * (0.06666667 + v * 0.05882353)))))));
+    return 2.0 * w * p;
+}

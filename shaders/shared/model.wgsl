@@ -1,7 +1,9 @@
 // Objective and model updates, selected by the injected constant MODEL. Twin: src/model/.
 // Kernel ids (src/spec.rs ModelKind::id): 0 sgd-sde, 1 sgd, 2 signsgd-sde, 3 signsgd, 4 rmsprop,
-// 5 adam, 6 rmsprop-sde (P1 and P7), 7 adam-sde (P1 and P7), 8 dsgd, 9 dsignsgd (the distributed
-// SDEs run on kernels 0 and 2 with their noise scaled by 1/sqrt(N)). Per-coordinate coefficients
+// 5 adam, 6 rmsprop-sde (P1 and P7), 7 adam-sde (P1 and P7), 8 dsgd (and dcsgd with the identity),
+// 9 dsignsgd, 10 dcsgd, 11 dcsgd-sde with bernoulli, 12 dcsgd-sde with rand-k (the distributed SDEs
+// dsgd-sde, dsignsgd-sde and the identity dcsgd-sde run on kernels 0 and 2 with their noise scaled by
+// 1/sqrt(N)); see src/model/mod.rs kernel_id. Kernels 10 and 12 have their own steps in advance.wgsl. Per-coordinate coefficients
 // p0..p8 are derived on the host in f64 (src/model/); their meaning per kernel is documented
 // at each branch and in src/model/adaptive.rs.
 
@@ -62,6 +64,37 @@ fn accumulate(acc: f32, g: f32, xi: f32, p1: f32) -> f32 {
     return acc + sign_f32(g + p1 * xi);
 }
 
+// One coordinate of one agent's compressed vector (kernel 10; src/model/compressed.rs): v the agent's
+// noisy gradient coordinate, w its compressor word, (c3, c4) the compressor's coefficients, kept the
+// running rand-k count, left = d - i, norm = |v| (qsgd).
+fn compress(v: f32, w: u32, c3: f32, c4: f32, kept: ptr<function, u32>, left: u32, norm: f32) -> f32 {
+    let u = w >> 8u;
+    let uf = f32(i32(u)) * (1.0 / 16777216.0);
+    if (COMP == 1u) {
+        return select(0.0, v * c4, u < u32(c3));
+    }
+    if (COMP == 2u) {
+        let need = u32(c3) - *kept;
+        let keep = need >= left || u * left < (min(need, 255u) << 24u);
+        *kept += select(0u, 1u, keep);
+        return select(0.0, v * c4, keep);
+    }
+    if (COMP == 3u) {
+        let r = select(0.0, c3 * abs(v) / norm, norm > 0.0);
+        let l = floor(r);
+        let zeta = select(l, l + 1.0, uf < r - l);
+        return sign_f32(v) * (zeta * (norm * c4));
+    }
+    if (COMP == 4u) {
+        let a = abs(v);
+        let lo = bitcast<f32>(bitcast<u32>(a) & 0x7F800000u);
+        let up = uf < (a - lo) / lo;
+        let r = select(lo, lo + lo, up);
+        return select(v, sign_f32(v) * r, lo > 0.0);
+    }
+    return v;
+}
+
 // One update of coordinate i's state (x, and the EMAs m, v where the model has them) given its
 // gradient g, a standard normal xi and the substep's time factors tf.
 fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, DIM>>,
@@ -77,8 +110,14 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         (*xs)[i] = x - p0 * (g + p1 * xi);
     } else if (MODEL == 2u) {
         // signsgd-sde: dX = -erf(g/(sqrt2 sigma)) dt + sqrt(eta) sqrt(1 - erf^2) dW;
-        // p0 = dt, p1 = sqrt(eta dt), p2 = 1/(sqrt2 sigma).
-        let e = erf_and_one_minus_sq(g * (*m).p2[i]);
+        // p0 = dt, p1 = sqrt(eta dt), p2 = 1/(sqrt2 sigma). Student-t noise (TCDF): 2F_nu(g/s) - 1 for erf,
+        // p2 = 1/s.
+        var e: vec2<f32>;
+        if (TCDF) {
+            e = t_sign_moments(g * (*m).p2[i], coef[i].nu, coef[i].sqrt_nu, coef[i].tab);
+        } else {
+            e = erf_and_one_minus_sq(g * (*m).p2[i]);
+        }
         (*xs)[i] = x - p0 * e.x + p1 * sqrt(e.y) * xi;
     } else if (MODEL == 3u) {
         // signsgd: x - eta sign(g + sigma xi); p0 = eta, p1 = sigma.
@@ -110,6 +149,10 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
     } else if (MODEL == 9u) {
         // dsignsgd: xi is the sum of the N agents' signs; p0 = eta, p2 = 1/N.
         (*xs)[i] = x - p0 * (xi * (*m).p2[i]);
+    } else if (MODEL == 11u) {
+        // dcsgd-sde, bernoulli: diagonal diffusion; p0 = dt, p1 = (eta dt/N)(1 + omega) sigma^2,
+        // p2 = (eta dt/N) omega.
+        (*xs)[i] = x - p0 * g + sqrt(p1 + (*m).p2[i] * (g * g)) * xi;
     } else {
         // adam-sde, V first, then X with M_n, then M: p0 = dt, p1 = rho1 sqrt(eta dt) sigma,
         // p2 = rho1 dt, p3 = rho2 dt, p4 = eps, p5 = theta dt, p6 = sigma^2,

@@ -10,16 +10,25 @@
 //! Each workgroup of [`WG`] paths is one rayon task; inside it, blocks of [`LANES`] paths are
 //! advanced together with every operation written as a loop over lanes, so LLVM vectorises
 //! the random-number generation and the model update across paths.
+//!
+//! Divergence: a path whose |x_i| exceeds `Params::div_bound` for some i, or turns non-finite,
+//! at the end of an optimizer step is frozen (its state no longer changes) and counted in the
+//! partials with that step; frozen paths are excluded from every moment, sample and histogram.
+//! Whether a path is frozen is a function of its state (out of bounds), so a segment that
+//! resumes a chunk knows without extra state.
 
 use rayon::prelude::*;
 
-use crate::layout::{Coef, Params, PartialLayout, partial_words};
+use crate::layout::{Coef, Params, PartialLayout, Upload, partial_words};
 use crate::math::is_finite_bits;
 use crate::model::adaptive::time_factors;
+use crate::model::compressed::{comp_id, compress, randk_sde_update};
 use crate::model::distributed::accumulate;
-use crate::model::update;
-use crate::rng::{STREAM_NOISE, box_muller, threefry4x32_lanes};
-use crate::spec::{BATCH, ModelKind};
+use crate::model::signsgd::sde_update_with;
+use crate::model::{kernel_id, update};
+use crate::noise::{student_t, t_sign_moments};
+use crate::rng::{STREAM_COMPRESS, STREAM_NOISE, box_muller, threefry4x32_lanes};
+use crate::spec::{BATCH, ModelKind, Noise};
 
 /// Invocations per workgroup (= paths per statistics batch).
 pub const WG: usize = BATCH as usize;
@@ -30,17 +39,41 @@ pub const LANES: usize = 32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct KernelConsts {
     pub model: ModelKind,
+    /// The kernel (`MODEL`, [`kernel_id`]).
+    pub kernel: u32,
     pub dim: usize,
     pub bins: u32,
-    /// Normals per coordinate per substep (the agents of DSGD/DSignSGD, else 1).
+    /// Random variates per coordinate per substep: the agents of kernels 8–10, 2 for the
+    /// rand-k SDE (kernel 12), else 1.
     pub draws: u32,
+    /// Compressor of kernel 10 (`crate::model::compressed::COMP_*`).
+    pub comp: u32,
+    /// The discrete optimizer samples Student-t variates (two words each) instead of normals.
+    pub tnoise: bool,
+    /// The sign SDE evaluates the Student-t CDF (`crate::noise::t_sign_moments`) for erf.
+    pub tcdf: bool,
 }
 
 impl KernelConsts {
     /// The kernel constants of an experiment with `bins` histogram bins.
     pub fn new(exp: &crate::spec::Experiment, bins: u32) -> Self {
-        let draws = if matches!(exp.model.name.id(), 8 | 9) { exp.model.agents } else { 1 };
-        KernelConsts { model: exp.model.name, dim: exp.dim, bins, draws }
+        let kernel = kernel_id(exp);
+        let draws = match kernel {
+            8..=10 => exp.model.agents,
+            12 => 2,
+            _ => 1,
+        };
+        let student = matches!(exp.noise, Noise::StudentT { .. });
+        KernelConsts {
+            model: exp.model.name,
+            kernel,
+            dim: exp.dim,
+            bins,
+            draws,
+            comp: comp_id(&exp.model.compressor),
+            tnoise: student && !exp.model.name.is_sde(),
+            tcdf: student && kernel == 2,
+        }
     }
 
     /// State words per coordinate (x, then the EMAs).
@@ -52,6 +85,11 @@ impl KernelConsts {
     pub fn hist_words(&self) -> usize {
         (self.dim + 1) * (self.bins as usize + 2)
     }
+
+    /// Variates per random block of the noise stream: four normals, or two Student-t variates.
+    pub fn per_block(&self) -> u64 {
+        if self.tnoise { 2 } else { 4 }
+    }
 }
 
 /// Twin of the `advance` entry point. `state` holds `ceil(n_paths / WG)` workgroups of
@@ -60,30 +98,28 @@ impl KernelConsts {
 pub fn advance(
     k: &KernelConsts,
     params: &Params,
-    coef: &[Coef],
+    up: &Upload,
     state: &mut [f32],
     partials: &mut [f32],
     hist: &mut [u32],
 ) {
-    match k.model.id() {
-        0 => advance_model::<0>(k, params, coef, state, partials, hist),
-        1 => advance_model::<1>(k, params, coef, state, partials, hist),
-        2 => advance_model::<2>(k, params, coef, state, partials, hist),
-        3 => advance_model::<3>(k, params, coef, state, partials, hist),
-        4 => advance_model::<4>(k, params, coef, state, partials, hist),
-        5 => advance_model::<5>(k, params, coef, state, partials, hist),
-        6 => advance_model::<6>(k, params, coef, state, partials, hist),
-        7 => advance_model::<7>(k, params, coef, state, partials, hist),
-        8 => advance_model::<8>(k, params, coef, state, partials, hist),
-        9 => advance_model::<9>(k, params, coef, state, partials, hist),
-        id => unreachable!("kernel id {id}"),
+    let (coef, tcdf) = (&up.coef[..], &up.tcdf[..]);
+    macro_rules! go {
+        ($($m:literal)*) => {
+            match k.kernel {
+                $($m => advance_model::<$m>(k, params, coef, tcdf, state, partials, hist),)*
+                id => unreachable!("kernel id {id}"),
+            }
+        };
     }
+    go!(0 1 2 3 4 5 6 7 8 9 10 11 12)
 }
 
 fn advance_model<const M: u32>(
     k: &KernelConsts,
     params: &Params,
     coef: &[Coef],
+    tcdf: &[f32],
     state: &mut [f32],
     partials: &mut [f32],
     hist: &mut [u32],
@@ -101,7 +137,7 @@ fn advance_model<const M: u32>(
         .fold(
             || vec![0u32; hw],
             |mut h, (wid, (st, part))| {
-                wg_fn(k, params, coef, wid, st, part, &mut h);
+                wg_fn(k, params, coef, tcdf, wid, st, part, &mut h);
                 h
             },
         )
@@ -137,9 +173,13 @@ struct Scratch {
     s1: Vec<f32>,
     /// dim × WG
     s2: Vec<f32>,
+    /// Paths frozen in this segment, Σ of their steps, earliest step (u32::MAX: none).
+    dn: Vec<f32>,
+    dsum: Vec<f32>,
+    dmin: Vec<u32>,
 }
 
-type WorkgroupFn = fn(&KernelConsts, &Params, &[Coef], usize, &mut [f32], &mut [f32], &mut [u32]);
+type WorkgroupFn = fn(&KernelConsts, &Params, &[Coef], &[f32], usize, &mut [f32], &mut [f32], &mut [u32]);
 
 /// The workgroup body compiled for the widest vector unit this CPU has (AVX-512, AVX2+FMA or
 /// the baseline). No fast-math: every variant computes bit-identical results.
@@ -152,11 +192,11 @@ fn select_workgroup<const M: u32>() -> WorkgroupFn {
             && std::arch::is_x86_feature_detected!("avx512bw")
         {
             // SAFETY: the features were detected at run time.
-            return |k, p, c, w, st, part, h| unsafe { workgroup_avx512::<M>(k, p, c, w, st, part, h) };
+            return |k, p, c, t, w, st, part, h| unsafe { workgroup_avx512::<M>(k, p, c, t, w, st, part, h) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the features were detected at run time.
-            return |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M>(k, p, c, w, st, part, h) };
+            return |k, p, c, t, w, st, part, h| unsafe { workgroup_avx2::<M>(k, p, c, t, w, st, part, h) };
         }
     }
     workgroup::<M>
@@ -168,12 +208,13 @@ fn workgroup_avx512<const M: u32>(
     k: &KernelConsts,
     params: &Params,
     coef: &[Coef],
+    tcdf: &[f32],
     wid: usize,
     st: &mut [f32],
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M>(k, params, coef, wid, st, part, hist)
+    workgroup::<M>(k, params, coef, tcdf, wid, st, part, hist)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -182,12 +223,13 @@ fn workgroup_avx2<const M: u32>(
     k: &KernelConsts,
     params: &Params,
     coef: &[Coef],
+    tcdf: &[f32],
     wid: usize,
     st: &mut [f32],
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M>(k, params, coef, wid, st, part, hist)
+    workgroup::<M>(k, params, coef, tcdf, wid, st, part, hist)
 }
 
 #[inline(always)]
@@ -195,6 +237,7 @@ fn workgroup<const M: u32>(
     k: &KernelConsts,
     params: &Params,
     coef: &[Coef],
+    tcdf: &[f32],
     wid: usize,
     st: &mut [f32],
     part: &mut [f32],
@@ -207,32 +250,115 @@ fn workgroup<const M: u32>(
         ns: vec![0.0; WG],
         s1: vec![0.0; (dim + 1) * WG],
         s2: vec![0.0; dim * WG],
+        dn: vec![0.0; WG],
+        dsum: vec![0.0; WG],
+        dmin: vec![u32::MAX; WG],
     };
     for b in 0..WG / LANES {
-        block::<M>(k, params, coef, wid, b * LANES, st, &mut sc, hist);
+        block::<M>(k, params, coef, tcdf, wid, b * LANES, st, &mut sc, hist);
     }
     reduce_partials(k, params, part, &sc, st);
 }
 
+/// A block of lanes' position in one random stream: Threefry block `blk`, the next variate
+/// `lane` inside it, and the block's words (and normals, for Gaussian streams). Variate m of
+/// the stream is variate m % per of block m / per.
+struct Cursor {
+    blk: u64,
+    lane: usize,
+    per: usize,
+    normals: bool,
+    key: [u32; 4],
+    path0: u64,
+    words: [[u32; LANES]; 4],
+    z: [[f32; LANES]; 4],
+}
+
+impl Cursor {
+    fn new(m0: u64, per: u64, normals: bool, stream: u32, params: &Params, path0: u64) -> Self {
+        let mut c = Cursor {
+            blk: m0 / per,
+            lane: (m0 % per) as usize,
+            per: per as usize,
+            normals,
+            key: [params.seed_lo, params.seed_hi, stream, 0],
+            path0,
+            words: [[0; LANES]; 4],
+            z: [[0.0; LANES]; 4],
+        };
+        c.fetch();
+        c
+    }
+
+    #[inline(always)]
+    fn fetch(&mut self) {
+        let mut ctr = [[self.blk as u32; LANES], [(self.blk >> 32) as u32; LANES], [0; LANES], [0; LANES]];
+        for l in 0..LANES {
+            let path = self.path0.wrapping_add(l as u64);
+            ctr[2][l] = path as u32;
+            ctr[3][l] = (path >> 32) as u32;
+        }
+        self.words = threefry4x32_lanes(ctr, self.key);
+        if self.normals {
+            let w = &self.words;
+            for l in 0..LANES {
+                let a = box_muller(w[0][l], w[1][l]);
+                let b = box_muller(w[2][l], w[3][l]);
+                self.z[0][l] = a[0];
+                self.z[1][l] = a[1];
+                self.z[2][l] = b[0];
+                self.z[3][l] = b[1];
+            }
+        }
+    }
+
+    /// Move to the next variate (fetching a new block when this one is used up); returns its
+    /// lane inside the block.
+    #[inline(always)]
+    fn next(&mut self) -> usize {
+        if self.lane == self.per {
+            self.blk += 1;
+            self.fetch();
+            self.lane = 0;
+        }
+        self.lane += 1;
+        self.lane - 1
+    }
+
+    /// The next noise variate of every lane: a normal, or a Student-t variate with coordinate
+    /// `q`'s ν (from the lane's word pair).
+    #[inline(always)]
+    fn variate(&mut self, q: &Coef) -> [f32; LANES] {
+        let j = self.next();
+        if self.normals {
+            self.z[j]
+        } else {
+            let mut out = [0.0f32; LANES];
+            for l in 0..LANES {
+                out[l] = student_t(self.words[2 * j][l], self.words[2 * j + 1][l], q.nu, q.two_over_nu);
+            }
+            out
+        }
+    }
+
+    /// The next raw word of every lane.
+    #[inline(always)]
+    fn word(&mut self) -> [u32; LANES] {
+        let j = self.next();
+        self.words[j]
+    }
+}
+
+/// Whether every coordinate of lane l is finite and within the divergence bound.
 #[inline(always)]
-fn normals_lanes(blk: u64, path0: u64, key: [u32; 4]) -> [[f32; LANES]; 4] {
-    let mut ctr = [[blk as u32; LANES], [(blk >> 32) as u32; LANES], [0; LANES], [0; LANES]];
-    for l in 0..LANES {
-        let path = path0.wrapping_add(l as u64);
-        ctr[2][l] = path as u32;
-        ctr[3][l] = (path >> 32) as u32;
+fn in_bounds(x: &[[f32; LANES]], bound: f32) -> [bool; LANES] {
+    let mut ok = [true; LANES];
+    for xi in x {
+        for l in 0..LANES {
+            ok[l] &= xi[l].abs() <= bound;
+        }
     }
-    let w = threefry4x32_lanes(ctr, key);
-    let mut out = [[0.0f32; LANES]; 4];
-    for l in 0..LANES {
-        let a = box_muller(w[0][l], w[1][l]);
-        let b = box_muller(w[2][l], w[3][l]);
-        out[0][l] = a[0];
-        out[1][l] = a[1];
-        out[2][l] = b[0];
-        out[3][l] = b[1];
-    }
-    out
+    ok
 }
 
 #[allow(clippy::needless_range_loop)]
@@ -241,6 +367,7 @@ fn block<const M: u32>(
     k: &KernelConsts,
     params: &Params,
     coef: &[Coef],
+    tcdf: &[f32],
     wid: usize,
     lid0: usize,
     st: &mut [f32],
@@ -282,13 +409,19 @@ fn block<const M: u32>(
     let mut s1 = vec![[0.0f32; LANES]; dim + 1];
     let mut s2 = vec![[0.0f32; LANES]; dim];
     let mut ns = [0.0f32; LANES];
+    // Kernels 10 and 12 keep a second vector per coordinate (the agent's noisy gradient / z₂)
+    // and an accumulator.
+    let mut va = vec![[0.0f32; LANES]; if M == 10 || M == 12 { dim } else { 0 }];
+    let mut acc = vec![[0.0f32; LANES]; if M == 10 { dim } else { 0 }];
+
+    let bound = params.div_bound;
+    let mut alive = in_bounds(&x, bound);
+    let (mut dn, mut dsum, mut dmin) = ([0.0f32; LANES], [0.0f32; LANES], [u32::MAX; LANES]);
 
     let path0 = (u64::from(params.path_hi) << 32 | u64::from(params.path_lo)) + first_local as u64;
-    let key = [params.seed_lo, params.seed_hi, STREAM_NOISE, 0];
     let m0 = u64::from(params.m0_hi) << 32 | u64::from(params.m0_lo);
-    let mut blk = m0 >> 2;
-    let mut lane = (m0 & 3) as usize;
-    let mut buf = normals_lanes(blk, path0, key);
+    let mut noise = Cursor::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
+    let mut cw = if M == 10 { Some(Cursor::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
 
     let mut kk = params.k_begin;
     let mut sample_now = params.init == 1 && is_sample(params, 0);
@@ -305,7 +438,7 @@ fn block<const M: u32>(
             let mut ok = [false; LANES];
             for l in 0..LANES {
                 loss[l] *= 0.5;
-                ok[l] = is_finite_bits(loss[l]) && l < n_active;
+                ok[l] = alive[l] && is_finite_bits(loss[l]) && l < n_active;
                 ns[l] += if ok[l] { 1.0 } else { 0.0 };
             }
             let mut bin = [0u32; LANES];
@@ -345,34 +478,127 @@ fn block<const M: u32>(
                     g[i][l] = hi * (x[i][l] - ci);
                 }
             }
-            for i in 0..dim {
-                let pi = &p[i];
-                // One normal per agent; the multi-draw kernels aggregate them first.
-                let mut xi = [0.0f32; LANES];
+            if M == 10 {
+                // DCSGD: agents outside, coordinates inside (both streams read in order).
+                let cw = cw.as_mut().expect("kernel 10 has a compressor stream");
+                for a in acc.iter_mut() {
+                    *a = [0.0; LANES];
+                }
                 for _ in 0..k.draws {
-                    if lane == 4 {
-                        blk += 1;
-                        buf = normals_lanes(blk, path0, key);
-                        lane = 0;
-                    }
-                    if M < 8 {
-                        xi = buf[lane];
-                    } else {
-                        let gs = &g[i];
+                    for i in 0..dim {
+                        let z = noise.variate(&coef[i]);
                         for l in 0..LANES {
-                            xi[l] = accumulate::<M>(xi[l], gs[l], buf[lane][l], pi[1]);
+                            va[i][l] = g[i][l] + p[i][1] * z[l];
                         }
                     }
-                    lane += 1;
+                    let mut norm = [0.0f32; LANES];
+                    if k.comp == crate::model::compressed::COMP_QSGD {
+                        for vi in va.iter() {
+                            for l in 0..LANES {
+                                norm[l] += vi[l] * vi[l];
+                            }
+                        }
+                        for l in 0..LANES {
+                            norm[l] = norm[l].sqrt();
+                        }
+                    }
+                    let mut kept = [0u32; LANES];
+                    for i in 0..dim {
+                        let w = cw.word();
+                        let (c3, c4) = (p[i][3], p[i][4]);
+                        let left = (dim - i) as u32;
+                        macro_rules! comp {
+                            ($id:expr) => {
+                                for l in 0..LANES {
+                                    acc[i][l] +=
+                                        compress::<{ $id }>(va[i][l], w[l], c3, c4, &mut kept[l], left, norm[l]);
+                                }
+                            };
+                        }
+                        match k.comp {
+                            1 => comp!(1),
+                            2 => comp!(2),
+                            3 => comp!(3),
+                            4 => comp!(4),
+                            _ => comp!(0),
+                        }
+                    }
                 }
-                let (xs, ms, vs) = (&mut x[i], &mut mm[i], &mut vv[i]);
-                let gs = &g[i];
+                for i in 0..dim {
+                    for l in 0..LANES {
+                        let nx = x[i][l] - p[i][0] * (acc[i][l] * p[i][2]);
+                        x[i][l] = if alive[l] { nx } else { x[i][l] };
+                    }
+                }
+            } else if M == 12 {
+                // rand-k SDE: z₂ for every coordinate (and its mean), then z₁ and the update.
+                let mut sum = [0.0f32; LANES];
+                for i in 0..dim {
+                    let z = noise.variate(&coef[i]);
+                    va[i] = z;
+                    for l in 0..LANES {
+                        sum[l] += z[l];
+                    }
+                }
+                let mut zbar = [0.0f32; LANES];
                 for l in 0..LANES {
-                    update::<M>(&mut xs[l], &mut ms[l], &mut vs[l], gs[l], xi[l], pi, tf, params.gsq);
+                    zbar[l] = sum[l] / dim as f32;
+                }
+                for i in 0..dim {
+                    let z1 = noise.variate(&coef[i]);
+                    let pi = &p[i];
+                    for l in 0..LANES {
+                        let nx = randk_sde_update(x[i][l], g[i][l], z1[l], va[i][l] - zbar[l], pi[0], pi[1], pi[2]);
+                        x[i][l] = if alive[l] { nx } else { x[i][l] };
+                    }
+                }
+            } else {
+                for i in 0..dim {
+                    let pi = &p[i];
+                    // One variate per agent; the multi-draw kernels aggregate them first.
+                    let mut xi = [0.0f32; LANES];
+                    for _ in 0..k.draws {
+                        let z = noise.variate(&coef[i]);
+                        if M < 8 || M == 11 {
+                            xi = z;
+                        } else {
+                            let gs = &g[i];
+                            for l in 0..LANES {
+                                xi[l] = accumulate::<M>(xi[l], gs[l], z[l], pi[1]);
+                            }
+                        }
+                    }
+                    let (xs, ms, vs) = (&mut x[i], &mut mm[i], &mut vv[i]);
+                    let gs = &g[i];
+                    if M == 2 && k.tcdf {
+                        let q = &coef[i];
+                        for l in 0..LANES {
+                            let (e, oms) = t_sign_moments(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
+                            let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
+                            xs[l] = if alive[l] { nx } else { xs[l] };
+                        }
+                    } else {
+                        for l in 0..LANES {
+                            let (mut x1, mut m1, mut v1) = (xs[l], ms[l], vs[l]);
+                            update::<M>(&mut x1, &mut m1, &mut v1, gs[l], xi[l], pi, tf, params.gsq);
+                            xs[l] = if alive[l] { x1 } else { xs[l] };
+                            ms[l] = if alive[l] { m1 } else { ms[l] };
+                            vs[l] = if alive[l] { v1 } else { vs[l] };
+                        }
+                    }
                 }
             }
         }
         kk += 1;
+        // Divergence: freeze and count the paths that left the bound in this step.
+        let inb = in_bounds(&x, bound);
+        for l in 0..LANES {
+            let newly = alive[l] && !inb[l];
+            dn[l] += if newly { 1.0 } else { 0.0 };
+            dsum[l] += if newly { kk as f32 } else { 0.0 };
+            dmin[l] = if newly { dmin[l].min(kk) } else { dmin[l] };
+            alive[l] &= inb[l];
+        }
         sample_now = is_sample(params, kk);
     }
 
@@ -393,8 +619,11 @@ fn block<const M: u32>(
             loss += h[i] * y * y;
         }
         sc.loss[t] = 0.5 * loss;
-        sc.ok[t] = is_finite_bits(sc.loss[t]);
+        sc.ok[t] = alive[l] && is_finite_bits(sc.loss[t]);
         sc.ns[t] = ns[l];
+        sc.dn[t] = dn[l];
+        sc.dsum[t] = dsum[l];
+        sc.dmin[t] = dmin[l];
         for q in 0..=dim {
             sc.s1[q * WG + t] = s1[q][l];
         }
@@ -466,4 +695,38 @@ fn reduce_partials(k: &KernelConsts, params: &Params, part: &mut [f32], sc: &Scr
         a.copy_from_slice(&sc.s2[i * WG..(i + 1) * WG]);
         part[lay.stat_s2(i)] = reduce_sum(&mut a);
     }
+    a.copy_from_slice(&sc.dn);
+    part[lay.div_n()] = reduce_sum(&mut a);
+    a.copy_from_slice(&sc.dsum);
+    part[lay.div_sum()] = reduce_sum(&mut a);
+    let mut hi = [0.0f32; WG];
+    let mut lo = [0.0f32; WG];
+    for t in 0..WG {
+        (hi[t], lo[t]) = split_step(sc.dmin[t]);
+    }
+    let (h, l) = reduce_min_step(&mut hi, &mut lo);
+    part[lay.div_min_hi()] = h;
+    part[lay.div_min_lo()] = l;
+}
+
+/// A step as two exact 16-bit halves (u32::MAX, "none", becomes (65536, 0)).
+fn split_step(s: u32) -> (f32, f32) {
+    if s == u32::MAX { (65536.0, 0.0) } else { ((s >> 16) as f32, (s & 0xFFFF) as f32) }
+}
+
+/// Twin of the WGSL `reduce_min_step`: lexicographic minimum of (hi, lo), stride halving.
+fn reduce_min_step(hi: &mut [f32; WG], lo: &mut [f32; WG]) -> (f32, f32) {
+    let mut stride = WG / 2;
+    while stride > 0 {
+        for lid in 0..stride {
+            let (bh, bl) = (hi[lid + stride], lo[lid + stride]);
+            let take = bh < hi[lid] || (bh == hi[lid] && bl < lo[lid]);
+            if take {
+                hi[lid] = bh;
+                lo[lid] = bl;
+            }
+        }
+        stride /= 2;
+    }
+    (hi[0], lo[0])
 }

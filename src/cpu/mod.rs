@@ -4,7 +4,7 @@ pub mod advance;
 pub mod rng_words;
 
 use crate::error::Result;
-use crate::layout::{Coef, Params, partial_words};
+use crate::layout::{Params, Upload, partial_words};
 use crate::plan::{BackendInfo, Engine, Sink};
 use advance::{KernelConsts, WG};
 
@@ -51,7 +51,7 @@ impl Engine for CpuEngine {
         (paths / WG as u64).max(1) * WG as u64
     }
 
-    fn run_chunk(&mut self, k: &KernelConsts, coef: &[Coef], segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
+    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
         self.state.resize(n_wg * k.slots() * k.dim * WG, 0.0);
@@ -59,7 +59,7 @@ impl Engine for CpuEngine {
         self.hist.resize(k.hist_words(), 0);
         for (s, p) in segs.iter().enumerate() {
             self.hist.fill(0);
-            advance::advance(k, p, coef, &mut self.state, &mut self.partials, &mut self.hist);
+            advance::advance(k, p, up, &mut self.state, &mut self.partials, &mut self.hist);
             sink(s, &self.partials, &self.hist)?;
         }
         Ok(())

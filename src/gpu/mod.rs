@@ -7,9 +7,11 @@ use std::sync::mpsc;
 
 use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
-use crate::layout::{Coef, Params, RngParams, partial_words};
+use crate::layout::{Coef, Params, RngParams, Upload, partial_words};
 use crate::plan::{BackendInfo, Engine, Sink};
 use crate::shader;
+
+mod eval;
 
 /// Largest chunk on the GPU (paths); the dispatch width stays below 65 535 workgroups.
 const MAX_GPU_CHUNK: u64 = 1 << 22;
@@ -49,6 +51,9 @@ struct Buffers {
     state: wgpu::Buffer,
     partials: wgpu::Buffer,
     hist: wgpu::Buffer,
+    tcdf: wgpu::Buffer,
+    /// Words the `tcdf` buffer holds.
+    tcdf_words: usize,
     staging: [wgpu::Buffer; 2],
     bind_group: wgpu::BindGroup,
 }
@@ -115,21 +120,58 @@ impl GpuEngine {
     }
 
     fn compute_pipeline(&self, label: &str, src: &str, entry: &str) -> Result<Pipeline> {
+        self.compute_pipeline_with(label, src, entry, None)
+    }
+
+    /// A pipeline with an explicit bind-group layout (`storage[b]` = Some(read_only) for each
+    /// storage binding b, binding 0 the uniform), so that bindings a configuration of the
+    /// kernel does not touch still belong to the layout.
+    fn compute_pipeline_with(&self, label: &str, src: &str, entry: &str, storage: Option<&[bool]>) -> Result<Pipeline> {
         shader::validate(src)?;
         self.scoped(label, |s| {
             let module = s.device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(label),
                 source: wgpu::ShaderSource::Wgsl(src.into()),
             });
+            let explicit = storage.map(|ro| {
+                let buffer = |ty| wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None };
+                let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: buffer(wgpu::BufferBindingType::Uniform),
+                    count: None,
+                }];
+                for (b, &read_only) in ro.iter().enumerate() {
+                    entries.push(wgpu::BindGroupLayoutEntry {
+                        binding: b as u32 + 1,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: buffer(wgpu::BufferBindingType::Storage { read_only }),
+                        count: None,
+                    });
+                }
+                let bgl = s.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(label),
+                    entries: &entries,
+                });
+                let pl = s.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(label),
+                    bind_group_layouts: &[Some(&bgl)],
+                    immediate_size: 0,
+                });
+                (bgl, pl)
+            });
             let pipeline = s.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(label),
-                layout: None,
+                layout: explicit.as_ref().map(|(_, pl)| pl),
                 module: &module,
                 entry_point: Some(entry),
                 compilation_options: Default::default(),
                 cache: None,
             });
-            let layout = pipeline.get_bind_group_layout(0);
+            let layout = match explicit {
+                Some((bgl, _)) => bgl,
+                None => pipeline.get_bind_group_layout(0),
+            };
             Ok(Pipeline { pipeline, layout })
         })
     }
@@ -143,12 +185,15 @@ impl GpuEngine {
         })
     }
 
-    fn ensure(&mut self, k: &KernelConsts, n_wg: usize) -> Result<()> {
+    fn ensure(&mut self, k: &KernelConsts, n_wg: usize, tcdf_words: usize) -> Result<()> {
         if !self.pipelines.contains_key(k) {
-            let p = self.compute_pipeline("optsde.advance", &shader::advance_source(k)?, "advance")?;
+            // Bindings 1..5: coef (read), state, partials, hist (read-write), tcdf (read).
+            let storage = [true, false, false, false, true];
+            let p =
+                self.compute_pipeline_with("optsde.advance", &shader::advance_source(k)?, "advance", Some(&storage))?;
             self.pipelines.insert(*k, p);
         }
-        if self.bufs.as_ref().is_some_and(|b| b.key == *k && b.n_wg >= n_wg) {
+        if self.bufs.as_ref().is_some_and(|b| b.key == *k && b.n_wg >= n_wg && b.tcdf_words >= tcdf_words) {
             return Ok(());
         }
         use wgpu::BufferUsages as U;
@@ -163,6 +208,7 @@ impl GpuEngine {
         let state = self.buffer("optsde.state", sbytes, U::STORAGE | U::COPY_SRC);
         let partials = self.buffer("optsde.partials", pbytes, U::STORAGE | U::COPY_SRC);
         let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
+        let tcdf = self.buffer("optsde.tcdf", (tcdf_words * 4) as u64, U::STORAGE | U::COPY_DST);
         let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
         let layout = &self.pipelines[k].layout;
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -174,9 +220,11 @@ impl GpuEngine {
                 wgpu::BindGroupEntry { binding: 2, resource: state.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 3, resource: partials.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 4, resource: hist.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 5, resource: tcdf.as_entire_binding() },
             ],
         });
-        self.bufs = Some(Buffers { key: *k, n_wg, params, coef, state, partials, hist, staging, bind_group });
+        self.bufs =
+            Some(Buffers { key: *k, n_wg, params, coef, state, partials, hist, tcdf, tcdf_words, staging, bind_group });
         Ok(())
     }
 
@@ -259,17 +307,18 @@ impl Engine for GpuEngine {
         (paths / WG as u64).max(1) * WG as u64
     }
 
-    fn run_chunk(&mut self, k: &KernelConsts, coef: &[Coef], segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
+    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
-        self.ensure(k, n_wg)?;
+        self.ensure(k, n_wg, up.tcdf.len())?;
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
         let hbytes = (k.hist_words() * 4) as u64;
         let this = &*self;
         let b = this.bufs.as_ref().expect("buffers were just ensured");
         let pipe = &this.pipelines[k];
         this.scoped("optsde.advance", |s| {
-            s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(coef));
+            s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(&up.coef));
+            s.queue.write_buffer(&b.tcdf, 0, bytemuck::cast_slice(&up.tcdf));
             let mut pending: VecDeque<(usize, wgpu::SubmissionIndex)> = VecDeque::new();
             let mut collect = |seg: usize, idx: wgpu::SubmissionIndex| -> Result<()> {
                 s.read_staging(&b.staging[seg % 2], idx, |bytes| {

@@ -19,18 +19,19 @@ use crate::math::sign_f32;
 
 use super::{sgd, signsgd};
 
-/// (p0..p2) of the distributed models; `n` agents.
-pub fn coefs(kind: crate::spec::ModelKind, eta: f64, dt: f64, sigma: f64, n: u32) -> [f64; 3] {
+/// (p0..p2) of the distributed models; `n` agents, noise `scale` and standard deviation `std`
+/// (see [`super::model_coefs`]).
+pub fn coefs(kind: crate::spec::ModelKind, eta: f64, dt: f64, scale: f64, std: f64, n: u32, student: bool) -> [f64; 3] {
     use crate::spec::ModelKind as K;
     let n = f64::from(n);
     match kind {
-        K::DsgdSde => sgd::sde_coefs(eta, dt, sigma / n.sqrt()),
+        K::DsgdSde => sgd::sde_coefs(eta, dt, std / n.sqrt()),
         K::DsignsgdSde => {
-            let c = signsgd::sde_coefs(eta, dt, sigma);
+            let c = signsgd::sde_coefs(eta, dt, scale, student);
             [c[0], c[1] / n.sqrt(), c[2]]
         }
         // p0 = η, p1 = σ, p2 = 1/N.
-        K::Dsgd | K::Dsignsgd => [eta, sigma, 1.0 / n],
+        K::Dsgd | K::Dsignsgd => [eta, scale, 1.0 / n],
         _ => unreachable!("not a distributed model"),
     }
 }

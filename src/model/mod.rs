@@ -8,27 +8,68 @@
 //! [`crate::rng`]). Discrete optimizers consume one normal per coordinate per step.
 
 pub mod adaptive;
+pub mod compressed;
 pub mod distributed;
 pub mod sgd;
 pub mod signsgd;
 
-use crate::layout::Coef;
-use crate::spec::{Experiment, ModelKind, Noise, Objective};
+use crate::layout::{Coef, Upload};
+use crate::spec::{Compressor, Experiment, ModelKind, Noise, Objective};
+
+/// The kernel that runs an experiment (`MODEL` in the shader): [`ModelKind::id`], except for
+/// the compressed models, whose kernel depends on the compressor:
+/// * `dcsgd` with the identity is DSGD (kernel 8); any other compressor runs kernel 10;
+/// * `dcsgd-sde`: identity, and rand-k with k = d (ω = 0), is the DSGD SDE (kernel 0);
+///   bernoulli has a diagonal diffusion (kernel 11); rand-k needs the O(d) sampler of spec §6.3
+///   (kernel 12).
+pub fn kernel_id(exp: &Experiment) -> u32 {
+    let c = exp.model.compressor;
+    match exp.model.name {
+        ModelKind::Dcsgd if c == Compressor::Identity => 8,
+        ModelKind::Dcsgd => 10,
+        ModelKind::DcsgdSde => match c {
+            Compressor::Bernoulli { .. } => 11,
+            Compressor::RandK { .. } if c.omega(exp.dim) > 0.0 => 12,
+            _ => 0,
+        },
+        kind => kind.id(),
+    }
+}
 
 /// Per-coordinate model coefficients p0..p8 in f64, before the f32 upload.
+///
+/// Noise enters through two numbers: the *scale* (σ, or the Student-t scale), which the
+/// discrete optimizers multiply their sampled variates by and the sign SDEs divide the gradient
+/// by; and the *standard deviation* (σ, or scale·√(ν/(ν − 2))), which drives the SDEs built on
+/// the noise covariance (SGD-type, compressed and adaptive SDEs; validation guarantees ν > 2).
 pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; 9] {
     let eta = exp.model.eta;
     let dt = eta / f64::from(exp.run.refine);
-    let Noise::Gaussian { sigma } = &exp.noise;
-    let s = sigma[i];
-    let three = |p: [f64; 3]| [p[0], p[1], p[2], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+    let scale = exp.noise.scale(i);
+    let std = exp.noise.std_dev(i);
+    let pad = |p: &[f64]| {
+        let mut out = [0.0; 9];
+        out[..p.len()].copy_from_slice(p);
+        out
+    };
+    let student = matches!(exp.noise, Noise::StudentT { .. });
+    let n = exp.model.agents;
     match (exp.model.name, &exp.model.adaptive) {
-        (ModelKind::SgdSde, _) => three(sgd::sde_coefs(eta, dt, s)),
-        (ModelKind::Sgd, _) => three(sgd::discrete_coefs(eta, s)),
-        (ModelKind::SignsgdSde, _) => three(signsgd::sde_coefs(eta, dt, s)),
-        (ModelKind::Signsgd, _) => three(signsgd::discrete_coefs(eta, s)),
-        (kind, _) if kind.is_distributed() => three(distributed::coefs(kind, eta, dt, s, exp.model.agents)),
-        (kind, Some(a)) => adaptive::coefs(kind, a, eta, exp.run.refine, s),
+        (ModelKind::SgdSde, _) => pad(&sgd::sde_coefs(eta, dt, std)),
+        (ModelKind::Sgd, _) => pad(&sgd::discrete_coefs(eta, scale)),
+        (ModelKind::SignsgdSde, _) => pad(&signsgd::sde_coefs(eta, dt, scale, student)),
+        (ModelKind::Signsgd, _) => pad(&signsgd::discrete_coefs(eta, scale)),
+        (kind, _) if kind.is_compressed() => {
+            let c = &exp.model.compressor;
+            match kernel_id(exp) {
+                8 => pad(&[eta, scale, 1.0 / f64::from(n)]),
+                10 => pad(&compressed::discrete_coefs(c, eta, scale, n, exp.dim)),
+                0 => pad(&sgd::sde_coefs(eta, dt, std / f64::from(n).sqrt())),
+                _ => pad(&compressed::sde_coefs(c, eta, dt, std, n, exp.dim)),
+            }
+        }
+        (kind, _) if kind.is_distributed() => pad(&distributed::coefs(kind, eta, dt, scale, std, n, student)),
+        (kind, Some(a)) => adaptive::coefs(kind, a, eta, exp.run.refine, if kind.is_sde() { std } else { scale }),
         (kind, None) => unreachable!("validated: {} has adaptive parameters", kind.name()),
     }
 }
@@ -41,14 +82,26 @@ pub fn time_rates(exp: &Experiment) -> (f64, f64, f64) {
     }
 }
 
-/// The coefficient table uploaded to binding 1; `ranges[i]` is the histogram range of
-/// coordinate i.
-pub fn coef_table(exp: &Experiment, ranges: &[(f64, f64)], bins: u32) -> Vec<Coef> {
+/// What the kernel reads besides its parameters: the coefficient table (binding 1; `ranges[i]`
+/// is the histogram range of coordinate i) and, for Student-t noise with a non-integer ν in a
+/// sign SDE, the concatenated CDF tables (binding 5; one placeholder word otherwise).
+pub fn upload(exp: &Experiment, ranges: &[(f64, f64)], bins: u32) -> Upload {
     let Objective::Quadratic { h, center } = &exp.objective;
-    (0..exp.dim)
+    let sign_sde = matches!(exp.model.name, ModelKind::SignsgdSde | ModelKind::DsignsgdSde);
+    let mut tcdf: Vec<f32> = Vec::new();
+    let coef = (0..exp.dim)
         .map(|i| {
             let p = model_coefs(exp, i).map(|v| v as f32);
             let (lo, hi) = ranges[i];
+            let (mut nu, mut sqrt_nu, mut two_over_nu, mut tab) = (0.0, 0.0, 0.0, -1.0);
+            if let Some(v) = exp.noise.nu(i) {
+                let t = crate::noise::t_params(v);
+                (nu, sqrt_nu, two_over_nu) = (t.nu, t.sqrt_nu, t.two_over_nu);
+                if sign_sde && !t.closed {
+                    tab = tcdf.len() as f32;
+                    tcdf.extend(crate::noise::t_table(v));
+                }
+            }
             Coef {
                 h: h[i] as f32,
                 c: center[i] as f32,
@@ -64,11 +117,17 @@ pub fn coef_table(exp: &Experiment, ranges: &[(f64, f64)], bins: u32) -> Vec<Coe
                 x0: exp.x0[i] as f32,
                 hist_lo: lo as f32,
                 hist_inv_w: (f64::from(bins) / (hi - lo)) as f32,
-                _pad0: 0.0,
-                _pad1: 0.0,
+                nu,
+                sqrt_nu,
+                two_over_nu,
+                tab,
             }
         })
-        .collect()
+        .collect();
+    if tcdf.is_empty() {
+        tcdf.push(0.0);
+    }
+    Upload { coef, tcdf }
 }
 
 /// One update of a coordinate's state (twin of `update` in `shaders/shared/model.wgsl`);
@@ -96,6 +155,8 @@ pub fn update<const MODEL: u32>(
         6 => adaptive::rmsprop_sde_update(x, v, g, xi, p, gsq),
         7 => adaptive::adam_sde_update(x, m, v, g, xi, p, tf, gsq),
         8 => *x = distributed::dsgd_update(*x, g, xi, p[0], p[1], p[2]),
-        _ => *x = distributed::dsignsgd_update(*x, xi, p[0], p[2]),
+        9 => *x = distributed::dsignsgd_update(*x, xi, p[0], p[2]),
+        11 => *x = compressed::bernoulli_sde_update(*x, g, xi, p[0], p[1], p[2]),
+        _ => unreachable!("kernel {MODEL} has its own step (src/cpu/advance.rs)"),
     }
 }

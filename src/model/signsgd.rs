@@ -15,9 +15,18 @@
 
 use crate::math::{erf_and_one_minus_sq, sign_f32};
 
-/// (p0, p1, p2) = (Δt, √(ηΔt), 1/(√2 σ)).
-pub fn sde_coefs(eta: f64, dt: f64, sigma: f64) -> [f64; 3] {
-    [dt, (eta * dt).sqrt(), 1.0 / (std::f64::consts::SQRT_2 * sigma)]
+/// (p0, p1, p2) = (Δt, √(ηΔt), 1/(√2 σ)); with Student-t noise of scale s (spec §3.2), p2 = 1/s
+/// and the kernels evaluate 2F_ν(g/s) − 1 in place of erf(g/(√2σ)) ([`crate::noise`]).
+pub fn sde_coefs(eta: f64, dt: f64, sigma: f64, student: bool) -> [f64; 3] {
+    let p2 = if student { 1.0 / sigma } else { 1.0 / (std::f64::consts::SQRT_2 * sigma) };
+    [dt, (eta * dt).sqrt(), p2]
+}
+
+/// The Student-t SDE step: `e` = 2F_ν(g/s) − 1 and `one_minus_sq` = 1 − e² from
+/// [`crate::noise::t_sign_moments`].
+#[inline(always)]
+pub fn sde_update_with(x: f32, e: f32, one_minus_sq: f32, xi: f32, p0: f32, p1: f32) -> f32 {
+    x - p0 * e + p1 * one_minus_sq.sqrt() * xi
 }
 
 /// (p0, p1, p2) = (η, σ, unused).
