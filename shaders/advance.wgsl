@@ -22,6 +22,8 @@
 @group(0) @binding(4) var<storage, read_write> hist: array<atomic<u32>>;
 // Student-t CDF tables of the sign SDEs (see shared/tdist.wgsl); one placeholder word otherwise.
 @group(0) @binding(5) var<storage, read> tcdf: array<f32>;
+// Per-group scalars (one group per sweep point; see src/layout.rs Group).
+@group(0) @binding(6) var<storage, read> groups: array<Group>;
 
 const NQ: u32 = DIM + 1u;
 const HIST_STRIDE: u32 = BINS + 2u;
@@ -32,6 +34,9 @@ const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
 // variate m % PER_BLOCK of block m / PER_BLOCK. Twin: `Cursor` in src/cpu/advance.rs.
 var<private> p_lo: u32;
 var<private> p_hi: u32;
+// This invocation's parameter group and its first coefficient.
+var<private> grp: u32;
+var<private> g_base: u32;
 var<private> n_blo: u32;
 var<private> n_bhi: u32;
 var<private> n_lane: u32;
@@ -65,9 +70,8 @@ fn noise_next(i: u32) -> f32 {
     let j = n_lane;
     n_lane += 1u;
     if (TNOISE) {
-        let w0 = select(n_words.x, n_words.z, j == 1u);
-        let w1 = select(n_words.y, n_words.w, j == 1u);
-        return student_t(w0, w1, coef[i].nu, coef[i].two_over_nu);
+        // One variate per block (PER_BLOCK = 1): 48-bit radius from x, y; angle from z.
+        return student_t(n_words.x, n_words.y, n_words.z, coef[g_base + i].nu, coef[g_base + i].two_over_nu);
     }
     return select(select(n_z.x, n_z.y, j == 1u), select(n_z.z, n_z.w, j == 3u), j >= 2u);
 }
@@ -88,7 +92,7 @@ fn comp_next() -> u32 {
 fn in_bounds(x: ptr<function, array<f32, DIM>>) -> bool {
     var ok = true;
     for (var i = 0u; i < DIM; i += 1u) {
-        ok = ok && abs((*x)[i]) <= params.div_bound;
+        ok = ok && abs((*x)[i]) <= groups[grp].div_bound;
     }
     return ok;
 }
@@ -156,7 +160,7 @@ fn hist_add(word: u32) {
     if (USE_LOCAL_HIST) {
         atomicAdd(&wg_hist[word], 1u);
     } else {
-        atomicAdd(&hist[word], 1u);
+        atomicAdd(&hist[grp * NQ * HIST_STRIDE + word], 1u);
     }
 }
 
@@ -170,10 +174,10 @@ fn sample(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: p
             let y = (*x)[i] - (*m).c[i];
             (*s1)[i] += y;
             (*s2)[i] += y * y;
-            hist_add(i * HIST_STRIDE + bin_of((*x)[i], coef[i].hist_lo, coef[i].hist_inv_w));
+            hist_add(i * HIST_STRIDE + bin_of((*x)[i], coef[g_base + i].hist_lo, coef[g_base + i].hist_inv_w));
         }
         (*s1)[DIM] += loss;
-        hist_add(DIM * HIST_STRIDE + bin_of(loss, params.loss_lo, params.loss_inv_w));
+        hist_add(DIM * HIST_STRIDE + bin_of(loss, groups[grp].loss_lo, groups[grp].loss_inv_w));
     }
 }
 
@@ -288,6 +292,16 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     let wid = wid3.x;
     let local_path = wid * WG + lid;
     let live = local_path < params.n_paths;
+    // Global path index (64-bit as lo/hi with carry), its group, and the path index its random
+    // numbers are keyed by (its index inside the group; sweeps keep p_hi = 0).
+    p_lo = params.path_lo + local_path;
+    p_hi = params.path_hi + select(0u, 1u, p_lo < params.path_lo);
+    grp = 0u;
+    if (params.group_paths > 0u) {
+        grp = p_lo / params.group_paths;
+        p_lo = p_lo - grp * params.group_paths;
+    }
+    g_base = grp * DIM;
 
     if (USE_LOCAL_HIST) {
         for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {
@@ -312,21 +326,21 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     if (live) {
         var m: ModelCoefs;
         for (var i = 0u; i < DIM; i += 1u) {
-            m.h[i] = coef[i].h;
-            m.c[i] = coef[i].c;
-            m.p0[i] = coef[i].p0;
-            m.p1[i] = coef[i].p1;
-            m.p2[i] = coef[i].p2;
-            m.p3[i] = coef[i].p3;
-            m.p4[i] = coef[i].p4;
-            m.p5[i] = coef[i].p5;
-            m.p6[i] = coef[i].p6;
-            m.p7[i] = coef[i].p7;
-            m.p8[i] = coef[i].p8;
+            m.h[i] = coef[g_base + i].h;
+            m.c[i] = coef[g_base + i].c;
+            m.p0[i] = coef[g_base + i].p0;
+            m.p1[i] = coef[g_base + i].p1;
+            m.p2[i] = coef[g_base + i].p2;
+            m.p3[i] = coef[g_base + i].p3;
+            m.p4[i] = coef[g_base + i].p4;
+            m.p5[i] = coef[g_base + i].p5;
+            m.p6[i] = coef[g_base + i].p6;
+            m.p7[i] = coef[g_base + i].p7;
+            m.p8[i] = coef[g_base + i].p8;
         }
         for (var i = 0u; i < DIM; i += 1u) {
             if (params.init == 1u) {
-                x[i] = coef[i].x0;
+                x[i] = coef[g_base + i].x0;
                 mm[i] = 0.0;
                 vv[i] = 0.0;
             } else {
@@ -339,10 +353,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 }
             }
         }
-        // Global path index (64-bit as lo/hi with carry) and the first random blocks.
-        p_lo = params.path_lo + local_path;
-        p_hi = params.path_hi + select(0u, 1u, p_lo < params.path_lo);
-        n_blo = (params.m0_lo >> PB_SHIFT) | (params.m0_hi << (32u - PB_SHIFT));
+        // The first random blocks.
+        // (hi << 1) << (31 - shift): no shift by 32 when PB_SHIFT = 0.
+        n_blo = (params.m0_lo >> PB_SHIFT) | ((params.m0_hi << 1u) << (31u - PB_SHIFT));
         n_bhi = params.m0_hi >> PB_SHIFT;
         n_lane = params.m0_lo & (PER_BLOCK - 1u);
         noise_fetch();
@@ -444,8 +457,8 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         if (live) {
             var m: ModelCoefs;
             for (var i = 0u; i < DIM; i += 1u) {
-                m.h[i] = coef[i].h;
-                m.c[i] = coef[i].c;
+                m.h[i] = coef[g_base + i].h;
+                m.c[i] = coef[g_base + i].c;
             }
             loss = loss_of(&x, &m);
             ok = alive && is_finite_bits(loss);
@@ -527,7 +540,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {
             let v = atomicLoad(&wg_hist[w]);
             if (v != 0u) {
-                atomicAdd(&hist[w], v);
+                atomicAdd(&hist[grp * NQ * HIST_STRIDE + w], v);
             }
         }
     }

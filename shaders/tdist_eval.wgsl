@@ -20,7 +20,7 @@ struct TdistParams {
 @group(0) @binding(0) var<uniform> params: TdistParams;
 @group(0) @binding(1) var<storage, read> tcdf: array<f32>;
 @group(0) @binding(2) var<storage, read> zs: array<f32>;
-@group(0) @binding(3) var<storage, read> words: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read> words: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read_write> moments: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read_write> samples: array<f32>;
 
@@ -31,6 +31,6 @@ fn tdist_eval(@builtin(global_invocation_id) gid: vec3<u32>) {
         moments[i] = t_sign_moments(zs[i], params.nu, params.sqrt_nu, params.tab);
     }
     if (i < params.n_w) {
-        samples[i] = student_t(words[i].x, words[i].y, params.nu, params.two_over_nu);
+        samples[i] = student_t(words[i].x, words[i].y, words[i].z, params.nu, params.two_over_nu);
     }
 }

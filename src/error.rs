@@ -38,6 +38,13 @@ pub enum Error {
     /// A failure inside the GPU backend (device lost, validation error, ...).
     #[error("GPU backend: {0}")]
     Gpu(String),
+    /// One grid point of a sweep failed validation.
+    #[error("sweep point ({point}): {source}")]
+    SweepPoint {
+        point: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// An example name that is not built in.
     #[error("no built-in example named \"{name}\"; available: {available}")]
     UnknownExample { name: String, available: String },

@@ -29,17 +29,31 @@ pub struct Params {
     /// Stationary sampling at steps `stat_start + j * stat_every` (u32::MAX disables).
     pub stat_start: u32,
     pub stat_every: u32,
-    /// Loss histogram: bin = floor((loss - lo) * inv_w).
-    pub loss_lo: f32,
-    pub loss_inv_w: f32,
+    /// 1: the V drift includes (∇f)² (P1); 0: noise only (P7).
+    pub gsq: f32,
+    /// Paths per parameter group of a sweep (a multiple of the workgroup size; 0: one group).
+    /// Global path p belongs to group p / group_paths and draws the random numbers of path
+    /// p mod group_paths, so every grid point replicates its separate run exactly.
+    pub group_paths: u32,
+}
+
+/// Per-group scalars (storage buffer, binding 6): one entry per sweep point (one for a plain
+/// run).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct Group {
     /// Rates of the Adam time factors per substep (see `crate::model::adaptive`).
     pub tf_a: f32,
     pub tf_b: f32,
-    /// 1: the V drift includes (∇f)² (P1); 0: noise only (P7).
-    pub gsq: f32,
+    /// Loss histogram: bin = floor((loss - lo) * inv_w).
+    pub loss_lo: f32,
+    pub loss_inv_w: f32,
     /// A live path whose |x_i| exceeds this (or turns non-finite) at the end of a step is
     /// frozen and counted as diverged.
     pub div_bound: f32,
+    pub _pad0: f32,
+    pub _pad1: f32,
+    pub _pad2: f32,
 }
 
 /// Per-coordinate coefficients (storage buffer, binding 1), derived on the host in f64.
@@ -73,24 +87,27 @@ pub struct Coef {
     pub tab: f32,
 }
 
-const _: () = assert!(size_of::<Params>() == 80);
-const _: () = assert!(offset_of!(Params, gsq) == 72);
+const _: () = assert!(size_of::<Params>() == 64);
+const _: () = assert!(offset_of!(Params, gsq) == 56);
+const _: () = assert!(size_of::<Group>() == 32);
 const _: () = assert!(offset_of!(Params, k_begin) == 12);
 const _: () = assert!(offset_of!(Params, refine) == 36);
 const _: () = assert!(offset_of!(Params, stat_start) == 48);
-const _: () = assert!(offset_of!(Params, loss_inv_w) == 60);
+
 const _: () = assert!(size_of::<Coef>() == 72);
 const _: () = assert!(offset_of!(Coef, tab) == 68);
-const _: () = assert!(offset_of!(Params, div_bound) == 76);
+const _: () = assert!(offset_of!(Params, group_paths) == 60);
 const _: () = assert!(offset_of!(Coef, x0) == 44);
 const _: () = assert!(offset_of!(Coef, hist_inv_w) == 52);
 
-/// What a chunk's kernel reads besides `Params`: the per-coordinate coefficients (binding 1)
-/// and the Student-t CDF tables (binding 5, never empty).
+/// What a chunk's kernel reads besides `Params`: the per-coordinate coefficients of every group
+/// (binding 1; group g's coordinate i at `g * dim + i`), the Student-t CDF tables (binding 5,
+/// never empty) and the per-group scalars (binding 6).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Upload {
     pub coef: Vec<Coef>,
     pub tcdf: Vec<f32>,
+    pub groups: Vec<Group>,
 }
 
 /// Words of one workgroup's partials for dimension `dim` (see [`PartialLayout`]).

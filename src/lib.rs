@@ -3,7 +3,8 @@
 //!
 //! The pieces: [`spec`] turns an experiment file into a validated [`spec::Experiment`];
 //! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
-//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files.
+//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files
+//! ([`npy`] their NumPy copies); [`plot`] draws them with the closed forms of [`theory`].
 
 pub mod backend;
 pub mod cpu;
@@ -14,11 +15,14 @@ pub mod layout;
 pub mod math;
 pub mod model;
 pub mod noise;
+pub mod npy;
 pub mod output;
 pub mod plan;
+pub mod plot;
 pub mod rng;
 pub mod shader;
 pub mod spec;
 pub mod stats;
+pub mod theory;
 
 pub use error::{Error, Result};

@@ -11,8 +11,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use optsde::Result;
-use optsde::spec::{self, BackendChoice, Experiment, Overrides};
-use optsde::{backend, output, plan};
+use optsde::spec::{self, BackendChoice, Experiment, Overrides, Study};
+use optsde::{backend, output, plan, plot};
 
 /// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU
 /// (wgpu compute shaders) or the CPU.
@@ -31,6 +31,8 @@ enum Command {
     Examples,
     /// List the GPU adapters wgpu can see.
     Devices,
+    /// Redraw a run's figures (loss, moments, hist; SVG and PNG) from its saved outputs.
+    Plot(PlotArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -59,6 +61,16 @@ struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Do not draw the figures (loss, moments, hist .svg/.png) at the end.
+    #[arg(long)]
+    no_plots: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct PlotArgs {
+    /// A run's output directory (summary.json, moments.csv, histograms.json).
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
 }
 
 /// `auto | gpu | cpu`, listed in --help and in clap's message for other values.
@@ -78,6 +90,7 @@ fn main() -> ExitCode {
             devices();
             Ok(())
         }
+        Command::Plot(args) => plot::replot(&args.dir).map(|files| print_files(&files)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,9 +121,9 @@ fn error_report(e: &(dyn std::error::Error + 'static)) -> String {
 fn run(args: RunArgs) -> Result<()> {
     let overrides = Overrides { paths: args.paths, steps: args.steps, seed: args.seed, backend: args.backend };
     // 1. Validate (nothing touches the disk or the GPU before this succeeds).
-    let exp = match (&args.file, &args.example) {
-        (Some(file), None) => Experiment::load(file, &overrides)?,
-        (None, Some(name)) => spec::example(name, &overrides)?,
+    let study = match (&args.file, &args.example) {
+        (Some(file), None) => Study::load(file, &overrides)?,
+        (None, Some(name)) => Study::single(spec::example(name, &overrides)?),
         (Some(_), Some(_)) => {
             usage_error(ErrorKind::ArgumentConflict, "give either an experiment FILE or --example NAME, not both")
         }
@@ -119,12 +132,16 @@ fn run(args: RunArgs) -> Result<()> {
             "give an experiment FILE or --example NAME (`optsde examples` lists the examples)",
         ),
     };
+    let exp = study.points[0].exp.clone();
     let out_dir = args.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&exp.name)));
 
     // 2. Open the backend.
     let (mut engine, note) = backend::open(exp.run.backend)?;
     if let Some(note) = note {
         eprintln!("note: {note}");
+    }
+    if study.points.len() > 1 {
+        return run_sweep(&study, &args, &out_dir, engine.as_mut());
     }
 
     // 3. Run.
@@ -145,7 +162,7 @@ fn run(args: RunArgs) -> Result<()> {
         // OPTSDE_CHECKPOINT_SECONDS (default 30) the outputs are rewritten with
         // `"complete": false`; the final write replaces them.
         let every = std::env::var("OPTSDE_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(30.0);
-        let mut write = |r: &plan::RunResult| output::write_outputs(&out_dir, &exp, r);
+        let mut write = |r: &[plan::RunResult]| output::write_outputs(&out_dir, &exp, &r[0]);
         let checkpoint =
             plan::Checkpoint { every: std::time::Duration::from_secs_f64(every.max(0.0)), write: &mut write };
         plan::run_with_checkpoints(&exp, engine.as_mut(), &mut report, Some(checkpoint))
@@ -157,9 +174,55 @@ fn run(args: RunArgs) -> Result<()> {
 
     // 4. Write, 5. report.
     output::write_outputs(&out_dir, &exp, &result)?;
+    if !args.no_plots {
+        plot::write_run_figures(&out_dir, &exp, &result)?;
+    }
     print!("{}", output::human_summary(&exp, &result));
     println!("output      {}", out_dir.display());
     Ok(())
+}
+
+/// A sweep: every grid point in the same launches; per-point outputs in `point-NNN/` and the
+/// table `sweep.csv`.
+fn run_sweep(study: &Study, args: &RunArgs, out_dir: &Path, engine: &mut dyn plan::Engine) -> Result<()> {
+    let points: Vec<Experiment> = study.points.iter().map(|p| p.exp.clone()).collect();
+    let exp = &points[0];
+    let bar = progress_bar(exp, args.quiet);
+    let n = points.len() as u128;
+    let result = {
+        let total = exp.path_steps() * n;
+        let scale = scale_for(total);
+        let mut report = |done: u128| {
+            if let Some(bar) = &bar {
+                bar.set_position((done / scale) as u64 / n as u64);
+            }
+        };
+        let every = std::env::var("OPTSDE_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(30.0);
+        let mut write = |r: &[plan::RunResult]| output::write_sweep(out_dir, study, r);
+        let checkpoint =
+            plan::Checkpoint { every: std::time::Duration::from_secs_f64(every.max(0.0)), write: &mut write };
+        plan::run_study(&points, engine, &mut report, Some(checkpoint))
+    };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let results = result?;
+    output::write_sweep(out_dir, study, &results)?;
+    if !args.no_plots {
+        for (i, (p, r)) in points.iter().zip(&results).enumerate() {
+            plot::write_run_figures(&out_dir.join(output::point_dir(i)), p, r)?;
+        }
+    }
+    print!("{}", output::sweep_summary(study, &results));
+    println!("output      {} (sweep.csv, point-NNN/)", out_dir.display());
+    Ok(())
+}
+
+/// The figures written, one per line.
+fn print_files(files: &[PathBuf]) {
+    for f in files {
+        println!("wrote {}", f.display());
+    }
 }
 
 /// Exit with a clap usage error (code 2), showing `optsde run`'s usage.

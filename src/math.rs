@@ -91,15 +91,28 @@ fn erfc_nr(a: f32) -> f32 {
     t * exp_f32(-a * a + poly)
 }
 
+/// The odd Taylor series of erf for |x| < 0.5 (spec §13.1; truncation < 2e-8 relative).
+#[inline(always)]
+fn erf_taylor(x: f32) -> f32 {
+    let z = x * x;
+    x * std::f32::consts::FRAC_2_SQRT_PI
+        * (1.0 + z * (-0.333_333_34 + z * (0.1 + z * (-0.023_809_524 + z * (0.004_629_63 + z * -0.000_757_575_8)))))
+}
+
+/// [`erf_and_one_minus_sq`] for |x| < 0.5 only (its Taylor branch, bit for bit): the CPU twin
+/// uses it for lane blocks whose arguments are all small.
+#[inline(always)]
+pub fn erf_small_and_one_minus_sq(x: f32) -> (f32, f32) {
+    let taylor = erf_taylor(x);
+    (taylor, (1.0 - taylor * taylor).max(0.0))
+}
+
 /// (erf(x), 1 − erf(x)²) without cancellation (spec §13.1, §13.2): odd Taylor series for
 /// |x| < 0.5, erf = 1 − erfc and 1 − erf² = erfc (2 − erfc) above.
 #[inline(always)]
 pub fn erf_and_one_minus_sq(x: f32) -> (f32, f32) {
     let a = x.abs();
-    let z = x * x;
-    let taylor = x
-        * std::f32::consts::FRAC_2_SQRT_PI
-        * (1.0 + z * (-0.333_333_34 + z * (0.1 + z * (-0.023_809_524 + z * (0.004_629_63 + z * -0.000_757_575_8)))));
+    let taylor = erf_taylor(x);
     let ec = erfc_nr(select(a < 0.5, 0.5, a));
     let big = 1.0 - ec;
     let small = a < 0.5;

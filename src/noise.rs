@@ -62,14 +62,21 @@
 //! W = U² + V², T = U √(ν (W^{−2/ν} − 1) / W) ~ t_ν. A uniform point of the disk is
 //! (√W cos Θ, √W sin Θ) with W ~ U(0, 1] and Θ ~ U[0, 2π) independent, so the rejection step is
 //! not needed: T = cos Θ · √(ν (e^a − 1)), a = (2/ν)(−ln W). This is Box–Muller's t analogue:
-//! ν (e^{(2/ν)(−ln W)} − 1) → −2 ln W as ν → ∞. W = `open_unit` ∈ [2^-24, 1 − 2^-24] (never 0),
-//! Θ is the quarter-exact angle of `sincos_quarter`. The largest reachable |T| is
-//! √(ν (2^{48/ν} − 1)): 2^24 ≈ 1.7e7 at ν = 1, 5.8e3 at ν = 2, 7.8 at ν = 30, 5.77 (Box–Muller's
-//! cap) as ν → ∞. `exp_f32` clamps at 88, i.e. for a = (2/ν) 24 ln 2 > 88, ν < 0.378; ν ≥ 0.5
-//! ([`T_NU_MIN`]) never reaches it (largest |T| ≈ 2e14 at ν = 0.5).
+//! ν (e^{(2/ν)(−ln W)} − 1) → −2 ln W as ν → ∞. Θ is the quarter-exact angle of
+//! `sincos_quarter` from a third word.
+//!
+//! **The radius needs 48 bits.** The tails are the point of this noise, and they come from
+//! small W: a 24-bit W (as Box–Muller's normals use) caps |T| at √(ν(2^{48/ν} − 1)), 1227 at
+//! ν = 2.5, which cuts Var T there by 3.4% (the variance converges like c^{2−ν} in the cap c).
+//! So W = [`unit48`](w_hi, w_lo) = (w_hi ≫ 8) 2^-24 + (2 (w_lo ≫ 9) + 1) 2^-48 ∈ [2^-48, 1], a
+//! 47-bit grid: the cap becomes √(ν(2^{96/ν} − 1)) (9.5e5 at ν = 2.5, Var T short by 0.12%;
+//! 1.7e3 at ν = 5, short by 2e-9), and W < 2^-48 has probability 2^-48. One variate takes three words (radius
+//! hi, radius lo, angle), so the noise stream gives one Student-t variate per Threefry block.
+//! `exp_f32` clamps at 88, i.e. for a = (2/ν) 48 ln 2 > 88, ν < 0.757: for 0.5 ≤ ν < 0.757
+//! ([`T_NU_MIN`]) the few draws with W < e^{−44ν} are capped at √(ν(e^{88} − 1)) ≈ 1.3e19 √ν
+//! instead (probability ≤ 2.8e-10 at ν = 0.5).
 
 use crate::math::{atan_f32, exp_f32, expm1_pos, ln_unit, ln1p_unit, sincos_quarter};
-use crate::rng::open_unit;
 use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 
 /// Intervals of the uniform ϑ grid on [0, π/2] (duplicated in `shaders/shared/tdist.wgsl`,
@@ -283,10 +290,22 @@ fn flush(v: f32) -> f32 {
     select(v.abs() < f32::MIN_POSITIVE, 0.0, v)
 }
 
-/// One t_ν variate from two random words (Bailey's polar method without rejection; module docs).
+/// A uniform in [2^-48, 1] on a 47-bit grid from two words: (hi ≫ 8) 2^-24 + (2 (lo ≫ 9) + 1)
+/// 2^-48 (each term exact in f32, the second below 2^-24, the sum rounded once; never 0; the
+/// rounding gives exactly 1 with probability 2^-25, where the variate is 0, harmlessly). On
+/// [0.5, 1) the f32 sum lies on the 2^-24 lattice; the fine grid matters only near 0.
 #[inline(always)]
-pub fn student_t(w_radius: u32, w_angle: u32, nu: f32, two_over_nu: f32) -> f32 {
-    let a = two_over_nu * -ln_unit(open_unit(w_radius));
+pub fn unit48(w_hi: u32, w_lo: u32) -> f32 {
+    let a = ((w_hi >> 8) as i32) as f32 * (1.0 / 16_777_216.0);
+    let b = ((((w_lo >> 9) << 1) | 1) as i32) as f32 * (1.0 / 281_474_976_710_656.0);
+    a + b
+}
+
+/// One t_ν variate from three random words (Bailey's polar method without rejection, 48-bit
+/// radius; module docs).
+#[inline(always)]
+pub fn student_t(w_hi: u32, w_lo: u32, w_angle: u32, nu: f32, two_over_nu: f32) -> f32 {
+    let a = two_over_nu * -ln_unit(unit48(w_hi, w_lo));
     sincos_quarter(w_angle).0 * (nu * expm1_pos(a)).sqrt()
 }
 

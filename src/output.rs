@@ -1,5 +1,5 @@
-//! The result files of a run (`summary.json`, `moments.csv`, `histograms.json`) and the short
-//! text summary printed after it.
+//! The result files of a run (`summary.json`, `moments.csv`, `histograms.json`, and their
+//! `.npy` copies from [`crate::npy`]) and the short text summary printed after it.
 //!
 //! Each file is written to a temporary name in the output directory and renamed into place, so
 //! an interrupted run never leaves a half-written file. Non-finite numbers become JSON `null`
@@ -24,8 +24,8 @@ pub const HISTOGRAMS: &str = "histograms.json";
 /// Coordinates shown in [`human_summary`].
 const SHOW_COORDS: usize = 8;
 
-/// Write `summary.json`, `moments.csv` and `histograms.json` into `dir`, creating it (and its
-/// parents).
+/// Write `summary.json`, `moments.csv`, `histograms.json` and the `.npy` files of
+/// [`crate::npy`] into `dir`, creating it (and its parents).
 pub fn write_outputs(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         action: "cannot create output directory",
@@ -37,6 +37,7 @@ pub fn write_outputs(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> 
     write_atomic(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;
     let hists = serde_json::to_value(&r.histograms).unwrap_or(Value::Null);
     write_atomic(dir, HISTOGRAMS, &to_json(&hists))?;
+    crate::npy::write_npy(dir, exp, r)?;
     Ok(())
 }
 
@@ -49,7 +50,7 @@ fn to_json(v: &Value) -> Vec<u8> {
 }
 
 /// Write `bytes` to `dir/.name.tmp-PID`, flush it to disk, and rename it to `dir/name`.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let path = dir.join(name);
     let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let io = |action: &'static str, path: &Path| {
@@ -184,6 +185,16 @@ pub fn moments_csv(exp: &Experiment, r: &RunResult) -> String {
     out
 }
 
+/// One row of `moments.csv` as numbers (for `moments.npy`): the same values the CSV prints.
+pub(crate) fn moment_row(exp: &Experiment, rec: &RecordStats) -> Vec<f64> {
+    let dim = exp.dim;
+    let t = rec.step as f64 * exp.model.name.time_per_step(exp.model.eta);
+    let loss = &rec.q[dim];
+    let mut row = vec![rec.step as f64, t, loss.mean, loss.var(), rec.diverged() as f64];
+    row.extend(rec.q[..dim].iter().flat_map(|m| [m.mean, m.var()]));
+    row
+}
+
 fn csv_row(out: &mut String, exp: &Experiment, rec: &RecordStats) {
     let dim = exp.dim;
     let t = rec.step as f64 * exp.model.name.time_per_step(exp.model.eta);
@@ -194,6 +205,87 @@ fn csv_row(out: &mut String, exp: &Experiment, rec: &RecordStats) {
         let _ = write!(out, ",{:e},{:e}", m.mean, m.var());
     }
     out.push('\n');
+}
+
+/// The directory of sweep point `i` inside a sweep's output directory.
+pub fn point_dir(i: usize) -> String {
+    format!("point-{i:03}")
+}
+
+/// A sweep's outputs: each point's files in `point-NNN/` (its `summary.json` carries the point's
+/// parameter values under `sweep`) and `sweep.csv`, one row per point: the swept parameters,
+/// the stationary loss ± SE, the final loss, the diverged fraction and the per-coordinate
+/// stationary variance ± SE.
+pub fn write_sweep(dir: &Path, study: &crate::spec::Study, results: &[RunResult]) -> Result<()> {
+    for (i, (p, r)) in study.points.iter().zip(results).enumerate() {
+        let pd = dir.join(point_dir(i));
+        write_outputs(&pd, &p.exp, r)?;
+        let mut summary = summary_json(&p.exp, r);
+        let params: serde_json::Map<String, Value> =
+            study.axes.iter().zip(&p.values).map(|(a, &v)| (a.key.clone(), num(v))).collect();
+        summary["sweep"] = Value::Object(params);
+        write_atomic(&pd, SUMMARY, &to_json(&summary))?;
+    }
+    write_atomic(dir, "sweep.csv", sweep_csv(study, results).as_bytes())
+}
+
+/// The contents of `sweep.csv`.
+pub fn sweep_csv(study: &crate::spec::Study, results: &[RunResult]) -> String {
+    let dim = study.points[0].exp.dim;
+    let mut out = String::from("point");
+    for a in &study.axes {
+        let _ = write!(out, ",{}", a.key);
+    }
+    out.push_str(",stationary_loss,stationary_loss_se,final_loss,diverged_fraction,complete");
+    for i in 0..dim {
+        let _ = write!(out, ",var_{i},var_se_{i}");
+    }
+    out.push('\n');
+    for (i, (p, r)) in study.points.iter().zip(results).enumerate() {
+        let _ = write!(out, "{i}");
+        for v in &p.values {
+            let _ = write!(out, ",{v:e}");
+        }
+        let last = r.records.iter().rev().find(|rec| rec.paths > 0);
+        let final_loss = last.map_or(f64::NAN, |rec| rec.q[dim].mean);
+        let frac = ratio(r.diverged as f64, last.map_or(0, |rec| rec.paths) as f64);
+        let st = &r.stationary;
+        let _ = write!(out, ",{:e},{:e},{:e},{:e},{}", st.loss_mean, st.loss_se, final_loss, frac, r.complete);
+        for i in 0..dim {
+            let _ = write!(out, ",{:e},{:e}", st.var[i], st.var_se[i]);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A short table of a sweep (for stdout).
+pub fn sweep_summary(study: &crate::spec::Study, results: &[RunResult]) -> String {
+    let exp = &study.points[0].exp;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "sweep       {} (model {}, dim {}), {} points × {} paths × {} steps in the same launches",
+        exp.name,
+        exp.model.name.name(),
+        exp.dim,
+        study.points.len(),
+        exp.run.paths,
+        exp.run.steps
+    );
+    if let Some(r) = results.first() {
+        let b = &r.backend;
+        let _ =
+            writeln!(s, "backend     {} — {} ({}, {}), {:.3} s", b.kind, b.adapter, b.driver, b.api, r.wall_seconds);
+    }
+    let head: Vec<String> = study.axes.iter().map(|a| format!("{:>14}", a.key)).collect();
+    let _ = writeln!(s, "{}  {:>14}  {:>10}  {:>9}", head.join(" "), "stat. loss", "± SE", "diverged");
+    for (p, r) in study.points.iter().zip(results) {
+        let vals: Vec<String> = p.values.iter().map(|v| format!("{v:>14.6e}")).collect();
+        let st = &r.stationary;
+        let _ = writeln!(s, "{}  {:>14.6e}  {:>10.2e}  {:>9}", vals.join(" "), st.loss_mean, st.loss_se, r.diverged);
+    }
+    s
 }
 
 /// A short multi-line report of a run (for stdout).

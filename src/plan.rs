@@ -81,7 +81,8 @@ pub struct RunResult {
 /// `write`. Every statistic keeps its own count, so a snapshot is a valid, smaller run.
 pub struct Checkpoint<'a> {
     pub every: std::time::Duration,
-    pub write: &'a mut dyn FnMut(&RunResult) -> Result<()>,
+    /// Receives one snapshot per point of the study (one for a plain run).
+    pub write: &'a mut dyn FnMut(&[RunResult]) -> Result<()>,
 }
 
 /// One dispatch of a chunk.
@@ -129,18 +130,11 @@ pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
 }
 
 /// Kernel parameters of one segment of one chunk.
-pub fn params_for(
-    exp: &Experiment,
-    offset: u64,
-    n: u64,
-    seg: &Segment,
-    sampling: bool,
-    loss_range: (f64, f64),
-) -> Params {
+pub fn params_for(exp: &Experiment, offset: u64, n: u64, seg: &Segment, sampling: bool, group_paths: u64) -> Params {
     let kc = KernelConsts::new(exp, 1);
     let draws = u64::from(kc.draws);
     let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64 * draws;
-    let (tf_a, tf_b, gsq) = crate::model::time_rates(exp);
+    let (_, _, gsq) = crate::model::time_rates(exp);
     let (stat_start, stat_every) = if sampling {
         (exp.stationary.start as u32, exp.stationary.every.min(u64::from(u32::MAX)) as u32)
     } else {
@@ -161,12 +155,8 @@ pub fn params_for(
         record: u32::from(seg.record),
         stat_start,
         stat_every,
-        loss_lo: loss_range.0 as f32,
-        loss_inv_w: (f64::from(exp.stationary.bins) / (loss_range.1 - loss_range.0)) as f32,
-        tf_a: tf_a as f32,
-        tf_b: tf_b as f32,
         gsq: gsq as f32,
-        div_bound: exp.run.divergence_bound as f32,
+        group_paths: group_paths as u32,
     }
 }
 
@@ -185,46 +175,66 @@ fn center(exp: &Experiment) -> &[f64] {
 /// A histogram range `(lo, hi)`.
 pub type Range = (f64, f64);
 
-/// Histogram ranges of the coordinates and of the loss.
+/// Histogram ranges of the coordinates and of the loss, for each point of a study (one for a
+/// plain run).
 ///
 /// `range = [lo, hi]` applies to every coordinate; the loss range is then [0, max over the box]
 /// so every state inside the box lands in a bin. `range = "auto"` runs a pilot of the first
-/// [`PILOT_PATHS`] paths to `stationary.start` (the same paths, random numbers and kernel as
-/// the run, so the ranges do not depend on chunking) and takes mean ± 6 sd per coordinate and
-/// [0, mean + 8 sd] for the loss.
-pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<Range>, Range)> {
-    let Objective::Quadratic { h, center } = &exp.objective;
-    match exp.stationary.range {
-        HistRange::Fixed { lo, hi } => {
-            let loss_hi: f64 =
-                (0..exp.dim).map(|i| 0.5 * h[i] * (lo - center[i]).powi(2).max((hi - center[i]).powi(2))).sum();
-            Ok((vec![(lo, hi); exp.dim], (0.0, if loss_hi > 0.0 { loss_hi } else { 1.0 })))
+/// [`PILOT_PATHS`] paths of every point to `stationary.start` (the same paths, random numbers
+/// and kernel as the run, all points in one launch, so the ranges depend neither on chunking
+/// nor on the other points) and takes mean ± 6 sd per coordinate and [0, mean + 8 sd] for the
+/// loss.
+pub fn hist_ranges(points: &[Experiment], engine: &mut dyn Engine) -> Result<Vec<(Vec<Range>, Range)>> {
+    let exp = &points[0];
+    let fixed = |exp: &Experiment, lo: f64, hi: f64| {
+        let Objective::Quadratic { h, center } = &exp.objective;
+        let loss_hi: f64 =
+            (0..exp.dim).map(|i| 0.5 * h[i] * (lo - center[i]).powi(2).max((hi - center[i]).powi(2))).sum();
+        (vec![(lo, hi); exp.dim], (0.0, if loss_hi > 0.0 { loss_hi } else { 1.0 }))
+    };
+    if let HistRange::Fixed { lo, hi } = exp.stationary.range {
+        return Ok(points.iter().map(|e| fixed(e, lo, hi)).collect());
+    }
+    let pilots: Vec<Experiment> = points
+        .iter()
+        .map(|e| {
+            let mut pilot = e.clone();
+            pilot.run.paths = e.run.paths.min(PILOT_PATHS);
+            pilot.run.steps = e.stationary.start;
+            pilot.record.every = e.stationary.start.max(1);
+            pilot
+        })
+        .collect();
+    let n = pilots[0].run.paths;
+    // Group size: whole workgroups (for one point the group is the whole pilot).
+    let ppg = if points.len() > 1 { n.div_ceil(WG as u64) * WG as u64 } else { 0 };
+    let total = if points.len() > 1 { ppg * points.len() as u64 } else { n };
+    let dummy = vec![(0.0, 1.0); exp.dim];
+    let k = KernelConsts::new(exp, 1);
+    let groups: Vec<_> = pilots.iter().map(|p| (p, &dummy[..], (0.0, 1.0))).collect();
+    let up = upload(&groups, 1);
+    let segs: Vec<Params> = segments(&pilots[0], total.div_ceil(WG as u64) * WG as u64, false)
+        .iter()
+        .map(|s| params_for(&pilots[0], 0, total, s, false, ppg))
+        .collect();
+    let lay = PartialLayout { dim: exp.dim };
+    let last = segs.len() - 1;
+    let mut recs: Vec<RecordStats> = points.iter().map(|_| RecordStats::new(exp.stationary.start, exp.dim)).collect();
+    engine.run_chunk(&k, &up, &segs, &mut |s, part, _| {
+        if s == last {
+            for (w, p) in part.chunks(lay.words()).enumerate().take(total.div_ceil(WG as u64) as usize) {
+                let g = (w as u64 * WG as u64).checked_div(ppg).unwrap_or(0) as usize;
+                recs[g].add_partial(&lay, p);
+            }
         }
-        HistRange::Auto => {
-            let mut pilot = exp.clone();
-            pilot.run.paths = exp.run.paths.min(PILOT_PATHS);
-            pilot.run.steps = exp.stationary.start;
-            pilot.record.every = exp.stationary.start.max(1);
-            let dummy = vec![(0.0, 1.0); exp.dim];
-            let k = KernelConsts::new(exp, 1);
-            let coef = upload(&pilot, &dummy, 1);
-            let n = pilot.run.paths;
-            let segs: Vec<Params> = segments(&pilot, n.div_ceil(WG as u64) * WG as u64, false)
-                .iter()
-                .map(|s| params_for(&pilot, 0, n, s, false, (0.0, 1.0)))
-                .collect();
-            let lay = PartialLayout { dim: exp.dim };
-            let last = segs.len() - 1;
-            let mut rec = RecordStats::new(exp.stationary.start, exp.dim);
-            engine.run_chunk(&k, &coef, &segs, &mut |s, part, _| {
-                if s == last {
-                    for p in part.chunks(lay.words()) {
-                        rec.add_partial(&lay, p);
-                    }
-                }
-                Ok(())
-            })?;
-            let ranges = (0..exp.dim)
+        Ok(())
+    })?;
+    Ok(points
+        .iter()
+        .zip(&recs)
+        .map(|(e, rec)| {
+            let Objective::Quadratic { center, .. } = &e.objective;
+            let ranges = (0..e.dim)
                 .map(|i| {
                     let m = rec.q[i];
                     let sd = m.var().sqrt();
@@ -233,11 +243,11 @@ pub fn hist_ranges(exp: &Experiment, engine: &mut dyn Engine) -> Result<(Vec<Ran
                     (mean - half, mean + half)
                 })
                 .collect();
-            let l = rec.q[exp.dim];
+            let l = rec.q[e.dim];
             let top = l.mean + 8.0 * l.var().sqrt();
-            Ok((ranges, (0.0, if top > 0.0 && top.is_finite() { top } else { 1.0 })))
-        }
-    }
+            (ranges, (0.0, if top > 0.0 && top.is_finite() { top } else { 1.0 }))
+        })
+        .collect())
 }
 
 /// Run an experiment on an engine. `progress` receives the optimizer path-steps done so far.
@@ -251,104 +261,152 @@ pub fn run_with_checkpoints(
     exp: &Experiment,
     engine: &mut dyn Engine,
     progress: &mut dyn FnMut(u128),
-    mut checkpoint: Option<Checkpoint<'_>>,
+    checkpoint: Option<Checkpoint<'_>>,
 ) -> Result<RunResult> {
+    let mut r = run_study(std::slice::from_ref(exp), engine, progress, checkpoint)?;
+    Ok(r.remove(0))
+}
+
+/// Run the points of a study (a sweep: experiments that share the kernel constants, the run,
+/// record and stationary settings, and differ in coefficients) in the same launches: point g
+/// owns the global paths `[g P, (g + 1) P)` (P = `run.paths`, a multiple of the workgroup size
+/// when there is more than one point), reads its own coefficient group on the device, and draws
+/// the random numbers of paths `[0, P)`: every point is bit for bit the separate run it replaces
+/// (common random numbers across points). One [`RunResult`] per point.
+pub fn run_study(
+    points: &[Experiment],
+    engine: &mut dyn Engine,
+    progress: &mut dyn FnMut(u128),
+    mut checkpoint: Option<Checkpoint<'_>>,
+) -> Result<Vec<RunResult>> {
     let t0 = Instant::now();
     let mut last_checkpoint = Instant::now();
+    let exp = &points[0];
+    let n_points = points.len();
     let dim = exp.dim;
-    let (ranges, loss_range) = hist_ranges(exp, engine)?;
+    let ranges = hist_ranges(points, engine)?;
     let bins = exp.stationary.bins;
     let k = KernelConsts::new(exp, bins);
-    let coef = upload(exp, &ranges, bins);
+    let groups: Vec<_> = points.iter().zip(&ranges).map(|(e, (r, l))| (e, &r[..], *l)).collect();
+    let up = upload(&groups, bins);
+    let ppg = if n_points > 1 { exp.run.paths } else { 0 };
+    let total = exp.run.paths * n_points as u64;
     let chunk = chunk_size(exp, engine);
     let segs = segments(exp, chunk, true);
     let lay = PartialLayout { dim };
     let pw = partial_words(dim);
     let hs = bins as usize + 2;
+    let hw = k.hist_words();
+    let group_of = |path: u64| path.checked_div(ppg).unwrap_or(0) as usize;
+    // Paths of point g inside [a, b).
+    let overlap = |g: usize, a: u64, b: u64| -> u64 {
+        let (lo, hi) = (g as u64 * exp.run.paths, (g as u64 + 1) * exp.run.paths);
+        b.min(hi).saturating_sub(a.max(lo))
+    };
 
     let rec_steps = record_steps(exp.run.steps, exp.record.every);
-    let mut records: Vec<RecordStats> = rec_steps.iter().map(|&s| RecordStats::new(s, dim)).collect();
-    let mut stat = StationaryAcc::new(dim);
-    let mut divergence = Divergence::default();
+    let mut records: Vec<Vec<RecordStats>> =
+        (0..n_points).map(|_| rec_steps.iter().map(|&s| RecordStats::new(s, dim)).collect()).collect();
+    let mut stat = vec![StationaryAcc::new(dim); n_points];
+    let mut divergence = vec![Divergence::default(); n_points];
     let mut names: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
     names.push("loss".into());
-    let mut hists: Vec<Histogram> = names
-        .into_iter()
-        .enumerate()
-        .map(|(q, name)| {
-            let (lo, hi) = if q < dim { ranges[q] } else { loss_range };
-            Histogram { name, lo, hi, counts: vec![0; bins as usize], underflow: 0, overflow: 0 }
+    let mut hists: Vec<Vec<Histogram>> = ranges
+        .iter()
+        .map(|(r, loss_range)| {
+            names
+                .iter()
+                .enumerate()
+                .map(|(q, name)| {
+                    let (lo, hi) = if q < dim { r[q] } else { *loss_range };
+                    Histogram { name: name.clone(), lo, hi, counts: vec![0; bins as usize], underflow: 0, overflow: 0 }
+                })
+                .collect()
         })
         .collect();
 
     let mut done: u128 = 0;
     let mut offset = 0u64;
-    while offset < exp.run.paths {
-        let n = chunk.min(exp.run.paths - offset);
+    while offset < total {
+        let n = chunk.min(total - offset);
         let n_wg = n.div_ceil(WG as u64) as usize;
-        let params: Vec<Params> = segs.iter().map(|s| params_for(exp, offset, n, s, true, loss_range)).collect();
+        let params: Vec<Params> = segs.iter().map(|s| params_for(exp, offset, n, s, true, ppg)).collect();
         let mut batches = vec![BatchSums::new(dim); n_wg];
         let mut rec_idx = 0usize;
         let backend = engine.info();
-        engine.run_chunk(&k, &coef, &params, &mut |s, part, hist| {
+        engine.run_chunk(&k, &up, &params, &mut |s, part, hist| {
             let seg = &segs[s];
-            if part.len() < n_wg * pw || hist.len() < (dim + 1) * hs {
+            if part.len() < n_wg * pw || hist.len() < hw * n_points {
                 return Err(Error::Gpu(format!("segment {s}: short readback ({} partial words)", part.len())));
             }
             for (w, p) in part.chunks(pw).take(n_wg).enumerate() {
+                let g = group_of(offset + (w * WG) as u64);
                 if seg.record {
-                    records[rec_idx].add_partial(&lay, p);
+                    records[g][rec_idx].add_partial(&lay, p);
                 }
                 batches[w].add_partial(&lay, p);
-                divergence.add_partial(&lay, p);
+                divergence[g].add_partial(&lay, p);
             }
             if seg.record {
-                records[rec_idx].paths += n;
+                for (g, recs) in records.iter_mut().enumerate() {
+                    recs[rec_idx].paths += overlap(g, offset, offset + n);
+                }
                 rec_idx += 1;
             }
-            for (q, h) in hists.iter_mut().enumerate() {
-                h.add_block(&hist[q * hs..(q + 1) * hs]);
+            for (g, hg) in hists.iter_mut().enumerate() {
+                for (q, h) in hg.iter_mut().enumerate() {
+                    h.add_block(&hist[g * hw + q * hs..g * hw + (q + 1) * hs]);
+                }
             }
             done += u128::from(n) * u128::from(seg.k_end - seg.k_begin);
             progress(done);
             if let Some(cp) = checkpoint.as_mut()
                 && last_checkpoint.elapsed() >= cp.every
             {
-                let mut snap = stat.clone();
-                batches.iter().for_each(|b| snap.add_batch(b));
-                (cp.write)(&RunResult {
-                    backend: backend.clone(),
-                    stationary: snap.estimate(center(exp)),
-                    records: records.clone(),
-                    histograms: hists.clone(),
-                    diverged: diverged_of(&records),
-                    divergence,
-                    chunk,
-                    wall_seconds: t0.elapsed().as_secs_f64(),
-                    complete: false,
-                    paths_done: offset,
-                })?;
+                let mut snaps = stat.clone();
+                for (w, b) in batches.iter().enumerate() {
+                    snaps[group_of(offset + (w * WG) as u64)].add_batch(b);
+                }
+                let results: Vec<RunResult> = (0..n_points)
+                    .map(|g| RunResult {
+                        backend: backend.clone(),
+                        stationary: snaps[g].estimate(center(&points[g])),
+                        records: records[g].clone(),
+                        histograms: hists[g].clone(),
+                        diverged: diverged_of(&records[g]),
+                        divergence: divergence[g],
+                        chunk,
+                        wall_seconds: t0.elapsed().as_secs_f64(),
+                        complete: false,
+                        paths_done: overlap(g, 0, offset),
+                    })
+                    .collect();
+                (cp.write)(&results)?;
                 last_checkpoint = Instant::now();
             }
             Ok(())
         })?;
-        for b in &batches {
-            stat.add_batch(b);
+        for (w, b) in batches.iter().enumerate() {
+            stat[group_of(offset + (w * WG) as u64)].add_batch(b);
         }
         offset += n;
     }
-    Ok(RunResult {
-        backend: engine.info(),
-        stationary: stat.estimate(center(exp)),
-        diverged: diverged_of(&records),
-        divergence,
-        records,
-        histograms: hists,
-        chunk,
-        wall_seconds: t0.elapsed().as_secs_f64(),
-        complete: true,
-        paths_done: exp.run.paths,
-    })
+    let backend = engine.info();
+    let wall = t0.elapsed().as_secs_f64();
+    Ok((0..n_points)
+        .map(|g| RunResult {
+            backend: backend.clone(),
+            stationary: stat[g].estimate(center(&points[g])),
+            diverged: diverged_of(&records[g]),
+            divergence: divergence[g],
+            records: std::mem::take(&mut records[g]),
+            histograms: std::mem::take(&mut hists[g]),
+            chunk,
+            wall_seconds: wall,
+            complete: true,
+            paths_done: exp.run.paths,
+        })
+        .collect())
 }
 
 /// Diverged paths at the last record that any path has reached.
@@ -366,11 +424,11 @@ pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u6
     e.record.every = steps;
     let dim = exp.dim;
     let k = KernelConsts::new(exp, 1);
-    let coef = upload(&e, &vec![(0.0, 1.0); dim], 1);
+    let dummy = vec![(0.0, 1.0); dim];
+    let up = upload(&[(&e, &dummy[..], (0.0, 1.0))], 1);
     let chunk = n.div_ceil(WG as u64) * WG as u64;
-    let params: Vec<Params> =
-        segments(&e, chunk, false).iter().map(|s| params_for(&e, 0, n, s, false, (0.0, 1.0))).collect();
-    engine.run_chunk(&k, &coef, &params, &mut |_, _, _| Ok(()))?;
+    let params: Vec<Params> = segments(&e, chunk, false).iter().map(|s| params_for(&e, 0, n, s, false, 0)).collect();
+    engine.run_chunk(&k, &up, &params, &mut |_, _, _| Ok(()))?;
     let raw = engine.read_state()?;
     let rows = exp.model.name.slots() * dim;
     let mut out = vec![0.0f32; rows * n as usize];

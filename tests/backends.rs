@@ -305,8 +305,8 @@ fn checkpoint_after_first_chunk_equals_a_run_of_its_paths() {
         x.run.chunk = Some(512);
         x.stationary.range = optsde::spec::HistRange::Fixed { lo: -0.2, hi: 0.2 };
         let mut snaps = Vec::new();
-        let mut write = |r: &optsde::plan::RunResult| {
-            snaps.push(r.clone());
+        let mut write = |r: &[optsde::plan::RunResult]| {
+            snaps.push(r[0].clone());
             Ok(())
         };
         let cp = optsde::plan::Checkpoint { every: std::time::Duration::ZERO, write: &mut write };

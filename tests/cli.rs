@@ -253,7 +253,24 @@ fn small_cpu_run_writes_the_three_files() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    assert_eq!(files, ["histograms.json", "moments.csv", "summary.json"]);
+    assert_eq!(
+        files,
+        [
+            "hist.png",
+            "hist.svg",
+            "hist_counts.npy",
+            "hist_edges.npy",
+            "hist_outside.npy",
+            "histograms.json",
+            "loss.png",
+            "loss.svg",
+            "moments.csv",
+            "moments.npy",
+            "moments.png",
+            "moments.svg",
+            "summary.json"
+        ]
+    );
 }
 
 #[test]

@@ -442,20 +442,19 @@ fn t_sign_moments_special_inputs() {
 // The sampler
 // ---------------------------------------------------------------------------------------------
 
-/// 2^18 (radius, angle) word pairs: 512 paths × 256 blocks of `seed`, two pairs per block.
-fn word_pairs(seed: u64) -> Vec<[u32; 2]> {
+/// 2^18 blocks (radius hi, radius lo, angle, unused) of `seed`: 1024 paths × 256 blocks, one
+/// variate per block as the kernels draw them.
+fn word_pairs(seed: u64) -> Vec<[u32; 4]> {
     let mut v = Vec::with_capacity(1 << 18);
-    for p in 0..512u64 {
+    for p in 0..1024u64 {
         for b in 0..256u64 {
-            let w = block_words(seed, STREAM_NOISE, p, b);
-            v.push([w[0], w[1]]);
-            v.push([w[2], w[3]]);
+            v.push(block_words(seed, STREAM_NOISE, p, b));
         }
     }
     v
 }
 
-/// Kolmogorov–Smirnov test of `student_t` against F_ν, 2^18 samples per ν (the words of 512
+/// Kolmogorov–Smirnov test of `student_t` against F_ν, 2^18 samples per ν (the words of 1024
 /// paths × 256 blocks). alpha = 1e-4 for the six ν together (Bonferroni: alpha/6 each);
 /// asymptotic critical value D_crit = sqrt(−ln(alpha/12)/2)/sqrt(n) (≈ 4.7e-3). The f32
 /// sampler's largest |T| (module docs of `noise`) cuts a tail mass below 1e-7 for these ν.
@@ -468,7 +467,7 @@ fn ks_student_t_sampler() {
     let d_crit = (-(alpha / nus.len() as f64 / 2.0).ln() / 2.0).sqrt() / n.sqrt();
     for nu in nus {
         let t = t_params(nu);
-        let mut x: Vec<f64> = words.iter().map(|w| student_t(w[0], w[1], t.nu, t.two_over_nu) as f64).collect();
+        let mut x: Vec<f64> = words.iter().map(|w| student_t(w[0], w[1], w[2], t.nu, t.two_over_nu) as f64).collect();
         assert!(x.iter().all(|v| v.is_finite()), "nu {nu}: non-finite sample");
         x.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let (mut d, mut at) = (0.0f64, 0.0);
@@ -492,26 +491,53 @@ fn ks_student_t_sampler() {
     }
 }
 
-/// The sampler's extremes (module docs of `noise`): the smallest radius uniform 2^-24 gives
-/// |T| = sqrt(ν (2^{48/ν} − 1)) |cos Θ|; ν → ∞ gives Box–Muller's normal.
+/// The sampler's extremes (module docs of `noise`): the smallest radius uniform 2^-48 gives
+/// |T| = sqrt(ν (2^{96/ν} − 1)) |cos Θ| (exp_f32's clamp at 88 caps it below ν = 0.757); the
+/// 48-bit radius keeps the variance: the sampler's E T² over the radius grid is within 0.2% of
+/// ν/(ν − 2) at ν = 2.5 (a 24-bit radius would cut it by 3.4%); ν → ∞ gives the normal
+/// cos Θ √(−2 ln W) of the same words.
 #[test]
-fn student_t_extremes_and_gaussian_limit() {
+fn student_t_extremes_variance_and_gaussian_limit() {
     let cos0 = optsde::math::sincos_quarter(0).0 as f64;
     for nu in [0.5, 1.0, 2.0, 30.0] {
         let t = t_params(nu);
-        let v = student_t(0, 0, t.nu, t.two_over_nu) as f64;
-        let expected = cos0 * (nu * (2f64.powf(48.0 / nu) - 1.0)).sqrt();
+        let v = student_t(0, 0, 0, t.nu, t.two_over_nu) as f64;
+        let a = (2.0 / nu * 48.0 * std::f64::consts::LN_2).min(88.0);
+        let expected = cos0 * (nu * a.exp_m1()).sqrt();
         let rel = (v - expected).abs() / expected;
         assert!(
             v.is_finite() && rel <= 1e-5,
             "largest T at nu = {nu}: actual {v:e}, expected {expected:e}, relative {rel:e}"
         );
     }
+    // E T² = E cos²Θ · ν E(W^{-2/ν} − 1) with W = unit48: integrate over the radius exactly
+    // where W is coarse (w_hi >> 8 = 0: W = (2j+1) 2^-48, j < 2^23, weight 2^-47 each) and by
+    // the continuous law elsewhere (W ≥ 2^-24, where the grid error is O(2^-24)).
+    let nu = 2.5f64;
+    let g = |w: f64| nu * (w.powf(-2.0 / nu) - 1.0);
+    let mut coarse = 0.0;
+    for j in 0..(1u64 << 23) {
+        coarse += g((2 * j + 1) as f64 * 2f64.powi(-48));
+    }
+    coarse *= 2f64.powi(-23) * 2f64.powi(-24);
+    // ∫_{2^-24}^1 ν (w^{-2/ν} − 1) dw = ν [w^{1−2/ν}/(1 − 2/ν) − w] from 2^-24 to 1.
+    let p = 1.0 - 2.0 / nu;
+    let lo = 2f64.powi(-24);
+    let cont = nu * ((1.0 - lo.powf(p)) / p - (1.0 - lo));
+    let var = 0.5 * (coarse + cont);
+    let law = nu / (nu - 2.0);
+    eprintln!("nu = 2.5: sampler E T^2 = {var:.5}, t-law {law:.5}, ratio {:.5}", var / law);
+    assert!((var / law - 1.0).abs() < 2e-3, "sampler variance {var} vs {law}");
     let t = t_params(1e7);
     for w in word_pairs(3).into_iter().take(10_000) {
-        let (v, g) = (student_t(w[0], w[1], t.nu, t.two_over_nu), optsde::rng::box_muller(w[0], w[1])[0]);
+        let v = student_t(w[0], w[1], w[2], t.nu, t.two_over_nu) as f64;
+        let wr = optsde::noise::unit48(w[0], w[1]) as f64;
+        let g = optsde::math::sincos_quarter(w[2]).0 as f64 * (-2.0 * wr.ln()).sqrt();
         let tol = 1e-5 * g.abs().max(1.0);
-        assert!((v - g).abs() <= tol, "nu = 1e7, words {w:08x?}: student_t {v:e}, Box-Muller {g:e}, tolerance {tol:e}");
+        assert!(
+            (v - g).abs() <= tol,
+            "nu = 1e7, words {w:08x?}: student_t {v:e}, normal limit {g:e}, tolerance {tol:e}"
+        );
     }
 }
 
@@ -576,7 +602,7 @@ fn gpu_moments_match_cpu() {
     }
 }
 
-/// The GPU sampler equals the CPU twin (2^18 word pairs per ν).
+/// The GPU sampler equals the CPU twin (2^18 word triples per ν).
 #[test]
 fn gpu_sampler_matches_cpu() {
     let Some(mut g) = common::gpu() else { return };
@@ -588,8 +614,8 @@ fn gpu_sampler_matches_cpu() {
         assert_eq!(gs.len(), words.len());
         let mut identical = 0;
         for (i, (w, &gv)) in words.iter().zip(&gs).enumerate() {
-            let cv = student_t(w[0], w[1], t.nu, t.two_over_nu);
-            let a = 2.0 / nu * -(optsde::rng::open_unit(w[0]) as f64).ln();
+            let cv = student_t(w[0], w[1], w[2], t.nu, t.two_over_nu);
+            let a = 2.0 / nu * -(optsde::noise::unit48(w[0], w[1]) as f64).ln();
             let tol = GPU_SAMPLE_ULPS * f32::EPSILON as f64 * (1.0 + a) * (nu * a.exp_m1()).sqrt();
             identical +=
                 usize::from(compare(&format!("student_t nu {nu}"), software, i, f32::from_bits(w[0]), gv, cv, tol));

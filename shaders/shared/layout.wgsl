@@ -16,12 +16,19 @@ struct Params {
     record: u32,
     stat_start: u32,
     stat_every: u32,
-    loss_lo: f32,
-    loss_inv_w: f32,
+    gsq: f32,
+    group_paths: u32,
+}
+
+struct Group {
     tf_a: f32,
     tf_b: f32,
-    gsq: f32,
+    loss_lo: f32,
+    loss_inv_w: f32,
     div_bound: f32,
+    _pad0: f32,
+    _pad1: f32,
+    _pad2: f32,
 }
 
 struct Coef {

@@ -25,10 +25,10 @@ struct ModelCoefs {
 // SDE (sqrt(iota2)/iota1, sqrt(iota2)); (0, 0) for kernels without bias corrections.
 fn time_factors(nn: f32) -> vec2<f32> {
     if (MODEL == 5u) {
-        return vec2<f32>(1.0 / one_minus_exp_neg(params.tf_a * nn), 1.0 / one_minus_exp_neg(params.tf_b * nn));
+        return vec2<f32>(1.0 / one_minus_exp_neg(groups[grp].tf_a * nn), 1.0 / one_minus_exp_neg(groups[grp].tf_b * nn));
     } else if (MODEL == 7u) {
-        let i1 = one_minus_exp_neg(params.tf_a * nn);
-        let s2 = sqrt(one_minus_exp_neg(params.tf_b * nn));
+        let i1 = one_minus_exp_neg(groups[grp].tf_a * nn);
+        let s2 = sqrt(one_minus_exp_neg(groups[grp].tf_b * nn));
         return vec2<f32>(s2 / i1, s2);
     }
     return vec2<f32>(0.0, 0.0);
@@ -114,7 +114,7 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         // p2 = 1/s.
         var e: vec2<f32>;
         if (TCDF) {
-            e = t_sign_moments(g * (*m).p2[i], coef[i].nu, coef[i].sqrt_nu, coef[i].tab);
+            e = t_sign_moments(g * (*m).p2[i], coef[g_base + i].nu, coef[g_base + i].sqrt_nu, coef[g_base + i].tab);
         } else {
             e = erf_and_one_minus_sq(g * (*m).p2[i]);
         }

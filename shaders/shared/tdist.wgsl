@@ -15,9 +15,16 @@ const T_LN_POW_MIN: f32 = -80.0;
 const T_FRAC_2_PI: f32 = 0.63661975;
 const T_MIN_NORMAL: f32 = 1.1754944e-38;
 
-// One t_nu variate from two words: Bailey's polar method without rejection.
-fn student_t(w_radius: u32, w_angle: u32, nu: f32, two_over_nu: f32) -> f32 {
-    let a = two_over_nu * -ln_unit(open_unit(w_radius));
+// A uniform in [2^-48, 1) on a 47-bit grid from two words (noise::unit48).
+fn unit48(w_hi: u32, w_lo: u32) -> f32 {
+    let a = f32(i32(w_hi >> 8u)) * (1.0 / 16777216.0);
+    let b = f32(i32(((w_lo >> 9u) << 1u) | 1u)) * (1.0 / 281474976710656.0);
+    return a + b;
+}
+
+// One t_nu variate from three words (48-bit radius, angle): Bailey's polar method without rejection.
+fn student_t(w_hi: u32, w_lo: u32, w_angle: u32, nu: f32, two_over_nu: f32) -> f32 {
+    let a = two_over_nu * -ln_unit(unit48(w_hi, w_lo));
     return sincos_quarter(w_angle).x * sqrt(nu * expm1_pos(a));
 }
 

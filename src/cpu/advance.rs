@@ -19,8 +19,8 @@
 
 use rayon::prelude::*;
 
-use crate::layout::{Coef, Params, PartialLayout, Upload, partial_words};
-use crate::math::is_finite_bits;
+use crate::layout::{Coef, Group, Params, PartialLayout, Upload, partial_words};
+use crate::math::{erf_small_and_one_minus_sq, is_finite_bits};
 use crate::model::adaptive::time_factors;
 use crate::model::compressed::{comp_id, compress, randk_sde_update};
 use crate::model::distributed::accumulate;
@@ -86,9 +86,10 @@ impl KernelConsts {
         (self.dim + 1) * (self.bins as usize + 2)
     }
 
-    /// Variates per random block of the noise stream: four normals, or two Student-t variates.
+    /// Variates per random block of the noise stream: four normals, or one Student-t variate
+    /// (three words: a 48-bit radius and an angle, see `crate::noise`).
     pub fn per_block(&self) -> u64 {
-        if self.tnoise { 2 } else { 4 }
+        if self.tnoise { 1 } else { 4 }
     }
 }
 
@@ -103,11 +104,10 @@ pub fn advance(
     partials: &mut [f32],
     hist: &mut [u32],
 ) {
-    let (coef, tcdf) = (&up.coef[..], &up.tcdf[..]);
     macro_rules! go {
         ($($m:literal)*) => {
             match k.kernel {
-                $($m => advance_model::<$m>(k, params, coef, tcdf, state, partials, hist),)*
+                $($m => advance_model::<$m>(k, params, up, state, partials, hist),)*
                 id => unreachable!("kernel id {id}"),
             }
         };
@@ -115,11 +115,20 @@ pub fn advance(
     go!(0 1 2 3 4 5 6 7 8 9 10 11 12)
 }
 
+/// What one workgroup reads: its group's coefficients and scalars, the CDF tables, and how far
+/// its paths' random-number index is shifted (the group's first path).
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    coef: &'a [Coef],
+    tcdf: &'a [f32],
+    group: Group,
+    shift: u64,
+}
+
 fn advance_model<const M: u32>(
     k: &KernelConsts,
     params: &Params,
-    coef: &[Coef],
-    tcdf: &[f32],
+    up: &Upload,
     state: &mut [f32],
     partials: &mut [f32],
     hist: &mut [u32],
@@ -128,6 +137,9 @@ fn advance_model<const M: u32>(
     let n_wg = (params.n_paths as usize).div_ceil(WG);
     let pw = partial_words(dim);
     let hw = k.hist_words();
+    let n_groups = up.groups.len();
+    let ppg = u64::from(params.group_paths);
+    let base = u64::from(params.path_hi) << 32 | u64::from(params.path_lo);
     let wg_fn = select_workgroup::<M>();
     let sw = k.slots() * dim * WG;
     let local = state[..n_wg * sw]
@@ -135,14 +147,22 @@ fn advance_model<const M: u32>(
         .zip(partials[..n_wg * pw].par_chunks_mut(pw))
         .enumerate()
         .fold(
-            || vec![0u32; hw],
+            || vec![0u32; hw * n_groups],
             |mut h, (wid, (st, part))| {
-                wg_fn(k, params, coef, tcdf, wid, st, part, &mut h);
+                // Every workgroup lies inside one group (group sizes are multiples of WG).
+                let g = (base + (wid * WG) as u64).checked_div(ppg).unwrap_or(0) as usize;
+                let ctx = Ctx {
+                    coef: &up.coef[g * dim..(g + 1) * dim],
+                    tcdf: &up.tcdf,
+                    group: up.groups[g],
+                    shift: g as u64 * ppg,
+                };
+                wg_fn(k, params, &ctx, wid, st, part, &mut h[g * hw..(g + 1) * hw]);
                 h
             },
         )
         .reduce(
-            || vec![0u32; hw],
+            || vec![0u32; hw * n_groups],
             |mut a, b| {
                 a.iter_mut().zip(&b).for_each(|(x, y)| *x = x.wrapping_add(*y));
                 a
@@ -179,7 +199,7 @@ struct Scratch {
     dmin: Vec<u32>,
 }
 
-type WorkgroupFn = fn(&KernelConsts, &Params, &[Coef], &[f32], usize, &mut [f32], &mut [f32], &mut [u32]);
+type WorkgroupFn = fn(&KernelConsts, &Params, &Ctx<'_>, usize, &mut [f32], &mut [f32], &mut [u32]);
 
 /// The workgroup body compiled for the widest vector unit this CPU has (AVX-512, AVX2+FMA or
 /// the baseline). No fast-math: every variant computes bit-identical results.
@@ -192,11 +212,11 @@ fn select_workgroup<const M: u32>() -> WorkgroupFn {
             && std::arch::is_x86_feature_detected!("avx512bw")
         {
             // SAFETY: the features were detected at run time.
-            return |k, p, c, t, w, st, part, h| unsafe { workgroup_avx512::<M>(k, p, c, t, w, st, part, h) };
+            return |k, p, c, w, st, part, h| unsafe { workgroup_avx512::<M>(k, p, c, w, st, part, h) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the features were detected at run time.
-            return |k, p, c, t, w, st, part, h| unsafe { workgroup_avx2::<M>(k, p, c, t, w, st, part, h) };
+            return |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M>(k, p, c, w, st, part, h) };
         }
     }
     workgroup::<M>
@@ -207,14 +227,13 @@ fn select_workgroup<const M: u32>() -> WorkgroupFn {
 fn workgroup_avx512<const M: u32>(
     k: &KernelConsts,
     params: &Params,
-    coef: &[Coef],
-    tcdf: &[f32],
+    ctx: &Ctx<'_>,
     wid: usize,
     st: &mut [f32],
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M>(k, params, coef, tcdf, wid, st, part, hist)
+    workgroup::<M>(k, params, ctx, wid, st, part, hist)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -222,22 +241,20 @@ fn workgroup_avx512<const M: u32>(
 fn workgroup_avx2<const M: u32>(
     k: &KernelConsts,
     params: &Params,
-    coef: &[Coef],
-    tcdf: &[f32],
+    ctx: &Ctx<'_>,
     wid: usize,
     st: &mut [f32],
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M>(k, params, coef, tcdf, wid, st, part, hist)
+    workgroup::<M>(k, params, ctx, wid, st, part, hist)
 }
 
 #[inline(always)]
 fn workgroup<const M: u32>(
     k: &KernelConsts,
     params: &Params,
-    coef: &[Coef],
-    tcdf: &[f32],
+    ctx: &Ctx<'_>,
     wid: usize,
     st: &mut [f32],
     part: &mut [f32],
@@ -255,7 +272,7 @@ fn workgroup<const M: u32>(
         dmin: vec![u32::MAX; WG],
     };
     for b in 0..WG / LANES {
-        block::<M>(k, params, coef, tcdf, wid, b * LANES, st, &mut sc, hist);
+        block::<M>(k, params, ctx, wid, b * LANES, st, &mut sc, hist);
     }
     reduce_partials(k, params, part, &sc, st);
 }
@@ -326,7 +343,7 @@ impl Cursor {
     }
 
     /// The next noise variate of every lane: a normal, or a Student-t variate with coordinate
-    /// `q`'s ν (from the lane's word pair).
+    /// `q`'s ν (from the block's first three words; one per block).
     #[inline(always)]
     fn variate(&mut self, q: &Coef) -> [f32; LANES] {
         let j = self.next();
@@ -335,7 +352,8 @@ impl Cursor {
         } else {
             let mut out = [0.0f32; LANES];
             for l in 0..LANES {
-                out[l] = student_t(self.words[2 * j][l], self.words[2 * j + 1][l], q.nu, q.two_over_nu);
+                let w = &self.words;
+                out[l] = student_t(w[0][l], w[1][l], w[2][l], q.nu, q.two_over_nu);
             }
             out
         }
@@ -366,8 +384,7 @@ fn in_bounds(x: &[[f32; LANES]], bound: f32) -> [bool; LANES] {
 fn block<const M: u32>(
     k: &KernelConsts,
     params: &Params,
-    coef: &[Coef],
-    tcdf: &[f32],
+    ctx: &Ctx<'_>,
     wid: usize,
     lid0: usize,
     st: &mut [f32],
@@ -382,6 +399,7 @@ fn block<const M: u32>(
     if n_active == 0 {
         return;
     }
+    let (coef, tcdf, group) = (ctx.coef, ctx.tcdf, &ctx.group);
     let (h, c): (Vec<f32>, Vec<f32>) = coef.iter().map(|q| (q.h, q.c)).unzip();
     // State slots: x at slot 0; Adam's m at 1; the v of RMSprop/Adam at the last slot.
     let slots = k.slots();
@@ -414,11 +432,12 @@ fn block<const M: u32>(
     let mut va = vec![[0.0f32; LANES]; if M == 10 || M == 12 { dim } else { 0 }];
     let mut acc = vec![[0.0f32; LANES]; if M == 10 { dim } else { 0 }];
 
-    let bound = params.div_bound;
+    let bound = group.div_bound;
     let mut alive = in_bounds(&x, bound);
     let (mut dn, mut dsum, mut dmin) = ([0.0f32; LANES], [0.0f32; LANES], [u32::MAX; LANES]);
 
-    let path0 = (u64::from(params.path_hi) << 32 | u64::from(params.path_lo)) + first_local as u64;
+    // The random numbers are keyed by the path's index inside its group.
+    let path0 = (u64::from(params.path_hi) << 32 | u64::from(params.path_lo)) + first_local as u64 - ctx.shift;
     let m0 = u64::from(params.m0_hi) << 32 | u64::from(params.m0_lo);
     let mut noise = Cursor::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
     let mut cw = if M == 10 { Some(Cursor::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
@@ -458,7 +477,7 @@ fn block<const M: u32>(
             }
             for l in 0..LANES {
                 s1[dim][l] += if ok[l] { loss[l] } else { 0.0 };
-                bin[l] = bin_of(loss[l], params.loss_lo, params.loss_inv_w, bins);
+                bin[l] = bin_of(loss[l], group.loss_lo, group.loss_inv_w, bins);
             }
             for l in 0..n_active {
                 if ok[l] {
@@ -471,7 +490,7 @@ fn block<const M: u32>(
         }
         for j in 0..params.refine {
             let nn = kk as f32 * params.refine as f32 + j as f32 + 1.0;
-            let tf = time_factors::<M>(nn, params.tf_a, params.tf_b);
+            let tf = time_factors::<M>(nn, group.tf_a, group.tf_b);
             for i in 0..dim {
                 let (hi, ci) = (h[i], c[i]);
                 for l in 0..LANES {
@@ -570,7 +589,24 @@ fn block<const M: u32>(
                     }
                     let (xs, ms, vs) = (&mut x[i], &mut mm[i], &mut vv[i]);
                     let gs = &g[i];
-                    if M == 2 && k.tcdf {
+                    // The SignSGD SDE near stationarity: when every lane's erf argument is below
+                    // 0.5, only the Taylor branch of `erf_and_one_minus_sq` is live, so skip the
+                    // erfc/exp branch for the whole block (the same values: the selects would
+                    // pick the Taylor results). The GPU kernel branches the same way per path.
+                    let all_small = M == 2 && !k.tcdf && {
+                        let mut small = true;
+                        for l in 0..LANES {
+                            small &= (gs[l] * pi[2]).abs() < 0.5;
+                        }
+                        small
+                    };
+                    if all_small {
+                        for l in 0..LANES {
+                            let (e, oms) = erf_small_and_one_minus_sq(gs[l] * pi[2]);
+                            let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
+                            xs[l] = if alive[l] { nx } else { xs[l] };
+                        }
+                    } else if M == 2 && k.tcdf {
                         let q = &coef[i];
                         for l in 0..LANES {
                             let (e, oms) = t_sign_moments(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);

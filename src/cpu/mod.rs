@@ -56,7 +56,7 @@ impl Engine for CpuEngine {
         let n_wg = (first.n_paths as usize).div_ceil(WG);
         self.state.resize(n_wg * k.slots() * k.dim * WG, 0.0);
         self.partials.resize(n_wg * partial_words(k.dim), 0.0);
-        self.hist.resize(k.hist_words(), 0);
+        self.hist.resize(k.hist_words() * up.groups.len(), 0);
         for (s, p) in segs.iter().enumerate() {
             self.hist.fill(0);
             advance::advance(k, p, up, &mut self.state, &mut self.partials, &mut self.hist);

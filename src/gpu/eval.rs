@@ -31,14 +31,14 @@ const TDIST_WG: u64 = 64;
 impl GpuEngine {
     /// GPU twin of [`crate::noise::t_sign_moments`] at every z of `zs` (for `t`, `tab` and the
     /// concatenated tables `table`) and of [`crate::noise::student_t`] for every word pair of
-    /// `words` (radius word, angle word).
+    /// `words` (radius hi, radius lo, angle word; the fourth is unused).
     pub fn eval_tdist(
         &mut self,
         t: &TParams,
         tab: f32,
         table: &[f32],
         zs: &[f32],
-        words: &[[u32; 2]],
+        words: &[[u32; 4]],
     ) -> Result<TdistOutput> {
         use wgpu::BufferUsages as U;
         let n = zs.len().max(words.len()) as u64;

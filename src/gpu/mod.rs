@@ -7,7 +7,7 @@ use std::sync::mpsc;
 
 use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
-use crate::layout::{Coef, Params, RngParams, Upload, partial_words};
+use crate::layout::{Coef, Group, Params, RngParams, Upload, partial_words};
 use crate::plan::{BackendInfo, Engine, Sink};
 use crate::shader;
 
@@ -54,6 +54,9 @@ struct Buffers {
     tcdf: wgpu::Buffer,
     /// Words the `tcdf` buffer holds.
     tcdf_words: usize,
+    groups: wgpu::Buffer,
+    /// Parameter groups the coef, groups and hist buffers hold.
+    n_groups: usize,
     staging: [wgpu::Buffer; 2],
     bind_group: wgpu::BindGroup,
 }
@@ -185,26 +188,36 @@ impl GpuEngine {
         })
     }
 
-    fn ensure(&mut self, k: &KernelConsts, n_wg: usize, tcdf_words: usize) -> Result<()> {
+    fn ensure(&mut self, k: &KernelConsts, n_wg: usize, tcdf_words: usize, n_groups: usize) -> Result<()> {
         if !self.pipelines.contains_key(k) {
-            // Bindings 1..5: coef (read), state, partials, hist (read-write), tcdf (read).
-            let storage = [true, false, false, false, true];
+            // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
+            let storage = [true, false, false, false, true, true];
             let p =
                 self.compute_pipeline_with("optsde.advance", &shader::advance_source(k)?, "advance", Some(&storage))?;
             self.pipelines.insert(*k, p);
         }
-        if self.bufs.as_ref().is_some_and(|b| b.key == *k && b.n_wg >= n_wg && b.tcdf_words >= tcdf_words) {
+        if self
+            .bufs
+            .as_ref()
+            .is_some_and(|b| b.key == *k && b.n_wg >= n_wg && b.tcdf_words >= tcdf_words && b.n_groups == n_groups)
+        {
             return Ok(());
         }
         use wgpu::BufferUsages as U;
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
-        let hbytes = (k.hist_words() * 4) as u64;
+        let hbytes = (k.hist_words() * n_groups * 4) as u64;
         let sbytes = (n_wg * k.slots() * k.dim * WG * 4) as u64;
         if sbytes > self.limits.max_storage_buffer_binding_size || sbytes > self.limits.max_buffer_size {
             return Err(Error::Gpu(format!("state of {sbytes} bytes exceeds the adapter's buffer limits")));
         }
         let params = self.buffer("optsde.params", std::mem::size_of::<Params>() as u64, U::UNIFORM | U::COPY_DST);
-        let coef = self.buffer("optsde.coef", (k.dim * std::mem::size_of::<Coef>()) as u64, U::STORAGE | U::COPY_DST);
+        let coef = self.buffer(
+            "optsde.coef",
+            (n_groups * k.dim * std::mem::size_of::<Coef>()) as u64,
+            U::STORAGE | U::COPY_DST,
+        );
+        let groups =
+            self.buffer("optsde.groups", (n_groups * std::mem::size_of::<Group>()) as u64, U::STORAGE | U::COPY_DST);
         let state = self.buffer("optsde.state", sbytes, U::STORAGE | U::COPY_SRC);
         let partials = self.buffer("optsde.partials", pbytes, U::STORAGE | U::COPY_SRC);
         let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
@@ -221,10 +234,24 @@ impl GpuEngine {
                 wgpu::BindGroupEntry { binding: 3, resource: partials.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 4, resource: hist.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 5, resource: tcdf.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 6, resource: groups.as_entire_binding() },
             ],
         });
-        self.bufs =
-            Some(Buffers { key: *k, n_wg, params, coef, state, partials, hist, tcdf, tcdf_words, staging, bind_group });
+        self.bufs = Some(Buffers {
+            key: *k,
+            n_wg,
+            params,
+            coef,
+            state,
+            partials,
+            hist,
+            tcdf,
+            tcdf_words,
+            groups,
+            n_groups,
+            staging,
+            bind_group,
+        });
         Ok(())
     }
 
@@ -310,15 +337,16 @@ impl Engine for GpuEngine {
     fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
-        self.ensure(k, n_wg, up.tcdf.len())?;
+        self.ensure(k, n_wg, up.tcdf.len(), up.groups.len())?;
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
-        let hbytes = (k.hist_words() * 4) as u64;
+        let hbytes = (k.hist_words() * up.groups.len() * 4) as u64;
         let this = &*self;
         let b = this.bufs.as_ref().expect("buffers were just ensured");
         let pipe = &this.pipelines[k];
         this.scoped("optsde.advance", |s| {
             s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(&up.coef));
             s.queue.write_buffer(&b.tcdf, 0, bytemuck::cast_slice(&up.tcdf));
+            s.queue.write_buffer(&b.groups, 0, bytemuck::cast_slice(&up.groups));
             let mut pending: VecDeque<(usize, wgpu::SubmissionIndex)> = VecDeque::new();
             let mut collect = |seg: usize, idx: wgpu::SubmissionIndex| -> Result<()> {
                 s.read_staging(&b.staging[seg % 2], idx, |bytes| {

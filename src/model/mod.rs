@@ -13,7 +13,7 @@ pub mod distributed;
 pub mod sgd;
 pub mod signsgd;
 
-use crate::layout::{Coef, Upload};
+use crate::layout::{Coef, Group, Upload};
 use crate::spec::{Compressor, Experiment, ModelKind, Noise, Objective};
 
 /// The kernel that runs an experiment (`MODEL` in the shader): [`ModelKind::id`], except for
@@ -74,7 +74,7 @@ pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; 9] {
     }
 }
 
-/// The per-run scalars of `Params` (tf_a, tf_b, gsq).
+/// The per-run scalars (tf_a, tf_b of `Group`, gsq of `Params`).
 pub fn time_rates(exp: &Experiment) -> (f64, f64, f64) {
     match &exp.model.adaptive {
         Some(a) => adaptive::time_rates(exp.model.name, a, exp.run.refine),
@@ -82,52 +82,71 @@ pub fn time_rates(exp: &Experiment) -> (f64, f64, f64) {
     }
 }
 
-/// What the kernel reads besides its parameters: the coefficient table (binding 1; `ranges[i]`
-/// is the histogram range of coordinate i) and, for Student-t noise with a non-integer ν in a
-/// sign SDE, the concatenated CDF tables (binding 5; one placeholder word otherwise).
-pub fn upload(exp: &Experiment, ranges: &[(f64, f64)], bins: u32) -> Upload {
+/// One parameter group of [`upload`]: the experiment, its coordinates' histogram ranges and its
+/// loss-histogram range.
+pub type GroupInput<'a> = (&'a Experiment, &'a [(f64, f64)], (f64, f64));
+
+/// What the kernel reads besides its parameters, for one or more parameter groups (sweep
+/// points; all with the same kernel constants): each group's coefficient table (binding 1;
+/// `ranges[i]` is the histogram range of coordinate i), the Student-t CDF tables for a sign SDE
+/// with tabulated ν (binding 5; one placeholder word otherwise), and the per-group scalars
+/// (binding 6: Adam time rates, loss-histogram range, divergence bound).
+pub fn upload(groups: &[GroupInput<'_>], bins: u32) -> Upload {
+    let mut up = Upload { coef: Vec::new(), tcdf: Vec::new(), groups: Vec::new() };
+    for (exp, ranges, loss_range) in groups {
+        add_group(&mut up, exp, ranges, *loss_range, bins);
+    }
+    if up.tcdf.is_empty() {
+        up.tcdf.push(0.0);
+    }
+    up
+}
+
+fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_range: (f64, f64), bins: u32) {
     let Objective::Quadratic { h, center } = &exp.objective;
     let sign_sde = matches!(exp.model.name, ModelKind::SignsgdSde | ModelKind::DsignsgdSde);
-    let mut tcdf: Vec<f32> = Vec::new();
-    let coef = (0..exp.dim)
-        .map(|i| {
-            let p = model_coefs(exp, i).map(|v| v as f32);
-            let (lo, hi) = ranges[i];
-            let (mut nu, mut sqrt_nu, mut two_over_nu, mut tab) = (0.0, 0.0, 0.0, -1.0);
-            if let Some(v) = exp.noise.nu(i) {
-                let t = crate::noise::t_params(v);
-                (nu, sqrt_nu, two_over_nu) = (t.nu, t.sqrt_nu, t.two_over_nu);
-                if sign_sde && !t.closed {
-                    tab = tcdf.len() as f32;
-                    tcdf.extend(crate::noise::t_table(v));
-                }
+    for i in 0..exp.dim {
+        let p = model_coefs(exp, i).map(|v| v as f32);
+        let (lo, hi) = ranges[i];
+        let (mut nu, mut sqrt_nu, mut two_over_nu, mut tab) = (0.0, 0.0, 0.0, -1.0);
+        if let Some(v) = exp.noise.nu(i) {
+            let t = crate::noise::t_params(v);
+            (nu, sqrt_nu, two_over_nu) = (t.nu, t.sqrt_nu, t.two_over_nu);
+            if sign_sde && !t.closed {
+                tab = up.tcdf.len() as f32;
+                up.tcdf.extend(crate::noise::t_table(v));
             }
-            Coef {
-                h: h[i] as f32,
-                c: center[i] as f32,
-                p0: p[0],
-                p1: p[1],
-                p2: p[2],
-                p3: p[3],
-                p4: p[4],
-                p5: p[5],
-                p6: p[6],
-                p7: p[7],
-                p8: p[8],
-                x0: exp.x0[i] as f32,
-                hist_lo: lo as f32,
-                hist_inv_w: (f64::from(bins) / (hi - lo)) as f32,
-                nu,
-                sqrt_nu,
-                two_over_nu,
-                tab,
-            }
-        })
-        .collect();
-    if tcdf.is_empty() {
-        tcdf.push(0.0);
+        }
+        up.coef.push(Coef {
+            h: h[i] as f32,
+            c: center[i] as f32,
+            p0: p[0],
+            p1: p[1],
+            p2: p[2],
+            p3: p[3],
+            p4: p[4],
+            p5: p[5],
+            p6: p[6],
+            p7: p[7],
+            p8: p[8],
+            x0: exp.x0[i] as f32,
+            hist_lo: lo as f32,
+            hist_inv_w: (f64::from(bins) / (hi - lo)) as f32,
+            nu,
+            sqrt_nu,
+            two_over_nu,
+            tab,
+        });
     }
-    Upload { coef, tcdf }
+    let (tf_a, tf_b, _) = time_rates(exp);
+    up.groups.push(Group {
+        tf_a: tf_a as f32,
+        tf_b: tf_b as f32,
+        loss_lo: loss_range.0 as f32,
+        loss_inv_w: (f64::from(bins) / (loss_range.1 - loss_range.0)) as f32,
+        div_bound: exp.run.divergence_bound as f32,
+        ..Group::default()
+    });
 }
 
 /// One update of a coordinate's state (twin of `update` in `shaders/shared/model.wgsl`);

@@ -1,0 +1,77 @@
+//! NumPy `.npy` copies of a run's statistics, so that `np.load` needs no parsing code:
+//!
+//! | file               | dtype   | shape            | contents                                              |
+//! |--------------------|---------|------------------|-------------------------------------------------------|
+//! | `moments.npy`      | float64 | (records, 5 + 2d)| the columns of `moments.csv`: step, t, loss_mean, loss_var, diverged, mean_0, var_0, … |
+//! | `hist_counts.npy`  | uint64  | (d + 1, bins)    | histogram counts, rows x0 … x(d−1), then the loss     |
+//! | `hist_edges.npy`   | float64 | (d + 1, bins + 1)| bin edges lo + (hi − lo) j / bins                     |
+//! | `hist_outside.npy` | uint64  | (d + 1, 2)       | underflow, overflow                                   |
+//!
+//! The rows of `moments.npy` hold exactly the numbers of `moments.csv` (whose `{:e}` text is the
+//! shortest round-trip form of the same f64).
+//!
+//! The files are written with [`npyz`], the maintained fork of `npy-rs`: it writes the header
+//! (format 1.0, `<f8`/`<u8`, C order, padded to 64 bytes) and the data without pulling in an
+//! array library, and its reader lets the tests check the files without Python.
+
+use std::path::Path;
+
+use npyz::WriterBuilder as _;
+
+use crate::error::{Error, Result};
+use crate::output::{moment_row, write_atomic};
+use crate::plan::RunResult;
+use crate::spec::Experiment;
+
+/// The file names written by [`write_npy`].
+pub const MOMENTS_NPY: &str = "moments.npy";
+pub const HIST_COUNTS_NPY: &str = "hist_counts.npy";
+pub const HIST_EDGES_NPY: &str = "hist_edges.npy";
+pub const HIST_OUTSIDE_NPY: &str = "hist_outside.npy";
+
+/// Write the four `.npy` files of a run into `dir` (which exists), each atomically.
+pub fn write_npy(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
+    let rows: Vec<Vec<f64>> = r.records.iter().map(|rec| moment_row(exp, rec)).collect();
+    let cols = 5 + 2 * exp.dim;
+    let flat: Vec<f64> = rows.into_iter().flatten().collect();
+    write_atomic(dir, MOMENTS_NPY, &npy_bytes(&[(flat.len() / cols) as u64, cols as u64], &flat)?)?;
+
+    let h = &r.histograms;
+    let bins = h.first().map_or(0, |h| h.counts.len());
+    if let Some(bad) = h.iter().find(|x| x.counts.len() != bins) {
+        return Err(Error::invalid(
+            format!("histogram {}", bad.name),
+            format!("{} bins", bad.counts.len()),
+            format!("all histograms must have the same number of bins ({bins}) to form one array"),
+        ));
+    }
+    let n = h.len() as u64;
+    let counts: Vec<u64> = h.iter().flat_map(|x| x.counts.iter().copied()).collect();
+    write_atomic(dir, HIST_COUNTS_NPY, &npy_bytes(&[n, bins as u64], &counts)?)?;
+    let edges: Vec<f64> = h.iter().flat_map(|x| bin_edges(x.lo, x.hi, bins)).collect();
+    write_atomic(dir, HIST_EDGES_NPY, &npy_bytes(&[n, bins as u64 + 1], &edges)?)?;
+    let outside: Vec<u64> = h.iter().flat_map(|x| [x.underflow, x.overflow]).collect();
+    write_atomic(dir, HIST_OUTSIDE_NPY, &npy_bytes(&[n, 2], &outside)?)?;
+    Ok(())
+}
+
+/// The `bins + 1` edges of a regular histogram on [lo, hi] (the last one is exactly `hi`).
+pub fn bin_edges(lo: f64, hi: f64, bins: usize) -> Vec<f64> {
+    (0..=bins).map(|j| if j == bins { hi } else { lo + (hi - lo) * j as f64 / bins as f64 }).collect()
+}
+
+/// An `.npy` file (C order) of `data` with `shape`, in memory.
+pub fn npy_bytes<T: npyz::AutoSerialize + Copy>(shape: &[u64], data: &[T]) -> Result<Vec<u8>> {
+    debug_assert_eq!(shape.iter().product::<u64>(), data.len() as u64);
+    let mut out = Vec::new();
+    let io = |source| Error::Io { action: "cannot encode .npy data for", path: shape_path(shape), source };
+    let mut w = npyz::WriteOptions::<T>::new().default_dtype().shape(shape).writer(&mut out).begin_nd().map_err(io)?;
+    w.extend(data.iter().copied()).map_err(io)?;
+    w.finish().map_err(io)?;
+    Ok(out)
+}
+
+/// A stand-in path for messages about an in-memory array.
+fn shape_path(shape: &[u64]) -> std::path::PathBuf {
+    format!("an array of shape {shape:?}").into()
+}

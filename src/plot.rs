@@ -1,0 +1,836 @@
+//! Figures of a run, as SVG and PNG next to its data files:
+//!
+//! * `loss.svg/.png`: the mean loss E f(x) over time t = kη (kη² for the P7 SDEs) with a band
+//!   of ±2 standard errors (√(loss_var / finite paths)) and the stationary loss of
+//!   [`crate::theory`] as a dashed line where a closed form exists; log y when the loss is
+//!   positive and spans a decade or more.
+//! * `moments.svg/.png`: the mean and the variance of the first [`MAX_COORDS`] coordinates over
+//!   time, with the stationary variance of the theory dashed in the coordinate's colour.
+//! * `hist.svg/.png`: the stationary histograms of those coordinates as densities
+//!   counts / (N · bin width) (N counts the samples outside the range too, so the bars integrate
+//!   to the fraction inside), one panel each, with the theory density where one applies.
+//!
+//! Drawn with `plotters` in pure Rust: text is set in DejaVu Sans, embedded from the `dejavu`
+//! crate and rasterised by `ab_glyph`, so PNGs need no system fonts or fontconfig; the SVGs name
+//! the `sans-serif` family. [`replot`] redraws the figures of a finished (or interrupted) run
+//! from its `summary.json`, `moments.csv` and `histograms.json`.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::output::{self, write_atomic};
+use crate::plan::RunResult;
+use crate::spec::{Experiment, ModelKind, Objective, Overrides};
+use crate::stats::Histogram;
+use crate::theory::{self, Stationary, fmt_sig};
+
+/// Coordinates shown in the moment and histogram figures.
+pub const MAX_COORDS: usize = 8;
+
+/// Width of every figure in pixels.
+const WIDTH: u32 = 1000;
+const FONT: &str = "sans-serif";
+/// Text sizes as plotters takes them: the line height, 1.24 em (so the SVGs say
+/// `font-size="15.3"` for 19): the smallest text is 15 px.
+const CAPTION_PX: u32 = 25;
+const DESC_PX: u32 = 21;
+const TICK_PX: u32 = 19;
+const LEGEND_PX: u32 = 19;
+
+/// Tableau's ten-colour palette, first eight (distinct for the usual colour blindness).
+const PALETTE: [RGBColor; MAX_COORDS] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+const SIM: RGBColor = RGBColor(31, 119, 180);
+const THEORY: RGBColor = RGBColor(200, 20, 20);
+
+/// The figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Figure {
+    Loss,
+    Moments,
+    Hist,
+}
+
+impl Figure {
+    pub const ALL: [Figure; 3] = [Figure::Loss, Figure::Moments, Figure::Hist];
+
+    /// The file name without extension.
+    pub fn stem(self) -> &'static str {
+        match self {
+            Figure::Loss => "loss",
+            Figure::Moments => "moments",
+            Figure::Hist => "hist",
+        }
+    }
+
+    /// (width, height) in pixels for `coords` plotted coordinates.
+    fn size(self, coords: usize) -> (u32, u32) {
+        match self {
+            Figure::Loss => (WIDTH, 640),
+            Figure::Moments => (WIDTH, 1000),
+            Figure::Hist if coords <= 1 => (WIDTH, 640),
+            Figure::Hist => (WIDTH, 110 + 340 * coords.div_ceil(2) as u32),
+        }
+    }
+}
+
+/// The moments of one record (one row of `moments.csv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub step: u64,
+    pub t: f64,
+    pub loss_mean: f64,
+    pub loss_var: f64,
+    /// Paths with a finite state at this record (the moments are over these).
+    pub finite: u64,
+    pub mean: Vec<f64>,
+    pub var: Vec<f64>,
+}
+
+/// The rows of a run's records that any path reached.
+pub fn rows_from_run(exp: &Experiment, r: &RunResult) -> Vec<Row> {
+    let dim = exp.dim;
+    let tau = exp.model.name.time_per_step(exp.model.eta);
+    r.records
+        .iter()
+        .filter(|rec| rec.paths > 0)
+        .map(|rec| Row {
+            step: rec.step,
+            t: rec.step as f64 * tau,
+            loss_mean: rec.q[dim].mean,
+            loss_var: rec.q[dim].var(),
+            finite: rec.finite(),
+            mean: rec.q[..dim].iter().map(|m| m.mean).collect(),
+            var: rec.q[..dim].iter().map(|m| m.var()).collect(),
+        })
+        .collect()
+}
+
+/// The rows of a `moments.csv` (`path` for messages). The file has no per-record path count:
+/// `paths` is taken for every record (exact for a complete run; for a snapshot it is the paths
+/// done, a lower bound, which widens the error band). A snapshot's rows that no path reached
+/// yet are all zero and are dropped when `complete` is false.
+pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: bool) -> Result<Vec<Row>> {
+    let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let mut expected = vec!["step".to_string(), "t".into(), "loss_mean".into(), "loss_var".into(), "diverged".into()];
+    for i in 0..dim {
+        expected.extend([format!("mean_{i}"), format!("var_{i}")]);
+    }
+    if header != expected {
+        return Err(bad(format!(
+            "the header is `{}`, expected `{}` (dimension {dim} from summary.json)",
+            header.join(","),
+            expected.join(",")
+        )));
+    }
+    let mut rows = Vec::new();
+    for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != expected.len() {
+            return Err(bad(format!("line {} has {} cells, expected {}", n + 2, cells.len(), expected.len())));
+        }
+        let num = |j: usize| -> Result<f64> {
+            cells[j].trim().parse::<f64>().map_err(|_| bad(format!("line {}: `{}` is not a number", n + 2, cells[j])))
+        };
+        let int = |j: usize| -> Result<u64> {
+            cells[j].trim().parse::<u64>().map_err(|_| bad(format!("line {}: `{}` is not an integer", n + 2, cells[j])))
+        };
+        let values: Vec<f64> = (5..cells.len()).map(num).collect::<Result<_>>()?;
+        let row = Row {
+            step: int(0)?,
+            t: num(1)?,
+            loss_mean: num(2)?,
+            loss_var: num(3)?,
+            finite: paths.saturating_sub(int(4)?),
+            mean: values.iter().step_by(2).copied().collect(),
+            var: values.iter().skip(1).step_by(2).copied().collect(),
+        };
+        let empty = row.loss_mean == 0.0 && row.loss_var == 0.0 && values.iter().all(|&v| v == 0.0);
+        if complete || row.step == 0 || !empty {
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// A run read back from its output directory.
+#[derive(Clone, Debug)]
+pub struct SavedRun {
+    pub exp: Experiment,
+    pub rows: Vec<Row>,
+    pub histograms: Vec<Histogram>,
+    pub complete: bool,
+}
+
+/// Read `summary.json` (its `experiment`, validated again), `moments.csv` and
+/// `histograms.json` from `dir`.
+pub fn load_run(dir: &Path) -> Result<SavedRun> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).map(|text| (text, path.clone())).map_err(|source| Error::Io {
+            action: "not an optsde run directory (`optsde run --out DIR` writes one): cannot read",
+            path,
+            source,
+        })
+    };
+    let json = |text: &str, path: &Path| {
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| Error::Syntax { path: path.display().to_string(), message: e.to_string() })
+    };
+    let (text, summary_path) = read(output::SUMMARY)?;
+    let summary = json(&text, &summary_path)?;
+    let exp = experiment_from_summary(&summary, &summary_path)?;
+    let complete = summary["complete"].as_bool().unwrap_or(true);
+    let paths = if complete { exp.run.paths } else { summary["paths_done"].as_u64().unwrap_or(0) };
+    let (text, csv_path) = read(output::MOMENTS)?;
+    let rows = rows_from_csv(&text, &csv_path, exp.dim, paths, complete)?;
+    let (text, hist_path) = read(output::HISTOGRAMS)?;
+    let histograms = histograms_from_json(&json(&text, &hist_path)?, &hist_path)?;
+    Ok(SavedRun { exp, rows, histograms, complete })
+}
+
+/// The `experiment` of a `summary.json`, rewritten into the experiment-file form and validated
+/// by [`Experiment::from_str`] (so a saved run obeys the same checks as a new one).
+pub fn experiment_from_summary(summary: &Value, path: &Path) -> Result<Experiment> {
+    let origin = format!("{} (its `experiment`)", path.display());
+    let e = &summary["experiment"];
+    let bad = |message: &str| Error::Syntax { path: origin.clone(), message: message.to_string() };
+    if !e.is_object() {
+        return Err(bad("has no `experiment` object"));
+    }
+    let m = &e["model"];
+    let name = m["name"].as_str().unwrap_or("");
+    let kind = ModelKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| bad("model.name is not known"))?;
+    let mut model = Map::new();
+    model.insert("name".into(), m["name"].clone());
+    model.insert("eta".into(), m["eta"].clone());
+    if let Some(a) = m.get("adaptive").filter(|a| a.is_object()) {
+        if kind.is_adam() {
+            model.insert("beta1".into(), a["beta1"].clone());
+            model.insert("beta2".into(), a["beta2"].clone());
+        } else {
+            model.insert("beta".into(), a["beta2"].clone());
+        }
+        model.insert("eps".into(), a["eps"].clone());
+        if !kind.is_malladi() {
+            model.insert("weight_decay".into(), a["weight_decay"].clone());
+        }
+        if kind == ModelKind::AdamSde {
+            model.insert("correction".into(), a["correction"].clone());
+        }
+    }
+    if kind.is_distributed() {
+        model.insert("agents".into(), m["agents"].clone());
+    }
+    let mut stationary = e["stationary"].clone();
+    if let Some(f) = stationary["range"].get("fixed") {
+        stationary["range"] = json!([f["lo"], f["hi"]]);
+    }
+    let mut file = json!({
+        "name": e["name"],
+        "model": model,
+        "objective": e["objective"],
+        "noise": e["noise"],
+        "init": { "x0": e["x0"] },
+        "run": e["run"],
+        "record": e["record"],
+        "stationary": stationary,
+    });
+    if kind.is_compressed() {
+        file["compressor"] = m["compressor"].clone();
+    }
+    let name = e["name"].as_str().unwrap_or("experiment");
+    Experiment::from_str(&file.to_string(), "json", &origin, name, &Overrides::default())
+}
+
+/// The histograms of a `histograms.json`.
+pub fn histograms_from_json(v: &Value, path: &Path) -> Result<Vec<Histogram>> {
+    let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
+    let list = v.as_array().ok_or_else(|| bad("expected a list of histograms".into()))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let f = |k: &str| h[k].as_f64().ok_or_else(|| bad(format!("histogram {i}: `{k}` is not a number")));
+            let u = |k: &str| h[k].as_u64().ok_or_else(|| bad(format!("histogram {i}: `{k}` is not a count")));
+            let counts = h["counts"].as_array().ok_or_else(|| bad(format!("histogram {i}: no `counts` list")))?;
+            Ok(Histogram {
+                name: h["name"].as_str().unwrap_or("").to_string(),
+                lo: f("lo")?,
+                hi: f("hi")?,
+                counts: counts
+                    .iter()
+                    .map(|c| c.as_u64().ok_or_else(|| bad(format!("histogram {i}: a count is not an integer"))))
+                    .collect::<Result<_>>()?,
+                underflow: u("underflow")?,
+                overflow: u("overflow")?,
+            })
+        })
+        .collect()
+}
+
+/// Draw the figures of a run that just finished into `dir`.
+pub fn write_run_figures(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<Vec<PathBuf>> {
+    let rows = rows_from_run(exp, r);
+    Plots::new(exp, &rows, &r.histograms).write(dir)
+}
+
+/// Redraw the figures of the run saved in `dir` (`optsde plot DIR`).
+pub fn replot(dir: &Path) -> Result<Vec<PathBuf>> {
+    let run = load_run(dir)?;
+    Plots::new(&run.exp, &run.rows, &run.histograms).write(dir)
+}
+
+/// The data of the figures of one run and its theory.
+pub struct Plots<'a> {
+    exp: &'a Experiment,
+    rows: &'a [Row],
+    hists: &'a [Histogram],
+    theory: Stationary,
+}
+
+type Drawn<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+impl<'a> Plots<'a> {
+    /// `hists` as in [`RunResult::histograms`] (coordinates, then the loss).
+    pub fn new(exp: &'a Experiment, rows: &'a [Row], hists: &'a [Histogram]) -> Self {
+        let Objective::Quadratic { center, .. } = &exp.objective;
+        let half_widths: Vec<f64> = (0..exp.dim)
+            .map(|i| hists.get(i).map_or(0.0, |h| (h.lo - center[i]).abs().max((h.hi - center[i]).abs())))
+            .collect();
+        Plots { exp, rows, hists, theory: theory::stationary(exp, &half_widths) }
+    }
+
+    /// The theory drawn over the data.
+    pub fn theory(&self) -> &Stationary {
+        &self.theory
+    }
+
+    /// Coordinates shown.
+    fn coords(&self) -> usize {
+        self.exp.dim.min(MAX_COORDS)
+    }
+
+    /// One figure as SVG text.
+    pub fn svg(&self, fig: Figure) -> Result<String> {
+        register_font(fig)?;
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, fig.size(self.coords())).into_drawing_area();
+            self.draw(fig, &root).map_err(|e| draw_error(fig, "svg", e))?;
+        }
+        Ok(out)
+    }
+
+    /// One figure as PNG bytes (8-bit RGB).
+    pub fn png(&self, fig: Figure) -> Result<Vec<u8>> {
+        register_font(fig)?;
+        let (w, h) = fig.size(self.coords());
+        let mut rgb = vec![0u8; w as usize * h as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            self.draw(fig, &root).map_err(|e| draw_error(fig, "png", e))?;
+        }
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let encoded = enc.write_header().and_then(|mut wr| {
+            wr.write_image_data(&rgb)?;
+            wr.finish()
+        });
+        encoded.map_err(|e| draw_error(fig, "png", e))?;
+        Ok(out)
+    }
+
+    /// Write every figure as SVG and PNG into `dir` (atomically, like the data files).
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut written = Vec::new();
+        for fig in Figure::ALL {
+            let svg = format!("{}.svg", fig.stem());
+            write_atomic(dir, &svg, self.svg(fig)?.as_bytes())?;
+            let png = format!("{}.png", fig.stem());
+            write_atomic(dir, &png, &self.png(fig)?)?;
+            written.extend([dir.join(svg), dir.join(png)]);
+        }
+        Ok(written)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, fig: Figure, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        root.fill(&WHITE)?;
+        match fig {
+            Figure::Loss => self.draw_loss(root)?,
+            Figure::Moments => self.draw_moments(root)?,
+            Figure::Hist => self.draw_hist(root)?,
+        }
+        root.present()
+    }
+
+    /// "t = kη (η = 0.001)", or kη² for the P7 SDEs.
+    fn time_desc(&self) -> String {
+        let k = if self.exp.model.name.is_malladi() { "t = kη²" } else { "t = kη" };
+        format!("{k}  (k = optimizer step, η = {})", fmt_sig(self.exp.model.eta))
+    }
+
+    fn t_range(&self) -> Range<f64> {
+        let t0 = self.rows.first().map_or(0.0, |r| r.t);
+        let t1 = self.rows.last().map_or(1.0, |r| r.t);
+        if t1 > t0 { t0..t1 } else { t0..t0 + 1.0 }
+    }
+
+    fn draw_loss<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        // (t, mean, standard error) of the records with finite paths.
+        let pts: Vec<(f64, f64, f64)> = self
+            .rows
+            .iter()
+            .filter(|r| r.finite > 0 && r.loss_mean.is_finite())
+            .map(|r| (r.t, r.loss_mean, (r.loss_var.max(0.0) / r.finite as f64).sqrt()))
+            .collect();
+        let theory = self.theory.loss.as_ref();
+        let t0 = self.t_range().start;
+        let log = log_scale(pts.iter().filter(|p| p.0 > t0).map(|p| p.1), theory.map(|t| t.0));
+        let pts: Vec<_> = pts.into_iter().filter(|p| !log || p.1 > 0.0).collect();
+        let lows = pts.iter().map(|p| p.1 - 2.0 * p.2).filter(|v| !log || *v > 0.0);
+        let highs = pts.iter().map(|p| p.1 + 2.0 * p.2);
+        let values = pts.iter().map(|p| p.1).chain(lows).chain(highs).chain(theory.map(|t| t.0));
+        let y = value_range(values, log);
+        let caption = format!("{}: mean loss over {} paths", self.who(), self.rows.last().map_or(0, |r| r.finite));
+        // The legend goes where the curve ends up not: below a loss that rises to its plateau.
+        let end = pts.last().map_or(0.0, |p| p.1);
+        let frac =
+            if log { (end / y.start).ln() / (y.end / y.start).ln() } else { (end - y.start) / (y.end - y.start) };
+        let pos = if frac > 0.5 { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight };
+        let mut b = chart_builder(root, &caption);
+        if log {
+            let ticks = log_ticks(y.clone());
+            let mut chart = b.build_cartesian_2d(self.t_range(), y.clone().log_scale().with_key_points(ticks))?;
+            self.loss_series(&mut chart, &pts, y, pos)
+        } else {
+            let mut chart = b.build_cartesian_2d(self.t_range(), y.clone())?;
+            self.loss_series(&mut chart, &pts, y, pos)
+        }
+    }
+
+    /// "name (model)", or the model alone when the run is named after it.
+    fn who(&self) -> String {
+        let model = self.exp.model.name.name();
+        if self.exp.name == model { model.to_string() } else { format!("{} ({model})", self.exp.name) }
+    }
+
+    fn loss_series<'c, DB, Y>(
+        &self,
+        chart: &mut ChartContext<'c, DB, Cartesian2d<RangedCoordf64, Y>>,
+        pts: &[(f64, f64, f64)],
+        y: Range<f64>,
+        pos: SeriesLabelPosition,
+    ) -> Drawn<DB>
+    where
+        DB: DrawingBackend + 'c,
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        mesh(chart, &self.time_desc(), "E f(x)", self.t_range(), y.clone())?;
+        let clamp = |v: f64| v.clamp(y.start, y.end);
+        let band: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|p| (p.0, clamp(p.1 + 2.0 * p.2)))
+            .chain(pts.iter().rev().map(|p| (p.0, clamp(p.1 - 2.0 * p.2))))
+            .collect();
+        let band_style = SIM.mix(0.25).filled();
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, band_style)))?
+            .label("± 2 standard errors")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 24, y + 7)], band_style));
+        chart
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), SIM.stroke_width(2)))?
+            .label("simulation: mean over finite paths")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], SIM.stroke_width(2)));
+        if let Some((v, label)) = &self.theory.loss {
+            let t = self.t_range();
+            chart
+                .draw_series(DashedLineSeries::new([(t.start, *v), (t.end, *v)], 12, 6, THEORY.stroke_width(2)))?
+                .label(format!("theory {}: {label}", fmt_sig(*v)))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], THEORY.stroke_width(2)));
+        }
+        legend(chart, pos)
+    }
+
+    fn draw_moments<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let n = self.coords();
+        let more = if self.exp.dim > n { format!(" (first {n} of {})", self.exp.dim) } else { String::new() };
+        let theory: Vec<Option<f64>> = (0..n)
+            .map(|i| {
+                let m2 = self.theory.laws.get(i)?.as_ref()?.law.second_moment();
+                m2.is_finite().then_some(m2)
+            })
+            .collect();
+
+        // One legend for both panels, above them, so that it hides no data.
+        let (strip, body) = root.split_vertically(52);
+        let mut entries: Vec<(String, Mark)> = (0..n).map(|i| (format!("x{i}"), Mark::Line(PALETTE[i]))).collect();
+        if let Some(l) = self.theory.laws.iter().take(n).flatten().next() {
+            entries.push((format!("stationary variance, {}", short_source(&l.label)), Mark::Dashed(BLACK)));
+        }
+        legend_strip(&strip, &entries)?;
+        let (_, h) = body.dim_in_pixel();
+        let (top, bottom) = body.split_vertically(h / 2);
+
+        // Means: linear axis.
+        let t0 = self.t_range().start;
+        let live: Vec<&Row> = self.rows.iter().filter(|r| r.finite > 0).collect();
+        let y = value_range(live.iter().flat_map(|r| r.mean[..n].iter().copied()), false);
+        let mut b = chart_builder(&top, &format!("{}: mean of each coordinate{more}", self.who()));
+        let mut chart = b.build_cartesian_2d(self.t_range(), y.clone())?;
+        mesh(&mut chart, &self.time_desc(), "E xᵢ", self.t_range(), y)?;
+        for (i, c) in PALETTE.iter().enumerate().take(n) {
+            chart.draw_series(LineSeries::new(live.iter().map(|r| (r.t, r.mean[i])), c.stroke_width(2)))?;
+        }
+
+        // Variances, with the stationary variance of the theory.
+        let after0 = live.iter().filter(|r| r.t > t0).flat_map(|r| r.var[..n].iter().copied());
+        let log = log_scale(after0, theory.iter().flatten().copied().reduce(f64::min));
+        let vars = live.iter().flat_map(|r| r.var[..n].iter().copied()).filter(|v| !log || *v > 0.0);
+        let y = value_range(vars.chain(theory.iter().flatten().copied()), log);
+        let mut b = chart_builder(&bottom, &format!("{}: variance of each coordinate{more}", self.who()));
+        if log {
+            let ticks = log_ticks(y.clone());
+            let mut chart = b.build_cartesian_2d(self.t_range(), y.clone().log_scale().with_key_points(ticks))?;
+            self.var_series(&mut chart, &live, &theory, y, log)
+        } else {
+            let mut chart = b.build_cartesian_2d(self.t_range(), y.clone())?;
+            self.var_series(&mut chart, &live, &theory, y, log)
+        }
+    }
+
+    fn var_series<'c, DB, Y>(
+        &self,
+        chart: &mut ChartContext<'c, DB, Cartesian2d<RangedCoordf64, Y>>,
+        live: &[&Row],
+        theory: &[Option<f64>],
+        y: Range<f64>,
+        log: bool,
+    ) -> Drawn<DB>
+    where
+        DB: DrawingBackend + 'c,
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        mesh(chart, &self.time_desc(), "Var xᵢ", self.t_range(), y)?;
+        for (i, c) in PALETTE.iter().enumerate().take(theory.len()) {
+            let pts = live.iter().map(|r| (r.t, r.var[i])).filter(|p| !log || p.1 > 0.0);
+            chart.draw_series(LineSeries::new(pts, c.stroke_width(2)))?;
+        }
+        // On top of the data, in black: a dashed line in the coordinate's own colour would vanish
+        // into a simulation that agrees with it.
+        let t = self.t_range();
+        for v in theory.iter().flatten() {
+            chart.draw_series(DashedLineSeries::new([(t.start, *v), (t.end, *v)], 10, 6, BLACK.stroke_width(1)))?;
+        }
+        Ok(())
+    }
+
+    fn draw_hist<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let n = self.coords();
+        let (head, body) = root.split_vertically(if n <= 1 { 90 } else { 100 });
+        let st = &self.exp.stationary;
+        let samples = self.hists.first().map_or(0, Histogram::total);
+        let more =
+            if self.exp.dim > n { format!(", first {n} of {} coordinates", self.exp.dim) } else { String::new() };
+        let title = format!(
+            "{}: stationary densities (steps ≥ {}, every {}; {samples} samples{more})",
+            self.who(),
+            st.start,
+            st.every
+        );
+        let model = self.exp.model.name;
+        let theory_line = match self.theory.laws.iter().flatten().next() {
+            Some(l) => format!("red: theory, {}", l.label),
+            None if matches!(model, ModelKind::Signsgd | ModelKind::Dsignsgd) => format!(
+                "no theory density: {}'s iterates lie on a lattice of spacing η/N, which the bins alias",
+                model.name()
+            ),
+            None => format!("no closed-form stationary law is drawn for {}", model.name()),
+        };
+        let (w, _) = head.dim_in_pixel();
+        head.draw(&Text::new(title, ((w / 2) as i32, 16), text_style(CAPTION_PX).pos(top_center())))?;
+        head.draw(&Text::new(theory_line, ((w / 2) as i32, 54), text_style(DESC_PX).pos(top_center())))?;
+        let cols = if n <= 1 { 1 } else { 2 };
+        let panels = body.split_evenly((n.div_ceil(cols).max(1), cols));
+        let Objective::Quadratic { center, .. } = &self.exp.objective;
+        for (i, area) in panels.iter().enumerate().take(n) {
+            let Some(h) = self.hists.get(i) else { continue };
+            let law = self.theory.laws.get(i).and_then(Option::as_ref);
+            self.hist_panel(area, i, h, center[i], law)?;
+        }
+        Ok(())
+    }
+
+    fn hist_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        i: usize,
+        h: &Histogram,
+        center: f64,
+        law: Option<&theory::CoordLaw>,
+    ) -> Drawn<DB> {
+        let total = h.total();
+        let bins = h.counts.len().max(1);
+        let width = (h.hi - h.lo) / bins as f64;
+        let outside = h.underflow + h.overflow;
+        let mut caption = format!("x{i}");
+        if total == 0 {
+            caption.push_str(": no stationary samples yet");
+        } else if outside > 0 {
+            caption.push_str(&format!(" ({} of {total} samples outside the range)", outside));
+        }
+        let density: Vec<f64> = h.counts.iter().map(|&c| c as f64 / (total.max(1) as f64 * width)).collect();
+        // The theory on a grid four times finer than the bins (at least 400 intervals).
+        let m = (4 * bins).max(400);
+        let grid: Vec<(f64, f64)> = match law {
+            Some(l) => (0..=m)
+                .map(|k| h.lo + (h.hi - h.lo) * k as f64 / m as f64)
+                .map(|x| (x, l.law.pdf(x - center)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let top = density
+            .iter()
+            .chain(grid.iter().map(|p| &p.1))
+            .fold(0.0f64, |a, &b| if b.is_finite() { a.max(b) } else { a });
+        let top = if top > 0.0 { top * 1.12 } else { 1.0 };
+        let mut b = ChartBuilder::on(area);
+        b.caption(caption, text_style(DESC_PX)).margin(12).x_label_area_size(52).y_label_area_size(78);
+        let mut chart = b.build_cartesian_2d(h.lo..h.hi, 0.0..top)?;
+        let (fx, fy) = (tick_format(h.lo..h.hi), tick_format(0.0..top));
+        chart
+            .configure_mesh()
+            .x_desc(format!("x{i}"))
+            .y_desc("density")
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&fx)
+            .y_label_formatter(&fy)
+            .label_style(text_style(TICK_PX))
+            .axis_desc_style(text_style(DESC_PX))
+            .light_line_style(TRANSPARENT)
+            .draw()?;
+        let bar = SIM.mix(0.45).filled();
+        chart
+            .draw_series(density.iter().enumerate().map(|(j, &d)| {
+                let x0 = h.lo + j as f64 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width, d)], bar)
+            }))?
+            .label("simulation")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 24, y + 7)], bar));
+        if let Some(l) = law {
+            let label = match &l.detail {
+                Some(d) => format!("theory, {d}"),
+                None => "theory".to_string(),
+            };
+            chart
+                .draw_series(LineSeries::new(grid, THEORY.stroke_width(2)))?
+                .label(label)
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], THEORY.stroke_width(2)));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
+/// A chart with the common caption, margins and label areas.
+fn chart_builder<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut b = ChartBuilder::on(area);
+    b.caption(caption, text_style(CAPTION_PX)).margin(16).x_label_area_size(56).y_label_area_size(96);
+    b
+}
+
+/// Axes with descriptions, compact tick labels and the common fonts.
+fn mesh<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+) -> Drawn<DB>
+where
+    DB: DrawingBackend,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let (fx, fy) = (tick_format(x), tick_format(y));
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(8)
+        .y_labels(8)
+        .x_label_formatter(&fx)
+        .y_label_formatter(&fy)
+        .label_style(text_style(TICK_PX))
+        .axis_desc_style(text_style(DESC_PX))
+        .light_line_style(BLACK.mix(0.05))
+        .draw()
+}
+
+fn legend<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    pos: SeriesLabelPosition,
+) -> Drawn<DB>
+where
+    DB: DrawingBackend + 'a,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .label_font(text_style(LEGEND_PX))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .margin(12)
+        .draw()
+}
+
+/// A legend sample: a line, a dashed line.
+#[derive(Clone, Copy)]
+enum Mark {
+    Line(RGBColor),
+    Dashed(RGBColor),
+}
+
+/// A one-row legend centred in `area` (for figures whose panels share it).
+fn legend_strip<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(String, Mark)]) -> Drawn<DB> {
+    let style = text_style(LEGEND_PX);
+    let (w, h) = area.dim_in_pixel();
+    let (sample, gap, sep) = (28i32, 8i32, 26i32);
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|(t, _)| area.estimate_text_size(t, &style).map_or(0, |(tw, _)| tw as i32))
+        .collect::<Vec<_>>();
+    let total: i32 = widths.iter().map(|tw| sample + gap + tw).sum::<i32>() + sep * (entries.len() as i32 - 1).max(0);
+    let (mut x, y) = (((w as i32) - total).max(0) / 2, h as i32 / 2);
+    for ((text, mark), tw) in entries.iter().zip(widths) {
+        match *mark {
+            Mark::Line(c) => area.draw(&PathElement::new([(x, y), (x + sample, y)], c.stroke_width(3)))?,
+            Mark::Dashed(c) => {
+                for k in 0..3 {
+                    let x0 = x + k * 11;
+                    area.draw(&PathElement::new([(x0, y), (x0 + 7, y)], c.stroke_width(2)))?;
+                }
+            }
+        }
+        area.draw(&Text::new(text.clone(), (x + sample + gap, y), style.pos(left_middle())))?;
+        x += sample + gap + tw + sep;
+    }
+    Ok(())
+}
+
+/// Tick text: three significant digits, and 0 for rounding noise around zero.
+fn tick_format(range: Range<f64>) -> impl Fn(&f64) -> String {
+    let tiny = 1e-9 * (range.end - range.start).abs();
+    move |v: &f64| if v.abs() <= tiny { "0".to_string() } else { fmt_sig(*v) }
+}
+
+/// Ticks of a log axis: the densest of 1–9, 1-2-5, 1-3 or 1 × 10^k with at most ten in `y`.
+fn log_ticks(y: Range<f64>) -> Vec<f64> {
+    let (k0, k1) = (y.start.log10().floor() as i32, y.end.log10().ceil() as i32);
+    let sets: [&[f64]; 4] = [&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], &[1.0, 2.0, 5.0], &[1.0, 3.0], &[1.0]];
+    let ticks = |m: &[f64]| -> Vec<f64> {
+        (k0..=k1)
+            .flat_map(|k| m.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| *v >= y.start && *v <= y.end)
+            .collect()
+    };
+    for m in sets {
+        let t = ticks(m);
+        if t.len() <= 10 {
+            return t;
+        }
+    }
+    let t = ticks(&[1.0]);
+    let step = t.len().div_ceil(10);
+    t.into_iter().step_by(step).collect()
+}
+
+fn text_style(px: u32) -> TextStyle<'static> {
+    (FONT, f64::from(px)).into_font().color(&BLACK)
+}
+
+fn top_center() -> plotters::style::text_anchor::Pos {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    Pos::new(HPos::Center, VPos::Top)
+}
+
+fn left_middle() -> plotters::style::text_anchor::Pos {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    Pos::new(HPos::Left, VPos::Center)
+}
+
+/// Log y when every value after the start is positive and they (with the theory value) span at
+/// least a factor of 10.
+fn log_scale(values: impl Iterator<Item = f64>, theory: Option<f64>) -> bool {
+    let (mut lo, mut hi, mut n) = (f64::INFINITY, 0.0f64, 0usize);
+    for v in values.chain(theory) {
+        if v.is_nan() || v <= 0.0 || v.is_infinite() {
+            return false;
+        }
+        lo = lo.min(v);
+        hi = hi.max(v);
+        n += 1;
+    }
+    n >= 2 && hi >= 10.0 * lo
+}
+
+/// The axis range of finite `values`, padded (by a factor on a log axis).
+fn value_range(values: impl Iterator<Item = f64>, log: bool) -> Range<f64> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && (!log || *v > 0.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if lo > hi {
+        return if log { 1e-3..1.0 } else { 0.0..1.0 };
+    }
+    if log {
+        return lo / 1.4..hi * 1.4;
+    }
+    let pad = if hi > lo { 0.06 * (hi - lo) } else { 0.1 * lo.abs().max(1e-12) };
+    lo - pad..hi + pad
+}
+
+/// The source of a label, "… (spec §2 (c))" → "spec §2 (c)", for short legends.
+fn short_source(label: &str) -> &str {
+    match (label.rfind("(spec"), label.ends_with(')')) {
+        (Some(i), true) => &label[i + 1..label.len() - 1],
+        _ => label,
+    }
+}
+
+/// Register DejaVu Sans as `sans-serif` for ab_glyph (once).
+fn register_font(fig: Figure) -> Result<()> {
+    static OK: OnceLock<bool> = OnceLock::new();
+    let ok =
+        *OK.get_or_init(|| plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok());
+    if ok { Ok(()) } else { Err(draw_error(fig, "png", "the embedded DejaVu Sans font could not be loaded")) }
+}
+
+fn draw_error(fig: Figure, ext: &str, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        action: "cannot draw",
+        path: PathBuf::from(format!("{}.{ext}", fig.stem())),
+        source: std::io::Error::other(e.to_string()),
+    }
+}

@@ -1,0 +1,334 @@
+//! Closed-form stationary laws on the diagonal quadratic f = ½ Σ h_i (x_i − c_i)², drawn over
+//! the simulated histograms and loss by [`crate::plot`]. With diagonal Hessian and noise every
+//! coordinate is a 1-D process (spec §1.5), so each law here is a law of u = x_i − c_i,
+//! symmetric about 0 (so the stationary mean is c_i and the variance is E u²).
+//!
+//! | model                    | law of u                                              | spec          |
+//! |--------------------------|-------------------------------------------------------|---------------|
+//! | sgd, dsgd (Gaussian noise)| N(0, ησ²/(N h(2 − ηh))), exact for the linear recursion | §2 (c)      |
+//! | sgd-sde, dsgd-sde        | N(0, s²/(a(2 − aΔt))), a = h, s² = ησ²/N, Δt = η/r: exact for EM | §1.4, T1 |
+//! | signsgd-sde, dsignsgd-sde| p ∝ (1 − e²)⁻¹ exp(−(2N/η) ∫₀ᵘ e/(1 − e²)), e = erf(hu/(√2σ)) (Student-t: 2F_ν(hu/s) − 1) | §3.4 (4), §6.2 |
+//! | dcsgd-sde (bernoulli, rand-k) | scaled Student-t, ν′ = 1 + 2N/(ηωh), scale² = (1 + ω)σ²/(ωh²ν′) | §6.4 (3) |
+//! | dcsgd (bernoulli, rand-k, Gaussian noise) | *approximation*: Gaussian with the exact discrete variance η(1 + ω)σ²/(h(2N − ηh(N + ω))) | §6.4 (2) |
+//!
+//! The sign-SDE density is the zero-flux Fokker–Planck solution with diffusion (η/N)(1 − e²)
+//! (N agents average N independent signs), by trapezoidal quadrature of the exponent on a grid
+//! fine against the law's width and normalised numerically. The DCSGD-SDE law holds for rand-k
+//! in any dimension too: the diagonal of its diffusion, (η/N)((1 + ω)σ_j² + ω(∂_j f)²), depends
+//! on x_j alone, so x_j on its own is the 1-D diffusion of spec §6.4 (3) (the rand-k
+//! correlations between coordinates do not change the marginals).
+//!
+//! The stationary loss E f = ½ Σ h_i E u_i² follows from these, from the exact EM second moment
+//! of the DCSGD SDE (spec §14 T4), and, for discrete SignSGD/DSignSGD, from the phase-3
+//! approximation (η/(4N))√(π/2) Tr Σ^{1/2} (Student-t: η/(8N c_ν) Σ s_i; spec §3.4 (2)–(3),
+//! §6.4 (5)), which the spec measures within 0.3% of simulation on its reference instance.
+//! Nothing is drawn where no closed form applies (the adaptive models, discrete sign methods'
+//! lattice-valued histograms, qsgd and natural compression, Student-t noise in the discrete
+//! SGD family, unstable step sizes).
+
+use std::f64::consts::{PI, SQRT_2};
+
+use crate::noise::{c_nu, t_central_tail};
+use crate::spec::{Experiment, ModelKind, Noise, Objective};
+
+/// A 1-D stationary law of u = x − c.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Law {
+    Gaussian {
+        var: f64,
+    },
+    /// scale · T with T ~ t_ν.
+    StudentT {
+        nu: f64,
+        scale: f64,
+    },
+    /// A normalised density on the grid u_j = j du, j ≥ 0 (even in u), zero beyond it.
+    Grid {
+        du: f64,
+        p: Vec<f64>,
+    },
+}
+
+impl Law {
+    /// The density at u.
+    pub fn pdf(&self, u: f64) -> f64 {
+        match self {
+            Law::Gaussian { var } => (-0.5 * u * u / var).exp() / (2.0 * PI * var).sqrt(),
+            Law::StudentT { nu, scale } => {
+                let y = u / scale;
+                c_nu(*nu) / scale * (-0.5 * (nu + 1.0) * (y * y / nu).ln_1p()).exp()
+            }
+            Law::Grid { du, p } => {
+                let x = u.abs() / du;
+                let j = x.floor() as usize;
+                match (p.get(j), p.get(j + 1)) {
+                    (Some(a), Some(b)) => a + (b - a) * (x - j as f64),
+                    _ => 0.0,
+                }
+            }
+        }
+    }
+
+    /// E u² (the variance, the law being centred).
+    pub fn second_moment(&self) -> f64 {
+        match self {
+            Law::Gaussian { var } => *var,
+            Law::StudentT { nu, scale } if *nu > 2.0 => scale * scale * nu / (nu - 2.0),
+            Law::StudentT { .. } => f64::INFINITY,
+            Law::Grid { du, p } => 2.0 * trapezoid(p.iter().enumerate().map(|(j, p)| (j as f64 * du).powi(2) * p), *du),
+        }
+    }
+}
+
+/// A coordinate's law with the text naming it and its source (the same for every coordinate
+/// of a run) and, where it varies by coordinate, a parameter (`ν′ = 14.3`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoordLaw {
+    pub law: Law,
+    pub label: String,
+    pub detail: Option<String>,
+}
+
+/// The theory of one experiment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stationary {
+    /// Per coordinate (None where no closed form applies).
+    pub laws: Vec<Option<CoordLaw>>,
+    /// The stationary loss E f and its source.
+    pub loss: Option<(f64, String)>,
+}
+
+/// The stationary theory of `exp`. `half_widths[i]` is the largest |x_i − c_i| the caller will
+/// ask a density for (the histogram range); the sign-SDE grid reaches at least that far.
+pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
+    use ModelKind as K;
+    let Objective::Quadratic { h, .. } = &exp.objective;
+    let kind = exp.model.name;
+    let eta = exp.model.eta;
+    let n = f64::from(exp.model.agents);
+    let dt = kind.time_per_step(eta) / f64::from(exp.run.refine);
+    let gaussian_noise = matches!(exp.noise, Noise::Gaussian { .. });
+    let comp = exp.model.compressor;
+    // identity, bernoulli and rand-k: the diagonal of E Ω_C is ω(σ² + (∂f)²) (spec §6.3).
+    let omega = if comp.has_sde() { Some(comp.omega(exp.dim)) } else { None };
+
+    let laws: Vec<Option<CoordLaw>> = (0..exp.dim)
+        .map(|i| {
+            let (h, sd, s) = (h[i], exp.noise.std_dev(i), exp.noise.scale(i));
+            let hw = half_widths.get(i).copied().unwrap_or(0.0);
+            match kind {
+                K::Sgd | K::Dsgd if gaussian_noise => {
+                    gaussian(discrete_var(eta, h, sd, n, 0.0), "Gaussian, exact discrete variance (spec §2 (c))")
+                }
+                K::Dcsgd if gaussian_noise && omega == Some(0.0) => {
+                    gaussian(discrete_var(eta, h, sd, n, 0.0), "Gaussian, exact discrete variance (spec §2 (c))")
+                }
+                K::Dcsgd if gaussian_noise => omega
+                    .and_then(|w| {
+                        let label = "Gaussian approx., exact discrete variance (spec §6.4 (2))";
+                        gaussian(discrete_var(eta, h, sd, n, w), label)
+                    })
+                    .map(|l| CoordLaw { detail: Some("Gaussian approx.".into()), ..l }),
+                K::SgdSde | K::DsgdSde => {
+                    gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (spec §1.4)")
+                }
+                K::DcsgdSde => match omega {
+                    Some(0.0) => gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (spec §1.4)"),
+                    Some(w) => dcsgd_sde_law(eta, h, sd, n, w),
+                    None => None,
+                },
+                K::SignsgdSde | K::DsignsgdSde => sign_sde_law(eta, h, s, exp.noise.nu(i), n, hw).map(|law| CoordLaw {
+                    law,
+                    label: "Fokker–Planck density (spec §3.4 (4))".into(),
+                    detail: None,
+                }),
+                _ => None,
+            }
+        })
+        .collect();
+
+    let half_sum = |f: &dyn Fn(usize) -> f64| -> Option<f64> {
+        let v: f64 = (0..exp.dim).map(|i| 0.5 * h[i] * f(i)).sum();
+        (v.is_finite() && v > 0.0).then_some(v)
+    };
+    let w = omega.unwrap_or(f64::NAN);
+    let sd = |i| exp.noise.std_dev(i);
+    let loss = match kind {
+        K::Sgd | K::Dsgd => {
+            half_sum(&|i| discrete_var(eta, h[i], sd(i), n, 0.0)).map(|v| (v, "exact discrete (spec §2 (c))"))
+        }
+        K::SgdSde | K::DsgdSde => {
+            half_sum(&|i| em_var(eta, h[i], sd(i), n, 0.0, dt)).map(|v| (v, "exact EM (spec §1.4)"))
+        }
+        K::Dcsgd => half_sum(&|i| discrete_var(eta, h[i], sd(i), n, w)).map(|v| (v, "exact discrete (spec §6.4 (2))")),
+        K::DcsgdSde => half_sum(&|i| em_var(eta, h[i], sd(i), n, w, dt)).map(|v| (v, "exact EM (spec §14 T4)")),
+        K::SignsgdSde | K::DsignsgdSde => {
+            let m2: Option<Vec<f64>> = laws.iter().map(|l| l.as_ref().map(|l| l.law.second_moment())).collect();
+            m2.and_then(|m2| half_sum(&|i| m2[i])).map(|v| (v, "Fokker–Planck (spec §3.4 (4))"))
+        }
+        K::Signsgd | K::Dsignsgd => {
+            // E f = η s/(8N c_ν) per coordinate; Gaussian c = 1/√(2π) gives (η/(4N))√(π/2) σ.
+            let per = |i: usize| {
+                let s = exp.noise.scale(i);
+                let c = exp.noise.nu(i).map_or(1.0 / (2.0 * PI).sqrt(), c_nu);
+                if s > 0.0 { eta * s / (8.0 * n * c) } else { f64::NAN }
+            };
+            let v: f64 = (0..exp.dim).map(per).sum();
+            let label = match (kind, gaussian_noise) {
+                (K::Dsignsgd, _) => "phase-3 approximation (spec §6.4 (5))",
+                (_, true) => "phase-3 approximation (spec §3.4 (2))",
+                _ => "phase-3 approximation (spec §3.4 (3))",
+            };
+            (v.is_finite() && v > 0.0).then_some((v, label))
+        }
+        _ => None,
+    };
+    Stationary { laws, loss: loss.map(|(v, l)| (v, l.to_string())) }
+}
+
+fn gaussian(var: f64, label: &str) -> Option<CoordLaw> {
+    (var.is_finite() && var > 0.0).then(|| CoordLaw {
+        law: Law::Gaussian { var },
+        label: label.to_string(),
+        detail: None,
+    })
+}
+
+/// Exact stationary E u² of discrete (D)(C)SGD: η(1 + ω)σ²/(h(2N − ηh(N + ω))) (spec §6.4 (2);
+/// ω = 0 is §2 (c)'s ησ²/(N h(2 − ηh))); infinite when not mean-square stable.
+fn discrete_var(eta: f64, h: f64, sd: f64, n: f64, omega: f64) -> f64 {
+    let den = h * (2.0 * n - eta * h * (n + omega));
+    if den > 0.0 { eta * (1.0 + omega) * sd * sd / den } else { f64::INFINITY }
+}
+
+/// Exact stationary E u² of Euler–Maruyama for the (DC)SGD SDE with step Δt:
+/// (η/N)(1 + ω)σ²/(h(2 − hΔt) − ηωh²/N) (spec §14 T4; ω = 0 is T1's s²/(a(2 − aΔt))).
+fn em_var(eta: f64, h: f64, sd: f64, n: f64, omega: f64, dt: f64) -> f64 {
+    let den = h * (2.0 - h * dt) - eta * omega * h * h / n;
+    if den > 0.0 { eta / n * (1.0 + omega) * sd * sd / den } else { f64::INFINITY }
+}
+
+/// The DCSGD SDE's 1-D law (spec §6.4 (3)): scale · t_ν′, ν′ = 1 + 2N/(ηωh),
+/// scale² = (1 + ω)σ²/(ωh²ν′). Beyond ν′ = 10⁸ it is the Gaussian of the same variance.
+fn dcsgd_sde_law(eta: f64, h: f64, sd: f64, n: f64, omega: f64) -> Option<CoordLaw> {
+    let nu = 1.0 + 2.0 * n / (eta * omega * h);
+    let scale = ((1.0 + omega) * sd * sd / (omega * h * h * nu)).sqrt();
+    if !(nu.is_finite() && scale.is_finite() && scale > 0.0) {
+        return None;
+    }
+    let law =
+        if nu > 1e8 { Law::Gaussian { var: scale * scale * nu / (nu - 2.0) } } else { Law::StudentT { nu, scale } };
+    let label = "scaled Student-t, ν′ = 1 + 2N/(ηωh) (spec §6.4 (3))".to_string();
+    Some(CoordLaw { law, label, detail: Some(format!("ν′ = {}", fmt_sig(nu))) })
+}
+
+/// The sign SDE's zero-flux stationary density (spec §3.4 (4)) for drift −e(u) and diffusion
+/// (η/N)(1 − e(u)²), e(u) = erf(hu/(√2σ)) or, for Student-t noise with scale s, 2F_ν(hu/s) − 1:
+/// ln p = −ln(1 − e²) − (2N/η) ∫₀ᵘ e/(1 − e²), integrated by the trapezoid rule from u = 0
+/// until u ≥ `min_half_width` and p has fallen e⁻⁶⁰ below its maximum.
+fn sign_sde_law(eta: f64, h: f64, s: f64, nu: Option<f64>, n: f64, min_half_width: f64) -> Option<Law> {
+    if !(s > 0.0 && h > 0.0) {
+        return None;
+    }
+    // (e, 1 − e²) at u ≥ 0, with 1 − e² from the complement (no cancellation where e → 1).
+    let e_q = |u: f64| match nu {
+        None => {
+            let (erf, erfc) = erf_erfc(h * u / (SQRT_2 * s));
+            (erf, erfc * (2.0 - erfc))
+        }
+        Some(v) => {
+            let (a, b) = t_central_tail(h * u / s, v);
+            (a, b * (1.0 + a))
+        }
+    };
+    let k = 2.0 * n / eta;
+    // The law's width: the phase-3 standard deviation √(η s/(4N c_ν h)), or, when η h/s is
+    // large, the scale s/h beyond which e saturates.
+    let c = nu.map_or(1.0 / (2.0 * PI).sqrt(), c_nu);
+    let width = (eta * s / (4.0 * n * c * h)).sqrt().min(SQRT_2 * s / h);
+    let du = (width / 400.0).max(min_half_width / 50_000.0);
+    let mut lp = vec![0.0f64];
+    let (mut phi, mut g_prev, mut max) = (0.0f64, 0.0f64, 0.0f64);
+    for j in 1..=2_000_000usize {
+        let u = j as f64 * du;
+        let (e, q) = e_q(u);
+        if q <= 0.0 || !q.is_finite() {
+            break;
+        }
+        let g = e / q;
+        phi -= k * 0.5 * (g_prev + g) * du;
+        g_prev = g;
+        let l = phi - q.ln();
+        max = max.max(l);
+        lp.push(l);
+        if u >= min_half_width && l < max - 60.0 {
+            break;
+        }
+    }
+    let mut p: Vec<f64> = lp.iter().map(|l| (l - max).exp()).collect();
+    let z = 2.0 * trapezoid(p.iter().copied(), du);
+    if !(z.is_finite() && z > 0.0) {
+        return None;
+    }
+    p.iter_mut().for_each(|v| *v /= z);
+    Some(Law::Grid { du, p })
+}
+
+/// ∫₀^{(n−1)du} of samples f_0 … f_{n−1} by the trapezoid rule.
+fn trapezoid(f: impl Iterator<Item = f64>, du: f64) -> f64 {
+    let (mut sum, mut first, mut last) = (0.0, None, 0.0);
+    for v in f {
+        sum += v;
+        first.get_or_insert(v);
+        last = v;
+    }
+    (sum - 0.5 * (first.unwrap_or(0.0) + last)) * du
+}
+
+/// (erf x, erfc x) for x ≥ 0 in f64: the Maclaurin series below 2 (terms ≤ e^{x²} ≈ 55, so
+/// ~1e-14 absolute), the continued fraction erfc x = e^{−x²}/√π · 1/(x + ½/(x + 1/(x + 3/2/(x +
+/// …)))) from 2 on (relative ~1e-15). Plots need no more; the device's f32 erf is
+/// [`crate::math::erf_f32`].
+pub fn erf_erfc(x: f64) -> (f64, f64) {
+    let x = x.abs();
+    if x < 2.0 {
+        let x2 = x * x;
+        let (mut term, mut sum) = (x, x);
+        for k in 1..200 {
+            let k = f64::from(k);
+            term *= -x2 / k;
+            let t = term / (2.0 * k + 1.0);
+            sum += t;
+            if t.abs() < 1e-17 * sum {
+                break;
+            }
+        }
+        let erf = sum * 2.0 / PI.sqrt();
+        (erf, 1.0 - erf)
+    } else {
+        // Backward evaluation of the fraction's tail, 120 terms (converged to f64 for x ≥ 2).
+        let mut f = x;
+        for k in (1..=120).rev() {
+            f = x + 0.5 * f64::from(k) / f;
+        }
+        let erfc = (-x * x).exp() / (PI.sqrt() * f);
+        (1.0 - erfc, erfc)
+    }
+}
+
+/// Three significant digits without trailing zeros (legend and tick text): 0.0035, 14.3,
+/// 2.5e-4, 1.2e6.
+pub fn fmt_sig(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        format!("{x}")
+    } else if x.abs() >= 1e5 || x.abs() < 1e-3 {
+        let s = format!("{x:.2e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+        format!("{m}e{e}")
+    } else {
+        let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    }
+}
