@@ -5,8 +5,12 @@
 //! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
 //! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files
 //! ([`npy`] their NumPy copies); [`plot`] draws them with the closed forms of [`theory`].
+//! [`compare`] runs an optimizer next to its SDEs (weak error, its order in η) and checks the
+//! scaling rules by simulation.
 
 pub mod backend;
+pub mod bench;
+pub mod compare;
 pub mod cpu;
 pub mod error;
 #[cfg(feature = "gpu")]

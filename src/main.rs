@@ -11,8 +11,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use optsde::Result;
+use optsde::compare::{self, CompareOptions, Rule, ScaleOptions};
 use optsde::spec::{self, BackendChoice, Experiment, Overrides, Study};
-use optsde::{backend, output, plan, plot};
+use optsde::{backend, bench, output, plan, plot};
 
 /// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU
 /// (wgpu compute shaders) or the CPU.
@@ -31,8 +32,16 @@ enum Command {
     Examples,
     /// List the GPU adapters wgpu can see.
     Devices,
-    /// Redraw a run's figures (loss, moments, hist; SVG and PNG) from its saved outputs.
+    /// Run an optimizer and its SDEs on the same problem; report their weak error (and its
+    /// order in eta with --etas).
+    Compare(CompareArgs),
+    /// Check a scaling rule: run an experiment and its scaled copy; compare with the prediction.
+    Scale(ScaleArgs),
+    /// Redraw a run's figures (loss, moments, hist; SVG and PNG) from its saved outputs, or a
+    /// sweep's (every point's and sweep.svg/.png).
     Plot(PlotArgs),
+    /// Time a fixed suite on every backend against NumPy/JAX baselines; write bench.json.
+    Bench(BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,15 +76,121 @@ struct RunArgs {
 }
 
 #[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// Backends to time: all (the CPU, and the GPU when an adapter exists, software ones
+    /// included), cpu, or gpu.
+    #[arg(long, value_name = "BACKEND", default_value = "all", value_parser = bench_backend_parser())]
+    backend: bench::BackendSet,
+    /// Paths of every run [default: 1048576; 16384 with CI set].
+    #[arg(long, value_name = "N", value_parser = positive)]
+    paths: Option<u64>,
+    /// Optimizer steps of every run [default: 1000; 200 with CI set].
+    #[arg(long, value_name = "N", value_parser = positive)]
+    steps: Option<u64>,
+    /// Paths of the NumPy and JAX baselines (same steps) [default: min(paths, 65536)].
+    #[arg(long, value_name = "N", value_parser = positive)]
+    baseline_paths: Option<u64>,
+    /// Output directory of bench.json [default: optsde-out/bench].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Do not run the NumPy and JAX baselines.
+    #[arg(long)]
+    no_baselines: bool,
+    /// Python interpreter that runs the baselines.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    python: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
 struct PlotArgs {
-    /// A run's output directory (summary.json, moments.csv, histograms.json).
+    /// A run's output directory (summary.json, moments.csv, histograms.json), or a sweep's
+    /// (sweep.csv, point-NNN/).
     #[arg(value_name = "DIR")]
     dir: PathBuf,
+}
+
+/// The input and run flags of `compare` and `scale`.
+#[derive(clap::Args, Debug)]
+struct SideArgs {
+    /// Experiment file (TOML; `.json` is read as JSON).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Output directory [default: optsde-out/<experiment name>-compare or -scale].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Where to run (overrides run.backend).
+    #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
+    backend: Option<BackendChoice>,
+    /// Number of paths of every run (overrides run.paths).
+    #[arg(long, value_name = "N")]
+    paths: Option<u64>,
+    /// Random seed of every run (overrides run.seed).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl SideArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides { paths: self.paths, seed: self.seed, backend: self.backend, ..Overrides::default() }
+    }
+    fn out_dir(&self, exp: &Experiment, what: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&format!("{}-{what}", exp.name))))
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct CompareArgs {
+    #[command(flatten)]
+    side: SideArgs,
+    /// Learning rates, comma-separated; steps scale as 1/eta to keep the SDE time
+    /// [default: the file's eta].
+    #[arg(long, value_name = "A,B,...", allow_hyphen_values = true)]
+    etas: Option<String>,
+    /// Euler–Maruyama substeps per optimizer step for the SDE runs (replaces run.refine).
+    #[arg(long, value_name = "R", default_value_t = compare::DEFAULT_COMPARE_REFINE)]
+    refine: u32,
+}
+
+#[derive(clap::Args, Debug)]
+struct ScaleArgs {
+    #[command(flatten)]
+    side: SideArgs,
+    /// The scaling rule.
+    #[arg(long, value_name = "NAME", value_parser = rule_parser())]
+    rule: Rule,
+    /// The factor kappa (for dcsgd fixed to 1 + omega by the compressor; may be left out).
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    kappa: Option<f64>,
+    /// Time the first crossing of this multiple of the stationary loss.
+    #[arg(long, value_name = "X", default_value_t = compare::DEFAULT_THRESHOLD, allow_negative_numbers = true)]
+    threshold: f64,
 }
 
 /// `auto | gpu | cpu`, listed in --help and in clap's message for other values.
 fn backend_parser() -> impl TypedValueParser<Value = BackendChoice> {
     PossibleValuesParser::new(BackendChoice::ALL.map(BackendChoice::name)).try_map(|s| s.parse::<BackendChoice>())
+}
+
+/// The scaling rules of `optsde scale`, listed in --help and in clap's message for other values.
+fn rule_parser() -> impl TypedValueParser<Value = Rule> {
+    PossibleValuesParser::new(Rule::ALL.map(Rule::name)).try_map(|s| s.parse::<Rule>())
+}
+
+/// `all | cpu | gpu` for `optsde bench`.
+fn bench_backend_parser() -> impl TypedValueParser<Value = bench::BackendSet> {
+    PossibleValuesParser::new(bench::BackendSet::ALL.map(bench::BackendSet::name))
+        .try_map(|s| s.parse::<bench::BackendSet>())
+}
+
+/// An integer >= 1.
+fn positive(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be an integer >= 1".into()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -90,7 +205,10 @@ fn main() -> ExitCode {
             devices();
             Ok(())
         }
+        Command::Compare(args) => compare_cmd(args),
+        Command::Scale(args) => scale_cmd(args),
         Command::Plot(args) => plot::replot(&args.dir).map(|files| print_files(&files)),
+        Command::Bench(args) => bench_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -212,6 +330,7 @@ fn run_sweep(study: &Study, args: &RunArgs, out_dir: &Path, engine: &mut dyn pla
         for (i, (p, r)) in points.iter().zip(&results).enumerate() {
             plot::write_run_figures(&out_dir.join(output::point_dir(i)), p, r)?;
         }
+        plot::write_sweep_figures(out_dir, study, &results)?;
     }
     print!("{}", output::sweep_summary(study, &results));
     println!("output      {} (sweep.csv, point-NNN/)", out_dir.display());
@@ -223,6 +342,50 @@ fn print_files(files: &[PathBuf]) {
     for f in files {
         println!("wrote {}", f.display());
     }
+}
+
+/// `optsde compare`: validate everything, then run the optimizer and its SDEs at each eta.
+fn compare_cmd(args: CompareArgs) -> Result<()> {
+    let side = &args.side;
+    let exp = Experiment::load(&side.file, &side.overrides())?;
+    let etas = args.etas.as_deref().map(compare::parse_etas).transpose()?.unwrap_or_default();
+    let plan = compare::plan_compare(&exp, &CompareOptions { etas, refine: args.refine })?;
+    let out_dir = side.out_dir(&exp, "compare");
+    let (mut engine, note) = backend::open(exp.run.backend)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    let report = compare::compare(&plan, engine.as_mut(), &mut |line| {
+        if !side.quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    report.write(&out_dir)?;
+    print!("{}", report.table());
+    println!("output      {} (compare.csv, compare.json)", out_dir.display());
+    Ok(())
+}
+
+/// `optsde scale`: validate everything, then run the base and the scaled experiment.
+fn scale_cmd(args: ScaleArgs) -> Result<()> {
+    let side = &args.side;
+    let exp = Experiment::load(&side.file, &side.overrides())?;
+    let opts = ScaleOptions { rule: args.rule, kappa: args.kappa, threshold: args.threshold };
+    let plan = compare::plan_scale(&exp, &opts)?;
+    let out_dir = side.out_dir(&exp, "scale");
+    let (mut engine, note) = backend::open(exp.run.backend)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    let report = compare::scale(&plan, engine.as_mut(), &mut |line| {
+        if !side.quiet {
+            eprintln!("{line}");
+        }
+    })?;
+    report.write(&out_dir)?;
+    print!("{}", report.table());
+    println!("output      {} (scale.json)", out_dir.display());
+    Ok(())
 }
 
 /// Exit with a clap usage error (code 2), showing `optsde run`'s usage.
@@ -295,4 +458,23 @@ fn devices() {
             println!("  {a}");
         }
     }
+}
+
+/// `optsde bench`: the suite on every backend, the baselines, the table and bench.json.
+fn bench_cmd(args: BenchArgs) -> Result<()> {
+    let (default, ci) = bench::default_sizes();
+    let sizes = bench::Sizes { paths: args.paths.unwrap_or(default.paths), steps: args.steps.unwrap_or(default.steps) };
+    let opts = bench::Options {
+        backends: args.backend,
+        sizes,
+        baseline_paths: args.baseline_paths.unwrap_or(sizes.paths.min(bench::BASELINE_PATHS)),
+        baselines: !args.no_baselines,
+        python: args.python,
+        out_dir: args.out.unwrap_or_else(|| Path::new("optsde-out").join("bench")),
+        ci,
+    };
+    let report = bench::run(&opts, &mut |line| eprintln!("bench: {line}"))?;
+    print!("{}", bench::table(&report));
+    println!("output      {}", opts.out_dir.join("bench.json").display());
+    Ok(())
 }

@@ -20,6 +20,8 @@ use crate::stats::RecordStats;
 pub const SUMMARY: &str = "summary.json";
 pub const MOMENTS: &str = "moments.csv";
 pub const HISTOGRAMS: &str = "histograms.json";
+/// The table of a sweep, written by [`write_sweep`].
+pub const SWEEP_CSV: &str = "sweep.csv";
 
 /// Coordinates shown in [`human_summary`].
 const SHOW_COORDS: usize = 8;
@@ -226,7 +228,7 @@ pub fn write_sweep(dir: &Path, study: &crate::spec::Study, results: &[RunResult]
         summary["sweep"] = Value::Object(params);
         write_atomic(&pd, SUMMARY, &to_json(&summary))?;
     }
-    write_atomic(dir, "sweep.csv", sweep_csv(study, results).as_bytes())
+    write_atomic(dir, SWEEP_CSV, sweep_csv(study, results).as_bytes())
 }
 
 /// The contents of `sweep.csv`.

@@ -9,26 +9,31 @@
 //! * `hist.svg/.png`: the stationary histograms of those coordinates as densities
 //!   counts / (N · bin width) (N counts the samples outside the range too, so the bars integrate
 //!   to the fraction inside), one panel each, with the theory density where one applies.
+//! * `sweep.svg/.png`, in a sweep's directory: the stationary loss (mean ± 2 standard errors)
+//!   of every point against the first swept parameter, one series per combination of the other
+//!   axes' values, with the theory's stationary loss dashed through rings where a closed form
+//!   exists; log x (log y) when the values (losses) are positive and span a decade or more.
 //!
 //! Drawn with `plotters` in pure Rust: text is set in DejaVu Sans, embedded from the `dejavu`
 //! crate and rasterised by `ab_glyph`, so PNGs need no system fonts or fontconfig; the SVGs name
 //! the `sans-serif` family. [`replot`] redraws the figures of a finished (or interrupted) run
-//! from its `summary.json`, `moments.csv` and `histograms.json`.
+//! from its `summary.json`, `moments.csv` and `histograms.json`, and those of a sweep (each
+//! point's, and the sweep figure from `sweep.csv`).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::output::{self, write_atomic};
 use crate::plan::RunResult;
-use crate::spec::{Experiment, ModelKind, Objective, Overrides};
+use crate::spec::{Experiment, ModelKind, Objective, Overrides, Study};
 use crate::stats::Histogram;
 use crate::theory::{self, Stationary, fmt_sig};
 
@@ -292,8 +297,12 @@ pub fn write_run_figures(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<
     Plots::new(exp, &rows, &r.histograms).write(dir)
 }
 
-/// Redraw the figures of the run saved in `dir` (`optsde plot DIR`).
+/// Redraw the figures of the run saved in `dir` (`optsde plot DIR`), or of every point and of
+/// the sweep when `dir` holds a sweep (a `sweep.csv`; see [`replot_sweep`]).
 pub fn replot(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.join(output::SWEEP_CSV).is_file() {
+        return replot_sweep(dir);
+    }
     let run = load_run(dir)?;
     Plots::new(&run.exp, &run.rows, &run.histograms).write(dir)
 }
@@ -307,6 +316,68 @@ pub struct Plots<'a> {
 }
 
 type Drawn<DB> = std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// A figure that renders on any plotters backend.
+trait Drawing {
+    /// The file name without extension (for messages).
+    fn stem(&self) -> &str;
+    /// (width, height) in pixels.
+    fn size(&self) -> (u32, u32);
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB>;
+}
+
+impl Drawing for (&Plots<'_>, Figure) {
+    fn stem(&self) -> &str {
+        self.1.stem()
+    }
+    fn size(&self) -> (u32, u32) {
+        self.1.size(self.0.coords())
+    }
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        self.0.draw(self.1, root)
+    }
+}
+
+/// A figure as SVG text.
+fn render_svg(d: &impl Drawing) -> Result<String> {
+    register_font(d.stem())?;
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, d.size()).into_drawing_area();
+        d.draw_on(&root).map_err(|e| draw_error(d.stem(), "svg", e))?;
+    }
+    Ok(out)
+}
+
+/// A figure as PNG bytes (8-bit RGB).
+fn render_png(d: &impl Drawing) -> Result<Vec<u8>> {
+    register_font(d.stem())?;
+    let (w, h) = d.size();
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        d.draw_on(&root).map_err(|e| draw_error(d.stem(), "png", e))?;
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let encoded = enc.write_header().and_then(|mut wr| {
+        wr.write_image_data(&rgb)?;
+        wr.finish()
+    });
+    encoded.map_err(|e| draw_error(d.stem(), "png", e))?;
+    Ok(out)
+}
+
+/// Write a figure as `stem.svg` and `stem.png` into `dir` (atomically, like the data files).
+fn write_figure(dir: &Path, d: &impl Drawing) -> Result<[PathBuf; 2]> {
+    let svg = format!("{}.svg", d.stem());
+    write_atomic(dir, &svg, render_svg(d)?.as_bytes())?;
+    let png = format!("{}.png", d.stem());
+    write_atomic(dir, &png, &render_png(d)?)?;
+    Ok([dir.join(svg), dir.join(png)])
+}
 
 impl<'a> Plots<'a> {
     /// `hists` as in [`RunResult::histograms`] (coordinates, then the loss).
@@ -330,45 +401,19 @@ impl<'a> Plots<'a> {
 
     /// One figure as SVG text.
     pub fn svg(&self, fig: Figure) -> Result<String> {
-        register_font(fig)?;
-        let mut out = String::new();
-        {
-            let root = SVGBackend::with_string(&mut out, fig.size(self.coords())).into_drawing_area();
-            self.draw(fig, &root).map_err(|e| draw_error(fig, "svg", e))?;
-        }
-        Ok(out)
+        render_svg(&(self, fig))
     }
 
     /// One figure as PNG bytes (8-bit RGB).
     pub fn png(&self, fig: Figure) -> Result<Vec<u8>> {
-        register_font(fig)?;
-        let (w, h) = fig.size(self.coords());
-        let mut rgb = vec![0u8; w as usize * h as usize * 3];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-            self.draw(fig, &root).map_err(|e| draw_error(fig, "png", e))?;
-        }
-        let mut out = Vec::new();
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let encoded = enc.write_header().and_then(|mut wr| {
-            wr.write_image_data(&rgb)?;
-            wr.finish()
-        });
-        encoded.map_err(|e| draw_error(fig, "png", e))?;
-        Ok(out)
+        render_png(&(self, fig))
     }
 
     /// Write every figure as SVG and PNG into `dir` (atomically, like the data files).
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         let mut written = Vec::new();
         for fig in Figure::ALL {
-            let svg = format!("{}.svg", fig.stem());
-            write_atomic(dir, &svg, self.svg(fig)?.as_bytes())?;
-            let png = format!("{}.png", fig.stem());
-            write_atomic(dir, &png, &self.png(fig)?)?;
-            written.extend([dir.join(svg), dir.join(png)]);
+            written.extend(write_figure(dir, &(self, fig))?);
         }
         Ok(written)
     }
@@ -651,6 +696,384 @@ impl<'a> Plots<'a> {
     }
 }
 
+/// The file stem of a sweep's figure (`sweep.svg`, `sweep.png`).
+pub const SWEEP_STEM: &str = "sweep";
+
+/// Draw the figure of a sweep that just finished (`sweep.svg`, `sweep.png`) into its output
+/// directory `dir`: the stationary loss of every point against the first swept parameter. A
+/// study without axes draws nothing.
+pub fn write_sweep_figures(dir: &Path, study: &Study, results: &[RunResult]) -> Result<Vec<PathBuf>> {
+    if study.axes.is_empty() || study.points.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(SweepPlot::from_study(study, results).write(dir)?.to_vec())
+}
+
+/// Redraw the figures of the sweep saved in `dir` (`sweep.csv` and `point-NNN/`): every point's
+/// run figures from its own files, then the sweep figure from `sweep.csv` with the theory of
+/// each point's experiment.
+pub fn replot_sweep(dir: &Path) -> Result<Vec<PathBuf>> {
+    let path = dir.join(output::SWEEP_CSV);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        action: "not an optsde sweep directory (`optsde run` on a file with [sweep] writes one): cannot read",
+        path: path.clone(),
+        source,
+    })?;
+    let (keys, mut points, complete) = sweep_from_csv(&text, &path)?;
+    let mut written = Vec::new();
+    let mut first = None;
+    for (i, p) in points.iter_mut().enumerate() {
+        let pd = dir.join(output::point_dir(i));
+        let run = load_run(&pd)?;
+        let plots = Plots::new(&run.exp, &run.rows, &run.histograms);
+        written.extend(plots.write(&pd)?);
+        p.theory = plots.theory.loss.clone();
+        first.get_or_insert(run.exp);
+    }
+    let Some(exp) = first else {
+        return Err(Error::Syntax { path: path.display().to_string(), message: "lists no sweep points".into() });
+    };
+    written.extend(SweepPlot::new(keys, points, &exp, complete).write(dir)?);
+    Ok(written)
+}
+
+/// The swept parameters, the points (without theory) and whether every point is complete, from
+/// the text of a `sweep.csv` (`path` for messages).
+fn sweep_from_csv(text: &str, path: &Path) -> Result<(Vec<String>, Vec<SweepPoint>, bool)> {
+    let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let k = header.iter().position(|h| *h == "stationary_loss").unwrap_or(0);
+    let tail = ["stationary_loss", "stationary_loss_se", "final_loss", "diverged_fraction", "complete"];
+    if header.first() != Some(&"point") || k < 2 || header.get(k..k + tail.len()) != Some(&tail[..]) {
+        return Err(bad(format!(
+            "the header is `{}`, expected `point,<swept parameters>,{},...`",
+            header.join(","),
+            tail.join(",")
+        )));
+    }
+    let keys: Vec<String> = header[1..k].iter().map(|s| s.to_string()).collect();
+    let mut points = Vec::new();
+    let mut complete = true;
+    for (n, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != header.len() {
+            return Err(bad(format!("line {} has {} cells, expected {}", n + 2, cells.len(), header.len())));
+        }
+        if cells[0].parse::<usize>().ok() != Some(n) {
+            return Err(bad(format!("line {}: point `{}`, expected {n}", n + 2, cells[0])));
+        }
+        let num = |j: usize| -> Result<f64> {
+            cells[j].parse::<f64>().map_err(|_| bad(format!("line {}: `{}` is not a number", n + 2, cells[j])))
+        };
+        let values = (1..k).map(num).collect::<Result<Vec<f64>>>()?;
+        complete &= cells[k + 4] == "true";
+        points.push(SweepPoint { values, loss: num(k)?, se: num(k + 1)?, theory: None });
+    }
+    Ok((keys, points, complete))
+}
+
+/// One grid point as the sweep figure draws it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepPoint {
+    /// The swept values, in axis order.
+    pub values: Vec<f64>,
+    /// The stationary loss (mean) and its standard error.
+    pub loss: f64,
+    pub se: f64,
+    /// The theory's stationary loss and its source, where a closed form exists.
+    pub theory: Option<(f64, String)>,
+}
+
+/// A marker shape (the series of a sweep cycle through the colours, then the shapes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Circle,
+    Triangle,
+    Square,
+}
+
+/// Half width of an error bar's caps and radius of a theory ring, in pixels.
+const CAP: i32 = 6;
+const RING: i32 = 9;
+
+/// Draw a filled marker centred at `at` (in `area`'s coordinates).
+fn draw_shape<DB, CT>(area: &DrawingArea<DB, CT>, shape: Shape, at: CT::From, c: RGBColor) -> Drawn<DB>
+where
+    DB: DrawingBackend,
+    CT: CoordTranslate,
+{
+    let style = c.filled();
+    match shape {
+        Shape::Circle => area.draw(&(EmptyElement::at(at) + Circle::new((0, 0), 6, style))),
+        Shape::Triangle => area.draw(&(EmptyElement::at(at) + TriangleMarker::new((0, 0), 8, style))),
+        Shape::Square => area.draw(&(EmptyElement::at(at) + Rectangle::new([(-5, -5), (5, 5)], style))),
+    }
+}
+
+/// The stationary loss (mean ± 2 SE) of a sweep's points against the first swept parameter, one
+/// series per combination of the other parameters, with the theory's stationary loss dashed
+/// through rings where a closed form exists.
+pub struct SweepPlot {
+    keys: Vec<String>,
+    points: Vec<SweepPoint>,
+    /// "name (model)".
+    who: String,
+    model: String,
+    paths: u64,
+    start: u64,
+    complete: bool,
+}
+
+/// One series of a sweep figure: its legend text and points, sorted by the first parameter.
+struct Series<'a> {
+    label: String,
+    points: Vec<&'a SweepPoint>,
+}
+
+impl SweepPlot {
+    /// `points` in any order; `exp` is any point's experiment (name, model, paths).
+    pub fn new(keys: Vec<String>, points: Vec<SweepPoint>, exp: &Experiment, complete: bool) -> SweepPlot {
+        let model = exp.model.name.name().to_string();
+        let who = if exp.name == model { model.clone() } else { format!("{} ({model})", exp.name) };
+        SweepPlot { keys, points, who, model, paths: exp.run.paths, start: exp.stationary.start, complete }
+    }
+
+    /// The figure of a finished sweep, with each point's theory.
+    pub fn from_study(study: &Study, results: &[RunResult]) -> SweepPlot {
+        let points = study
+            .points
+            .iter()
+            .zip(results)
+            .map(|(p, r)| SweepPoint {
+                values: p.values.clone(),
+                loss: r.stationary.loss_mean,
+                se: r.stationary.loss_se,
+                theory: Plots::new(&p.exp, &[], &r.histograms).theory.loss,
+            })
+            .collect();
+        let keys = study.axes.iter().map(|a| a.key.clone()).collect();
+        let complete = results.iter().all(|r| r.complete);
+        SweepPlot::new(keys, points, &study.points[0].exp, complete)
+    }
+
+    /// The points drawn (with their theory).
+    pub fn points(&self) -> &[SweepPoint] {
+        &self.points
+    }
+
+    /// The figure as SVG text.
+    pub fn svg(&self) -> Result<String> {
+        render_svg(self)
+    }
+
+    /// The figure as PNG bytes (8-bit RGB).
+    pub fn png(&self) -> Result<Vec<u8>> {
+        render_png(self)
+    }
+
+    /// Write `sweep.svg` and `sweep.png` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<[PathBuf; 2]> {
+        write_figure(dir, self)
+    }
+
+    /// The series: one per combination of the values of the axes after the first, in grid order.
+    fn series(&self) -> Vec<Series<'_>> {
+        let mut out: Vec<(Vec<u64>, Series<'_>)> = Vec::new();
+        for p in &self.points {
+            let rest = p.values.get(1..).unwrap_or(&[]);
+            let id: Vec<u64> = rest.iter().map(|v| v.to_bits()).collect();
+            match out.iter_mut().find(|(k, _)| *k == id) {
+                Some((_, s)) => s.points.push(p),
+                None => {
+                    let label = if rest.is_empty() {
+                        "simulation".to_string()
+                    } else {
+                        let parts = self.keys[1..].iter().zip(rest).map(|(k, v)| format!("{k} = {}", fmt_value(*v)));
+                        parts.collect::<Vec<_>>().join(", ")
+                    };
+                    out.push((id, Series { label, points: vec![p] }));
+                }
+            }
+        }
+        let mut out: Vec<Series<'_>> = out.into_iter().map(|(_, s)| s).collect();
+        for s in &mut out {
+            s.points.sort_by(|a, b| a.values[0].total_cmp(&b.values[0]));
+        }
+        out
+    }
+
+    /// (colour, shape) of series `s` of `n`: the loss figure's colours for a single series.
+    fn style(s: usize, n: usize) -> (RGBColor, Shape) {
+        if n == 1 {
+            return (SIM, Shape::Circle);
+        }
+        let shape = [Shape::Circle, Shape::Triangle, Shape::Square][(s / PALETTE.len()) % 3];
+        (PALETTE[s % PALETTE.len()], shape)
+    }
+
+    /// The theory's colour: red over a single series (as in the loss figure), else black.
+    fn theory_colour(n: usize) -> RGBColor {
+        if n == 1 { THEORY } else { BLACK }
+    }
+
+    fn legend_entries(&self) -> Vec<(String, Mark)> {
+        let series = self.series();
+        let n = series.len();
+        let mut entries: Vec<(String, Mark)> = series
+            .iter()
+            .enumerate()
+            .map(|(s, ser)| {
+                let (c, shape) = Self::style(s, n);
+                (ser.label.clone(), Mark::Point(c, shape))
+            })
+            .collect();
+        let with_theory = self.points.iter().filter(|p| p.theory.is_some()).count();
+        match self.points.iter().find_map(|p| p.theory.as_ref()) {
+            Some((_, label)) => {
+                let some = if with_theory < self.points.len() { ", where a closed form exists" } else { "" };
+                entries.push((format!("theory: {label}{some}"), Mark::Ring(Self::theory_colour(n))));
+            }
+            None => entries.push((format!("no closed-form stationary loss for {}", self.model), Mark::Note)),
+        }
+        let hidden = self.points.iter().filter(|p| !p.loss.is_finite()).count();
+        if hidden > 0 {
+            let of = self.points.len();
+            entries.push((format!("{hidden} of {of} points have no finite loss (diverged): not drawn"), Mark::Note));
+        }
+        entries
+    }
+
+    /// Height of the title band and of the legend.
+    fn bands(&self) -> (u32, u32) {
+        let (_, rows) = legend_rows(&self.legend_entries(), WIDTH as i32 - 2 * LEGEND_MARGIN);
+        (52, (LEGEND_ROW * rows.len() as i32 + 8) as u32)
+    }
+
+    fn draw_sweep<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        root.fill(&WHITE)?;
+        let (head_h, legend_h) = self.bands();
+        let (head, rest) = root.split_vertically(head_h);
+        let (strip, body) = rest.split_vertically(legend_h);
+        let incomplete = if self.complete { "" } else { ", incomplete" };
+        let title = format!(
+            "{}: stationary loss (mean ± 2 SE, {} paths per point, steps ≥ {}){incomplete}",
+            self.who, self.paths, self.start
+        );
+        let (w, _) = head.dim_in_pixel();
+        let style = fitted_style(&title, w as i32 - 20, CAPTION_PX);
+        head.draw(&Text::new(title, ((w / 2) as i32, 16), style.pos(top_center())))?;
+        legend_wrapped(&strip, &self.legend_entries())?;
+
+        let finite: Vec<&SweepPoint> = self.points.iter().filter(|p| p.loss.is_finite()).collect();
+        let theory = || self.points.iter().filter_map(|p| p.theory.as_ref().map(|t| t.0));
+        // Every swept value, drawn or not (a diverged point shows as a gap).
+        let xs = || self.points.iter().map(|p| p.values[0]).filter(|v| v.is_finite());
+        let xlog = log_scale(xs(), None);
+        let x = value_range(xs(), xlog);
+        let ylog = log_scale(finite.iter().map(|p| p.loss), None) && theory().all(|t| t > 0.0);
+        let bars = finite.iter().filter(|p| p.se.is_finite()).flat_map(|p| [p.loss - 2.0 * p.se, p.loss + 2.0 * p.se]);
+        let y = value_range(finite.iter().map(|p| p.loss).chain(bars).chain(theory()), ylog);
+
+        let mut b = ChartBuilder::on(&body);
+        b.margin(16).margin_top(4).x_label_area_size(56).y_label_area_size(96);
+        let logged = |r: Range<f64>| r.clone().log_scale().with_key_points(log_ticks(r));
+        match (xlog, ylog) {
+            (false, false) => self.sweep_series(&mut b.build_cartesian_2d(x.clone(), y.clone())?, x, y, ylog),
+            (true, false) => self.sweep_series(&mut b.build_cartesian_2d(logged(x.clone()), y.clone())?, x, y, ylog),
+            (false, true) => self.sweep_series(&mut b.build_cartesian_2d(x.clone(), logged(y.clone()))?, x, y, ylog),
+            (true, true) => {
+                self.sweep_series(&mut b.build_cartesian_2d(logged(x.clone()), logged(y.clone()))?, x, y, ylog)
+            }
+        }?;
+        root.present()
+    }
+
+    fn sweep_series<'c, DB, X, Y>(
+        &self,
+        chart: &mut ChartContext<'c, DB, Cartesian2d<X, Y>>,
+        x: Range<f64>,
+        y: Range<f64>,
+        ylog: bool,
+    ) -> Drawn<DB>
+    where
+        DB: DrawingBackend + 'c,
+        X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+        Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    {
+        mesh(chart, &self.keys[0], "stationary E f(x)", x, y.clone())?;
+        let clamp = |v: f64| if v.is_nan() { y.start } else { v.clamp(y.start, y.end) };
+        let series = self.series();
+        let n = series.len();
+        let tc = Self::theory_colour(n);
+        for (s, ser) in series.iter().enumerate() {
+            let (c, shape) = Self::style(s, n);
+            let pts: Vec<(f64, f64, f64)> = ser
+                .points
+                .iter()
+                .filter(|p| p.loss.is_finite() && (!ylog || p.loss > 0.0))
+                .map(|p| (p.values[0], p.loss, p.se))
+                .collect();
+            chart.draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))?;
+            for &(px, py, se) in pts.iter().filter(|p| p.2.is_finite() && p.2 > 0.0) {
+                let (lo, hi) = (clamp(py - 2.0 * se), clamp(py + 2.0 * se));
+                chart.draw_series(std::iter::once(PathElement::new([(px, lo), (px, hi)], c.stroke_width(2))))?;
+                for end in [lo, hi] {
+                    let cap = EmptyElement::at((px, end)) + PathElement::new([(-CAP, 0), (CAP, 0)], c.stroke_width(2));
+                    chart.draw_series(std::iter::once(cap))?;
+                }
+            }
+            for &(px, py, _) in &pts {
+                draw_shape(chart.plotting_area(), shape, (px, py), c)?;
+            }
+        }
+        // The theory on top, so that a simulation agreeing with it hides nothing: dashed through
+        // consecutive points that have a closed form, a ring at each.
+        for ser in &series {
+            let th: Vec<Option<(f64, f64)>> = ser
+                .points
+                .iter()
+                .map(|p| p.theory.as_ref().map(|t| (p.values[0], t.0)).filter(|t| !ylog || t.1 > 0.0))
+                .collect();
+            for run in th.split(Option::is_none).filter(|r| r.len() > 1) {
+                let line = run.iter().flatten().copied();
+                chart.draw_series(DashedLineSeries::new(line, 10, 6, tc.stroke_width(2)))?;
+            }
+            for &(px, py) in th.iter().flatten() {
+                chart.draw_series(std::iter::once(Circle::new((px, py), RING, tc.stroke_width(2))))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drawing for SweepPlot {
+    fn stem(&self) -> &str {
+        SWEEP_STEM
+    }
+    fn size(&self) -> (u32, u32) {
+        let (head, legend) = self.bands();
+        (WIDTH, head + legend + 600)
+    }
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        self.draw_sweep(root)
+    }
+}
+
+/// The text style of `px` (or smaller, down to [`TICK_PX`]) in which `text` fits `width`.
+fn fitted_style(text: &str, width: i32, px: u32) -> TextStyle<'static> {
+    let mut px = px;
+    while px > TICK_PX && text_style(px).font.box_size(text).is_ok_and(|(w, _)| w as i32 > width) {
+        px -= 1;
+    }
+    text_style(px)
+}
+
+/// A swept value for a legend: the shortest text that reads back as the same number.
+fn fmt_value(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) { format!("{v:e}") } else { format!("{v}") }
+}
+
 /// A chart with the common caption, margins and label areas.
 fn chart_builder<'a, 'b, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
@@ -662,8 +1085,8 @@ fn chart_builder<'a, 'b, DB: DrawingBackend>(
 }
 
 /// Axes with descriptions, compact tick labels and the common fonts.
-fn mesh<DB, Y>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+fn mesh<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     x_desc: &str,
     y_desc: &str,
     x: Range<f64>,
@@ -671,6 +1094,7 @@ fn mesh<DB, Y>(
 ) -> Drawn<DB>
 where
     DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let (fx, fy) = (tick_format(x), tick_format(y));
@@ -688,12 +1112,10 @@ where
         .draw()
 }
 
-fn legend<'a, DB, Y>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
-    pos: SeriesLabelPosition,
-) -> Drawn<DB>
+fn legend<'a, DB, X, Y>(chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>, pos: SeriesLabelPosition) -> Drawn<DB>
 where
     DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
     chart
@@ -706,11 +1128,54 @@ where
         .draw()
 }
 
-/// A legend sample: a line, a dashed line.
+/// A legend sample.
 #[derive(Clone, Copy)]
 enum Mark {
+    /// A line.
     Line(RGBColor),
+    /// A dashed line.
     Dashed(RGBColor),
+    /// A sweep series: a line through a marker with an error bar.
+    Point(RGBColor, Shape),
+    /// The sweep theory: a dashed line through a ring.
+    Ring(RGBColor),
+    /// Text alone.
+    Note,
+}
+
+/// Width of a legend sample, and the gaps after it and between entries.
+const SAMPLE: i32 = 34;
+const SAMPLE_GAP: i32 = 8;
+const ENTRY_GAP: i32 = 26;
+
+/// Draw `mark`'s sample with its left end at (x, y).
+fn draw_mark<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, mark: Mark, x: i32, y: i32) -> Drawn<DB> {
+    let mid = x + SAMPLE / 2;
+    match mark {
+        Mark::Line(c) => area.draw(&PathElement::new([(x, y), (x + 28, y)], c.stroke_width(3))),
+        Mark::Dashed(c) => {
+            for k in 0..3 {
+                let x0 = x + k * 11;
+                area.draw(&PathElement::new([(x0, y), (x0 + 7, y)], c.stroke_width(2)))?;
+            }
+            Ok(())
+        }
+        Mark::Point(c, shape) => {
+            area.draw(&PathElement::new([(x, y), (x + SAMPLE, y)], c.stroke_width(2)))?;
+            area.draw(&PathElement::new([(mid, y - 10), (mid, y + 10)], c.stroke_width(2)))?;
+            for yc in [y - 10, y + 10] {
+                area.draw(&PathElement::new([(mid - CAP, yc), (mid + CAP, yc)], c.stroke_width(2)))?;
+            }
+            draw_shape(area, shape, (mid, y), c)
+        }
+        Mark::Ring(c) => {
+            for x0 in [x, x + 26] {
+                area.draw(&PathElement::new([(x0, y), (x0 + 8, y)], c.stroke_width(2)))?;
+            }
+            area.draw(&Circle::new((mid, y), RING, c.stroke_width(2)))
+        }
+        Mark::Note => Ok(()),
+    }
 }
 
 /// A one-row legend centred in `area` (for figures whose panels share it).
@@ -725,20 +1190,65 @@ fn legend_strip<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(S
     let total: i32 = widths.iter().map(|tw| sample + gap + tw).sum::<i32>() + sep * (entries.len() as i32 - 1).max(0);
     let (mut x, y) = (((w as i32) - total).max(0) / 2, h as i32 / 2);
     for ((text, mark), tw) in entries.iter().zip(widths) {
-        match *mark {
-            Mark::Line(c) => area.draw(&PathElement::new([(x, y), (x + sample, y)], c.stroke_width(3)))?,
-            Mark::Dashed(c) => {
-                for k in 0..3 {
-                    let x0 = x + k * 11;
-                    area.draw(&PathElement::new([(x0, y), (x0 + 7, y)], c.stroke_width(2)))?;
-                }
-            }
-        }
+        draw_mark(area, *mark, x, y)?;
         area.draw(&Text::new(text.clone(), (x + sample + gap, y), style.pos(left_middle())))?;
         x += sample + gap + tw + sep;
     }
     Ok(())
 }
+
+/// Height of one row of a wrapped legend.
+const LEGEND_ROW: i32 = 32;
+
+/// The entries of a wrapped legend in rows no wider than `width`: (text width, row) per entry.
+fn legend_rows(entries: &[(String, Mark)], width: i32) -> (Vec<i32>, Vec<Vec<usize>>) {
+    let style = text_style(LEGEND_PX);
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|(t, m)| {
+            let tw = style.font.box_size(t).map_or(10 * t.chars().count() as i32, |(tw, _)| tw as i32);
+            if matches!(m, Mark::Note) { tw } else { SAMPLE + SAMPLE_GAP + tw }
+        })
+        .collect();
+    let mut rows: Vec<Vec<usize>> = Vec::new();
+    let mut used = 0;
+    for (i, &ew) in widths.iter().enumerate() {
+        match rows.last_mut() {
+            Some(row) if used + ENTRY_GAP + ew <= width => {
+                row.push(i);
+                used += ENTRY_GAP + ew;
+            }
+            _ => {
+                rows.push(vec![i]);
+                used = ew;
+            }
+        }
+    }
+    (widths, rows)
+}
+
+/// A legend wrapped into rows, each centred in `area`.
+fn legend_wrapped<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(String, Mark)]) -> Drawn<DB> {
+    let style = text_style(LEGEND_PX);
+    let (w, _) = area.dim_in_pixel();
+    let (widths, rows) = legend_rows(entries, w as i32 - 2 * LEGEND_MARGIN);
+    for (r, row) in rows.iter().enumerate() {
+        let total: i32 = row.iter().map(|&i| widths[i]).sum::<i32>() + ENTRY_GAP * (row.len() as i32 - 1);
+        let mut x = ((w as i32) - total).max(0) / 2;
+        let y = LEGEND_ROW * r as i32 + LEGEND_ROW / 2;
+        for &i in row {
+            let (text, mark) = &entries[i];
+            let tx = if matches!(mark, Mark::Note) { x } else { x + SAMPLE + SAMPLE_GAP };
+            draw_mark(area, *mark, x, y)?;
+            area.draw(&Text::new(text.clone(), (tx, y), style.pos(left_middle())))?;
+            x += widths[i] + ENTRY_GAP;
+        }
+    }
+    Ok(())
+}
+
+/// Space left and right of a wrapped legend.
+const LEGEND_MARGIN: i32 = 20;
 
 /// Tick text: three significant digits, and 0 for rounding noise around zero.
 fn tick_format(range: Range<f64>) -> impl Fn(&f64) -> String {
@@ -820,17 +1330,17 @@ fn short_source(label: &str) -> &str {
 }
 
 /// Register DejaVu Sans as `sans-serif` for ab_glyph (once).
-fn register_font(fig: Figure) -> Result<()> {
+fn register_font(stem: &str) -> Result<()> {
     static OK: OnceLock<bool> = OnceLock::new();
     let ok =
         *OK.get_or_init(|| plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok());
-    if ok { Ok(()) } else { Err(draw_error(fig, "png", "the embedded DejaVu Sans font could not be loaded")) }
+    if ok { Ok(()) } else { Err(draw_error(stem, "png", "the embedded DejaVu Sans font could not be loaded")) }
 }
 
-fn draw_error(fig: Figure, ext: &str, e: impl std::fmt::Display) -> Error {
+fn draw_error(stem: &str, ext: &str, e: impl std::fmt::Display) -> Error {
     Error::Io {
         action: "cannot draw",
-        path: PathBuf::from(format!("{}.{ext}", fig.stem())),
+        path: PathBuf::from(format!("{stem}.{ext}")),
         source: std::io::Error::other(e.to_string()),
     }
 }

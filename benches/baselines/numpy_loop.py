@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""NumPy baseline for `optsde bench`: the suite's optimizer/SDE loops in float32.
+
+Same problem and parameters as the optsde bench suite (src/bench.rs): f(x) = 1/2 sum_i h x_i^2
+with h = 1, centre 0, x0 = 0, Gaussian noise sigma = 1, eta = 1e-3, one Euler-Maruyama substep
+per optimizer step (dt = eta); Adam: beta1 = 0.9, beta2 = 0.999, eps = 1e-8; the distributed
+models with N = 4 agents; dcsgd with the rand-k compressor, k = 4 (a uniform k-subset of the d
+coordinates scaled by d/k, for every agent independently, drawn by selection sampling).
+
+* signsgd-sde  x <- x - dt e + sqrt(eta dt) sqrt(1 - e^2) xi,  e = erf(h x / (sqrt(2) sigma))
+* sgd-sde      x <- x - dt h x + sqrt(eta dt) sigma xi
+* adam-sde     P1's SDE as optsde integrates it (src/model/adaptive.rs): V first, then X with
+               P(V_{n+1}) and M_n, then M; bias corrections sqrt(iota2)/iota1 with
+               iota_i = 1 - exp(-rho_i dt n) at substep n = 1, 2, ...; correction = "consistent"
+               (the eta rho1 drift term and its noise companion, driven by the same xi as M)
+* dsignsgd     x <- x - eta (1/N) sum_a sign(h x + sigma xi_a)
+* dcsgd        x <- x - eta (1/N) sum_a C_a(h x + sigma xi_a), C_a rand-k
+
+Statistics are those optsde reports: the loss f(x) averaged over paths and over the samples at
+steps k = start, start + 10, ..., <= steps with start = steps // 2 (`stationary_loss`, with a
+standard error from the spread of per-path time averages over batches of 256 paths), and the
+mean loss after the last step (`final_loss_mean`). The random numbers come from NumPy's PCG64
+generator, not optsde's Threefry streams, so the two agree in law only: compare them with the
+z-score the bench prints.
+
+Timing: a warm-up (a few steps on one chunk, excluded) and then the whole loop over every chunk
+(`seconds`); `path_steps_per_second` = paths * dim * steps / seconds. Paths are processed in
+chunks of at most 2^22 numbers per array, so memory stays bounded for any ensemble size.
+
+Usage: numpy_loop.py --model signsgd-sde --dim 1 --paths 1048576 --steps 1000 --seed 1
+Prints one JSON line.
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+
+import numpy as np
+
+ETA = 1e-3
+H = 1.0
+SIGMA = 1.0
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+AGENTS = 4
+RANDK = 4
+EVERY = 10
+BATCH = 256
+MODELS = ("signsgd-sde", "sgd-sde", "adam-sde", "dsignsgd", "dcsgd")
+F32 = np.float32
+
+try:  # erf in C when SciPy is there; otherwise a float32-accurate rational approximation.
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf = None
+
+
+def erf(z):
+    if _erf is not None:
+        return _erf(z)
+    # Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7, below float32 resolution of erf near 1).
+    a = np.abs(z)
+    t = F32(1.0) / (F32(1.0) + F32(0.3275911) * a)
+    poly = t * (F32(0.254829592) + t * (F32(-0.284496736) + t * (F32(1.421413741)
+                + t * (F32(-1.453152027) + t * F32(1.061405429)))))
+    return np.sign(z) * (F32(1.0) - poly * np.exp(-a * a))
+
+
+def randk_mask(u):
+    """A uniform RANDK-subset of the last axis from uniforms `u` by selection sampling (Knuth's
+    Algorithm S, as optsde's kernel): coordinate i is kept with probability
+    (k - kept) / (d - i), so exactly k are kept."""
+    d = u.shape[-1]
+    kept = np.zeros(u.shape[:-1], F32)
+    keep = np.empty(u.shape, bool)
+    for i in range(d):
+        keep[..., i] = u[..., i] * F32(d - i) < F32(RANDK) - kept
+        kept += keep[..., i]
+    return keep
+
+
+def loss(x):
+    """f(x) per path, float32 (x has shape (n, d))."""
+    return F32(0.5 * H) * np.einsum("nd,nd->n", x, x)
+
+
+def simulate(model, dim, n, steps, rng, start, stat_sum, final_out):
+    """Run `n` paths for `steps` steps; add each path's stationary-sample sum into `stat_sum`
+    (shape (n,), float64) and write the final loss into `final_out`."""
+    x = np.zeros((n, dim), F32)
+    m = np.zeros((n, dim), F32)
+    v = np.zeros((n, dim), F32)
+    eta, dt = F32(ETA), F32(ETA)
+    sq = F32(math.sqrt(ETA * ETA))  # sqrt(eta dt)
+    noise = F32(math.sqrt(ETA * ETA) * SIGMA)
+    inv = F32(1.0 / (math.sqrt(2.0) * SIGMA))
+    om1, om2 = 1.0 - BETA1, 1.0 - BETA2
+    # adam-sde coefficients (src/model/adaptive.rs, refine = 1).
+    p1 = F32(om1 / ETA * noise)
+    p2, p3, p4, p6, p7 = F32(om1), F32(om2), F32(EPS), F32(SIGMA * SIGMA), F32(om1)
+    p8 = F32(om1 * noise)
+    scale = F32(dim / RANDK)
+    inv_n = F32(1.0 / AGENTS)
+    for k in range(steps + 1):
+        if k >= start and (k - start) % EVERY == 0:
+            stat_sum += loss(x)
+        if k == steps:
+            break
+        g = F32(H) * x
+        if model == "signsgd-sde":
+            e = erf(g * inv).astype(F32)
+            xi = rng.standard_normal(x.shape, dtype=F32)
+            x -= dt * e - sq * np.sqrt(np.maximum(F32(1.0) - e * e, F32(0.0))) * xi
+        elif model == "sgd-sde":
+            x += -dt * g + noise * rng.standard_normal(x.shape, dtype=F32)
+        elif model == "adam-sde":
+            nn = k + 1.0
+            i1 = -math.expm1(-om1 * nn)
+            s2 = math.sqrt(-math.expm1(-om2 * nn))
+            tf0, tf1 = F32(s2 / i1), F32(s2)
+            xi = rng.standard_normal(x.shape, dtype=F32)
+            v += p3 * (g * g + p6 - v)
+            pp = np.sqrt(np.maximum(v, F32(0.0))) + p4 * tf1
+            x -= (dt * tf0) * (m + p7 * (g - m)) / pp + (tf0 * p8) * xi / pp
+            m += p2 * (g - m) + p1 * xi
+        elif model == "dsignsgd":
+            z = rng.standard_normal((n, AGENTS, dim), dtype=F32)
+            s = np.sign(g[:, None, :] + F32(SIGMA) * z).sum(axis=1, dtype=F32)
+            x -= eta * (s * inv_n)
+        elif model == "dcsgd":
+            z = rng.standard_normal((n, AGENTS, dim), dtype=F32)
+            va = g[:, None, :] + F32(SIGMA) * z
+            keep = randk_mask(rng.random((n, AGENTS, dim), dtype=F32))
+            acc = np.where(keep, va * scale, F32(0.0)).sum(axis=1, dtype=F32)
+            x -= eta * (acc * inv_n)
+        else:
+            raise ValueError(model)
+    final_out[:] = loss(x)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, choices=MODELS)
+    ap.add_argument("--dim", type=int, required=True)
+    ap.add_argument("--paths", type=int, required=True)
+    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    if a.dim < 1 or a.paths < 1 or a.steps < 1:
+        ap.error("--dim, --paths and --steps must be >= 1")
+    if a.model == "dcsgd" and a.dim < RANDK:
+        ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
+    width = a.dim * (AGENTS if a.model in ("dsignsgd", "dcsgd") else 1)
+    chunk = max(1, min(a.paths, (1 << 22) // width))
+    start = a.steps // 2
+    rng = np.random.default_rng(a.seed)
+
+    # Warm-up: a few steps on one chunk (page faults, first-call costs), not timed.
+    warm = np.zeros(chunk), np.zeros(chunk, F32)
+    simulate(a.model, a.dim, chunk, min(a.steps, 4), np.random.default_rng(a.seed + 1), 1 << 62, *warm)
+
+    stat_sum = np.zeros(a.paths)
+    final = np.zeros(a.paths, F32)
+    t0 = time.perf_counter()
+    for lo in range(0, a.paths, chunk):
+        hi = min(a.paths, lo + chunk)
+        s = np.zeros(hi - lo)
+        simulate(a.model, a.dim, hi - lo, a.steps, rng, start, s, final[lo:hi])
+        stat_sum[lo:hi] = s
+    seconds = time.perf_counter() - t0
+
+    samples = (a.steps - start) // EVERY + 1
+    per_path = stat_sum / samples
+    nb = a.paths // BATCH
+    if nb >= 2:
+        means = per_path[: nb * BATCH].reshape(nb, BATCH).mean(axis=1)
+        se = float(means.std(ddof=1) / math.sqrt(nb))
+    else:
+        se = float(per_path.std(ddof=1) / math.sqrt(a.paths)) if a.paths > 1 else float("nan")
+    out = {
+        "tool": "numpy",
+        "version": np.__version__,
+        "erf": "scipy.special.erf" if _erf is not None else "A&S 7.1.26",
+        "model": a.model,
+        "dim": a.dim,
+        "paths": a.paths,
+        "steps": a.steps,
+        "seed": a.seed,
+        "chunk": chunk,
+        "seconds": seconds,
+        "path_steps_per_second": a.paths * a.dim * a.steps / seconds,
+        "final_loss_mean": float(final.astype(np.float64).mean()),
+        "stationary_loss": float(per_path.mean()),
+        "stationary_loss_se": se,
+        "stationary_samples": samples,
+        "stationary_start": start,
+    }
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

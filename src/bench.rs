@@ -1,0 +1,684 @@
+//! `optsde bench`: a fixed suite timed on every available backend, side by side with NumPy and
+//! JAX loops of the same SDEs (issue 5).
+//!
+//! **Suite** ([`SUITE`]): `signsgd-sde` d = 1 and d = 16, `sgd-sde` d = 1, `adam-sde` d = 1,
+//! `dcsgd` (rand-k, k = 4) d = 16 with N = 4 agents, `dsignsgd` d = 16 with N = 4. Every entry
+//! is the quadratic with h = 1, σ = 1, η = 1e-3, x0 = 0 (the parameters of
+//! `benches/throughput.rs`), stationary sampling every 10 steps from half the steps, one record
+//! at the end, histograms on the fixed range [−0.2, 0.2] (no pilot run).
+//!
+//! **What is timed.** Per entry and backend, a warm-up run of the same experiment with the full
+//! ensemble and 1/16 of the steps (it compiles the pipelines and allocates the buffers of the
+//! timed run's chunk size), then the timed run: the wall time of [`plan::run`]. Figures:
+//! path-steps/s = paths × d × steps / s (coordinate updates; the agents of the distributed
+//! models are not counted) and optimizer path-steps/s = paths × steps / s.
+//!
+//! **Baselines** (`benches/baselines/`, embedded here and written next to `bench.json` before
+//! they run): the same loops in float32 with NumPy and with JAX (`jax.jit` + `lax.fori_loop`),
+//! run with Python when `import numpy` / `import jax` succeed; each prints its time (after a
+//! warm-up, or with compilation excluded) and the statistics optsde reports (stationary loss
+//! over the same sample steps with a batch-of-256 standard error, final loss), so every figure
+//! comes with its ratio and the stationary losses with a z-score
+//! (ℓ_baseline − ℓ_optsde)/√(SE_b² + SE_o²). A missing Python or package is a note, never a
+//! failure. The baselines' throughput does not depend on the ensemble size once their arrays
+//! hold ≥ 2^16 numbers (per-call overhead is microseconds against milliseconds of work), so by
+//! default they run min(paths, [`BASELINE_PATHS`]) paths, the same steps.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cpu::CpuEngine;
+use crate::error::{Error, Result};
+use crate::plan::{self, BackendInfo, Engine};
+use crate::spec::{Experiment, Overrides};
+
+/// One suite entry: a model at a dimension, with N agents (1: single-agent) and rand-k's k for
+/// `dcsgd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub model: &'static str,
+    pub dim: usize,
+    pub agents: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub randk: Option<u32>,
+}
+
+impl Entry {
+    /// "signsgd-sde d=1", "dcsgd rand-k d=16 N=4".
+    pub fn label(&self) -> String {
+        let mut s = self.model.to_string();
+        if let Some(k) = self.randk {
+            s.push_str(&format!(" rand-{k}"));
+        }
+        s.push_str(&format!(" d={}", self.dim));
+        if self.agents > 1 {
+            s.push_str(&format!(" N={}", self.agents));
+        }
+        s
+    }
+}
+
+/// The benchmark suite (issue 5).
+pub const SUITE: [Entry; 6] = [
+    Entry { model: "signsgd-sde", dim: 1, agents: 1, randk: None },
+    Entry { model: "signsgd-sde", dim: 16, agents: 1, randk: None },
+    Entry { model: "sgd-sde", dim: 1, agents: 1, randk: None },
+    Entry { model: "adam-sde", dim: 1, agents: 1, randk: None },
+    Entry { model: "dcsgd", dim: 16, agents: 4, randk: Some(4) },
+    Entry { model: "dsignsgd", dim: 16, agents: 4, randk: None },
+];
+
+/// Default ensemble and steps: 2^20 paths × 1000 steps, enough to fill a GPU.
+pub const DEFAULT_SIZES: Sizes = Sizes { paths: 1 << 20, steps: 1000 };
+/// With the `CI` environment variable set: 2^14 paths × 200 steps.
+pub const CI_SIZES: Sizes = Sizes { paths: 1 << 14, steps: 200 };
+/// Most paths the baselines run by default (see the module docs).
+pub const BASELINE_PATHS: u64 = 1 << 16;
+/// The seed of every run (optsde's and the baselines').
+pub const SEED: u64 = 1;
+
+/// Paths and optimizer steps of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Sizes {
+    pub paths: u64,
+    pub steps: u64,
+}
+
+/// Which backends to time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendSet {
+    /// The CPU and, when an adapter exists, the GPU (a software adapter included).
+    All,
+    Cpu,
+    /// The GPU only; no adapter is an error.
+    Gpu,
+}
+
+impl BackendSet {
+    pub const ALL: [BackendSet; 3] = [BackendSet::All, BackendSet::Cpu, BackendSet::Gpu];
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendSet::All => "all",
+            BackendSet::Cpu => "cpu",
+            BackendSet::Gpu => "gpu",
+        }
+    }
+}
+
+impl std::str::FromStr for BackendSet {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        BackendSet::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| Error::UnknownName {
+            field: "--backend".into(),
+            value: s.into(),
+            valid: "all, cpu, gpu".into(),
+        })
+    }
+}
+
+/// What `optsde bench` was asked to do.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub backends: BackendSet,
+    pub sizes: Sizes,
+    /// Paths of the baselines (same steps).
+    pub baseline_paths: u64,
+    pub baselines: bool,
+    /// The Python interpreter that runs the baselines.
+    pub python: PathBuf,
+    /// Where `bench.json` (and the baseline scripts that ran) go.
+    pub out_dir: PathBuf,
+    /// Whether `CI` was set (recorded in bench.json).
+    pub ci: bool,
+}
+
+/// The sizes `optsde bench` uses when none are given: [`CI_SIZES`] when `CI` is set (to any
+/// value but "" or "0" / "false"), else [`DEFAULT_SIZES`].
+pub fn default_sizes() -> (Sizes, bool) {
+    let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"));
+    (if ci { CI_SIZES } else { DEFAULT_SIZES }, ci)
+}
+
+/// The experiment of an entry, built from TOML text and validated like a file.
+pub fn experiment(e: &Entry, sizes: Sizes) -> Result<Experiment> {
+    let agents = if e.agents > 1 { format!("agents = {}", e.agents) } else { String::new() };
+    let compressor = e.randk.map(|k| format!("[compressor]\nname = \"rand-k\"\nk = {k}")).unwrap_or_default();
+    let toml = format!(
+        r#"
+name = "bench-{model}-d{dim}"
+[model]
+name = "{model}"
+eta = 1e-3
+{agents}
+{compressor}
+[objective]
+name = "quadratic"
+h = 1.0
+dim = {dim}
+[noise]
+name = "gaussian"
+sigma = 1.0
+[init]
+x0 = 0.0
+[run]
+paths = {paths}
+steps = {steps}
+seed = {SEED}
+[record]
+every = {steps}
+[stationary]
+start = {start}
+every = 10
+bins = 128
+range = [-0.2, 0.2]
+"#,
+        model = e.model,
+        dim = e.dim,
+        paths = sizes.paths,
+        steps = sizes.steps,
+        start = sizes.steps / 2,
+    );
+    Experiment::from_str(&toml, "toml", "bench", "bench", &Overrides::default())
+}
+
+/// The warm-up of a timed run: the same ensemble, 1/16 of the steps.
+pub fn warmup_sizes(s: Sizes) -> Sizes {
+    Sizes { paths: s.paths, steps: (s.steps / 16).max(1) }
+}
+
+/// One timed optsde run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    pub backend: BackendInfo,
+    /// A software GPU adapter (llvmpipe, WARP): the GPU kernels run on the CPU.
+    pub software: bool,
+    pub paths: u64,
+    pub steps: u64,
+    pub warmup_seconds: f64,
+    pub seconds: f64,
+    /// paths × d × steps / seconds.
+    pub path_steps_per_second: f64,
+    /// paths × steps / seconds.
+    pub optimizer_path_steps_per_second: f64,
+    pub stationary_loss: f64,
+    pub stationary_loss_se: f64,
+    pub stationary_samples: u64,
+    pub final_loss_mean: f64,
+    pub diverged: u64,
+    /// This run against each baseline that ran.
+    pub vs: Vec<Versus>,
+}
+
+/// optsde against one baseline.
+#[derive(Clone, Debug, Serialize)]
+pub struct Versus {
+    pub baseline: String,
+    /// optsde's path-steps/s over the baseline's.
+    pub ratio: f64,
+    /// (baseline − optsde) stationary loss over the combined standard error.
+    pub stationary_z: f64,
+}
+
+/// What a baseline script prints (one JSON line); other keys are kept in `extra`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaselineResult {
+    pub tool: String,
+    pub version: String,
+    pub paths: u64,
+    pub steps: u64,
+    pub seconds: f64,
+    pub path_steps_per_second: f64,
+    pub final_loss_mean: f64,
+    pub stationary_loss: f64,
+    pub stationary_loss_se: f64,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One baseline on one entry: its result, or why there is none.
+#[derive(Clone, Debug, Serialize)]
+pub struct BaselineOutcome {
+    pub tool: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<BaselineResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Everything measured for one suite entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct EntryReport {
+    pub entry: String,
+    #[serde(flatten)]
+    pub spec: Entry,
+    pub optsde: Vec<Measurement>,
+    pub baselines: Vec<BaselineOutcome>,
+}
+
+/// A baseline tool's availability, probed once.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub script: String,
+    /// The package's version when `import` succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Why it is not available (or "--no-baselines").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+}
+
+/// The machine the figures come from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cpu_threads: usize,
+    pub os: String,
+    /// 1, 5 and 15-minute load averages (/proc/loadavg) before and after the suite.
+    pub load_before: Option<[f64; 3]>,
+    pub load_after: Option<[f64; 3]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<BackendInfo>,
+    pub gpu_software: bool,
+    /// Why no GPU was benchmarked, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_note: Option<String>,
+    pub python: String,
+}
+
+/// `bench.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub optsde_version: String,
+    pub ci: bool,
+    pub sizes: Sizes,
+    pub warmup: Sizes,
+    pub baseline_paths: u64,
+    pub seed: u64,
+    pub machine: Machine,
+    pub tools: Vec<Tool>,
+    pub entries: Vec<EntryReport>,
+    pub total_seconds: f64,
+}
+
+/// The baseline scripts, embedded so the bench runs from any directory.
+pub const BASELINE_SCRIPTS: [(&str, &str, &str); 2] = [
+    ("numpy", "numpy_loop.py", include_str!("../benches/baselines/numpy_loop.py")),
+    ("jax", "jax_loop.py", include_str!("../benches/baselines/jax_loop.py")),
+];
+
+/// How to get a missing baseline package.
+fn install_hint(tool: &str) -> &'static str {
+    if tool == "jax" { "pip install jax[cpu]" } else { "pip install numpy" }
+}
+
+/// Whether `python -c "import <tool>"` succeeds, and the package version.
+fn probe(python: &Path, tool: &str) -> std::result::Result<String, String> {
+    let out = Command::new(python)
+        .args(["-c", &format!("import {tool}; print({tool}.__version__)")])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("import failed").trim().to_string())
+    }
+}
+
+/// Run one baseline script on an entry.
+fn run_baseline(python: &Path, script: &Path, e: &Entry, sizes: Sizes) -> std::result::Result<BaselineResult, String> {
+    let out = Command::new(python)
+        .arg(script)
+        .args(["--model", e.model, "--dim", &e.dim.to_string()])
+        .args(["--paths", &sizes.paths.to_string(), "--steps", &sizes.steps.to_string()])
+        .args(["--seed", &SEED.to_string()])
+        .output()
+        .map_err(|err| format!("cannot run {}: {err}", python.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+        return Err(format!("{} exited with {}: {tail}", script.display(), out.status));
+    }
+    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
+    serde_json::from_str(line)
+        .map_err(|err| format!("{}: cannot read its output line {line:?}: {err}", script.display()))
+}
+
+/// /proc/loadavg's three averages.
+pub fn load_average() -> Option<[f64; 3]> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let v: Vec<f64> = s.split_whitespace().take(3).filter_map(|x| x.parse().ok()).collect();
+    (v.len() == 3).then(|| [v[0], v[1], v[2]])
+}
+
+/// The engines to time, with their software flag, and a note on a GPU that is not there.
+type Engines = Vec<(Box<dyn Engine>, bool)>;
+
+fn open_engines(set: BackendSet) -> Result<(Engines, Option<String>)> {
+    let mut engines: Engines = Vec::new();
+    let mut note = None;
+    if set != BackendSet::Gpu {
+        engines.push((Box::new(CpuEngine::new()), false));
+    }
+    if set != BackendSet::Cpu {
+        match open_gpu() {
+            Ok(g) => engines.push(g),
+            Err(e) if set == BackendSet::Gpu => return Err(e),
+            Err(e) => note = Some(format!("gpu: not benchmarked ({e})")),
+        }
+    }
+    Ok((engines, note))
+}
+
+#[cfg(feature = "gpu")]
+fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
+    let g = crate::gpu::GpuEngine::new()?;
+    let soft = g.is_software();
+    Ok((Box::new(g), soft))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
+    Err(Error::NoAdapter { detail: "optsde was built without the `gpu` feature".into() })
+}
+
+/// One warm-up and one timed run of `exp` on `engine`.
+fn measure(exp: &Experiment, warm: &Experiment, engine: &mut dyn Engine, software: bool) -> Result<Measurement> {
+    let t = Instant::now();
+    plan::run(warm, engine, &mut |_| {})?;
+    let warmup_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let r = plan::run(exp, engine, &mut |_| {})?;
+    let seconds = t.elapsed().as_secs_f64();
+    let (paths, steps) = (exp.run.paths, exp.run.steps);
+    let opt = paths as f64 * steps as f64 / seconds;
+    Ok(Measurement {
+        backend: r.backend.clone(),
+        software,
+        paths,
+        steps,
+        warmup_seconds,
+        seconds,
+        path_steps_per_second: opt * exp.dim as f64,
+        optimizer_path_steps_per_second: opt,
+        stationary_loss: r.stationary.loss_mean,
+        stationary_loss_se: r.stationary.loss_se,
+        stationary_samples: r.stationary.samples,
+        final_loss_mean: r.records.last().map_or(f64::NAN, |rec| rec.q[exp.dim].mean),
+        diverged: r.diverged,
+        vs: Vec::new(),
+    })
+}
+
+/// (b − a)/√(SE_a² + SE_b²).
+pub fn z_score(a: f64, se_a: f64, b: f64, se_b: f64) -> f64 {
+    (b - a) / (se_a * se_a + se_b * se_b).sqrt()
+}
+
+/// Run the suite. `log` receives one line per step (for stderr).
+pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
+    let t_all = Instant::now();
+    // Validate every experiment before any work.
+    let warmup = warmup_sizes(opts.sizes);
+    let exps: Vec<(Experiment, Experiment)> =
+        SUITE.iter().map(|e| Ok((experiment(e, opts.sizes)?, experiment(e, warmup)?))).collect::<Result<_>>()?;
+    if opts.baseline_paths == 0 {
+        return Err(Error::invalid("--baseline-paths", 0, "an integer >= 1"));
+    }
+    let base_sizes = Sizes { paths: opts.baseline_paths, steps: opts.sizes.steps };
+
+    let (mut engines, gpu_note) = open_engines(opts.backends)?;
+    let cpu_info = CpuEngine::new().info();
+    let gpu = engines.iter().find(|(e, _)| e.info().kind == "gpu").map(|(e, s)| (e.info(), *s));
+    let load_before = load_average();
+
+    // Baseline tools: probe, and write the scripts that will run.
+    let mut tools = Vec::new();
+    for (name, file, text) in BASELINE_SCRIPTS {
+        let script = opts.out_dir.join("baselines").join(file);
+        let (version, unavailable) = if !opts.baselines {
+            (None, Some("--no-baselines".to_string()))
+        } else {
+            match probe(&opts.python, name) {
+                Ok(v) => {
+                    write_file(&script, text)?;
+                    (Some(v), None)
+                }
+                Err(why) => {
+                    log(&format!("baseline {name}: not available ({}): {why}", install_hint(name)));
+                    (None, Some(why))
+                }
+            }
+        };
+        tools.push(Tool { name: name.into(), script: script.display().to_string(), version, unavailable });
+    }
+
+    let mut entries = Vec::new();
+    for (e, (exp, warm)) in SUITE.iter().zip(&exps) {
+        let mut rep = EntryReport { entry: e.label(), spec: *e, optsde: Vec::new(), baselines: Vec::new() };
+        for (engine, soft) in engines.iter_mut() {
+            let m = measure(exp, warm, engine.as_mut(), *soft)?;
+            log(&format!(
+                "{:<24} {:<9} {:.3e} path-steps/s ({:.2} s)",
+                e.label(),
+                backend_label(&m.backend.kind, m.software),
+                m.path_steps_per_second,
+                m.seconds
+            ));
+            rep.optsde.push(m);
+        }
+        for tool in tools.iter().filter(|t| t.version.is_some()) {
+            let r = run_baseline(&opts.python, Path::new(&tool.script), e, base_sizes);
+            match &r {
+                Ok(b) => log(&format!(
+                    "{:<24} {:<9} {:.3e} path-steps/s ({:.2} s)",
+                    e.label(),
+                    tool.name,
+                    b.path_steps_per_second,
+                    b.seconds
+                )),
+                Err(why) => log(&format!("baseline {} failed on {}: {why}", tool.name, e.label())),
+            }
+            let (result, error) = match r {
+                Ok(b) => (Some(b), None),
+                Err(why) => (None, Some(why)),
+            };
+            rep.baselines.push(BaselineOutcome { tool: tool.name.clone(), result, error });
+        }
+        for m in rep.optsde.iter_mut() {
+            for b in rep.baselines.iter().filter_map(|b| b.result.as_ref()) {
+                m.vs.push(Versus {
+                    baseline: b.tool.clone(),
+                    ratio: m.path_steps_per_second / b.path_steps_per_second,
+                    stationary_z: z_score(
+                        m.stationary_loss,
+                        m.stationary_loss_se,
+                        b.stationary_loss,
+                        b.stationary_loss_se,
+                    ),
+                });
+            }
+        }
+        entries.push(rep);
+    }
+
+    let machine = Machine {
+        cpu: cpu_info.adapter,
+        cpu_threads: rayon::current_num_threads(),
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        load_before,
+        load_after: load_average(),
+        gpu_software: gpu.as_ref().is_some_and(|g| g.1),
+        gpu: gpu.map(|g| g.0),
+        gpu_note,
+        python: opts.python.display().to_string(),
+    };
+    let report = Report {
+        optsde_version: env!("CARGO_PKG_VERSION").into(),
+        ci: opts.ci,
+        sizes: opts.sizes,
+        warmup,
+        baseline_paths: opts.baseline_paths,
+        seed: SEED,
+        machine,
+        tools,
+        entries,
+        total_seconds: t_all.elapsed().as_secs_f64(),
+    };
+    // Plain structs with string keys always serialize (non-finite numbers become null).
+    let mut json = serde_json::to_vec_pretty(&report).unwrap_or_else(|_| b"null".to_vec());
+    json.push(b'\n');
+    std::fs::create_dir_all(&opts.out_dir).map_err(|source| Error::Io {
+        action: "cannot create output directory",
+        path: opts.out_dir.clone(),
+        source,
+    })?;
+    crate::output::write_atomic(&opts.out_dir, "bench.json", &json)?;
+    Ok(report)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            action: "cannot create output directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    std::fs::write(path, text).map_err(|source| Error::Io { action: "cannot write", path: path.to_path_buf(), source })
+}
+
+/// "cpu", "gpu", or "gpu (sw)" for a software adapter.
+fn backend_label(kind: &str, software: bool) -> String {
+    if software { format!("{kind} (sw)") } else { kind.to_string() }
+}
+
+fn sci(x: f64) -> String {
+    if x.is_finite() { format!("{x:.3e}") } else { "-".into() }
+}
+
+/// The report as text: machine header, throughput table, stationary-loss agreement.
+pub fn table(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let m = &r.machine;
+    let _ = writeln!(
+        s,
+        "optsde bench {}: {} paths × {} steps per run (warm-up: {} steps), seed {}{}",
+        r.optsde_version,
+        r.sizes.paths,
+        r.sizes.steps,
+        r.warmup.steps,
+        r.seed,
+        if r.ci { " [CI sizes]" } else { "" }
+    );
+    let _ = writeln!(s, "cpu       {} ({} threads, {})", m.cpu, m.cpu_threads, m.os);
+    match (&m.gpu, &m.gpu_note) {
+        (Some(g), _) => {
+            let soft = if m.gpu_software { " [software rasteriser: runs on the CPU]" } else { "" };
+            let _ = writeln!(s, "gpu       {} — {}, driver {}{soft}", g.adapter, g.api, g.driver);
+        }
+        (None, Some(note)) => {
+            let _ = writeln!(s, "{note}");
+        }
+        (None, None) => {}
+    }
+    for t in &r.tools {
+        match (&t.version, &t.unavailable) {
+            (Some(v), _) => {
+                let _ = writeln!(s, "{:<9} {} {v} ({}, {} paths)", t.name, t.name, m.python, r.baseline_paths);
+            }
+            (None, Some(why)) if why == "--no-baselines" => {
+                let _ = writeln!(s, "baseline {}: skipped (--no-baselines)", t.name);
+            }
+            (None, why) => {
+                let _ = writeln!(
+                    s,
+                    "baseline {}: not available ({}){}",
+                    t.name,
+                    install_hint(&t.name),
+                    why.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
+                );
+            }
+        }
+    }
+    if let Some(l) = m.load_before {
+        let after = m.load_after.map(|a| format!(", after {:.2}", a[0])).unwrap_or_default();
+        let _ = writeln!(s, "load      {:.2} (1-min average) before{after}, {} threads", l[0], m.cpu_threads);
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "path-steps/s = paths × d × steps / s (optimizer path-steps/s = paths × steps / s)");
+    let _ = writeln!(
+        s,
+        "{:<24} {:<9} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
+        "entry", "backend", "path-st/s", "opt p-st/s", "numpy", "jax", "×numpy", "×jax"
+    );
+    let base = |e: &EntryReport, tool: &str| {
+        e.baselines.iter().find(|b| b.tool == tool).and_then(|b| b.result.as_ref()).map(|b| b.path_steps_per_second)
+    };
+    let ratio = |x: f64, b: Option<f64>| b.map_or("-".to_string(), |b| format!("{:.1}", x / b));
+    for e in &r.entries {
+        let (np, jx) = (base(e, "numpy"), base(e, "jax"));
+        for mm in &e.optsde {
+            let _ = writeln!(
+                s,
+                "{:<24} {:<9} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
+                e.entry,
+                backend_label(&mm.backend.kind, mm.software),
+                sci(mm.path_steps_per_second),
+                sci(mm.optimizer_path_steps_per_second),
+                np.map_or("-".into(), sci),
+                jx.map_or("-".into(), sci),
+                ratio(mm.path_steps_per_second, np),
+                ratio(mm.path_steps_per_second, jx),
+            );
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "stationary loss (mean over paths and steps {}, {} + 10, ... ± SE); z = (baseline − optsde {}) / combined SE",
+        r.sizes.steps / 2,
+        r.sizes.steps / 2,
+        r.entries.first().and_then(|e| e.optsde.first()).map_or("-".into(), |m| m.backend.kind.clone()),
+    );
+    let cell = |x: f64, se: f64| format!("{} ± {:.1e}", sci(x), se);
+    let mut head = format!("{:<24}", "entry");
+    if let Some(e) = r.entries.first() {
+        for mm in &e.optsde {
+            head.push_str(&format!(" {:>21}", backend_label(&mm.backend.kind, mm.software)));
+        }
+        for b in &e.baselines {
+            head.push_str(&format!(" {:>21} {:>6}", b.tool, "z"));
+        }
+    }
+    let _ = writeln!(s, "{}", head.trim_end());
+    for e in &r.entries {
+        let mut line = format!("{:<24}", e.entry);
+        for mm in &e.optsde {
+            line.push_str(&format!(" {:>21}", cell(mm.stationary_loss, mm.stationary_loss_se)));
+        }
+        let first = e.optsde.first();
+        for b in &e.baselines {
+            match (&b.result, first) {
+                (Some(br), Some(o)) => {
+                    let z = z_score(o.stationary_loss, o.stationary_loss_se, br.stationary_loss, br.stationary_loss_se);
+                    line.push_str(&format!(" {:>21} {:>6.2}", cell(br.stationary_loss, br.stationary_loss_se), z));
+                }
+                (Some(br), None) => {
+                    line.push_str(&format!(" {:>21} {:>6}", cell(br.stationary_loss, br.stationary_loss_se), "-"))
+                }
+                (None, _) => line.push_str(&format!(" {:>21} {:>6}", "failed", "-")),
+            }
+        }
+        let _ = writeln!(s, "{}", line.trim_end());
+    }
+    s
+}

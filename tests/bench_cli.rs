@@ -1,0 +1,168 @@
+//! `optsde bench` end to end at tiny sizes on the CPU: every suite entry is timed and reported,
+//! bench.json holds positive finite figures, a missing Python is a note and not a failure, and
+//! bad flags fail with messages that name the flag and the valid values. A few seconds in all.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use optsde::bench::SUITE;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_optsde");
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(BIN).arg("bench").args(args).env("CI", "1").output().expect("run optsde")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn positive_finite(v: &Value, what: &str) -> f64 {
+    let x = v.as_f64().unwrap_or_else(|| panic!("{what} is not a number: {v}"));
+    assert!(x.is_finite() && x > 0.0, "{what} = {x}, expected positive and finite");
+    x
+}
+
+#[test]
+fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
+    let dir = out_dir("tiny");
+    let out = bench(&[
+        "--paths",
+        "1024",
+        "--steps",
+        "50",
+        "--backend",
+        "cpu",
+        "--no-baselines",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "optsde bench failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    for e in &SUITE {
+        let label = e.label();
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&label) && l.contains("cpu")),
+            "no table row for {label}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("[CI sizes]"), "CI=1 is not reported:\n{stdout}");
+    assert!(stdout.contains("skipped (--no-baselines)"), "baselines not reported as skipped:\n{stdout}");
+
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
+        .expect("bench.json is JSON");
+    assert_eq!(json["sizes"]["paths"], 1024, "{}", json["sizes"]);
+    assert_eq!(json["sizes"]["steps"], 50, "{}", json["sizes"]);
+    assert_eq!(json["ci"], true);
+    assert!(json["machine"]["cpu"].as_str().is_some_and(|s| !s.is_empty()), "{}", json["machine"]);
+    let entries = json["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), SUITE.len());
+    for (e, spec) in entries.iter().zip(&SUITE) {
+        assert_eq!(e["entry"], spec.label().as_str());
+        assert_eq!(e["dim"], spec.dim);
+        let runs = e["optsde"].as_array().expect("optsde runs");
+        assert_eq!(runs.len(), 1, "--backend cpu times one backend: {e}");
+        let r = &runs[0];
+        assert_eq!(r["backend"]["kind"], "cpu");
+        assert_eq!(r["paths"], 1024);
+        let what = spec.label();
+        let ps = positive_finite(&r["path_steps_per_second"], &format!("{what}: path_steps_per_second"));
+        let ops =
+            positive_finite(&r["optimizer_path_steps_per_second"], &format!("{what}: optimizer_path_steps_per_second"));
+        let secs = positive_finite(&r["seconds"], &format!("{what}: seconds"));
+        let expect = 1024.0 * 50.0 / secs;
+        assert!((ops - expect).abs() <= 1e-9 * expect, "{what}: {ops} optimizer path-steps/s, expected {expect}");
+        assert!((ps - ops * spec.dim as f64).abs() <= 1e-9 * ps, "{what}: {ps} path-steps/s vs {ops} × d");
+        positive_finite(&r["stationary_loss"], &format!("{what}: stationary_loss"));
+        positive_finite(&r["stationary_loss_se"], &format!("{what}: stationary_loss_se"));
+        assert_eq!(e["baselines"].as_array().map(Vec::len), Some(0), "{what}: baselines ran despite --no-baselines");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_python_is_a_note_not_a_failure() {
+    let dir = out_dir("nopython");
+    let out = bench(&[
+        "--paths",
+        "256",
+        "--steps",
+        "20",
+        "--backend",
+        "cpu",
+        "--python",
+        "/nonexistent/python3",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "a missing Python failed the bench\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    for hint in
+        ["baseline numpy: not available (pip install numpy)", "baseline jax: not available (pip install jax[cpu])"]
+    {
+        assert!(stdout.contains(hint), "no `{hint}` in:\n{stdout}");
+    }
+    assert!(dir.join("bench.json").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_flags_fail_with_clear_messages() {
+    let dir = out_dir("bad");
+    let d = dir.to_str().unwrap();
+    for (args, needles) in [
+        (vec!["--backend", "foo"], vec!["foo", "--backend", "all", "cpu", "gpu"]),
+        (vec!["--paths", "0"], vec!["'0'", "--paths", ">= 1"]),
+        (vec!["--steps", "0"], vec!["'0'", "--steps", ">= 1"]),
+        (vec!["--paths", "many"], vec!["many", "--paths", ">= 1"]),
+        (vec!["--baseline-paths", "0"], vec!["--baseline-paths", ">= 1"]),
+        (vec!["--paths", "2000000000000"], vec!["run.paths", "2000000000000"]),
+    ] {
+        let mut all = args.clone();
+        if !args.contains(&"--backend") {
+            all.extend(["--backend", "cpu"]);
+        }
+        all.extend(["--out", d]);
+        let out = bench(&all);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "optsde bench {args:?} succeeded");
+        for n in needles {
+            assert!(stderr.contains(n), "optsde bench {args:?}: `{n}` missing from:\n{stderr}");
+        }
+        assert!(!dir.join("bench.json").exists(), "optsde bench {args:?} wrote bench.json");
+    }
+}
+
+/// The NumPy baseline on its own, when Python with NumPy is here (a loud skip otherwise): one
+/// JSON line with the statistics the bench compares.
+#[test]
+fn numpy_baseline_prints_its_figures() {
+    let has_numpy = Command::new("python3").args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
+    if !has_numpy {
+        eprintln!("SKIPPED numpy_baseline_prints_its_figures: python3 with numpy not found");
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/baselines/numpy_loop.py");
+    for (model, dim) in [("signsgd-sde", "1"), ("adam-sde", "1"), ("dcsgd", "16"), ("dsignsgd", "16")] {
+        let out = Command::new("python3")
+            .args([script, "--model", model, "--dim", dim, "--paths", "512", "--steps", "40", "--seed", "3"])
+            .output()
+            .expect("run python3");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{model}: {stderr}");
+        let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{model}: {e}: {stdout}"));
+        assert_eq!(v["model"], model);
+        for key in ["seconds", "path_steps_per_second", "final_loss_mean", "stationary_loss", "stationary_loss_se"] {
+            positive_finite(&v[key], &format!("{model}: {key}"));
+        }
+        // The bench reads exactly these fields.
+        serde_json::from_value::<optsde::bench::BaselineResult>(v).unwrap_or_else(|e| panic!("{model}: {e}"));
+    }
+}
