@@ -408,7 +408,10 @@ pub struct RecordGap {
     /// The SDE's own time (kη, or kη² for the P7 SDEs).
     pub t_sde: f64,
     pub loss_optimizer: f64,
+    /// Standard error of `loss_optimizer` (√(Var f / finite paths)).
+    pub loss_optimizer_se: f64,
     pub loss_sde: f64,
+    pub loss_sde_se: f64,
     pub loss_gap: f64,
     pub loss_gap_se: f64,
     pub mean_gap: Vec<f64>,
@@ -627,13 +630,16 @@ fn gaps(oe: &Experiment, opt: &RunResult, se: &Experiment, sde: &RunResult) -> S
             (y.mean - x.mean, (x.var() / x.n + y.var() / y.n).sqrt())
         };
         let (loss_gap, loss_gap_se) = diff(dim);
+        let se_of = |m: &crate::stats::Moments| (m.var().max(0.0) / m.n).sqrt();
         let (mean_gap, mean_gap_se): (Vec<f64>, Vec<f64>) = (0..dim).map(diff).unzip();
         records.push(RecordGap {
             step: a.step,
             t: a.step as f64 * oe.model.eta,
             t_sde: a.step as f64 * tps,
             loss_optimizer: a.q[dim].mean,
+            loss_optimizer_se: se_of(&a.q[dim]),
             loss_sde: b.q[dim].mean,
+            loss_sde_se: se_of(&b.q[dim]),
             loss_gap,
             loss_gap_se,
             mean_gap,

@@ -13,6 +13,9 @@
 //!   of every point against the first swept parameter, one series per combination of the other
 //!   axes' values, with the theory's stationary loss dashed through rings where a closed form
 //!   exists; log x (log y) when the values (losses) are positive and span a decade or more.
+//! * `compare.svg/.png` and, with several η, `compare-order.svg/.png`, in the directory of
+//!   `optsde compare`: the optimizer and its SDEs on one chart per η, their weak error over
+//!   time, and the weak error against η with the fitted order (see [`ComparePlots`]).
 //!
 //! Drawn with `plotters` in pure Rust: text is set in DejaVu Sans, embedded from the `dejavu`
 //! crate and rasterised by `ab_glyph`, so PNGs need no system fonts or fontconfig; the SVGs name
@@ -36,6 +39,9 @@ use crate::plan::RunResult;
 use crate::spec::{Experiment, ModelKind, Objective, Overrides, Study};
 use crate::stats::Histogram;
 use crate::theory::{self, Stationary, fmt_sig};
+
+mod compare;
+pub use compare::{COMPARE_ORDER_STEM, COMPARE_STEM, CompareFigure, ComparePlots, write_compare_figures};
 
 /// Coordinates shown in the moment and histogram figures.
 pub const MAX_COORDS: usize = 8;
@@ -62,6 +68,8 @@ const PALETTE: [RGBColor; MAX_COORDS] = [
     RGBColor(23, 190, 207),
 ];
 const SIM: RGBColor = RGBColor(31, 119, 180);
+/// Opacity of the ± 2 SE bands of the compare figure.
+const BAND_ALPHA: f64 = 0.2;
 const THEORY: RGBColor = RGBColor(200, 20, 20);
 
 /// The figures.
@@ -1139,6 +1147,12 @@ enum Mark {
     Point(RGBColor, Shape),
     /// The sweep theory: a dashed line through a ring.
     Ring(RGBColor),
+    /// A line (dashed when `true`) over a shaded band (compare figure: mean ± 2 SE).
+    Band(RGBColor, bool),
+    /// A dashed fitted line through a marker with an error bar (compare order figure).
+    Fit(RGBColor),
+    /// A line through a marker (compare figure: the largest weak error).
+    Peak(RGBColor),
     /// Text alone.
     Note,
 }
@@ -1173,6 +1187,31 @@ fn draw_mark<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, mark: Mark, x: i
                 area.draw(&PathElement::new([(x0, y), (x0 + 8, y)], c.stroke_width(2)))?;
             }
             area.draw(&Circle::new((mid, y), RING, c.stroke_width(2)))
+        }
+        Mark::Band(c, dashed) => {
+            area.draw(&Rectangle::new([(x, y - 8), (x + SAMPLE, y + 8)], c.mix(BAND_ALPHA).filled()))?;
+            if dashed {
+                for x0 in [x, x + 13, x + 26] {
+                    area.draw(&PathElement::new([(x0, y), (x0 + 8, y)], c.stroke_width(3)))?;
+                }
+                Ok(())
+            } else {
+                area.draw(&PathElement::new([(x, y), (x + SAMPLE, y)], c.stroke_width(3)))
+            }
+        }
+        Mark::Fit(c) => {
+            for x0 in [x, x + 24] {
+                area.draw(&PathElement::new([(x0, y), (x0 + 10, y)], c.stroke_width(2)))?;
+            }
+            area.draw(&PathElement::new([(mid, y - 10), (mid, y + 10)], c.stroke_width(2)))?;
+            for yc in [y - 10, y + 10] {
+                area.draw(&PathElement::new([(mid - CAP, yc), (mid + CAP, yc)], c.stroke_width(2)))?;
+            }
+            draw_shape(area, Shape::Circle, (mid, y), c)
+        }
+        Mark::Peak(c) => {
+            area.draw(&PathElement::new([(x, y), (x + SAMPLE, y)], c.stroke_width(2)))?;
+            area.draw(&Circle::new((mid, y), 6, c.filled()))
         }
         Mark::Note => Ok(()),
     }
@@ -1258,6 +1297,12 @@ fn tick_format(range: Range<f64>) -> impl Fn(&f64) -> String {
 
 /// Ticks of a log axis: the densest of 1–9, 1-2-5, 1-3 or 1 × 10^k with at most ten in `y`.
 fn log_ticks(y: Range<f64>) -> Vec<f64> {
+    log_ticks_at_most(y, 10)
+}
+
+/// [`log_ticks`] with at most `max` ticks (at least 1).
+fn log_ticks_at_most(y: Range<f64>, max: usize) -> Vec<f64> {
+    let max = max.max(1);
     let (k0, k1) = (y.start.log10().floor() as i32, y.end.log10().ceil() as i32);
     let sets: [&[f64]; 4] = [&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0], &[1.0, 2.0, 5.0], &[1.0, 3.0], &[1.0]];
     let ticks = |m: &[f64]| -> Vec<f64> {
@@ -1268,12 +1313,12 @@ fn log_ticks(y: Range<f64>) -> Vec<f64> {
     };
     for m in sets {
         let t = ticks(m);
-        if t.len() <= 10 {
+        if t.len() <= max {
             return t;
         }
     }
     let t = ticks(&[1.0]);
-    let step = t.len().div_ceil(10);
+    let step = t.len().div_ceil(max);
     t.into_iter().step_by(step).collect()
 }
 
