@@ -20,9 +20,10 @@
 //! over the same sample steps with a batch-of-256 standard error, final loss), so every figure
 //! comes with its ratio and the stationary losses with a z-score
 //! (ℓ_baseline − ℓ_optsde)/√(SE_b² + SE_o²). A missing Python or package is a note, never a
-//! failure. The baselines' throughput does not depend on the ensemble size once their arrays
-//! hold ≥ 2^16 numbers (per-call overhead is microseconds against milliseconds of work), so by
-//! default they run min(paths, [`BASELINE_PATHS`]) paths, the same steps.
+//! failure. The baselines' throughput stops growing with the ensemble once their arrays hold
+//! about 2^20 numbers (NumPy flat from 2^16; JAX on the CPU gains ~30% from 2^16 to 2^18 at d = 1
+//! and is flat after), so by default they run min(paths, [`BASELINE_NUMBERS`] / d) paths and
+//! the same steps: all 2^20 paths at d = 1, 2^16 at d = 16.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,8 +76,9 @@ pub const SUITE: [Entry; 6] = [
 pub const DEFAULT_SIZES: Sizes = Sizes { paths: 1 << 20, steps: 1000 };
 /// With the `CI` environment variable set: 2^14 paths × 200 steps.
 pub const CI_SIZES: Sizes = Sizes { paths: 1 << 14, steps: 200 };
-/// Most paths the baselines run by default (see the module docs).
-pub const BASELINE_PATHS: u64 = 1 << 16;
+/// The baselines run at most this many numbers per array (paths × d) by default (see the
+/// module docs).
+pub const BASELINE_NUMBERS: u64 = 1 << 20;
 /// The seed of every run (optsde's and the baselines').
 pub const SEED: u64 = 1;
 
@@ -125,8 +127,8 @@ impl std::str::FromStr for BackendSet {
 pub struct Options {
     pub backends: BackendSet,
     pub sizes: Sizes,
-    /// Paths of the baselines (same steps).
-    pub baseline_paths: u64,
+    /// Paths of the baselines (same steps); `None`: [`baseline_paths`].
+    pub baseline_paths: Option<u64>,
     pub baselines: bool,
     /// The Python interpreter that runs the baselines.
     pub python: PathBuf,
@@ -183,6 +185,11 @@ range = [-0.2, 0.2]
         start = sizes.steps / 2,
     );
     Experiment::from_str(&toml, "toml", "bench", "bench", &Overrides::default())
+}
+
+/// The baselines' default paths for an entry: min(paths, [`BASELINE_NUMBERS`] / d), at least 1.
+pub fn baseline_paths(paths: u64, dim: usize) -> u64 {
+    paths.min((BASELINE_NUMBERS / dim as u64).max(1))
 }
 
 /// The warm-up of a timed run: the same ensemble, 1/16 of the steps.
@@ -297,7 +304,10 @@ pub struct Report {
     pub ci: bool,
     pub sizes: Sizes,
     pub warmup: Sizes,
-    pub baseline_paths: u64,
+    /// `--baseline-paths` when given (else each entry's baseline runs [`baseline_paths`]; its
+    /// result records its paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_paths: Option<u64>,
     pub seed: u64,
     pub machine: Machine,
     pub tools: Vec<Tool>,
@@ -429,10 +439,9 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let warmup = warmup_sizes(opts.sizes);
     let exps: Vec<(Experiment, Experiment)> =
         SUITE.iter().map(|e| Ok((experiment(e, opts.sizes)?, experiment(e, warmup)?))).collect::<Result<_>>()?;
-    if opts.baseline_paths == 0 {
+    if opts.baseline_paths == Some(0) {
         return Err(Error::invalid("--baseline-paths", 0, "an integer >= 1"));
     }
-    let base_sizes = Sizes { paths: opts.baseline_paths, steps: opts.sizes.steps };
 
     let (mut engines, gpu_note) = open_engines(opts.backends)?;
     let cpu_info = CpuEngine::new().info();
@@ -474,6 +483,10 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
             ));
             rep.optsde.push(m);
         }
+        let base_sizes = Sizes {
+            paths: opts.baseline_paths.unwrap_or(baseline_paths(opts.sizes.paths, e.dim)),
+            steps: opts.sizes.steps,
+        };
         for tool in tools.iter().filter(|t| t.version.is_some()) {
             let r = run_baseline(&opts.python, Path::new(&tool.script), e, base_sizes);
             match &r {
@@ -593,7 +606,11 @@ pub fn table(r: &Report) -> String {
     for t in &r.tools {
         match (&t.version, &t.unavailable) {
             (Some(v), _) => {
-                let _ = writeln!(s, "{:<9} {} {v} ({}, {} paths)", t.name, t.name, m.python, r.baseline_paths);
+                let paths = match r.baseline_paths {
+                    Some(p) => format!("{p} paths"),
+                    None => format!("min(paths, {}/d) paths", BASELINE_NUMBERS),
+                };
+                let _ = writeln!(s, "{:<9} {} {v} ({}, {paths})", t.name, t.name, m.python);
             }
             (None, Some(why)) if why == "--no-baselines" => {
                 let _ = writeln!(s, "baseline {}: skipped (--no-baselines)", t.name);

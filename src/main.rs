@@ -87,7 +87,7 @@ struct BenchArgs {
     /// Optimizer steps of every run [default: 1000; 200 with CI set].
     #[arg(long, value_name = "N", value_parser = positive)]
     steps: Option<u64>,
-    /// Paths of the NumPy and JAX baselines (same steps) [default: min(paths, 65536)].
+    /// Paths of the NumPy and JAX baselines (same steps) [default: min(paths, 2^20 / d)].
     #[arg(long, value_name = "N", value_parser = positive)]
     baseline_paths: Option<u64>,
     /// Output directory of bench.json [default: optsde-out/bench].
@@ -152,6 +152,9 @@ struct CompareArgs {
     /// Euler–Maruyama substeps per optimizer step for the SDE runs (replaces run.refine).
     #[arg(long, value_name = "R", default_value_t = compare::DEFAULT_COMPARE_REFINE)]
     refine: u32,
+    /// Do not draw the figures (compare.svg/.png; compare-order.svg/.png with several etas).
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -361,8 +364,11 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
         }
     })?;
     report.write(&out_dir)?;
+    let figures = if args.no_plots { Vec::new() } else { plot::write_compare_figures(&out_dir, &report)? };
     print!("{}", report.table());
-    println!("output      {} (compare.csv, compare.json)", out_dir.display());
+    let figs: String =
+        figures.iter().filter_map(|f| f.file_name()).map(|n| format!(", {}", n.to_string_lossy())).collect();
+    println!("output      {} (compare.csv, compare.json{figs})", out_dir.display());
     Ok(())
 }
 
@@ -467,7 +473,7 @@ fn bench_cmd(args: BenchArgs) -> Result<()> {
     let opts = bench::Options {
         backends: args.backend,
         sizes,
-        baseline_paths: args.baseline_paths.unwrap_or(sizes.paths.min(bench::BASELINE_PATHS)),
+        baseline_paths: args.baseline_paths,
         baselines: !args.no_baselines,
         python: args.python,
         out_dir: args.out.unwrap_or_else(|| Path::new("optsde-out").join("bench")),
