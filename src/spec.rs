@@ -442,10 +442,17 @@ pub fn example(name: &str, overrides: &Overrides) -> crate::error::Result<Experi
     }
 }
 
-impl Experiment {
-    /// Read a file (TOML, or JSON when the extension is .json), apply overrides, validate.
-    /// `name` defaults to the file stem.
-    pub fn load(path: &Path, overrides: &Overrides) -> crate::error::Result<Experiment> {
+/// An experiment file's text, its format (TOML, or JSON by the `.json` extension), its path for
+/// messages and its default name (the file stem).
+struct SpecFile {
+    text: String,
+    format: &'static str,
+    origin: String,
+    name: String,
+}
+
+impl SpecFile {
+    fn read(path: &Path) -> crate::error::Result<SpecFile> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             action: "cannot read experiment file",
             path: path.to_path_buf(),
@@ -453,9 +460,21 @@ impl Experiment {
         })?;
         let is_json = path.extension().is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("json"));
         let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        let name = name.unwrap_or_else(|| "experiment".to_string());
-        let format = if is_json { "json" } else { "toml" };
-        Self::from_str(&text, format, &path.display().to_string(), &name, overrides)
+        Ok(SpecFile {
+            text,
+            format: if is_json { "json" } else { "toml" },
+            origin: path.display().to_string(),
+            name: name.unwrap_or_else(|| "experiment".to_string()),
+        })
+    }
+}
+
+impl Experiment {
+    /// Read a file (TOML, or JSON when the extension is .json), apply overrides, validate.
+    /// `name` defaults to the file stem.
+    pub fn load(path: &Path, overrides: &Overrides) -> crate::error::Result<Experiment> {
+        let f = SpecFile::read(path)?;
+        Self::from_str(&f.text, f.format, &f.origin, &f.name, overrides)
     }
 
     /// Parse from text. `format_hint` is "toml" or "json"; `origin` is used in messages (file
@@ -568,16 +587,8 @@ pub struct Study {
 impl Study {
     /// Read a file (as [`Experiment::load`]); a `[sweep]` table makes it a grid.
     pub fn load(path: &Path, overrides: &Overrides) -> crate::error::Result<Study> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            action: "cannot read experiment file",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let is_json = path.extension().is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("json"));
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        let name = name.unwrap_or_else(|| "experiment".to_string());
-        let format = if is_json { "json" } else { "toml" };
-        Self::from_str(&text, format, &path.display().to_string(), &name, overrides)
+        let f = SpecFile::read(path)?;
+        Self::from_str(&f.text, f.format, &f.origin, &f.name, overrides)
     }
 
     /// A study of one experiment.
