@@ -516,3 +516,48 @@ fn refuses_bad_divergence_bound() {
     accepted(&text("dcsgd", "agents = 4", "[init]\nx0 = [0.0, -3.0, 0.0, 0.0]", GAUSS, "divergence_bound = 3.5"));
     refused(&text("dcsgd", "agents = 4", "", GAUSS, "divergence_bound = inf"), &["run.divergence_bound"]);
 }
+
+/// Issue 4's exact instance (spec §6.4 item 2, T3/T4): rand-k with d = 8, k = 2 (ω = 3), N = 4,
+/// h = linspace(1, 8, 8), σ = linspace(0.5, 2, 8), η = 2e-3: `dcsgd` against the exact discrete
+/// E x_j² (E f = 7.291682e-3, checked here) and `dcsgd-sde` with refine 2 against the exact EM
+/// value. Size (spec §14.0): burn-in 2500 steps = 5/(ηh_min); 10 000 steps of averaging = 20 time
+/// units at rate 1, so E x_0²'s relative SE ≈ √(2/(4096·20)) = 0.5%; z = 4.5 as above.
+#[test]
+fn dcsgd_randk_d8_k2_matches_t3_and_t4() {
+    let (eta, n, omega) = (2e-3, 4.0, 3.0);
+    let h: Vec<f64> = (0..8).map(|i| 1.0 + i as f64).collect();
+    let sigma: Vec<f64> = (0..8).map(|i| 0.5 + 1.5 * i as f64 / 7.0).collect();
+    let t3_loss: f64 = (0..8).map(|i| 0.5 * h[i] * t3(h[i], sigma[i] * sigma[i], eta, n, omega)).sum();
+    assert!((t3_loss / 7.291682e-3 - 1.0).abs() < 1e-6, "spec §6.4 item 2: E f = {t3_loss}");
+    let list = |v: &[f64]| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ");
+    for (name, mut e) in engines() {
+        for (model, refine, seed) in [("dcsgd", 1u32, 61u64), ("dcsgd-sde", 2, 62)] {
+            let dt = eta / f64::from(refine);
+            let want: Vec<f64> = (0..8)
+                .map(|i| {
+                    let s2 = sigma[i] * sigma[i];
+                    if refine == 1 { t3(h[i], s2, eta, n, omega) } else { t4(h[i], s2, eta, n, omega, dt) }
+                })
+                .collect();
+            let x = exp(&format!(
+                "[model]\nname = '{model}'\neta = 2e-3\nagents = 4\n[compressor]\nname = 'rand-k'\nk = 2\n\
+                 [objective]\nname = 'quadratic'\nh = [{}]\n[noise]\nname = 'gaussian'\nsigma = [{}]\n[run]\n\
+                 paths = 4096\nsteps = 12500\nrefine = {refine}\nseed = {seed}\n[record]\nevery = 12500\n\
+                 [stationary]\nstart = 2500\nevery = 10\nbins = 8\nrange = [-1.0, 1.0]\n",
+                list(&h),
+                list(&sigma)
+            ));
+            let t0 = std::time::Instant::now();
+            let r = run(&x, e.as_mut()).unwrap();
+            let st = &r.stationary;
+            for (i, &w) in want.iter().enumerate() {
+                let se = st.second_moment_se[i];
+                assert!(4.5 * se <= 0.025 * w, "{name} {model} x{i}: run too small (4.5 SE = {:.3e})", 4.5 * se);
+                assert_close(&format!("{name} {model} d=8 k=2 E x{i}^2"), st.second_moment[i], w, se, 4.5, 0.0);
+            }
+            let loss: f64 = want.iter().zip(&h).map(|(w, h)| 0.5 * h * w).sum();
+            assert_close(&format!("{name} {model} d=8 k=2 loss"), st.loss_mean, loss, st.loss_se, 4.5, 0.0);
+            eprintln!("{name} {model}: {:.1} s", t0.elapsed().as_secs_f64());
+        }
+    }
+}
