@@ -48,7 +48,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// "signsgd-sde d=1", "dcsgd rand-k d=16 N=4".
+    /// "signsgd-sde d=1", "dcsgd rand-4 d=16 N=4".
     pub fn label(&self) -> String {
         let mut s = self.model.to_string();
         if let Some(k) = self.randk {
@@ -432,7 +432,8 @@ pub fn z_score(a: f64, se_a: f64, b: f64, se_b: f64) -> f64 {
     (b - a) / (se_a * se_a + se_b * se_b).sqrt()
 }
 
-/// Run the suite. `log` receives one line per step (for stderr).
+/// Run the suite and write `bench.json`. `log` receives a line per timed run and per note (for
+/// stderr).
 pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let t_all = Instant::now();
     // Validate every experiment before any work.
