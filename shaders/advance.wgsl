@@ -37,6 +37,10 @@ var<private> p_hi: u32;
 // This invocation's parameter group and its first coefficient.
 var<private> grp: u32;
 var<private> g_base: u32;
+// The group's scalars used every step, read from storage once per invocation.
+var<private> g_bound: f32;
+var<private> g_tf_a: f32;
+var<private> g_tf_b: f32;
 var<private> n_blo: u32;
 var<private> n_bhi: u32;
 var<private> n_lane: u32;
@@ -92,7 +96,7 @@ fn comp_next() -> u32 {
 fn in_bounds(x: ptr<function, array<f32, DIM>>) -> bool {
     var ok = true;
     for (var i = 0u; i < DIM; i += 1u) {
-        ok = ok && abs((*x)[i]) <= groups[grp].div_bound;
+        ok = ok && abs((*x)[i]) <= g_bound;
     }
     return ok;
 }
@@ -302,6 +306,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         p_lo = p_lo - grp * params.group_paths;
     }
     g_base = grp * DIM;
+    g_bound = groups[grp].div_bound;
+    g_tf_a = groups[grp].tf_a;
+    g_tf_b = groups[grp].tf_b;
 
     if (USE_LOCAL_HIST) {
         for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {

@@ -25,10 +25,10 @@ struct ModelCoefs {
 // SDE (sqrt(iota2)/iota1, sqrt(iota2)); (0, 0) for kernels without bias corrections.
 fn time_factors(nn: f32) -> vec2<f32> {
     if (MODEL == 5u) {
-        return vec2<f32>(1.0 / one_minus_exp_neg(groups[grp].tf_a * nn), 1.0 / one_minus_exp_neg(groups[grp].tf_b * nn));
+        return vec2<f32>(1.0 / one_minus_exp_neg(g_tf_a * nn), 1.0 / one_minus_exp_neg(g_tf_b * nn));
     } else if (MODEL == 7u) {
-        let i1 = one_minus_exp_neg(groups[grp].tf_a * nn);
-        let s2 = sqrt(one_minus_exp_neg(groups[grp].tf_b * nn));
+        let i1 = one_minus_exp_neg(g_tf_a * nn);
+        let s2 = sqrt(one_minus_exp_neg(g_tf_b * nn));
         return vec2<f32>(s2 / i1, s2);
     }
     return vec2<f32>(0.0, 0.0);
