@@ -282,10 +282,8 @@ fn run(args: RunArgs) -> Result<()> {
         // Snapshots while running, so an interrupted run keeps what it computed: every
         // OPTSDE_CHECKPOINT_SECONDS (default 30) the outputs are rewritten with
         // `"complete": false`; the final write replaces them.
-        let every = std::env::var("OPTSDE_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(30.0);
         let mut write = |r: &[plan::RunResult]| output::write_outputs(&out_dir, &exp, &r[0]);
-        let checkpoint =
-            plan::Checkpoint { every: std::time::Duration::from_secs_f64(every.max(0.0)), write: &mut write };
+        let checkpoint = plan::Checkpoint { every: checkpoint_every(), write: &mut write };
         plan::run_with_checkpoints(&exp, engine.as_mut(), &mut report, Some(checkpoint))
     };
     if let Some(bar) = &bar {
@@ -318,10 +316,8 @@ fn run_sweep(study: &Study, args: &RunArgs, out_dir: &Path, engine: &mut dyn pla
                 bar.set_position((done / scale) as u64 / n as u64);
             }
         };
-        let every = std::env::var("OPTSDE_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(30.0);
         let mut write = |r: &[plan::RunResult]| output::write_sweep(out_dir, study, r);
-        let checkpoint =
-            plan::Checkpoint { every: std::time::Duration::from_secs_f64(every.max(0.0)), write: &mut write };
+        let checkpoint = plan::Checkpoint { every: checkpoint_every(), write: &mut write };
         plan::run_study(&points, engine, &mut report, Some(checkpoint))
     };
     if let Some(bar) = &bar {
@@ -338,6 +334,12 @@ fn run_sweep(study: &Study, args: &RunArgs, out_dir: &Path, engine: &mut dyn pla
     print!("{}", output::sweep_summary(study, &results));
     println!("output      {} (sweep.csv, point-NNN/)", out_dir.display());
     Ok(())
+}
+
+/// How often a running study rewrites its outputs: OPTSDE_CHECKPOINT_SECONDS, default 30.
+fn checkpoint_every() -> Duration {
+    let secs = std::env::var("OPTSDE_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(30.0);
+    Duration::from_secs_f64(secs.max(0.0))
 }
 
 /// The figures written, one per line.
