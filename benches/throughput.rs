@@ -7,42 +7,9 @@
 //! `cargo bench --bench throughput` (set `OPTSDE_BENCH_PATHS` to shrink the ensemble).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use optsde::bench::{Entry, Sizes, experiment};
 use optsde::cpu::CpuEngine;
 use optsde::plan::{Engine, run};
-use optsde::spec::{Experiment, Overrides};
-
-fn experiment(model: &str, dim: usize, paths: u64, steps: u64) -> Experiment {
-    let agents = if model.starts_with('d') { "agents = 4" } else { "" };
-    let compressor = if model.starts_with("dcsgd") { "[compressor]\nname = \"rand-k\"\nk = 4" } else { "" };
-    let toml = format!(
-        r#"
-[model]
-name = "{model}"
-eta = 1e-3
-{agents}
-{compressor}
-[objective]
-name = "quadratic"
-h = 1.0
-dim = {dim}
-[noise]
-name = "gaussian"
-sigma = 1.0
-[run]
-paths = {paths}
-steps = {steps}
-[record]
-every = {steps}
-[stationary]
-start = {start}
-every = 10
-bins = 128
-range = [-0.2, 0.2]
-"#,
-        start = steps / 2
-    );
-    Experiment::from_str(&toml, "toml", "bench", "bench", &Overrides::default()).expect("bench experiment")
-}
 
 fn bench(c: &mut Criterion) {
     let paths: u64 = std::env::var("OPTSDE_BENCH_PATHS").ok().and_then(|s| s.parse().ok()).unwrap_or(1 << 20);
@@ -56,18 +23,21 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for (name, mut engine) in engines {
         eprintln!("{name}: {}", engine.info().adapter);
-        for (model, dim) in [
-            ("signsgd-sde", 1usize),
-            ("sgd-sde", 1),
-            ("adam-sde", 1),
-            ("adam-sde", 16),
-            ("dsignsgd", 16),
-            ("dcsgd", 16),
+        let entry = |model, dim, agents, randk| Entry { model, dim, agents, randk };
+        for e in [
+            entry("signsgd-sde", 1usize, 1, None),
+            entry("sgd-sde", 1, 1, None),
+            entry("adam-sde", 1, 1, None),
+            entry("adam-sde", 16, 1, None),
+            entry("dsignsgd", 16, 4, None),
+            entry("dcsgd", 16, 4, Some(4)),
         ] {
+            let (model, dim) = (e.model, e.dim);
             // d = 16 runs 1/16 of the paths: the same coordinate-steps per iteration.
             let n = (paths / dim as u64).max(256);
             group.throughput(Throughput::Elements(n * steps));
-            let exp = experiment(model, dim, n, steps);
+            // The same experiment `optsde bench` times (src/bench.rs).
+            let exp = experiment(&e, Sizes { paths: n, steps }).expect("bench experiment");
             group.bench_function(format!("{name}/{model}/d{dim}"), |b| {
                 b.iter(|| run(&exp, engine.as_mut(), &mut |_| {}).expect("bench run"))
             });
