@@ -2,7 +2,10 @@
 //! against its exact value and its first order in η, the files of a SignSGD comparison, the
 //! AdamW scaling rule (spec S9), and the messages for bad flags.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::TempDir;
+
 use std::process::Command;
 
 use optsde::compare::{self, CompareOptions, Rule, ScaleOptions};
@@ -13,27 +16,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_optsde");
 
 fn exp(toml: &str) -> Experiment {
     Experiment::from_str(toml, "toml", "test", "test", &Overrides::default()).expect("valid test experiment")
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("optsde-compare-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The reference quadratic (spec §1.5) with SGD from x0 = 1 up to t = 0.32, where every

@@ -3,7 +3,10 @@
 //! `compare-order.svg/.png` (weak error against η with the fitted order); `--no-plots` draws
 //! none. CPU engine only, tiny runs.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{TempDir, count_colour, decode_png};
+
 use std::process::Command;
 
 use optsde::compare::{self, CompareOptions};
@@ -18,43 +21,6 @@ const SGD: &str = "name = 'cmpfig'\n[model]\nname = 'sgd'\neta = 2e-3\n[objectiv
     h = [1.0, 4.0]\n[noise]\nname = 'gaussian'\nsigma = [1.0, 2.0]\n[init]\nx0 = 1.0\n[run]\npaths = 2048\n\
     steps = 100\nseed = 5\nbackend = 'cpu'\n[record]\nevery = 5\n[stationary]\nstart = 50\nevery = 5\nbins = 16\n";
 
-/// A fresh, empty directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("optsde-compare-plots-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// (width, height, RGB pixels) of an 8-bit RGB PNG.
-fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("a readable PNG");
-    let mut buf = vec![0; reader.output_buffer_size().expect("a sized PNG")];
-    let info = reader.next_frame(&mut buf).expect("one frame");
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
-
-/// Pixels of exactly this colour.
-fn count(rgb: &[u8], c: [u8; 3]) -> usize {
-    rgb.chunks_exact(3).filter(|p| *p == c).count()
-}
-
 fn check_svg(svg: &str, what: &str, labels: &[&str]) {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{what}: not an SVG");
     assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count(), "{what}: unbalanced text");
@@ -68,7 +34,7 @@ fn check_png(bytes: &[u8], what: &str, colours: &[[u8; 3]]) {
     let (w, h, rgb) = decode_png(bytes);
     assert!(w >= 800 && h >= 400, "{what}: {w}x{h}");
     for &c in colours {
-        assert!(count(&rgb, c) > 200, "{what}: colour {c:?} drawn on {} pixels", count(&rgb, c));
+        assert!(count_colour(&rgb, c) > 200, "{what}: colour {c:?} drawn on {} pixels", count_colour(&rgb, c));
     }
 }
 

@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::{TempDir, count_colour, decode_png};
+
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use optsde::cpu::CpuEngine;
 use optsde::plan::RunResult;
@@ -89,42 +90,6 @@ fn families() -> Vec<(String, bool, bool)> {
 
 fn run(exp: &Experiment) -> RunResult {
     common::run(exp, &mut CpuEngine::new()).expect("the run succeeds")
-}
-
-/// A fresh, empty directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("optsde-plots-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// (width, height, RGB pixels) of an 8-bit RGB PNG.
-fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("a readable PNG");
-    let mut buf = vec![0; reader.output_buffer_size().expect("a sized PNG")];
-    let info = reader.next_frame(&mut buf).expect("one frame");
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
-
-/// Pixels of exactly this colour.
-fn count_colour(rgb: &[u8], c: [u8; 3]) -> usize {
-    rgb.chunks_exact(3).filter(|p| *p == c).count()
 }
 
 #[test]

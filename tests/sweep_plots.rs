@@ -3,7 +3,10 @@
 //! theory's stationary loss; `optsde run` draws it and `optsde plot` redraws a sweep directory.
 //! CPU engine only, tiny runs.
 
-use std::path::PathBuf;
+mod common;
+
+use common::{TempDir, decode_png};
+
 use std::process::Command;
 
 use optsde::cpu::CpuEngine;
@@ -19,35 +22,6 @@ const BASE: &str = "name = 'sweepfig'\n[model]\nname = 'signsgd-sde'\neta = 0.01
                     [stationary]\nstart = 100\nevery = 5\nbins = 24\n";
 
 const GRID: &str = "[sweep]\neta = [0.01, 0.02, 0.04]\nsigma = [0.5, 1.0]\n";
-
-/// A fresh, empty directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("optsde-sweep-plots-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// (width, height, RGB pixels) of an 8-bit RGB PNG.
-fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("a readable PNG");
-    let mut buf = vec![0; reader.output_buffer_size().expect("a sized PNG")];
-    let info = reader.next_frame(&mut buf).expect("one frame");
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
 
 fn study(text: &str) -> Study {
     Study::from_str(text, "toml", "test", "sweepfig", &Overrides::default()).unwrap_or_else(|e| panic!("{e}"))
