@@ -48,6 +48,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The name `--only` selects it by: "signsgd-sde-d1", "dcsgd-d16".
+    pub fn key(&self) -> String {
+        format!("{}-d{}", self.model, self.dim)
+    }
+
     /// "signsgd-sde d=1", "dcsgd rand-4 d=16 N=4".
     pub fn label(&self) -> String {
         let mut s = self.model.to_string();
@@ -77,8 +82,10 @@ pub const DEFAULT_SIZES: Sizes = Sizes { paths: 1 << 20, steps: 1000 };
 /// With the `CI` environment variable set: 2^14 paths × 200 steps.
 pub const CI_SIZES: Sizes = Sizes { paths: 1 << 14, steps: 200 };
 /// The baselines run at most this many numbers per array (paths × d) by default (see the
-/// module docs).
+/// module docs); `--baseline-numbers` changes it (a GPU baseline needs more to fill the device).
 pub const BASELINE_NUMBERS: u64 = 1 << 20;
+/// The baseline tools, in the order they run.
+pub const BASELINE_TOOLS: [&str; 2] = ["numpy", "jax"];
 /// The seed of every run (optsde's and the baselines').
 pub const SEED: u64 = 1;
 
@@ -127,9 +134,14 @@ impl std::str::FromStr for BackendSet {
 pub struct Options {
     pub backends: BackendSet,
     pub sizes: Sizes,
-    /// Paths of the baselines (same steps); `None`: [`baseline_paths`].
+    /// The suite entries to time (a subset of [`SUITE`], in its order).
+    pub entries: Vec<Entry>,
+    /// Paths of the baselines (same steps); `None`: [`baseline_paths`] with `baseline_numbers`.
     pub baseline_paths: Option<u64>,
-    pub baselines: bool,
+    /// Numbers per array (paths × d) of the baselines when `baseline_paths` is not given.
+    pub baseline_numbers: u64,
+    /// The baseline tools to run (a subset of [`BASELINE_TOOLS`]); empty: none.
+    pub baselines: Vec<String>,
     /// The Python interpreter that runs the baselines.
     pub python: PathBuf,
     /// Where `bench.json` (and the baseline scripts that ran) go.
@@ -187,9 +199,45 @@ range = [-0.2, 0.2]
     Experiment::from_str(&toml, "toml", "bench", "bench", &Overrides::default())
 }
 
-/// The baselines' default paths for an entry: min(paths, [`BASELINE_NUMBERS`] / d), at least 1.
-pub fn baseline_paths(paths: u64, dim: usize) -> u64 {
-    paths.min((BASELINE_NUMBERS / dim as u64).max(1))
+/// The baselines' default paths for an entry: min(paths, numbers / d), at least 1.
+pub fn baseline_paths(paths: u64, dim: usize, numbers: u64) -> u64 {
+    paths.min((numbers / dim as u64).max(1))
+}
+
+/// The suite entries named by a comma-separated list of keys ([`Entry::key`]); `None` or
+/// "all": the whole suite.
+pub fn select_entries(only: Option<&str>) -> Result<Vec<Entry>> {
+    let Some(list) = only.filter(|l| l.trim() != "all") else { return Ok(SUITE.to_vec()) };
+    let valid = || SUITE.iter().map(Entry::key).collect::<Vec<_>>().join(", ");
+    let mut keys: Vec<&str> = list.split(',').map(str::trim).collect();
+    keys.dedup();
+    for k in &keys {
+        if !SUITE.iter().any(|e| e.key() == *k) {
+            return Err(Error::UnknownName { field: "--only".into(), value: (*k).into(), valid: valid() });
+        }
+    }
+    Ok(SUITE.iter().filter(|e| keys.contains(&e.key().as_str())).copied().collect())
+}
+
+/// The baseline tools named by a comma-separated list ("none": no baseline).
+pub fn select_baselines(list: &str) -> Result<Vec<String>> {
+    if list.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for t in list.split(',').map(str::trim) {
+        if !BASELINE_TOOLS.contains(&t) {
+            return Err(Error::UnknownName {
+                field: "--baselines".into(),
+                value: t.into(),
+                valid: format!("{}, none", BASELINE_TOOLS.join(", ")),
+            });
+        }
+        if !out.iter().any(|o| o == t) {
+            out.push(t.into());
+        }
+    }
+    Ok(out)
 }
 
 /// The warm-up of a timed run: the same ensemble, 1/16 of the steps.
@@ -274,7 +322,7 @@ pub struct Tool {
     /// The package's version when `import` succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// Why it is not available (or "--no-baselines").
+    /// Why it is not available (or [`NOT_ASKED`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
 }
@@ -308,12 +356,17 @@ pub struct Report {
     /// result records its paths).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_paths: Option<u64>,
+    /// Numbers per array (paths × d) of the baselines without `--baseline-paths`.
+    pub baseline_numbers: u64,
     pub seed: u64,
     pub machine: Machine,
     pub tools: Vec<Tool>,
     pub entries: Vec<EntryReport>,
     pub total_seconds: f64,
 }
+
+/// A tool's `unavailable` when `--baselines` (or `--no-baselines`) left it out.
+pub const NOT_ASKED: &str = "not asked for (--baselines)";
 
 /// The baseline scripts, embedded so the bench runs from any directory.
 pub const BASELINE_SCRIPTS: [(&str, &str, &str); 2] = [
@@ -438,8 +491,14 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let t_all = Instant::now();
     // Validate every experiment before any work.
     let warmup = warmup_sizes(opts.sizes);
+    if opts.entries.is_empty() {
+        return Err(Error::invalid("--only", "(nothing)", "one or more suite entries"));
+    }
+    if opts.baseline_numbers == 0 {
+        return Err(Error::invalid("--baseline-numbers", 0, "an integer >= 1"));
+    }
     let exps: Vec<(Experiment, Experiment)> =
-        SUITE.iter().map(|e| Ok((experiment(e, opts.sizes)?, experiment(e, warmup)?))).collect::<Result<_>>()?;
+        opts.entries.iter().map(|e| Ok((experiment(e, opts.sizes)?, experiment(e, warmup)?))).collect::<Result<_>>()?;
     if opts.baseline_paths == Some(0) {
         return Err(Error::invalid("--baseline-paths", 0, "an integer >= 1"));
     }
@@ -453,8 +512,8 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let mut tools = Vec::new();
     for (name, file, text) in BASELINE_SCRIPTS {
         let script = opts.out_dir.join("baselines").join(file);
-        let (version, unavailable) = if !opts.baselines {
-            (None, Some("--no-baselines".to_string()))
+        let (version, unavailable) = if !opts.baselines.iter().any(|b| b == name) {
+            (None, Some(NOT_ASKED.to_string()))
         } else {
             match probe(&opts.python, name) {
                 Ok(v) => {
@@ -471,7 +530,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     }
 
     let mut entries = Vec::new();
-    for (e, (exp, warm)) in SUITE.iter().zip(&exps) {
+    for (e, (exp, warm)) in opts.entries.iter().zip(&exps) {
         let mut rep = EntryReport { entry: e.label(), spec: *e, optsde: Vec::new(), baselines: Vec::new() };
         for (engine, soft) in engines.iter_mut() {
             let m = measure(exp, warm, engine.as_mut(), *soft)?;
@@ -485,7 +544,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
             rep.optsde.push(m);
         }
         let base_sizes = Sizes {
-            paths: opts.baseline_paths.unwrap_or(baseline_paths(opts.sizes.paths, e.dim)),
+            paths: opts.baseline_paths.unwrap_or(baseline_paths(opts.sizes.paths, e.dim, opts.baseline_numbers)),
             steps: opts.sizes.steps,
         };
         for tool in tools.iter().filter(|t| t.version.is_some()) {
@@ -540,6 +599,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
         sizes: opts.sizes,
         warmup,
         baseline_paths: opts.baseline_paths,
+        baseline_numbers: opts.baseline_numbers,
         seed: SEED,
         machine,
         tools,
@@ -609,12 +669,21 @@ pub fn table(r: &Report) -> String {
             (Some(v), _) => {
                 let paths = match r.baseline_paths {
                     Some(p) => format!("{p} paths"),
-                    None => format!("min(paths, {}/d) paths", BASELINE_NUMBERS),
+                    None => format!("min(paths, {}/d) paths", r.baseline_numbers),
                 };
-                let _ = writeln!(s, "{:<9} {} {v} ({}, {paths})", t.name, t.name, m.python);
+                // Where the baseline ran (JAX reports its device: a GPU when one is visible).
+                let device = r
+                    .entries
+                    .iter()
+                    .flat_map(|e| &e.baselines)
+                    .filter(|b| b.tool == t.name)
+                    .find_map(|b| b.result.as_ref()?.extra.get("device")?.as_str().map(str::to_string))
+                    .map(|d| format!(", on {d}"))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "{:<9} {} {v} ({}, {paths}{device})", t.name, t.name, m.python);
             }
-            (None, Some(why)) if why == "--no-baselines" => {
-                let _ = writeln!(s, "baseline {}: skipped (--no-baselines)", t.name);
+            (None, Some(why)) if why == NOT_ASKED => {
+                let _ = writeln!(s, "baseline {}: skipped ({NOT_ASKED})", t.name);
             }
             (None, why) => {
                 let _ = writeln!(

@@ -87,13 +87,24 @@ struct BenchArgs {
     /// Optimizer steps of every run [default: 1000; 200 with CI set].
     #[arg(long, value_name = "N", value_parser = positive)]
     steps: Option<u64>,
-    /// Paths of the NumPy and JAX baselines (same steps) [default: min(paths, 2^20 / d)].
+    /// Suite entries to time, comma-separated: signsgd-sde-d1, signsgd-sde-d16, sgd-sde-d1,
+    /// adam-sde-d1, dcsgd-d16, dsignsgd-d16, or all.
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    only: String,
+    /// Paths of the NumPy and JAX baselines (same steps) [default: min(paths, baseline-numbers / d)].
     #[arg(long, value_name = "N", value_parser = positive)]
     baseline_paths: Option<u64>,
+    /// Numbers per array (paths × d) of the baselines when --baseline-paths is not given; raise it
+    /// to fill a GPU that JAX runs on.
+    #[arg(long, value_name = "N", value_parser = positive, default_value = "1048576")]
+    baseline_numbers: u64,
+    /// Baselines to run, comma-separated: numpy, jax, or none.
+    #[arg(long, value_name = "LIST", default_value = "numpy,jax")]
+    baselines: String,
     /// Output directory of bench.json [default: optsde-out/bench].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Do not run the NumPy and JAX baselines.
+    /// Do not run the NumPy and JAX baselines (= --baselines none).
     #[arg(long)]
     no_baselines: bool,
     /// Python interpreter that runs the baselines.
@@ -475,8 +486,10 @@ fn bench_cmd(args: BenchArgs) -> Result<()> {
     let opts = bench::Options {
         backends: args.backend,
         sizes,
+        entries: bench::select_entries(Some(&args.only))?,
         baseline_paths: args.baseline_paths,
-        baselines: !args.no_baselines,
+        baseline_numbers: args.baseline_numbers,
+        baselines: if args.no_baselines { Vec::new() } else { bench::select_baselines(&args.baselines)? },
         python: args.python,
         out_dir: args.out.unwrap_or_else(|| Path::new("optsde-out").join("bench")),
         ci,

@@ -397,5 +397,10 @@ pub fn t_sign_moments(z: f32, nu: f32, sqrt_nu: f32, tab: f32, table: &[f32]) ->
     let tail = select(tail > 1.0, 1.0, select(tail < 0.0, 0.0, tail));
     // (1 − |A|)(1 + |A|) ≤ 1, but rounded factors (B = 1 at tiny |z|) can exceed it.
     let oms = tail * (1.0 + cen);
+    if z.is_nan() {
+        // NaN in, NaN out (the shader says so explicitly: drivers may resolve NaN compares
+        // either way).
+        return (z, z);
+    }
     (flush(select(z < 0.0, -cen, cen)), flush(select(oms > 1.0, 1.0, oms)))
 }

@@ -168,6 +168,7 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         "path_steps_per_second": num(path_steps_per_second(exp, r)),
         "em_updates_per_second": num(em_updates_per_second(exp, r)),
         "chunk": r.chunk,
+        "peak_memory_bytes": r.peak_memory_bytes,
         "final": final_,
         "stationary": stationary,
     })
@@ -307,6 +308,9 @@ pub fn human_summary(exp: &Experiment, r: &RunResult) -> String {
         path_steps_per_second(exp, r),
         em_updates_per_second(exp, r)
     );
+    if let Some(b) = r.peak_memory_bytes {
+        let _ = writeln!(s, "peak memory {:.1} MiB (the process's resident high-water mark)", b as f64 / 1048576.0);
+    }
     let _ = write!(
         s,
         "diverged    {} of {} paths ({:.3}%; |x_i| > {:e} or non-finite)",

@@ -74,6 +74,18 @@ pub struct RunResult {
     pub complete: bool,
     /// Paths whose chunk has finished every step.
     pub paths_done: u64,
+    /// The process's peak resident memory when the result was taken (Linux `VmHWM`; `None`
+    /// elsewhere): what a run held at most, chunk buffers included.
+    pub peak_memory_bytes: Option<u64>,
+}
+
+/// The process's peak resident set size so far, from `/proc/self/status` (`VmHWM`, in kB);
+/// `None` where that file does not exist (not Linux) or lacks the line.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// A periodic snapshot of a running experiment: every `every`, the statistics gathered so far
@@ -379,6 +391,7 @@ pub fn run_study(
                         wall_seconds: t0.elapsed().as_secs_f64(),
                         complete: false,
                         paths_done: overlap(g, 0, offset),
+                        peak_memory_bytes: peak_memory_bytes(),
                     })
                     .collect();
                 (cp.write)(&results)?;
@@ -405,6 +418,7 @@ pub fn run_study(
             wall_seconds: wall,
             complete: true,
             paths_done: exp.run.paths,
+            peak_memory_bytes: peak_memory_bytes(),
         })
         .collect())
 }

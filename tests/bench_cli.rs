@@ -54,7 +54,7 @@ fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
         );
     }
     assert!(stdout.contains("[CI sizes]"), "CI=1 is not reported:\n{stdout}");
-    assert!(stdout.contains("skipped (--no-baselines)"), "baselines not reported as skipped:\n{stdout}");
+    assert!(stdout.contains("skipped (not asked for"), "baselines not reported as skipped:\n{stdout}");
 
     let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
         .expect("bench.json is JSON");
@@ -84,6 +84,24 @@ fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
         positive_finite(&r["stationary_loss_se"], &format!("{what}: stationary_loss_se"));
         assert_eq!(e["baselines"].as_array().map(Vec::len), Some(0), "{what}: baselines ran despite --no-baselines");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--only` times the named entries alone, in the suite's order; `--baselines none` runs none.
+#[test]
+fn only_selects_entries() {
+    let dir = out_dir("only");
+    let d = dir.to_str().unwrap();
+    let args = ["--paths", "512", "--steps", "20", "--backend", "cpu", "--baselines", "none", "--out", d];
+    let out = bench(&[&args[..], &["--only", "dsignsgd-d16,sgd-sde-d1"]].concat());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "optsde bench --only failed:\n{stdout}\n{}", text(&out.stderr));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
+        .expect("bench.json is JSON");
+    let names: Vec<&str> =
+        json["entries"].as_array().expect("entries").iter().map(|e| e["entry"].as_str().unwrap()).collect();
+    assert_eq!(names, ["sgd-sde d=1", "dsignsgd d=16 N=4"], "{stdout}");
+    assert!(json["tools"].as_array().unwrap().iter().all(|t| t["version"].is_null()), "{}", json["tools"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -123,6 +141,9 @@ fn bad_flags_fail_with_clear_messages() {
         (vec!["--steps", "0"], vec!["'0'", "--steps", ">= 1"]),
         (vec!["--paths", "many"], vec!["many", "--paths", ">= 1"]),
         (vec!["--baseline-paths", "0"], vec!["--baseline-paths", ">= 1"]),
+        (vec!["--baseline-numbers", "0"], vec!["--baseline-numbers", ">= 1"]),
+        (vec!["--only", "sgd-d1"], vec!["--only", "sgd-d1", "signsgd-sde-d1", "dsignsgd-d16"]),
+        (vec!["--baselines", "torch"], vec!["--baselines", "torch", "numpy", "jax", "none"]),
         (vec!["--paths", "2000000000000"], vec!["run.paths", "2000000000000"]),
     ] {
         let mut all = args.clone();

@@ -68,6 +68,11 @@ fn sign_f32(v: f32) -> f32 {
     return select(0.0, 1.0, v > 0.0) - select(0.0, 1.0, v < 0.0);
 }
 
+// NaN test on the bits: drivers may fold `v != v` (fast-math) but not integer compares.
+fn is_nan_bits(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7FFFFFFFu) > 0x7F800000u;
+}
+
 fn is_finite_bits(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7F800000u) != 0x7F800000u;
 }

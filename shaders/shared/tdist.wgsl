@@ -102,5 +102,8 @@ fn t_sign_moments(z: f32, nu: f32, sqrt_nu: f32, tab: f32) -> vec2<f32> {
     let cen = select(select(ab.x, 0.0, ab.x < 0.0), 1.0, ab.x > 1.0);
     let tail = select(select(ab.y, 0.0, ab.y < 0.0), 1.0, ab.y > 1.0);
     let oms = tail * (1.0 + cen);
-    return vec2<f32>(t_flush(select(cen, -cen, z < 0.0)), t_flush(select(oms, 1.0, oms > 1.0)));
+    let out = vec2<f32>(t_flush(select(cen, -cen, z < 0.0)), t_flush(select(oms, 1.0, oms > 1.0)));
+    // NaN in, NaN out: a hardware driver may resolve the comparisons above with NaN either way
+    // (an H100 returned A = 0.5).
+    return select(out, vec2<f32>(z, z), vec2<bool>(is_nan_bits(z)));
 }
