@@ -33,7 +33,7 @@ use crate::spec::{BATCH, ModelKind, Noise};
 /// Invocations per workgroup (= paths per statistics batch).
 pub const WG: usize = BATCH as usize;
 /// Paths advanced together on one core.
-pub const LANES: usize = 32;
+pub const LANES: usize = 64;
 
 /// The constants the WGSL kernel receives by injection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -434,6 +434,7 @@ fn block<const M: u32>(
 
     let bound = group.div_bound;
     let mut alive = in_bounds(&x, bound);
+    let mut all_alive = alive.iter().all(|&a| a);
     let (mut dn, mut dsum, mut dmin) = ([0.0f32; LANES], [0.0f32; LANES], [u32::MAX; LANES]);
 
     // The random numbers are keyed by the path's index inside its group.
@@ -600,40 +601,60 @@ fn block<const M: u32>(
                         }
                         small
                     };
-                    if all_small {
-                        for l in 0..LANES {
-                            let (e, oms) = erf_small_and_one_minus_sq(gs[l] * pi[2]);
-                            let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
-                            xs[l] = if alive[l] { nx } else { xs[l] };
-                        }
-                    } else if M == 2 && k.tcdf {
-                        let q = &coef[i];
-                        for l in 0..LANES {
-                            let (e, oms) = t_sign_moments(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
-                            let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
-                            xs[l] = if alive[l] { nx } else { xs[l] };
-                        }
-                    } else {
-                        for l in 0..LANES {
-                            let (mut x1, mut m1, mut v1) = (xs[l], ms[l], vs[l]);
-                            update::<M>(&mut x1, &mut m1, &mut v1, gs[l], xi[l], pi, tf, params.gsq);
-                            xs[l] = if alive[l] { x1 } else { xs[l] };
-                            ms[l] = if alive[l] { m1 } else { ms[l] };
-                            vs[l] = if alive[l] { v1 } else { vs[l] };
-                        }
+                    // `live!(l)`: whether lane l is updated. When every lane is alive (the
+                    // common case) the loops store unconditionally, without the select.
+                    macro_rules! updates {
+                        ($all:expr) => {{
+                            macro_rules! live {
+                                ($l:expr) => {
+                                    $all || alive[$l]
+                                };
+                            }
+                            if all_small {
+                                for l in 0..LANES {
+                                    let (e, oms) = erf_small_and_one_minus_sq(gs[l] * pi[2]);
+                                    let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
+                                    xs[l] = if live!(l) { nx } else { xs[l] };
+                                }
+                            } else if M == 2 && k.tcdf {
+                                let q = &coef[i];
+                                for l in 0..LANES {
+                                    let (e, oms) = t_sign_moments(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
+                                    let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
+                                    xs[l] = if live!(l) { nx } else { xs[l] };
+                                }
+                            } else {
+                                for l in 0..LANES {
+                                    let (mut x1, mut m1, mut v1) = (xs[l], ms[l], vs[l]);
+                                    update::<M>(&mut x1, &mut m1, &mut v1, gs[l], xi[l], pi, tf, params.gsq);
+                                    xs[l] = if live!(l) { x1 } else { xs[l] };
+                                    ms[l] = if live!(l) { m1 } else { ms[l] };
+                                    vs[l] = if live!(l) { v1 } else { vs[l] };
+                                }
+                            }
+                        }};
                     }
+                    if all_alive { updates!(true) } else { updates!(false) }
                 }
             }
         }
         kk += 1;
         // Divergence: freeze and count the paths that left the bound in this step.
+        // Paths rarely diverge: the bookkeeping runs only in steps where some lane did.
         let inb = in_bounds(&x, bound);
+        let mut any_new = false;
         for l in 0..LANES {
-            let newly = alive[l] && !inb[l];
-            dn[l] += if newly { 1.0 } else { 0.0 };
-            dsum[l] += if newly { kk as f32 } else { 0.0 };
-            dmin[l] = if newly { dmin[l].min(kk) } else { dmin[l] };
-            alive[l] &= inb[l];
+            any_new |= alive[l] & !inb[l];
+        }
+        if any_new {
+            for l in 0..LANES {
+                let newly = alive[l] && !inb[l];
+                dn[l] += if newly { 1.0 } else { 0.0 };
+                dsum[l] += if newly { kk as f32 } else { 0.0 };
+                dmin[l] = if newly { dmin[l].min(kk) } else { dmin[l] };
+                alive[l] &= inb[l];
+            }
+            all_alive = alive.iter().all(|&a| a);
         }
         sample_now = is_sample(params, kk);
     }
