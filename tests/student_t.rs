@@ -36,10 +36,13 @@ const CLOSED_EXACT_TAIL_REL_TOL: f64 = 1e-6;
 /// 1 − A² ≥ 1e-2 (measured ≤ 2.7e-5 at ν = 30, ≤ 1.1e-5 for ν ≤ 10).
 const CLOSED_TAIL_ABS_TOL: f64 = 1e-6;
 const CLOSED_TAIL_REL_TOL: (f64, f64) = (1e-2, 5e-5);
-/// GPU against CPU where the adapter is hardware (fused multiply-adds): absolute, on A and
-/// 1 − A², plus [`GPU_PER_NU_TOL`] ν for the closed forms' sums (their f32 error grows ≈ 1e-8 ν,
-/// module docs of `noise`).
-const GPU_ABS_TOL: f64 = 2e-7;
+/// GPU against CPU where the adapter is hardware: absolute, on A and 1 − A², plus
+/// [`GPU_PER_NU_TOL`] ν for the closed forms' sums (their f32 error grows ≈ 1e-8 ν, module docs
+/// of `noise`). Hardware may fuse multiply-adds, divide to 2.5 ulp and take square roots
+/// through inverseSqrt (WGSL's precision rules): a few ulp of values ≤ 1, i.e. up to ≈ 5e-7
+/// (an H100 differed by 2.4e-7 at 1 − A² = 0.956, ν = 3). The hardware GPU must also meet the
+/// twin's own accuracy bound against the f64 reference (checked beside this one).
+const GPU_ABS_TOL: f64 = 5e-7;
 const GPU_PER_NU_TOL: f64 = 1e-8;
 /// Hardware sampler: |gpu − cpu| ≤ GPU_SAMPLE_ULPS ε (1 + a) R with R = √(ν(e^a − 1)) the radius
 /// and a = (2/ν)(−ln W): ln W's rounding is amplified ≈ a/2 in R, cos Θ's is absolute × R.
