@@ -161,6 +161,13 @@ fn small_cpu_run_writes_the_three_files() {
     assert_eq!(summary["experiment"]["run"]["seed"], 7);
     assert!(summary["path_steps_per_second"].as_f64().unwrap() > 0.0);
     assert!(summary["em_updates_per_second"].as_f64().unwrap() > 0.0);
+    // Linux reports the resident high-water mark: at least the binary's own pages, far below
+    // this machine's memory for 512 paths.
+    if cfg!(target_os = "linux") {
+        let peak = summary["peak_memory_bytes"].as_u64().expect("peak_memory_bytes on Linux");
+        assert!(peak > 1 << 20 && peak < 4 << 30, "peak_memory_bytes = {peak}");
+        assert!(text.contains("peak memory"), "{text}");
+    }
     let fin = &summary["final"];
     assert_eq!(fin["step"], 200);
     for key in ["loss_mean", "loss_var"] {
@@ -427,4 +434,34 @@ fn killed_run_leaves_an_incomplete_snapshot() {
     assert!(v["stationary"]["samples"].as_u64().unwrap() > 0, "{v}");
     let csv = std::fs::read_to_string(out.join("moments.csv")).unwrap();
     assert!(csv.lines().count() > 2, "moments.csv: {csv}");
+}
+
+/// Issue 5's scale check in small: memory must not grow with paths beyond the chunk buffers.
+/// Two CPU runs of 2 steps, 6e6 and 4.8e7 paths (both above the CPU chunk, 5 592 320 paths),
+/// report their peak resident memory (summary.json, Linux VmHWM): 8× the paths may add at most
+/// 16 MiB, while holding the larger run's states at once would take 4.8e7 × 4 B = 183 MiB more.
+#[test]
+fn peak_memory_does_not_grow_with_paths() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let tmp = TempDir::new("peak");
+    let toml = "[model]\nname = 'signsgd-sde'\neta = 1e-3\n[objective]\nname = 'quadratic'\nh = 1.0\n\
+                [noise]\nname = 'gaussian'\nsigma = 1.0\n[init]\nx0 = 0.5\n[run]\npaths = 1000\nsteps = 2\n\
+                backend = 'cpu'\n[record]\nevery = 2\n[stationary]\nstart = 1\nevery = 1\nbins = 16\nrange = [-1.0, 1.0]\n";
+    let f = tmp.file("peak.toml", toml);
+    let peak = |paths: &str| {
+        let out = tmp.path().join(paths);
+        let o = optsde(
+            &["run", f.to_str().unwrap(), "--paths", paths, "--quiet", "--no-plots", "--out", out.to_str().unwrap()],
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let s: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(s["chunk"], 5_592_320, "the CPU chunk changed: resize this test");
+        s["peak_memory_bytes"].as_u64().expect("peak_memory_bytes on Linux")
+    };
+    let (small, large) = (peak("6000000"), peak("48000000"));
+    let grew = large.saturating_sub(small);
+    assert!(grew < 16 << 20, "peak memory grew by {grew} bytes from 6e6 to 4.8e7 paths ({small} -> {large})");
 }

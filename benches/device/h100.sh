@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks and figures of benches/NOTES.md on a lent NVIDIA machine (the workplace's
 # `device` tool). Run from the repository root with .dev/bin.tar.xz (stripped release builds:
-# bin/optsde and test binaries named after their tests/*.rs), .dev/billion.toml, and the
+# bin/optsde and test binaries named after their tests/*.rs), benches/device/billion.toml, and the
 # Vulkan loader packages in .gl/ unpacked first (see NOTES.md). Every step has its own
 # timeout, so one hang cannot eat the lease. Everything lands in $OUT/results.tar (the tool
 # returns at most 8 files).
@@ -49,7 +49,7 @@ timeout ${T_BIG:-100} $B/optsde bench --backend gpu --only signsgd-sde-d1 --path
     --baselines jax --baseline-numbers 16777216 --out "$R/big" 2>&1 | tee "$R/big.txt" | grep -E '^(bench|signsgd)'
 
 say "10^9 paths x 8 steps on the GPU (peak memory)"
-sed 's/^backend = .*/backend = "gpu"/' .dev/billion.toml > /tmp/billion-gpu.toml
+sed 's/^backend = .*/backend = "gpu"/' benches/device/billion.toml > /tmp/billion-gpu.toml
 timeout ${T_BILLION:-60} $B/optsde run /tmp/billion-gpu.toml --out "$R/billion" --no-plots -q 2>&1 | tee "$R/billion.txt"
 fi
 nvidia-smi --query-gpu=clocks.sm,temperature.gpu,power.draw --format=csv

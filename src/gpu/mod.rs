@@ -16,14 +16,22 @@ mod eval;
 /// Largest chunk on the GPU (paths); the dispatch width stays below 65 535 workgroups.
 const MAX_GPU_CHUNK: u64 = 1 << 22;
 
-fn instance() -> wgpu::Instance {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::PRIMARY;
-    desc.flags = wgpu::InstanceFlags::from_build_config();
-    if std::env::var_os("OPTSDE_GPU_VALIDATION").is_some() {
-        desc.flags |= wgpu::InstanceFlags::VALIDATION;
-    }
-    wgpu::Instance::new(desc.with_env())
+/// The process's one wgpu instance (and so one Vulkan instance), shared by every engine.
+/// Engines used to make their own: on an H100 (NVIDIA 580.159.04) two engines created and
+/// dropped on different threads at once crashed the process now and then (a segmentation fault
+/// in the driver, never on lavapipe); one long-lived instance is also how Vulkan expects to
+/// be used.
+fn instance() -> &'static wgpu::Instance {
+    static INSTANCE: std::sync::OnceLock<wgpu::Instance> = std::sync::OnceLock::new();
+    INSTANCE.get_or_init(|| {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::PRIMARY;
+        desc.flags = wgpu::InstanceFlags::from_build_config();
+        if std::env::var_os("OPTSDE_GPU_VALIDATION").is_some() {
+            desc.flags |= wgpu::InstanceFlags::VALIDATION;
+        }
+        wgpu::Instance::new(desc.with_env())
+    })
 }
 
 /// One line per adapter wgpu can see.
