@@ -111,7 +111,7 @@ fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM
     }
     for (var a = 0u; a < DRAWS; a += 1u) {
         for (var i = 0u; i < DIM; i += 1u) {
-            va[i] = (*g)[i] + (*m).p1[i] * noise_next(i);
+            va[i] = (*g)[i] + cf_p1(m, i) * noise_next(i);
         }
         var norm = 0.0;
         if (COMP == 3u) {
@@ -123,11 +123,11 @@ fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM
         var kept = 0u;
         for (var i = 0u; i < DIM; i += 1u) {
             let w = comp_next();
-            acc[i] += compress(va[i], w, (*m).p3[i], (*m).p4[i], &kept, DIM - i, norm);
+            acc[i] += compress(va[i], w, cf_p3(m, i), cf_p4(m, i), &kept, DIM - i, norm);
         }
     }
     for (var i = 0u; i < DIM; i += 1u) {
-        (*x)[i] = (*x)[i] - (*m).p0[i] * (acc[i] * (*m).p2[i]);
+        (*x)[i] = (*x)[i] - cf_p0(m, i) * (acc[i] * cf_p2(m, i));
     }
 }
 
@@ -145,7 +145,7 @@ fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32,
     for (var i = 0u; i < DIM; i += 1u) {
         let z1 = noise_next(i);
         let gi = (*g)[i];
-        (*x)[i] = (*x)[i] - (*m).p0[i] * gi + (*m).p1[i] * z1 + (*m).p2[i] * gi * (z2[i] - zbar);
+        (*x)[i] = (*x)[i] - cf_p0(m, i) * gi + cf_p1(m, i) * z1 + cf_p2(m, i) * gi * (z2[i] - zbar);
     }
 }
 
@@ -175,7 +175,7 @@ fn sample(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: p
     if (alive && is_finite_bits(loss)) {
         *ns += 1.0;
         for (var i = 0u; i < DIM; i += 1u) {
-            let y = (*x)[i] - (*m).c[i];
+            let y = (*x)[i] - cf_c(m, i);
             (*s1)[i] += y;
             (*s2)[i] += y * y;
             hist_add(i * HIST_STRIDE + bin_of((*x)[i], coef[g_base + i].hist_lo, coef[g_base + i].hist_inv_w));
@@ -332,7 +332,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
 
     if (live) {
         var m: ModelCoefs;
-        for (var i = 0u; i < DIM; i += 1u) {
+        for (var i = 0u; i < select(0u, DIM, COEF_REGS); i += 1u) {
             m.h[i] = coef[g_base + i].h;
             m.c[i] = coef[g_base + i].c;
             m.p0[i] = coef[g_base + i].p0;
@@ -436,7 +436,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                             if (MODEL < 8u || MODEL == 11u) {
                                 xi = z;
                             } else {
-                                xi = accumulate(xi, g[i], z, m.p1[i]);
+                                xi = accumulate(xi, g[i], z, cf_p1(&m, i));
                             }
                         }
                         update(i, g[i], xi, tf, &x, &mm, &vv, &m);
@@ -463,7 +463,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         var ok = false;
         if (live) {
             var m: ModelCoefs;
-            for (var i = 0u; i < DIM; i += 1u) {
+            for (var i = 0u; i < select(0u, DIM, COEF_REGS); i += 1u) {
                 m.h[i] = coef[g_base + i].h;
                 m.c[i] = coef[g_base + i].c;
             }

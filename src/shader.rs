@@ -59,15 +59,31 @@ pub fn uses_local_hist(k: &KernelConsts) -> bool {
     k.hist_words() <= LOCAL_HIST_BUDGET_WORDS
 }
 
-/// The composed `advance` kernel for these constants.
-pub fn advance_source(k: &KernelConsts) -> Result<String> {
+/// Largest d whose per-coordinate coefficients the advance kernel keeps in registers
+/// (`ModelCoefs`, eleven arrays of d) on a hardware GPU; above it the kernel reads them from the
+/// coefficient buffer where it uses them (the same address for every invocation of a group, so a
+/// broadcast load) and leaves the registers to the state and the sums. On an H100 that made the
+/// d = 16 kernels 1.2–1.7× faster (benches/NOTES.md); on llvmpipe it made them 1.4× slower, so
+/// software adapters keep the registers at every d.
+pub const COEF_REGS_MAX_DIM: usize = 4;
+
+/// Whether the advance kernel should keep the coefficients in registers on an adapter that is
+/// (`software`) or is not a software rasteriser.
+pub fn coef_regs(k: &KernelConsts, software: bool) -> bool {
+    software || k.dim <= COEF_REGS_MAX_DIM
+}
+
+/// The composed `advance` kernel for these constants, with the coefficients in registers or
+/// read from their buffer ([`coef_regs`]).
+pub fn advance_source(k: &KernelConsts, coef_regs: bool) -> Result<String> {
     let local = uses_local_hist(k);
     let per = k.per_block();
     let header = format!(
         "const DIM: u32 = {}u;\nconst SLOTS: u32 = {}u;\nconst DRAWS: u32 = {}u;\nconst MODEL: u32 = {}u;\nconst BINS: u32 = {}u;\nconst WG: u32 = {}u;\n\
          const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst STREAM_COMPRESS: u32 = {}u;\n\
          const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {}u;\n\
-         const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n",
+         const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n\
+         const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\n",
         k.dim,
         k.slots(),
         k.draws,
@@ -84,6 +100,8 @@ pub fn advance_source(k: &KernelConsts) -> Result<String> {
         k.tcdf,
         per,
         per.trailing_zeros(),
+        coef_regs,
+        if coef_regs { k.dim } else { 1 },
     );
     Ok(header + &resolve("advance.wgsl")?)
 }

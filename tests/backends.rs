@@ -152,6 +152,41 @@ fn compressed_and_heavy_tailed_models_agree() {
     }
 }
 
+/// Both places the advance kernel can keep the per-coordinate coefficients (registers, or the
+/// coefficient buffer read where used; src/shader.rs `coef_regs`) give the CPU twin's states,
+/// at d = 8 (above the registers' limit on hardware) for a kernel of every family.
+#[test]
+fn coefficient_placements_agree() {
+    let Some(mut g) = gpu() else { return };
+    let h = "[1.0, 2.0, 5.0, 10.0, 0.5, 3.0, 1.5, 4.0]";
+    let sigma = "sigma = [0.5, 1.0, 0.2, 2.0, 1.0, 0.7, 1.3, 0.4]";
+    let cases = [
+        ("signsgd-sde", ""),
+        ("adam-sde", ""),
+        ("rmsprop", ""),
+        ("dsignsgd", "agents = 3"),
+        ("dcsgd", "agents = 3\n[compressor]\nname = 'rand-k'\nk = 3"),
+        ("dcsgd-sde", "agents = 3\n[compressor]\nname = 'rand-k'\nk = 3"),
+        ("dcsgd-sde", "agents = 3\n[compressor]\nname = 'bernoulli'\np = 0.4"),
+    ];
+    for (model, extra) in cases {
+        let refine = if model.ends_with("-sde") { 2 } else { 1 };
+        let x = common::exp(&format!(
+            "[model]\nname = '{model}'\neta = 0.01\n{extra}\n[objective]\nname = 'quadratic'\nh = {h}\n\
+             [noise]\nname = 'gaussian'\n{sigma}\n[init]\nx0 = 0.3\n[run]\npaths = 1000\nsteps = 300\n\
+             refine = {refine}\n[record]\nevery = 7\n[stationary]\nstart = 150\nevery = 3\nbins = 32\n"
+        ));
+        let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+        for regs in [true, false] {
+            g.set_coef_registers(Some(regs));
+            let a = states_after(&x, &mut g, 1000, 100).unwrap();
+            let what = format!("{model} {} d=8, coefficients in registers: {regs}", extra.replace('\n', " "));
+            compare_states(&what, &a, &b, 1000, g.is_software());
+        }
+    }
+    g.set_coef_registers(None);
+}
+
 /// Random words and normals of a grid straddling 2^32 in both the path and the block index.
 #[test]
 fn rng_words_bit_identical() {

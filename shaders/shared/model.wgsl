@@ -7,19 +7,99 @@
 // p0..p8 are derived on the host in f64 (src/model/); their meaning per kernel is documented
 // at each branch and in src/model/adaptive.rs.
 
+// Per-coordinate coefficients in registers when COEF_REGS (DIM <= 4; CDIM = DIM), else unused
+// (CDIM = 1) and the accessors below read the coef buffer (src/shader.rs coef_regs).
 struct ModelCoefs {
-    h: array<f32, DIM>,
-    c: array<f32, DIM>,
-    p0: array<f32, DIM>,
-    p1: array<f32, DIM>,
-    p2: array<f32, DIM>,
-    p3: array<f32, DIM>,
-    p4: array<f32, DIM>,
-    p5: array<f32, DIM>,
-    p6: array<f32, DIM>,
-    p7: array<f32, DIM>,
-    p8: array<f32, DIM>,
+    h: array<f32, CDIM>,
+    c: array<f32, CDIM>,
+    p0: array<f32, CDIM>,
+    p1: array<f32, CDIM>,
+    p2: array<f32, CDIM>,
+    p3: array<f32, CDIM>,
+    p4: array<f32, CDIM>,
+    p5: array<f32, CDIM>,
+    p6: array<f32, CDIM>,
+    p7: array<f32, CDIM>,
+    p8: array<f32, CDIM>,
 }
+
+fn cf_h(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).h[i];
+    }
+    return coef[g_base + i].h;
+}
+
+fn cf_c(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).c[i];
+    }
+    return coef[g_base + i].c;
+}
+
+fn cf_p0(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p0[i];
+    }
+    return coef[g_base + i].p0;
+}
+
+fn cf_p1(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p1[i];
+    }
+    return coef[g_base + i].p1;
+}
+
+fn cf_p2(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p2[i];
+    }
+    return coef[g_base + i].p2;
+}
+
+fn cf_p3(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p3[i];
+    }
+    return coef[g_base + i].p3;
+}
+
+fn cf_p4(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p4[i];
+    }
+    return coef[g_base + i].p4;
+}
+
+fn cf_p5(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p5[i];
+    }
+    return coef[g_base + i].p5;
+}
+
+fn cf_p6(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p6[i];
+    }
+    return coef[g_base + i].p6;
+}
+
+fn cf_p7(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p7[i];
+    }
+    return coef[g_base + i].p7;
+}
+
+fn cf_p8(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).p8[i];
+    }
+    return coef[g_base + i].p8;
+}
+
 
 // Time factors of substep number nn (1-based): optimizer (1/b1, 1/b2) with b = 1 - beta^(k+1);
 // SDE (sqrt(iota2)/iota1, sqrt(iota2)); (0, 0) for kernels without bias corrections.
@@ -37,20 +117,20 @@ fn time_factors(nn: f32) -> vec2<f32> {
 // Quadratic objective f(x) = 1/2 sum h_i (x_i - c_i)^2.
 fn gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, g: ptr<function, array<f32, DIM>>) {
     for (var i = 0u; i < DIM; i += 1u) {
-        (*g)[i] = (*m).h[i] * ((*x)[i] - (*m).c[i]);
+        (*g)[i] = cf_h(m, i) * ((*x)[i] - cf_c(m, i));
     }
 }
 
 // Gradient of coordinate 0 alone (the d = 1 fast path).
 fn grad1(x0: f32, m: ptr<function, ModelCoefs>) -> f32 {
-    return (*m).h[0] * (x0 - (*m).c[0]);
+    return cf_h(m, 0) * (x0 - cf_c(m, 0));
 }
 
 fn loss_of(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) -> f32 {
     var l = 0.0;
     for (var i = 0u; i < DIM; i += 1u) {
-        let y = (*x)[i] - (*m).c[i];
-        l += (*m).h[i] * y * y;
+        let y = (*x)[i] - cf_c(m, i);
+        l += cf_h(m, i) * y * y;
     }
     return 0.5 * l;
 }
@@ -100,8 +180,8 @@ fn compress(v: f32, w: u32, c3: f32, c4: f32, kept: ptr<function, u32>, left: u3
 fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, DIM>>,
           ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
     let x = (*xs)[i];
-    let p0 = (*m).p0[i];
-    let p1 = (*m).p1[i];
+    let p0 = cf_p0(m, i);
+    let p1 = cf_p1(m, i);
     if (MODEL == 0u) {
         // sgd-sde: EM step of dX = -grad f dt + sqrt(eta) sigma dW; p0 = dt, p1 = sqrt(eta dt) sigma.
         (*xs)[i] = x - p0 * g + p1 * xi;
@@ -114,9 +194,9 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         // p2 = 1/s.
         var e: vec2<f32>;
         if (TCDF) {
-            e = t_sign_moments(g * (*m).p2[i], coef[g_base + i].nu, coef[g_base + i].sqrt_nu, coef[g_base + i].tab);
+            e = t_sign_moments(g * cf_p2(m, i), coef[g_base + i].nu, coef[g_base + i].sqrt_nu, coef[g_base + i].tab);
         } else {
-            e = erf_and_one_minus_sq(g * (*m).p2[i]);
+            e = erf_and_one_minus_sq(g * cf_p2(m, i));
         }
         (*xs)[i] = x - p0 * e.x + p1 * sqrt(e.y) * xi;
     } else if (MODEL == 3u) {
@@ -125,43 +205,43 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
     } else if (MODEL == 4u) {
         // rmsprop: p0 = eta, p1 = sigma, p2 = 1 - beta, p3 = eps, p4 = eta theta.
         let gg = g + p1 * xi;
-        let v = (*vs)[i] + (*m).p2[i] * (gg * gg - (*vs)[i]);
+        let v = (*vs)[i] + cf_p2(m, i) * (gg * gg - (*vs)[i]);
         (*vs)[i] = v;
-        (*xs)[i] = x - p0 * gg / (sqrt(max(v, 0.0)) + (*m).p3[i]) - (*m).p4[i] * x;
+        (*xs)[i] = x - p0 * gg / (sqrt(max(v, 0.0)) + cf_p3(m, i)) - cf_p4(m, i) * x;
     } else if (MODEL == 5u) {
         // adam: p0 = eta, p1 = sigma, p2 = 1 - beta1, p3 = 1 - beta2, p4 = eps, p5 = eta theta.
         let gg = g + p1 * xi;
-        let mm = (*ms)[i] + (*m).p2[i] * (gg - (*ms)[i]);
-        let v = (*vs)[i] + (*m).p3[i] * (gg * gg - (*vs)[i]);
+        let mm = (*ms)[i] + cf_p2(m, i) * (gg - (*ms)[i]);
+        let v = (*vs)[i] + cf_p3(m, i) * (gg * gg - (*vs)[i]);
         (*ms)[i] = mm;
         (*vs)[i] = v;
-        (*xs)[i] = x - p0 * (mm * tf.x) / (sqrt(max(v, 0.0) * tf.y) + (*m).p4[i]) - (*m).p5[i] * x;
+        (*xs)[i] = x - p0 * (mm * tf.x) / (sqrt(max(v, 0.0) * tf.y) + cf_p4(m, i)) - cf_p5(m, i) * x;
     } else if (MODEL == 6u) {
         // rmsprop-sde, V first: p0 = dt, p1 = sqrt(eta dt) sigma, p2 = rho dt, p3 = eps,
         // p4 = theta dt, p5 = sigma^2; params.gsq = 1 (P1) or 0 (P7).
-        let v = (*vs)[i] + (*m).p2[i] * (params.gsq * g * g + (*m).p5[i] - (*vs)[i]);
+        let v = (*vs)[i] + cf_p2(m, i) * (params.gsq * g * g + cf_p5(m, i) - (*vs)[i]);
         (*vs)[i] = v;
-        let pp = sqrt(max(v, 0.0)) + (*m).p3[i];
-        (*xs)[i] = x - (p0 * g + p1 * xi) / pp - (*m).p4[i] * x;
+        let pp = sqrt(max(v, 0.0)) + cf_p3(m, i);
+        (*xs)[i] = x - (p0 * g + p1 * xi) / pp - cf_p4(m, i) * x;
     } else if (MODEL == 8u) {
         // dsgd: xi is the sum of the N agents' normals; p0 = eta, p1 = sigma, p2 = 1/N.
-        (*xs)[i] = x - p0 * (g + p1 * (xi * (*m).p2[i]));
+        (*xs)[i] = x - p0 * (g + p1 * (xi * cf_p2(m, i)));
     } else if (MODEL == 9u) {
         // dsignsgd: xi is the sum of the N agents' signs; p0 = eta, p2 = 1/N.
-        (*xs)[i] = x - p0 * (xi * (*m).p2[i]);
+        (*xs)[i] = x - p0 * (xi * cf_p2(m, i));
     } else if (MODEL == 11u) {
         // dcsgd-sde, bernoulli: diagonal diffusion; p0 = dt, p1 = (eta dt/N)(1 + omega) sigma^2,
         // p2 = (eta dt/N) omega.
-        (*xs)[i] = x - p0 * g + sqrt(p1 + (*m).p2[i] * (g * g)) * xi;
+        (*xs)[i] = x - p0 * g + sqrt(p1 + cf_p2(m, i) * (g * g)) * xi;
     } else {
         // adam-sde, V first, then X with M_n, then M: p0 = dt, p1 = rho1 sqrt(eta dt) sigma,
         // p2 = rho1 dt, p3 = rho2 dt, p4 = eps, p5 = theta dt, p6 = sigma^2,
         // p7 = eta rho1 (drift correction), p8 = eta rho1 sqrt(eta dt) sigma (noise companion).
-        let v = (*vs)[i] + (*m).p3[i] * (params.gsq * g * g + (*m).p6[i] - (*vs)[i]);
+        let v = (*vs)[i] + cf_p3(m, i) * (params.gsq * g * g + cf_p6(m, i) - (*vs)[i]);
         (*vs)[i] = v;
-        let pp = sqrt(max(v, 0.0)) + (*m).p4[i] * tf.y;
+        let pp = sqrt(max(v, 0.0)) + cf_p4(m, i) * tf.y;
         let mo = (*ms)[i];
-        (*xs)[i] = x - p0 * tf.x * (mo + (*m).p7[i] * (g - mo)) / pp - tf.x * (*m).p8[i] * xi / pp - (*m).p5[i] * x;
-        (*ms)[i] = mo + (*m).p2[i] * (g - mo) + p1 * xi;
+        (*xs)[i] = x - p0 * tf.x * (mo + cf_p7(m, i) * (g - mo)) / pp - tf.x * cf_p8(m, i) * xi / pp - cf_p5(m, i) * x;
+        (*ms)[i] = mo + cf_p2(m, i) * (g - mo) + p1 * xi;
     }
 }

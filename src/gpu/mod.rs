@@ -77,6 +77,9 @@ pub struct GpuEngine {
     limits: wgpu::Limits,
     software: bool,
     pipelines: HashMap<KernelConsts, Pipeline>,
+    /// Where the advance kernel keeps the coefficients: `None` chooses by adapter and d
+    /// ([`shader::coef_regs`]); tests force either variant.
+    coef_regs: Option<bool>,
     bufs: Option<Buffers>,
 }
 
@@ -112,8 +115,20 @@ impl GpuEngine {
             limits,
             software: ai.device_type == wgpu::DeviceType::Cpu,
             pipelines: HashMap::new(),
+            coef_regs: None,
             bufs: None,
         })
+    }
+
+    /// Force the advance kernel to keep the per-coordinate coefficients in registers (`Some(true)`)
+    /// or read them from their buffer (`Some(false)`); `None` restores the choice by adapter and
+    /// d. Both variants compute the same values; tests compare each with the CPU twin.
+    pub fn set_coef_registers(&mut self, regs: Option<bool>) {
+        if regs != self.coef_regs {
+            self.coef_regs = regs;
+            self.pipelines.clear();
+            self.bufs = None;
+        }
     }
 
     /// Whether the adapter is a software rasteriser running on the CPU (llvmpipe, WARP, ...).
@@ -200,8 +215,9 @@ impl GpuEngine {
         if !self.pipelines.contains_key(k) {
             // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
             let storage = [true, false, false, false, true, true];
-            let p =
-                self.compute_pipeline_with("optsde.advance", &shader::advance_source(k)?, "advance", Some(&storage))?;
+            let regs = self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software));
+            let src = shader::advance_source(k, regs)?;
+            let p = self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage))?;
             self.pipelines.insert(*k, p);
         }
         if self
