@@ -136,6 +136,8 @@ pub struct Options {
     pub sizes: Sizes,
     /// The suite entries to time (a subset of [`SUITE`], in its order).
     pub entries: Vec<Entry>,
+    /// Timed runs per entry and backend (the median counts).
+    pub repeat: u32,
     /// Paths of the baselines (same steps); `None`: [`baseline_paths`] with `baseline_numbers`.
     pub baseline_paths: Option<u64>,
     /// Numbers per array (paths × d) of the baselines when `baseline_paths` is not given.
@@ -254,7 +256,10 @@ pub struct Measurement {
     pub paths: u64,
     pub steps: u64,
     pub warmup_seconds: f64,
+    /// The median of the timed runs' wall times (one run unless `--repeat`).
     pub seconds: f64,
+    /// Every timed run's wall time, in order.
+    pub run_seconds: Vec<f64>,
     /// paths × d × steps / seconds.
     pub path_steps_per_second: f64,
     /// paths × steps / seconds.
@@ -358,6 +363,8 @@ pub struct Report {
     pub baseline_paths: Option<u64>,
     /// Numbers per array (paths × d) of the baselines without `--baseline-paths`.
     pub baseline_numbers: u64,
+    /// Timed runs per entry and backend; the figures use the median.
+    pub repeat: u32,
     pub seed: u64,
     pub machine: Machine,
     pub tools: Vec<Tool>,
@@ -452,14 +459,28 @@ fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
     Err(Error::NoAdapter { detail: "optsde was built without the `gpu` feature".into() })
 }
 
-/// One warm-up and one timed run of `exp` on `engine`.
-fn measure(exp: &Experiment, warm: &Experiment, engine: &mut dyn Engine, software: bool) -> Result<Measurement> {
+/// One warm-up and `repeat` timed runs of `exp` on `engine`; the figures use the median time
+/// (every run computes the same statistics: same seeds).
+fn measure(
+    exp: &Experiment,
+    warm: &Experiment,
+    engine: &mut dyn Engine,
+    software: bool,
+    repeat: u32,
+) -> Result<Measurement> {
     let t = Instant::now();
     plan::run(warm, engine, &mut |_| {})?;
     let warmup_seconds = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let r = plan::run(exp, engine, &mut |_| {})?;
-    let seconds = t.elapsed().as_secs_f64();
+    let mut run_seconds = Vec::new();
+    let mut result = None;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        let r = plan::run(exp, engine, &mut |_| {})?;
+        run_seconds.push(t.elapsed().as_secs_f64());
+        result = Some(r);
+    }
+    let r = result.expect("at least one timed run");
+    let seconds = median(&run_seconds);
     let (paths, steps) = (exp.run.paths, exp.run.steps);
     let opt = paths as f64 * steps as f64 / seconds;
     Ok(Measurement {
@@ -469,6 +490,7 @@ fn measure(exp: &Experiment, warm: &Experiment, engine: &mut dyn Engine, softwar
         steps,
         warmup_seconds,
         seconds,
+        run_seconds,
         path_steps_per_second: opt * exp.dim as f64,
         optimizer_path_steps_per_second: opt,
         stationary_loss: r.stationary.loss_mean,
@@ -478,6 +500,14 @@ fn measure(exp: &Experiment, warm: &Experiment, engine: &mut dyn Engine, softwar
         diverged: r.diverged,
         vs: Vec::new(),
     })
+}
+
+/// The median of a non-empty list (the mean of the middle two for an even length).
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
 }
 
 /// (b − a)/√(SE_a² + SE_b²).
@@ -493,6 +523,9 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let warmup = warmup_sizes(opts.sizes);
     if opts.entries.is_empty() {
         return Err(Error::invalid("--only", "(nothing)", "one or more suite entries"));
+    }
+    if opts.repeat == 0 {
+        return Err(Error::invalid("--repeat", 0, "an integer >= 1"));
     }
     if opts.baseline_numbers == 0 {
         return Err(Error::invalid("--baseline-numbers", 0, "an integer >= 1"));
@@ -533,7 +566,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     for (e, (exp, warm)) in opts.entries.iter().zip(&exps) {
         let mut rep = EntryReport { entry: e.label(), spec: *e, optsde: Vec::new(), baselines: Vec::new() };
         for (engine, soft) in engines.iter_mut() {
-            let m = measure(exp, warm, engine.as_mut(), *soft)?;
+            let m = measure(exp, warm, engine.as_mut(), *soft, opts.repeat)?;
             log(&format!(
                 "{:<24} {:<9} {:.3e} path-steps/s ({:.2} s)",
                 e.label(),
@@ -600,6 +633,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
         warmup,
         baseline_paths: opts.baseline_paths,
         baseline_numbers: opts.baseline_numbers,
+        repeat: opts.repeat,
         seed: SEED,
         machine,
         tools,
@@ -645,11 +679,12 @@ pub fn table(r: &Report) -> String {
     let m = &r.machine;
     let _ = writeln!(
         s,
-        "optsde bench {}: {} paths × {} steps per run (warm-up: {} steps), seed {}{}",
+        "optsde bench {}: {} paths × {} steps per run (warm-up: {} steps{}), seed {}{}",
         r.optsde_version,
         r.sizes.paths,
         r.sizes.steps,
         r.warmup.steps,
+        if r.repeat > 1 { format!("; median of {} timed runs", r.repeat) } else { String::new() },
         r.seed,
         if r.ci { " [CI sizes]" } else { "" }
     );

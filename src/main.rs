@@ -98,6 +98,9 @@ struct BenchArgs {
     /// to fill a GPU that JAX runs on.
     #[arg(long, value_name = "N", value_parser = positive, default_value = "1048576")]
     baseline_numbers: u64,
+    /// Timed runs per entry and backend after the warm-up; the table shows the median.
+    #[arg(long, value_name = "N", value_parser = positive, default_value = "1")]
+    repeat: u64,
     /// Baselines to run, comma-separated: numpy, jax, or none.
     #[arg(long, value_name = "LIST", default_value = "numpy,jax")]
     baselines: String,
@@ -487,6 +490,8 @@ fn bench_cmd(args: BenchArgs) -> Result<()> {
         backends: args.backend,
         sizes,
         entries: bench::select_entries(Some(&args.only))?,
+        repeat: u32::try_from(args.repeat)
+            .map_err(|_| optsde::Error::invalid("--repeat", args.repeat, "an integer from 1 to 4294967295"))?,
         baseline_paths: args.baseline_paths,
         baseline_numbers: args.baseline_numbers,
         baselines: if args.no_baselines { Vec::new() } else { bench::select_baselines(&args.baselines)? },

@@ -87,13 +87,14 @@ fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--only` times the named entries alone, in the suite's order; `--baselines none` runs none.
+/// `--only` times the named entries alone, in the suite's order; `--baselines none` runs none;
+/// `--repeat 3` times each three times and reports the median.
 #[test]
 fn only_selects_entries() {
     let dir = out_dir("only");
     let d = dir.to_str().unwrap();
     let args = ["--paths", "512", "--steps", "20", "--backend", "cpu", "--baselines", "none", "--out", d];
-    let out = bench(&[&args[..], &["--only", "dsignsgd-d16,sgd-sde-d1"]].concat());
+    let out = bench(&[&args[..], &["--only", "dsignsgd-d16,sgd-sde-d1", "--repeat", "3"]].concat());
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "optsde bench --only failed:\n{stdout}\n{}", text(&out.stderr));
     let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
@@ -102,6 +103,15 @@ fn only_selects_entries() {
         json["entries"].as_array().expect("entries").iter().map(|e| e["entry"].as_str().unwrap()).collect();
     assert_eq!(names, ["sgd-sde d=1", "dsignsgd d=16 N=4"], "{stdout}");
     assert!(json["tools"].as_array().unwrap().iter().all(|t| t["version"].is_null()), "{}", json["tools"]);
+    assert_eq!(json["repeat"], 3);
+    assert!(stdout.contains("median of 3 timed runs"), "{stdout}");
+    for e in json["entries"].as_array().unwrap() {
+        let r = &e["optsde"][0];
+        let mut times: Vec<f64> = r["run_seconds"].as_array().unwrap().iter().map(|t| t.as_f64().unwrap()).collect();
+        assert_eq!(times.len(), 3, "{e}");
+        times.sort_by(f64::total_cmp);
+        assert_eq!(r["seconds"].as_f64().unwrap(), times[1], "seconds is the median: {e}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -142,6 +152,7 @@ fn bad_flags_fail_with_clear_messages() {
         (vec!["--paths", "many"], vec!["many", "--paths", ">= 1"]),
         (vec!["--baseline-paths", "0"], vec!["--baseline-paths", ">= 1"]),
         (vec!["--baseline-numbers", "0"], vec!["--baseline-numbers", ">= 1"]),
+        (vec!["--repeat", "0"], vec!["--repeat", ">= 1"]),
         (vec!["--only", "sgd-d1"], vec!["--only", "sgd-d1", "signsgd-sde-d1", "dsignsgd-d16"]),
         (vec!["--baselines", "torch"], vec!["--baselines", "torch", "numpy", "jax", "none"]),
         (vec!["--paths", "2000000000000"], vec!["run.paths", "2000000000000"]),
