@@ -40,7 +40,7 @@ $B/optsde bench --backend gpu --only signsgd-sde-d1 --paths 4194304 --steps 2000
 
 for rep in 1 2; do
 say "suite ($rep): 2^22 paths x 1000 steps, GPU; JAX loop on the same GPU, 2^22 numbers per array"
-timeout ${T_SUITE:-150} $B/optsde bench --backend gpu --paths 4194304 --steps 1000 --baselines jax \
+timeout ${T_SUITE:-150} $B/optsde bench --backend gpu --paths 4194304 --steps 1000 --repeat 3 --baselines jax \
     --baseline-numbers 4194304 --out "$R/suite$rep" 2>&1 | tee "$R/suite$rep.txt" | grep -v '^bench'
 done
 
