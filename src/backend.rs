@@ -33,14 +33,14 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> 
 
 /// The GPU engine and whether its adapter is a software rasteriser.
 #[cfg(feature = "gpu")]
-fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
+pub(crate) fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
     let g = crate::gpu::GpuEngine::new()?;
     let soft = g.is_software();
     Ok((Box::new(g), soft))
 }
 
 #[cfg(not(feature = "gpu"))]
-fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
+pub(crate) fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
     Err(Error::NoAdapter { detail: "optsde was built without the `gpu` feature".into() })
 }
 

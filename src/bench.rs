@@ -211,8 +211,7 @@ pub fn baseline_paths(paths: u64, dim: usize, numbers: u64) -> u64 {
 pub fn select_entries(only: Option<&str>) -> Result<Vec<Entry>> {
     let Some(list) = only.filter(|l| l.trim() != "all") else { return Ok(SUITE.to_vec()) };
     let valid = || SUITE.iter().map(Entry::key).collect::<Vec<_>>().join(", ");
-    let mut keys: Vec<&str> = list.split(',').map(str::trim).collect();
-    keys.dedup();
+    let keys: Vec<&str> = list.split(',').map(str::trim).collect();
     for k in &keys {
         if !SUITE.iter().any(|e| e.key() == *k) {
             return Err(Error::UnknownName { field: "--only".into(), value: (*k).into(), valid: valid() });
@@ -438,25 +437,13 @@ fn open_engines(set: BackendSet) -> Result<(Engines, Option<String>)> {
         engines.push((Box::new(CpuEngine::new()), false));
     }
     if set != BackendSet::Cpu {
-        match open_gpu() {
+        match crate::backend::open_gpu() {
             Ok(g) => engines.push(g),
             Err(e) if set == BackendSet::Gpu => return Err(e),
             Err(e) => note = Some(format!("gpu: not benchmarked ({e})")),
         }
     }
     Ok((engines, note))
-}
-
-#[cfg(feature = "gpu")]
-fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
-    let g = crate::gpu::GpuEngine::new()?;
-    let soft = g.is_software();
-    Ok((Box::new(g), soft))
-}
-
-#[cfg(not(feature = "gpu"))]
-fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
-    Err(Error::NoAdapter { detail: "optsde was built without the `gpu` feature".into() })
 }
 
 /// One warm-up and `repeat` timed runs of `exp` on `engine`; the figures use the median time
