@@ -253,6 +253,15 @@ fn error_report(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// The engine the experiment asks for; a fallback (no adapter under `auto`) is said on stderr.
+fn open_backend(choice: BackendChoice) -> Result<Box<dyn plan::Engine>> {
+    let (engine, note) = backend::open(choice)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    Ok(engine)
+}
+
 fn run(args: RunArgs) -> Result<()> {
     let overrides = Overrides { paths: args.paths, steps: args.steps, seed: args.seed, backend: args.backend };
     // 1. Validate (nothing touches the disk or the GPU before this succeeds).
@@ -271,10 +280,7 @@ fn run(args: RunArgs) -> Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&exp.name)));
 
     // 2. Open the backend.
-    let (mut engine, note) = backend::open(exp.run.backend)?;
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
+    let mut engine = open_backend(exp.run.backend)?;
     if study.points.len() > 1 {
         return run_sweep(&study, &args, &out_dir, engine.as_mut());
     }
@@ -370,10 +376,7 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let etas = args.etas.as_deref().map(compare::parse_etas).transpose()?.unwrap_or_default();
     let plan = compare::plan_compare(&exp, &CompareOptions { etas, refine: args.refine })?;
     let out_dir = side.out_dir(&exp, "compare");
-    let (mut engine, note) = backend::open(exp.run.backend)?;
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
+    let mut engine = open_backend(exp.run.backend)?;
     let report = compare::compare(&plan, engine.as_mut(), &mut |line| {
         if !side.quiet {
             eprintln!("{line}");
@@ -395,10 +398,7 @@ fn scale_cmd(args: ScaleArgs) -> Result<()> {
     let opts = ScaleOptions { rule: args.rule, kappa: args.kappa, threshold: args.threshold };
     let plan = compare::plan_scale(&exp, &opts)?;
     let out_dir = side.out_dir(&exp, "scale");
-    let (mut engine, note) = backend::open(exp.run.backend)?;
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
+    let mut engine = open_backend(exp.run.backend)?;
     let report = compare::scale(&plan, engine.as_mut(), &mut |line| {
         if !side.quiet {
             eprintln!("{line}");
