@@ -11,9 +11,9 @@
 
 mod common;
 
-use common::{assert_close, engines, exp, run};
+use common::{assert_close, chi_square, engines, exp, run};
 use optsde::spec::{Experiment, Overrides};
-use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 const H: [f64; 4] = [1.0, 2.0, 5.0, 10.0];
 const SIGMA: [f64; 4] = [1.0, 2.0, 0.5, 3.0];
@@ -308,22 +308,7 @@ fn dcsgd_sde_1d_stationary_law_is_student_t_h4() {
         let total = hist.total() as f64;
         assert!(total >= 16384.0 * 16.0, "{name}: {total} samples");
         // Chi-square over the bins (expected < 5 pooled with the under/overflow cell).
-        let mut cells: Vec<(f64, f64)> = Vec::new();
-        let mut tail = ((hist.underflow + hist.overflow) as f64, total * (1.0 - abs_cdf(hi)));
-        for (j, &c) in hist.counts.iter().enumerate() {
-            let a = lo + w * j as f64;
-            let expct = total * (law.cdf(a + w) - law.cdf(a));
-            if expct < 5.0 {
-                tail.0 += c as f64;
-                tail.1 += expct;
-            } else {
-                cells.push((c as f64, expct));
-            }
-        }
-        cells.push(tail);
-        let chi2: f64 = cells.iter().map(|(o, ex)| (o - ex).powi(2) / ex).sum();
-        let dof = (cells.len() - 1) as f64;
-        let crit = ChiSquared::new(dof).unwrap().inverse_cdf(1.0 - 1e-3);
+        let (chi2, dof, crit) = chi_square(hist, |a, b| law.cdf(b) - law.cdf(a), 1.0 - abs_cdf(hi), 1e-3);
         eprintln!("{name} H4: chi2 = {chi2:.1} on {dof} dof, critical {crit:.1} (alpha 1e-3), n = {total}");
         assert!(chi2 < crit, "{name} H4: chi2 = {chi2:.2} exceeds {crit:.2} (alpha = 1e-3, {dof} dof)");
 

@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{assert_close, engines, exp, reference, run};
-use statrs::distribution::{ChiSquared, ContinuousCDF};
+use common::{assert_close, chi_square, engines, exp, reference, run};
 use statrs::function::erf::erfc;
 
 const ETA: f64 = 1e-3;
@@ -206,22 +205,8 @@ range = [-0.6, 0.6]
         let r = run(&x, e.as_mut()).unwrap();
         let hist = &r.histograms[0];
         let n = hist.total() as f64;
-        let mut cells: Vec<(f64, f64)> = Vec::new(); // (observed, expected)
-        let mut tail = (hist.underflow as f64 + hist.overflow as f64, n * (1.0 - mass(-0.6, 0.6)));
-        for (j, &c) in hist.counts.iter().enumerate() {
-            let a = -0.6 + 0.03 * j as f64;
-            let expct = n * mass(a, a + 0.03);
-            if expct < 5.0 {
-                tail.0 += c as f64;
-                tail.1 += expct;
-            } else {
-                cells.push((c as f64, expct));
-            }
-        }
-        cells.push(tail);
-        let chi2: f64 = cells.iter().map(|(o, ex)| (o - ex).powi(2) / ex.max(1e-300)).sum();
-        let dof = (cells.len() - 1) as f64;
-        let crit = ChiSquared::new(dof).unwrap().inverse_cdf(1.0 - 1e-3);
+        assert_eq!((hist.lo, hist.hi, hist.counts.len()), (-0.6, 0.6, 40));
+        let (chi2, dof, crit) = chi_square(hist, mass, 1.0 - mass(-0.6, 0.6), 1e-3);
         eprintln!("{name} H2: chi2 = {chi2:.1} on {dof} dof, critical {crit:.1} (alpha 1e-3), N = {n}");
         assert!(chi2 < crit, "{name} H2: chi2 = {chi2:.2} exceeds {crit:.2} (alpha = 1e-3, {dof} dof)");
         // Variance against the quadrature: 4 SE plus the 0.25% EM bias and 0.1% f32 allowance.

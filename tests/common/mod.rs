@@ -126,3 +126,33 @@ pub fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
 pub fn count_colour(rgb: &[u8], c: [u8; 3]) -> usize {
     rgb.chunks_exact(3).filter(|p| *p == c).count()
 }
+
+/// Pearson χ² of a histogram against a law: `mass(a, b)` is the law's probability of [a, b),
+/// `outside` its probability outside [lo, hi]. Bins expected below 5 counts are pooled with the
+/// under/overflow cell. Returns (χ², degrees of freedom, the χ² quantile at 1 − alpha).
+pub fn chi_square(
+    hist: &optsde::stats::Histogram,
+    mass: impl Fn(f64, f64) -> f64,
+    outside: f64,
+    alpha: f64,
+) -> (f64, f64, f64) {
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let n = hist.total() as f64;
+    let w = (hist.hi - hist.lo) / hist.counts.len() as f64;
+    let mut cells: Vec<(f64, f64)> = Vec::new(); // (observed, expected)
+    let mut tail = ((hist.underflow + hist.overflow) as f64, n * outside);
+    for (j, &c) in hist.counts.iter().enumerate() {
+        let a = hist.lo + w * j as f64;
+        let expected = n * mass(a, a + w);
+        if expected < 5.0 {
+            tail.0 += c as f64;
+            tail.1 += expected;
+        } else {
+            cells.push((c as f64, expected));
+        }
+    }
+    cells.push(tail);
+    let chi2: f64 = cells.iter().map(|(o, ex)| (o - ex).powi(2) / ex.max(1e-300)).sum();
+    let dof = (cells.len() - 1) as f64;
+    (chi2, dof, ChiSquared::new(dof).unwrap().inverse_cdf(1.0 - alpha))
+}
