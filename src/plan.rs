@@ -379,6 +379,7 @@ pub fn run_study(
                 for (w, b) in batches.iter().enumerate() {
                     snaps[group_of(offset + (w * WG) as u64)].add_batch(b);
                 }
+                let peak = peak_memory_bytes();
                 let results: Vec<RunResult> = (0..n_points)
                     .map(|g| RunResult {
                         backend: backend.clone(),
@@ -391,7 +392,7 @@ pub fn run_study(
                         wall_seconds: t0.elapsed().as_secs_f64(),
                         complete: false,
                         paths_done: overlap(g, 0, offset),
-                        peak_memory_bytes: peak_memory_bytes(),
+                        peak_memory_bytes: peak,
                     })
                     .collect();
                 (cp.write)(&results)?;
@@ -406,6 +407,7 @@ pub fn run_study(
     }
     let backend = engine.info();
     let wall = t0.elapsed().as_secs_f64();
+    let peak = peak_memory_bytes();
     Ok((0..n_points)
         .map(|g| RunResult {
             backend: backend.clone(),
@@ -418,7 +420,7 @@ pub fn run_study(
             wall_seconds: wall,
             complete: true,
             paths_done: exp.run.paths,
-            peak_memory_bytes: peak_memory_bytes(),
+            peak_memory_bytes: peak,
         })
         .collect())
 }
