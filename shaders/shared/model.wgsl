@@ -7,8 +7,9 @@
 // p0..p8 are derived on the host in f64 (src/model/); their meaning per kernel is documented
 // at each branch and in src/model/adaptive.rs.
 
-// Per-coordinate coefficients in registers when COEF_REGS (DIM <= 4; CDIM = DIM), else unused
-// (CDIM = 1) and the accessors below read the coef buffer (src/shader.rs coef_regs).
+// Per-coordinate coefficients in registers when COEF_REGS (CDIM = DIM: software adapters at every
+// d, hardware ones up to d = 4; src/shader.rs coef_regs), else unused (CDIM = 1) and the
+// accessors below read the coef buffer.
 struct ModelCoefs {
     h: array<f32, CDIM>,
     c: array<f32, CDIM>,
