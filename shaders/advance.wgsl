@@ -28,6 +28,9 @@
 const NQ: u32 = DIM + 1u;
 const HIST_STRIDE: u32 = BINS + 2u;
 const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
+// Substeps consume whole random blocks, four coordinates or four agents each (the FAST4 loop in
+// `advance`).
+const FAST4: bool = ((DRAWS == 1u && DIM % 4u == 0u) || DRAWS % 4u == 0u) && !TNOISE && MODEL != 10u && MODEL != 12u;
 
 // Per-invocation random-stream cursors: the global path index, the noise stream (block, next variate
 // in it, its words and normals) and the compressor stream (kernel 10). Variate m of a stream is
@@ -41,6 +44,13 @@ var<private> g_base: u32;
 var<private> g_bound: f32;
 var<private> g_tf_a: f32;
 var<private> g_tf_b: f32;
+var<private> g_loss_lo: f32;
+// Uniform parameters used every step, copied once: llvmpipe loads a uniform inside the step loop
+// lane by lane (a bounds-checked gather) on every use.
+var<private> u_refine: u32;
+var<private> u_every: u32;
+var<private> u_gsq: f32;
+var<private> g_loss_inv_w: f32;
 var<private> n_blo: u32;
 var<private> n_bhi: u32;
 var<private> n_lane: u32;
@@ -78,6 +88,22 @@ fn noise_next(i: u32) -> f32 {
         return student_t(n_words.x, n_words.y, n_words.z, coef[g_base + i].nu, coef[g_base + i].two_over_nu);
     }
     return select(select(n_z.x, n_z.y, j == 1u), select(n_z.z, n_z.w, j == 3u), j >= 2u);
+}
+
+// Move the noise cursor to the next block and fetch it (the FAST4 and d = 1 loops).
+fn next_noise_block() {
+    n_blo += 1u;
+    n_bhi += select(0u, 1u, n_blo == 0u);
+    noise_fetch();
+}
+
+// One agent's variate added to a coordinate's aggregate: the variate itself for the one-draw
+// kernels, else `accumulate`.
+fn agent_draw(acc: f32, g: f32, z: f32, p1: f32) -> f32 {
+    if (MODEL < 8u || MODEL == 11u) {
+        return z;
+    }
+    return accumulate(acc, g, z, p1);
 }
 
 // The next word of the compressor stream.
@@ -168,20 +194,20 @@ fn hist_add(word: u32) {
     }
 }
 
-// One stationary sample of the current state (finite states only): sums and histogram.
-fn sample(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>,
-          s2: ptr<function, array<f32, DIM>>, ns: ptr<function, f32>) {
+// One stationary sample of state x (finite states of live paths only): sums and histogram.
+fn sample(x: ptr<function, array<f32, DIM>>, live_path: bool, m: ptr<function, ModelCoefs>,
+          s1: ptr<function, array<f32, NQ>>, s2: ptr<function, array<f32, DIM>>, ns: ptr<function, f32>) {
     let loss = loss_of(x, m);
-    if (alive && is_finite_bits(loss)) {
+    if (live_path && is_finite_bits(loss)) {
         *ns += 1.0;
         for (var i = 0u; i < DIM; i += 1u) {
             let y = (*x)[i] - cf_c(m, i);
             (*s1)[i] += y;
             (*s2)[i] += y * y;
-            hist_add(i * HIST_STRIDE + bin_of((*x)[i], coef[g_base + i].hist_lo, coef[g_base + i].hist_inv_w));
+            hist_add(i * HIST_STRIDE + bin_of((*x)[i], cf_hist_lo(m, i), cf_hist_inv_w(m, i)));
         }
         (*s1)[DIM] += loss;
-        hist_add(DIM * HIST_STRIDE + bin_of(loss, groups[grp].loss_lo, groups[grp].loss_inv_w));
+        hist_add(DIM * HIST_STRIDE + bin_of(loss, g_loss_lo, g_loss_inv_w));
     }
 }
 
@@ -194,16 +220,18 @@ fn state_index(wid: u32, slot: u32, i: u32, lid: u32) -> u32 {
 // 1-based number of the substep about to run (k optimizer steps and j substeps done), as the
 // clock of the bias corrections; f32 suffices, the factors saturate long before it rounds.
 fn substep_number(k: u32, j: u32) -> f32 {
-    return f32(k) * f32(params.refine) + f32(j) + 1.0;
+    return f32(k) * f32(u_refine) + f32(j) + 1.0;
 }
 
-// Bookkeeping after one substep: after `refine` substeps an optimizer step is complete and
-// the state may be sampled.
-fn tick(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function, u32>, x: ptr<function, array<f32, DIM>>,
-        m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>, s2: ptr<function, array<f32, DIM>>,
-        ns: ptr<function, f32>) {
+// Bookkeeping after one substep: after `refine` substeps an optimizer step is complete, a path
+// out of bounds is frozen, and at a sampled step the state is kept in `snap` (with whether the
+// path is live) and `had` set: the caller ends its stretch and samples the snapshot once, outside
+// the per-step loop (SIMD drivers such as llvmpipe run both sides of every branch, so sampling
+// code inside the step loop would cost every step).
+fn end_substep(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function, u32>, x: ptr<function, array<f32, DIM>>,
+               snap: ptr<function, array<f32, DIM>>, snap_live: ptr<function, bool>, had: ptr<function, bool>) {
     *j += 1u;
-    if (*j == params.refine) {
+    if (*j == u_refine) {
         *j = 0u;
         *k += 1u;
         if (alive && !in_bounds(x)) {
@@ -214,7 +242,9 @@ fn tick(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function, u32>, 
         }
         if (*k == *next) {
             *next = next_sample(*next);
-            sample(x, m, s1, s2, ns);
+            *snap = *x;
+            *snap_live = alive;
+            *had = true;
         }
     }
 }
@@ -237,7 +267,7 @@ fn next_within(a: u32, b: u32) -> u32 {
 }
 
 fn next_sample(k: u32) -> u32 {
-    return next_within(k, params.stat_every);
+    return next_within(k, u_every);
 }
 
 fn is_sample(k: u32) -> bool {
@@ -309,6 +339,11 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     g_bound = groups[grp].div_bound;
     g_tf_a = groups[grp].tf_a;
     g_tf_b = groups[grp].tf_b;
+    u_refine = params.refine;
+    u_every = params.stat_every;
+    u_gsq = params.gsq;
+    g_loss_lo = groups[grp].loss_lo;
+    g_loss_inv_w = groups[grp].loss_inv_w;
 
     if (USE_LOCAL_HIST) {
         for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {
@@ -344,6 +379,8 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             m.p6[i] = coef[g_base + i].p6;
             m.p7[i] = coef[g_base + i].p7;
             m.p8[i] = coef[g_base + i].p8;
+            m.hl[i] = coef[g_base + i].hist_lo;
+            m.hw[i] = coef[g_base + i].hist_inv_w;
         }
         for (var i = 0u; i < DIM; i += 1u) {
             if (params.init == 1u) {
@@ -377,11 +414,12 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         d_sum = 0.0;
         d_min = 0xFFFFFFFFu;
 
-        // One flat loop over the segment's substeps (nested loops cost dearly on some
-        // drivers); after every `refine` substeps one optimizer step is complete and the state
-        // may be sampled. The sample of step 0 happens before the loop.
+        // The segment's substeps run in stretches, each ending at a sampled optimizer step (or
+        // at the segment's end); the stretch's sample is taken once, after its step loop. The
+        // step, substep and sample counters are the same for every path of a dispatch. The
+        // sample of step 0 happens before the loop.
         if (params.init == 1u && is_sample(0u)) {
-            sample(&x, &m, &s1, &s2, &ns);
+            sample(&x, alive, &m, &s1, &s2, &ns);
         }
         let total = (params.k_end - params.k_begin) * params.refine;
         var j = 0u;
@@ -390,61 +428,152 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         var next = first_sample_after(params.k_begin);
         var k = params.k_begin;
         var n = 0u;
-        loop {
-            if (n >= total) {
-                break;
-            }
-            if (DIM == 1u && DRAWS == 1u && MODEL < 8u && !TNOISE && !TCDF && n_lane == 4u && n + 4u <= total) {
-                // d = 1: one random block feeds four substeps, unrolled.
-                n_blo += 1u;
-                n_bhi += select(0u, 1u, n_blo == 0u);
-                noise_fetch();
-                n_lane = 4u;
-                if (alive) {
-                    update(0u, grad1(x[0], &m), n_z.x, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+        var snap: array<f32, DIM>;
+        var snap_live = false;
+        // d = 1 with one normal per substep: one random block feeds up to four substeps,
+        // unrolled; a block holds at most one sampled step when refine * every >= 4.
+        let fast1 = DIM == 1u && DRAWS == 1u && MODEL < 8u && !TNOISE && !TCDF
+            && (params.refine >= 4u || params.stat_every >= 4u || params.refine * params.stat_every >= 4u);
+        if (fast1) {
+            loop {
+                if (n >= total) {
+                    break;
                 }
-                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                if (alive) {
-                    update(0u, grad1(x[0], &m), n_z.y, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
-                }
-                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                if (alive) {
-                    update(0u, grad1(x[0], &m), n_z.z, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
-                }
-                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                if (alive) {
-                    update(0u, grad1(x[0], &m), n_z.w, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
-                }
-                tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-                n += 4u;
-                continue;
-            }
-            if (alive) {
-                var g: array<f32, DIM>;
-                gradient(&x, &m, &g);
-                if (MODEL == 10u) {
-                    dcsgd_step(&g, &x, &m);
-                } else if (MODEL == 12u) {
-                    randk_sde_step(&g, &x, &m);
-                } else {
-                    let tf = time_factors(substep_number(k, j));
-                    for (var i = 0u; i < DIM; i += 1u) {
-                        // One variate per agent; the multi-draw kernels aggregate them first.
-                        var xi = 0.0;
-                        for (var a = 0u; a < DRAWS; a += 1u) {
-                            let z = noise_next(i);
-                            if (MODEL < 8u || MODEL == 11u) {
-                                xi = z;
-                            } else {
-                                xi = accumulate(xi, g[i], z, cf_p1(&m, i));
-                            }
+                var had = false;
+                loop {
+                    if (n >= total || had) {
+                        break;
+                    }
+                    // Substeps from variate `first` of the current block to its end (or to the
+                    // segment's end). The guards are uniform.
+                    let first = n_lane;
+                    let cnt = min(4u - first, total - n);
+                    if (first == 0u) {
+                        if (alive) {
+                            update(0u, grad1(x[0], &m), n_z.x, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
                         }
-                        update(i, g[i], xi, tf, &x, &mm, &vv, &m);
+                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                    }
+                    if (first <= 1u && first + cnt > 1u) {
+                        if (alive) {
+                            update(0u, grad1(x[0], &m), n_z.y, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                        }
+                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                    }
+                    if (first <= 2u && first + cnt > 2u) {
+                        if (alive) {
+                            update(0u, grad1(x[0], &m), n_z.z, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                        }
+                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                    }
+                    if (first + cnt > 3u) {
+                        if (alive) {
+                            update(0u, grad1(x[0], &m), n_z.w, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                        }
+                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                    }
+                    n += cnt;
+                    n_lane = first + cnt;
+                    if (n_lane == 4u) {
+                        next_noise_block();
+                        n_lane = 0u;
                     }
                 }
+                if (had) {
+                    sample(&snap, snap_live, &m, &s1, &s2, &ns);
+                }
             }
-            tick(&j, &k, &next, &x, &m, &s1, &s2, &ns);
-            n += 1u;
+        } else if (FAST4 && n_lane == 0u) {
+            // Every substep uses a whole number of random blocks (d x draws a multiple of 4) and
+            // the segment starts at a block boundary: the blocks are fetched at fixed variates,
+            // unrolled, instead of testing the cursor at every variate.
+            loop {
+                if (n >= total) {
+                    break;
+                }
+                var had = false;
+                loop {
+                    if (n >= total || had) {
+                        break;
+                    }
+                    if (alive) {
+                        var g: array<f32, DIM>;
+                        gradient(&x, &m, &g);
+                        let tf = time_factors(substep_number(k, j));
+                        if (DRAWS == 1u) {
+                            // Four coordinates per block, written out (the driver does not unroll
+                            // a loop body this large, and a fetch inside it would run at every
+                            // coordinate on SIMD drivers).
+                            for (var b = 0u; b < DIM; b += 4u) {
+                                update(b, g[b], agent_draw(0.0, g[b], n_z.x, cf_p1(&m, b)), tf, &x, &mm, &vv, &m);
+                                update(b + 1u, g[b + 1u], agent_draw(0.0, g[b + 1u], n_z.y, cf_p1(&m, b + 1u)), tf, &x, &mm, &vv, &m);
+                                update(b + 2u, g[b + 2u], agent_draw(0.0, g[b + 2u], n_z.z, cf_p1(&m, b + 2u)), tf, &x, &mm, &vv, &m);
+                                update(b + 3u, g[b + 3u], agent_draw(0.0, g[b + 3u], n_z.w, cf_p1(&m, b + 3u)), tf, &x, &mm, &vv, &m);
+                                next_noise_block();
+                            }
+                        } else {
+                            // Whole blocks per coordinate (draws a multiple of 4): four agents per block.
+                            for (var i = 0u; i < DIM; i += 1u) {
+                                var xi = 0.0;
+                                for (var a = 0u; a < DRAWS; a += 4u) {
+                                    xi = agent_draw(xi, g[i], n_z.x, cf_p1(&m, i));
+                                    xi = agent_draw(xi, g[i], n_z.y, cf_p1(&m, i));
+                                    xi = agent_draw(xi, g[i], n_z.z, cf_p1(&m, i));
+                                    xi = agent_draw(xi, g[i], n_z.w, cf_p1(&m, i));
+                                    next_noise_block();
+                                }
+                                update(i, g[i], xi, tf, &x, &mm, &vv, &m);
+                            }
+                        }
+                    }
+                    end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                    n += 1u;
+                }
+                if (had) {
+                    sample(&snap, snap_live, &m, &s1, &s2, &ns);
+                }
+            }
+        } else {
+            loop {
+                if (n >= total) {
+                    break;
+                }
+                var had = false;
+                loop {
+                    if (n >= total || had) {
+                        break;
+                    }
+                    if (alive) {
+                        var g: array<f32, DIM>;
+                        gradient(&x, &m, &g);
+                        if (MODEL == 10u) {
+                            dcsgd_step(&g, &x, &m);
+                        } else if (MODEL == 12u) {
+                            randk_sde_step(&g, &x, &m);
+                        } else {
+                            let tf = time_factors(substep_number(k, j));
+                            for (var i = 0u; i < DIM; i += 1u) {
+                                // One variate per agent; the multi-draw kernels aggregate them first.
+                                var xi = 0.0;
+                                for (var a = 0u; a < DRAWS; a += 1u) {
+                                    let z = noise_next(i);
+                                    if (MODEL < 8u || MODEL == 11u) {
+                                        xi = z;
+                                    } else {
+                                        xi = accumulate(xi, g[i], z, cf_p1(&m, i));
+                                    }
+                                }
+                                update(i, g[i], xi, tf, &x, &mm, &vv, &m);
+                            }
+                        }
+                    }
+                    end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                    n += 1u;
+                }
+                if (had) {
+                    sample(&snap, snap_live, &m, &s1, &s2, &ns);
+                }
+            }
         }
         for (var i = 0u; i < DIM; i += 1u) {
             state[state_index(wid, 0u, i, lid)] = x[i];

@@ -266,6 +266,69 @@ fn one_dimensional_fast_path_agrees() {
     }
 }
 
+/// The advance kernel's step loops (shaders/advance.wgsl): d = 1 with a random block per four
+/// substeps when refine × every ≥ 4, else the general loop; whole blocks per four coordinates
+/// (d a multiple of 4) or per four agents (N a multiple of 4); the general loop otherwise. Each
+/// runs in stretches that end at a sampled step, with the sample taken after the stretch. Sample
+/// strides put the sampled step at every position of a block, records every 7 steps start
+/// segments mid-block. States after 100 steps within the per-path bound; on a software adapter
+/// (the twin's operations in the twin's order) the stationary samples, sums and histograms are
+/// bit-identical, and within 4 SE of each other on hardware.
+#[test]
+fn step_loops_agree() {
+    let Some(mut g) = gpu() else { return };
+    // (model, [model] extras, h, refine, stationary every)
+    let d4 = "[1.0, 2.0, 5.0, 10.0]";
+    let cases: Vec<(&str, &str, &str, u32, u32)> = vec![
+        ("sgd-sde", "", "2.0", 1, 1),
+        ("sgd-sde", "", "2.0", 1, 4),
+        ("signsgd-sde", "", "2.0", 1, 5),
+        ("signsgd-sde", "", "2.0", 2, 3),
+        ("adam-sde", "", "2.0", 1, 6),
+        ("adam", "", "2.0", 1, 7),
+        ("signsgd-sde", "", d4, 1, 3),
+        ("adam-sde", "", d4, 2, 1),
+        ("rmsprop", "", d4, 1, 5),
+        ("dsignsgd", "agents = 1", d4, 1, 3),
+        ("dsignsgd", "agents = 4", "[1.0, 2.0, 5.0]", 1, 3),
+        ("dsgd", "agents = 8", "[1.0, 3.0]", 1, 2),
+        ("signsgd-sde", "", "[1.0, 2.0, 5.0]", 1, 4),
+    ];
+    for (model, extra, h, refine, every) in cases {
+        let what = format!("{model} {extra} h={h} refine={refine} every={every}");
+        let x = common::exp(&format!(
+            "[model]\nname = '{model}'\neta = 0.01\n{extra}\n[objective]\nname = 'quadratic'\nh = {h}\n\
+             [noise]\nname = 'gaussian'\nsigma = 0.5\n[init]\nx0 = 0.7\n[run]\npaths = 1000\nsteps = 120\n\
+             refine = {refine}\n[record]\nevery = 7\n[stationary]\nstart = 29\nevery = {every}\nbins = 32\n"
+        ));
+        states_agree(&what, &x, &mut g);
+        let rg = run(&x, &mut g).unwrap();
+        let rc = run(&x, &mut CpuEngine::new()).unwrap();
+        assert_eq!(rg.stationary.samples, rc.stationary.samples, "{what}");
+        let (a, b) = (&rg.stationary, &rc.stationary);
+        // Software: the states agree to the per-path bound (1e-5 relative), so do their sums;
+        // a state within an ulp of a bin edge may change bins (≤ 0.1% of the counts).
+        // Hardware: 4 SE of the difference.
+        let close = |u: f64, v: f64, se: f64| {
+            let tol = if g.is_software() { 1e-5 * (v.abs() + se) } else { 4.0 * se * 2f64.sqrt() };
+            (u - v).abs() <= tol
+        };
+        assert!(close(a.loss_mean, b.loss_mean, b.loss_se), "{what}: loss {} vs {}", a.loss_mean, b.loss_mean);
+        for i in 0..b.mean.len() {
+            assert!(close(a.mean[i], b.mean[i], b.mean_se[i]), "{what}: mean {i} {} vs {}", a.mean[i], b.mean[i]);
+            assert!(close(a.var[i], b.var[i], b.var_se[i]), "{what}: var {i} {} vs {}", a.var[i], b.var[i]);
+        }
+        if g.is_software() {
+            for (ha, hb) in rg.histograms.iter().zip(&rc.histograms) {
+                let moved: u64 = ha.counts.iter().zip(&hb.counts).map(|(p, q)| p.abs_diff(*q)).sum::<u64>()
+                    + ha.underflow.abs_diff(hb.underflow)
+                    + ha.overflow.abs_diff(hb.overflow);
+                assert!(moved * 1000 <= b.samples, "{what}: histogram {} differs by {moved} counts", hb.name);
+            }
+        }
+    }
+}
+
 /// All moments within 4 SE of each other (two estimates of the same quantity: SE of the
 /// difference is √2 × SE; identical values pass trivially, which is the expected outcome on a
 /// device without fused multiply-adds).

@@ -22,6 +22,9 @@ struct ModelCoefs {
     p6: array<f32, CDIM>,
     p7: array<f32, CDIM>,
     p8: array<f32, CDIM>,
+    // Histogram bounds of each coordinate (lo, 1 / bin width).
+    hl: array<f32, CDIM>,
+    hw: array<f32, CDIM>,
 }
 
 fn cf_h(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
@@ -101,6 +104,19 @@ fn cf_p8(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
     return coef[g_base + i].p8;
 }
 
+fn cf_hist_lo(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).hl[i];
+    }
+    return coef[g_base + i].hist_lo;
+}
+
+fn cf_hist_inv_w(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+    if (COEF_REGS) {
+        return (*m).hw[i];
+    }
+    return coef[g_base + i].hist_inv_w;
+}
 
 // Time factors of substep number nn (1-based): optimizer (1/b1, 1/b2) with b = 1 - beta^(k+1);
 // SDE (sqrt(iota2)/iota1, sqrt(iota2)); (0, 0) for kernels without bias corrections.
@@ -219,8 +235,8 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         (*xs)[i] = x - p0 * (mm * tf.x) / (sqrt(max(v, 0.0) * tf.y) + cf_p4(m, i)) - cf_p5(m, i) * x;
     } else if (MODEL == 6u) {
         // rmsprop-sde, V first: p0 = dt, p1 = sqrt(eta dt) sigma, p2 = rho dt, p3 = eps,
-        // p4 = theta dt, p5 = sigma^2; params.gsq = 1 (P1) or 0 (P7).
-        let v = (*vs)[i] + cf_p2(m, i) * (params.gsq * g * g + cf_p5(m, i) - (*vs)[i]);
+        // p4 = theta dt, p5 = sigma^2; u_gsq = params.gsq = 1 (P1) or 0 (P7).
+        let v = (*vs)[i] + cf_p2(m, i) * (u_gsq * g * g + cf_p5(m, i) - (*vs)[i]);
         (*vs)[i] = v;
         let pp = sqrt(max(v, 0.0)) + cf_p3(m, i);
         (*xs)[i] = x - (p0 * g + p1 * xi) / pp - cf_p4(m, i) * x;
@@ -238,7 +254,7 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         // adam-sde, V first, then X with M_n, then M: p0 = dt, p1 = rho1 sqrt(eta dt) sigma,
         // p2 = rho1 dt, p3 = rho2 dt, p4 = eps, p5 = theta dt, p6 = sigma^2,
         // p7 = eta rho1 (drift correction), p8 = eta rho1 sqrt(eta dt) sigma (noise companion).
-        let v = (*vs)[i] + cf_p3(m, i) * (params.gsq * g * g + cf_p6(m, i) - (*vs)[i]);
+        let v = (*vs)[i] + cf_p3(m, i) * (u_gsq * g * g + cf_p6(m, i) - (*vs)[i]);
         (*vs)[i] = v;
         let pp = sqrt(max(v, 0.0)) + cf_p4(m, i) * tf.y;
         let mo = (*ms)[i];

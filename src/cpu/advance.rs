@@ -1,11 +1,14 @@
 //! CPU twin of `shaders/advance.wgsl` (entry point `advance`): same bindings, same state
 //! layout, same arithmetic in the same order per path, same workgroup reduction trees.
 //!
-//! Control flow differs where each target wants it: the shader runs one flat loop over the
-//! segment's substeps (with a four-substep unrolled path for d = 1, and a counter instead of a
-//! modulo for the sampling rule), because SIMD drivers such as llvmpipe pay heavily for nested
-//! loops and integer division; here nested loops vectorise best. The paths see the same
-//! operations either way, which the bit-identity tests on lavapipe confirm.
+//! Control flow differs where each target wants it. The shader runs the segment in stretches
+//! that end at a sampled step and samples once per stretch, from a snapshot; inside a stretch,
+//! d = 1 takes four substeps per random block and d (or N) a multiple of 4 four coordinates (or
+//! agents) per block, all written out, with a counter instead of a modulo for the sampling rule.
+//! SIMD drivers such as llvmpipe (Mesa 22) execute both sides of every branch and each loop body
+//! at least once, so any code in the step loop costs every step whether it runs or not. Here
+//! the loops over lanes vectorise best. The paths see the same operations either way, which the
+//! backends tests on lavapipe confirm.
 //!
 //! Each workgroup of [`WG`] paths is one rayon task; inside it, blocks of [`LANES`] paths are
 //! advanced together with every operation written as a loop over lanes, so LLVM vectorises
