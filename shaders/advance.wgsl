@@ -106,6 +106,37 @@ fn agent_draw(acc: f32, g: f32, z: f32, p1: f32) -> f32 {
     return accumulate(acc, g, z, p1);
 }
 
+// One substep's noise and updates in the FAST4 loop, as loops: four coordinates per block
+// (draws = 1), or four agents per block (draws a multiple of 4). src/shader.rs composes
+// `fast4_coords`: these same calls written out with constant indices when d x draws is small
+// enough (llvmpipe neither unrolls a loop body this large nor knows that a loop index is the
+// same in every lane, so each dynamic index into a private array costs a lane-by-lane access;
+// a fetch inside the loop would run at every coordinate), else a call of this function.
+fn fast4_coords_loop(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<function, array<f32, DIM>>,
+                     mm: ptr<function, array<f32, DIM>>, vv: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    if (DRAWS == 1u) {
+        for (var b = 0u; b < DIM; b += 4u) {
+            update(b, (*g)[b], agent_draw(0.0, (*g)[b], n_z.x, cf_p1(m, b)), tf, x, mm, vv, m);
+            update(b + 1u, (*g)[b + 1u], agent_draw(0.0, (*g)[b + 1u], n_z.y, cf_p1(m, b + 1u)), tf, x, mm, vv, m);
+            update(b + 2u, (*g)[b + 2u], agent_draw(0.0, (*g)[b + 2u], n_z.z, cf_p1(m, b + 2u)), tf, x, mm, vv, m);
+            update(b + 3u, (*g)[b + 3u], agent_draw(0.0, (*g)[b + 3u], n_z.w, cf_p1(m, b + 3u)), tf, x, mm, vv, m);
+            next_noise_block();
+        }
+    } else {
+        for (var i = 0u; i < DIM; i += 1u) {
+            var xi = 0.0;
+            for (var a = 0u; a < DRAWS; a += 4u) {
+                xi = agent_draw(xi, (*g)[i], n_z.x, cf_p1(m, i));
+                xi = agent_draw(xi, (*g)[i], n_z.y, cf_p1(m, i));
+                xi = agent_draw(xi, (*g)[i], n_z.z, cf_p1(m, i));
+                xi = agent_draw(xi, (*g)[i], n_z.w, cf_p1(m, i));
+                next_noise_block();
+            }
+            update(i, (*g)[i], xi, tf, x, mm, vv, m);
+        }
+    }
+}
+
 // The next word of the compressor stream.
 fn comp_next() -> u32 {
     if (c_lane == 4u) {
@@ -500,31 +531,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                         var g: array<f32, DIM>;
                         gradient(&x, &m, &g);
                         let tf = time_factors(substep_number(k, j));
-                        if (DRAWS == 1u) {
-                            // Four coordinates per block, written out (the driver does not unroll
-                            // a loop body this large, and a fetch inside it would run at every
-                            // coordinate on SIMD drivers).
-                            for (var b = 0u; b < DIM; b += 4u) {
-                                update(b, g[b], agent_draw(0.0, g[b], n_z.x, cf_p1(&m, b)), tf, &x, &mm, &vv, &m);
-                                update(b + 1u, g[b + 1u], agent_draw(0.0, g[b + 1u], n_z.y, cf_p1(&m, b + 1u)), tf, &x, &mm, &vv, &m);
-                                update(b + 2u, g[b + 2u], agent_draw(0.0, g[b + 2u], n_z.z, cf_p1(&m, b + 2u)), tf, &x, &mm, &vv, &m);
-                                update(b + 3u, g[b + 3u], agent_draw(0.0, g[b + 3u], n_z.w, cf_p1(&m, b + 3u)), tf, &x, &mm, &vv, &m);
-                                next_noise_block();
-                            }
-                        } else {
-                            // Whole blocks per coordinate (draws a multiple of 4): four agents per block.
-                            for (var i = 0u; i < DIM; i += 1u) {
-                                var xi = 0.0;
-                                for (var a = 0u; a < DRAWS; a += 4u) {
-                                    xi = agent_draw(xi, g[i], n_z.x, cf_p1(&m, i));
-                                    xi = agent_draw(xi, g[i], n_z.y, cf_p1(&m, i));
-                                    xi = agent_draw(xi, g[i], n_z.z, cf_p1(&m, i));
-                                    xi = agent_draw(xi, g[i], n_z.w, cf_p1(&m, i));
-                                    next_noise_block();
-                                }
-                                update(i, g[i], xi, tf, &x, &mm, &vv, &m);
-                            }
-                        }
+                        fast4_coords(&g, tf, &x, &mm, &vv, &m);
                     }
                     end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
                     n += 1u;

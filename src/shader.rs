@@ -103,7 +103,49 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool) -> Result<String> {
         coef_regs,
         if coef_regs { k.dim } else { 1 },
     );
-    Ok(header + &resolve("advance.wgsl")?)
+    Ok(header + &fast4_coords_source(k) + &resolve("advance.wgsl")?)
+}
+
+/// Largest d × draws for which [`fast4_coords_source`] writes the FAST4 substep out.
+pub const UNROLL_MAX_VARIATES: usize = 64;
+
+/// WGSL of `fast4_coords` (see `fast4_coords_loop` in shaders/advance.wgsl): the same calls with
+/// constant indices, coordinate by coordinate and block by block, when the substep consumes
+/// whole blocks and d × draws ≤ [`UNROLL_MAX_VARIATES`]; else a call of the loop.
+pub fn fast4_coords_source(k: &KernelConsts) -> String {
+    let (dim, draws) = (k.dim, k.draws as usize);
+    let whole = (draws == 1 && dim % 4 == 0) || (draws > 1 && draws % 4 == 0);
+    let mut s = String::from(
+        "fn fast4_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<function, array<f32, DIM>>,\n    \
+         mm: ptr<function, array<f32, DIM>>, vv: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {\n",
+    );
+    let lane = ["x", "y", "z", "w"];
+    if !whole || dim * draws > UNROLL_MAX_VARIATES {
+        s.push_str("    fast4_coords_loop(g, tf, x, mm, vv, m);\n");
+    } else if draws == 1 {
+        for b in (0..dim).step_by(4) {
+            for (q, c) in lane.iter().enumerate() {
+                let i = b + q;
+                s.push_str(&format!(
+                    "    update({i}u, (*g)[{i}u], agent_draw(0.0, (*g)[{i}u], n_z.{c}, cf_p1(m, {i}u)), tf, x, mm, vv, m);\n"
+                ));
+            }
+            s.push_str("    next_noise_block();\n");
+        }
+    } else {
+        for i in 0..dim {
+            s.push_str(&format!("    var xi{i} = 0.0;\n"));
+            for _ in (0..draws).step_by(4) {
+                for c in lane {
+                    s.push_str(&format!("    xi{i} = agent_draw(xi{i}, (*g)[{i}u], n_z.{c}, cf_p1(m, {i}u));\n"));
+                }
+                s.push_str("    next_noise_block();\n");
+            }
+            s.push_str(&format!("    update({i}u, (*g)[{i}u], xi{i}, tf, x, mm, vv, m);\n"));
+        }
+    }
+    s.push_str("}\n");
+    s
 }
 
 /// The composed `rng_words` kernel.

@@ -268,7 +268,8 @@ fn one_dimensional_fast_path_agrees() {
 
 /// The advance kernel's step loops (shaders/advance.wgsl): d = 1 with a random block per four
 /// substeps when refine × every ≥ 4, else the general loop; whole blocks per four coordinates
-/// (d a multiple of 4) or per four agents (N a multiple of 4); the general loop otherwise. Each
+/// (d a multiple of 4) or per four agents (N a multiple of 4), written out or looped; the
+/// general loop otherwise. Each
 /// runs in stretches that end at a sampled step, with the sample taken after the stretch. Sample
 /// strides put the sampled step at every position of a block, records every 7 steps start
 /// segments mid-block. States after 100 steps within the per-path bound; on a software adapter
@@ -293,6 +294,9 @@ fn step_loops_agree() {
         ("dsignsgd", "agents = 4", "[1.0, 2.0, 5.0]", 1, 3),
         ("dsgd", "agents = 8", "[1.0, 3.0]", 1, 2),
         ("signsgd-sde", "", "[1.0, 2.0, 5.0]", 1, 4),
+        // d × N above src/shader.rs UNROLL_MAX_VARIATES: the FAST4 loop is not written out.
+        ("sgd-sde", "", "1.5\ndim = 68", 1, 3),
+        ("dsgd", "agents = 8", "1.5\ndim = 40", 1, 2),
     ];
     for (model, extra, h, refine, every) in cases {
         let what = format!("{model} {extra} h={h} refine={refine} every={every}");

@@ -50,6 +50,13 @@ fn every_kernel_configuration_validates() {
             }
         }
     }
+    // The FAST4 loop's shapes (src/shader.rs fast4_coords_source): four coordinates per block
+    // written out (d = 4, 16) or looped (d = 256: more than 64 variates); four agents per block
+    // written out (N = 4, 8) or looped (d = 64, N = 8).
+    for (kernel, dim, draws) in [(2, 4, 1), (7, 16, 1), (2, 256, 1), (9, 16, 4), (8, 3, 8), (9, 64, 8)] {
+        let model = ModelKind::ALL.into_iter().find(|m| m.id() == kernel).unwrap_or(ModelKind::ALL[0]);
+        configs.push(KernelConsts { draws, ..consts(model, kernel, dim, 16) });
+    }
     for k in configs {
         for regs in [true, false] {
             let src = shader::advance_source(&k, regs).unwrap();
