@@ -514,33 +514,10 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     sample(&snap, snap_live, &m, &s1, &s2, &ns);
                 }
             }
-        } else if (FAST4 && n_lane == 0u) {
-            // Every substep uses a whole number of random blocks (d x draws a multiple of 4) and
-            // the segment starts at a block boundary: the blocks are fetched at fixed variates,
-            // unrolled, instead of testing the cursor at every variate.
-            loop {
-                if (n >= total) {
-                    break;
-                }
-                var had = false;
-                loop {
-                    if (n >= total || had) {
-                        break;
-                    }
-                    if (alive) {
-                        var g: array<f32, DIM>;
-                        gradient(&x, &m, &g);
-                        let tf = time_factors(substep_number(k, j));
-                        fast4_coords(&g, tf, &x, &mm, &vv, &m);
-                    }
-                    end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
-                    n += 1u;
-                }
-                if (had) {
-                    sample(&snap, snap_live, &m, &s1, &s2, &ns);
-                }
-            }
         } else {
+            // The stretch skeleton of the d = 1 loop above, kept apart: llvmpipe runs every branch
+            // and every loop body, so one loop holding both substep bodies would pay for both at
+            // each substep (two loops pay for the unused one once per dispatch).
             loop {
                 if (n >= total) {
                     break;
@@ -553,7 +530,13 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     if (alive) {
                         var g: array<f32, DIM>;
                         gradient(&x, &m, &g);
-                        if (MODEL == 10u) {
+                        if (FAST4) {
+                            // Whole random blocks per substep (d x draws a multiple of 4, so every
+                            // segment starts at a block boundary: m0 = k_begin refine d draws):
+                            // the blocks are fetched at fixed variates instead of testing the
+                            // cursor at every variate.
+                            fast4_coords(&g, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                        } else if (MODEL == 10u) {
                             dcsgd_step(&g, &x, &m);
                         } else if (MODEL == 12u) {
                             randk_sde_step(&g, &x, &m);
