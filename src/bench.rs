@@ -77,6 +77,10 @@ pub const SUITE: [Entry; 6] = [
     Entry { model: "dsignsgd", dim: 16, agents: 4, randk: None },
 ];
 
+/// Entries outside the fixed suite, timed only when `--only` names them: `adam-sde` at d = 16
+/// (issue 3's second adaptive size; `benches/throughput.rs` has it too).
+pub const EXTRA: [Entry; 1] = [Entry { model: "adam-sde", dim: 16, agents: 1, randk: None }];
+
 /// Default ensemble and steps: 2^20 paths × 1000 steps, enough to fill a GPU.
 pub const DEFAULT_SIZES: Sizes = Sizes { paths: 1 << 20, steps: 1000 };
 /// With the `CI` environment variable set: 2^14 paths × 200 steps.
@@ -206,18 +210,19 @@ pub fn baseline_paths(paths: u64, dim: usize, numbers: u64) -> u64 {
     paths.min((numbers / dim as u64).max(1))
 }
 
-/// The suite entries named by a comma-separated list of keys ([`Entry::key`]); `None` or
-/// "all": the whole suite.
+/// The entries named by a comma-separated list of keys ([`Entry::key`]; the suite's, then
+/// [`EXTRA`]'s, in that order); `None` or "all": the whole suite.
 pub fn select_entries(only: Option<&str>) -> Result<Vec<Entry>> {
     let Some(list) = only.filter(|l| l.trim() != "all") else { return Ok(SUITE.to_vec()) };
-    let valid = || SUITE.iter().map(Entry::key).collect::<Vec<_>>().join(", ");
+    let known = || SUITE.iter().chain(&EXTRA);
+    let valid = || known().map(Entry::key).collect::<Vec<_>>().join(", ");
     let keys: Vec<&str> = list.split(',').map(str::trim).collect();
     for k in &keys {
-        if !SUITE.iter().any(|e| e.key() == *k) {
+        if !known().any(|e| e.key() == *k) {
             return Err(Error::UnknownName { field: "--only".into(), value: (*k).into(), valid: valid() });
         }
     }
-    Ok(SUITE.iter().filter(|e| keys.contains(&e.key().as_str())).copied().collect())
+    Ok(known().filter(|e| keys.contains(&e.key().as_str())).copied().collect())
 }
 
 /// The baseline tools named by a comma-separated list ("none": no baseline).

@@ -88,7 +88,7 @@ struct BenchArgs {
     #[arg(long, value_name = "N", value_parser = positive)]
     steps: Option<u64>,
     /// Suite entries to time, comma-separated: signsgd-sde-d1, signsgd-sde-d16, sgd-sde-d1,
-    /// adam-sde-d1, dcsgd-d16, dsignsgd-d16, or all.
+    /// adam-sde-d1, dcsgd-d16, dsignsgd-d16, or all; also adam-sde-d16 (not in the suite).
     #[arg(long, value_name = "LIST", default_value = "all")]
     only: String,
     /// Paths of the NumPy and JAX baselines (same steps) [default: min(paths, baseline-numbers / d)].

@@ -87,21 +87,22 @@ fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `--only` times the named entries alone, in the suite's order; `--baselines none` runs none;
+/// `--only` times the named entries alone, in the suite's order, then the extra entries it names
+/// (`adam-sde-d16`); `--baselines none` runs none;
 /// `--repeat 3` times each three times and reports the median.
 #[test]
 fn only_selects_entries() {
     let dir = out_dir("only");
     let d = dir.to_str().unwrap();
     let args = ["--paths", "512", "--steps", "20", "--backend", "cpu", "--baselines", "none", "--out", d];
-    let out = bench(&[&args[..], &["--only", "dsignsgd-d16,sgd-sde-d1", "--repeat", "3"]].concat());
+    let out = bench(&[&args[..], &["--only", "adam-sde-d16,dsignsgd-d16,sgd-sde-d1", "--repeat", "3"]].concat());
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "optsde bench --only failed:\n{stdout}\n{}", text(&out.stderr));
     let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
         .expect("bench.json is JSON");
     let names: Vec<&str> =
         json["entries"].as_array().expect("entries").iter().map(|e| e["entry"].as_str().unwrap()).collect();
-    assert_eq!(names, ["sgd-sde d=1", "dsignsgd d=16 N=4"], "{stdout}");
+    assert_eq!(names, ["sgd-sde d=1", "dsignsgd d=16 N=4", "adam-sde d=16"], "{stdout}");
     assert!(json["tools"].as_array().unwrap().iter().all(|t| t["version"].is_null()), "{}", json["tools"]);
     assert_eq!(json["repeat"], 3);
     assert!(stdout.contains("median of 3 timed runs"), "{stdout}");
