@@ -3,7 +3,8 @@
 // per-workgroup partials at the end. Twin: src/cpu/advance.rs (same name, bindings, order).
 //
 // Injected constants (see src/shader.rs): DIM, SLOTS, DRAWS, MODEL (the kernel id), COMP, TNOISE, TCDF,
-// PER_BLOCK, PB_SHIFT, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS, USE_LOCAL_HIST, STREAM_NOISE, STREAM_COMPRESS.
+// PER_BLOCK, PB_SHIFT, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS, USE_LOCAL_HIST, STREAM_NOISE, STREAM_COMPRESS,
+// COEF_REGS, CDIM, FAST4 (substeps take whole random blocks: KernelConsts::whole_blocks).
 //
 // Divergence: a path whose |x_i| exceeds params.div_bound for some i, or turns non-finite, at the end of
 // an optimizer step is frozen (no further updates) and counted with that step; frozen paths are left
@@ -28,9 +29,6 @@
 const NQ: u32 = DIM + 1u;
 const HIST_STRIDE: u32 = BINS + 2u;
 const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
-// Substeps consume whole random blocks, four coordinates or four agents each (the FAST4 loop in
-// `advance`).
-const FAST4: bool = ((DRAWS == 1u && DIM % 4u == 0u) || DRAWS % 4u == 0u) && !TNOISE && MODEL != 10u && MODEL != 12u;
 
 // Per-invocation random-stream cursors: the global path index, the noise stream (block, next variate
 // in it, its words and normals) and the compressor stream (kernel 10). Variate m of a stream is
@@ -45,12 +43,12 @@ var<private> g_bound: f32;
 var<private> g_tf_a: f32;
 var<private> g_tf_b: f32;
 var<private> g_loss_lo: f32;
+var<private> g_loss_inv_w: f32;
 // Uniform parameters used every step, copied once: llvmpipe loads a uniform inside the step loop
 // lane by lane (a bounds-checked gather) on every use.
 var<private> u_refine: u32;
 var<private> u_every: u32;
 var<private> u_gsq: f32;
-var<private> g_loss_inv_w: f32;
 var<private> n_blo: u32;
 var<private> n_bhi: u32;
 var<private> n_lane: u32;
@@ -280,6 +278,17 @@ fn end_substep(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function,
     }
 }
 
+// One substep of the d = 1 loop with normal z: the update of a live path, then the bookkeeping.
+fn d1_substep(z: f32, j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function, u32>,
+              x: ptr<function, array<f32, DIM>>, mm: ptr<function, array<f32, DIM>>, vv: ptr<function, array<f32, DIM>>,
+              m: ptr<function, ModelCoefs>, snap: ptr<function, array<f32, DIM>>, snap_live: ptr<function, bool>,
+              had: ptr<function, bool>) {
+    if (alive) {
+        update(0u, grad1((*x)[0], m), z, time_factors(substep_number(*k, *j)), x, mm, vv, m);
+    }
+    end_substep(j, k, next, x, snap, snap_live, had);
+}
+
 // First sampled step > k (u32::MAX when none is left).
 fn first_sample_after(k: u32) -> u32 {
     if (params.stat_start == 0xFFFFFFFFu) {
@@ -480,28 +489,16 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     let first = n_lane;
                     let cnt = min(4u - first, total - n);
                     if (first == 0u) {
-                        if (alive) {
-                            update(0u, grad1(x[0], &m), n_z.x, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
-                        }
-                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                        d1_substep(n_z.x, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
                     }
                     if (first <= 1u && first + cnt > 1u) {
-                        if (alive) {
-                            update(0u, grad1(x[0], &m), n_z.y, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
-                        }
-                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                        d1_substep(n_z.y, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
                     }
                     if (first <= 2u && first + cnt > 2u) {
-                        if (alive) {
-                            update(0u, grad1(x[0], &m), n_z.z, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
-                        }
-                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                        d1_substep(n_z.z, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
                     }
                     if (first + cnt > 3u) {
-                        if (alive) {
-                            update(0u, grad1(x[0], &m), n_z.w, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
-                        }
-                        end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
+                        d1_substep(n_z.w, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
                     }
                     n += cnt;
                     n_lane = first + cnt;
@@ -546,12 +543,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                                 // One variate per agent; the multi-draw kernels aggregate them first.
                                 var xi = 0.0;
                                 for (var a = 0u; a < DRAWS; a += 1u) {
-                                    let z = noise_next(i);
-                                    if (MODEL < 8u || MODEL == 11u) {
-                                        xi = z;
-                                    } else {
-                                        xi = accumulate(xi, g[i], z, cf_p1(&m, i));
-                                    }
+                                    xi = agent_draw(xi, g[i], noise_next(i), cf_p1(&m, i));
                                 }
                                 update(i, g[i], xi, tf, &x, &mm, &vv, &m);
                             }

@@ -83,7 +83,7 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool) -> Result<String> {
          const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst STREAM_COMPRESS: u32 = {}u;\n\
          const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {}u;\n\
          const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n\
-         const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\n",
+         const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\nconst FAST4: bool = {};\n",
         k.dim,
         k.slots(),
         k.draws,
@@ -102,6 +102,7 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool) -> Result<String> {
         per.trailing_zeros(),
         coef_regs,
         if coef_regs { k.dim } else { 1 },
+        k.whole_blocks(),
     );
     Ok(header + &fast4_coords_source(k) + &resolve("advance.wgsl")?)
 }
@@ -111,16 +112,16 @@ pub const UNROLL_MAX_VARIATES: usize = 64;
 
 /// WGSL of `fast4_coords` (see `fast4_coords_loop` in shaders/advance.wgsl): the same calls with
 /// constant indices, coordinate by coordinate and block by block, when the substep consumes
-/// whole blocks and d × draws ≤ [`UNROLL_MAX_VARIATES`]; else a call of the loop.
+/// whole blocks ([`KernelConsts::whole_blocks`]) and d × draws ≤ [`UNROLL_MAX_VARIATES`]; else a
+/// call of the loop.
 pub fn fast4_coords_source(k: &KernelConsts) -> String {
     let (dim, draws) = (k.dim, k.draws as usize);
-    let whole = (draws == 1 && dim % 4 == 0) || (draws > 1 && draws % 4 == 0);
     let mut s = String::from(
         "fn fast4_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<function, array<f32, DIM>>,\n    \
          mm: ptr<function, array<f32, DIM>>, vv: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {\n",
     );
     let lane = ["x", "y", "z", "w"];
-    if !whole || dim * draws > UNROLL_MAX_VARIATES {
+    if !k.whole_blocks() || dim * draws > UNROLL_MAX_VARIATES {
         s.push_str("    fast4_coords_loop(g, tf, x, mm, vv, m);\n");
     } else if draws == 1 {
         for b in (0..dim).step_by(4) {

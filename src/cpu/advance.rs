@@ -89,6 +89,16 @@ impl KernelConsts {
         (self.dim + 1) * (self.bins as usize + 2)
     }
 
+    /// Whether each substep of the shader's general loop takes whole random blocks (the
+    /// `FAST4` constant of shaders/advance.wgsl): four coordinates per block (draws = 1, d a
+    /// multiple of 4) or four agents (draws a multiple of 4), Gaussian noise, and a kernel that
+    /// reads its variates coordinate by coordinate (not DCSGD's or the rand-k SDE's own steps).
+    /// Every segment then starts at a block boundary (m0 = k_begin refine d draws).
+    pub fn whole_blocks(&self) -> bool {
+        let shape = (self.draws == 1 && self.dim.is_multiple_of(4)) || self.draws.is_multiple_of(4);
+        shape && !self.tnoise && self.kernel != 10 && self.kernel != 12
+    }
+
     /// Variates per random block of the noise stream: four normals, or one Student-t variate
     /// (three words: a 48-bit radius and an angle, see `crate::noise`).
     pub fn per_block(&self) -> u64 {
