@@ -192,8 +192,14 @@ fn is_sample(params: &Params, k: u32) -> bool {
 #[inline(always)]
 fn bin_of(v: f32, lo: f32, inv_w: f32, bins: u32) -> u32 {
     let u = (v - lo) * inv_w;
-    let idx = (u.clamp(0.0, bins as f32) as i32) as u32;
-    let idx = if u >= bins as f32 { bins + 1 } else { idx };
+    let b = bins as f32;
+    // The shader's u32(clamp(u, 0, bins)) without a float-to-int cast: Rust's saturating cast
+    // (NaN → 0) is scalarised lane by lane. uc lies in [0, bins] ⊂ [0, 2^23) (NaN maps to 0;
+    // the caller never counts a non-finite value), so floor(uc) + 2^23 is exact and its mantissa
+    // is the bin.
+    let uc = if u > 0.0 { u.min(b) } else { 0.0 };
+    let idx = (uc.floor() + 8_388_608.0).to_bits() - 0x4B00_0000;
+    let idx = if u >= b { bins + 1 } else { idx };
     if u < 0.0 { bins } else { idx }
 }
 
@@ -799,4 +805,37 @@ fn reduce_min_step(hi: &mut [f32; WG], lo: &mut [f32; WG]) -> (f32, f32) {
         stride /= 2;
     }
     (hi[0], lo[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The bin of the cast-free `bin_of` against the plain definition (bin ⌊u⌋ of [0, bins),
+    // `bins` for underflow, `bins + 1` for overflow), at the edges and on a dense sweep.
+    #[test]
+    fn bin_of_matches_the_definition() {
+        const _: () = assert!(crate::spec::MAX_BINS < 1 << 23, "bin_of needs bins < 2^23");
+        let reference = |u: f32, bins: u32| -> u32 {
+            if u < 0.0 {
+                bins
+            } else if u >= bins as f32 {
+                bins + 1
+            } else {
+                u.floor() as u32
+            }
+        };
+        for bins in [1u32, 2, 7, 128, crate::spec::MAX_BINS] {
+            let b = bins as f32;
+            let mut us = vec![-1e30, -1.0, -1e-30, -0.0, 0.0, 1e-30, 0.5, 1.0, b - 1.0, b - 1e-3, b, b + 1.0, 1e30];
+            us.extend((0..20_000).map(|i| -3.0 + (b + 6.0) * i as f32 / 20_000.0));
+            us.extend([f32::INFINITY, f32::NEG_INFINITY]);
+            for u in us {
+                // lo = 0, inv_w = 1: u is the scaled value itself.
+                assert_eq!(bin_of(u, 0.0, 1.0, bins), reference(u, bins), "u = {u}, bins = {bins}");
+            }
+            // NaN lands in a valid slot (the caller never counts it).
+            assert!(bin_of(f32::NAN, 0.0, 1.0, bins) <= bins + 1);
+        }
+    }
 }
