@@ -12,6 +12,11 @@ const ERF_ABS_TOL: f64 = 2e-7;
 const ERF_REL_TOL: f64 = 5e-7;
 /// 1 − erf² relative error on [0, 6] (spec §13.2 measures 2.8e-6, from rounding −x² in erfc).
 const ONE_MINUS_SQ_REL_TOL: f64 = 1e-5;
+/// √(1 − erf²) from `erf_and_diffusion` for |x| < 0.5: its degree-4 polynomial (fit 4.0e-9,
+/// f32 evaluation measured ≤ 6.1e-8 relative) with margin for a few f32 roundings (2^-22).
+const DIFFUSION_SMALL_REL_TOL: f64 = 2.4e-7;
+/// √(1 − erf²) for |x| ≥ 0.5: half the relative error of 1 − erf² (the square root halves it).
+const DIFFUSION_REL_TOL: f64 = ONE_MINUS_SQ_REL_TOL / 2.0;
 /// T9: relative error of sqrt(1 − erf²) at x = 4.5.
 const T9_REL_TOL: f64 = 1e-5;
 /// sin/cos abs error for the Box–Muller angle: two ulp of 1 (2^-22). Both polynomials are
@@ -127,6 +132,53 @@ fn one_minus_erf_sq_accuracy() {
         rel < T9_REL_TOL,
         "T9: x = {x}, actual {actual:e}, expected {expected:e}, difference {diff:e}, relative {rel:e}, tolerance {T9_REL_TOL:e}"
     );
+}
+
+/// √(1 − erf²) from `erf_and_diffusion` (the SignSGD SDE's diffusion factor, spec §3.2, §13.2) on
+/// [−6, 6] and small |x|, against f64; its erf is `erf_f32` bit for bit, its |x| < 0.5 branch is
+/// `erf_small_and_diffusion` bit for bit; T9 through it.
+#[test]
+fn diffusion_factor_accuracy() {
+    let xs: Vec<f32> = grid(0.0, 6.0, 600_000).chain(small_args()).collect();
+    let (mut max_small, mut max_big) = (0.0f64, 0.0f64);
+    for &x in &xs {
+        for x in [x, -x] {
+            let (e, s) = erf_and_diffusion(x);
+            assert_eq!(e.to_bits(), erf_f32(x).to_bits(), "x = {x:e}: erf {e:e} != erf_f32 {:e}", erf_f32(x));
+            let small = x.abs() < 0.5;
+            if small {
+                let (es, ss) = erf_small_and_diffusion(x);
+                assert_eq!((es.to_bits(), ss.to_bits()), (e.to_bits(), s.to_bits()), "x = {x:e}: small branch differs");
+            }
+            let expected = one_minus_erf_sq(x as f64).sqrt();
+            let diff = s as f64 - expected;
+            let rel = diff.abs() / expected;
+            let tol = if small { DIFFUSION_SMALL_REL_TOL } else { DIFFUSION_REL_TOL };
+            assert!(
+                rel <= tol,
+                "sqrt(1 - erf^2): x = {x:e}, actual {s:e}, expected {expected:e}, difference {diff:e}, \
+                 relative {rel:e}, tolerance {tol:e}"
+            );
+            if small {
+                max_small = max_small.max(rel);
+            } else {
+                max_big = max_big.max(rel);
+            }
+        }
+    }
+    println!("sqrt(1 - erf^2): max rel error {max_small:.3e} for |x| < 0.5, {max_big:.3e} on 0.5 <= |x| <= 6");
+    let x = 4.5f32;
+    let expected = one_minus_erf_sq(x as f64).sqrt();
+    let actual = erf_and_diffusion(x).1 as f64;
+    let rel = (actual - expected).abs() / expected;
+    assert!(
+        rel < T9_REL_TOL,
+        "T9 via erf_and_diffusion: actual {actual:e}, expected {expected:e}, relative {rel:e}, tolerance {T9_REL_TOL:e}"
+    );
+    for x in grid(-20.0, 20.0, 400_000).chain([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX]) {
+        let s = erf_and_diffusion(x).1;
+        assert!((0.0..=1.0).contains(&s), "x = {x:e}: sqrt(1 - erf^2) = {s:e}, expected in [0, 1] and not NaN");
+    }
 }
 
 /// 1 − erf² is never negative or NaN (it goes under a sqrt), and erf saturates at ±1.

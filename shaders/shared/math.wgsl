@@ -50,18 +50,21 @@ fn erfc_nr(a: f32) -> f32 {
     return t * exp_f32(-a * a + poly);
 }
 
-// (erf(x), 1 - erf(x)^2) without cancellation (spec 13.1, 13.2). A real branch: near
-// stationarity almost every argument is small, so whole SIMD groups skip the exp path.
-fn erf_and_one_minus_sq(x: f32) -> vec2<f32> {
+// (erf(x), sqrt(1 - erf(x)^2)), the SignSGD SDE's drift and diffusion factors, without
+// cancellation (spec 13.1, 13.2); twin of math::erf_and_diffusion. For |x| < 0.5 the Taylor erf
+// and a degree-4 polynomial in x^2 for the square root (its fit: src/math.rs diffusion_small);
+// above, erf = 1 - erfc and sqrt(erfc (2 - erfc)). A real branch: near stationarity almost every
+// argument is small, so whole SIMD groups skip the exp path.
+fn erf_and_diffusion(x: f32) -> vec2<f32> {
     let a = abs(x);
     if (a < 0.5) {
         let z = x * x;
         let taylor = x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.00462963 + z * -0.0007575758)))));
-        return vec2<f32>(taylor, max(1.0 - taylor * taylor, 0.0));
+        return vec2<f32>(taylor, 1.0 + z * (-0.636618997 + z * (0.221746298 + z * (-0.0566019702 + z * 0.0106911338))));
     }
     let ec = erfc_nr(a);
     let big = 1.0 - ec;
-    return vec2<f32>(select(big, -big, x < 0.0), max(ec * (2.0 - ec), 0.0));
+    return vec2<f32>(select(big, -big, x < 0.0), sqrt(max(ec * (2.0 - ec), 0.0)));
 }
 
 fn sign_f32(v: f32) -> f32 {

@@ -209,13 +209,15 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         // signsgd-sde: dX = -erf(g/(sqrt2 sigma)) dt + sqrt(eta) sqrt(1 - erf^2) dW;
         // p0 = dt, p1 = sqrt(eta dt), p2 = 1/(sqrt2 sigma). Student-t noise (TCDF): 2F_nu(g/s) - 1 for erf,
         // p2 = 1/s.
+        // e = (drift factor, diffusion factor sqrt(1 - drift^2)).
         var e: vec2<f32>;
         if (TCDF) {
-            e = t_sign_moments(g * cf_p2(m, i), coef[g_base + i].nu, coef[g_base + i].sqrt_nu, coef[g_base + i].tab);
+            let t = t_sign_moments(g * cf_p2(m, i), coef[g_base + i].nu, coef[g_base + i].sqrt_nu, coef[g_base + i].tab);
+            e = vec2<f32>(t.x, sqrt(t.y));
         } else {
-            e = erf_and_one_minus_sq(g * cf_p2(m, i));
+            e = erf_and_diffusion(g * cf_p2(m, i));
         }
-        (*xs)[i] = x - p0 * e.x + p1 * sqrt(e.y) * xi;
+        (*xs)[i] = x - p0 * e.x + p1 * e.y * xi;
     } else if (MODEL == 3u) {
         // signsgd: x - eta sign(g + sigma xi); p0 = eta, p1 = sigma.
         (*xs)[i] = x - p0 * sign_f32(g + p1 * xi);

@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use crate::layout::{Coef, Group, Params, PartialLayout, Upload, partial_words};
-use crate::math::{erf_small_and_one_minus_sq, is_finite_bits};
+use crate::math::{erf_small_and_diffusion, is_finite_bits};
 use crate::model::adaptive::time_factors;
 use crate::model::compressed::{comp_id, compress, randk_sde_update};
 use crate::model::distributed::accumulate;
@@ -610,7 +610,7 @@ fn block<const M: u32>(
                     let (xs, ms, vs) = (&mut x[i], &mut mm[i], &mut vv[i]);
                     let gs = &g[i];
                     // The SignSGD SDE near stationarity: when every lane's erf argument is below
-                    // 0.5, only the Taylor branch of `erf_and_one_minus_sq` is live, so skip the
+                    // 0.5, only the Taylor branch of `erf_and_diffusion` is live, so skip the
                     // erfc/exp branch for the whole block (the same values: the selects would
                     // pick the Taylor results). The GPU kernel branches the same way per path.
                     let all_small = M == 2 && !k.tcdf && {
@@ -631,15 +631,15 @@ fn block<const M: u32>(
                             }
                             if all_small {
                                 for l in 0..LANES {
-                                    let (e, oms) = erf_small_and_one_minus_sq(gs[l] * pi[2]);
-                                    let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
+                                    let (e, s) = erf_small_and_diffusion(gs[l] * pi[2]);
+                                    let nx = sde_update_with(xs[l], e, s, xi[l], pi[0], pi[1]);
                                     xs[l] = if live!(l) { nx } else { xs[l] };
                                 }
                             } else if M == 2 && k.tcdf {
                                 let q = &coef[i];
                                 for l in 0..LANES {
                                     let (e, oms) = t_sign_moments(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
-                                    let nx = sde_update_with(xs[l], e, oms, xi[l], pi[0], pi[1]);
+                                    let nx = sde_update_with(xs[l], e, oms.sqrt(), xi[l], pi[0], pi[1]);
                                     xs[l] = if live!(l) { nx } else { xs[l] };
                                 }
                             } else {

@@ -6,14 +6,14 @@
 //! dX_t = −e(X_t) dt + √η √(1 − e(X_t)²) dW_t,
 //! since P(∂_i f + σ_i ξ < 0) = Φ(−∂_i f/σ_i) and 1 − 2Φ(−z) = erf(z/√2); independent coordinates
 //! give a diagonal sign covariance 1 − e². Euler–Maruyama with Δt = η/r:
-//! X ← X − Δt e + √(ηΔt) √(1 − e²) ξ. erf and 1 − erf² are computed without cancellation
-//! (spec §13.1–13.2, [`crate::math::erf_and_one_minus_sq`]). σ_i > 0 is required.
+//! X ← X − Δt e + √(ηΔt) √(1 − e²) ξ. erf and √(1 − erf²) are computed without cancellation
+//! (spec §13.1–13.2, [`crate::math::erf_and_diffusion`]). σ_i > 0 is required.
 //!
 //! Oracles (spec §3.4, §14): stationary E f ≈ (η/4)√(π/2) Tr Σ^{1/2} (phase-3 linearisation,
 //! relative bias O(ηh/σ)); the exact 1-D stationary density
 //! p(x) ∝ (1 − e²)^{-1} exp(−(2/η) ∫₀ˣ e/(1 − e²) du) (spec §3.4 item 4, H2).
 
-use crate::math::{erf_and_one_minus_sq, sign_f32};
+use crate::math::{erf_and_diffusion, sign_f32};
 
 /// (p0, p1, p2) = (Δt, √(ηΔt), 1/(√2 σ)); with Student-t noise of scale s (spec §3.2), p2 = 1/s
 /// and the kernels evaluate 2F_ν(g/s) − 1 in place of erf(g/(√2σ)) ([`crate::noise`]).
@@ -22,11 +22,12 @@ pub fn sde_coefs(eta: f64, dt: f64, sigma: f64, student: bool) -> [f64; 3] {
     [dt, (eta * dt).sqrt(), p2]
 }
 
-/// The Student-t SDE step: `e` = 2F_ν(g/s) − 1 and `one_minus_sq` = 1 − e² from
-/// [`crate::noise::t_sign_moments`].
+/// The SDE step from the drift factor `e` (erf, or 2F_ν(g/s) − 1 for Student-t noise) and the
+/// diffusion factor `s` = √(1 − e²) ([`erf_and_diffusion`], or the square root of
+/// [`crate::noise::t_sign_moments`]'s 1 − e²).
 #[inline(always)]
-pub fn sde_update_with(x: f32, e: f32, one_minus_sq: f32, xi: f32, p0: f32, p1: f32) -> f32 {
-    x - p0 * e + p1 * one_minus_sq.sqrt() * xi
+pub fn sde_update_with(x: f32, e: f32, s: f32, xi: f32, p0: f32, p1: f32) -> f32 {
+    x - p0 * e + p1 * s * xi
 }
 
 /// (p0, p1, p2) = (η, σ, unused).
@@ -36,8 +37,8 @@ pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; 3] {
 
 #[inline(always)]
 pub fn sde_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32, p2: f32) -> f32 {
-    let (e, one_minus_sq) = erf_and_one_minus_sq(g * p2);
-    x - p0 * e + p1 * one_minus_sq.sqrt() * xi
+    let (e, s) = erf_and_diffusion(g * p2);
+    sde_update_with(x, e, s, xi, p0, p1)
 }
 
 #[inline(always)]
