@@ -20,7 +20,7 @@ const SOURCES: &[(&str, &str)] = &[
 
 /// Workgroup memory the kernel may use for its private histogram (the WebGPU default limit
 /// is 16 KiB; the reduction arrays take 3 × WG words).
-const _: () = assert!(ROUNDS == 20, "shaders/shared/rng.wgsl writes out 20 rounds");
+const _: () = assert!(ROUNDS == 13, "shaders/shared/rng.wgsl writes out 13 rounds");
 
 const LOCAL_HIST_BUDGET_WORDS: usize = 4096 - 3 * WG;
 

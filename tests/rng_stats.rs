@@ -77,24 +77,26 @@ fn golden_words_and_normals() {
     );
 }
 
-const GOLDEN_WORDS: [u32; 4] = [0xb8ed_4609, 0x1129_3615, 0x2073_8f4f, 0xf7a0_783a];
+const GOLDEN_WORDS: [u32; 4] = [0xb04f_b59a, 0xf9eb_31f3, 0xf511_0239, 0xcef2_0df4];
 
-/// normal_at(seed 1, path 0, m) for m = 0..=8 (0.7360084, 0.3297357, 1.9896854, −0.4147523,
-/// 0.96154124, 0.7386019, 0.49894524, −0.16256799, −1.6940985).
+/// normal_at(seed 1, path 0, m) for m = 0..=8 (0.8540252, −0.12842418, 0.105965585,
+/// −0.27580315, −0.6358202, −0.46641922, −0.09754316, 2.2452717, 1.0707387), with
+/// Threefry-4x32-13. Cross-check: Box–Muller of the first two words in f64 gives 0.85402524 and
+/// −0.12842422.
 const GOLDEN_SEED1_PATH0: [u32; 9] = [
-    0x3f3c_6b0c,
-    0x3ea8_d31e,
-    0x3ffe_ae03,
-    0xbed4_5a6a,
-    0x3f76_2791,
-    0x3f3d_1504,
-    0x3eff_75c0,
-    0xbe26_7839,
-    0xbfd8_d838,
+    0x3f5a_a165,
+    0xbe03_81a1,
+    0x3dd9_047c,
+    0xbe8d_3612,
+    0xbf22_c51d,
+    0xbeee_ce80,
+    0xbdc7_c4b5,
+    0x400f_b288,
+    0x3f89_0df7,
 ];
 
-/// normal_at(seed 42, path 2^33 + 7, m 12345) = 0.6583924.
-const GOLDEN_SEED42: u32 = 0x3f28_8c68;
+/// normal_at(seed 42, path 2^33 + 7, m 12345) = −0.53254855.
+const GOLDEN_SEED42: u32 = 0xbf08_551a;
 
 // ---------------------------------------------------------------------------------------------
 // Vectorised core and chunk independence

@@ -1,13 +1,13 @@
 // Threefry-4x32 counter-based generator and Box-Muller normals: twin of src/rng.rs.
 // key = (seed_lo, seed_hi, stream, 0); counter = (block_lo, block_hi, path_lo, path_hi).
-// Requires: math.wgsl. Twenty rounds, written out.
+// Requires: math.wgsl. Thirteen rounds (src/rng.rs ROUNDS), written out.
 
 fn rotl(x: u32, r: u32) -> u32 {
     return (x << r) | (x >> (32u - r));
 }
 
 // Rounds written out with constant rotations (Random123's R_32x4 table), a key injection
-// after every four; the host checks RNG_ROUNDS == 20.
+// after every four; the host checks RNG_ROUNDS == 13.
 fn tf_even(x: vec4<u32>, a: u32, b: u32) -> vec4<u32> {
     var y = x;
     y.x += y.y; y.y = rotl(y.y, a) ^ y.x;
@@ -41,15 +41,14 @@ fn threefry4x32(ctr: vec4<u32>, key: vec4<u32>) -> vec4<u32> {
     let i1 = vec4<u32>(key.y, key.z, key.w, k4 + 1u);
     let i2 = vec4<u32>(key.z, key.w, k4, key.x + 2u);
     let i3 = vec4<u32>(key.w, k4, key.x, key.y + 3u);
-    let i4 = vec4<u32>(k4, key.x, key.y, key.z + 4u);
-    let i5 = vec4<u32>(key.x, key.y, key.z, key.w + 5u);
+    // Rounds 1-8, rounds 9-12 and the third injection, then round 13 (no injection after it).
     var y = tf_eight(ctr + key, i1, i2);
-    y = tf_eight(y, i3, i4);
     y = tf_even(y, 10u, 26u);
     y = tf_odd(y, 11u, 21u);
     y = tf_even(y, 13u, 27u);
     y = tf_odd(y, 23u, 5u);
-    return y + i5;
+    y += i3;
+    return tf_even(y, 6u, 20u);
 }
 
 fn open_unit(w: u32) -> f32 {
