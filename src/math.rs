@@ -102,17 +102,25 @@ fn erf_taylor(x: f32) -> f32 {
         * (1.0 + z * (-0.333_333_34 + z * (0.1 + z * (-0.023_809_524 + z * (0.004_629_63 + z * -0.000_757_575_8)))))
 }
 
-/// (erf(x), 1 − erf(x)²) without cancellation (spec §13.1, §13.2): odd Taylor series for
-/// |x| < 0.5, erf = 1 − erfc and 1 − erf² = erfc (2 − erfc) above.
+/// erf(x) without cancellation (spec §13.1), with what its complements are built from:
+/// (erf(x), erfc(|x|) (at 0.5 for |x| < 0.5), whether |x| < 0.5). Odd Taylor series for
+/// |x| < 0.5, erf = ±(1 − erfc(|x|)) above; both branches are evaluated (selects).
 #[inline(always)]
-pub fn erf_and_one_minus_sq(x: f32) -> (f32, f32) {
+fn erf_parts(x: f32) -> (f32, f32, bool) {
     let a = x.abs();
     let taylor = erf_taylor(x);
     let ec = erfc_nr(select(a < 0.5, 0.5, a));
     let big = 1.0 - ec;
     let small = a < 0.5;
-    let e = select(small, taylor, select(x < 0.0, -big, big));
-    let one_minus_sq = select(small, 1.0 - taylor * taylor, ec * (2.0 - ec));
+    (select(small, taylor, select(x < 0.0, -big, big)), ec, small)
+}
+
+/// (erf(x), 1 − erf(x)²) without cancellation (spec §13.1, §13.2): 1 − T² of the Taylor value
+/// T for |x| < 0.5, erfc (2 − erfc) above.
+#[inline(always)]
+pub fn erf_and_one_minus_sq(x: f32) -> (f32, f32) {
+    let (e, ec, small) = erf_parts(x);
+    let one_minus_sq = select(small, 1.0 - e * e, ec * (2.0 - ec));
     (e, one_minus_sq.max(0.0))
 }
 
@@ -140,12 +148,7 @@ pub fn erf_small_and_diffusion(x: f32) -> (f32, f32) {
 /// √(erfc (2 − erfc)) (spec §13.2).
 #[inline(always)]
 pub fn erf_and_diffusion(x: f32) -> (f32, f32) {
-    let a = x.abs();
-    let taylor = erf_taylor(x);
-    let ec = erfc_nr(select(a < 0.5, 0.5, a));
-    let big = 1.0 - ec;
-    let small = a < 0.5;
-    let e = select(small, taylor, select(x < 0.0, -big, big));
+    let (e, ec, small) = erf_parts(x);
     let s = select(small, diffusion_small(x * x), (ec * (2.0 - ec)).max(0.0).sqrt());
     (e, s)
 }
@@ -153,7 +156,7 @@ pub fn erf_and_diffusion(x: f32) -> (f32, f32) {
 /// erf(x) (spec §13.1).
 #[inline(always)]
 pub fn erf_f32(x: f32) -> f32 {
-    erf_and_one_minus_sq(x).0
+    erf_parts(x).0
 }
 
 /// sign with sign(0) = 0 and sign(NaN) = 0 (WGSL's builtin leaves NaN unspecified).
