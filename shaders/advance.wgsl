@@ -74,9 +74,7 @@ fn noise_fetch() {
 // The next noise variate for coordinate i: a normal, or a Student-t variate with coordinate i's nu.
 fn noise_next(i: u32) -> f32 {
     if (n_lane == PER_BLOCK) {
-        n_blo += 1u;
-        n_bhi += select(0u, 1u, n_blo == 0u);
-        noise_fetch();
+        next_noise_block();
         n_lane = 0u;
     }
     let j = n_lane;
@@ -88,7 +86,7 @@ fn noise_next(i: u32) -> f32 {
     return select(select(n_z.x, n_z.y, j == 1u), select(n_z.z, n_z.w, j == 3u), j >= 2u);
 }
 
-// Move the noise cursor to the next block and fetch it (the FAST4 and d = 1 loops).
+// Move the noise cursor to the next block and fetch it.
 fn next_noise_block() {
     n_blo += 1u;
     n_bhi += select(0u, 1u, n_blo == 0u);

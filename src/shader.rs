@@ -18,10 +18,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("tdist_eval.wgsl", include_str!("../shaders/tdist_eval.wgsl")),
 ];
 
-/// Workgroup memory the kernel may use for its private histogram (the WebGPU default limit
-/// is 16 KiB; the reduction arrays take 3 × WG words).
 const _: () = assert!(ROUNDS == 13, "shaders/shared/rng.wgsl writes out 13 rounds");
 
+/// Workgroup memory the kernel may use for its private histogram (the WebGPU default limit
+/// is 16 KiB; the reduction arrays take 3 × WG words).
 const LOCAL_HIST_BUDGET_WORDS: usize = 4096 - 3 * WG;
 
 fn source(path: &str) -> Result<&'static str> {
