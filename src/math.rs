@@ -115,15 +115,6 @@ fn erf_parts(x: f32) -> (f32, f32, bool) {
     (select(small, taylor, select(x < 0.0, -big, big)), ec, small)
 }
 
-/// (erf(x), 1 − erf(x)²) without cancellation (spec §13.1, §13.2): 1 − T² of the Taylor value
-/// T for |x| < 0.5, erfc (2 − erfc) above.
-#[inline(always)]
-pub fn erf_and_one_minus_sq(x: f32) -> (f32, f32) {
-    let (e, ec, small) = erf_parts(x);
-    let one_minus_sq = select(small, 1.0 - e * e, ec * (2.0 - ec));
-    (e, one_minus_sq.max(0.0))
-}
-
 /// √(1 − erf(x)²) for |x| < 0.5 as a polynomial in z = x² (degree 4, least squares in relative
 /// error on z ∈ [0, 1/4] against 40-digit values; fit error 4.0e-9; in f32, with the rounding of
 /// x², 6.4e-8 relative at most, measured by `tests/math_kernels.rs` against f64). [DER] The

@@ -87,53 +87,6 @@ fn t8_erf_accuracy() {
     );
 }
 
-/// 1 − erf² from `erf_and_one_minus_sq` (spec §13.2) on [0, 6] and both signs, plus T9.
-#[test]
-fn one_minus_erf_sq_accuracy() {
-    let xs: Vec<f32> = grid(0.0, 6.0, 600_000).chain(small_args()).collect();
-    let (mut max_rel, mut at) = (0.0f64, 0.0f32);
-    for &x in &xs {
-        for x in [x, -x] {
-            let (e, oms) = erf_and_one_minus_sq(x);
-            assert_eq!(
-                e.to_bits(),
-                erf_f32(x).to_bits(),
-                "x = {x:e}: erf from the pair {e:e} != erf_f32 {:e}",
-                erf_f32(x)
-            );
-            let actual = oms as f64;
-            let expected = one_minus_erf_sq(x as f64);
-            let diff = actual - expected;
-            let rel = diff.abs() / expected;
-            assert!(
-                rel <= ONE_MINUS_SQ_REL_TOL,
-                "1 - erf^2: x = {x:e}, actual {actual:e}, expected {expected:e}, difference {diff:e}, \
-                 relative {rel:e}, tolerance {ONE_MINUS_SQ_REL_TOL:e}"
-            );
-            if rel > max_rel {
-                (max_rel, at) = (rel, x);
-            }
-        }
-    }
-    println!("1 - erf^2 on [-6, 6]: max rel error {max_rel:.3e} at x = {at:e}");
-
-    // T9 (spec §14.1): sqrt(1 − erf²) at x = 4.5 is 1.983e-5.
-    let x = 4.5f32;
-    let expected = one_minus_erf_sq(x as f64).sqrt();
-    assert!(
-        (expected - 1.983e-5).abs() <= 0.0005e-5,
-        "T9 reference: sqrt(1 - erf^2)(4.5) in f64 = {expected:e}, spec value 1.983e-5 (4 digits)"
-    );
-    let actual = erf_and_one_minus_sq(x).1.sqrt() as f64;
-    let diff = actual - expected;
-    let rel = diff.abs() / expected;
-    println!("T9: sqrt(1 - erf^2)(4.5) = {actual:.6e}, f64 {expected:.6e}, rel error {rel:.3e}");
-    assert!(
-        rel < T9_REL_TOL,
-        "T9: x = {x}, actual {actual:e}, expected {expected:e}, difference {diff:e}, relative {rel:e}, tolerance {T9_REL_TOL:e}"
-    );
-}
-
 /// √(1 − erf²) from `erf_and_diffusion` (the SignSGD SDE's diffusion factor, spec §3.2, §13.2) on
 /// [−6, 6] and small |x|, against f64; its erf is `erf_f32` bit for bit, its |x| < 0.5 branch is
 /// `erf_small_and_diffusion` bit for bit; T9 through it.
@@ -167,43 +120,49 @@ fn diffusion_factor_accuracy() {
         }
     }
     println!("sqrt(1 - erf^2): max rel error {max_small:.3e} for |x| < 0.5, {max_big:.3e} on 0.5 <= |x| <= 6");
+
+    // T9 (spec §14.1): sqrt(1 − erf²) at x = 4.5 is 1.983e-5.
     let x = 4.5f32;
     let expected = one_minus_erf_sq(x as f64).sqrt();
+    assert!(
+        (expected - 1.983e-5).abs() <= 0.0005e-5,
+        "T9 reference: sqrt(1 - erf^2)(4.5) in f64 = {expected:e}, spec value 1.983e-5 (4 digits)"
+    );
     let actual = erf_and_diffusion(x).1 as f64;
-    let rel = (actual - expected).abs() / expected;
+    let diff = actual - expected;
+    let rel = diff.abs() / expected;
+    println!("T9: sqrt(1 - erf^2)(4.5) = {actual:.6e}, f64 {expected:.6e}, rel error {rel:.3e}");
     assert!(
         rel < T9_REL_TOL,
-        "T9 via erf_and_diffusion: actual {actual:e}, expected {expected:e}, relative {rel:e}, tolerance {T9_REL_TOL:e}"
+        "T9: x = {x}, actual {actual:e}, expected {expected:e}, difference {diff:e}, relative {rel:e}, tolerance {T9_REL_TOL:e}"
     );
-    for x in grid(-20.0, 20.0, 400_000).chain([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX]) {
-        let s = erf_and_diffusion(x).1;
-        assert!((0.0..=1.0).contains(&s), "x = {x:e}: sqrt(1 - erf^2) = {s:e}, expected in [0, 1] and not NaN");
-    }
 }
 
-/// 1 − erf² is never negative or NaN (it goes under a sqrt), and erf saturates at ±1.
+/// √(1 − erf²) is never negative or NaN and at most 1, and erf saturates at ±1.
 #[test]
-fn one_minus_erf_sq_never_negative_or_nan() {
+fn diffusion_factor_never_nan_and_erf_saturates() {
     let xs = grid(-20.0, 20.0, 400_000).chain([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX]);
     for x in xs {
-        let (e, oms) = erf_and_one_minus_sq(x);
-        assert!(oms >= 0.0 && !oms.is_nan(), "x = {x:e}: 1 - erf^2 = {oms:e}, expected >= 0 and not NaN (tolerance 0)");
+        let (e, s) = erf_and_diffusion(x);
+        assert!((0.0..=1.0).contains(&s), "x = {x:e}: sqrt(1 - erf^2) = {s:e}, expected in [0, 1] and not NaN");
         assert!(!e.is_nan() && e.abs() <= 1.0, "x = {x:e}: erf = {e:e}, expected in [-1, 1]");
     }
-    // In the far tail (true 1 − erf² ≈ 1e-175 at |x| = 20) the result is bounded by the exp
-    // clamp at −87: erfc ≤ t·e^−87 ≈ 1.5e-39, which spec §13.1 calls negligible; at ±inf t = 0.
-    const TAIL_TOL: f32 = 1e-37;
+    // In the far tail (true 1 − erf² ≈ 1e-175 at |x| = 20) the computed 1 − erf² = s² is bounded
+    // by the exp clamp at −87: erfc ≤ t·e^−87 ≈ 1.5e-39, which spec §13.1 calls negligible; at
+    // ±inf t = 0.
+    const TAIL_TOL: f64 = 1e-37;
     for (x, want) in [(f32::INFINITY, 1.0f32), (f32::NEG_INFINITY, -1.0), (20.0, 1.0), (-20.0, -1.0)] {
-        let (e, oms) = erf_and_one_minus_sq(x);
+        let (e, s) = erf_and_diffusion(x);
         assert_eq!(e, want, "erf({x:e}) = {e:e}, expected {want:e}, difference {:e}", e - want);
+        let oms = (s as f64) * (s as f64);
         assert!(
             oms <= TAIL_TOL,
             "1 - erf^2 at x = {x:e}: actual {oms:e}, expected ~0, difference {oms:e}, tolerance {TAIL_TOL:e}"
         );
     }
     for x in [f32::INFINITY, f32::NEG_INFINITY] {
-        let oms = erf_and_one_minus_sq(x).1;
-        assert_eq!(oms, 0.0, "1 - erf^2 at x = {x:e}: actual {oms:e}, expected 0, difference {oms:e}, tolerance 0");
+        let s = erf_and_diffusion(x).1;
+        assert_eq!(s, 0.0, "sqrt(1 - erf^2) at x = {x:e}: actual {s:e}, expected 0, difference {s:e}, tolerance 0");
     }
 }
 
