@@ -4,7 +4,14 @@
 //
 // Injected constants (see src/shader.rs): DIM, SLOTS, DRAWS, MODEL (the kernel id), COMP, TNOISE, TCDF,
 // PER_BLOCK, PB_SHIFT, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS, USE_LOCAL_HIST, STREAM_NOISE, STREAM_COMPRESS,
-// COEF_REGS, CDIM, FAST4 (substeps take whole random blocks: KernelConsts::whole_blocks).
+// COEF_REGS, CDIM, FAST4 (substeps take whole random blocks: KernelConsts::whole_blocks), PACK (paths per
+// invocation) and INV = WG / PACK (invocations per workgroup). The composer also writes `fast4_coords` and
+// `fast1_run` (the d = 1 loop for PACK paths at once; src/shader.rs fast1_source).
+//
+// Packing: a workgroup always holds the WG paths of one batch (one partials record, one state block); its
+// invocation lid advances the paths at lanes lid, INV + lid, ..., (PACK - 1) INV + lid. PACK > 1 only on
+// the d = 1 loop (src/shader.rs pack_for): a SIMD driver that runs each instruction over a group of
+// invocations (llvmpipe) then has PACK independent dependency chains to interleave instead of one.
 //
 // Divergence: a path whose |x_i| exceeds params.div_bound for some i, or turns non-finite, at the end of
 // an optimizer step is frozen (no further updates) and counted with that step; frozen paths are left
@@ -30,7 +37,7 @@ const NQ: u32 = DIM + 1u;
 const HIST_STRIDE: u32 = BINS + 2u;
 const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
 
-// Per-invocation random-stream cursors: the global path index, the noise stream (block, next variate
+// Per-invocation random-stream cursors: the global path index (path 0 of the invocation), the noise stream (block, next variate
 // in it, its words and normals) and the compressor stream (kernel 10). Variate m of a stream is
 // variate m % PER_BLOCK of block m / PER_BLOCK. Twin: `Cursor` in src/cpu/advance.rs.
 var<private> p_lo: u32;
@@ -58,8 +65,10 @@ var<private> c_blo: u32;
 var<private> c_bhi: u32;
 var<private> c_lane: u32;
 var<private> c_words: vec4<u32>;
-// Divergence bookkeeping of this invocation's path.
+// Divergence bookkeeping: whether path 0 is live (`alive`; every packed path's at the end of the loop in
+// pk_alive), and the counts, summed over the invocation's paths.
 var<private> alive: bool;
+var<private> pk_alive: array<bool, PACK>;
 var<private> d_n: f32;
 var<private> d_sum: f32;
 var<private> d_min: u32;
@@ -203,9 +212,9 @@ fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32,
 }
 
 var<workgroup> wg_hist: array<atomic<u32>, LOCAL_HIST_WORDS>;
-var<workgroup> red_n: array<f32, WG>;
-var<workgroup> red_m: array<f32, WG>;
-var<workgroup> red_s: array<f32, WG>;
+var<workgroup> red_n: array<f32, INV>;
+var<workgroup> red_m: array<f32, INV>;
+var<workgroup> red_s: array<f32, INV>;
 
 fn bin_of(v: f32, lo: f32, inv_w: f32) -> u32 {
     let u = (v - lo) * inv_w;
@@ -238,10 +247,87 @@ fn sample(x: ptr<function, array<f32, DIM>>, live_path: bool, m: ptr<function, M
     }
 }
 
-// Word of slot `slot` of coordinate i of invocation lid in workgroup wid (slot-major rows of WG
-// words inside a workgroup, so neighbouring invocations touch neighbouring words).
-fn state_index(wid: u32, slot: u32, i: u32, lid: u32) -> u32 {
-    return ((wid * SLOTS + slot) * DIM + i) * WG + lid;
+// Word of slot `slot` of coordinate i of the path at lane `lane` of workgroup wid (slot-major rows of
+// WG words inside a workgroup, so neighbouring invocations touch neighbouring words).
+fn state_index(wid: u32, slot: u32, i: u32, lane: u32) -> u32 {
+    return ((wid * SLOTS + slot) * DIM + i) * WG + lane;
+}
+
+// (lo, hi) of global path params.path + local_path, before the group's shift.
+fn global_path(local_path: u32) -> vec2<u32> {
+    let lo = params.path_lo + local_path;
+    return vec2<u32>(lo, params.path_hi + select(0u, 1u, lo < params.path_lo));
+}
+
+// The random-number key of the path at `lane` of workgroup wid: its index inside its group (sweeps keep
+// the high word 0).
+fn path_key(wid: u32, lane: u32) -> vec2<u32> {
+    let p = global_path(wid * WG + lane);
+    return vec2<u32>(p.x - grp * params.group_paths, p.y);
+}
+
+// Whether the path at `lane` exists; if so its state (initial, or the previous segment's) is loaded.
+fn load_path(wid: u32, lane: u32, x: ptr<function, array<f32, DIM>>, mm: ptr<function, array<f32, DIM>>,
+             vv: ptr<function, array<f32, DIM>>) -> bool {
+    if (wid * WG + lane >= params.n_paths) {
+        return false;
+    }
+    for (var i = 0u; i < DIM; i += 1u) {
+        if (params.init == 1u) {
+            (*x)[i] = coef[g_base + i].x0;
+            (*mm)[i] = 0.0;
+            (*vv)[i] = 0.0;
+        } else {
+            (*x)[i] = state[state_index(wid, 0u, i, lane)];
+            if (SLOTS == 3u) {
+                (*mm)[i] = state[state_index(wid, 1u, i, lane)];
+            }
+            if (SLOTS >= 2u) {
+                (*vv)[i] = state[state_index(wid, SLOTS - 1u, i, lane)];
+            }
+        }
+    }
+    return true;
+}
+
+fn store_path(wid: u32, lane: u32, x: ptr<function, array<f32, DIM>>, mm: ptr<function, array<f32, DIM>>,
+              vv: ptr<function, array<f32, DIM>>) {
+    for (var i = 0u; i < DIM; i += 1u) {
+        state[state_index(wid, 0u, i, lane)] = (*x)[i];
+        if (SLOTS == 3u) {
+            state[state_index(wid, 1u, i, lane)] = (*mm)[i];
+        }
+        if (SLOTS >= 2u) {
+            state[state_index(wid, SLOTS - 1u, i, lane)] = (*vv)[i];
+        }
+    }
+}
+
+// The four normals of the current noise block for the path with key `key` (packed paths 1.. of
+// fast1_run; path 0's are n_z).
+fn pack_normals(key: vec2<u32>) -> vec4<f32> {
+    return normals4(threefry4x32(vec4<u32>(n_blo, n_bhi, key.x, key.y), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_NOISE, 0u)));
+}
+
+// Whether a path is still live after step k: a live path out of bounds is frozen and counted.
+fn still_live(x: ptr<function, array<f32, DIM>>, live: bool, k: u32) -> bool {
+    if (live && !in_bounds(x)) {
+        d_n += 1.0;
+        d_sum += f32(k);
+        d_min = min(d_min, k);
+        return false;
+    }
+    return live;
+}
+
+// Loss of the path at `lane` from its stored state (read back: see the record reduction).
+fn stored_loss(wid: u32, lane: u32, m: ptr<function, ModelCoefs>) -> f32 {
+    var l = 0.0;
+    for (var i = 0u; i < DIM; i += 1u) {
+        let y = state[state_index(wid, 0u, i, lane)] - cf_c(m, i);
+        l += cf_h(m, i) * y * y;
+    }
+    return 0.5 * l;
 }
 
 // 1-based number of the substep about to run (k optimizer steps and j substeps done), as the
@@ -261,12 +347,7 @@ fn end_substep(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function,
     if (*j == u_refine) {
         *j = 0u;
         *k += 1u;
-        if (alive && !in_bounds(x)) {
-            alive = false;
-            d_n += 1.0;
-            d_sum += f32(*k);
-            d_min = min(d_min, *k);
-        }
+        alive = still_live(x, alive, *k);
         if (*k == *next) {
             *next = next_sample(*next);
             *snap = *x;
@@ -274,17 +355,6 @@ fn end_substep(j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function,
             *had = true;
         }
     }
-}
-
-// One substep of the d = 1 loop with normal z: the update of a live path, then the bookkeeping.
-fn d1_substep(z: f32, j: ptr<function, u32>, k: ptr<function, u32>, next: ptr<function, u32>,
-              x: ptr<function, array<f32, DIM>>, mm: ptr<function, array<f32, DIM>>, vv: ptr<function, array<f32, DIM>>,
-              m: ptr<function, ModelCoefs>, snap: ptr<function, array<f32, DIM>>, snap_live: ptr<function, bool>,
-              had: ptr<function, bool>) {
-    if (alive) {
-        update(0u, grad1((*x)[0], m), z, time_factors(substep_number(*k, *j)), x, mm, vv, m);
-    }
-    end_substep(j, k, next, x, snap, snap_live, had);
 }
 
 // First sampled step > k (u32::MAX when none is left).
@@ -314,7 +384,7 @@ fn is_sample(k: u32) -> bool {
 
 // Sum of red_m over the workgroup (tree, stride halving); result valid in red_m[0].
 fn reduce_sum(lid: u32) {
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    for (var stride = INV / 2u; stride > 0u; stride = stride / 2u) {
         workgroupBarrier();
         if (lid < stride) {
             red_m[lid] = red_m[lid] + red_m[lid + stride];
@@ -325,7 +395,7 @@ fn reduce_sum(lid: u32) {
 
 // Chan et al. merge of (count, mean, M2) over the workgroup; result in red_*[0].
 fn reduce_moments(lid: u32) {
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    for (var stride = INV / 2u; stride > 0u; stride = stride / 2u) {
         workgroupBarrier();
         if (lid < stride) {
             let na = red_n[lid];
@@ -343,7 +413,7 @@ fn reduce_moments(lid: u32) {
 
 // Lexicographic minimum of (red_n, red_m) = (hi, lo) halves of a step over the workgroup.
 fn reduce_min_step(lid: u32) {
-    for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    for (var stride = INV / 2u; stride > 0u; stride = stride / 2u) {
         workgroupBarrier();
         if (lid < stride) {
             let bh = red_n[lid + stride];
@@ -358,21 +428,21 @@ fn reduce_min_step(lid: u32) {
     workgroupBarrier();
 }
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(INV)
 fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid3: vec3<u32>) {
     let lid = lid3.x;
     let wid = wid3.x;
-    let local_path = wid * WG + lid;
-    let live = local_path < params.n_paths;
-    // Global path index (64-bit as lo/hi with carry), its group, and the path index its random
-    // numbers are keyed by (its index inside the group; sweeps keep p_hi = 0).
-    p_lo = params.path_lo + local_path;
-    p_hi = params.path_hi + select(0u, 1u, p_lo < params.path_lo);
+    // Path 0 of the invocation (lane lid); the packed paths at lanes q INV + lid exist only if it does.
+    let live = wid * WG + lid < params.n_paths;
+    // Its group (every workgroup lies inside one: group sizes are multiples of WG) and the path index
+    // its random numbers are keyed by (its index inside the group).
     grp = 0u;
     if (params.group_paths > 0u) {
-        grp = p_lo / params.group_paths;
-        p_lo = p_lo - grp * params.group_paths;
+        grp = global_path(wid * WG + lid).x / params.group_paths;
     }
+    let key = path_key(wid, lid);
+    p_lo = key.x;
+    p_hi = key.y;
     g_base = grp * DIM;
     g_bound = groups[grp].div_bound;
     g_tf_a = groups[grp].tf_a;
@@ -384,7 +454,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     g_loss_inv_w = groups[grp].loss_inv_w;
 
     if (USE_LOCAL_HIST) {
-        for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {
+        for (var w = lid; w < LOCAL_HIST_WORDS; w += INV) {
             atomicStore(&wg_hist[w], 0u);
         }
         workgroupBarrier();
@@ -402,6 +472,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         s2[i] = 0.0;
     }
     s1[DIM] = 0.0;
+    d_n = 0.0;
+    d_sum = 0.0;
+    d_min = 0xFFFFFFFFu;
 
     if (live) {
         var m: ModelCoefs;
@@ -420,21 +493,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             m.hl[i] = coef[g_base + i].hist_lo;
             m.hw[i] = coef[g_base + i].hist_inv_w;
         }
-        for (var i = 0u; i < DIM; i += 1u) {
-            if (params.init == 1u) {
-                x[i] = coef[g_base + i].x0;
-                mm[i] = 0.0;
-                vv[i] = 0.0;
-            } else {
-                x[i] = state[state_index(wid, 0u, i, lid)];
-                if (SLOTS == 3u) {
-                    mm[i] = state[state_index(wid, 1u, i, lid)];
-                }
-                if (SLOTS >= 2u) {
-                    vv[i] = state[state_index(wid, SLOTS - 1u, i, lid)];
-                }
-            }
-        }
+        load_path(wid, lid, &x, &mm, &vv);
         // The first random blocks.
         // (hi << 1) << (31 - shift): no shift by 32 when PB_SHIFT = 0.
         n_blo = (params.m0_lo >> PB_SHIFT) | ((params.m0_hi << 1u) << (31u - PB_SHIFT));
@@ -448,9 +507,6 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
         }
         alive = in_bounds(&x);
-        d_n = 0.0;
-        d_sum = 0.0;
-        d_min = 0xFFFFFFFFu;
 
         // The segment's substeps run in stretches, each ending at a sampled optimizer step (or
         // at the segment's end); the stretch's sample is taken once, after its step loop. The
@@ -459,60 +515,28 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         if (params.init == 1u && is_sample(0u)) {
             sample(&x, alive, &m, &s1, &s2, &ns);
         }
-        let total = (params.k_end - params.k_begin) * params.refine;
-        var j = 0u;
-        // The next sampled step, tracked by a counter: a modulo per step would be an integer
-        // division per step, which SIMD drivers scalarise.
-        var next = first_sample_after(params.k_begin);
-        var k = params.k_begin;
-        var n = 0u;
-        var snap: array<f32, DIM>;
-        var snap_live = false;
         // d = 1 with one normal per substep: one random block feeds up to four substeps,
-        // unrolled; a block holds at most one sampled step when refine * every >= 4.
-        let fast1 = DIM == 1u && DRAWS == 1u && MODEL < 8u && !TNOISE && !TCDF
-            && (params.refine >= 4u || params.stat_every >= 4u || params.refine * params.stat_every >= 4u);
+        // unrolled; a block holds at most one sampled step when refine * every >= 4 (or none
+        // when the dispatch samples nothing). The host packs paths (PACK > 1) only when these
+        // hold (src/shader.rs pack_for).
+        let fast1 = PACK > 1u || (DIM == 1u && DRAWS == 1u && MODEL < 8u && !TNOISE && !TCDF
+            && (params.stat_start == 0xFFFFFFFFu || params.refine >= 4u || params.stat_every >= 4u
+                || params.refine * params.stat_every >= 4u));
         if (fast1) {
-            loop {
-                if (n >= total) {
-                    break;
-                }
-                var had = false;
-                loop {
-                    if (n >= total || had) {
-                        break;
-                    }
-                    // Substeps from variate `first` of the current block to its end (or to the
-                    // segment's end). The guards are uniform.
-                    let first = n_lane;
-                    let cnt = min(4u - first, total - n);
-                    if (first == 0u) {
-                        d1_substep(n_z.x, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
-                    }
-                    if (first <= 1u && first + cnt > 1u) {
-                        d1_substep(n_z.y, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
-                    }
-                    if (first <= 2u && first + cnt > 2u) {
-                        d1_substep(n_z.z, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
-                    }
-                    if (first + cnt > 3u) {
-                        d1_substep(n_z.w, &j, &k, &next, &x, &mm, &vv, &m, &snap, &snap_live, &had);
-                    }
-                    n += cnt;
-                    n_lane = first + cnt;
-                    if (n_lane == 4u) {
-                        next_noise_block();
-                        n_lane = 0u;
-                    }
-                }
-                if (had) {
-                    sample(&snap, snap_live, &m, &s1, &s2, &ns);
-                }
-            }
+            fast1_run(wid, lid, &x, &mm, &vv, &m, &s1, &s2, &ns);
         } else {
-            // The stretch skeleton of the d = 1 loop above, kept apart: llvmpipe runs every branch
-            // and every loop body, so one loop holding both substep bodies would pay for both at
-            // each substep (two loops pay for the unused one once per dispatch).
+            let total = (params.k_end - params.k_begin) * params.refine;
+            var j = 0u;
+            // The next sampled step, tracked by a counter: a modulo per step would be an integer
+            // division per step, which SIMD drivers scalarise.
+            var next = first_sample_after(params.k_begin);
+            var k = params.k_begin;
+            var n = 0u;
+            var snap: array<f32, DIM>;
+            var snap_live = false;
+            // The stretch skeleton of fast1_run, kept apart: llvmpipe runs every branch and every
+            // loop body, so one loop holding both substep bodies would pay for both at each
+            // substep (two loops pay for the unused one once per dispatch).
             loop {
                 if (n >= total) {
                     break;
@@ -555,41 +579,46 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 }
             }
         }
-        for (var i = 0u; i < DIM; i += 1u) {
-            state[state_index(wid, 0u, i, lid)] = x[i];
-            if (SLOTS == 3u) {
-                state[state_index(wid, 1u, i, lid)] = mm[i];
-            }
-            if (SLOTS >= 2u) {
-                state[state_index(wid, SLOTS - 1u, i, lid)] = vv[i];
-            }
-        }
+        pk_alive[0] = alive;
+        store_path(wid, lid, &x, &mm, &vv);
     }
 
     let base = wid * PARTIAL_WORDS;
     if (params.record == 1u) {
-        var loss = 0.0;
-        var ok = false;
+        var m: ModelCoefs;
         if (live) {
-            var m: ModelCoefs;
             for (var i = 0u; i < select(0u, DIM, COEF_REGS); i += 1u) {
                 m.h[i] = coef[g_base + i].h;
                 m.c[i] = coef[g_base + i].c;
             }
-            loss = loss_of(&x, &m);
-            ok = alive && is_finite_bits(loss);
         }
         for (var q = 0u; q < NQ; q += 1u) {
-            // Read the coordinate back from the state buffer (this invocation just wrote it):
-            // a dynamic index into the private array `x` would demote it to scratch memory on
-            // some drivers (llvmpipe), slowing the whole step loop.
-            var v = loss;
-            if (q < DIM && live) {
-                v = state[state_index(wid, 0u, q, lid)];
+            // The invocation's paths merged first (count, mean, M2; Welford), then the workgroup.
+            // Coordinates and losses are read back from the state buffer (this invocation just
+            // wrote it): a dynamic index into the private array `x` would demote it to scratch
+            // memory on some drivers (llvmpipe), slowing the whole step loop.
+            var cn = 0.0;
+            var cm = 0.0;
+            var cs = 0.0;
+            for (var p = 0u; p < PACK; p += 1u) {
+                let lane = p * INV + lid;
+                if (wid * WG + lane < params.n_paths) {
+                    let loss = stored_loss(wid, lane, &m);
+                    if (pk_alive[p] && is_finite_bits(loss)) {
+                        var v = loss;
+                        if (q < DIM) {
+                            v = state[state_index(wid, 0u, q, lane)];
+                        }
+                        cn += 1.0;
+                        let d = v - cm;
+                        cm += d / cn;
+                        cs += d * (v - cm);
+                    }
+                }
             }
-            red_n[lid] = select(0.0, 1.0, ok);
-            red_m[lid] = select(0.0, v, ok);
-            red_s[lid] = 0.0;
+            red_n[lid] = cn;
+            red_m[lid] = cm;
+            red_s[lid] = cs;
             reduce_moments(lid);
             if (lid == 0u) {
                 partials[base] = red_n[0];
@@ -653,7 +682,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
 
     if (USE_LOCAL_HIST) {
         workgroupBarrier();
-        for (var w = lid; w < LOCAL_HIST_WORDS; w += WG) {
+        for (var w = lid; w < LOCAL_HIST_WORDS; w += INV) {
             let v = atomicLoad(&wg_hist[w]);
             if (v != 0u) {
                 atomicAdd(&hist[grp * NQ * HIST_STRIDE + w], v);

@@ -4,6 +4,7 @@
 
 use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
+use crate::layout::Params;
 use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 
 /// Embedded shader sources, by path relative to `shaders/`.
@@ -73,9 +74,37 @@ pub fn coef_regs(k: &KernelConsts, software: bool) -> bool {
     software || k.dim <= COEF_REGS_MAX_DIM
 }
 
+/// Paths each invocation of the d = 1 loop advances on a software adapter ([`pack_for`]).
+pub const SOFTWARE_PACK: usize = 4;
+
+/// Whether the kernel runs the d = 1 loop (`fast1_run`) for dispatches that sample at most once
+/// per four substeps, the one loop that may pack several paths per invocation: one coordinate,
+/// one normal per substep, none of the multi-draw, compressed or Student-t kernels.
+pub fn packable(k: &KernelConsts) -> bool {
+    k.dim == 1 && k.draws == 1 && k.kernel < 8 && !k.tnoise && !k.tcdf
+}
+
+/// Paths per invocation of the advance kernel for a run with these substeps per step and
+/// sampling interval, on a software adapter (`software`) or not. llvmpipe runs each invocation's
+/// substeps as one chain of dependent vector operations (a step's erf, its polynomial, the
+/// update, the next step's gradient), latency-bound: four paths per invocation give it four
+/// independent chains to interleave (benches/NOTES.md: 2.2× the d = 1 signsgd-sde rate). A
+/// hardware GPU hides latency with other warps and would lose occupancy to the extra registers:
+/// one path there. The packed loop needs the d = 1 loop's block structure: at most one sample per
+/// random block (refine × stat_every ≥ 4, or a dispatch that samples nothing, stat_start =
+/// u32::MAX), the condition under which shaders/advance.wgsl takes that loop.
+pub fn pack_for(k: &KernelConsts, software: bool, p: &Params) -> usize {
+    let one_sample_per_block = p.stat_start == u32::MAX || u64::from(p.refine) * u64::from(p.stat_every) >= 4;
+    if software && packable(k) && one_sample_per_block { SOFTWARE_PACK } else { 1 }
+}
+
 /// The composed `advance` kernel for these constants, with the coefficients in registers or
-/// read from their buffer ([`coef_regs`]).
-pub fn advance_source(k: &KernelConsts, coef_regs: bool) -> Result<String> {
+/// read from their buffer ([`coef_regs`]), advancing `pack` paths per invocation ([`pack_for`]:
+/// 1, or [`SOFTWARE_PACK`] for a [`packable`] kernel).
+pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize) -> Result<String> {
+    if pack != 1 && !(pack == SOFTWARE_PACK && packable(k)) {
+        return Err(Error::Gpu(format!("cannot pack {pack} paths per invocation for {k:?}")));
+    }
     let local = uses_local_hist(k);
     let per = k.per_block();
     let header = format!(
@@ -83,7 +112,8 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool) -> Result<String> {
          const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst STREAM_COMPRESS: u32 = {}u;\n\
          const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {}u;\n\
          const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n\
-         const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\nconst FAST4: bool = {};\n",
+         const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\nconst FAST4: bool = {};\nconst PACK: u32 = {}u;\n\
+         const INV: u32 = {}u;\n",
         k.dim,
         k.slots(),
         k.draws,
@@ -103,8 +133,10 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool) -> Result<String> {
         coef_regs,
         if coef_regs { k.dim } else { 1 },
         k.whole_blocks(),
+        pack,
+        WG / pack,
     );
-    Ok(header + &fast4_coords_source(k) + &resolve("advance.wgsl")?)
+    Ok(header + &fast4_coords_source(k) + &fast1_source(pack) + &resolve("advance.wgsl")?)
 }
 
 /// Largest d × draws for which [`fast4_coords_source`] writes the FAST4 substep out.
@@ -144,6 +176,96 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
             }
             s.push_str(&format!("    update({i}u, (*g)[{i}u], xi{i}, tf, x, mm, vv, m);\n"));
         }
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// WGSL of `fast1_run`, the d = 1 loop of shaders/advance.wgsl for `pack` paths per invocation,
+/// written out with one set of variables per path (constant names: llvmpipe keeps them in
+/// registers). Path 0 is the caller's (its state, `alive`, `p_lo`/`p_hi` and the normals `n_z`);
+/// paths q ≥ 1 sit at lanes q INV + lid and are loaded, keyed, advanced and stored here. Every
+/// path of the invocation takes the same substeps (the counters are uniform): the substep's
+/// update of each live path, then once the bookkeeping (a completed optimizer step freezes each
+/// path out of bounds; a sampled one snapshots them all). A random block feeds four substeps
+/// (its four normals per path), and a stretch ends at a sampled step, whose snapshots are
+/// sampled after the stretch's loop: SIMD drivers such as llvmpipe run both sides of every
+/// branch, so sampling code inside the substep loop would cost every substep.
+pub fn fast1_source(pack: usize) -> String {
+    let others = 1..pack;
+    let mut s = String::from(
+        "fn fast1_run(wid: u32, lid: u32, x0: ptr<function, array<f32, DIM>>, mm0: ptr<function, array<f32, DIM>>,\n    \
+         vv0: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>,\n    \
+         s2: ptr<function, array<f32, DIM>>, ns: ptr<function, f32>) {\n    \
+         var al0 = alive;\n    var sn0: array<f32, DIM>;\n    var sl0 = false;\n",
+    );
+    for q in others.clone() {
+        s.push_str(&format!(
+            "    var x{q}: array<f32, DIM>;\n    var mm{q}: array<f32, DIM>;\n    var vv{q}: array<f32, DIM>;\n    \
+             var al{q} = false;\n    if (load_path(wid, {q}u * INV + lid, &x{q}, &mm{q}, &vv{q})) {{\n        \
+             al{q} = in_bounds(&x{q});\n    }}\n    let key{q} = path_key(wid, {q}u * INV + lid);\n    \
+             var z{q} = pack_normals(key{q});\n    var sn{q}: array<f32, DIM>;\n    var sl{q} = false;\n    \
+             if (params.init == 1u && is_sample(0u)) {{\n        sample(&x{q}, al{q}, m, s1, s2, ns);\n    }}\n"
+        ));
+    }
+    s.push_str(
+        "    let total = (params.k_end - params.k_begin) * params.refine;\n    var j = 0u;\n    \
+         var next = first_sample_after(params.k_begin);\n    var k = params.k_begin;\n    var n = 0u;\n    \
+         loop {\n        if (n >= total) {\n            break;\n        }\n        var had = false;\n        \
+         loop {\n            if (n >= total || had) {\n                break;\n            }\n            \
+         // Substeps from variate `first` of the current block to its end (or to the segment's end);\n            \
+         // the guards are uniform.\n            let first = n_lane;\n            \
+         let cnt = min(4u - first, total - n);\n",
+    );
+    let guards =
+        ["first == 0u", "first <= 1u && first + cnt > 1u", "first <= 2u && first + cnt > 2u", "first + cnt > 3u"];
+    for (c, guard) in ["x", "y", "z", "w"].iter().zip(guards) {
+        s.push_str(&format!(
+            "            if ({guard}) {{\n                let tf = time_factors(substep_number(k, j));\n                \
+             if (al0) {{\n                    update(0u, grad1((*x0)[0], m), n_z.{c}, tf, x0, mm0, vv0, m);\n                }}\n"
+        ));
+        for q in others.clone() {
+            s.push_str(&format!(
+                "                if (al{q}) {{\n                    \
+                 update(0u, grad1(x{q}[0], m), z{q}.{c}, tf, &x{q}, &mm{q}, &vv{q}, m);\n                }}\n"
+            ));
+        }
+        s.push_str(
+            "                j += 1u;\n                if (j == u_refine) {\n                    j = 0u;\n                    \
+             k += 1u;\n                    al0 = still_live(x0, al0, k);\n",
+        );
+        for q in others.clone() {
+            s.push_str(&format!("                    al{q} = still_live(&x{q}, al{q}, k);\n"));
+        }
+        s.push_str(
+            "                    if (k == next) {\n                        next = next_sample(next);\n                        \
+             sn0 = *x0;\n                        sl0 = al0;\n",
+        );
+        for q in others.clone() {
+            s.push_str(&format!("                        sn{q} = x{q};\n                        sl{q} = al{q};\n"));
+        }
+        s.push_str("                        had = true;\n                    }\n                }\n            }\n");
+    }
+    s.push_str(
+        "            n += cnt;\n            n_lane = first + cnt;\n            if (n_lane == 4u) {\n                \
+         next_noise_block();\n",
+    );
+    for q in others.clone() {
+        s.push_str(&format!("                z{q} = pack_normals(key{q});\n"));
+    }
+    s.push_str(
+        "                n_lane = 0u;\n            }\n        }\n        if (had) {\n            \
+         sample(&sn0, sl0, m, s1, s2, ns);\n",
+    );
+    for q in others.clone() {
+        s.push_str(&format!("            sample(&sn{q}, sl{q}, m, s1, s2, ns);\n"));
+    }
+    s.push_str("        }\n    }\n    alive = al0;\n");
+    for q in others {
+        s.push_str(&format!(
+            "    pk_alive[{q}] = al{q};\n    if (wid * WG + {q}u * INV + lid < params.n_paths) {{\n        \
+             store_path(wid, {q}u * INV + lid, &x{q}, &mm{q}, &vv{q});\n    }}\n"
+        ));
     }
     s.push_str("}\n");
     s

@@ -230,40 +230,51 @@ fn per_path_states_agree_after_100_steps() {
     }
 }
 
-/// d = 1 takes the GPU kernel's unrolled path (one random block per four substeps); segments
-/// that start mid-block (record every 7 steps, refine 3) exercise its hand-over to the generic
-/// path. States after 100 steps within the same bound as above; histograms and moments of a run
-/// within 4 SE (bit-identical on a device without fused multiply-adds).
+/// d = 1 takes the GPU kernel's unrolled path (one random block per four substeps), with one
+/// path per invocation (as on hardware) and with four (as on software adapters; src/shader.rs
+/// pack_for); segments that start mid-block (record every 7 steps, refine 3) exercise its
+/// hand-over to the generic path, and 1000 paths leave the last workgroup part empty (packed
+/// invocations whose paths are partly absent). States after 100 steps within the same bound as
+/// above; histograms and moments of a run within 4 SE (bit-identical on a device without fused
+/// multiply-adds); divergence counts equal.
 #[test]
 fn one_dimensional_fast_path_agrees() {
     let Some(mut g) = gpu() else { return };
-    for model in ALL_MODELS {
-        let refine = if model.ends_with("-sde") { 3 } else { 1 };
-        let x = common::exp(&format!(
-            "[model]\nname = '{model}'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 2.0\n[noise]\nname = 'gaussian'\nsigma = 0.5\n\
-             [init]\nx0 = 0.7\n[run]\npaths = 2000\nsteps = 300\nrefine = {refine}\n[record]\nevery = 7\n\
-             [stationary]\nstart = 150\nevery = 3\nbins = 32\n"
-        ));
-        let a = states_after(&x, &mut g, 1000, 100).unwrap();
-        let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
-        compare_states(&format!("{model} d=1"), &a, &b, 1000, g.is_software());
-        let rg = run(&x, &mut g).unwrap();
-        let rc = run(&x, &mut CpuEngine::new()).unwrap();
-        for (ra, rb) in rg.records.iter().zip(&rc.records) {
-            let (ma, mb) = (ra.q[0], rb.q[0]);
-            let tol = 4.0 * (mb.var() / mb.n).sqrt() * 2f64.sqrt() + 1e-12;
-            assert!(
-                (ma.mean - mb.mean).abs() <= tol,
-                "{model} d=1 step {}: gpu {:e}, cpu {:e}, tolerance {tol:e}",
-                ra.step,
-                ma.mean,
-                mb.mean
-            );
+    for packing in [false, true] {
+        g.set_packing(Some(packing));
+        for model in ALL_MODELS {
+            let refine = if model.ends_with("-sde") { 3 } else { 1 };
+            // A divergence bound of 0.1 freezes some paths on the way (see the counts printed).
+            let x = common::exp(&format!(
+                "[model]\nname = '{model}'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 2.0\n[noise]\nname = 'gaussian'\nsigma = 0.5\n\
+                 [init]\nx0 = 0.05\n[run]\npaths = 1000\nsteps = 300\nrefine = {refine}\ndivergence_bound = 0.1\n[record]\nevery = 7\n\
+                 [stationary]\nstart = 150\nevery = 3\nbins = 32\n"
+            ));
+            let what = format!("{model} d=1, packed: {packing}");
+            let a = states_after(&x, &mut g, 1000, 100).unwrap();
+            let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+            compare_states(&what, &a, &b, 1000, g.is_software());
+            let rg = run(&x, &mut g).unwrap();
+            let rc = run(&x, &mut CpuEngine::new()).unwrap();
+            for (ra, rb) in rg.records.iter().zip(&rc.records) {
+                let (ma, mb) = (ra.q[0], rb.q[0]);
+                let tol = 4.0 * (mb.var() / mb.n).sqrt() * 2f64.sqrt() + 1e-12;
+                assert!(
+                    (ma.mean - mb.mean).abs() <= tol,
+                    "{what} step {}: gpu {:e}, cpu {:e}, tolerance {tol:e}",
+                    ra.step,
+                    ma.mean,
+                    mb.mean
+                );
+                assert_eq!(ma.n, mb.n, "{what} step {}: live paths", ra.step);
+            }
+            let same = rg.histograms == rc.histograms;
+            eprintln!("{what}: histograms bit-identical: {same}; diverged: {:?}", rc.divergence);
+            assert_eq!(rg.stationary.samples, rc.stationary.samples, "{what}");
+            assert_eq!(rg.divergence, rc.divergence, "{what}: divergence");
         }
-        let same = rg.histograms == rc.histograms;
-        eprintln!("{model} d=1: histograms bit-identical: {same}");
-        assert_eq!(rg.stationary.samples, rc.stationary.samples, "{model}");
     }
+    g.set_packing(None);
 }
 
 /// The advance kernel's step loops (shaders/advance.wgsl): d = 1 with a random block per four

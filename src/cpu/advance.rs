@@ -33,7 +33,8 @@ use crate::noise::{student_t, t_sign_moments};
 use crate::rng::{STREAM_COMPRESS, STREAM_NOISE, box_muller, threefry4x32_lanes};
 use crate::spec::{BATCH, ModelKind, Noise};
 
-/// Invocations per workgroup (= paths per statistics batch).
+/// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
+/// unless it packs several paths into each (`crate::shader::pack_for`).
 pub const WG: usize = BATCH as usize;
 /// Paths advanced together on one core.
 pub const LANES: usize = 64;

@@ -52,7 +52,8 @@ struct Pipeline {
 }
 
 struct Buffers {
-    key: KernelConsts,
+    /// The kernel and its paths per invocation.
+    key: (KernelConsts, usize),
     n_wg: usize,
     params: wgpu::Buffer,
     coef: wgpu::Buffer,
@@ -76,10 +77,14 @@ pub struct GpuEngine {
     info: BackendInfo,
     limits: wgpu::Limits,
     software: bool,
-    pipelines: HashMap<KernelConsts, Pipeline>,
+    /// Advance pipelines by kernel and paths per invocation.
+    pipelines: HashMap<(KernelConsts, usize), Pipeline>,
     /// Where the advance kernel keeps the coefficients: `None` chooses by adapter and d
     /// ([`shader::coef_regs`]); tests force either variant.
     coef_regs: Option<bool>,
+    /// Whether the d = 1 loop packs paths: `None` chooses by adapter ([`shader::pack_for`]);
+    /// tests force either variant.
+    pack: Option<bool>,
     bufs: Option<Buffers>,
 }
 
@@ -116,6 +121,7 @@ impl GpuEngine {
             software: ai.device_type == wgpu::DeviceType::Cpu,
             pipelines: HashMap::new(),
             coef_regs: None,
+            pack: None,
             bufs: None,
         })
     }
@@ -129,6 +135,18 @@ impl GpuEngine {
             self.pipelines.clear();
             self.bufs = None;
         }
+    }
+
+    /// Pack [`shader::SOFTWARE_PACK`] paths per invocation wherever the kernel allows it
+    /// (`Some(true)`), never (`Some(false)`), or as the adapter suggests (`None`, [`shader::pack_for`]).
+    /// Both compute the same per-path values; tests compare each with the CPU twin.
+    pub fn set_packing(&mut self, pack: Option<bool>) {
+        self.pack = pack;
+    }
+
+    /// Paths per invocation for a run of kernel `k` with these parameters.
+    fn pack_for(&self, k: &KernelConsts, p: &Params) -> usize {
+        shader::pack_for(k, self.pack.unwrap_or(self.software), p)
     }
 
     /// Whether the adapter is a software rasteriser running on the CPU (llvmpipe, WARP, ...).
@@ -211,19 +229,20 @@ impl GpuEngine {
         })
     }
 
-    fn ensure(&mut self, k: &KernelConsts, n_wg: usize, tcdf_words: usize, n_groups: usize) -> Result<()> {
-        if !self.pipelines.contains_key(k) {
+    fn ensure(&mut self, k: &KernelConsts, pack: usize, n_wg: usize, tcdf_words: usize, n_groups: usize) -> Result<()> {
+        let key = (*k, pack);
+        if !self.pipelines.contains_key(&key) {
             // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
             let storage = [true, false, false, false, true, true];
             let regs = self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software));
-            let src = shader::advance_source(k, regs)?;
+            let src = shader::advance_source(k, regs, pack)?;
             let p = self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage))?;
-            self.pipelines.insert(*k, p);
+            self.pipelines.insert(key, p);
         }
         if self
             .bufs
             .as_ref()
-            .is_some_and(|b| b.key == *k && b.n_wg >= n_wg && b.tcdf_words >= tcdf_words && b.n_groups == n_groups)
+            .is_some_and(|b| b.key == key && b.n_wg >= n_wg && b.tcdf_words >= tcdf_words && b.n_groups == n_groups)
         {
             return Ok(());
         }
@@ -247,7 +266,7 @@ impl GpuEngine {
         let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
         let tcdf = self.buffer("optsde.tcdf", (tcdf_words * 4) as u64, U::STORAGE | U::COPY_DST);
         let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
-        let layout = &self.pipelines[k].layout;
+        let layout = &self.pipelines[&key].layout;
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("optsde.advance"),
             layout,
@@ -262,7 +281,7 @@ impl GpuEngine {
             ],
         });
         self.bufs = Some(Buffers {
-            key: *k,
+            key,
             n_wg,
             params,
             coef,
@@ -361,12 +380,13 @@ impl Engine for GpuEngine {
     fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
-        self.ensure(k, n_wg, up.tcdf.len(), up.groups.len())?;
+        let pack = self.pack_for(k, first);
+        self.ensure(k, pack, n_wg, up.tcdf.len(), up.groups.len())?;
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
         let hbytes = (k.hist_words() * up.groups.len() * 4) as u64;
         let this = &*self;
         let b = this.bufs.as_ref().expect("buffers were just ensured");
-        let pipe = &this.pipelines[k];
+        let pipe = &this.pipelines[&(*k, pack)];
         this.scoped("optsde.advance", |s| {
             s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(&up.coef));
             s.queue.write_buffer(&b.tcdf, 0, bytemuck::cast_slice(&up.tcdf));
