@@ -75,7 +75,7 @@ pub fn coef_regs(k: &KernelConsts, software: bool) -> bool {
 }
 
 /// Paths each invocation of the d = 1 loop advances on a software adapter ([`pack_for`]).
-pub const SOFTWARE_PACK: usize = 4;
+pub const SOFTWARE_PACK: usize = 8;
 
 /// Whether the kernel runs the d = 1 loop (`fast1_run`) for dispatches that sample at most once
 /// per four substeps, the one loop that may pack several paths per invocation: one coordinate,
@@ -87,8 +87,10 @@ pub fn packable(k: &KernelConsts) -> bool {
 /// Paths per invocation of the advance kernel for a run with these substeps per step and
 /// sampling interval, on a software adapter (`software`) or not. llvmpipe runs each invocation's
 /// substeps as one chain of dependent vector operations (a step's erf, its polynomial, the
-/// update, the next step's gradient), latency-bound: four paths per invocation give it four
-/// independent chains to interleave (benches/NOTES.md: 2.2× the d = 1 signsgd-sde rate). A
+/// update, the next step's gradient), latency-bound: several paths per invocation give it
+/// independent chains to interleave (benches/NOTES.md, "Packed paths": four gave the d = 1
+/// entries 1.5–2× their rate; eight as much, and more for signsgd-sde, whose erfc branch is
+/// then shared by eight paths, see [`fast1_source`]). A
 /// hardware GPU hides latency with other warps and would lose occupancy to the extra registers:
 /// one path there. The packed loop needs the d = 1 loop's block structure: at most one sample per
 /// random block (refine × stat_every ≥ 4, or a dispatch that samples nothing, stat_start =
@@ -136,7 +138,7 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize) -> Result<
         pack,
         WG / pack,
     );
-    Ok(header + &fast4_coords_source(k) + &fast1_source(pack) + &resolve("advance.wgsl")?)
+    Ok(header + &fast4_coords_source(k) + &fast1_source(pack, k.kernel) + &resolve("advance.wgsl")?)
 }
 
 /// Largest d × draws for which [`fast4_coords_source`] writes the FAST4 substep out.
@@ -191,8 +193,22 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
 /// (its four normals per path), and a stretch ends at a sampled step, whose snapshots are
 /// sampled after the stretch's loop: SIMD drivers such as llvmpipe run both sides of every
 /// branch, so sampling code inside the substep loop would cost every substep.
-pub fn fast1_source(pack: usize) -> String {
+///
+/// The SignSGD SDE (kernel 2) packed: erf's Taylor branch (|u| < 0.5) for every path, and its
+/// erfc branch in a loop that serves one pending path per trip, first pending first. llvmpipe
+/// runs both sides of a branch but leaves a loop once no invocation of the SIMD group has a
+/// path pending: near stationarity that is one trip, one erfc per substep for all the packed
+/// paths instead of one for each. Each path's (erf, diffusion) is the one
+/// `erf_and_diffusion` gives, bit for bit.
+pub fn fast1_source(pack: usize, kernel: u32) -> String {
     let others = 1..pack;
+    // Path q's state (an lvalue), its pointer, and its normals.
+    let xv = |q: usize| if q == 0 { "(*x0)".to_string() } else { format!("x{q}") };
+    let xp = |q: usize| if q == 0 { "x0".to_string() } else { format!("&x{q}") };
+    let zv = |q: usize| if q == 0 { "n_z".to_string() } else { format!("z{q}") };
+    let mmp = |q: usize| if q == 0 { "mm0".to_string() } else { format!("&mm{q}") };
+    let vvp = |q: usize| if q == 0 { "vv0".to_string() } else { format!("&vv{q}") };
+    let shared_erf = kernel == 2 && pack > 1;
     let mut s = String::from(
         "fn fast1_run(wid: u32, lid: u32, x0: ptr<function, array<f32, DIM>>, mm0: ptr<function, array<f32, DIM>>,\n    \
          vv0: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>,\n    \
@@ -221,14 +237,48 @@ pub fn fast1_source(pack: usize) -> String {
         ["first == 0u", "first <= 1u && first + cnt > 1u", "first <= 2u && first + cnt > 2u", "first + cnt > 3u"];
     for (c, guard) in ["x", "y", "z", "w"].iter().zip(guards) {
         s.push_str(&format!(
-            "            if ({guard}) {{\n                let tf = time_factors(substep_number(k, j));\n                \
-             if (al0) {{\n                    update(0u, grad1((*x0)[0], m), n_z.{c}, tf, x0, mm0, vv0, m);\n                }}\n"
+            "            if ({guard}) {{\n                let tf = time_factors(substep_number(k, j));\n"
         ));
-        for q in others.clone() {
+        if shared_erf {
+            for q in 0..pack {
+                let x = xv(q);
+                s.push_str(&format!(
+                    "                let u{q} = grad1({x}[0], m) * cf_p2(m, 0u);\n                \
+                     var e{q} = erf_small_and_diffusion(u{q});\n                \
+                     var pend{q} = al{q} && !(abs(u{q}) < 0.5);\n"
+                ));
+            }
+            let mut first_u = format!("u{}", pack - 1);
+            for q in (0..pack - 1).rev() {
+                first_u = format!("select({first_u}, u{q}, pend{q})");
+            }
             s.push_str(&format!(
-                "                if (al{q}) {{\n                    \
-                 update(0u, grad1(x{q}[0], m), z{q}.{c}, tf, &x{q}, &mm{q}, &vv{q}, m);\n                }}\n"
+                "                loop {{\n                    let big = erf_big_and_diffusion({first_u});\n                    "
             ));
+            for q in 0..pack {
+                let other = if q == 0 { "" } else { "} else " };
+                s.push_str(&format!("{other}if (pend{q}) {{\n                        e{q} = big;\n                        pend{q} = false;\n                    "));
+            }
+            let any: Vec<String> = (0..pack).map(|q| format!("pend{q}")).collect();
+            s.push_str(&format!(
+                "}}\n                    if (!({})) {{\n                        break;\n                    }}\n                }}\n",
+                any.join(" || ")
+            ));
+            for q in 0..pack {
+                let (x, z) = (xv(q), zv(q));
+                s.push_str(&format!(
+                    "                if (al{q}) {{\n                    \
+                     {x}[0] = sign_sde_update({x}[0], e{q}, {z}.{c}, cf_p0(m, 0u), cf_p1(m, 0u));\n                }}\n"
+                ));
+            }
+        } else {
+            for q in 0..pack {
+                let (x, p, z, mm, vv) = (xv(q), xp(q), zv(q), mmp(q), vvp(q));
+                s.push_str(&format!(
+                    "                if (al{q}) {{\n                    \
+                     update(0u, grad1({x}[0], m), {z}.{c}, tf, {p}, {mm}, {vv}, m);\n                }}\n"
+                ));
+            }
         }
         s.push_str(
             "                j += 1u;\n                if (j == u_refine) {\n                    j = 0u;\n                    \

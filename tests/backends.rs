@@ -231,7 +231,7 @@ fn per_path_states_agree_after_100_steps() {
 }
 
 /// d = 1 takes the GPU kernel's unrolled path (one random block per four substeps), with one
-/// path per invocation (as on hardware) and with four (as on software adapters; src/shader.rs
+/// path per invocation (as on hardware) and with several (as on software adapters; src/shader.rs
 /// pack_for); segments that start mid-block (record every 7 steps, refine 3) exercise its
 /// hand-over to the generic path, and 1000 paths leave the last workgroup part empty (packed
 /// invocations whose paths are partly absent). States after 100 steps within the same bound as

@@ -56,13 +56,22 @@ fn erfc_nr(a: f32) -> f32 {
 // above, erf = 1 - erfc and sqrt(erfc (2 - erfc)). A real branch: near stationarity almost every
 // argument is small, so whole SIMD groups skip the exp path.
 fn erf_and_diffusion(x: f32) -> vec2<f32> {
-    let a = abs(x);
-    if (a < 0.5) {
-        let z = x * x;
-        let taylor = x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.00462963 + z * -0.0007575758)))));
-        return vec2<f32>(taylor, 1.0 + z * (-0.636618997 + z * (0.221746298 + z * (-0.0566019702 + z * 0.0106911338))));
+    if (abs(x) < 0.5) {
+        return erf_small_and_diffusion(x);
     }
-    let ec = erfc_nr(a);
+    return erf_big_and_diffusion(x);
+}
+
+// erf_and_diffusion's branch for |x| < 0.5 (twin of math::erf_small_and_diffusion).
+fn erf_small_and_diffusion(x: f32) -> vec2<f32> {
+    let z = x * x;
+    let taylor = x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.00462963 + z * -0.0007575758)))));
+    return vec2<f32>(taylor, 1.0 + z * (-0.636618997 + z * (0.221746298 + z * (-0.0566019702 + z * 0.0106911338))));
+}
+
+// erf_and_diffusion's branch for |x| >= 0.5.
+fn erf_big_and_diffusion(x: f32) -> vec2<f32> {
+    let ec = erfc_nr(abs(x));
     let big = 1.0 - ec;
     return vec2<f32>(select(big, -big, x < 0.0), sqrt(max(ec * (2.0 - ec), 0.0)));
 }

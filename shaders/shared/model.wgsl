@@ -192,6 +192,12 @@ fn compress(v: f32, w: u32, c3: f32, c4: f32, kept: ptr<function, u32>, left: u3
     return v;
 }
 
+// The SignSGD SDE's Euler-Maruyama step of one coordinate given e = (drift factor, diffusion factor);
+// p0 = dt, p1 = sqrt(eta dt) (twin of model::signsgd::sde_update_with).
+fn sign_sde_update(x: f32, e: vec2<f32>, xi: f32, p0: f32, p1: f32) -> f32 {
+    return x - p0 * e.x + p1 * e.y * xi;
+}
+
 // One update of coordinate i's state (x, and the EMAs m, v where the model has them) given its
 // gradient g, a standard normal xi and the substep's time factors tf.
 fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, DIM>>,
@@ -217,7 +223,7 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         } else {
             e = erf_and_diffusion(g * cf_p2(m, i));
         }
-        (*xs)[i] = x - p0 * e.x + p1 * e.y * xi;
+        (*xs)[i] = sign_sde_update(x, e, xi, p0, p1);
     } else if (MODEL == 3u) {
         // signsgd: x - eta sign(g + sigma xi); p0 = eta, p1 = sigma.
         (*xs)[i] = x - p0 * sign_f32(g + p1 * xi);
