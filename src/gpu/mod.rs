@@ -16,6 +16,15 @@ mod eval;
 /// Largest chunk on the GPU (paths); the dispatch width stays below 65 535 workgroups.
 const MAX_GPU_CHUNK: u64 = 1 << 22;
 
+/// Largest chunk on a software adapter (paths). Each dispatch has fixed costs per path: its state
+/// loaded and stored, its first random block, and the workgroup reductions of the partials, whose
+/// barriers llvmpipe runs as coroutine switches (37 tree reductions at d = 16). The per-dispatch
+/// work cap (src/plan.rs) gives a chunk of n paths at dimension d 2^30 / (n d) steps per dispatch:
+/// 64 at 2^20 paths and d = 16, where those costs took half of adam-sde's time; at 2^16 paths (1024
+/// workgroups, ample for a CPU's cores) d = 16 runs the 1024 steps an invocation may run per
+/// dispatch. benches/NOTES.md, "Packed paths": adam-sde d = 16 at 2^20 paths 2.6e8 -> 4.9e8.
+const MAX_SOFTWARE_CHUNK: u64 = 1 << 16;
+
 /// The process's one wgpu instance (and so one Vulkan instance), shared by every engine.
 /// Engines used to make their own: on an H100 (NVIDIA 580.159.04) two engines created and
 /// dropped on different threads at once crashed the process now and then (a segmentation fault
@@ -373,7 +382,8 @@ impl Engine for GpuEngine {
         let by_buffer =
             self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size) / (4 * 3 * dim as u64);
         let by_dispatch = u64::from(self.limits.max_compute_workgroups_per_dimension) * WG as u64;
-        let paths = by_buffer.min(by_dispatch).min(MAX_GPU_CHUNK);
+        let cap = if self.software { MAX_SOFTWARE_CHUNK } else { MAX_GPU_CHUNK };
+        let paths = by_buffer.min(by_dispatch).min(cap);
         (paths / WG as u64).max(1) * WG as u64
     }
 
