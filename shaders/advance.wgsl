@@ -74,7 +74,7 @@ var<private> d_sum: f32;
 var<private> d_min: u32;
 
 fn noise_fetch() {
-    n_words = threefry4x32(vec4<u32>(n_blo, n_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_NOISE, 0u));
+    n_words = noise_words(vec2<u32>(p_lo, p_hi));
     if (!TNOISE) {
         n_z = normals4(n_words);
     }
@@ -303,10 +303,15 @@ fn store_path(wid: u32, lane: u32, x: ptr<function, array<f32, DIM>>, mm: ptr<fu
     }
 }
 
+// The words of the current noise block (n_blo, n_bhi) for the path with random-number key `key`.
+fn noise_words(key: vec2<u32>) -> vec4<u32> {
+    return threefry4x32(vec4<u32>(n_blo, n_bhi, key.x, key.y), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_NOISE, 0u));
+}
+
 // The four normals of the current noise block for the path with key `key` (packed paths 1.. of
 // fast1_run; path 0's are n_z).
 fn pack_normals(key: vec2<u32>) -> vec4<f32> {
-    return normals4(threefry4x32(vec4<u32>(n_blo, n_bhi, key.x, key.y), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_NOISE, 0u)));
+    return normals4(noise_words(key));
 }
 
 // Whether a path is still live after step k: a live path out of bounds is frozen and counted.
@@ -592,28 +597,34 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 m.c[i] = coef[g_base + i].c;
             }
         }
+        // Coordinates and losses are read back from the state buffer (this invocation just wrote
+        // it): a dynamic index into the private array `x` would demote it to scratch memory on
+        // some drivers (llvmpipe), slowing the whole step loop. Each of the invocation's paths
+        // counts if it exists, is live and has a finite loss.
+        var rec_ok: array<bool, PACK>;
+        var rec_loss: array<f32, PACK>;
+        for (var p = 0u; p < PACK; p += 1u) {
+            let lane = p * INV + lid;
+            if (wid * WG + lane < params.n_paths) {
+                rec_loss[p] = stored_loss(wid, lane, &m);
+                rec_ok[p] = pk_alive[p] && is_finite_bits(rec_loss[p]);
+            }
+        }
         for (var q = 0u; q < NQ; q += 1u) {
             // The invocation's paths merged first (count, mean, M2; Welford), then the workgroup.
-            // Coordinates and losses are read back from the state buffer (this invocation just
-            // wrote it): a dynamic index into the private array `x` would demote it to scratch
-            // memory on some drivers (llvmpipe), slowing the whole step loop.
             var cn = 0.0;
             var cm = 0.0;
             var cs = 0.0;
             for (var p = 0u; p < PACK; p += 1u) {
-                let lane = p * INV + lid;
-                if (wid * WG + lane < params.n_paths) {
-                    let loss = stored_loss(wid, lane, &m);
-                    if (pk_alive[p] && is_finite_bits(loss)) {
-                        var v = loss;
-                        if (q < DIM) {
-                            v = state[state_index(wid, 0u, q, lane)];
-                        }
-                        cn += 1.0;
-                        let d = v - cm;
-                        cm += d / cn;
-                        cs += d * (v - cm);
+                if (rec_ok[p]) {
+                    var v = rec_loss[p];
+                    if (q < DIM) {
+                        v = state[state_index(wid, 0u, q, p * INV + lid)];
                     }
+                    cn += 1.0;
+                    let d = v - cm;
+                    cm += d / cn;
+                    cs += d * (v - cm);
                 }
             }
             red_n[lid] = cn;

@@ -90,9 +90,8 @@ pub fn packable(k: &KernelConsts) -> bool {
 /// update, the next step's gradient), latency-bound: several paths per invocation give it
 /// independent chains to interleave (benches/NOTES.md, "Packed paths": four gave the d = 1
 /// entries 1.5–2× their rate; eight as much, and more for signsgd-sde, whose erfc branch is
-/// then shared by eight paths, see [`fast1_source`]). A
-/// hardware GPU hides latency with other warps and would lose occupancy to the extra registers:
-/// one path there. The packed loop needs the d = 1 loop's block structure: at most one sample per
+/// then shared by eight paths, see [`fast1_source`]). A hardware GPU hides latency with other
+/// warps and would lose occupancy to the extra registers: one path there. The packed loop needs the d = 1 loop's block structure: at most one sample per
 /// random block (refine × stat_every ≥ 4, or a dispatch that samples nothing, stat_start =
 /// u32::MAX), the condition under which shaders/advance.wgsl takes that loop.
 pub fn pack_for(k: &KernelConsts, software: bool, p: &Params) -> usize {
@@ -213,14 +212,17 @@ pub fn fast1_source(pack: usize, kernel: u32) -> String {
         "fn fast1_run(wid: u32, lid: u32, x0: ptr<function, array<f32, DIM>>, mm0: ptr<function, array<f32, DIM>>,\n    \
          vv0: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>,\n    \
          s2: ptr<function, array<f32, DIM>>, ns: ptr<function, f32>) {\n    \
-         var al0 = alive;\n    var sn0: array<f32, DIM>;\n    var sl0 = false;\n",
+         var al0 = alive;\n",
     );
+    for q in 0..pack {
+        s.push_str(&format!("    var sn{q}: array<f32, DIM>;\n    var sl{q} = false;\n"));
+    }
     for q in others.clone() {
         s.push_str(&format!(
             "    var x{q}: array<f32, DIM>;\n    var mm{q}: array<f32, DIM>;\n    var vv{q}: array<f32, DIM>;\n    \
              var al{q} = false;\n    if (load_path(wid, {q}u * INV + lid, &x{q}, &mm{q}, &vv{q})) {{\n        \
              al{q} = in_bounds(&x{q});\n    }}\n    let key{q} = path_key(wid, {q}u * INV + lid);\n    \
-             var z{q} = pack_normals(key{q});\n    var sn{q}: array<f32, DIM>;\n    var sl{q} = false;\n    \
+             var z{q} = pack_normals(key{q});\n    \
              if (params.init == 1u && is_sample(0u)) {{\n        sample(&x{q}, al{q}, m, s1, s2, ns);\n    }}\n"
         ));
     }
@@ -236,9 +238,7 @@ pub fn fast1_source(pack: usize, kernel: u32) -> String {
     let guards =
         ["first == 0u", "first <= 1u && first + cnt > 1u", "first <= 2u && first + cnt > 2u", "first + cnt > 3u"];
     for (c, guard) in ["x", "y", "z", "w"].iter().zip(guards) {
-        s.push_str(&format!(
-            "            if ({guard}) {{\n                let tf = time_factors(substep_number(k, j));\n"
-        ));
+        s.push_str(&format!("            if ({guard}) {{\n"));
         if shared_erf {
             for q in 0..pack {
                 let x = xv(q);
@@ -272,6 +272,8 @@ pub fn fast1_source(pack: usize, kernel: u32) -> String {
                 ));
             }
         } else {
+            // (The SignSGD SDE has no time factors.)
+            s.push_str("                let tf = time_factors(substep_number(k, j));\n");
             for q in 0..pack {
                 let (x, p, z, mm, vv) = (xv(q), xp(q), zv(q), mmp(q), vvp(q));
                 s.push_str(&format!(
@@ -280,19 +282,16 @@ pub fn fast1_source(pack: usize, kernel: u32) -> String {
                 ));
             }
         }
-        s.push_str(
-            "                j += 1u;\n                if (j == u_refine) {\n                    j = 0u;\n                    \
-             k += 1u;\n                    al0 = still_live(x0, al0, k);\n",
-        );
-        for q in others.clone() {
-            s.push_str(&format!("                    al{q} = still_live(&x{q}, al{q}, k);\n"));
+        s.push_str("                j += 1u;\n                if (j == u_refine) {\n                    j = 0u;\n                    k += 1u;\n");
+        for q in 0..pack {
+            s.push_str(&format!("                    al{q} = still_live({}, al{q}, k);\n", xp(q)));
         }
-        s.push_str(
-            "                    if (k == next) {\n                        next = next_sample(next);\n                        \
-             sn0 = *x0;\n                        sl0 = al0;\n",
-        );
-        for q in others.clone() {
-            s.push_str(&format!("                        sn{q} = x{q};\n                        sl{q} = al{q};\n"));
+        s.push_str("                    if (k == next) {\n                        next = next_sample(next);\n");
+        for q in 0..pack {
+            s.push_str(&format!(
+                "                        sn{q} = {};\n                        sl{q} = al{q};\n",
+                xv(q)
+            ));
         }
         s.push_str("                        had = true;\n                    }\n                }\n            }\n");
     }
@@ -303,11 +302,8 @@ pub fn fast1_source(pack: usize, kernel: u32) -> String {
     for q in others.clone() {
         s.push_str(&format!("                z{q} = pack_normals(key{q});\n"));
     }
-    s.push_str(
-        "                n_lane = 0u;\n            }\n        }\n        if (had) {\n            \
-         sample(&sn0, sl0, m, s1, s2, ns);\n",
-    );
-    for q in others.clone() {
+    s.push_str("                n_lane = 0u;\n            }\n        }\n        if (had) {\n");
+    for q in 0..pack {
         s.push_str(&format!("            sample(&sn{q}, sl{q}, m, s1, s2, ns);\n"));
     }
     s.push_str("        }\n    }\n    alive = al0;\n");
