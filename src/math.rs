@@ -20,15 +20,27 @@ fn select(c: bool, a: f32, b: f32) -> f32 {
 /// series to s^9 (truncation < 3e-10 relative).
 #[inline(always)]
 pub fn ln_unit(u: f32) -> f32 {
+    let (s, e) = ln_unit_reduce(u);
+    ln_unit_finish(s, e)
+}
+
+/// [`ln_unit`]'s first half: (s, e) with u = m 2^e and s = (m − 1)/(m + 1).
+#[inline(always)]
+pub fn ln_unit_reduce(u: f32) -> (f32, f32) {
     let bits = u.to_bits();
     // Re-centre the mantissa around 1: add the offset of sqrt(1/2) before extracting e.
     let adj = bits.wrapping_sub(0x3F35_04F3);
     let e = (adj as i32) >> 23;
     let m = f32::from_bits(bits.wrapping_sub((e as u32) << 23));
-    let s = (m - 1.0) / (m + 1.0);
+    ((m - 1.0) / (m + 1.0), e as f32)
+}
+
+/// [`ln_unit`]'s second half: e ln 2 + 2 atanh(s).
+#[inline(always)]
+pub fn ln_unit_finish(s: f32, e: f32) -> f32 {
     let z = s * s;
     let p = 2.0 + z * (0.666_666_7 + z * (0.4 + z * (0.285_714_3 + z * 0.222_222_22)));
-    e as f32 * LN2_HI + (s * p + e as f32 * LN2_LO)
+    e * LN2_HI + (s * p + e * LN2_LO)
 }
 
 /// (cos θ, sin θ) for θ = 2π × (angle word as a fraction of 2^32), with exact quadrant

@@ -72,13 +72,27 @@ pub fn threefry4x32(ctr: [u32; 4], key: [u32; 4], rounds: u32) -> [u32; 4] {
 /// the CPU backend's compiler vectorises it (same operations as [`threefry4x32`] per lane).
 #[inline(always)]
 pub fn threefry4x32_lanes<const L: usize>(ctr: [[u32; L]; 4], key: [u32; 4]) -> [[u32; L]; 4] {
-    let ks = [key[0], key[1], key[2], key[3], PARITY ^ key[0] ^ key[1] ^ key[2] ^ key[3]];
+    let ks = key_schedule(key);
     let mut x = ctr;
     for (j, xj) in x.iter_mut().enumerate() {
         for v in xj.iter_mut() {
             *v = v.wrapping_add(ks[j]);
         }
     }
+    threefry4x32_lanes_keyed(x, &ks)
+}
+
+/// The five key words of [`threefry4x32`]: the key and its parity word.
+#[inline(always)]
+pub fn key_schedule(key: [u32; 4]) -> [u32; 5] {
+    [key[0], key[1], key[2], key[3], PARITY ^ key[0] ^ key[1] ^ key[2] ^ key[3]]
+}
+
+/// The rounds of [`threefry4x32_lanes`], on counters to which the first key injection
+/// (`x[j] += ks[j]`) has already been added: callers whose counter words stay the same from block
+/// to block (a path's index) add it once. (By value: the state stays in registers.)
+#[inline(always)]
+pub fn threefry4x32_lanes_keyed<const L: usize>(x: [[u32; L]; 4], ks: &[u32; 5]) -> [[u32; L]; 4] {
     let [mut x0, mut x1, mut x2, mut x3] = x;
     // Rounds written out (constant rotations, no loop-carried branch): four rounds, then a key
     // injection, as in `threefry4x32`.
@@ -158,6 +172,44 @@ pub fn box_muller(w_radius: u32, w_angle: u32) -> [f32; 2] {
     let r = (-2.0 * ln_unit(open_unit(w_radius))).sqrt();
     let (c, s) = sincos_quarter(w_angle);
     [r * c, r * s]
+}
+
+/// [`normals4`] of `L` blocks at once (the words of lane l are `w[0..4][l]`), stage by stage:
+/// each stage is a loop over all lanes with a short dependency chain, so that an out-of-order
+/// core overlaps many lanes' chains (one lane's Box–Muller is a chain of about 110 cycles,
+/// through a division and a square root). Per lane, the same operations as [`box_muller`] in
+/// the same order: bit-identical results.
+#[inline(always)]
+pub fn normals_lanes<const L: usize>(w: &[[u32; L]; 4], z: &mut [[f32; L]; 4]) {
+    // Radius words are w[0] and w[2]; angle words w[1] and w[3].
+    let mut s = [[0.0f32; L]; 2];
+    let mut ef = [[0.0f32; L]; 2];
+    for p in 0..2 {
+        for l in 0..L {
+            let u = open_unit(w[2 * p][l]);
+            let (sv, e) = crate::math::ln_unit_reduce(u);
+            s[p][l] = sv;
+            ef[p][l] = e;
+        }
+    }
+    let mut r = [[0.0f32; L]; 2];
+    for p in 0..2 {
+        for l in 0..L {
+            r[p][l] = crate::math::ln_unit_finish(s[p][l], ef[p][l]);
+        }
+    }
+    for p in 0..2 {
+        for l in 0..L {
+            r[p][l] = (-2.0 * r[p][l]).sqrt();
+        }
+    }
+    for p in 0..2 {
+        for l in 0..L {
+            let (c, sn) = sincos_quarter(w[2 * p + 1][l]);
+            z[2 * p][l] = r[p][l] * c;
+            z[2 * p + 1][l] = r[p][l] * sn;
+        }
+    }
 }
 
 /// Four standard normals from one block of words.

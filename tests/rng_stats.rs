@@ -102,7 +102,8 @@ const GOLDEN_SEED42: u32 = 0xbf08_551a;
 // Vectorised core and chunk independence
 // ---------------------------------------------------------------------------------------------
 
-/// The lane-innermost core (used by the CPU backend) is bit-identical to the scalar one.
+/// The lane-innermost core and Box–Muller (used by the CPU backend) are bit-identical to the
+/// scalar ones.
 #[test]
 fn lanes_match_scalar() {
     const L: usize = 32;
@@ -126,6 +127,9 @@ fn lanes_match_scalar() {
             ctr[3][l] = (b >> 32) as u32;
         }
         let out = threefry4x32_lanes::<L>(ctr, key);
+        // The staged Box–Muller of the lanes against `normals4` of each lane's words.
+        let mut z = [[0.0f32; L]; 4];
+        normals_lanes(&out, &mut z);
         for l in 0..L {
             let c = [ctr[0][l], ctr[1][l], ctr[2][l], ctr[3][l]];
             let want = threefry4x32(c, key, ROUNDS);
@@ -134,6 +138,9 @@ fn lanes_match_scalar() {
                 got, want,
                 "trial {trial}, lane {l}: counter {c:08x?}, key {key:08x?}: lanes {got:08x?}, scalar {want:08x?}"
             );
+            let zs = normals4(want).map(f32::to_bits);
+            let zl = [z[0][l], z[1][l], z[2][l], z[3][l]].map(f32::to_bits);
+            assert_eq!(zl, zs, "trial {trial}, lane {l}: normals of words {want:08x?}");
         }
     }
 }
