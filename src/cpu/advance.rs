@@ -30,7 +30,7 @@ use crate::model::distributed::accumulate;
 use crate::model::signsgd::sde_update_with;
 use crate::model::{kernel_id, update};
 use crate::noise::{student_t, t_sign_moments};
-use crate::rng::{STREAM_COMPRESS, STREAM_NOISE, box_muller, threefry4x32_lanes};
+use crate::rng::{STREAM_COMPRESS, STREAM_NOISE, key_schedule, normals_lanes, threefry4x32_lanes_keyed};
 use crate::spec::{BATCH, ModelKind, Noise};
 
 /// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
@@ -305,7 +305,9 @@ struct Cursor {
     lane: usize,
     per: usize,
     normals: bool,
-    key: [u32; 4],
+    /// The key schedule ([`key_schedule`]).
+    ks: [u32; 5],
+    /// The first lane's path index (counter words 2 and 3; lane l has path0 + l).
     path0: u64,
     words: [[u32; LANES]; 4],
     z: [[f32; LANES]; 4],
@@ -316,12 +318,13 @@ impl Cursor {
     // function of its own it ran as baseline x86-64 code: 3% of signsgd-sde d = 1).
     #[inline(always)]
     fn new(m0: u64, per: u64, normals: bool, stream: u32, params: &Params, path0: u64) -> Self {
+        let ks = key_schedule([params.seed_lo, params.seed_hi, stream, 0]);
         let mut c = Cursor {
             blk: m0 / per,
             lane: (m0 % per) as usize,
             per: per as usize,
             normals,
-            key: [params.seed_lo, params.seed_hi, stream, 0],
+            ks,
             path0,
             words: [[0; LANES]; 4],
             z: [[0.0; LANES]; 4],
@@ -332,23 +335,25 @@ impl Cursor {
 
     #[inline(always)]
     fn fetch(&mut self) {
-        let mut ctr = [[self.blk as u32; LANES], [(self.blk >> 32) as u32; LANES], [0; LANES], [0; LANES]];
+        // Threefry of counter (blk, path) for every lane, keyed in place (`threefry4x32_lanes`).
+        // Counter (blk, path0 + l) plus the first key injection. The path's 64-bit sum in 32-bit
+        // halves (lanes of u32 vectorise; the carry is whether the low half wrapped).
+        let ks = &self.ks;
+        let (lo0, hi0) = (self.path0 as u32, (self.path0 >> 32) as u32);
+        let mut x = [
+            [(self.blk as u32).wrapping_add(ks[0]); LANES],
+            [((self.blk >> 32) as u32).wrapping_add(ks[1]); LANES],
+            [0; LANES],
+            [0; LANES],
+        ];
         for l in 0..LANES {
-            let path = self.path0.wrapping_add(l as u64);
-            ctr[2][l] = path as u32;
-            ctr[3][l] = (path >> 32) as u32;
+            let lo = lo0.wrapping_add(l as u32);
+            x[2][l] = lo.wrapping_add(ks[2]);
+            x[3][l] = hi0.wrapping_add(u32::from(lo < lo0)).wrapping_add(ks[3]);
         }
-        self.words = threefry4x32_lanes(ctr, self.key);
+        self.words = threefry4x32_lanes_keyed(x, &self.ks);
         if self.normals {
-            let w = &self.words;
-            for l in 0..LANES {
-                let a = box_muller(w[0][l], w[1][l]);
-                let b = box_muller(w[2][l], w[3][l]);
-                self.z[0][l] = a[0];
-                self.z[1][l] = a[1];
-                self.z[2][l] = b[0];
-                self.z[3][l] = b[1];
-            }
+            normals_lanes(&self.words, &mut self.z);
         }
     }
 
@@ -512,13 +517,24 @@ fn block<const M: u32>(
         if kk >= params.k_end {
             break;
         }
+        // The SignSGD SDE with every lane alive (the common case) takes a fused pass per
+        // coordinate: gradient, erf argument, the Taylor-branch update and, in the last substep,
+        // the divergence bound, all while the lane is in registers; the gradient pass, the
+        // separate small-argument check and the bound pass below are skipped. A coordinate with
+        // some argument ≥ 0.5 falls back to the general code. Same operations per lane, so the
+        // same values.
+        let sign_fast = M == 2 && !k.tcdf && all_alive;
+        let mut fused_inb = [true; LANES];
         for j in 0..params.refine {
             let nn = kk as f32 * params.refine as f32 + j as f32 + 1.0;
             let tf = time_factors::<M>(nn, group.tf_a, group.tf_b);
-            for i in 0..dim {
-                let (hi, ci) = (h[i], c[i]);
-                for l in 0..LANES {
-                    g[i][l] = hi * (x[i][l] - ci);
+            let last = j + 1 == params.refine;
+            if !sign_fast {
+                for i in 0..dim {
+                    let (hi, ci) = (h[i], c[i]);
+                    for l in 0..LANES {
+                        g[i][l] = hi * (x[i][l] - ci);
+                    }
                 }
             }
             if M == 10 {
@@ -611,6 +627,33 @@ fn block<const M: u32>(
                             }
                         }
                     }
+                    if sign_fast {
+                        let (hi, ci) = (h[i], c[i]);
+                        let xs = &mut x[i];
+                        let mut nx = [0.0f32; LANES];
+                        let (mut all_small, mut all_in) = (true, true);
+                        for l in 0..LANES {
+                            let a = hi * (xs[l] - ci) * pi[2];
+                            all_small &= a.abs() < 0.5;
+                            let (e, s) = erf_small_and_diffusion(a);
+                            nx[l] = sde_update_with(xs[l], e, s, xi[l], pi[0], pi[1]);
+                            all_in &= nx[l].abs() <= bound;
+                        }
+                        if all_small {
+                            *xs = nx;
+                            if last && !all_in {
+                                for l in 0..LANES {
+                                    fused_inb[l] &= xs[l].abs() <= bound;
+                                }
+                            }
+                            continue;
+                        }
+                        // Some argument is large: this coordinate takes the general code, which
+                        // needs its gradient.
+                        for l in 0..LANES {
+                            g[i][l] = hi * (xs[l] - ci);
+                        }
+                    }
                     let (xs, ms, vs) = (&mut x[i], &mut mm[i], &mut vv[i]);
                     let gs = &g[i];
                     // The SignSGD SDE near stationarity: when every lane's erf argument is below
@@ -657,14 +700,23 @@ fn block<const M: u32>(
                             }
                         }};
                     }
-                    if all_alive { updates!(true) } else { updates!(false) }
+                    if all_alive {
+                        updates!(true)
+                    } else {
+                        updates!(false)
+                    }
+                    if sign_fast && last {
+                        for l in 0..LANES {
+                            fused_inb[l] &= xs[l].abs() <= bound;
+                        }
+                    }
                 }
             }
         }
         kk += 1;
         // Divergence: freeze and count the paths that left the bound in this step.
         // Paths rarely diverge: the bookkeeping runs only in steps where some lane did.
-        let inb = in_bounds(&x, bound);
+        let inb = if sign_fast { fused_inb } else { in_bounds(&x, bound) };
         let mut any_new = false;
         for l in 0..LANES {
             any_new |= alive[l] & !inb[l];
