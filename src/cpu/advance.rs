@@ -305,12 +305,22 @@ struct Cursor {
     lane: usize,
     per: usize,
     normals: bool,
+    /// Gaussian stream: block blk + 1's normals are computed in four stages, one per variate
+    /// taken from block blk (`prefetch`, into `zn`), so that each step's update shares the
+    /// core's out-of-order window with independent generator work (the update alone is a
+    /// latency-bound chain per lane).
+    pipelined: bool,
     /// The key schedule ([`key_schedule`]).
     ks: [u32; 5],
     /// The first lane's path index (counter words 2 and 3; lane l has path0 + l).
     path0: u64,
     words: [[u32; LANES]; 4],
     z: [[f32; LANES]; 4],
+    /// Block blk + 1 in the making: normals, words, and the radius stages' values.
+    zn: [[f32; LANES]; 4],
+    wn: [[u32; LANES]; 4],
+    sn: [[f32; LANES]; 2],
+    en: [[f32; LANES]; 2],
 }
 
 impl Cursor {
@@ -324,36 +334,86 @@ impl Cursor {
             lane: (m0 % per) as usize,
             per: per as usize,
             normals,
+            pipelined: normals && per == 4,
             ks,
             path0,
             words: [[0; LANES]; 4],
             z: [[0.0; LANES]; 4],
+            zn: [[0.0; LANES]; 4],
+            wn: [[0; LANES]; 4],
+            sn: [[0.0; LANES]; 2],
+            en: [[0.0; LANES]; 2],
         };
         c.fetch();
+        if c.pipelined {
+            // `next` computes stage j of the next block when it hands out variate j.
+            for q in 0..c.lane {
+                c.prefetch(q);
+            }
+        }
         c
     }
 
+    /// Threefry counters (block `blk`, path path0 + first + l) of N lanes, with the first key
+    /// injection added (`threefry4x32_lanes_keyed`). The 64-bit path sum in 32-bit halves
+    /// (lanes of u32 vectorise; the carry is whether the low half wrapped).
     #[inline(always)]
-    fn fetch(&mut self) {
-        // Threefry of counter (blk, path) for every lane, keyed in place (`threefry4x32_lanes`).
-        // Counter (blk, path0 + l) plus the first key injection. The path's 64-bit sum in 32-bit
-        // halves (lanes of u32 vectorise; the carry is whether the low half wrapped).
+    fn counters<const N: usize>(&self, blk: u64, first: usize) -> [[u32; N]; 4] {
         let ks = &self.ks;
-        let (lo0, hi0) = (self.path0 as u32, (self.path0 >> 32) as u32);
-        let mut x = [
-            [(self.blk as u32).wrapping_add(ks[0]); LANES],
-            [((self.blk >> 32) as u32).wrapping_add(ks[1]); LANES],
-            [0; LANES],
-            [0; LANES],
-        ];
-        for l in 0..LANES {
+        let base = self.path0.wrapping_add(first as u64);
+        let (lo0, hi0) = (base as u32, (base >> 32) as u32);
+        let mut x =
+            [[(blk as u32).wrapping_add(ks[0]); N], [((blk >> 32) as u32).wrapping_add(ks[1]); N], [0; N], [0; N]];
+        for l in 0..N {
             let lo = lo0.wrapping_add(l as u32);
             x[2][l] = lo.wrapping_add(ks[2]);
             x[3][l] = hi0.wrapping_add(u32::from(lo < lo0)).wrapping_add(ks[3]);
         }
-        self.words = threefry4x32_lanes_keyed(x, &self.ks);
+        x
+    }
+
+    /// Block `blk` of every lane: its words and, for a Gaussian stream, its normals.
+    #[inline(always)]
+    fn fetch(&mut self) {
+        self.words = threefry4x32_lanes_keyed(self.counters::<LANES>(self.blk, 0), &self.ks);
         if self.normals {
             normals_lanes(&self.words, &mut self.z);
+        }
+    }
+
+    /// Stage q of block blk + 1's normals, into `zn` at the last stage: (0) its Threefry words,
+    /// (1) the radius words' logarithm reduction, (2) the radii, (3) the angles and the normals.
+    /// Each stage spans all lanes, so it keeps many independent chains (as `normals_lanes`,
+    /// whose stages these are, bit for bit).
+    #[inline(always)]
+    fn prefetch(&mut self, q: usize) {
+        match q {
+            0 => self.wn = threefry4x32_lanes_keyed(self.counters::<LANES>(self.blk + 1, 0), &self.ks),
+            1 => {
+                for p in 0..2 {
+                    for l in 0..LANES {
+                        let (sv, e) = crate::math::ln_unit_reduce(crate::rng::open_unit(self.wn[2 * p][l]));
+                        self.sn[p][l] = sv;
+                        self.en[p][l] = e;
+                    }
+                }
+            }
+            2 => {
+                for p in 0..2 {
+                    for l in 0..LANES {
+                        self.sn[p][l] = (-2.0 * crate::math::ln_unit_finish(self.sn[p][l], self.en[p][l])).sqrt();
+                    }
+                }
+            }
+            _ => {
+                for p in 0..2 {
+                    for l in 0..LANES {
+                        let (c, sn) = crate::math::sincos_quarter(self.wn[2 * p + 1][l]);
+                        self.zn[2 * p][l] = self.sn[p][l] * c;
+                        self.zn[2 * p + 1][l] = self.sn[p][l] * sn;
+                    }
+                }
+            }
         }
     }
 
@@ -363,11 +423,19 @@ impl Cursor {
     fn next(&mut self) -> usize {
         if self.lane == self.per {
             self.blk += 1;
-            self.fetch();
+            if self.pipelined {
+                self.z = self.zn;
+            } else {
+                self.fetch();
+            }
             self.lane = 0;
         }
+        let j = self.lane;
         self.lane += 1;
-        self.lane - 1
+        if self.pipelined {
+            self.prefetch(j);
+        }
+        j
     }
 
     /// The next noise variate of every lane: a normal, or a Student-t variate with coordinate
