@@ -20,7 +20,7 @@ const MAX_GPU_CHUNK: u64 = 1 << 22;
 /// loaded and stored, its first random block, and the workgroup reductions of the partials, whose
 /// barriers llvmpipe runs as coroutine switches (37 tree reductions at d = 16). The per-dispatch
 /// work cap (src/plan.rs) gives a chunk of n paths at dimension d 2^30 / (n d) steps per dispatch:
-/// 64 at 2^20 paths and d = 16, where those costs took half of adam-sde's time; at 2^16 paths (1024
+/// 64 at 2^20 paths and d = 16, where those costs took half of adam-sde's time; at 2^16 paths (256
 /// workgroups, ample for a CPU's cores) d = 16 runs the 1024 steps an invocation may run per
 /// dispatch. benches/NOTES.md, "Packed paths": adam-sde d = 16 at 2^20 paths 2.6e8 -> 4.9e8.
 const MAX_SOFTWARE_CHUNK: u64 = 1 << 16;
