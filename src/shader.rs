@@ -91,9 +91,10 @@ pub fn packable(k: &KernelConsts) -> bool {
 /// independent chains to interleave (benches/NOTES.md, "Packed paths": four gave the d = 1
 /// entries 1.5–2× their rate; eight as much, and more for signsgd-sde, whose erfc branch is
 /// then shared by eight paths, see [`fast1_source`]). A hardware GPU hides latency with other
-/// warps and would lose occupancy to the extra registers: one path there. The packed loop needs the d = 1 loop's block structure: at most one sample per
-/// random block (refine × stat_every ≥ 4, or a dispatch that samples nothing, stat_start =
-/// u32::MAX), the condition under which shaders/advance.wgsl takes that loop.
+/// warps and would lose occupancy to the extra registers: one path there. The packed loop needs
+/// the d = 1 loop's block structure: at most one sample per random block (refine × stat_every
+/// ≥ 4, or a dispatch that samples nothing, stat_start = u32::MAX), the condition under which
+/// shaders/advance.wgsl takes that loop.
 pub fn pack_for(k: &KernelConsts, software: bool, p: &Params) -> usize {
     let one_sample_per_block = p.stat_start == u32::MAX || u64::from(p.refine) * u64::from(p.stat_every) >= 4;
     if software && packable(k) && one_sample_per_block { SOFTWARE_PACK } else { 1 }

@@ -304,12 +304,11 @@ struct Cursor {
     blk: u64,
     lane: usize,
     per: usize,
+    /// A Gaussian stream (four normals per block). Block blk + 1's normals are then computed in
+    /// four stages, one per variate taken from block blk (`prefetch`, into `zn`), so that each
+    /// step's update shares the core's out-of-order window with independent generator work (the
+    /// update alone is a latency-bound chain per lane).
     normals: bool,
-    /// Gaussian stream: block blk + 1's normals are computed in four stages, one per variate
-    /// taken from block blk (`prefetch`, into `zn`), so that each step's update shares the
-    /// core's out-of-order window with independent generator work (the update alone is a
-    /// latency-bound chain per lane).
-    pipelined: bool,
     /// The key schedule ([`key_schedule`]).
     ks: [u32; 5],
     /// The first lane's path index (counter words 2 and 3; lane l has path0 + l).
@@ -334,7 +333,6 @@ impl Cursor {
             lane: (m0 % per) as usize,
             per: per as usize,
             normals,
-            pipelined: normals && per == 4,
             ks,
             path0,
             words: [[0; LANES]; 4],
@@ -344,8 +342,9 @@ impl Cursor {
             sn: [[0.0; LANES]; 2],
             en: [[0.0; LANES]; 2],
         };
+        debug_assert!(!normals || per == 4, "a Gaussian block holds four normals");
         c.fetch();
-        if c.pipelined {
+        if c.normals {
             // `next` computes stage j of the next block when it hands out variate j.
             for q in 0..c.lane {
                 c.prefetch(q);
@@ -354,17 +353,20 @@ impl Cursor {
         c
     }
 
-    /// Threefry counters (block `blk`, path path0 + first + l) of N lanes, with the first key
+    /// Threefry counters (block `blk`, path path0 + l) of every lane, with the first key
     /// injection added (`threefry4x32_lanes_keyed`). The 64-bit path sum in 32-bit halves
     /// (lanes of u32 vectorise; the carry is whether the low half wrapped).
     #[inline(always)]
-    fn counters<const N: usize>(&self, blk: u64, first: usize) -> [[u32; N]; 4] {
+    fn counters(&self, blk: u64) -> [[u32; LANES]; 4] {
         let ks = &self.ks;
-        let base = self.path0.wrapping_add(first as u64);
-        let (lo0, hi0) = (base as u32, (base >> 32) as u32);
-        let mut x =
-            [[(blk as u32).wrapping_add(ks[0]); N], [((blk >> 32) as u32).wrapping_add(ks[1]); N], [0; N], [0; N]];
-        for l in 0..N {
+        let (lo0, hi0) = (self.path0 as u32, (self.path0 >> 32) as u32);
+        let mut x = [
+            [(blk as u32).wrapping_add(ks[0]); LANES],
+            [((blk >> 32) as u32).wrapping_add(ks[1]); LANES],
+            [0; LANES],
+            [0; LANES],
+        ];
+        for l in 0..LANES {
             let lo = lo0.wrapping_add(l as u32);
             x[2][l] = lo.wrapping_add(ks[2]);
             x[3][l] = hi0.wrapping_add(u32::from(lo < lo0)).wrapping_add(ks[3]);
@@ -375,7 +377,7 @@ impl Cursor {
     /// Block `blk` of every lane: its words and, for a Gaussian stream, its normals.
     #[inline(always)]
     fn fetch(&mut self) {
-        self.words = threefry4x32_lanes_keyed(self.counters::<LANES>(self.blk, 0), &self.ks);
+        self.words = threefry4x32_lanes_keyed(self.counters(self.blk), &self.ks);
         if self.normals {
             normals_lanes(&self.words, &mut self.z);
         }
@@ -390,7 +392,7 @@ impl Cursor {
     #[inline(always)]
     fn prefetch(&mut self, q: usize) {
         match q {
-            0 => self.wn = threefry4x32_lanes_keyed(self.counters::<LANES>(self.blk + 1, 0), &self.ks),
+            0 => self.wn = threefry4x32_lanes_keyed(self.counters(self.blk + 1), &self.ks),
             1 => {
                 for p in 0..2 {
                     for l in 0..LANES {
@@ -425,7 +427,7 @@ impl Cursor {
     fn next(&mut self) -> usize {
         if self.lane == self.per {
             self.blk += 1;
-            if self.pipelined {
+            if self.normals {
                 self.z = self.zn;
             } else {
                 self.fetch();
@@ -434,7 +436,7 @@ impl Cursor {
         }
         let j = self.lane;
         self.lane += 1;
-        if self.pipelined {
+        if self.normals {
             self.prefetch(j);
         }
         j
