@@ -307,10 +307,10 @@ pub fn fast1_source(pack: usize, kernel: u32) -> String {
     for q in 0..pack {
         s.push_str(&format!("            sample(&sn{q}, sl{q}, m, s1, s2, ns);\n"));
     }
-    s.push_str("        }\n    }\n    alive = al0;\n");
+    s.push_str("        }\n    }\n    alive = al0;\n    pk_x[0] = (*x0)[0];\n");
     for q in others {
         s.push_str(&format!(
-            "    pk_alive[{q}] = al{q};\n    if (wid * WG + {q}u * INV + lid < params.n_paths) {{\n        \
+            "    pk_alive[{q}] = al{q};\n    pk_x[{q}] = x{q}[0];\n    if (wid * WG + {q}u * INV + lid < params.n_paths) {{\n        \
              store_path(wid, {q}u * INV + lid, &x{q}, &mm{q}, &vv{q});\n    }}\n"
         ));
     }
