@@ -73,6 +73,8 @@ var<private> pk_alive: array<bool, PACK>;
 // storage buffer at a per-invocation index one lane at a time, so reading them back from the
 // state buffer cost about 1% of a 1000-step run (measured).
 var<private> pk_x: array<f32, PACK>;
+// A speculative dispatch (SPEC) met a path its kernel cannot advance exactly.
+var<private> spec_fail: bool;
 var<private> d_n: f32;
 var<private> d_sum: f32;
 var<private> d_min: u32;
@@ -489,6 +491,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         s2[i] = 0.0;
     }
     s1[DIM] = 0.0;
+    spec_fail = false;
     d_n = 0.0;
     d_sum = 0.0;
     d_min = 0xFFFFFFFFu;
@@ -709,6 +712,12 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         partials[base + 8u + 4u * DIM] = red_m[0];
     }
     workgroupBarrier();
+
+    // The histogram buffer's last word flags a failed speculative dispatch (the host then runs it again
+    // with the full kernel).
+    if (SPEC && spec_fail) {
+        atomicOr(&hist[arrayLength(&hist) - 1u], 1u);
+    }
 
     if (USE_LOCAL_HIST) {
         workgroupBarrier();

@@ -100,12 +100,27 @@ pub fn pack_for(k: &KernelConsts, software: bool, p: &Params) -> usize {
     if software && packable(k) && one_sample_per_block { SOFTWARE_PACK } else { 1 }
 }
 
+/// Whether kernel `k` with `pack` paths per invocation has a speculative variant
+/// ([`advance_source`] with `spec`): the packed SignSGD SDE (software adapters). llvmpipe runs
+/// every loop body at least once, so the packed kernel's erfc loop for arguments |u| ≥ 0.5
+/// (math.wgsl's `erf_big_and_diffusion`) costs every substep about a quarter of the step's time
+/// even when no path needs it, as it does near stationarity. The speculative kernel has no erfc
+/// and flags a dispatch in which some live path met |u| ≥ 0.5; the engine then runs the chunk
+/// again with the full kernel (src/gpu/mod.rs). Where no path meets it, both kernels do the
+/// same operations on every path, so the results are the same bit for bit.
+pub fn speculable(k: &KernelConsts, pack: usize) -> bool {
+    pack > 1 && k.kernel == 2
+}
+
 /// The composed `advance` kernel for these constants, with the coefficients in registers or
 /// read from their buffer ([`coef_regs`]), advancing `pack` paths per invocation ([`pack_for`]:
-/// 1, or [`SOFTWARE_PACK`] for a [`packable`] kernel).
-pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize) -> Result<String> {
+/// 1, or [`SOFTWARE_PACK`] for a [`packable`] kernel), speculative or not ([`speculable`]).
+pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize, spec: bool) -> Result<String> {
     if pack != 1 && !(pack == SOFTWARE_PACK && packable(k)) {
         return Err(Error::Gpu(format!("cannot pack {pack} paths per invocation for {k:?}")));
+    }
+    if spec && !speculable(k, pack) {
+        return Err(Error::Gpu(format!("no speculative kernel for {k:?} with {pack} paths per invocation")));
     }
     let local = uses_local_hist(k);
     let per = k.per_block();
@@ -115,7 +130,7 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize) -> Result<
          const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {}u;\n\
          const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n\
          const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\nconst FAST4: bool = {};\nconst PACK: u32 = {}u;\n\
-         const INV: u32 = {}u;\n",
+         const INV: u32 = {}u;\nconst SPEC: bool = {};\n",
         k.dim,
         k.slots(),
         k.draws,
@@ -137,8 +152,9 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize) -> Result<
         k.whole_blocks(),
         pack,
         WG / pack,
+        spec,
     );
-    Ok(header + &fast4_coords_source(k) + &fast1_source(pack, k.kernel) + &resolve("advance.wgsl")?)
+    Ok(header + &fast4_coords_source(k) + &fast1_source(pack, k.kernel, spec) + &resolve("advance.wgsl")?)
 }
 
 /// Largest d × draws for which [`fast4_coords_source`] writes the FAST4 substep out.
@@ -200,7 +216,7 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
 /// path pending: near stationarity that is one trip, one erfc per substep for all the packed
 /// paths instead of one for each. Each path's (erf, diffusion) is the one
 /// `erf_and_diffusion` gives, bit for bit.
-pub fn fast1_source(pack: usize, kernel: u32) -> String {
+pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
     let others = 1..pack;
     // Path q's state (an lvalue), its pointer, and its normals.
     let xv = |q: usize| if q == 0 { "(*x0)".to_string() } else { format!("x{q}") };
@@ -249,22 +265,27 @@ pub fn fast1_source(pack: usize, kernel: u32) -> String {
                      var pend{q} = al{q} && !(abs(u{q}) < 0.5);\n"
                 ));
             }
-            let mut first_u = format!("u{}", pack - 1);
-            for q in (0..pack - 1).rev() {
-                first_u = format!("select({first_u}, u{q}, pend{q})");
-            }
-            s.push_str(&format!(
+            let any: Vec<String> = (0..pack).map(|q| format!("pend{q}")).collect();
+            if spec {
+                // Speculative kernel (see `speculates`): no erfc; a pending path fails the dispatch.
+                s.push_str(&format!("                spec_fail = spec_fail || {};\n", any.join(" || ")));
+            } else {
+                let mut first_u = format!("u{}", pack - 1);
+                for q in (0..pack - 1).rev() {
+                    first_u = format!("select({first_u}, u{q}, pend{q})");
+                }
+                s.push_str(&format!(
                 "                loop {{\n                    let big = erf_big_and_diffusion({first_u});\n                    "
             ));
-            for q in 0..pack {
-                let other = if q == 0 { "" } else { "} else " };
-                s.push_str(&format!("{other}if (pend{q}) {{\n                        e{q} = big;\n                        pend{q} = false;\n                    "));
-            }
-            let any: Vec<String> = (0..pack).map(|q| format!("pend{q}")).collect();
-            s.push_str(&format!(
+                for q in 0..pack {
+                    let other = if q == 0 { "" } else { "} else " };
+                    s.push_str(&format!("{other}if (pend{q}) {{\n                        e{q} = big;\n                        pend{q} = false;\n                    "));
+                }
+                s.push_str(&format!(
                 "}}\n                    if (!({})) {{\n                        break;\n                    }}\n                }}\n",
                 any.join(" || ")
             ));
+            }
             for q in 0..pack {
                 let (x, z) = (xv(q), zv(q));
                 s.push_str(&format!(

@@ -62,13 +62,24 @@ fn every_kernel_configuration_validates() {
             // Every kernel with one path per invocation; the d = 1 ones also packed.
             let packs: &[usize] = if shader::packable(&k) { &[1, shader::SOFTWARE_PACK] } else { &[1] };
             for &pack in packs {
-                let src = shader::advance_source(&k, regs, pack).unwrap();
-                shader::validate(&src)
-                    .unwrap_or_else(|e| panic!("{k:?} (coefficients in registers: {regs}, pack {pack}): {e}"));
+                // The speculative variant too where there is one (the packed SignSGD SDE).
+                for spec in [false, true] {
+                    if spec && !shader::speculable(&k, pack) {
+                        assert!(
+                            shader::advance_source(&k, regs, pack, true).is_err(),
+                            "{k:?} pack {pack}: not speculable"
+                        );
+                        continue;
+                    }
+                    let src = shader::advance_source(&k, regs, pack, spec).unwrap();
+                    shader::validate(&src).unwrap_or_else(|e| {
+                        panic!("{k:?} (coefficients in registers: {regs}, pack {pack}, speculative {spec}): {e}")
+                    });
+                }
             }
         }
         if !shader::packable(&k) {
-            assert!(shader::advance_source(&k, true, shader::SOFTWARE_PACK).is_err(), "{k:?} refuses packing");
+            assert!(shader::advance_source(&k, true, shader::SOFTWARE_PACK, false).is_err(), "{k:?} refuses packing");
         }
     }
     shader::validate(&shader::rng_words_source().unwrap()).unwrap();
@@ -89,7 +100,7 @@ fn naga_struct(module: &naga::Module, name: &str) -> (u32, Vec<(String, u32)>) {
 #[test]
 fn host_structs_match_naga_layout() {
     let k = consts(ModelKind::AdamSde, 7, 2, 8);
-    let module = shader::validate(&shader::advance_source(&k, true, 1).unwrap()).unwrap();
+    let module = shader::validate(&shader::advance_source(&k, true, 1, false).unwrap()).unwrap();
     let (span, members) = naga_struct(&module, "Params");
     assert_eq!(span as usize, size_of::<Params>(), "Params size");
     assert_eq!(members.len() * 4, size_of::<Params>(), "Params has only 4-byte members");
@@ -102,7 +113,8 @@ fn host_structs_match_naga_layout() {
         assert_eq!(*off as usize, 4 * i, "Coef.{name}");
     }
     // Spot checks that the member order is the same as on the host.
-    let (_, pm) = naga_struct(&shader::validate(&shader::advance_source(&k, true, 1).unwrap()).unwrap(), "Params");
+    let (_, pm) =
+        naga_struct(&shader::validate(&shader::advance_source(&k, true, 1, false).unwrap()).unwrap(), "Params");
     assert_eq!(pm.iter().find(|(n, _)| n == "gsq").unwrap().1 as usize, std::mem::offset_of!(Params, gsq));
     assert_eq!(members.iter().find(|(n, _)| n == "x0").unwrap().1 as usize, std::mem::offset_of!(Coef, x0));
     let module = shader::validate(&shader::rng_words_source().unwrap()).unwrap();

@@ -2,7 +2,7 @@
 //! chunk-sized buffers, and a two-slot staging ring so that segment s + 1 computes while the
 //! host reads segment s back. Labels are `optsde.<kernel>`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc;
 
 use crate::cpu::advance::{KernelConsts, WG};
@@ -86,14 +86,22 @@ pub struct GpuEngine {
     info: BackendInfo,
     limits: wgpu::Limits,
     software: bool,
-    /// Advance pipelines by kernel and paths per invocation.
-    pipelines: HashMap<(KernelConsts, usize), Pipeline>,
+    /// Advance pipelines by kernel, paths per invocation and whether speculative.
+    pipelines: HashMap<(KernelConsts, usize, bool), Pipeline>,
     /// Where the advance kernel keeps the coefficients: `None` chooses by adapter and d
     /// ([`shader::coef_regs`]); tests force either variant.
     coef_regs: Option<bool>,
     /// Whether the d = 1 loop packs paths: `None` chooses by adapter ([`shader::pack_for`]);
     /// tests force either variant.
     pack: Option<bool>,
+    /// Whether chunks are tried with the speculative kernel first: `None` wherever it applies
+    /// ([`shader::speculable`]); tests force it off.
+    speculate: Option<bool>,
+    /// Kernels whose speculative run failed once: this engine runs them in full since.
+    spec_failed: HashSet<KernelConsts>,
+    /// Chunks tried speculatively, and those run again in full after their try failed.
+    spec_tried: u64,
+    spec_reruns: u64,
     bufs: Option<Buffers>,
 }
 
@@ -131,6 +139,10 @@ impl GpuEngine {
             pipelines: HashMap::new(),
             coef_regs: None,
             pack: None,
+            speculate: None,
+            spec_failed: HashSet::new(),
+            spec_tried: 0,
+            spec_reruns: 0,
             bufs: None,
         })
     }
@@ -151,6 +163,29 @@ impl GpuEngine {
     /// Both compute the same per-path values; tests compare each with the CPU twin.
     pub fn set_packing(&mut self, pack: Option<bool>) {
         self.pack = pack;
+    }
+
+    /// Try speculative runs wherever they apply (`None`) or never (`Some(false)`); see
+    /// [`shader::speculable`]. Both give the same results; tests compare them.
+    pub fn set_speculation(&mut self, on: Option<bool>) {
+        self.speculate = on;
+        self.spec_failed.clear();
+    }
+
+    /// Chunks tried with the speculative kernel so far, and those of them that ran again in full
+    /// because the try met a path it could not advance exactly.
+    pub fn speculation_counts(&self) -> (u64, u64) {
+        (self.spec_tried, self.spec_reruns)
+    }
+
+    /// Whether this chunk is tried speculatively first: the kernel allows it, it starts from x0
+    /// (its first segment initialises the state, so a failed try is simply run again) and no
+    /// speculative run of this kernel has failed on this engine.
+    fn speculates(&self, k: &KernelConsts, pack: usize, segs: &[Params]) -> bool {
+        self.speculate.unwrap_or(true)
+            && shader::speculable(k, pack)
+            && segs.first().is_some_and(|p| p.init == 1)
+            && !self.spec_failed.contains(k)
     }
 
     /// Paths per invocation for a run of kernel `k` with these parameters.
@@ -238,15 +273,28 @@ impl GpuEngine {
         })
     }
 
-    fn ensure(&mut self, k: &KernelConsts, pack: usize, n_wg: usize, tcdf_words: usize, n_groups: usize) -> Result<()> {
+    /// The advance pipelines of kernel `k` (the speculative one too if `spec`) and buffers for
+    /// `n_wg` workgroups; the speculative pipeline's bind group layout equals the full one's, so
+    /// both use the same bind group.
+    fn ensure(
+        &mut self,
+        k: &KernelConsts,
+        pack: usize,
+        spec: bool,
+        n_wg: usize,
+        tcdf_words: usize,
+        n_groups: usize,
+    ) -> Result<()> {
         let key = (*k, pack);
-        if !self.pipelines.contains_key(&key) {
-            // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
-            let storage = [true, false, false, false, true, true];
-            let regs = self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software));
-            let src = shader::advance_source(k, regs, pack)?;
-            let p = self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage))?;
-            self.pipelines.insert(key, p);
+        for s in [false, spec] {
+            if !self.pipelines.contains_key(&(*k, pack, s)) {
+                // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
+                let storage = [true, false, false, false, true, true];
+                let regs = self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software));
+                let src = shader::advance_source(k, regs, pack, s)?;
+                let p = self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage))?;
+                self.pipelines.insert((*k, pack, s), p);
+            }
         }
         if self
             .bufs
@@ -257,7 +305,8 @@ impl GpuEngine {
         }
         use wgpu::BufferUsages as U;
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
-        let hbytes = (k.hist_words() * n_groups * 4) as u64;
+        // The histograms, then one word: the speculative kernel's failure flag.
+        let hbytes = (k.hist_words() * n_groups * 4 + 4) as u64;
         let sbytes = (n_wg * k.slots() * k.dim * WG * 4) as u64;
         if sbytes > self.limits.max_storage_buffer_binding_size || sbytes > self.limits.max_buffer_size {
             return Err(Error::Gpu(format!("state of {sbytes} bytes exceeds the adapter's buffer limits")));
@@ -275,7 +324,7 @@ impl GpuEngine {
         let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
         let tcdf = self.buffer("optsde.tcdf", (tcdf_words * 4) as u64, U::STORAGE | U::COPY_DST);
         let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
-        let layout = &self.pipelines[&key].layout;
+        let layout = &self.pipelines[&(*k, pack, false)].layout;
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("optsde.advance"),
             layout,
@@ -373,46 +422,52 @@ impl GpuEngine {
     }
 }
 
-impl Engine for GpuEngine {
-    fn info(&self) -> BackendInfo {
-        self.info.clone()
-    }
+/// Receives one segment's results (its index, partials, histogram words); false stops the run.
+type SegmentResult<'a> = dyn FnMut(usize, &[f32], &[u32]) -> Result<bool> + 'a;
 
-    fn max_chunk(&self, dim: usize) -> u64 {
-        let by_buffer =
-            self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size) / (4 * 3 * dim as u64);
-        let by_dispatch = u64::from(self.limits.max_compute_workgroups_per_dimension) * WG as u64;
-        let cap = if self.software { MAX_SOFTWARE_CHUNK } else { MAX_GPU_CHUNK };
-        let paths = by_buffer.min(by_dispatch).min(cap);
-        (paths / WG as u64).max(1) * WG as u64
-    }
-
-    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
-        let Some(first) = segs.first() else { return Ok(()) };
-        let n_wg = (first.n_paths as usize).div_ceil(WG);
-        let pack = self.pack_for(k, first);
-        self.ensure(k, pack, n_wg, up.tcdf.len(), up.groups.len())?;
+impl GpuEngine {
+    /// Run the segments of one chunk with the full or the speculative advance pipeline, handing
+    /// each segment's partials and histogram words (the last word: the speculative failure
+    /// flag) to `on` in order, two segments in flight; `on` returning false stops the
+    /// submissions (the segments in flight finish, unread).
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &self,
+        k: &KernelConsts,
+        pack: usize,
+        spec: bool,
+        n_wg: usize,
+        up: &Upload,
+        segs: &[Params],
+        on: &mut SegmentResult<'_>,
+    ) -> Result<()> {
         let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
-        let hbytes = (k.hist_words() * up.groups.len() * 4) as u64;
-        let this = &*self;
-        let b = this.bufs.as_ref().expect("buffers were just ensured");
-        let pipe = &this.pipelines[&(*k, pack)];
-        this.scoped("optsde.advance", |s| {
+        let hbytes = (k.hist_words() * up.groups.len() * 4 + 4) as u64;
+        let b = self.bufs.as_ref().expect("buffers were ensured");
+        let pipe = &self.pipelines[&(*k, pack, spec)];
+        self.scoped("optsde.advance", |s| {
             s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(&up.coef));
             s.queue.write_buffer(&b.tcdf, 0, bytemuck::cast_slice(&up.tcdf));
             s.queue.write_buffer(&b.groups, 0, bytemuck::cast_slice(&up.groups));
             let mut pending: VecDeque<(usize, wgpu::SubmissionIndex)> = VecDeque::new();
-            let mut collect = |seg: usize, idx: wgpu::SubmissionIndex| -> Result<()> {
+            let mut go = true;
+            let mut collect = |seg: usize, idx: wgpu::SubmissionIndex, read: bool| -> Result<bool> {
                 s.read_staging(&b.staging[seg % 2], idx, |bytes| {
+                    if !read {
+                        return Ok(false);
+                    }
                     // The mapped view need not be aligned for f32: copy once.
                     let words: Vec<u32> =
                         bytes.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
                     let split = (pbytes / 4) as usize;
                     let part: &[f32] = bytemuck::cast_slice(&words[..split]);
-                    sink(seg, part, &words[split..])
+                    on(seg, part, &words[split..])
                 })?
             };
             for (i, p) in segs.iter().enumerate() {
+                if !go {
+                    break;
+                }
                 s.queue.write_buffer(&b.params, 0, bytemuck::bytes_of(p));
                 let mut enc =
                     s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.advance") });
@@ -432,13 +487,64 @@ impl Engine for GpuEngine {
                 pending.push_back((i, s.queue.submit([enc.finish()])));
                 if pending.len() == 2 {
                     let (seg, idx) = pending.pop_front().expect("two pending");
-                    collect(seg, idx)?;
+                    go = collect(seg, idx, true)?;
                 }
             }
             while let Some((seg, idx)) = pending.pop_front() {
-                collect(seg, idx)?;
+                let more = collect(seg, idx, go)?;
+                go = go && more;
             }
             Ok(())
+        })
+    }
+}
+
+impl Engine for GpuEngine {
+    fn info(&self) -> BackendInfo {
+        self.info.clone()
+    }
+
+    fn max_chunk(&self, dim: usize) -> u64 {
+        let by_buffer =
+            self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size) / (4 * 3 * dim as u64);
+        let by_dispatch = u64::from(self.limits.max_compute_workgroups_per_dimension) * WG as u64;
+        let cap = if self.software { MAX_SOFTWARE_CHUNK } else { MAX_GPU_CHUNK };
+        let paths = by_buffer.min(by_dispatch).min(cap);
+        (paths / WG as u64).max(1) * WG as u64
+    }
+
+    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
+        let Some(first) = segs.first() else { return Ok(()) };
+        let n_wg = (first.n_paths as usize).div_ceil(WG);
+        let pack = self.pack_for(k, first);
+        let spec = self.speculates(k, pack, segs);
+        self.ensure(k, pack, spec, n_wg, up.tcdf.len(), up.groups.len())?;
+        if spec {
+            self.spec_tried += 1;
+            // Keep the segments' results until the chunk is known to be exact; stop at the first
+            // failed segment.
+            let mut kept: Vec<(Vec<f32>, Vec<u32>)> = Vec::with_capacity(segs.len());
+            let mut failed = false;
+            self.dispatch(k, pack, true, n_wg, up, segs, &mut |_, part, hist| {
+                if hist.last().is_some_and(|&flag| flag != 0) {
+                    failed = true;
+                    return Ok(false);
+                }
+                kept.push((part.to_vec(), hist.to_vec()));
+                Ok(true)
+            })?;
+            if !failed {
+                for (seg, (part, hist)) in kept.iter().enumerate() {
+                    sink(seg, part, &hist[..hist.len() - 1])?;
+                }
+                return Ok(());
+            }
+            self.spec_failed.insert(*k);
+            self.spec_reruns += 1;
+        }
+        self.dispatch(k, pack, false, n_wg, up, segs, &mut |seg, part, hist| {
+            sink(seg, part, &hist[..hist.len() - 1])?;
+            Ok(true)
         })
     }
 
