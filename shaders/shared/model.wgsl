@@ -266,7 +266,7 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         (*vs)[i] = v;
         let pp = sqrt(max(v, 0.0)) + cf_p4(m, i) * tf.y;
         let mo = (*ms)[i];
-        (*xs)[i] = x - p0 * tf.x * (mo + cf_p7(m, i) * (g - mo)) / pp - tf.x * cf_p8(m, i) * xi / pp - cf_p5(m, i) * x;
+        (*xs)[i] = x - (p0 * tf.x * (mo + cf_p7(m, i) * (g - mo)) + tf.x * cf_p8(m, i) * xi) / pp - cf_p5(m, i) * x;
         (*ms)[i] = mo + cf_p2(m, i) * (g - mo) + p1 * xi;
     }
 }

@@ -115,10 +115,12 @@ pub fn rmsprop_sde_update(x: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; 9
 
 /// Adam SDE (kernel 7): p0 = Δt, p1 = ρ₁√(ηΔt)σ, p2 = ρ₁Δt, p3 = ρ₂Δt, p4 = ε, p5 = θΔt,
 /// p6 = σ², p7 = ηρ₁ drift correction, p8 = ηρ₁√(ηΔt)σ noise companion; tf = (√ι₂/ι₁, √ι₂).
+/// The drift and the noise term share one division by P (a second one cost the packed
+/// lavapipe kernel about 5%, benches/NOTES.md).
 #[inline(always)]
 pub fn adam_sde_update(x: &mut f32, m: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; 9], tf: [f32; 2], gsq: f32) {
     *v += p[3] * (gsq * g * g + p[6] - *v);
     let pp = v.max(0.0).sqrt() + p[4] * tf[1];
-    *x = *x - p[0] * tf[0] * (*m + p[7] * (g - *m)) / pp - tf[0] * p[8] * xi / pp - p[5] * *x;
+    *x = *x - (p[0] * tf[0] * (*m + p[7] * (g - *m)) + tf[0] * p[8] * xi) / pp - p[5] * *x;
     *m = *m + p[2] * (g - *m) + p[1] * xi;
 }
