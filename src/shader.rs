@@ -100,16 +100,19 @@ pub fn pack_for(k: &KernelConsts, software: bool, p: &Params) -> usize {
     if software && packable(k) && one_sample_per_block { SOFTWARE_PACK } else { 1 }
 }
 
-/// Whether kernel `k` with `pack` paths per invocation has a speculative variant
-/// ([`advance_source`] with `spec`): the packed SignSGD SDE (software adapters). llvmpipe runs
-/// every loop body at least once, so the packed kernel's erfc loop for arguments |u| ≥ 0.5
-/// (math.wgsl's `erf_big_and_diffusion`) costs every substep about a quarter of the step's time
-/// even when no path needs it, as it does near stationarity. The speculative kernel has no erfc
-/// and flags a dispatch in which some live path met |u| ≥ 0.5; the engine then runs the chunk
-/// again with the full kernel (src/gpu/mod.rs). Where no path meets it, both kernels do the
-/// same operations on every path, so the results are the same bit for bit.
-pub fn speculable(k: &KernelConsts, pack: usize) -> bool {
-    pack > 1 && k.kernel == 2
+/// Whether kernel `k` has a speculative variant ([`advance_source`] with `spec`): the SignSGD
+/// SDE with Gaussian noise. Its drift and diffusion factors come from erf, whose argument
+/// |u| ≥ 0.5 takes a branch with an exponential and a division (math.wgsl
+/// `erf_big_and_diffusion`). llvmpipe runs both sides of every branch and every loop body at
+/// least once, so software adapters paid for that branch at every substep (the packed d = 1
+/// kernel: in a loop serving the pending paths; the others: for every coordinate) although
+/// near stationarity no path needs it. The speculative kernel takes the small-argument branch
+/// alone and flags a dispatch in which some live path met |u| ≥ 0.5; the engine then runs the
+/// chunk again with the full kernel (src/gpu/mod.rs). Where no path meets it, both kernels do
+/// the same operations on every path, so the results are the same bit for bit. Software
+/// adapters only: a hardware GPU's branch is a real one.
+pub fn speculable(k: &KernelConsts) -> bool {
+    k.kernel == 2 && !k.tcdf
 }
 
 /// The composed `advance` kernel for these constants, with the coefficients in registers or
@@ -119,8 +122,8 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize, spec: bool
     if pack != 1 && !(pack == SOFTWARE_PACK && packable(k)) {
         return Err(Error::Gpu(format!("cannot pack {pack} paths per invocation for {k:?}")));
     }
-    if spec && !speculable(k, pack) {
-        return Err(Error::Gpu(format!("no speculative kernel for {k:?} with {pack} paths per invocation")));
+    if spec && !speculable(k) {
+        return Err(Error::Gpu(format!("no speculative kernel for {k:?}")));
     }
     let local = uses_local_hist(k);
     let per = k.per_block();
@@ -267,7 +270,7 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
             }
             let any: Vec<String> = (0..pack).map(|q| format!("pend{q}")).collect();
             if spec {
-                // Speculative kernel (see `speculates`): no erfc; a pending path fails the dispatch.
+                // Speculative kernel ([`speculable`]): no erfc; a pending path fails the dispatch.
                 s.push_str(&format!("                spec_fail = spec_fail || {};\n", any.join(" || ")));
             } else {
                 let mut first_u = format!("u{}", pack - 1);

@@ -62,13 +62,10 @@ fn every_kernel_configuration_validates() {
             // Every kernel with one path per invocation; the d = 1 ones also packed.
             let packs: &[usize] = if shader::packable(&k) { &[1, shader::SOFTWARE_PACK] } else { &[1] };
             for &pack in packs {
-                // The speculative variant too where there is one (the packed SignSGD SDE).
+                // The speculative variant too where there is one (the SignSGD SDE).
                 for spec in [false, true] {
-                    if spec && !shader::speculable(&k, pack) {
-                        assert!(
-                            shader::advance_source(&k, regs, pack, true).is_err(),
-                            "{k:?} pack {pack}: not speculable"
-                        );
+                    if spec && !shader::speculable(&k) {
+                        assert!(shader::advance_source(&k, regs, pack, true).is_err(), "{k:?}: not speculable");
                         continue;
                     }
                     let src = shader::advance_source(&k, regs, pack, spec).unwrap();

@@ -221,7 +221,15 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
             let t = t_sign_moments(g * cf_p2(m, i), coef[g_base + i].nu, coef[g_base + i].sqrt_nu, coef[g_base + i].tab);
             e = vec2<f32>(t.x, sqrt(t.y));
         } else {
-            e = erf_and_diffusion(g * cf_p2(m, i));
+            let a = g * cf_p2(m, i);
+            if (SPEC) {
+                // The speculative kernel (src/shader.rs speculable): the small-argument branch
+                // alone, and a flag where it would not do.
+                spec_fail = spec_fail || !(abs(a) < 0.5);
+                e = erf_small_and_diffusion(a);
+            } else {
+                e = erf_and_diffusion(a);
+            }
         }
         (*xs)[i] = sign_sde_update(x, e, xi, p0, p1);
     } else if (MODEL == 3u) {

@@ -181,9 +181,10 @@ impl GpuEngine {
     /// Whether this chunk is tried speculatively first: the kernel allows it, it starts from x0
     /// (its first segment initialises the state, so a failed try is simply run again) and no
     /// speculative run of this kernel has failed on this engine.
-    fn speculates(&self, k: &KernelConsts, pack: usize, segs: &[Params]) -> bool {
+    fn speculates(&self, k: &KernelConsts, segs: &[Params]) -> bool {
         self.speculate.unwrap_or(true)
-            && shader::speculable(k, pack)
+            && self.software
+            && shader::speculable(k)
             && segs.first().is_some_and(|p| p.init == 1)
             && !self.spec_failed.contains(k)
     }
@@ -517,7 +518,7 @@ impl Engine for GpuEngine {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
         let pack = self.pack_for(k, first);
-        let spec = self.speculates(k, pack, segs);
+        let spec = self.speculates(k, segs);
         self.ensure(k, pack, spec, n_wg, up.tcdf.len(), up.groups.len())?;
         if spec {
             self.spec_tried += 1;
