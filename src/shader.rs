@@ -218,7 +218,8 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
 /// runs both sides of a branch but leaves a loop once no invocation of the SIMD group has a
 /// path pending: near stationarity that is one trip, one erfc per substep for all the packed
 /// paths instead of one for each. Each path's (erf, diffusion) is the one
-/// `erf_and_diffusion` gives, bit for bit.
+/// `erf_and_diffusion` gives, bit for bit. The speculative kernel (`spec`, [`speculable`]) has no
+/// such loop: a pending path sets `spec_fail` instead.
 pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
     let others = 1..pack;
     // Path q's state (an lvalue), its pointer, and its normals.
