@@ -305,9 +305,7 @@ impl GpuEngine {
             return Ok(());
         }
         use wgpu::BufferUsages as U;
-        let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
-        // The histograms, then one word: the speculative kernel's failure flag.
-        let hbytes = (k.hist_words() * n_groups * 4 + 4) as u64;
+        let (pbytes, hbytes) = readback_bytes(k, n_wg, n_groups);
         let sbytes = (n_wg * k.slots() * k.dim * WG * 4) as u64;
         if sbytes > self.limits.max_storage_buffer_binding_size || sbytes > self.limits.max_buffer_size {
             return Err(Error::Gpu(format!("state of {sbytes} bytes exceeds the adapter's buffer limits")));
@@ -423,6 +421,13 @@ impl GpuEngine {
     }
 }
 
+/// Bytes of the per-workgroup partials of `n_wg` workgroups, and of the histograms of `n_groups`
+/// parameter groups followed by one word: the speculative kernel's failure flag (the last word
+/// of the histogram buffer, shaders/advance.wgsl).
+fn readback_bytes(k: &KernelConsts, n_wg: usize, n_groups: usize) -> (u64, u64) {
+    ((n_wg * partial_words(k.dim) * 4) as u64, (k.hist_words() * n_groups * 4 + 4) as u64)
+}
+
 /// Receives one segment's results (its index, partials, histogram words); false stops the run.
 type SegmentResult<'a> = dyn FnMut(usize, &[f32], &[u32]) -> Result<bool> + 'a;
 
@@ -431,19 +436,17 @@ impl GpuEngine {
     /// each segment's partials and histogram words (the last word: the speculative failure
     /// flag) to `on` in order, two segments in flight; `on` returning false stops the
     /// submissions (the segments in flight finish, unread).
-    #[allow(clippy::too_many_arguments)]
     fn dispatch(
         &self,
         k: &KernelConsts,
         pack: usize,
         spec: bool,
-        n_wg: usize,
         up: &Upload,
         segs: &[Params],
         on: &mut SegmentResult<'_>,
     ) -> Result<()> {
-        let pbytes = (n_wg * partial_words(k.dim) * 4) as u64;
-        let hbytes = (k.hist_words() * up.groups.len() * 4 + 4) as u64;
+        let n_wg = segs.first().map_or(0, |p| (p.n_paths as usize).div_ceil(WG));
+        let (pbytes, hbytes) = readback_bytes(k, n_wg, up.groups.len());
         let b = self.bufs.as_ref().expect("buffers were ensured");
         let pipe = &self.pipelines[&(*k, pack, spec)];
         self.scoped("optsde.advance", |s| {
@@ -526,8 +529,9 @@ impl Engine for GpuEngine {
             // failed segment.
             let mut kept: Vec<(Vec<f32>, Vec<u32>)> = Vec::with_capacity(segs.len());
             let mut failed = false;
-            self.dispatch(k, pack, true, n_wg, up, segs, &mut |_, part, hist| {
-                if hist.last().is_some_and(|&flag| flag != 0) {
+            self.dispatch(k, pack, true, up, segs, &mut |_, part, hist| {
+                let (&flag, hist) = hist.split_last().expect("the flag word");
+                if flag != 0 {
                     failed = true;
                     return Ok(false);
                 }
@@ -536,14 +540,14 @@ impl Engine for GpuEngine {
             })?;
             if !failed {
                 for (seg, (part, hist)) in kept.iter().enumerate() {
-                    sink(seg, part, &hist[..hist.len() - 1])?;
+                    sink(seg, part, hist)?;
                 }
                 return Ok(());
             }
             self.spec_failed.insert(*k);
             self.spec_reruns += 1;
         }
-        self.dispatch(k, pack, false, n_wg, up, segs, &mut |seg, part, hist| {
+        self.dispatch(k, pack, false, up, segs, &mut |seg, part, hist| {
             sink(seg, part, &hist[..hist.len() - 1])?;
             Ok(true)
         })
