@@ -5,7 +5,8 @@
 // Injected constants (see src/shader.rs): DIM, SLOTS, DRAWS, MODEL (the kernel id), COMP, TNOISE, TCDF,
 // PER_BLOCK, PB_SHIFT, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS, USE_LOCAL_HIST, STREAM_NOISE, STREAM_COMPRESS,
 // COEF_REGS, CDIM, FAST4 (substeps take whole random blocks: KernelConsts::whole_blocks), PACK (paths per
-// invocation) and INV = WG / PACK (invocations per workgroup). The composer also writes `fast4_coords` and
+// invocation), INV = WG / PACK (invocations per workgroup), SPEC (speculative: src/shader.rs speculable) and
+// PRIV_HIST (the histogram counted per invocation: src/shader.rs private_hist_for). The composer also writes `fast4_coords` and
 // `fast1_run` (the d = 1 loop for PACK paths at once; src/shader.rs fast1_source).
 //
 // Packing: a workgroup always holds the WG paths of one batch (one partials record, one state block); its
@@ -228,8 +229,16 @@ fn bin_of(v: f32, lo: f32, inv_w: f32) -> u32 {
     return select(select(idx, BINS + 1u, u >= f32(BINS)), BINS, u < 0.0);
 }
 
+// PRIV_HIST: this invocation's histogram counts (the workgroup histogram's layout), added to it at the
+// end of the dispatch (llvmpipe runs an atomic add as one locked instruction per lane, this as a plain
+// load and store).
+const PRIV_WORDS: u32 = select(1u, NQ * HIST_STRIDE, PRIV_HIST);
+var<private> priv_hist: array<u32, PRIV_WORDS>;
+
 fn hist_add(word: u32) {
-    if (USE_LOCAL_HIST) {
+    if (PRIV_HIST) {
+        priv_hist[word] += 1u;
+    } else if (USE_LOCAL_HIST) {
         atomicAdd(&wg_hist[word], 1u);
     } else {
         atomicAdd(&hist[grp * NQ * HIST_STRIDE + word], 1u);
@@ -719,6 +728,18 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         atomicOr(&hist[arrayLength(&hist) - 1u], 1u);
     }
 
+    if (PRIV_HIST) {
+        for (var w = 0u; w < PRIV_WORDS; w += 1u) {
+            let v = priv_hist[w];
+            if (v != 0u) {
+                if (USE_LOCAL_HIST) {
+                    atomicAdd(&wg_hist[w], v);
+                } else {
+                    atomicAdd(&hist[grp * NQ * HIST_STRIDE + w], v);
+                }
+            }
+        }
+    }
     if (USE_LOCAL_HIST) {
         workgroupBarrier();
         for (var w = lid; w < LOCAL_HIST_WORDS; w += INV) {

@@ -115,15 +115,57 @@ pub fn speculable(k: &KernelConsts) -> bool {
     k.kernel == 2 && !k.tcdf
 }
 
-/// The composed `advance` kernel for these constants, with the coefficients in registers or
-/// read from their buffer ([`coef_regs`]), advancing `pack` paths per invocation ([`pack_for`]:
-/// 1, or [`SOFTWARE_PACK`] for a [`packable`] kernel), speculative or not ([`speculable`]).
-pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize, spec: bool) -> Result<String> {
+/// Largest histogram (words, [`KernelConsts::hist_words`]) that an invocation counts in private
+/// memory ([`private_hist_for`]): the merge at the end of a dispatch reads every word.
+pub const PRIVATE_HIST_MAX_WORDS: usize = 1024;
+
+/// Whether a kernel advancing `pack` paths per invocation counts its stationary histogram in
+/// private memory, one histogram per invocation added to the workgroup's (or the global one) at
+/// the end of the dispatch, instead of one atomic add per sample. llvmpipe runs an atomic add as
+/// a locked instruction per lane; with eight packed paths a sampled step made 16 of them per lane,
+/// and they cost about a fifth of an adam-sde d = 1 run sampled every 10 steps (benches/NOTES.md).
+/// A private array indexed by the bin is a plain load and store per lane there. Packed kernels
+/// (software adapters) with a histogram of at most [`PRIVATE_HIST_MAX_WORDS`] words; a hardware
+/// GPU's workgroup atomics are cheap, and its private arrays are slow.
+pub fn private_hist_for(k: &KernelConsts, pack: usize) -> bool {
+    pack > 1 && k.hist_words() <= PRIVATE_HIST_MAX_WORDS
+}
+
+/// How a composed advance kernel computes: every variant of a kernel gives the same values
+/// (tests compare each with the CPU twin), at different speeds on different adapters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// Coefficients in registers, or read from their buffer ([`coef_regs`]).
+    pub coef_regs: bool,
+    /// Paths per invocation ([`pack_for`]: 1, or [`SOFTWARE_PACK`] for a [`packable`] kernel).
+    pub pack: usize,
+    /// Speculative ([`speculable`]).
+    pub spec: bool,
+    /// The stationary histogram counted per invocation ([`private_hist_for`]).
+    pub private_hist: bool,
+}
+
+impl Variant {
+    /// One path per invocation, nothing speculative, the histogram counted by atomic adds.
+    pub fn plain(coef_regs: bool) -> Self {
+        Variant { coef_regs, pack: 1, spec: false, private_hist: false }
+    }
+}
+
+/// The composed `advance` kernel for these constants in variant `v`.
+pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
+    let Variant { coef_regs, pack, spec, private_hist } = *v;
     if pack != 1 && !(pack == SOFTWARE_PACK && packable(k)) {
         return Err(Error::Gpu(format!("cannot pack {pack} paths per invocation for {k:?}")));
     }
     if spec && !speculable(k) {
         return Err(Error::Gpu(format!("no speculative kernel for {k:?}")));
+    }
+    if private_hist && k.hist_words() > PRIVATE_HIST_MAX_WORDS {
+        return Err(Error::Gpu(format!(
+            "a private histogram holds at most {PRIVATE_HIST_MAX_WORDS} words, not {} ({k:?})",
+            k.hist_words()
+        )));
     }
     let local = uses_local_hist(k);
     let per = k.per_block();
@@ -133,7 +175,7 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize, spec: bool
          const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {}u;\n\
          const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n\
          const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\nconst FAST4: bool = {};\nconst PACK: u32 = {}u;\n\
-         const INV: u32 = {}u;\nconst SPEC: bool = {};\n",
+         const INV: u32 = {}u;\nconst SPEC: bool = {};\nconst PRIV_HIST: bool = {};\n",
         k.dim,
         k.slots(),
         k.draws,
@@ -156,6 +198,7 @@ pub fn advance_source(k: &KernelConsts, coef_regs: bool, pack: usize, spec: bool
         pack,
         WG / pack,
         spec,
+        private_hist,
     );
     Ok(header + &fast4_coords_source(k) + &fast1_source(pack, k.kernel, spec) + &resolve("advance.wgsl")?)
 }

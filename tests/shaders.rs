@@ -3,7 +3,7 @@
 
 use optsde::cpu::advance::KernelConsts;
 use optsde::layout::{Coef, Params, RngParams};
-use optsde::shader;
+use optsde::shader::{self, Variant};
 use optsde::spec::ModelKind;
 
 /// Kernel constants for a model with defaults for the other fields.
@@ -62,21 +62,26 @@ fn every_kernel_configuration_validates() {
             // Every kernel with one path per invocation; the d = 1 ones also packed.
             let packs: &[usize] = if shader::packable(&k) { &[1, shader::SOFTWARE_PACK] } else { &[1] };
             for &pack in packs {
-                // The speculative variant too where there is one (the SignSGD SDE).
-                for spec in [false, true] {
+                // The speculative variant too where there is one (the SignSGD SDE), and the
+                // histogram counted per invocation where it fits.
+                for (spec, private_hist) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let v = Variant { coef_regs: regs, pack, spec, private_hist };
                     if spec && !shader::speculable(&k) {
-                        assert!(shader::advance_source(&k, regs, pack, true).is_err(), "{k:?}: not speculable");
+                        assert!(shader::advance_source(&k, &v).is_err(), "{k:?}: not speculable");
                         continue;
                     }
-                    let src = shader::advance_source(&k, regs, pack, spec).unwrap();
-                    shader::validate(&src).unwrap_or_else(|e| {
-                        panic!("{k:?} (coefficients in registers: {regs}, pack {pack}, speculative {spec}): {e}")
-                    });
+                    if private_hist && k.hist_words() > shader::PRIVATE_HIST_MAX_WORDS {
+                        assert!(shader::advance_source(&k, &v).is_err(), "{k:?}: too large a private histogram");
+                        continue;
+                    }
+                    let src = shader::advance_source(&k, &v).unwrap();
+                    shader::validate(&src).unwrap_or_else(|e| panic!("{k:?} ({v:?}): {e}"));
                 }
             }
         }
         if !shader::packable(&k) {
-            assert!(shader::advance_source(&k, true, shader::SOFTWARE_PACK, false).is_err(), "{k:?} refuses packing");
+            let v = Variant { pack: shader::SOFTWARE_PACK, ..Variant::plain(true) };
+            assert!(shader::advance_source(&k, &v).is_err(), "{k:?} refuses packing");
         }
     }
     shader::validate(&shader::rng_words_source().unwrap()).unwrap();
@@ -97,7 +102,7 @@ fn naga_struct(module: &naga::Module, name: &str) -> (u32, Vec<(String, u32)>) {
 #[test]
 fn host_structs_match_naga_layout() {
     let k = consts(ModelKind::AdamSde, 7, 2, 8);
-    let module = shader::validate(&shader::advance_source(&k, true, 1, false).unwrap()).unwrap();
+    let module = shader::validate(&shader::advance_source(&k, &Variant::plain(true)).unwrap()).unwrap();
     let (span, members) = naga_struct(&module, "Params");
     assert_eq!(span as usize, size_of::<Params>(), "Params size");
     assert_eq!(members.len() * 4, size_of::<Params>(), "Params has only 4-byte members");
@@ -111,7 +116,7 @@ fn host_structs_match_naga_layout() {
     }
     // Spot checks that the member order is the same as on the host.
     let (_, pm) =
-        naga_struct(&shader::validate(&shader::advance_source(&k, true, 1, false).unwrap()).unwrap(), "Params");
+        naga_struct(&shader::validate(&shader::advance_source(&k, &Variant::plain(true)).unwrap()).unwrap(), "Params");
     assert_eq!(pm.iter().find(|(n, _)| n == "gsq").unwrap().1 as usize, std::mem::offset_of!(Params, gsq));
     assert_eq!(members.iter().find(|(n, _)| n == "x0").unwrap().1 as usize, std::mem::offset_of!(Coef, x0));
     let module = shader::validate(&shader::rng_words_source().unwrap()).unwrap();

@@ -9,7 +9,7 @@ use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
 use crate::layout::{Coef, Group, Params, RngParams, Upload, partial_words};
 use crate::plan::{BackendInfo, Engine, Sink};
-use crate::shader;
+use crate::shader::{self, Variant};
 
 mod eval;
 
@@ -62,7 +62,7 @@ struct Pipeline {
 
 struct Buffers {
     /// The kernel and its paths per invocation.
-    key: (KernelConsts, usize),
+    key: (KernelConsts, Variant),
     n_wg: usize,
     params: wgpu::Buffer,
     coef: wgpu::Buffer,
@@ -86,8 +86,8 @@ pub struct GpuEngine {
     info: BackendInfo,
     limits: wgpu::Limits,
     software: bool,
-    /// Advance pipelines by kernel, paths per invocation and whether speculative.
-    pipelines: HashMap<(KernelConsts, usize, bool), Pipeline>,
+    /// Advance pipelines by kernel and variant.
+    pipelines: HashMap<(KernelConsts, Variant), Pipeline>,
     /// Where the advance kernel keeps the coefficients: `None` chooses by adapter and d
     /// ([`shader::coef_regs`]); tests force either variant.
     coef_regs: Option<bool>,
@@ -97,6 +97,9 @@ pub struct GpuEngine {
     /// Whether chunks are tried with the speculative kernel first: `None` wherever it applies
     /// ([`shader::speculable`]); tests force it off.
     speculate: Option<bool>,
+    /// Whether invocations count the histogram in private memory: `None` chooses by kernel and
+    /// packing ([`shader::private_hist_for`]); tests force either variant.
+    private_hist: Option<bool>,
     /// Kernels whose speculative run failed once: this engine runs them in full since.
     spec_failed: HashSet<KernelConsts>,
     /// Chunks tried speculatively, and those run again in full after their try failed.
@@ -140,6 +143,7 @@ impl GpuEngine {
             coef_regs: None,
             pack: None,
             speculate: None,
+            private_hist: None,
             spec_failed: HashSet::new(),
             spec_tried: 0,
             spec_reruns: 0,
@@ -151,11 +155,7 @@ impl GpuEngine {
     /// or read them from their buffer (`Some(false)`); `None` restores the choice by adapter and
     /// d. Both variants compute the same values; tests compare each with the CPU twin.
     pub fn set_coef_registers(&mut self, regs: Option<bool>) {
-        if regs != self.coef_regs {
-            self.coef_regs = regs;
-            self.pipelines.clear();
-            self.bufs = None;
-        }
+        self.coef_regs = regs;
     }
 
     /// Pack [`shader::SOFTWARE_PACK`] paths per invocation wherever the kernel allows it
@@ -170,6 +170,13 @@ impl GpuEngine {
     pub fn set_speculation(&mut self, on: Option<bool>) {
         self.speculate = on;
         self.spec_failed.clear();
+    }
+
+    /// Count the stationary histogram per invocation wherever it fits (`Some(true)`), never
+    /// (`Some(false)`), or where [`shader::private_hist_for`] says (`None`). Both give the same
+    /// counts; tests compare them.
+    pub fn set_private_hist(&mut self, on: Option<bool>) {
+        self.private_hist = on;
     }
 
     /// Chunks tried with the speculative kernel so far, and those of them that ran again in full
@@ -189,9 +196,17 @@ impl GpuEngine {
             && !self.spec_failed.contains(k)
     }
 
-    /// Paths per invocation for a run of kernel `k` with these parameters.
-    fn pack_for(&self, k: &KernelConsts, p: &Params) -> usize {
-        shader::pack_for(k, self.pack.unwrap_or(self.software), p)
+    /// The variant of kernel `k` for a chunk whose first segment is `p` (speculative: see
+    /// [`Self::speculates`]).
+    fn variant(&self, k: &KernelConsts, p: &Params, spec: bool) -> Variant {
+        let pack = shader::pack_for(k, self.pack.unwrap_or(self.software), p);
+        let fits = k.hist_words() <= shader::PRIVATE_HIST_MAX_WORDS;
+        Variant {
+            coef_regs: self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software)),
+            pack,
+            spec,
+            private_hist: self.private_hist.map_or_else(|| shader::private_hist_for(k, pack), |on| on && fits),
+        }
     }
 
     /// Whether the adapter is a software rasteriser running on the CPU (llvmpipe, WARP, ...).
@@ -274,27 +289,19 @@ impl GpuEngine {
         })
     }
 
-    /// The advance pipelines of kernel `k` (the speculative one too if `spec`) and buffers for
-    /// `n_wg` workgroups; the speculative pipeline's bind group layout equals the full one's, so
-    /// both use the same bind group.
-    fn ensure(
-        &mut self,
-        k: &KernelConsts,
-        pack: usize,
-        spec: bool,
-        n_wg: usize,
-        tcdf_words: usize,
-        n_groups: usize,
-    ) -> Result<()> {
-        let key = (*k, pack);
-        for s in [false, spec] {
-            if !self.pipelines.contains_key(&(*k, pack, s)) {
+    /// The advance pipelines of kernel `k` in variant `v` (and its full variant if `v` is
+    /// speculative) and buffers for `n_wg` workgroups; every variant's bind group layout is the
+    /// same (explicit), so both use one bind group.
+    fn ensure(&mut self, k: &KernelConsts, v: Variant, n_wg: usize, tcdf_words: usize, n_groups: usize) -> Result<()> {
+        let full = Variant { spec: false, ..v };
+        let key = (*k, full);
+        for variant in [full, v] {
+            if !self.pipelines.contains_key(&(*k, variant)) {
                 // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
                 let storage = [true, false, false, false, true, true];
-                let regs = self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software));
-                let src = shader::advance_source(k, regs, pack, s)?;
+                let src = shader::advance_source(k, &variant)?;
                 let p = self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage))?;
-                self.pipelines.insert((*k, pack, s), p);
+                self.pipelines.insert((*k, variant), p);
             }
         }
         if self
@@ -323,7 +330,7 @@ impl GpuEngine {
         let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
         let tcdf = self.buffer("optsde.tcdf", (tcdf_words * 4) as u64, U::STORAGE | U::COPY_DST);
         let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
-        let layout = &self.pipelines[&(*k, pack, false)].layout;
+        let layout = &self.pipelines[&key].layout;
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("optsde.advance"),
             layout,
@@ -439,8 +446,7 @@ impl GpuEngine {
     fn dispatch(
         &self,
         k: &KernelConsts,
-        pack: usize,
-        spec: bool,
+        v: Variant,
         up: &Upload,
         segs: &[Params],
         on: &mut SegmentResult<'_>,
@@ -448,7 +454,7 @@ impl GpuEngine {
         let n_wg = segs.first().map_or(0, |p| (p.n_paths as usize).div_ceil(WG));
         let (pbytes, hbytes) = readback_bytes(k, n_wg, up.groups.len());
         let b = self.bufs.as_ref().expect("buffers were ensured");
-        let pipe = &self.pipelines[&(*k, pack, spec)];
+        let pipe = &self.pipelines[&(*k, v)];
         self.scoped("optsde.advance", |s| {
             s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(&up.coef));
             s.queue.write_buffer(&b.tcdf, 0, bytemuck::cast_slice(&up.tcdf));
@@ -520,16 +526,15 @@ impl Engine for GpuEngine {
     fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
-        let pack = self.pack_for(k, first);
-        let spec = self.speculates(k, segs);
-        self.ensure(k, pack, spec, n_wg, up.tcdf.len(), up.groups.len())?;
-        if spec {
+        let v = self.variant(k, first, self.speculates(k, segs));
+        self.ensure(k, v, n_wg, up.tcdf.len(), up.groups.len())?;
+        if v.spec {
             self.spec_tried += 1;
             // Keep the segments' results until the chunk is known to be exact; stop at the first
             // failed segment.
             let mut kept: Vec<(Vec<f32>, Vec<u32>)> = Vec::with_capacity(segs.len());
             let mut failed = false;
-            self.dispatch(k, pack, true, up, segs, &mut |_, part, hist| {
+            self.dispatch(k, v, up, segs, &mut |_, part, hist| {
                 let (&flag, hist) = hist.split_last().expect("the flag word");
                 if flag != 0 {
                     failed = true;
@@ -547,7 +552,7 @@ impl Engine for GpuEngine {
             self.spec_failed.insert(*k);
             self.spec_reruns += 1;
         }
-        self.dispatch(k, pack, false, up, segs, &mut |seg, part, hist| {
+        self.dispatch(k, Variant { spec: false, ..v }, up, segs, &mut |seg, part, hist| {
             sink(seg, part, &hist[..hist.len() - 1])?;
             Ok(true)
         })
