@@ -50,6 +50,9 @@ var<private> g_base: u32;
 var<private> g_bound: f32;
 var<private> g_tf_a: f32;
 var<private> g_tf_b: f32;
+// The time factors' block constants (shared/model.wgsl time_blocks_init).
+var<private> g_tc: array<vec2<f32>, 4>;
+var<private> g_tq: array<vec2<f32>, 4>;
 var<private> g_loss_lo: f32;
 var<private> g_loss_inv_w: f32;
 // Uniform parameters used every step, copied once: llvmpipe loads a uniform inside the step loop
@@ -475,6 +478,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     g_bound = groups[grp].div_bound;
     g_tf_a = groups[grp].tf_a;
     g_tf_b = groups[grp].tf_b;
+    if (MODEL == 5u || MODEL == 7u) {
+        time_blocks_init();
+    }
     u_refine = params.refine;
     u_every = params.stat_every;
     u_gsq = params.gsq;
@@ -583,13 +589,13 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                             // segment starts at a block boundary: m0 = k_begin refine d draws):
                             // the blocks are fetched at fixed variates instead of testing the
                             // cursor at every variate.
-                            fast4_coords(&g, time_factors(substep_number(k, j)), &x, &mm, &vv, &m);
+                            fast4_coords(&g, time_factors(k, j), &x, &mm, &vv, &m);
                         } else if (MODEL == 10u) {
                             dcsgd_step(&g, &x, &m);
                         } else if (MODEL == 12u) {
                             randk_sde_step(&g, &x, &m);
                         } else {
-                            let tf = time_factors(substep_number(k, j));
+                            let tf = time_factors(k, j);
                             for (var i = 0u; i < DIM; i += 1u) {
                                 // One variate per agent; the multi-draw kernels aggregate them first.
                                 var xi = 0.0;

@@ -263,6 +263,10 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
 /// paths instead of one for each. Each path's (erf, diffusion) is the one
 /// `erf_and_diffusion` gives, bit for bit. The speculative kernel (`spec`, [`speculable`]) has no
 /// such loop: a pending path sets `spec_fail` instead.
+///
+/// The bias corrections of Adam and its SDE (shared/model.wgsl `block_iotas`) take two
+/// exponentials per block here, at its first substep, and a multiply-add for each substep of it,
+/// instead of two exponentials per substep.
 pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
     let others = 1..pack;
     // Path q's state (an lvalue), its pointer, and its normals.
@@ -299,9 +303,14 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
          // the guards are uniform.\n            let first = n_lane;\n            \
          let cnt = min(4u - first, total - n);\n",
     );
+    if !shared_erf {
+        // The bias corrections of the block's first substep (the SignSGD SDE has none; shared/model.wgsl
+        // block_iotas: variate m of the stream is substep m, so `first` is the substep's place in its block).
+        s.push_str("            let ib = block_iotas(substep_number(k, j) - f32(first));\n");
+    }
     let guards =
         ["first == 0u", "first <= 1u && first + cnt > 1u", "first <= 2u && first + cnt > 2u", "first + cnt > 3u"];
-    for (c, guard) in ["x", "y", "z", "w"].iter().zip(guards) {
+    for (bj, (c, guard)) in ["x", "y", "z", "w"].iter().zip(guards).enumerate() {
         s.push_str(&format!("            if ({guard}) {{\n"));
         if shared_erf {
             for q in 0..pack {
@@ -341,8 +350,8 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
                 ));
             }
         } else {
-            // (The SignSGD SDE has no time factors.)
-            s.push_str("                let tf = time_factors(substep_number(k, j));\n");
+            // Substep bj of the block.
+            s.push_str(&format!("                let tf = block_time_factors(ib, g_tc[{bj}], g_tq[{bj}]);\n"));
             for q in 0..pack {
                 let (x, p, z, mm, vv) = (xv(q), xp(q), zv(q), mmp(q), vvp(q));
                 s.push_str(&format!(

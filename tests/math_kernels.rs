@@ -329,3 +329,44 @@ fn is_finite_bits_cases() {
         assert_eq!(got, x.is_finite(), "is_finite_bits({x:e}) disagrees with f32::is_finite");
     }
 }
+
+/// Bias corrections ι(n) = 1 − e^{−a n} by blocks of four substeps (src/model/adaptive.rs
+/// `TimeBlocks`: ι(n_b + j) = (1 − e^{−a j}) + e^{−a j} ι(n_b)) against f64, for the rates of
+/// Adam (−ln β) and of its SDE ((1 − β)/r) and the first 20 000 substeps plus late ones, through
+/// the optimizer's factors 1/ι. Bound: one_minus_exp_neg's own error, ≤ 3e-7 · e^{−u}/(1 − e^{−u})
+/// from exp_f32 (EXP_REL_TOL), at most 2.9e-6 at its series switch u = 0.1; the block form adds
+/// at most four roundings of 2^-24 (the product, the sum, and the two terms' own errors weighted
+/// by their shares) and the reciprocal one more, so 3.2e-6.
+#[test]
+fn bias_corrections_by_blocks() {
+    const TOL: f64 = 3.2e-6;
+    // The SDE's (1 − β)/r, then the optimizer's −ln β for β = 0.9, 0.999, 0.5, 0.1.
+    let sde = [0.1f32, 1e-3, 1e-4, 5e-2, 5e-4];
+    let rates: Vec<f32> = sde.into_iter().chain([0.9f64, 0.999, 0.5, 0.1].map(|b| -b.ln() as f32)).collect();
+    let mut worst = (0.0f64, 0.0f32, 0u64);
+    for &a in &rates {
+        let tb = optsde::model::adaptive::TimeBlocks::new(a, a);
+        for refine in [1u32, 3] {
+            let ks = (0..20_000 / refine).chain([100_000, 1_000_000, 5_592_404]);
+            for k in ks {
+                for j in 0..refine {
+                    let n = u64::from(k) * u64::from(refine) + u64::from(j) + 1;
+                    let [r, _] = tb.factors::<5>(k, j, refine);
+                    // ι as the device sees it: the f32 rate times the substep number, in f64.
+                    let u = f64::from(a) * (n as f64);
+                    let expected = -(-u).exp_m1();
+                    let rel = (1.0 / f64::from(r) - expected).abs() / expected;
+                    assert!(
+                        rel <= TOL,
+                        "a = {a:e}, n = {n}: 1/factor {:e}, expected {expected:e}, relative {rel:e}, tolerance {TOL:e}",
+                        1.0 / f64::from(r)
+                    );
+                    if rel > worst.0 {
+                        worst = (rel, a, n);
+                    }
+                }
+            }
+        }
+    }
+    println!("bias corrections by blocks: max rel error {:.3e} at a = {:e}, n = {}", worst.0, worst.1, worst.2);
+}

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::layout::{Coef, Group, Params, PartialLayout, Upload, partial_words};
 use crate::math::{erf_small_and_diffusion, is_finite_bits};
-use crate::model::adaptive::time_factors;
+use crate::model::adaptive::TimeBlocks;
 use crate::model::compressed::{comp_id, compress, randk_sde_update};
 use crate::model::distributed::accumulate;
 use crate::model::signsgd::sde_update_with;
@@ -543,6 +543,8 @@ fn block<const M: u32>(
     let mut noise = Cursor::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
     let mut cw = if M == 10 { Some(Cursor::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
 
+    let time_blocks = TimeBlocks::new(group.tf_a, group.tf_b);
+    let mut tf_ahead = time_blocks.factors::<M>(params.k_begin, 0, params.refine);
     let mut kk = params.k_begin;
     let mut sample_now = params.init == 1 && is_sample(params, 0);
     loop {
@@ -598,8 +600,12 @@ fn block<const M: u32>(
         let sign_fast = M == 2 && !k.tcdf && all_alive;
         let mut fused_inb = [true; LANES];
         for j in 0..params.refine {
-            let nn = kk as f32 * params.refine as f32 + j as f32 + 1.0;
-            let tf = time_factors::<M>(nn, group.tf_a, group.tf_b);
+            // Adam's time factors, computed a substep ahead: their chain of dependent operations
+            // (an exponential, a square root, a division) then overlaps a substep's lanes
+            // instead of delaying them.
+            let tf = tf_ahead;
+            let (k_next, j_next) = if j + 1 == params.refine { (kk + 1, 0) } else { (kk, j + 1) };
+            tf_ahead = time_blocks.factors::<M>(k_next, j_next, params.refine);
             let last = j + 1 == params.refine;
             if !sign_fast {
                 for i in 0..dim {

@@ -30,7 +30,7 @@
 //! 1 − e^{−u} use a series for u < 0.1 ([`crate::math::one_minus_exp_neg`]); the divisor is
 //! `sqrt(max(V, 0)) + ε`, never an inverse square root of a possibly-zero value.
 
-use crate::math::one_minus_exp_neg;
+use crate::math::{exp_f32, one_minus_exp_neg};
 use crate::spec::{Adaptive, Correction, ModelKind};
 
 /// Per-coordinate coefficients p0..p8 (see the kernels' comments for their meaning).
@@ -72,18 +72,59 @@ pub fn time_rates(kind: ModelKind, a: &Adaptive, refine: u32) -> (f64, f64, f64)
     }
 }
 
-/// Time factors of substep number `nn` (1-based): the optimizer's (1/b₁, 1/b₂), the SDE's
-/// (√ι₂/ι₁, √ι₂); unused (0, 0) for other kernels. Twin of `time_factors` in model.wgsl.
-#[inline(always)]
-pub fn time_factors<const MODEL: u32>(nn: f32, tf_a: f32, tf_b: f32) -> [f32; 2] {
-    match MODEL {
-        5 => [1.0 / one_minus_exp_neg(tf_a * nn), 1.0 / one_minus_exp_neg(tf_b * nn)],
-        7 => {
-            let i1 = one_minus_exp_neg(tf_a * nn);
-            let s2 = one_minus_exp_neg(tf_b * nn).sqrt();
+/// The bias corrections ι(n) = 1 − e^{−a n} of substep number n (1-based) for the rates
+/// (a, b) of [`time_rates`], and the time factors made of them. Computed by blocks of four
+/// substeps: with n = n_b + j, n_b ≡ 1 (mod 4) and j < 4,
+///
+/// ι(n) = 1 − e^{−a n_b} e^{−a j} = (1 − e^{−a j}) + e^{−a j} ι(n_b),
+///
+/// a sum of two nonnegative terms, so no cancellation (spec §13.5), each ι within a few ulp. A
+/// loop that runs a block's substeps in order then needs two exponentials per block instead of
+/// two per substep: the packed lavapipe kernel (src/shader.rs `fast1_source`) spent about a
+/// tenth of an adam-sde d = 1 run on them (benches/NOTES.md). The value of every substep
+/// depends on n alone, not on where a segment or a dispatch begins. Twin of
+/// `time_blocks_init`, `block_iotas`, `block_time_factors` and `time_factors` in model.wgsl.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeBlocks {
+    a: f32,
+    b: f32,
+    /// (1 − e^{−a j}, 1 − e^{−b j}) and (e^{−a j}, e^{−b j}) for j = 0..3.
+    c: [[f32; 2]; 4],
+    q: [[f32; 2]; 4],
+}
+
+impl TimeBlocks {
+    pub fn new(a: f32, b: f32) -> Self {
+        let mut t = TimeBlocks { a, b, c: [[0.0; 2]; 4], q: [[1.0; 2]; 4] };
+        t.c[1] = [one_minus_exp_neg(a), one_minus_exp_neg(b)];
+        t.q[1] = [exp_f32(-a), exp_f32(-b)];
+        for j in [2u8, 3] {
+            let jf = f32::from(j);
+            t.c[j as usize] = [one_minus_exp_neg(a * jf), one_minus_exp_neg(b * jf)];
+            t.q[j as usize] = [exp_f32(-(a * jf)), exp_f32(-(b * jf))];
+        }
+        t
+    }
+
+    /// Time factors of the substep about to run after `k` optimizer steps and `j` substeps
+    /// (`refine` per step): the optimizer's (1/b₁, 1/b₂) with b_i = 1 − β_i^{k+1}, the SDE's
+    /// (√ι₂/ι₁, √ι₂); unused (0, 0) for other kernels.
+    #[inline(always)]
+    pub fn factors<const MODEL: u32>(&self, k: u32, j: u32, refine: u32) -> [f32; 2] {
+        if MODEL != 5 && MODEL != 7 {
+            return [0.0, 0.0];
+        }
+        let nn = k as f32 * refine as f32 + j as f32 + 1.0;
+        let jb = (k.wrapping_mul(refine).wrapping_add(j) & 3) as usize;
+        let nb = nn - jb as f32;
+        let i1 = self.c[jb][0] + self.q[jb][0] * one_minus_exp_neg(self.a * nb);
+        let i2 = self.c[jb][1] + self.q[jb][1] * one_minus_exp_neg(self.b * nb);
+        if MODEL == 5 {
+            [1.0 / i1, 1.0 / i2]
+        } else {
+            let s2 = i2.sqrt();
             [s2 / i1, s2]
         }
-        _ => [0.0, 0.0],
     }
 }
 
