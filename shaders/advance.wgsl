@@ -6,8 +6,8 @@
 // PER_BLOCK, PB_SHIFT, BINS, WG, RNG_ROUNDS, LOCAL_HIST_WORDS, USE_LOCAL_HIST, STREAM_NOISE, STREAM_COMPRESS,
 // COEF_REGS, CDIM, FAST4 (substeps take whole random blocks: KernelConsts::whole_blocks), PACK (paths per
 // invocation), INV = WG / PACK (invocations per workgroup), SPEC (speculative: src/shader.rs speculable) and
-// PRIV_HIST (the histogram counted per invocation: src/shader.rs private_hist_for). The composer also writes `fast4_coords` and
-// `fast1_run` (the d = 1 loop for PACK paths at once; src/shader.rs fast1_source).
+// PRIV_HIST (the histogram counted per invocation: src/shader.rs private_hist_for). The composer also writes
+// `fast4_coords` and `fast1_run` (the d = 1 loop for PACK paths at once; src/shader.rs fast1_source).
 //
 // Packing: a workgroup always holds the WG paths of one batch (one partials record, one state block); its
 // invocation lid advances the paths at lanes lid, INV + lid, ..., (PACK - 1) INV + lid. PACK > 1 only on

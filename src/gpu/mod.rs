@@ -61,7 +61,7 @@ struct Pipeline {
 }
 
 struct Buffers {
-    /// The kernel and its paths per invocation.
+    /// The kernel and its full (not speculative) variant.
     key: (KernelConsts, Variant),
     n_wg: usize,
     params: wgpu::Buffer,

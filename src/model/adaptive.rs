@@ -27,7 +27,8 @@
 //! simultaneous EM would divide by ε√ι₂ on the first step, from which the path never recovers.
 //! 1 − β is computed in f64 on the host and only 1 − β (or ρΔt = (1 − β)/r) reaches the
 //! device: 0.999 is not exact in f32. EMAs update as v += (1 − β)(g² − v). Bias corrections
-//! 1 − e^{−u} use a series for u < 0.1 ([`crate::math::one_minus_exp_neg`]); the divisor is
+//! 1 − e^{−u} use a series for u < 0.1 ([`crate::math::one_minus_exp_neg`]), evaluated by blocks
+//! of four substeps without cancellation ([`TimeBlocks`]); the divisor is
 //! `sqrt(max(V, 0)) + ε`, never an inverse square root of a possibly-zero value.
 
 use crate::math::{exp_f32, one_minus_exp_neg};
