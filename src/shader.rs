@@ -128,7 +128,12 @@ pub const PRIVATE_HIST_MAX_WORDS: usize = 1024;
 /// (software adapters) with a histogram of at most [`PRIVATE_HIST_MAX_WORDS`] words; a hardware
 /// GPU's workgroup atomics are cheap, and its private arrays are slow.
 pub fn private_hist_for(k: &KernelConsts, pack: usize) -> bool {
-    pack > 1 && k.hist_words() <= PRIVATE_HIST_MAX_WORDS
+    pack > 1 && private_hist_fits(k)
+}
+
+/// Whether kernel `k`'s histogram fits an invocation's private memory ([`PRIVATE_HIST_MAX_WORDS`]).
+pub fn private_hist_fits(k: &KernelConsts) -> bool {
+    k.hist_words() <= PRIVATE_HIST_MAX_WORDS
 }
 
 /// How a composed advance kernel computes: every variant of a kernel gives the same values
@@ -161,7 +166,7 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     if spec && !speculable(k) {
         return Err(Error::Gpu(format!("no speculative kernel for {k:?}")));
     }
-    if private_hist && k.hist_words() > PRIVATE_HIST_MAX_WORDS {
+    if private_hist && !private_hist_fits(k) {
         return Err(Error::Gpu(format!(
             "a private histogram holds at most {PRIVATE_HIST_MAX_WORDS} words, not {} ({k:?})",
             k.hist_words()
@@ -303,8 +308,9 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
          // the guards are uniform.\n            let first = n_lane;\n            \
          let cnt = min(4u - first, total - n);\n",
     );
-    if !shared_erf {
-        // The bias corrections of the block's first substep (the SignSGD SDE has none; shared/model.wgsl
+    let bias = kernel == 5 || kernel == 7;
+    if bias {
+        // The bias corrections of the block's first substep (Adam and its SDE; shared/model.wgsl
         // block_iotas: variate m of the stream is substep m, so `first` is the substep's place in its block).
         s.push_str("            let ib = block_iotas(substep_number(k, j) - f32(first));\n");
     }
@@ -350,8 +356,12 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
                 ));
             }
         } else {
-            // Substep bj of the block.
-            s.push_str(&format!("                let tf = block_time_factors(ib, g_tc[{bj}], g_tq[{bj}]);\n"));
+            // Substep bj of the block's time factors (unused by kernels without bias corrections).
+            if bias {
+                s.push_str(&format!("                let tf = block_time_factors(ib, g_tc[{bj}], g_tq[{bj}]);\n"));
+            } else {
+                s.push_str("                let tf = vec2<f32>(0.0, 0.0);\n");
+            }
             for q in 0..pack {
                 let (x, p, z, mm, vv) = (xv(q), xp(q), zv(q), mmp(q), vvp(q));
                 s.push_str(&format!(

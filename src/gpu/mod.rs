@@ -200,12 +200,13 @@ impl GpuEngine {
     /// [`Self::speculates`]).
     fn variant(&self, k: &KernelConsts, p: &Params, spec: bool) -> Variant {
         let pack = shader::pack_for(k, self.pack.unwrap_or(self.software), p);
-        let fits = k.hist_words() <= shader::PRIVATE_HIST_MAX_WORDS;
         Variant {
             coef_regs: self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software)),
             pack,
             spec,
-            private_hist: self.private_hist.map_or_else(|| shader::private_hist_for(k, pack), |on| on && fits),
+            private_hist: self
+                .private_hist
+                .map_or_else(|| shader::private_hist_for(k, pack), |on| on && shader::private_hist_fits(k)),
         }
     }
 

@@ -97,9 +97,8 @@ pub struct TimeBlocks {
 impl TimeBlocks {
     pub fn new(a: f32, b: f32) -> Self {
         let mut t = TimeBlocks { a, b, c: [[0.0; 2]; 4], q: [[1.0; 2]; 4] };
-        t.c[1] = [one_minus_exp_neg(a), one_minus_exp_neg(b)];
-        t.q[1] = [exp_f32(-a), exp_f32(-b)];
-        for j in [2u8, 3] {
+        // (a · 1 is a exactly: the same values as model.wgsl's written-out j = 1.)
+        for j in 1..4u8 {
             let jf = f32::from(j);
             t.c[j as usize] = [one_minus_exp_neg(a * jf), one_minus_exp_neg(b * jf)];
             t.q[j as usize] = [exp_f32(-(a * jf)), exp_f32(-(b * jf))];
