@@ -34,7 +34,10 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> 
 /// The GPU engine and whether its adapter is a software rasteriser.
 #[cfg(feature = "gpu")]
 pub(crate) fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
-    let g = crate::gpu::GpuEngine::new()?;
+    let mut g = crate::gpu::GpuEngine::new()?;
+    if let Ok(spec) = std::env::var(crate::gpu::VARIANT_VAR) {
+        g.apply_variant(&spec)?;
+    }
     let soft = g.is_software();
     Ok((Box::new(g), soft))
 }

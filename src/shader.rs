@@ -77,6 +77,9 @@ pub fn coef_regs(k: &KernelConsts, software: bool) -> bool {
 /// Paths each invocation of the d = 1 loop advances on a software adapter ([`pack_for`]).
 pub const SOFTWARE_PACK: usize = 8;
 
+/// Paths per invocation that the d = 1 loop can be composed for ([`advance_source`]).
+pub const PACK_WIDTHS: [usize; 4] = [1, 2, 4, 8];
+
 /// Whether the kernel runs the d = 1 loop (`fast1_run`) for dispatches that sample at most once
 /// per four substeps, the one loop that may pack several paths per invocation: one coordinate,
 /// one normal per substep, none of the multi-draw, compressed or Student-t kernels.
@@ -84,20 +87,27 @@ pub fn packable(k: &KernelConsts) -> bool {
     k.dim == 1 && k.draws == 1 && k.kernel < 8 && !k.tnoise && !k.tcdf
 }
 
+/// The paths per invocation an adapter asks for by default: [`SOFTWARE_PACK`] on a software
+/// adapter (`software`), one on a hardware GPU. llvmpipe runs each invocation's substeps as one
+/// chain of dependent vector operations (a step's erf, its polynomial, the update, the next
+/// step's gradient), latency-bound: several paths per invocation give it independent chains to
+/// interleave (benches/NOTES.md, "Packed paths": four gave the d = 1 entries 1.5–2× their rate;
+/// eight as much, and more for signsgd-sde, whose erfc branch is then shared by eight paths, see
+/// [`fast1_source`]). A hardware GPU hides latency with other warps and would lose occupancy to
+/// the extra registers: one path there.
+pub fn default_pack(software: bool) -> usize {
+    if software { SOFTWARE_PACK } else { 1 }
+}
+
 /// Paths per invocation of the advance kernel for a run with these substeps per step and
-/// sampling interval, on a software adapter (`software`) or not. llvmpipe runs each invocation's
-/// substeps as one chain of dependent vector operations (a step's erf, its polynomial, the
-/// update, the next step's gradient), latency-bound: several paths per invocation give it
-/// independent chains to interleave (benches/NOTES.md, "Packed paths": four gave the d = 1
-/// entries 1.5–2× their rate; eight as much, and more for signsgd-sde, whose erfc branch is
-/// then shared by eight paths, see [`fast1_source`]). A hardware GPU hides latency with other
-/// warps and would lose occupancy to the extra registers: one path there. The packed loop needs
-/// the d = 1 loop's block structure: at most one sample per random block (refine × stat_every
-/// ≥ 4, or a dispatch that samples nothing, stat_start = u32::MAX), the condition under which
-/// shaders/advance.wgsl takes that loop.
-pub fn pack_for(k: &KernelConsts, software: bool, p: &Params) -> usize {
+/// sampling interval, when `width` paths per invocation are asked for ([`default_pack`], or an
+/// engine's setting). The packed loop needs the d = 1 loop's block structure: at most one sample
+/// per random block (refine × stat_every ≥ 4, or a dispatch that samples nothing, stat_start =
+/// u32::MAX), the condition under which shaders/advance.wgsl takes that loop; other kernels and
+/// dispatches get one path per invocation.
+pub fn pack_for(k: &KernelConsts, width: usize, p: &Params) -> usize {
     let one_sample_per_block = p.stat_start == u32::MAX || u64::from(p.refine) * u64::from(p.stat_every) >= 4;
-    if software && packable(k) && one_sample_per_block { SOFTWARE_PACK } else { 1 }
+    if width > 1 && packable(k) && one_sample_per_block { width } else { 1 }
 }
 
 /// Whether kernel `k` has a speculative variant ([`advance_source`] with `spec`): the SignSGD
@@ -142,7 +152,7 @@ pub fn private_hist_fits(k: &KernelConsts) -> bool {
 pub struct Variant {
     /// Coefficients in registers, or read from their buffer ([`coef_regs`]).
     pub coef_regs: bool,
-    /// Paths per invocation ([`pack_for`]: 1, or [`SOFTWARE_PACK`] for a [`packable`] kernel).
+    /// Paths per invocation ([`pack_for`]: 1, or one of [`PACK_WIDTHS`] for a [`packable`] kernel).
     pub pack: usize,
     /// Speculative ([`speculable`]).
     pub spec: bool,
@@ -160,7 +170,7 @@ impl Variant {
 /// The composed `advance` kernel for these constants in variant `v`.
 pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     let Variant { coef_regs, pack, spec, private_hist } = *v;
-    if pack != 1 && !(pack == SOFTWARE_PACK && packable(k)) {
+    if pack != 1 && !(PACK_WIDTHS.contains(&pack) && packable(k)) {
         return Err(Error::Gpu(format!("cannot pack {pack} paths per invocation for {k:?}")));
     }
     if spec && !speculable(k) {

@@ -231,8 +231,8 @@ fn per_path_states_agree_after_100_steps() {
 }
 
 /// d = 1 takes the GPU kernel's unrolled path (one random block per four substeps), with one
-/// path per invocation (as on hardware) and with several (as on software adapters; src/shader.rs
-/// pack_for); segments that start mid-block (record every 7 steps, refine 3) exercise its
+/// path per invocation (as on hardware) and with 2, 4 and 8 (8 as on software adapters;
+/// src/shader.rs pack_for); segments that start mid-block (record every 7 steps, refine 3) exercise its
 /// hand-over to the generic path, and 1000 paths leave the last workgroup part empty (packed
 /// invocations whose paths are partly absent). States after 100 steps within the same bound as
 /// above; histograms and moments of a run within 4 SE (bit-identical on a device without fused
@@ -240,8 +240,8 @@ fn per_path_states_agree_after_100_steps() {
 #[test]
 fn one_dimensional_fast_path_agrees() {
     let Some(mut g) = gpu() else { return };
-    for packing in [false, true] {
-        g.set_packing(Some(packing));
+    for width in optsde::shader::PACK_WIDTHS {
+        g.set_pack_width(Some(width)).unwrap();
         for model in ALL_MODELS {
             let refine = if model.ends_with("-sde") { 3 } else { 1 };
             // A divergence bound of 0.1 freezes some paths on the way (see the counts printed).
@@ -250,7 +250,7 @@ fn one_dimensional_fast_path_agrees() {
                  [init]\nx0 = 0.05\n[run]\npaths = 1000\nsteps = 300\nrefine = {refine}\ndivergence_bound = 0.1\n[record]\nevery = 7\n\
                  [stationary]\nstart = 150\nevery = 3\nbins = 32\n"
             ));
-            let what = format!("{model} d=1, packed: {packing}");
+            let what = format!("{model} d=1, {width} paths per invocation");
             let a = states_after(&x, &mut g, 1000, 100).unwrap();
             let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
             compare_states(&what, &a, &b, 1000, g.is_software());
@@ -274,7 +274,7 @@ fn one_dimensional_fast_path_agrees() {
             assert_eq!(rg.divergence, rc.divergence, "{what}: divergence");
         }
     }
-    g.set_packing(None);
+    g.set_pack_width(None).unwrap();
 }
 
 /// The advance kernel's step loops (shaders/advance.wgsl): d = 1 with a random block per four
@@ -540,4 +540,83 @@ fn speculative_runs_equal_full_runs() {
         }
     }
     g.set_speculation(None);
+}
+
+/// Kernels compiled without wgpu's runtime checks (`GpuEngine::set_runtime_checks(false)`: no
+/// index clamps, no loop-bounding counters) compute what the checked ones do, bit for bit:
+/// per-path states, records, stationary sums, histograms and divergence, for the d = 1 loop
+/// (packed on software adapters), the general loop (d = 3, paths frozen on the way), whole
+/// blocks (d = 16), multi-agent compression, Student-t noise, and a histogram in global memory
+/// (4096 bins, over the workgroup budget).
+#[test]
+fn unchecked_kernels_equal_checked_kernels() {
+    let Some(mut g) = gpu() else { return };
+    let cases = [
+        ("sgd-sde", 1, "name = 'gaussian'\nsigma = 0.5", 32),
+        ("adam-sde", 1, "name = 'gaussian'\nsigma = 0.5", 32),
+        ("signsgd-sde", 3, "name = 'gaussian'\nsigma = 0.5", 32),
+        ("signsgd-sde", 16, "name = 'student-t'\nnu = 3\nscale = 0.5", 32),
+        ("dcsgd", 16, "name = 'gaussian'\nsigma = 0.5", 32),
+        ("sgd-sde", 1, "name = 'gaussian'\nsigma = 0.5", 4096),
+    ];
+    for (model, dim, noise, bins) in cases {
+        let agents = if model == "dcsgd" { "agents = 4\n[compressor]\nname = 'rand-k'\nk = 4\n" } else { "" };
+        let refine = if model.ends_with("-sde") { 2 } else { 1 };
+        let x = common::exp(&format!(
+            "[model]\nname = '{model}'\neta = 0.01\n{agents}[objective]\nname = 'quadratic'\nh = 2.0\ndim = {dim}\n\
+             [noise]\n{noise}\n[init]\nx0 = 0.05\n[run]\npaths = 1000\nsteps = 200\nrefine = {refine}\n\
+             divergence_bound = 0.1\n[record]\nevery = 7\n[stationary]\nstart = 100\nevery = 2\nbins = {bins}\n"
+        ));
+        let what = format!("{model} d = {dim}, {bins} bins");
+        g.set_runtime_checks(true);
+        let checked = run(&x, &mut g).unwrap();
+        let checked_states = states_after(&x, &mut g, 1000, 100).unwrap();
+        g.set_runtime_checks(false);
+        let unchecked = run(&x, &mut g).unwrap();
+        let unchecked_states = states_after(&x, &mut g, 1000, 100).unwrap();
+        assert!(checked.stationary.samples > 0, "{what}: something is sampled");
+        assert_eq!(unchecked_states, checked_states, "{what}: per-path states");
+        assert_eq!(unchecked.records, checked.records, "{what}: records");
+        assert_eq!(unchecked.stationary, checked.stationary, "{what}: stationary estimate");
+        assert_eq!(unchecked.histograms, checked.histograms, "{what}: histograms");
+        assert_eq!(unchecked.divergence, checked.divergence, "{what}: divergence");
+    }
+    g.set_runtime_checks(true);
+}
+
+/// `OPTSDE_GPU_VARIANT` (optsde::gpu::VariantSettings): each key and value, `auto`, and errors
+/// that name the key, the value and the valid ones; a width outside PACK_WIDTHS is refused by
+/// the engine too. Needs no adapter.
+#[test]
+fn variant_settings_parse_and_refuse() {
+    use optsde::gpu::VariantSettings;
+    let v = VariantSettings::parse(" pack=2, speculate=on,private-hist=off , coef-regs=auto,checks=off").unwrap();
+    assert_eq!(
+        v,
+        VariantSettings {
+            pack: Some(Some(2)),
+            speculate: Some(Some(true)),
+            private_hist: Some(Some(false)),
+            coef_regs: Some(None),
+            checks: Some(false),
+        }
+    );
+    assert_eq!(VariantSettings::parse("").unwrap(), VariantSettings::default());
+    assert_eq!(VariantSettings::parse("pack=auto").unwrap().pack, Some(None));
+    for (spec, names) in [
+        ("pack=3", &["OPTSDE_GPU_VARIANT pack", "\"3\"", "[1, 2, 4, 8]"][..]),
+        ("checks=auto", &["OPTSDE_GPU_VARIANT checks", "\"auto\"", "on or off"]),
+        ("speculate=yes", &["speculate", "\"yes\"", "auto, on or off"]),
+        ("packing=2", &["packing", "pack, speculate, private-hist, coef-regs, checks"]),
+        ("pack", &["OPTSDE_GPU_VARIANT", "\"pack\"", "key=value"]),
+    ] {
+        let e = VariantSettings::parse(spec).unwrap_err().to_string();
+        for n in names {
+            assert!(e.contains(n), "{spec}: {e} should name {n}");
+        }
+    }
+    if let Some(mut g) = gpu() {
+        let e = g.set_pack_width(Some(16)).unwrap_err().to_string();
+        assert!(e.contains("pack = 16") && e.contains("[1, 2, 4, 8]"), "{e}");
+    }
 }

@@ -60,7 +60,7 @@ fn every_kernel_configuration_validates() {
     for k in configs {
         for regs in [true, false] {
             // Every kernel with one path per invocation; the d = 1 ones also packed.
-            let packs: &[usize] = if shader::packable(&k) { &[1, shader::SOFTWARE_PACK] } else { &[1] };
+            let packs: &[usize] = if shader::packable(&k) { &shader::PACK_WIDTHS } else { &[1] };
             for &pack in packs {
                 // The speculative variant too where there is one (the SignSGD SDE), and the
                 // histogram counted per invocation where it fits.

@@ -3,54 +3,92 @@
 # `device` tool). Run from the repository root with .dev/bin.tar.xz (stripped release builds:
 # bin/optsde and test binaries named after their tests/*.rs), benches/device/billion.toml, and the
 # Vulkan loader packages in .gl/ unpacked first (see NOTES.md). Every step has its own
-# timeout, so one hang cannot eat the lease. Everything lands in $OUT/results.tar (the tool
-# returns at most 8 files).
+# timeout, so one hang cannot eat the lease. Figures first, tests last; each result lands in
+# $OUT as soon as it exists (the tool returns at most 8 files), so a lease cut short keeps them:
+# log.txt (everything printed), suite.json, big.json, variants.jsonl (one bench.json per line),
+# billion.txt, tests.txt.
 set -u
 OUT=${OUT:-/tmp/out}
-R=/tmp/results
-mkdir -p "$OUT" "$R"
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log.txt") 2>&1
 say() { echo; echo "=== $* ($(date +%T))"; }
+# The last variant run's path-steps/s per entry (from its bench.json), or its error.
+rates() {
+    python3 -c "import json; d = json.load(open('/tmp/var/bench.json')); print('  '.join(f\"{e['entry']} {e['optsde'][0]['path_steps_per_second']:.3e}\" for e in d['entries']))" \
+        2>/dev/null || tail -2 /tmp/var.txt
+    rm -f /tmp/var/bench.json
+}
 tar xJf .dev/bin.tar.xz -C /tmp
 B=/tmp/bin
+unset CI
 
 say machine
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv
 nproc; python3 -c "import jax; print('jax', jax.__version__, jax.devices())" 2>&1 | tail -1
 
 say adapters
-if ! $B/optsde devices 2>&1 | tee "$R/devices.txt" | grep -qi nvidia; then
+if ! $B/optsde devices 2>&1 | grep -qi nvidia; then
     export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
     export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-    $B/optsde devices 2>&1 | tee "$R/devices.txt"
 fi
-
-say "tests on this GPU and the CPU twin (OPTSDE_REQUIRE_GPU=1)"
-for t in ${TESTS:-backends student_t math_kernels divergence physics distributed compressed heavy_tails adaptive sweep}; do
-    [ -x "$B/$t" ] || continue
-    s=$(date +%s)
-    OPTSDE_REQUIRE_GPU=1 timeout ${T_TEST:-150} "$B/$t" --test-threads 16 --nocapture > "$R/test-$t.txt" 2>&1
-    rc=$?
-    echo "$t: rc $rc, $(( $(date +%s) - s )) s: $(grep -E '^test result' "$R/test-$t.txt" | tail -1)"
-    grep -E "panicked|^    [a-z_0-9]+$" "$R/test-$t.txt" | head -6
-done
+$B/optsde devices 2>&1
 
 if [ -z "${NO_BENCH:-}" ]; then
 say "clock warm-up"
-$B/optsde bench --backend gpu --only signsgd-sde-d1 --paths 4194304 --steps 2000 --baselines none --out /tmp/warm 2>&1 | grep '^bench'
+$B/optsde bench --backend gpu --only signsgd-sde-d1 --paths ${P:-4194304} --steps ${S2:-2000} --baselines none --out /tmp/warm 2>&1 | grep -E '^signsgd'
 
-for rep in 1 2; do
-say "suite ($rep): 2^22 paths x 1000 steps, GPU; JAX loop on the same GPU, 2^22 numbers per array"
-timeout ${T_SUITE:-150} $B/optsde bench --backend gpu --paths 4194304 --steps 1000 --repeat 3 --baselines jax \
-    --baseline-numbers 4194304 --out "$R/suite$rep" 2>&1 | tee "$R/suite$rep.txt" | grep -v '^bench'
+say "suite: 2^22 paths x 1000 steps, median of 5, GPU; JAX loop on the same GPU, 2^22 numbers per array"
+timeout ${T_SUITE:-200} $B/optsde bench --backend gpu --paths ${P:-4194304} --steps ${S:-1000} --repeat 5 --baselines jax \
+    --baseline-numbers ${P:-4194304} --out /tmp/suite 2>&1 | grep -v '^bench'
+cp /tmp/suite/bench.json "$OUT/suite.json"
+
+say "kernel variants (OPTSDE_GPU_VARIANT), d = 1 entries, 2^22 paths x 1000 steps, median of 5, two rounds"
+for round in 1 2; do
+    for v in "" "checks=off" "pack=2" "pack=4" "pack=2,checks=off" "speculate=on"; do
+        OPTSDE_GPU_VARIANT=$v timeout 60 $B/optsde bench --backend gpu --only signsgd-sde-d1,sgd-sde-d1,adam-sde-d1 \
+            --paths ${P:-4194304} --steps ${S:-1000} --repeat 5 --baselines none --out /tmp/var >/tmp/var.txt 2>&1
+        printf 'round %s %-18s ' "$round" "${v:-default}"
+        [ -f /tmp/var/bench.json ] && { tr -d '\n' < /tmp/var/bench.json; echo; } >> "$OUT/variants.jsonl"
+        rates
+    done
+done
+say "kernel variants, d = 16 entries: checks on and off"
+for v in "" "checks=off"; do
+    OPTSDE_GPU_VARIANT=$v timeout 90 $B/optsde bench --backend gpu --only signsgd-sde-d16,dcsgd-d16,dsignsgd-d16 \
+        --paths ${P:-4194304} --steps ${S:-1000} --repeat 3 --baselines none --out /tmp/var >/tmp/var.txt 2>&1
+    printf '%-18s ' "${v:-default}"
+    [ -f /tmp/var/bench.json ] && { tr -d '\n' < /tmp/var/bench.json; echo; } >> "$OUT/variants.jsonl"
+    rates
 done
 
-say "signsgd-sde d=1: 2^24 paths x 2000 steps; JAX with 2^24 paths"
-timeout ${T_BIG:-100} $B/optsde bench --backend gpu --only signsgd-sde-d1 --paths 16777216 --steps 2000 \
-    --baselines jax --baseline-numbers 16777216 --out "$R/big" 2>&1 | tee "$R/big.txt" | grep -E '^(bench|signsgd)'
+say "signsgd-sde d=1: 2^24 paths x 2000 steps, median of 3; JAX with 2^24 paths"
+timeout ${T_BIG:-100} $B/optsde bench --backend gpu --only signsgd-sde-d1 --paths ${PB:-16777216} --steps ${S2:-2000} --repeat 3 \
+    --baselines jax --baseline-numbers ${PB:-16777216} --out /tmp/big 2>&1 | grep -E '^(signsgd|jax|stationary)'
+cp /tmp/big/bench.json "$OUT/big.json"
 
 say "10^9 paths x 8 steps on the GPU (peak memory)"
 sed 's/^backend = .*/backend = "gpu"/' benches/device/billion.toml > /tmp/billion-gpu.toml
-timeout ${T_BILLION:-60} $B/optsde run /tmp/billion-gpu.toml --out "$R/billion" --no-plots -q 2>&1 | tee "$R/billion.txt"
+timeout ${T_BILLION:-60} $B/optsde run /tmp/billion-gpu.toml --out /tmp/billion --no-plots -q 2>&1 | tee "$OUT/billion.txt"
+fi
+
+say "tests on this GPU and the CPU twin (OPTSDE_REQUIRE_GPU=1), all binaries at once, until ${DEADLINE:-480} s"
+left=$(( ${DEADLINE:-480} - SECONDS ))
+if [ "$left" -gt 20 ]; then
+    for t in ${TESTS:-backends student_t math_kernels physics divergence distributed compressed heavy_tails adaptive rng_stats shaders}; do
+        [ -x "$B/$t" ] || continue
+        ( s=$SECONDS
+          OPTSDE_REQUIRE_GPU=1 timeout "$left" "$B/$t" --test-threads 6 --nocapture > /tmp/test-$t.txt 2>&1
+          echo "$? $(( SECONDS - s ))" > /tmp/rc-$t ) &
+    done
+    wait
+    for t in ${TESTS:-backends student_t math_kernels physics divergence distributed compressed heavy_tails adaptive rng_stats shaders}; do
+        [ -f /tmp/rc-$t ] || continue
+        read -r rc secs < /tmp/rc-$t
+        echo "$t: rc $rc, $secs s: $(grep -E '^test result' /tmp/test-$t.txt | tail -1)"
+        grep -E "panicked|^    [a-z_0-9]+$" /tmp/test-$t.txt | head -6
+        { echo "##### $t rc $rc"; cat /tmp/test-$t.txt; } >> "$OUT/tests.txt"
+    done
+else
+    echo "no time left for the tests ($left s)"
 fi
 nvidia-smi --query-gpu=clocks.sm,temperature.gpu,power.draw --format=csv
-tar cf "$OUT/results.tar" -C /tmp results

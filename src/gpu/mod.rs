@@ -79,6 +79,85 @@ struct Buffers {
     bind_group: wgpu::BindGroup,
 }
 
+/// The environment variable through which the command line sets [`VariantSettings`].
+pub const VARIANT_VAR: &str = "OPTSDE_GPU_VARIANT";
+
+/// Kernel variants forced by hand, for measuring them on an adapter (`optsde bench` with
+/// `OPTSDE_GPU_VARIANT=pack=2,checks=off`, say). Each field is `None` where the setting leaves
+/// the engine's own choice; `Some(None)` is an explicit `auto`. Every variant computes the same
+/// values (tests compare them), so the setting changes speed alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VariantSettings {
+    /// `pack=auto|1|2|4|8`: paths per invocation of the d = 1 loop ([`GpuEngine::set_pack_width`]).
+    pub pack: Option<Option<usize>>,
+    /// `speculate=auto|on|off` ([`GpuEngine::set_speculation`]).
+    pub speculate: Option<Option<bool>>,
+    /// `private-hist=auto|on|off` ([`GpuEngine::set_private_hist`]).
+    pub private_hist: Option<Option<bool>>,
+    /// `coef-regs=auto|on|off` ([`GpuEngine::set_coef_registers`]).
+    pub coef_regs: Option<Option<bool>>,
+    /// `checks=on|off` ([`GpuEngine::set_runtime_checks`]).
+    pub checks: Option<bool>,
+}
+
+impl VariantSettings {
+    /// Parse comma-separated `key=value` pairs (an empty string sets nothing). An unknown key or
+    /// value is an error that names it and the valid ones.
+    pub fn parse(spec: &str) -> Result<Self> {
+        const KEYS: &str = "pack, speculate, private-hist, coef-regs, checks";
+        let mut v = VariantSettings::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, value) =
+                item.split_once('=').map(|(k, v)| (k.trim(), v.trim())).ok_or_else(|| Error::Invalid {
+                    field: VARIANT_VAR.into(),
+                    value: format!("\"{item}\""),
+                    expected: format!("comma-separated key=value pairs; keys: {KEYS}"),
+                })?;
+            let bad = |expected: &str| Error::Invalid {
+                field: format!("{VARIANT_VAR} {key}"),
+                value: format!("\"{value}\""),
+                expected: expected.into(),
+            };
+            let switch = |auto: bool| -> Result<Option<bool>> {
+                match value {
+                    "on" => Ok(Some(true)),
+                    "off" => Ok(Some(false)),
+                    "auto" if auto => Ok(None),
+                    _ => Err(bad(if auto { "auto, on or off" } else { "on or off" })),
+                }
+            };
+            match key {
+                "pack" => {
+                    v.pack = Some(match value {
+                        "auto" => None,
+                        _ => match value.parse::<usize>() {
+                            Ok(w) if shader::PACK_WIDTHS.contains(&w) => Some(w),
+                            _ => {
+                                return Err(bad(&format!(
+                                    "auto or paths per invocation, one of {:?}",
+                                    shader::PACK_WIDTHS
+                                )));
+                            }
+                        },
+                    })
+                }
+                "speculate" => v.speculate = Some(switch(true)?),
+                "private-hist" => v.private_hist = Some(switch(true)?),
+                "coef-regs" => v.coef_regs = Some(switch(true)?),
+                "checks" => v.checks = Some(switch(false)?.unwrap_or(true)),
+                _ => {
+                    return Err(Error::UnknownName {
+                        field: format!("{VARIANT_VAR} key"),
+                        value: key.into(),
+                        valid: KEYS.into(),
+                    });
+                }
+            }
+        }
+        Ok(v)
+    }
+}
+
 /// The wgpu engine.
 pub struct GpuEngine {
     device: wgpu::Device,
@@ -91,15 +170,19 @@ pub struct GpuEngine {
     /// Where the advance kernel keeps the coefficients: `None` chooses by adapter and d
     /// ([`shader::coef_regs`]); tests force either variant.
     coef_regs: Option<bool>,
-    /// Whether the d = 1 loop packs paths: `None` chooses by adapter ([`shader::pack_for`]);
-    /// tests force either variant.
-    pack: Option<bool>,
-    /// Whether chunks are tried with the speculative kernel first: `None` wherever it applies
-    /// ([`shader::speculable`]); tests force it off.
+    /// Paths per invocation that the d = 1 loop is asked to pack: `None` chooses by adapter
+    /// ([`shader::default_pack`], then [`shader::pack_for`]); tests and `OPTSDE_GPU_VARIANT`
+    /// force a width.
+    pack: Option<usize>,
+    /// Whether chunks are tried with the speculative kernel first: `None` on software adapters
+    /// wherever it applies ([`shader::speculable`]); tests and `OPTSDE_GPU_VARIANT` force it.
     speculate: Option<bool>,
     /// Whether invocations count the histogram in private memory: `None` chooses by kernel and
     /// packing ([`shader::private_hist_for`]); tests force either variant.
     private_hist: Option<bool>,
+    /// Whether wgpu compiles the advance kernels with its runtime checks (index clamps, loop
+    /// bounds; see [`Self::set_runtime_checks`]).
+    checks: bool,
     /// Kernels whose speculative run failed once: this engine runs them in full since.
     spec_failed: HashSet<KernelConsts>,
     /// Chunks tried speculatively, and those run again in full after their try failed.
@@ -144,6 +227,7 @@ impl GpuEngine {
             pack: None,
             speculate: None,
             private_hist: None,
+            checks: true,
             spec_failed: HashSet::new(),
             spec_tried: 0,
             spec_reruns: 0,
@@ -162,11 +246,40 @@ impl GpuEngine {
     /// (`Some(true)`), never (`Some(false)`), or as the adapter suggests (`None`, [`shader::pack_for`]).
     /// Both compute the same per-path values; tests compare each with the CPU twin.
     pub fn set_packing(&mut self, pack: Option<bool>) {
-        self.pack = pack;
+        self.pack = pack.map(|on| if on { shader::SOFTWARE_PACK } else { 1 });
     }
 
-    /// Try speculative runs wherever they apply (`None`) or never (`Some(false)`); see
-    /// [`shader::speculable`]. Both give the same results; tests compare them.
+    /// Pack `width` paths per invocation (one of [`shader::PACK_WIDTHS`]) wherever the kernel
+    /// allows it, or as the adapter suggests (`None`). Every width computes the same per-path
+    /// values; tests compare each with the CPU twin.
+    pub fn set_pack_width(&mut self, width: Option<usize>) -> Result<()> {
+        if let Some(w) = width.filter(|w| !shader::PACK_WIDTHS.contains(w)) {
+            return Err(Error::Invalid {
+                field: "pack".into(),
+                value: w.to_string(),
+                expected: format!("paths per invocation, one of {:?}", shader::PACK_WIDTHS),
+            });
+        }
+        self.pack = width;
+        Ok(())
+    }
+
+    /// Compile the kernels with wgpu's runtime checks (`true`, the default) or without
+    /// them (`false`): no clamps on array and buffer indices and no counters that bound every
+    /// loop (`wgpu::ShaderRuntimeChecks`). The kernels are composed here from fixed sources, with
+    /// indices that stay in range by construction and loops bounded by their step counts, and
+    /// tests compare both settings bit for bit; the checks exist for untrusted shaders.
+    pub fn set_runtime_checks(&mut self, on: bool) {
+        if on != self.checks {
+            self.checks = on;
+            self.pipelines.clear();
+            self.bufs = None;
+        }
+    }
+
+    /// Try speculative runs where they apply ([`shader::speculable`]) on software adapters
+    /// (`None`), on any adapter (`Some(true)`), or never (`Some(false)`). Both give the same
+    /// results; tests compare them.
     pub fn set_speculation(&mut self, on: Option<bool>) {
         self.speculate = on;
         self.spec_failed.clear();
@@ -179,6 +292,31 @@ impl GpuEngine {
         self.private_hist = on;
     }
 
+    /// Apply a variant setting such as `pack=2,checks=off` (the `OPTSDE_GPU_VARIANT` variable of
+    /// the command line, [`VariantSettings::parse`]) and name it in [`Engine::info`]'s driver.
+    pub fn apply_variant(&mut self, spec: &str) -> Result<()> {
+        let v = VariantSettings::parse(spec)?;
+        if let Some(w) = v.pack {
+            self.set_pack_width(w)?;
+        }
+        if let Some(on) = v.speculate {
+            self.set_speculation(on);
+        }
+        if let Some(on) = v.private_hist {
+            self.set_private_hist(on);
+        }
+        if let Some(on) = v.coef_regs {
+            self.set_coef_registers(on);
+        }
+        if let Some(on) = v.checks {
+            self.set_runtime_checks(on);
+        }
+        if !spec.trim().is_empty() {
+            self.info.driver = format!("{} [{VARIANT_VAR}={}]", self.info.driver, spec.trim());
+        }
+        Ok(())
+    }
+
     /// Chunks tried with the speculative kernel so far, and those of them that ran again in full
     /// because the try met a path it could not advance exactly.
     pub fn speculation_counts(&self) -> (u64, u64) {
@@ -189,8 +327,7 @@ impl GpuEngine {
     /// (its first segment initialises the state, so a failed try is simply run again) and no
     /// speculative run of this kernel has failed on this engine.
     fn speculates(&self, k: &KernelConsts, segs: &[Params]) -> bool {
-        self.speculate.unwrap_or(true)
-            && self.software
+        self.speculate.unwrap_or(self.software)
             && shader::speculable(k)
             && segs.first().is_some_and(|p| p.init == 1)
             && !self.spec_failed.contains(k)
@@ -199,7 +336,7 @@ impl GpuEngine {
     /// The variant of kernel `k` for a chunk whose first segment is `p` (speculative: see
     /// [`Self::speculates`]).
     fn variant(&self, k: &KernelConsts, p: &Params, spec: bool) -> Variant {
-        let pack = shader::pack_for(k, self.pack.unwrap_or(self.software), p);
+        let pack = shader::pack_for(k, self.pack.unwrap_or_else(|| shader::default_pack(self.software)), p);
         Variant {
             coef_regs: self.coef_regs.unwrap_or_else(|| shader::coef_regs(k, self.software)),
             pack,
@@ -234,10 +371,17 @@ impl GpuEngine {
     fn compute_pipeline_with(&self, label: &str, src: &str, entry: &str, storage: Option<&[bool]>) -> Result<Pipeline> {
         shader::validate(src)?;
         self.scoped(label, |s| {
-            let module = s.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            });
+            let desc =
+                wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) };
+            let module = if s.checks {
+                s.device.create_shader_module(desc)
+            } else {
+                // SAFETY: the kernels are composed by this crate from its own fixed sources
+                // (shaders/*.wgsl, src/shader.rs): every array and buffer index is in range by
+                // construction and every loop is bounded by a step or coordinate count, which is
+                // what wgpu's checks would otherwise enforce (see `set_runtime_checks`).
+                unsafe { s.device.create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked()) }
+            };
             let explicit = storage.map(|ro| {
                 let buffer = |ty| wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None };
                 let mut entries = vec![wgpu::BindGroupLayoutEntry {
