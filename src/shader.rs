@@ -125,6 +125,22 @@ pub fn speculable(k: &KernelConsts) -> bool {
     k.kernel == 2 && !k.tcdf
 }
 
+/// Whether wgpu compiles kernel `k` with its runtime checks (index clamps on every array and
+/// buffer access, a counter that bounds every loop; `wgpu::ShaderRuntimeChecks`) on an adapter
+/// that is (`software`) or is not a software rasteriser. The kernels are composed by this crate
+/// from fixed sources: their indices stay in range by construction (coordinates below DIM,
+/// histogram bins clamped by `bin_of`, paths below the chunk) and their loops are bounded by
+/// step and coordinate counts, so the checks guard against nothing here. On an H100 (one call,
+/// alternated runs, 2^22 paths × 1000 steps, benches/NOTES.md) dropping them made signsgd-sde
+/// d = 1 1.10–1.15× faster, sgd-sde d = 1 1.15–1.22×, adam-sde d = 1 1.14×, signsgd-sde d = 16
+/// 1.86× and dsignsgd d = 16 N = 4 1.52×, but DCSGD with a compressor (kernel 10, rand-k) 0.90×:
+/// that kernel keeps them. On llvmpipe the difference was within the run-to-run spread, so
+/// software adapters keep them. Both settings give the same per-path states and records; tests
+/// compare them.
+pub fn runtime_checks(k: &KernelConsts, software: bool) -> bool {
+    software || k.kernel == 10
+}
+
 /// Largest histogram (words, [`KernelConsts::hist_words`]) that an invocation counts in private
 /// memory ([`private_hist_for`]): the merge at the end of a dispatch reads every word.
 pub const PRIVATE_HIST_MAX_WORDS: usize = 1024;
@@ -158,18 +174,21 @@ pub struct Variant {
     pub spec: bool,
     /// The stationary histogram counted per invocation ([`private_hist_for`]).
     pub private_hist: bool,
+    /// Compiled with wgpu's runtime checks ([`runtime_checks`]); the WGSL is the same either way.
+    pub checks: bool,
 }
 
 impl Variant {
-    /// One path per invocation, nothing speculative, the histogram counted by atomic adds.
+    /// One path per invocation, nothing speculative, the histogram counted by atomic adds, wgpu's
+    /// runtime checks on.
     pub fn plain(coef_regs: bool) -> Self {
-        Variant { coef_regs, pack: 1, spec: false, private_hist: false }
+        Variant { coef_regs, pack: 1, spec: false, private_hist: false, checks: true }
     }
 }
 
 /// The composed `advance` kernel for these constants in variant `v`.
 pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
-    let Variant { coef_regs, pack, spec, private_hist } = *v;
+    let Variant { coef_regs, pack, spec, private_hist, checks: _ } = *v;
     if pack != 1 && !(PACK_WIDTHS.contains(&pack) && packable(k)) {
         return Err(Error::Gpu(format!("cannot pack {pack} paths per invocation for {k:?}")));
     }

@@ -65,7 +65,7 @@ fn every_kernel_configuration_validates() {
                 // The speculative variant too where there is one (the SignSGD SDE), and the
                 // histogram counted per invocation where it fits.
                 for (spec, private_hist) in [(false, false), (true, false), (false, true), (true, true)] {
-                    let v = Variant { coef_regs: regs, pack, spec, private_hist };
+                    let v = Variant { coef_regs: regs, pack, spec, private_hist, checks: true };
                     if spec && !shader::speculable(&k) {
                         assert!(shader::advance_source(&k, &v).is_err(), "{k:?}: not speculable");
                         continue;

@@ -96,8 +96,8 @@ pub struct VariantSettings {
     pub private_hist: Option<Option<bool>>,
     /// `coef-regs=auto|on|off` ([`GpuEngine::set_coef_registers`]).
     pub coef_regs: Option<Option<bool>>,
-    /// `checks=on|off` ([`GpuEngine::set_runtime_checks`]).
-    pub checks: Option<bool>,
+    /// `checks=auto|on|off` ([`GpuEngine::set_runtime_checks`]).
+    pub checks: Option<Option<bool>>,
 }
 
 impl VariantSettings {
@@ -144,7 +144,7 @@ impl VariantSettings {
                 "speculate" => v.speculate = Some(switch(true)?),
                 "private-hist" => v.private_hist = Some(switch(true)?),
                 "coef-regs" => v.coef_regs = Some(switch(true)?),
-                "checks" => v.checks = Some(switch(false)?.unwrap_or(true)),
+                "checks" => v.checks = Some(switch(true)?),
                 _ => {
                     return Err(Error::UnknownName {
                         field: format!("{VARIANT_VAR} key"),
@@ -180,9 +180,9 @@ pub struct GpuEngine {
     /// Whether invocations count the histogram in private memory: `None` chooses by kernel and
     /// packing ([`shader::private_hist_for`]); tests force either variant.
     private_hist: Option<bool>,
-    /// Whether wgpu compiles the advance kernels with its runtime checks (index clamps, loop
-    /// bounds; see [`Self::set_runtime_checks`]).
-    checks: bool,
+    /// Whether wgpu compiles the advance kernels with its runtime checks: `None` chooses by
+    /// kernel and adapter ([`shader::runtime_checks`]); tests and `OPTSDE_GPU_VARIANT` force it.
+    checks: Option<bool>,
     /// Kernels whose speculative run failed once: this engine runs them in full since.
     spec_failed: HashSet<KernelConsts>,
     /// Chunks tried speculatively, and those run again in full after their try failed.
@@ -227,7 +227,7 @@ impl GpuEngine {
             pack: None,
             speculate: None,
             private_hist: None,
-            checks: true,
+            checks: None,
             spec_failed: HashSet::new(),
             spec_tried: 0,
             spec_reruns: 0,
@@ -264,17 +264,12 @@ impl GpuEngine {
         Ok(())
     }
 
-    /// Compile the kernels with wgpu's runtime checks (`true`, the default) or without
-    /// them (`false`): no clamps on array and buffer indices and no counters that bound every
-    /// loop (`wgpu::ShaderRuntimeChecks`). The kernels are composed here from fixed sources, with
-    /// indices that stay in range by construction and loops bounded by their step counts, and
-    /// tests compare both settings bit for bit; the checks exist for untrusted shaders.
-    pub fn set_runtime_checks(&mut self, on: bool) {
-        if on != self.checks {
-            self.checks = on;
-            self.pipelines.clear();
-            self.bufs = None;
-        }
+    /// Compile the advance kernels with wgpu's runtime checks (`Some(true)`), without them
+    /// (`Some(false)`: no clamps on array and buffer indices and no counters that bound every
+    /// loop, `wgpu::ShaderRuntimeChecks`), or as [`shader::runtime_checks`] chooses by kernel and
+    /// adapter (`None`). Both give the same per-path states and records; tests compare them.
+    pub fn set_runtime_checks(&mut self, on: Option<bool>) {
+        self.checks = on;
     }
 
     /// Try speculative runs where they apply ([`shader::speculable`]) on software adapters
@@ -344,6 +339,7 @@ impl GpuEngine {
             private_hist: self
                 .private_hist
                 .map_or_else(|| shader::private_hist_for(k, pack), |on| on && shader::private_hist_fits(k)),
+            checks: self.checks.unwrap_or_else(|| shader::runtime_checks(k, self.software)),
         }
     }
 
@@ -362,18 +358,26 @@ impl GpuEngine {
     }
 
     fn compute_pipeline(&self, label: &str, src: &str, entry: &str) -> Result<Pipeline> {
-        self.compute_pipeline_with(label, src, entry, None)
+        self.compute_pipeline_with(label, src, entry, None, true)
     }
 
     /// A pipeline with an explicit bind-group layout (`storage[b]` = Some(read_only) for each
     /// storage binding b, binding 0 the uniform), so that bindings a configuration of the
-    /// kernel does not touch still belong to the layout.
-    fn compute_pipeline_with(&self, label: &str, src: &str, entry: &str, storage: Option<&[bool]>) -> Result<Pipeline> {
+    /// kernel does not touch still belong to the layout; `checks`: with wgpu's runtime checks
+    /// (see [`Self::set_runtime_checks`]).
+    fn compute_pipeline_with(
+        &self,
+        label: &str,
+        src: &str,
+        entry: &str,
+        storage: Option<&[bool]>,
+        checks: bool,
+    ) -> Result<Pipeline> {
         shader::validate(src)?;
         self.scoped(label, |s| {
             let desc =
                 wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) };
-            let module = if s.checks {
+            let module = if checks {
                 s.device.create_shader_module(desc)
             } else {
                 // SAFETY: the kernels are composed by this crate from its own fixed sources
@@ -445,7 +449,8 @@ impl GpuEngine {
                 // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
                 let storage = [true, false, false, false, true, true];
                 let src = shader::advance_source(k, &variant)?;
-                let p = self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage))?;
+                let p =
+                    self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage), variant.checks)?;
                 self.pipelines.insert((*k, variant), p);
             }
         }
