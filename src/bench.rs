@@ -444,7 +444,8 @@ fn open_engines(set: BackendSet) -> Result<(Engines, Option<String>)> {
     if set != BackendSet::Cpu {
         match crate::backend::open_gpu() {
             Ok(g) => engines.push(g),
-            Err(e) if set == BackendSet::Gpu => return Err(e),
+            // Bad input (OPTSDE_GPU_VARIANT) fails even where `all` would go on without the GPU.
+            Err(e) if set == BackendSet::Gpu || matches!(e, Error::Invalid { .. }) => return Err(e),
             Err(e) => note = Some(format!("gpu: not benchmarked ({e})")),
         }
     }

@@ -199,3 +199,47 @@ fn numpy_baseline_prints_its_figures() {
         serde_json::from_value::<optsde::bench::BaselineResult>(v).unwrap_or_else(|e| panic!("{model}: {e}"));
     }
 }
+
+/// `OPTSDE_GPU_VARIANT`: a bad value fails the bench before anything runs, with or without an
+/// adapter, naming the variable, the key, the value and the valid values; a good one is named
+/// after the GPU's driver in the table and in bench.json (where an adapter exists; with
+/// OPTSDE_REQUIRE_GPU set it must).
+#[test]
+fn gpu_variant_variable_is_checked_and_recorded() {
+    let dir = out_dir("variant");
+    let d = dir.to_str().unwrap();
+    let args = ["--paths", "512", "--steps", "20", "--only", "sgd-sde-d1", "--baselines", "none"];
+    let run_on = |backend: &str, spec: &str| {
+        Command::new(BIN)
+            .arg("bench")
+            .args(args)
+            .args(["--backend", backend, "--out", d])
+            .env("CI", "1")
+            .env("OPTSDE_GPU_VARIANT", spec)
+            .output()
+            .expect("run optsde")
+    };
+    // `all` would bench the CPU alone without an adapter; bad input still fails it.
+    for backend in ["gpu", "all"] {
+        let bad = run_on(backend, "checks=off,pack=3");
+        let err = text(&bad.stderr);
+        assert!(!bad.status.success(), "--backend {backend}: pack=3 was accepted");
+        for part in ["OPTSDE_GPU_VARIANT pack", "\"3\"", "[1, 2, 4, 8]"] {
+            assert!(err.contains(part), "--backend {backend}: no `{part}` in: {err}");
+        }
+        assert!(!dir.join("bench.json").exists(), "--backend {backend}: a refused bench wrote bench.json");
+    }
+    let good = run_on("gpu", "checks=off, pack=1");
+    let (stdout, stderr) = (text(&good.stdout), text(&good.stderr));
+    if !good.status.success() && stderr.contains("no GPU adapter") && std::env::var_os("OPTSDE_REQUIRE_GPU").is_none() {
+        eprintln!("no GPU adapter: the accepted variant is not run");
+        return;
+    }
+    assert!(good.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("[OPTSDE_GPU_VARIANT=checks=off, pack=1]"), "{stdout}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
+        .expect("bench.json is JSON");
+    let driver = json["machine"]["gpu"]["driver"].as_str().expect("gpu driver");
+    assert!(driver.ends_with("[OPTSDE_GPU_VARIANT=checks=off, pack=1]"), "{driver}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
