@@ -444,9 +444,11 @@ fn open_engines(set: BackendSet) -> Result<(Engines, Option<String>)> {
     if set != BackendSet::Cpu {
         match crate::backend::open_gpu() {
             Ok(g) => engines.push(g),
-            // Bad input (OPTSDE_GPU_VARIANT) fails even where `all` would go on without the GPU.
-            Err(e) if set == BackendSet::Gpu || matches!(e, Error::Invalid { .. }) => return Err(e),
-            Err(e) => note = Some(format!("gpu: not benchmarked ({e})")),
+            // With `all`, a missing or failing GPU is a note; bad input (OPTSDE_GPU_VARIANT) fails.
+            Err(e @ (Error::NoAdapter { .. } | Error::Gpu(_))) if set == BackendSet::All => {
+                note = Some(format!("gpu: not benchmarked ({e})"))
+            }
+            Err(e) => return Err(e),
         }
     }
     Ok((engines, note))

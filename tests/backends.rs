@@ -469,7 +469,7 @@ fn checkpoint_after_first_chunk_equals_a_run_of_its_paths() {
 #[test]
 fn private_histograms_equal_atomic_histograms() {
     let Some(mut g) = gpu() else { return };
-    g.set_packing(Some(true));
+    g.set_pack_width(Some(optsde::shader::SOFTWARE_PACK)).unwrap();
     let cases =
         [("sgd-sde", 1), ("signsgd-sde", 1), ("adam-sde", 1), ("signsgd", 1), ("signsgd-sde", 3), ("adam-sde", 4)];
     for (model, dim) in cases {
@@ -491,7 +491,7 @@ fn private_histograms_equal_atomic_histograms() {
         assert_eq!(private.divergence, atomic.divergence, "{what}: divergence");
     }
     g.set_private_hist(None);
-    g.set_packing(None);
+    g.set_pack_width(None).unwrap();
 }
 
 /// The speculative SignSGD SDE kernels of software adapters (src/shader.rs `speculable`): runs

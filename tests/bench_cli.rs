@@ -219,15 +219,22 @@ fn gpu_variant_variable_is_checked_and_recorded() {
             .output()
             .expect("run optsde")
     };
-    // `all` would bench the CPU alone without an adapter; bad input still fails it.
+    // `all` would bench the CPU alone without an adapter; bad input still fails it: a bad value
+    // and an unknown key.
+    let refusals = [
+        ("checks=off,pack=3", &["OPTSDE_GPU_VARIANT pack", "\"3\"", "[1, 2, 4, 8]"][..]),
+        ("packing=2", &["OPTSDE_GPU_VARIANT key", "packing", "pack, speculate, private-hist, coef-regs, checks"]),
+    ];
     for backend in ["gpu", "all"] {
-        let bad = run_on(backend, "checks=off,pack=3");
-        let err = text(&bad.stderr);
-        assert!(!bad.status.success(), "--backend {backend}: pack=3 was accepted");
-        for part in ["OPTSDE_GPU_VARIANT pack", "\"3\"", "[1, 2, 4, 8]"] {
-            assert!(err.contains(part), "--backend {backend}: no `{part}` in: {err}");
+        for (spec, parts) in refusals {
+            let bad = run_on(backend, spec);
+            let err = text(&bad.stderr);
+            assert!(!bad.status.success(), "--backend {backend}: {spec} was accepted");
+            for part in parts {
+                assert!(err.contains(part), "--backend {backend}, {spec}: no `{part}` in: {err}");
+            }
+            assert!(!dir.join("bench.json").exists(), "--backend {backend}: a refused bench wrote bench.json");
         }
-        assert!(!dir.join("bench.json").exists(), "--backend {backend}: a refused bench wrote bench.json");
     }
     let good = run_on("gpu", "checks=off, pack=1");
     let (stdout, stderr) = (text(&good.stdout), text(&good.stderr));

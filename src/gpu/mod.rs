@@ -242,15 +242,8 @@ impl GpuEngine {
         self.coef_regs = regs;
     }
 
-    /// Pack [`shader::SOFTWARE_PACK`] paths per invocation wherever the kernel allows it
-    /// (`Some(true)`), never (`Some(false)`), or as the adapter suggests (`None`, [`shader::pack_for`]).
-    /// Both compute the same per-path values; tests compare each with the CPU twin.
-    pub fn set_packing(&mut self, pack: Option<bool>) {
-        self.pack = pack.map(|on| if on { shader::SOFTWARE_PACK } else { 1 });
-    }
-
     /// Pack `width` paths per invocation (one of [`shader::PACK_WIDTHS`]) wherever the kernel
-    /// allows it, or as the adapter suggests (`None`). Every width computes the same per-path
+    /// allows it, or as the adapter suggests (`None`, [`shader::default_pack`]). Every width computes the same per-path
     /// values; tests compare each with the CPU twin.
     pub fn set_pack_width(&mut self, width: Option<usize>) -> Result<()> {
         if let Some(w) = width.filter(|w| !shader::PACK_WIDTHS.contains(w)) {
@@ -290,7 +283,11 @@ impl GpuEngine {
     /// Apply a variant setting such as `pack=2,checks=off` (the `OPTSDE_GPU_VARIANT` variable of
     /// the command line, [`VariantSettings::parse`]) and name it in [`Engine::info`]'s driver.
     pub fn apply_variant(&mut self, spec: &str) -> Result<()> {
-        let v = VariantSettings::parse(spec)?;
+        self.apply_settings(&VariantSettings::parse(spec)?, spec)
+    }
+
+    /// Apply settings already parsed from `spec` (named in [`Engine::info`]'s driver).
+    pub fn apply_settings(&mut self, v: &VariantSettings, spec: &str) -> Result<()> {
         if let Some(w) = v.pack {
             self.set_pack_width(w)?;
         }
