@@ -1,6 +1,6 @@
 //! Choosing an engine for `backend = auto | gpu | cpu`.
 
-use crate::cpu::CpuEngine;
+use crate::cpu::{Arith, CpuEngine};
 use crate::error::{Error, Result};
 use crate::plan::Engine;
 use crate::spec::BackendChoice;
@@ -9,13 +9,17 @@ use crate::spec::BackendChoice;
 /// else the CPU, and the returned note says why (no adapter, or only a software rasteriser such
 /// as llvmpipe, which runs the same kernels slower than the CPU backend on the same cores);
 /// `Gpu` without any adapter is an error, and with a software adapter uses it.
+///
+/// A bad `OPTSDE_CPU_ARITH` ([`crate::cpu::Arith`]) is an error for every choice, before any
+/// adapter is looked for.
 pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> {
+    let arith = Arith::from_env()?;
     match choice {
-        BackendChoice::Cpu => Ok((Box::new(CpuEngine::new()), None)),
+        BackendChoice::Cpu => Ok((Box::new(CpuEngine::with_arith(arith)), None)),
         BackendChoice::Gpu => open_gpu().map(|e| (e.0, None)),
         BackendChoice::Auto => match open_gpu() {
             Ok(e) if e.1 => Ok((
-                Box::new(CpuEngine::new()),
+                Box::new(CpuEngine::with_arith(arith)),
                 Some(format!(
                     "only a software GPU adapter was found ({}); using the CPU backend, which is faster on the same cores (backend = \"gpu\" forces the adapter)",
                     e.0.info().adapter
@@ -23,7 +27,7 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> 
             )),
             Ok(e) => Ok((e.0, None)),
             Err(Error::NoAdapter { detail }) => Ok((
-                Box::new(CpuEngine::new()),
+                Box::new(CpuEngine::with_arith(arith)),
                 Some(format!("no GPU adapter found ({detail}); using the CPU backend")),
             )),
             Err(e) => Err(e),

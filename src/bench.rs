@@ -438,8 +438,10 @@ type Engines = Vec<(Box<dyn Engine>, bool)>;
 fn open_engines(set: BackendSet) -> Result<(Engines, Option<String>)> {
     let mut engines: Engines = Vec::new();
     let mut note = None;
+    // OPTSDE_CPU_ARITH is checked whatever the set, like OPTSDE_GPU_VARIANT.
+    let cpu = CpuEngine::from_env()?;
     if set != BackendSet::Gpu {
-        engines.push((Box::new(CpuEngine::new()), false));
+        engines.push((Box::new(cpu), false));
     }
     if set != BackendSet::Cpu {
         match crate::backend::open_gpu() {
@@ -532,7 +534,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     }
 
     let (mut engines, gpu_note) = open_engines(opts.backends)?;
-    let cpu_info = CpuEngine::new().info();
+    let cpu_info = CpuEngine::from_env()?.info();
     let gpu = engines.iter().find(|(e, _)| e.info().kind == "gpu").map(|(e, s)| (e.info(), *s));
     let load_before = load_average();
 

@@ -304,9 +304,9 @@ pub fn unit48(w_hi: u32, w_lo: u32) -> f32 {
 /// One t_ν variate from three random words (Bailey's polar method without rejection, 48-bit
 /// radius; module docs).
 #[inline(always)]
-pub fn student_t(w_hi: u32, w_lo: u32, w_angle: u32, nu: f32, two_over_nu: f32) -> f32 {
-    let a = two_over_nu * -ln_unit(unit48(w_hi, w_lo));
-    sincos_quarter(w_angle).0 * (nu * expm1_pos(a)).sqrt()
+pub fn student_t<const FMA: bool>(w_hi: u32, w_lo: u32, w_angle: u32, nu: f32, two_over_nu: f32) -> f32 {
+    let a = two_over_nu * -ln_unit::<FMA>(unit48(w_hi, w_lo));
+    sincos_quarter::<FMA>(w_angle).0 * (nu * expm1_pos::<FMA>(a)).sqrt()
 }
 
 /// Cubic Hermite on [0, 1] from values v0, v1 and derivatives d0, d1 (per unit of s).
@@ -349,7 +349,7 @@ fn t_closed(nu: f32, theta: f32, psi: f32, s: f32, x: f32, sc: f32) -> (f32, f32
 /// node has A ≤ 1/2, else B = exp(ν ln cos ϑ) G with ln cos ϑ = [ϑ > π/4] ln q − ln(1 + q²)/2
 /// (not ln of a rounded cos ϑ, whose relative error ν would multiply).
 #[inline(always)]
-fn t_tabulated(nu: f32, theta: f32, q: f32, low: bool, tab: usize, table: &[f32]) -> (f32, f32) {
+fn t_tabulated<const FMA: bool>(nu: f32, theta: f32, q: f32, low: bool, tab: usize, table: &[f32]) -> (f32, f32) {
     let u = theta * T_INV_DTHETA;
     let n = (u.floor() as u32).min(T_TABLE_INTERVALS as u32 - 1);
     let s = u - n as f32;
@@ -358,9 +358,9 @@ fn t_tabulated(nu: f32, theta: f32, q: f32, low: bool, tab: usize, table: &[f32]
     let cen = hermite(s, w[0], w[1], w[4], w[5]);
     let g = hermite(s, w[2], w[3], w[6], w[7]);
     let positive = low || q > 0.0;
-    let ln_cos = ln_unit(select(positive && !low, q, 1.0)) - 0.5 * ln1p_unit(q * q);
+    let ln_cos = ln_unit::<FMA>(select(positive && !low, q, 1.0)) - 0.5 * ln1p_unit::<FMA>(q * q);
     let lp = nu * ln_cos;
-    let tail = select(positive && lp >= LN_POW_MIN, exp_f32(lp) * g, 0.0);
+    let tail = select(positive && lp >= LN_POW_MIN, exp_f32::<FMA>(lp) * g, 0.0);
     let use_cen = w[4] <= 0.5;
     (select(use_cen, cen, 1.0 - tail), select(use_cen, 1.0 - cen, tail))
 }
@@ -372,7 +372,7 @@ fn t_tabulated(nu: f32, theta: f32, q: f32, low: bool, tab: usize, table: &[f32]
 /// this coordinate's [`t_table`] inside `table` (the concatenated tables; exact as f32 below
 /// 2^24 words).
 #[inline(always)]
-pub fn t_sign_moments(z: f32, nu: f32, sqrt_nu: f32, tab: f32, table: &[f32]) -> (f32, f32) {
+pub fn t_sign_moments<const FMA: bool>(z: f32, nu: f32, sqrt_nu: f32, tab: f32, table: &[f32]) -> (f32, f32) {
     let a = z.abs();
     let low = a <= sqrt_nu;
     let q = select(low, a, sqrt_nu) / select(low, sqrt_nu, a);
@@ -385,13 +385,13 @@ pub fn t_sign_moments(z: f32, nu: f32, sqrt_nu: f32, tab: f32, table: &[f32]) ->
     let sin_t = select(low, q / h, 1.0 / h);
     let x = select(low, 1.0 / t, qq / t);
     let sc = q / t;
-    let alpha = atan_f32(q);
+    let alpha = atan_f32::<FMA>(q);
     let theta = select(low, alpha, std::f32::consts::FRAC_PI_2 - alpha);
     let psi = select(low, std::f32::consts::FRAC_PI_2 - alpha, alpha);
     let (cen, tail) = if tab < 0.0 {
         t_closed(nu, theta, psi, sin_t, x, sc)
     } else {
-        t_tabulated(nu, theta, q, low, tab as usize, table)
+        t_tabulated::<FMA>(nu, theta, q, low, tab as usize, table)
     };
     let cen = select(cen > 1.0, 1.0, select(cen < 0.0, 0.0, cen));
     let tail = select(tail > 1.0, 1.0, select(tail < 0.0, 0.0, tail));

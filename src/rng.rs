@@ -168,9 +168,9 @@ pub fn open_unit(w: u32) -> f32 {
 /// Box–Muller: two standard normals from two words. The radius word gives u in (0,1); the
 /// angle word's top two bits pick the quadrant exactly, the next 23 bits the angle inside it.
 #[inline(always)]
-pub fn box_muller(w_radius: u32, w_angle: u32) -> [f32; 2] {
-    let r = (-2.0 * ln_unit(open_unit(w_radius))).sqrt();
-    let (c, s) = sincos_quarter(w_angle);
+pub fn box_muller<const FMA: bool>(w_radius: u32, w_angle: u32) -> [f32; 2] {
+    let r = (-2.0 * ln_unit::<FMA>(open_unit(w_radius))).sqrt();
+    let (c, s) = sincos_quarter::<FMA>(w_angle);
     [r * c, r * s]
 }
 
@@ -180,7 +180,7 @@ pub fn box_muller(w_radius: u32, w_angle: u32) -> [f32; 2] {
 /// through a division and a square root). Per lane, the same operations as [`box_muller`] in
 /// the same order: bit-identical results.
 #[inline(always)]
-pub fn normals_lanes<const L: usize>(w: &[[u32; L]; 4], z: &mut [[f32; L]; 4]) {
+pub fn normals_lanes<const L: usize, const FMA: bool>(w: &[[u32; L]; 4], z: &mut [[f32; L]; 4]) {
     // Radius words are w[0] and w[2]; angle words w[1] and w[3].
     let mut s = [[0.0f32; L]; 2];
     let mut ef = [[0.0f32; L]; 2];
@@ -195,7 +195,7 @@ pub fn normals_lanes<const L: usize>(w: &[[u32; L]; 4], z: &mut [[f32; L]; 4]) {
     let mut r = [[0.0f32; L]; 2];
     for p in 0..2 {
         for l in 0..L {
-            r[p][l] = crate::math::ln_unit_finish(s[p][l], ef[p][l]);
+            r[p][l] = crate::math::ln_unit_finish::<FMA>(s[p][l], ef[p][l]);
         }
     }
     for p in 0..2 {
@@ -205,7 +205,7 @@ pub fn normals_lanes<const L: usize>(w: &[[u32; L]; 4], z: &mut [[f32; L]; 4]) {
     }
     for p in 0..2 {
         for l in 0..L {
-            let (c, sn) = sincos_quarter(w[2 * p + 1][l]);
+            let (c, sn) = sincos_quarter::<FMA>(w[2 * p + 1][l]);
             z[2 * p][l] = r[p][l] * c;
             z[2 * p + 1][l] = r[p][l] * sn;
         }
@@ -214,15 +214,15 @@ pub fn normals_lanes<const L: usize>(w: &[[u32; L]; 4], z: &mut [[f32; L]; 4]) {
 
 /// Four standard normals from one block of words.
 #[inline(always)]
-pub fn normals4(w: [u32; 4]) -> [f32; 4] {
-    let a = box_muller(w[0], w[1]);
-    let b = box_muller(w[2], w[3]);
+pub fn normals4<const FMA: bool>(w: [u32; 4]) -> [f32; 4] {
+    let a = box_muller::<FMA>(w[0], w[1]);
+    let b = box_muller::<FMA>(w[2], w[3]);
     [a[0], a[1], b[0], b[1]]
 }
 
 /// Normal number `m` of path `path` (slow, scalar: for tests and tools).
-pub fn normal_at(seed: u64, path: u64, m: u64) -> f32 {
-    normals4(block_words(seed, STREAM_NOISE, path, m / 4))[(m % 4) as usize]
+pub fn normal_at<const FMA: bool>(seed: u64, path: u64, m: u64) -> f32 {
+    normals4::<FMA>(block_words(seed, STREAM_NOISE, path, m / 4))[(m % 4) as usize]
 }
 
 #[cfg(test)]

@@ -5,9 +5,15 @@
 mod common;
 
 use common::{engines, gpu, reference, run};
-use optsde::cpu::CpuEngine;
+use optsde::cpu::{Arith, CpuEngine};
 use optsde::layout::RngParams;
 use optsde::plan::states_after;
+
+/// The CPU twin of the adapter: split multiply-adds on a software adapter (bit for bit what it
+/// computes), fused on hardware ([`Arith::of_adapter`]).
+fn twin(g: &optsde::gpu::GpuEngine) -> CpuEngine {
+    CpuEngine::with_arith(Arith::of_adapter(g.is_software()))
+}
 
 /// Every model name (each is compared between the backends below).
 const ALL_MODELS: [&str; 14] = [
@@ -94,7 +100,7 @@ fn distributed_models_agree_with_three_agents() {
                  [record]\nevery = 7\n[stationary]\nstart = 150\nevery = 3\nbins = 32\n"
             ));
             let a = states_after(&x, &mut g, 1000, 100).unwrap();
-            let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+            let b = states_after(&x, &mut twin(&g), 1000, 100).unwrap();
             compare_states(&format!("{model} h={h} N=3"), &a, &b, 1000, g.is_software());
         }
     }
@@ -104,7 +110,7 @@ fn distributed_models_agree_with_three_agents() {
 /// were bit-identical.
 fn states_agree(what: &str, x: &optsde::spec::Experiment, g: &mut optsde::gpu::GpuEngine) -> usize {
     let a = states_after(x, g, 1000, 100).unwrap();
-    let b = states_after(x, &mut CpuEngine::new(), 1000, 100).unwrap();
+    let b = states_after(x, &mut twin(&g), 1000, 100).unwrap();
     compare_states(what, &a, &b, 1000, g.is_software())
 }
 
@@ -176,7 +182,7 @@ fn coefficient_placements_agree() {
              [noise]\nname = 'gaussian'\n{sigma}\n[init]\nx0 = 0.3\n[run]\npaths = 1000\nsteps = 300\n\
              refine = {refine}\n[record]\nevery = 7\n[stationary]\nstart = 150\nevery = 3\nbins = 32\n"
         ));
-        let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+        let b = states_after(&x, &mut twin(&g), 1000, 100).unwrap();
         for regs in [true, false] {
             g.set_coef_registers(Some(regs));
             let a = states_after(&x, &mut g, 1000, 100).unwrap();
@@ -204,13 +210,18 @@ fn rng_words_bit_identical() {
     let (w, z) = g.rng_words(&p).unwrap();
     let mut wc = vec![0u32; w.len()];
     let mut zc = vec![0f32; z.len()];
-    optsde::cpu::rng_words::rng_words(&p, &mut wc, &mut zc);
+    if g.is_software() {
+        optsde::cpu::rng_words::rng_words::<false>(&p, &mut wc, &mut zc);
+    } else {
+        optsde::cpu::rng_words::rng_words::<true>(&p, &mut wc, &mut zc);
+    }
     for (i, (a, b)) in w.iter().zip(&wc).enumerate() {
         assert_eq!(a, b, "word {i}: gpu {a:#010x}, cpu {b:#010x}");
     }
-    // Normals: bit-identical where the device does not fuse multiply-adds; within 4 ulp anywhere.
+    // Normals: bit-identical to the split twin on a software adapter (it does not fuse
+    // multiply-adds); within 4 ulp of the fused twin on hardware.
     for (i, (a, b)) in z.iter().zip(&zc).enumerate() {
-        let tol = 4.0 * f32::EPSILON * b.abs().max(1.0);
+        let tol = if g.is_software() { 0.0 } else { 4.0 * f32::EPSILON * b.abs().max(1.0) };
         assert!((a - b).abs() <= tol, "normal {i}: gpu {a:e}, cpu {b:e}, difference {:e}, tolerance {tol:e}", a - b);
     }
 }
@@ -225,9 +236,30 @@ fn per_path_states_agree_after_100_steps() {
         let mut x = reference(model, refine, 1000, 1000, 500, 10);
         x.x0 = vec![0.5, -0.25, 0.1, 1.0];
         let a = states_after(&x, &mut g, 1000, 100).unwrap();
-        let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+        let b = states_after(&x, &mut twin(&g), 1000, 100).unwrap();
         compare_states(model, &a, &b, 1000, g.is_software());
     }
+}
+
+/// The CPU backend's two arithmetics ([`Arith`]: fused multiply-adds, the default, and split,
+/// lavapipe's) give the same per-path states after 100 steps within [`compare_states`]' bound
+/// for a contracting adapter (the same kind of difference: which multiply-adds round once), for
+/// every model, and differ somewhere (else one of them is not what it says). No GPU needed.
+#[test]
+fn fused_and_split_cpu_arithmetic_agree() {
+    let mut identical = 0;
+    let mut total = 0;
+    for model in ALL_MODELS {
+        let refine = if model.ends_with("-sde") { 2 } else { 1 };
+        let mut x = reference(model, refine, 1000, 1000, 500, 10);
+        x.x0 = vec![0.5, -0.25, 0.1, 1.0];
+        let a = states_after(&x, &mut CpuEngine::with_arith(Arith::Fused), 1000, 100).unwrap();
+        let b = states_after(&x, &mut CpuEngine::with_arith(Arith::Split), 1000, 100).unwrap();
+        identical += compare_states(&format!("{model} fused vs split"), &a, &b, 1000, false);
+        total += a.len();
+    }
+    assert!(identical < total, "fused and split CPU states are identical on all {total}: is the arithmetic ignored?");
+    assert_eq!(CpuEngine::new().arith(), Arith::Fused, "the CPU backend's default arithmetic");
 }
 
 /// d = 1 takes the GPU kernel's unrolled path (one random block per four substeps), with one
@@ -252,10 +284,10 @@ fn one_dimensional_fast_path_agrees() {
             ));
             let what = format!("{model} d=1, {width} paths per invocation");
             let a = states_after(&x, &mut g, 1000, 100).unwrap();
-            let b = states_after(&x, &mut CpuEngine::new(), 1000, 100).unwrap();
+            let b = states_after(&x, &mut twin(&g), 1000, 100).unwrap();
             compare_states(&what, &a, &b, 1000, g.is_software());
             let rg = run(&x, &mut g).unwrap();
-            let rc = run(&x, &mut CpuEngine::new()).unwrap();
+            let rc = run(&x, &mut twin(&g)).unwrap();
             for (ra, rb) in rg.records.iter().zip(&rc.records) {
                 let (ma, mb) = (ra.q[0], rb.q[0]);
                 let tol = 4.0 * (mb.var() / mb.n).sqrt() * 2f64.sqrt() + 1e-12;
@@ -318,7 +350,7 @@ fn step_loops_agree() {
         ));
         states_agree(&what, &x, &mut g);
         let rg = run(&x, &mut g).unwrap();
-        let rc = run(&x, &mut CpuEngine::new()).unwrap();
+        let rc = run(&x, &mut twin(&g)).unwrap();
         assert_eq!(rg.stationary.samples, rc.stationary.samples, "{what}");
         let (a, b) = (&rg.stationary, &rc.stationary);
         // Software: the states agree to the per-path bound (1e-5 relative), so do their sums;
@@ -354,7 +386,7 @@ fn moments_agree_between_backends() {
         let mut x = reference(model, 1, 4096, 4000, 2000, 10);
         x.x0 = vec![1.0; 4];
         let rg = run(&x, &mut g).unwrap();
-        let rc = run(&x, &mut CpuEngine::new()).unwrap();
+        let rc = run(&x, &mut twin(&g)).unwrap();
         for (a, b) in rg.records.iter().zip(&rc.records) {
             for (q, (ma, mb)) in a.q.iter().zip(&b.q).enumerate() {
                 let se = (mb.var() / mb.n).sqrt() * 2f64.sqrt();

@@ -1,6 +1,8 @@
 //! Float32 special functions of `src/math.rs` against f64 references (spec §13.1, §13.2,
 //! §14.1 T8/T9). Each test prints the largest error it found, and a failing assertion prints
-//! x, actual, expected, difference and tolerance.
+//! x, actual, expected, difference and tolerance. Every function is checked in both
+//! arithmetics (`optsde::cpu::Arith`): multiply-adds split (`FMA` false, what lavapipe computes)
+//! and fused (`FMA` true, the CPU backend's default), against the same bounds.
 
 use optsde::math::*;
 use optsde::rng::open_unit;
@@ -54,11 +56,17 @@ fn small_args() -> Vec<f32> {
 /// T8: erf on a fine grid of [−6, 6] and on log-spaced small |x|, both signs.
 #[test]
 fn t8_erf_accuracy() {
+    t8_erf_accuracy_in::<false>();
+    t8_erf_accuracy_in::<true>();
+}
+
+fn t8_erf_accuracy_in<const FMA: bool>() {
+    let mode = if FMA { "fused" } else { "split" };
     let xs: Vec<f32> = grid(-6.0, 6.0, 1_200_000).chain(small_args()).collect();
     let (mut max_abs, mut at_abs) = (0.0f64, 0.0f32);
     let (mut max_rel, mut at_rel) = (0.0f64, 0.0f32);
     for &x in &xs {
-        let actual = erf_f32(x) as f64;
+        let actual = erf_f32::<FMA>(x) as f64;
         let expected = erf(x as f64);
         let diff = actual - expected;
         assert!(
@@ -80,9 +88,9 @@ fn t8_erf_accuracy() {
             }
         }
     }
-    assert_eq!(erf_f32(0.0), 0.0, "erf(0)");
+    assert_eq!(erf_f32::<FMA>(0.0), 0.0, "erf(0)");
     println!(
-        "erf: {} points, max abs error {max_abs:.3e} at x = {at_abs:e}, max rel error {max_rel:.3e} at x = {at_rel:e}",
+        "({mode}) erf: {} points, max abs error {max_abs:.3e} at x = {at_abs:e}, max rel error {max_rel:.3e} at x = {at_rel:e}",
         xs.len()
     );
 }
@@ -92,15 +100,26 @@ fn t8_erf_accuracy() {
 /// `erf_small_and_diffusion` bit for bit; T9 through it.
 #[test]
 fn diffusion_factor_accuracy() {
+    diffusion_factor_accuracy_in::<false>();
+    diffusion_factor_accuracy_in::<true>();
+}
+
+fn diffusion_factor_accuracy_in<const FMA: bool>() {
+    let mode = if FMA { "fused" } else { "split" };
     let xs: Vec<f32> = grid(0.0, 6.0, 600_000).chain(small_args()).collect();
     let (mut max_small, mut max_big) = (0.0f64, 0.0f64);
     for &x in &xs {
         for x in [x, -x] {
-            let (e, s) = erf_and_diffusion(x);
-            assert_eq!(e.to_bits(), erf_f32(x).to_bits(), "x = {x:e}: erf {e:e} != erf_f32 {:e}", erf_f32(x));
+            let (e, s) = erf_and_diffusion::<FMA>(x);
+            assert_eq!(
+                e.to_bits(),
+                erf_f32::<FMA>(x).to_bits(),
+                "({mode}) x = {x:e}: erf {e:e} != erf_f32 {:e}",
+                erf_f32::<FMA>(x)
+            );
             let small = x.abs() < 0.5;
             if small {
-                let (es, ss) = erf_small_and_diffusion(x);
+                let (es, ss) = erf_small_and_diffusion::<FMA>(x);
                 assert_eq!((es.to_bits(), ss.to_bits()), (e.to_bits(), s.to_bits()), "x = {x:e}: small branch differs");
             }
             let expected = one_minus_erf_sq(x as f64).sqrt();
@@ -119,7 +138,7 @@ fn diffusion_factor_accuracy() {
             }
         }
     }
-    println!("sqrt(1 - erf^2): max rel error {max_small:.3e} for |x| < 0.5, {max_big:.3e} on 0.5 <= |x| <= 6");
+    println!("({mode}) sqrt(1 - erf^2): max rel error {max_small:.3e} for |x| < 0.5, {max_big:.3e} on 0.5 <= |x| <= 6");
 
     // T9 (spec §14.1): sqrt(1 − erf²) at x = 4.5 is 1.983e-5.
     let x = 4.5f32;
@@ -128,10 +147,10 @@ fn diffusion_factor_accuracy() {
         (expected - 1.983e-5).abs() <= 0.0005e-5,
         "T9 reference: sqrt(1 - erf^2)(4.5) in f64 = {expected:e}, spec value 1.983e-5 (4 digits)"
     );
-    let actual = erf_and_diffusion(x).1 as f64;
+    let actual = erf_and_diffusion::<FMA>(x).1 as f64;
     let diff = actual - expected;
     let rel = diff.abs() / expected;
-    println!("T9: sqrt(1 - erf^2)(4.5) = {actual:.6e}, f64 {expected:.6e}, rel error {rel:.3e}");
+    println!("({mode}) T9: sqrt(1 - erf^2)(4.5) = {actual:.6e}, f64 {expected:.6e}, rel error {rel:.3e}");
     assert!(
         rel < T9_REL_TOL,
         "T9: x = {x}, actual {actual:e}, expected {expected:e}, difference {diff:e}, relative {rel:e}, tolerance {T9_REL_TOL:e}"
@@ -141,18 +160,27 @@ fn diffusion_factor_accuracy() {
 /// √(1 − erf²) is never negative or NaN and at most 1, and erf saturates at ±1.
 #[test]
 fn diffusion_factor_never_nan_and_erf_saturates() {
+    diffusion_factor_never_nan_and_erf_saturates_in::<false>();
+    diffusion_factor_never_nan_and_erf_saturates_in::<true>();
+}
+
+fn diffusion_factor_never_nan_and_erf_saturates_in<const FMA: bool>() {
+    let mode = if FMA { "fused" } else { "split" };
     let xs = grid(-20.0, 20.0, 400_000).chain([f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -f32::MAX]);
     for x in xs {
-        let (e, s) = erf_and_diffusion(x);
-        assert!((0.0..=1.0).contains(&s), "x = {x:e}: sqrt(1 - erf^2) = {s:e}, expected in [0, 1] and not NaN");
-        assert!(!e.is_nan() && e.abs() <= 1.0, "x = {x:e}: erf = {e:e}, expected in [-1, 1]");
+        let (e, s) = erf_and_diffusion::<FMA>(x);
+        assert!(
+            (0.0..=1.0).contains(&s),
+            "({mode}) x = {x:e}: sqrt(1 - erf^2) = {s:e}, expected in [0, 1] and not NaN"
+        );
+        assert!(!e.is_nan() && e.abs() <= 1.0, "({mode}) x = {x:e}: erf = {e:e}, expected in [-1, 1]");
     }
     // In the far tail (true 1 − erf² ≈ 1e-175 at |x| = 20) the computed 1 − erf² = s² is bounded
     // by the exp clamp at −87: erfc ≤ t·e^−87 ≈ 1.5e-39, which spec §13.1 calls negligible; at
     // ±inf t = 0.
     const TAIL_TOL: f64 = 1e-37;
     for (x, want) in [(f32::INFINITY, 1.0f32), (f32::NEG_INFINITY, -1.0), (20.0, 1.0), (-20.0, -1.0)] {
-        let (e, s) = erf_and_diffusion(x);
+        let (e, s) = erf_and_diffusion::<FMA>(x);
         assert_eq!(e, want, "erf({x:e}) = {e:e}, expected {want:e}, difference {:e}", e - want);
         let oms = (s as f64) * (s as f64);
         assert!(
@@ -161,7 +189,7 @@ fn diffusion_factor_never_nan_and_erf_saturates() {
         );
     }
     for x in [f32::INFINITY, f32::NEG_INFINITY] {
-        let s = erf_and_diffusion(x).1;
+        let s = erf_and_diffusion::<FMA>(x).1;
         assert_eq!(s, 0.0, "sqrt(1 - erf^2) at x = {x:e}: actual {s:e}, expected 0, difference {s:e}, tolerance 0");
     }
 }
@@ -169,11 +197,17 @@ fn diffusion_factor_never_nan_and_erf_saturates() {
 /// ln_unit on every output of `open_unit` (the 2^23 odd multiples of 2^-24 in (0, 1)).
 #[test]
 fn ln_unit_on_all_uniforms() {
+    ln_unit_on_all_uniforms_in::<false>();
+    ln_unit_on_all_uniforms_in::<true>();
+}
+
+fn ln_unit_on_all_uniforms_in<const FMA: bool>() {
+    let mode = if FMA { "fused" } else { "split" };
     let (mut max_rel, mut at_rel) = (0.0f64, 0.0f32);
     let mut max_abs = 0.0f64;
     for k in 0..(1u32 << 23) {
         let u = open_unit(k << 9 | (k & 0x1FF));
-        let actual = ln_unit(u) as f64;
+        let actual = ln_unit::<FMA>(u) as f64;
         let expected = (u as f64).ln();
         let diff = actual - expected;
         let tol = LN_REL_TOL * expected.abs();
@@ -192,7 +226,9 @@ fn ln_unit_on_all_uniforms() {
     // The range open_unit spans: 2^-24 and 1 − 2^-24.
     assert_eq!(open_unit(0), 1.0 / 16_777_216.0, "open_unit(0)");
     assert_eq!(open_unit(!0), 1.0 - 1.0 / 16_777_216.0, "open_unit(!0)");
-    println!("ln_unit: 2^23 uniforms, max rel error {max_rel:.3e} at u = {at_rel:e}, max abs error {max_abs:.3e}");
+    println!(
+        "({mode}) ln_unit: 2^23 uniforms, max rel error {max_rel:.3e} at u = {at_rel:e}, max abs error {max_abs:.3e}"
+    );
 }
 
 /// sincos_quarter against the exact angle it encodes: quadrant q = top 2 bits, then the next
@@ -200,6 +236,12 @@ fn ln_unit_on_all_uniforms() {
 /// Every `frac` is visited once, cycling through the four quadrants, with junk low bits.
 #[test]
 fn sincos_quarter_accuracy() {
+    sincos_quarter_accuracy_in::<false>();
+    sincos_quarter_accuracy_in::<true>();
+}
+
+fn sincos_quarter_accuracy_in<const FMA: bool>() {
+    let mode = if FMA { "fused" } else { "split" };
     // Per output: (largest |difference|, w, theta, actual, expected), and how many exceed.
     let mut worst = [(0.0f64, 0u32, 0.0f64, 0.0f64, 0.0f64); 2];
     let mut over = [0usize; 2];
@@ -208,7 +250,7 @@ fn sincos_quarter_accuracy() {
         let junk = frac.wrapping_mul(2_654_435_761) >> 25;
         let w = q << 30 | frac << 7 | junk;
         let theta = (q as f64 + (frac as f64 + 0.5) / 8_388_608.0) * std::f64::consts::FRAC_PI_2;
-        let (c, s) = sincos_quarter(w);
+        let (c, s) = sincos_quarter::<FMA>(w);
         for (k, actual, expected) in [(0, c as f64, theta.cos()), (1, s as f64, theta.sin())] {
             let diff = (actual - expected).abs();
             if diff > SINCOS_ABS_TOL {
@@ -222,7 +264,7 @@ fn sincos_quarter_accuracy() {
     for (k, name) in ["cos", "sin"].iter().enumerate() {
         let (diff, w, theta, _, _) = worst[k];
         println!(
-            "sincos_quarter {name}: max abs error {diff:.3e} at w = {w:#010x} (theta = {theta:.9}); \
+            "({mode}) sincos_quarter {name}: max abs error {diff:.3e} at w = {w:#010x} (theta = {theta:.9}); \
              {} of 2^23 angles over {SINCOS_ABS_TOL:e}",
             over[k]
         );
@@ -242,10 +284,16 @@ fn sincos_quarter_accuracy() {
 /// exp_f32: relative error on [−87, 88]; arguments below −87 clamp to e^−87, above 88 to e^88.
 #[test]
 fn exp_accuracy_and_clamp() {
+    exp_accuracy_and_clamp_in::<false>();
+    exp_accuracy_and_clamp_in::<true>();
+}
+
+fn exp_accuracy_and_clamp_in<const FMA: bool>() {
+    let mode = if FMA { "fused" } else { "split" };
     let (mut max_rel, mut at) = (0.0f64, 0.0f32);
     let xs = grid(-87.0, 88.0, 2_000_000).chain(grid(-1e-3, 1e-3, 20_000)).chain([0.0, -0.0, -87.0, 88.0]);
     for y in xs {
-        let actual = exp_f32(y) as f64;
+        let actual = exp_f32::<FMA>(y) as f64;
         let expected = (y as f64).exp();
         let diff = actual - expected;
         let rel = diff.abs() / expected;
@@ -258,28 +306,28 @@ fn exp_accuracy_and_clamp() {
             (max_rel, at) = (rel, y);
         }
     }
-    println!("exp_f32 on [-87, 88]: max rel error {max_rel:.3e} at y = {at:e}");
+    println!("({mode}) exp_f32 on [-87, 88]: max rel error {max_rel:.3e} at y = {at:e}");
 
-    let floor = exp_f32(-87.0);
+    let floor = exp_f32::<FMA>(-87.0);
     for y in [-87.5f32, -100.0, -1e4, f32::MIN, f32::NEG_INFINITY] {
-        let v = exp_f32(y);
+        let v = exp_f32::<FMA>(y);
         assert_eq!(
             v.to_bits(),
             floor.to_bits(),
-            "exp_f32({y:e}) = {v:e}, expected the clamp value exp_f32(-87) = {floor:e}"
+            "({mode}) exp_f32({y:e}) = {v:e}, expected the clamp value exp_f32(-87) = {floor:e}"
         );
     }
-    assert!(floor > 0.0 && floor.is_normal(), "exp_f32(-87) = {floor:e}, expected a positive normal float");
-    let ceil = exp_f32(88.0);
+    assert!(floor > 0.0 && floor.is_normal(), "({mode}) exp_f32(-87) = {floor:e}, expected a positive normal float");
+    let ceil = exp_f32::<FMA>(88.0);
     for y in [88.5f32, 1e4, f32::INFINITY] {
-        let v = exp_f32(y);
+        let v = exp_f32::<FMA>(y);
         assert_eq!(
             v.to_bits(),
             ceil.to_bits(),
-            "exp_f32({y:e}) = {v:e}, expected the clamp value exp_f32(88) = {ceil:e}"
+            "({mode}) exp_f32({y:e}) = {v:e}, expected the clamp value exp_f32(88) = {ceil:e}"
         );
     }
-    assert!(ceil.is_finite(), "exp_f32(88) = {ceil:e}, expected finite");
+    assert!(ceil.is_finite(), "({mode}) exp_f32(88) = {ceil:e}, expected finite");
 }
 
 #[test]
@@ -339,19 +387,25 @@ fn is_finite_bits_cases() {
 /// by their shares) and the reciprocal one more, so 3.2e-6.
 #[test]
 fn bias_corrections_by_blocks() {
+    bias_corrections_by_blocks_in::<false>();
+    bias_corrections_by_blocks_in::<true>();
+}
+
+fn bias_corrections_by_blocks_in<const FMA: bool>() {
+    let mode = if FMA { "fused" } else { "split" };
     const TOL: f64 = 3.2e-6;
     // The SDE's (1 − β)/r, then the optimizer's −ln β for β = 0.9, 0.999, 0.5, 0.1.
     let sde = [0.1f32, 1e-3, 1e-4, 5e-2, 5e-4];
     let rates: Vec<f32> = sde.into_iter().chain([0.9f64, 0.999, 0.5, 0.1].map(|b| -b.ln() as f32)).collect();
     let mut worst = (0.0f64, 0.0f32, 0u64);
     for &a in &rates {
-        let tb = optsde::model::adaptive::TimeBlocks::new(a, a);
+        let tb = optsde::model::adaptive::TimeBlocks::new::<FMA>(a, a);
         for refine in [1u32, 3] {
             let ks = (0..20_000 / refine).chain([100_000, 1_000_000, 5_592_404]);
             for k in ks {
                 for j in 0..refine {
                     let n = u64::from(k) * u64::from(refine) + u64::from(j) + 1;
-                    let [r, _] = tb.factors::<5>(k, j, refine);
+                    let [r, _] = tb.factors::<5, FMA>(k, j, refine);
                     // ι as the device sees it: the f32 rate times the substep number, in f64.
                     let u = f64::from(a) * (n as f64);
                     let expected = -(-u).exp_m1();
@@ -368,5 +422,8 @@ fn bias_corrections_by_blocks() {
             }
         }
     }
-    println!("bias corrections by blocks: max rel error {:.3e} at a = {:e}, n = {}", worst.0, worst.1, worst.2);
+    println!(
+        "({mode}) bias corrections by blocks: max rel error {:.3e} at a = {:e}, n = {}",
+        worst.0, worst.1, worst.2
+    );
 }

@@ -7,7 +7,9 @@
 //! Tolerance tiers (STYLE habit 7): CPU twin against f64 references within the named accuracy
 //! bounds below; GPU against CPU bit for bit on a software adapter (lavapipe evaluates the same
 //! IEEE operations), on hardware (fused multiply-adds) within [`GPU_ABS_TOL`] plus the closed
-//! forms' conditioning, and the GPU itself within the T10 bounds.
+//! forms' conditioning, and the GPU itself within the T10 bounds. The CPU twin's accuracy is
+//! checked in both arithmetics (`optsde::cpu::Arith`: fused multiply-adds, the default, and
+//! split, lavapipe's); the GPU is compared with the arithmetic of its kind of adapter.
 
 mod common;
 
@@ -15,6 +17,27 @@ use optsde::math::{atan_f32, expm1_pos, ln1p_unit};
 use optsde::noise::*;
 use optsde::rng::{STREAM_NOISE, block_words};
 use statrs::distribution::{Continuous, ContinuousCDF, StudentsT};
+
+/// Both arithmetics of the CPU twin: `fma` false (split) and true (fused).
+const MODES: [bool; 2] = [false, true];
+
+/// [`t_sign_moments`] with fused (`fma`) or split multiply-adds.
+fn moments(fma: bool, z: f32, nu: f32, sqrt_nu: f32, tab: f32, table: &[f32]) -> (f32, f32) {
+    if fma {
+        t_sign_moments::<true>(z, nu, sqrt_nu, tab, table)
+    } else {
+        t_sign_moments::<false>(z, nu, sqrt_nu, tab, table)
+    }
+}
+
+/// [`student_t`] of words (radius hi, radius lo, angle) with fused (`fma`) or split multiply-adds.
+fn sample(fma: bool, w: &[u32; 4], t: &TParams) -> f32 {
+    if fma {
+        student_t::<true>(w[0], w[1], w[2], t.nu, t.two_over_nu)
+    } else {
+        student_t::<false>(w[0], w[1], w[2], t.nu, t.two_over_nu)
+    }
+}
 
 /// T10 (spec §14.1): |A − (2F_ν − 1)| ≤ 6e-7.
 const T10_ABS_TOL: f64 = 6e-7;
@@ -86,8 +109,8 @@ fn check_moments(what: &str, nu: f64, tab: f32, table: &[f32], abs_oms_tol: f64,
     for z in z_grid() {
         let (cen, tail) = t_central_tail(z as f64, nu);
         let oms_ref = tail * (2.0 - tail);
-        for z in [z, -z] {
-            let (a, oms) = t_sign_moments(z, t.nu, t.sqrt_nu, tab, table);
+        for (z, fma) in [(z, false), (-z, false), (z, true), (-z, true)] {
+            let (a, oms) = moments(fma, z, t.nu, t.sqrt_nu, tab, table);
             let a_ref = if z < 0.0 { -cen } else { cen };
             let d = a as f64 - a_ref;
             assert!(
@@ -308,28 +331,16 @@ fn atan_expm1_ln1p_accuracy() {
         (0..=n).map(move |i| (lo.ln() + (hi.ln() - lo.ln()) * i as f64 / n as f64).exp() as f32)
     };
     type Case = (&'static str, Vec<f32>, fn(f32) -> f32, fn(f64) -> f64, f64);
-    let cases: [Case; 3] = [
-        (
-            "atan_f32",
-            (1..=1_000_000).map(|i| i as f32 * 1e-5).chain(log_grid(1e-30, 1e30, 100_000)).collect(),
-            atan_f32,
-            f64::atan,
-            ATAN_REL_TOL,
-        ),
-        (
-            "expm1_pos",
-            (1..=880_000).map(|i| i as f32 * 1e-4).chain(log_grid(1e-12, 1.0, 100_000)).collect(),
-            expm1_pos,
-            f64::exp_m1,
-            EXPM1_REL_TOL,
-        ),
-        (
-            "ln1p_unit",
-            (1..=1_000_000).map(|i| i as f32 * 1e-6).chain(log_grid(1e-30, 1.0, 100_000)).collect(),
-            ln1p_unit,
-            f64::ln_1p,
-            LN1P_REL_TOL,
-        ),
+    let atan_xs: Vec<f32> = (1..=1_000_000).map(|i| i as f32 * 1e-5).chain(log_grid(1e-30, 1e30, 100_000)).collect();
+    let expm1_xs: Vec<f32> = (1..=880_000).map(|i| i as f32 * 1e-4).chain(log_grid(1e-12, 1.0, 100_000)).collect();
+    let ln1p_xs: Vec<f32> = (1..=1_000_000).map(|i| i as f32 * 1e-6).chain(log_grid(1e-30, 1.0, 100_000)).collect();
+    let cases: [Case; 6] = [
+        ("atan_f32 (split)", atan_xs.clone(), atan_f32::<false>, f64::atan, ATAN_REL_TOL),
+        ("atan_f32 (fused)", atan_xs, atan_f32::<true>, f64::atan, ATAN_REL_TOL),
+        ("expm1_pos (split)", expm1_xs.clone(), expm1_pos::<false>, f64::exp_m1, EXPM1_REL_TOL),
+        ("expm1_pos (fused)", expm1_xs, expm1_pos::<true>, f64::exp_m1, EXPM1_REL_TOL),
+        ("ln1p_unit (split)", ln1p_xs.clone(), ln1p_unit::<false>, f64::ln_1p, LN1P_REL_TOL),
+        ("ln1p_unit (fused)", ln1p_xs, ln1p_unit::<true>, f64::ln_1p, LN1P_REL_TOL),
     ];
     for (name, xs, f, reference, tol) in cases {
         let (mut worst, mut at) = (0.0f64, 0.0f32);
@@ -347,16 +358,19 @@ fn atan_expm1_ln1p_accuracy() {
         }
         println!("{name}: max rel error {worst:.3e} at x = {at:e}");
     }
-    // atan: odd, ±∞ → ±π/2, NaN → NaN, 0 → 0.
-    for x in [0.5f32, 1.0, 2.0, 1e10] {
-        assert_eq!(atan_f32(-x).to_bits(), (-atan_f32(x)).to_bits(), "atan_f32 odd at {x}");
+    // atan: odd, ±∞ → ±π/2, NaN → NaN, 0 → 0 (both arithmetics).
+    let atans: [fn(f32) -> f32; 2] = [atan_f32::<false>, atan_f32::<true>];
+    for atan in atans {
+        for x in [0.5f32, 1.0, 2.0, 1e10] {
+            assert_eq!(atan(-x).to_bits(), (-atan(x)).to_bits(), "atan_f32 odd at {x}");
+        }
+        assert_eq!(atan(f32::INFINITY), std::f32::consts::FRAC_PI_2, "atan_f32(inf)");
+        assert_eq!(atan(f32::NEG_INFINITY), -std::f32::consts::FRAC_PI_2, "atan_f32(-inf)");
+        assert!(atan(f32::NAN).is_nan(), "atan_f32(NaN)");
+        assert_eq!(atan(0.0), 0.0, "atan_f32(0)");
     }
-    assert_eq!(atan_f32(f32::INFINITY), std::f32::consts::FRAC_PI_2, "atan_f32(inf)");
-    assert_eq!(atan_f32(f32::NEG_INFINITY), -std::f32::consts::FRAC_PI_2, "atan_f32(-inf)");
-    assert!(atan_f32(f32::NAN).is_nan(), "atan_f32(NaN)");
-    assert_eq!(atan_f32(0.0), 0.0, "atan_f32(0)");
-    assert_eq!(expm1_pos(0.0), 0.0, "expm1_pos(0)");
-    assert_eq!(ln1p_unit(0.0), 0.0, "ln1p_unit(0)");
+    assert_eq!((expm1_pos::<false>(0.0), expm1_pos::<true>(0.0)), (0.0, 0.0), "expm1_pos(0)");
+    assert_eq!((ln1p_unit::<false>(0.0), ln1p_unit::<true>(0.0)), (0.0, 0.0), "ln1p_unit(0)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,15 +400,17 @@ fn closed_forms_meet_t10_for_every_closed_nu() {
         let t = t_params(nu);
         assert!(t.closed, "nu = {nu} <= T_CLOSED_MAX_NU should use the closed forms");
         for &z in &zs {
-            let a = t_sign_moments(z, t.nu, t.sqrt_nu, -1.0, &[]).0 as f64;
             let expected = t_central_tail(z as f64, nu).0;
-            let d = (a - expected).abs();
-            assert!(
-                d <= T10_ABS_TOL,
-                "closed nu {nu} A: z = {z:e}, actual {a:e}, expected {expected:e}, difference {d:e}, tolerance {T10_ABS_TOL:e}"
-            );
-            if d > worst.0 {
-                worst = (d, nu, z);
+            for fma in MODES {
+                let a = moments(fma, z, t.nu, t.sqrt_nu, -1.0, &[]).0 as f64;
+                let d = (a - expected).abs();
+                assert!(
+                    d <= T10_ABS_TOL,
+                    "closed nu {nu} A (fused {fma}): z = {z:e}, actual {a:e}, expected {expected:e}, difference {d:e}, tolerance {T10_ABS_TOL:e}"
+                );
+                if d > worst.0 {
+                    worst = (d, nu, z);
+                }
             }
         }
     }
@@ -418,10 +434,11 @@ fn t10_tables() {
 /// Special inputs: 0, ±∞, ±f32::MAX, NaN, odd symmetry, range, and no subnormal output.
 #[test]
 fn t_sign_moments_special_inputs() {
-    for (nu, closed) in [(1.0, true), (3.0, true), (30.0, true), (1.5, false), (3.0, false), (100.0, false)] {
+    let cases = [(1.0, true), (3.0, true), (30.0, true), (1.5, false), (3.0, false), (100.0, false)];
+    for ((nu, closed), fma) in cases.into_iter().flat_map(|c| MODES.map(|m| (c, m))) {
         let t = t_params(nu);
         let (table, tab) = if closed { (vec![], -1.0) } else { tables_with_offset(nu) };
-        let f = |z: f32| t_sign_moments(z, t.nu, t.sqrt_nu, tab, &table);
+        let f = |z: f32| moments(fma, z, t.nu, t.sqrt_nu, tab, &table);
         assert_eq!(f(0.0), (0.0, 1.0), "nu {nu} closed {closed}: z = 0");
         assert_eq!(f(-0.0), (0.0, 1.0), "nu {nu} closed {closed}: z = -0");
         for (z, a) in [(f32::INFINITY, 1.0), (f32::NEG_INFINITY, -1.0), (f32::MAX, 1.0), (f32::MIN, -1.0)] {
@@ -461,6 +478,8 @@ fn word_pairs(seed: u64) -> Vec<[u32; 4]> {
 /// paths × 256 blocks). alpha = 1e-4 for the six ν together (Bonferroni: alpha/6 each);
 /// asymptotic critical value D_crit = sqrt(−ln(alpha/12)/2)/sqrt(n) (≈ 4.7e-3). The f32
 /// sampler's largest |T| (module docs of `noise`) cuts a tail mass below 1e-7 for these ν.
+/// The default (fused) arithmetic; the split one differs by ulps (`gpu_sampler_matches_cpu`
+/// holds it to lavapipe bit for bit, and the bound there to the fused one on hardware).
 #[test]
 fn ks_student_t_sampler() {
     let alpha = 1e-4;
@@ -470,7 +489,7 @@ fn ks_student_t_sampler() {
     let d_crit = (-(alpha / nus.len() as f64 / 2.0).ln() / 2.0).sqrt() / n.sqrt();
     for nu in nus {
         let t = t_params(nu);
-        let mut x: Vec<f64> = words.iter().map(|w| student_t(w[0], w[1], w[2], t.nu, t.two_over_nu) as f64).collect();
+        let mut x: Vec<f64> = words.iter().map(|w| sample(true, w, &t) as f64).collect();
         assert!(x.iter().all(|v| v.is_finite()), "nu {nu}: non-finite sample");
         x.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let (mut d, mut at) = (0.0f64, 0.0);
@@ -501,10 +520,10 @@ fn ks_student_t_sampler() {
 /// cos Θ √(−2 ln W) of the same words.
 #[test]
 fn student_t_extremes_variance_and_gaussian_limit() {
-    let cos0 = optsde::math::sincos_quarter(0).0 as f64;
-    for nu in [0.5, 1.0, 2.0, 30.0] {
+    let cos0 = optsde::math::sincos_quarter::<true>(0).0 as f64;
+    for (nu, fma) in [0.5, 1.0, 2.0, 30.0].into_iter().flat_map(|nu| MODES.map(|m| (nu, m))) {
         let t = t_params(nu);
-        let v = student_t(0, 0, 0, t.nu, t.two_over_nu) as f64;
+        let v = sample(fma, &[0; 4], &t) as f64;
         let a = (2.0 / nu * 48.0 * std::f64::consts::LN_2).min(88.0);
         let expected = cos0 * (nu * a.exp_m1()).sqrt();
         let rel = (v - expected).abs() / expected;
@@ -533,9 +552,9 @@ fn student_t_extremes_variance_and_gaussian_limit() {
     assert!((var / law - 1.0).abs() < 2e-3, "sampler variance {var} vs {law}");
     let t = t_params(1e7);
     for w in word_pairs(3).into_iter().take(10_000) {
-        let v = student_t(w[0], w[1], w[2], t.nu, t.two_over_nu) as f64;
+        let v = sample(true, &w, &t) as f64;
         let wr = optsde::noise::unit48(w[0], w[1]) as f64;
-        let g = optsde::math::sincos_quarter(w[2]).0 as f64 * (-2.0 * wr.ln()).sqrt();
+        let g = optsde::math::sincos_quarter::<true>(w[2]).0 as f64 * (-2.0 * wr.ln()).sqrt();
         let tol = 1e-5 * g.abs().max(1.0);
         assert!(
             (v - g).abs() <= tol,
@@ -575,6 +594,7 @@ fn compare(what: &str, software: bool, i: usize, input: f32, gpu: f32, cpu: f32,
 fn gpu_moments_match_cpu() {
     let Some(mut g) = common::gpu() else { return };
     let software = g.is_software();
+    let fma = optsde::cpu::Arith::of_adapter(software) == optsde::cpu::Arith::Fused;
     let mut zs = z_grid_signed();
     zs.extend([f32::NAN, 1e-40, -1e-40]);
     let configs = CLOSED_NUS.iter().map(|&nu| (nu, true)).chain(TABLE_NUS.iter().map(|&nu| (nu, false)));
@@ -584,7 +604,7 @@ fn gpu_moments_match_cpu() {
         let (gm, _) = g.eval_tdist(&t, tab, &table, &zs, &[]).unwrap();
         let mut identical = 0;
         for (i, (&z, &(ga, go))) in zs.iter().zip(&gm).enumerate() {
-            let (ca, co) = t_sign_moments(z, t.nu, t.sqrt_nu, tab, &table);
+            let (ca, co) = moments(fma, z, t.nu, t.sqrt_nu, tab, &table);
             let what = format!("nu {nu} closed {closed}");
             let tol = GPU_ABS_TOL + if closed { GPU_PER_NU_TOL * nu } else { 0.0 };
             let a = compare(&format!("{what} A"), software, i, z, ga, ca, tol);
@@ -610,6 +630,7 @@ fn gpu_moments_match_cpu() {
 fn gpu_sampler_matches_cpu() {
     let Some(mut g) = common::gpu() else { return };
     let software = g.is_software();
+    let fma = optsde::cpu::Arith::of_adapter(software) == optsde::cpu::Arith::Fused;
     let words = word_pairs(5);
     for nu in [0.5, 1.0, 1.5, 2.5, 3.0, 5.0, 30.0, 1e7] {
         let t = t_params(nu);
@@ -617,7 +638,7 @@ fn gpu_sampler_matches_cpu() {
         assert_eq!(gs.len(), words.len());
         let mut identical = 0;
         for (i, (w, &gv)) in words.iter().zip(&gs).enumerate() {
-            let cv = student_t(w[0], w[1], w[2], t.nu, t.two_over_nu);
+            let cv = sample(fma, w, &t);
             let a = 2.0 / nu * -(optsde::noise::unit48(w[0], w[1]) as f64).ln();
             let tol = GPU_SAMPLE_ULPS * f32::EPSILON as f64 * (1.0 + a) * (nu * a.exp_m1()).sqrt();
             identical +=

@@ -109,7 +109,8 @@ impl KernelConsts {
 
 /// Twin of the `advance` entry point. `state` holds `ceil(n_paths / WG)` workgroups of
 /// `dim × WG` words (coordinate-major inside a workgroup), `partials` as many blocks of
-/// [`partial_words`], and `hist` receives atomic-style increments.
+/// [`partial_words`], and `hist` receives atomic-style increments. `fused`: the special
+/// functions' multiply-adds are fused ([`super::Arith`]).
 pub fn advance(
     k: &KernelConsts,
     params: &Params,
@@ -117,11 +118,16 @@ pub fn advance(
     state: &mut [f32],
     partials: &mut [f32],
     hist: &mut [u32],
+    fused: bool,
 ) {
     macro_rules! go {
         ($($m:literal)*) => {
             match k.kernel {
-                $($m => advance_model::<$m>(k, params, up, state, partials, hist),)*
+                $($m => if fused {
+                    advance_model::<$m, true>(k, params, up, state, partials, hist)
+                } else {
+                    advance_model::<$m, false>(k, params, up, state, partials, hist)
+                },)*
                 id => unreachable!("kernel id {id}"),
             }
         };
@@ -139,7 +145,7 @@ struct Ctx<'a> {
     shift: u64,
 }
 
-fn advance_model<const M: u32>(
+fn advance_model<const M: u32, const FMA: bool>(
     k: &KernelConsts,
     params: &Params,
     up: &Upload,
@@ -154,7 +160,7 @@ fn advance_model<const M: u32>(
     let n_groups = up.groups.len();
     let ppg = u64::from(params.group_paths);
     let base = u64::from(params.path_hi) << 32 | u64::from(params.path_lo);
-    let wg_fn = select_workgroup::<M>();
+    let wg_fn = select_workgroup::<M, FMA>();
     let sw = k.slots() * dim * WG;
     let local = state[..n_wg * sw]
         .par_chunks_mut(sw)
@@ -223,7 +229,7 @@ type WorkgroupFn = fn(&KernelConsts, &Params, &Ctx<'_>, usize, &mut [f32], &mut 
 
 /// The workgroup body compiled for the widest vector unit this CPU has (AVX-512, AVX2+FMA or
 /// the baseline). No fast-math: every variant computes bit-identical results.
-fn select_workgroup<const M: u32>() -> WorkgroupFn {
+fn select_workgroup<const M: u32, const FMA: bool>() -> WorkgroupFn {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
@@ -232,19 +238,19 @@ fn select_workgroup<const M: u32>() -> WorkgroupFn {
             && std::arch::is_x86_feature_detected!("avx512bw")
         {
             // SAFETY: the features were detected at run time.
-            return |k, p, c, w, st, part, h| unsafe { workgroup_avx512::<M>(k, p, c, w, st, part, h) };
+            return |k, p, c, w, st, part, h| unsafe { workgroup_avx512::<M, FMA>(k, p, c, w, st, part, h) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the features were detected at run time.
-            return |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M>(k, p, c, w, st, part, h) };
+            return |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M, FMA>(k, p, c, w, st, part, h) };
         }
     }
-    workgroup::<M>
+    workgroup::<M, FMA>
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi1,bmi2")]
-fn workgroup_avx512<const M: u32>(
+fn workgroup_avx512<const M: u32, const FMA: bool>(
     k: &KernelConsts,
     params: &Params,
     ctx: &Ctx<'_>,
@@ -253,12 +259,12 @@ fn workgroup_avx512<const M: u32>(
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M>(k, params, ctx, wid, st, part, hist)
+    workgroup::<M, FMA>(k, params, ctx, wid, st, part, hist)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,bmi1,bmi2")]
-fn workgroup_avx2<const M: u32>(
+fn workgroup_avx2<const M: u32, const FMA: bool>(
     k: &KernelConsts,
     params: &Params,
     ctx: &Ctx<'_>,
@@ -267,11 +273,11 @@ fn workgroup_avx2<const M: u32>(
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M>(k, params, ctx, wid, st, part, hist)
+    workgroup::<M, FMA>(k, params, ctx, wid, st, part, hist)
 }
 
 #[inline(always)]
-fn workgroup<const M: u32>(
+fn workgroup<const M: u32, const FMA: bool>(
     k: &KernelConsts,
     params: &Params,
     ctx: &Ctx<'_>,
@@ -292,7 +298,7 @@ fn workgroup<const M: u32>(
         dmin: vec![u32::MAX; WG],
     };
     for b in 0..WG / LANES {
-        block::<M>(k, params, ctx, wid, b * LANES, st, &mut sc, hist);
+        block::<M, FMA>(k, params, ctx, wid, b * LANES, st, &mut sc, hist);
     }
     reduce_partials(k, params, part, &sc, st);
 }
@@ -300,7 +306,7 @@ fn workgroup<const M: u32>(
 /// A block of lanes' position in one random stream: Threefry block `blk`, the next variate
 /// `lane` inside it, and the block's words (and normals, for Gaussian streams). Variate m of
 /// the stream is variate m % per of block m / per.
-struct Cursor {
+struct Cursor<const FMA: bool> {
     blk: u64,
     lane: usize,
     per: usize,
@@ -322,7 +328,7 @@ struct Cursor {
     en: [[f32; LANES]; 2],
 }
 
-impl Cursor {
+impl<const FMA: bool> Cursor<FMA> {
     // Inlined so that its first fetch is compiled with the caller's target features (as a
     // function of its own it ran as baseline x86-64 code: 3% of signsgd-sde d = 1).
     #[inline(always)]
@@ -379,7 +385,7 @@ impl Cursor {
     fn fetch(&mut self) {
         self.words = threefry4x32_lanes_keyed(self.counters(self.blk), &self.ks);
         if self.normals {
-            normals_lanes(&self.words, &mut self.z);
+            normals_lanes::<LANES, FMA>(&self.words, &mut self.z);
         }
     }
 
@@ -405,14 +411,15 @@ impl Cursor {
             2 => {
                 for p in 0..2 {
                     for l in 0..LANES {
-                        self.sn[p][l] = (-2.0 * crate::math::ln_unit_finish(self.sn[p][l], self.en[p][l])).sqrt();
+                        self.sn[p][l] =
+                            (-2.0 * crate::math::ln_unit_finish::<FMA>(self.sn[p][l], self.en[p][l])).sqrt();
                     }
                 }
             }
             _ => {
                 for p in 0..2 {
                     for l in 0..LANES {
-                        let (c, sn) = crate::math::sincos_quarter(self.wn[2 * p + 1][l]);
+                        let (c, sn) = crate::math::sincos_quarter::<FMA>(self.wn[2 * p + 1][l]);
                         self.zn[2 * p][l] = self.sn[p][l] * c;
                         self.zn[2 * p + 1][l] = self.sn[p][l] * sn;
                     }
@@ -453,7 +460,7 @@ impl Cursor {
             let mut out = [0.0f32; LANES];
             for l in 0..LANES {
                 let w = &self.words;
-                out[l] = student_t(w[0][l], w[1][l], w[2][l], q.nu, q.two_over_nu);
+                out[l] = student_t::<FMA>(w[0][l], w[1][l], w[2][l], q.nu, q.two_over_nu);
             }
             out
         }
@@ -481,7 +488,7 @@ fn in_bounds(x: &[[f32; LANES]], bound: f32) -> [bool; LANES] {
 
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
-fn block<const M: u32>(
+fn block<const M: u32, const FMA: bool>(
     k: &KernelConsts,
     params: &Params,
     ctx: &Ctx<'_>,
@@ -540,11 +547,11 @@ fn block<const M: u32>(
     // The random numbers are keyed by the path's index inside its group.
     let path0 = (u64::from(params.path_hi) << 32 | u64::from(params.path_lo)) + first_local as u64 - ctx.shift;
     let m0 = u64::from(params.m0_hi) << 32 | u64::from(params.m0_lo);
-    let mut noise = Cursor::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
-    let mut cw = if M == 10 { Some(Cursor::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
+    let mut noise = Cursor::<FMA>::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
+    let mut cw = if M == 10 { Some(Cursor::<FMA>::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
 
-    let time_blocks = TimeBlocks::new(group.tf_a, group.tf_b);
-    let mut tf_ahead = time_blocks.factors::<M>(params.k_begin, 0, params.refine);
+    let time_blocks = TimeBlocks::new::<FMA>(group.tf_a, group.tf_b);
+    let mut tf_ahead = time_blocks.factors::<M, FMA>(params.k_begin, 0, params.refine);
     let mut kk = params.k_begin;
     let mut sample_now = params.init == 1 && is_sample(params, 0);
     loop {
@@ -605,7 +612,7 @@ fn block<const M: u32>(
             // instead of delaying them.
             let tf = tf_ahead;
             let (k_next, j_next) = if j + 1 == params.refine { (kk + 1, 0) } else { (kk, j + 1) };
-            tf_ahead = time_blocks.factors::<M>(k_next, j_next, params.refine);
+            tf_ahead = time_blocks.factors::<M, FMA>(k_next, j_next, params.refine);
             let last = j + 1 == params.refine;
             if !sign_fast {
                 for i in 0..dim {
@@ -713,7 +720,7 @@ fn block<const M: u32>(
                         for l in 0..LANES {
                             let a = hi * (xs[l] - ci) * pi[2];
                             all_small &= a.abs() < 0.5;
-                            let (e, s) = erf_small_and_diffusion(a);
+                            let (e, s) = erf_small_and_diffusion::<FMA>(a);
                             nx[l] = sde_update_with(xs[l], e, s, xi[l], pi[0], pi[1]);
                             all_in &= nx[l].abs() <= bound;
                         }
@@ -756,21 +763,21 @@ fn block<const M: u32>(
                             }
                             if all_small {
                                 for l in 0..LANES {
-                                    let (e, s) = erf_small_and_diffusion(gs[l] * pi[2]);
+                                    let (e, s) = erf_small_and_diffusion::<FMA>(gs[l] * pi[2]);
                                     let nx = sde_update_with(xs[l], e, s, xi[l], pi[0], pi[1]);
                                     xs[l] = if live!(l) { nx } else { xs[l] };
                                 }
                             } else if M == 2 && k.tcdf {
                                 let q = &coef[i];
                                 for l in 0..LANES {
-                                    let (e, oms) = t_sign_moments(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
+                                    let (e, oms) = t_sign_moments::<FMA>(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
                                     let nx = sde_update_with(xs[l], e, oms.sqrt(), xi[l], pi[0], pi[1]);
                                     xs[l] = if live!(l) { nx } else { xs[l] };
                                 }
                             } else {
                                 for l in 0..LANES {
                                     let (mut x1, mut m1, mut v1) = (xs[l], ms[l], vs[l]);
-                                    update::<M>(&mut x1, &mut m1, &mut v1, gs[l], xi[l], pi, tf, params.gsq);
+                                    update::<M, FMA>(&mut x1, &mut m1, &mut v1, gs[l], xi[l], pi, tf, params.gsq);
                                     xs[l] = if live!(l) { x1 } else { xs[l] };
                                     ms[l] = if live!(l) { m1 } else { ms[l] };
                                     vs[l] = if live!(l) { v1 } else { vs[l] };

@@ -95,13 +95,13 @@ pub struct TimeBlocks {
 }
 
 impl TimeBlocks {
-    pub fn new(a: f32, b: f32) -> Self {
+    pub fn new<const FMA: bool>(a: f32, b: f32) -> Self {
         let mut t = TimeBlocks { a, b, c: [[0.0; 2]; 4], q: [[1.0; 2]; 4] };
         // (a · 1 is a exactly: the same values as model.wgsl's written-out j = 1.)
         for j in 1..4u8 {
             let jf = f32::from(j);
-            t.c[j as usize] = [one_minus_exp_neg(a * jf), one_minus_exp_neg(b * jf)];
-            t.q[j as usize] = [exp_f32(-(a * jf)), exp_f32(-(b * jf))];
+            t.c[j as usize] = [one_minus_exp_neg::<FMA>(a * jf), one_minus_exp_neg::<FMA>(b * jf)];
+            t.q[j as usize] = [exp_f32::<FMA>(-(a * jf)), exp_f32::<FMA>(-(b * jf))];
         }
         t
     }
@@ -110,15 +110,15 @@ impl TimeBlocks {
     /// (`refine` per step): the optimizer's (1/b₁, 1/b₂) with b_i = 1 − β_i^{k+1}, the SDE's
     /// (√ι₂/ι₁, √ι₂); unused (0, 0) for other kernels.
     #[inline(always)]
-    pub fn factors<const MODEL: u32>(&self, k: u32, j: u32, refine: u32) -> [f32; 2] {
+    pub fn factors<const MODEL: u32, const FMA: bool>(&self, k: u32, j: u32, refine: u32) -> [f32; 2] {
         if MODEL != 5 && MODEL != 7 {
             return [0.0, 0.0];
         }
         let nn = k as f32 * refine as f32 + j as f32 + 1.0;
         let jb = (k.wrapping_mul(refine).wrapping_add(j) & 3) as usize;
         let nb = nn - jb as f32;
-        let i1 = self.c[jb][0] + self.q[jb][0] * one_minus_exp_neg(self.a * nb);
-        let i2 = self.c[jb][1] + self.q[jb][1] * one_minus_exp_neg(self.b * nb);
+        let i1 = self.c[jb][0] + self.q[jb][0] * one_minus_exp_neg::<FMA>(self.a * nb);
+        let i2 = self.c[jb][1] + self.q[jb][1] * one_minus_exp_neg::<FMA>(self.b * nb);
         if MODEL == 5 {
             [1.0 / i1, 1.0 / i2]
         } else {

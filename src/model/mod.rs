@@ -154,7 +154,7 @@ fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_rang
 /// agents' draws ([`distributed::accumulate`]). `m`, `v` are the EMA slots (unused by SGD and SignSGD), `p` the
 /// coefficients, `tf` the substep's time factors, `gsq` the (∇f)² flag of the V drift.
 #[inline(always)]
-pub fn update<const MODEL: u32>(
+pub fn update<const MODEL: u32, const FMA: bool>(
     x: &mut f32,
     m: &mut f32,
     v: &mut f32,
@@ -167,7 +167,7 @@ pub fn update<const MODEL: u32>(
     match MODEL {
         0 => *x = sgd::sde_update(*x, g, xi, p[0], p[1]),
         1 => *x = sgd::discrete_update(*x, g, xi, p[0], p[1]),
-        2 => *x = signsgd::sde_update(*x, g, xi, p[0], p[1], p[2]),
+        2 => *x = signsgd::sde_update::<FMA>(*x, g, xi, p[0], p[1], p[2]),
         3 => *x = signsgd::discrete_update(*x, g, xi, p[0], p[1]),
         4 => adaptive::rmsprop_update(x, v, g, xi, p),
         5 => adaptive::adam_update(x, m, v, g, xi, p, tf),

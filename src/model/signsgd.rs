@@ -36,8 +36,8 @@ pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; 3] {
 }
 
 #[inline(always)]
-pub fn sde_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32, p2: f32) -> f32 {
-    let (e, s) = erf_and_diffusion(g * p2);
+pub fn sde_update<const FMA: bool>(x: f32, g: f32, xi: f32, p0: f32, p1: f32, p2: f32) -> f32 {
+    let (e, s) = erf_and_diffusion::<FMA>(g * p2);
     sde_update_with(x, e, s, xi, p0, p1)
 }
 
