@@ -341,6 +341,8 @@ pub struct Tool {
 pub struct Machine {
     pub cpu: String,
     pub cpu_threads: usize,
+    /// The CPU backend's arithmetic ([`crate::cpu::Arith`]: `fused` or `split` multiply-adds).
+    pub cpu_arith: String,
     pub os: String,
     /// 1, 5 and 15-minute load averages (/proc/loadavg) before and after the suite.
     pub load_before: Option<[f64; 3]>,
@@ -534,7 +536,8 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     }
 
     let (mut engines, gpu_note) = open_engines(opts.backends)?;
-    let cpu_info = CpuEngine::from_env()?.info();
+    let cpu_engine = CpuEngine::from_env()?;
+    let cpu_info = cpu_engine.info();
     let gpu = engines.iter().find(|(e, _)| e.info().kind == "gpu").map(|(e, s)| (e.info(), *s));
     let load_before = load_average();
 
@@ -615,6 +618,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let machine = Machine {
         cpu: cpu_info.adapter,
         cpu_threads: rayon::current_num_threads(),
+        cpu_arith: cpu_engine.arith().name().into(),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         load_before,
         load_after: load_average(),
@@ -685,7 +689,7 @@ pub fn table(r: &Report) -> String {
         r.seed,
         if r.ci { " [CI sizes]" } else { "" }
     );
-    let _ = writeln!(s, "cpu       {} ({} threads, {})", m.cpu, m.cpu_threads, m.os);
+    let _ = writeln!(s, "cpu       {} ({} threads, {}, {} multiply-add)", m.cpu, m.cpu_threads, m.os, m.cpu_arith);
     match (&m.gpu, &m.gpu_note) {
         (Some(g), _) => {
             let soft = if m.gpu_software { " [software rasteriser: runs on the CPU]" } else { "" };

@@ -110,7 +110,7 @@ fn distributed_models_agree_with_three_agents() {
 /// were bit-identical.
 fn states_agree(what: &str, x: &optsde::spec::Experiment, g: &mut optsde::gpu::GpuEngine) -> usize {
     let a = states_after(x, g, 1000, 100).unwrap();
-    let b = states_after(x, &mut twin(&g), 1000, 100).unwrap();
+    let b = states_after(x, &mut twin(g), 1000, 100).unwrap();
     compare_states(what, &a, &b, 1000, g.is_software())
 }
 

@@ -204,6 +204,56 @@ fn numpy_baseline_prints_its_figures() {
 /// adapter, naming the variable, the key, the value and the valid values; a good one is named
 /// after the GPU's driver in the table and in bench.json (where an adapter exists; with
 /// OPTSDE_REQUIRE_GPU set it must).
+/// `OPTSDE_CPU_ARITH` (`optsde::cpu::Arith`): a bad value fails every backend set before
+/// anything runs and writes nothing; `split` and the default `fused` are recorded in the table
+/// and in bench.json, and give the same stationary loss within 1e-3 of its SE: the states differ
+/// by about 1e-7 relative (`tests/backends.rs` `fused_and_split_cpu_arithmetic_agree`), and 1e-3
+/// SE is about 3e-5 of the loss at these sizes.
+#[test]
+fn cpu_arith_variable_is_checked_and_recorded() {
+    let dir = out_dir("arith");
+    let d = dir.to_str().unwrap();
+    let args = ["--paths", "1024", "--steps", "40", "--only", "signsgd-sde-d1", "--baselines", "none"];
+    let run_on = |backend: &str, arith: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.arg("bench").args(args).args(["--backend", backend, "--out", d]).env("CI", "1");
+        match arith {
+            Some(a) => c.env("OPTSDE_CPU_ARITH", a),
+            None => c.env_remove("OPTSDE_CPU_ARITH"),
+        };
+        c.output().expect("run optsde")
+    };
+    for backend in ["cpu", "all", "gpu"] {
+        let bad = run_on(backend, Some("fma"));
+        let err = text(&bad.stderr);
+        assert!(!bad.status.success(), "--backend {backend}: OPTSDE_CPU_ARITH=fma was accepted");
+        for part in ["OPTSDE_CPU_ARITH", "\"fma\"", "fused or split"] {
+            assert!(err.contains(part), "--backend {backend}: no `{part}` in: {err}");
+        }
+        assert!(!dir.join("bench.json").exists(), "--backend {backend}: a refused bench wrote bench.json");
+    }
+    let mut losses = Vec::new();
+    for (arith, name) in [(None, "fused"), (Some("split"), "split")] {
+        let out = run_on("cpu", arith);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
+        assert!(stdout.contains(&format!("{name} multiply-add)")), "{stdout}");
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
+            .expect("bench.json is JSON");
+        assert_eq!(json["machine"]["cpu_arith"], name, "{json}");
+        let r = &json["entries"][0]["optsde"][0];
+        assert!(r["backend"]["driver"].as_str().expect("driver").ends_with(&format!("{name} multiply-add")), "{r}");
+        losses.push((r["stationary_loss"].as_f64().expect("loss"), r["stationary_loss_se"].as_f64().expect("se")));
+        let _ = std::fs::remove_file(dir.join("bench.json"));
+    }
+    let ((a, sa), (b, _)) = (losses[0], losses[1]);
+    assert!(
+        (a - b).abs() <= 1e-3 * sa,
+        "fused {a:e} and split {b:e} stationary losses differ by more than 1e-3 SE ({sa:e})"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn gpu_variant_variable_is_checked_and_recorded() {
     let dir = out_dir("variant");

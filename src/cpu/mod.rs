@@ -39,7 +39,7 @@ impl Arith {
         match value.trim() {
             "fused" => Ok(Arith::Fused),
             "split" => Ok(Arith::Split),
-            _ => Err(Error::invalid(ARITH_VAR, format!("\"{value}\""), "fused or split")),
+            _ => Err(Error::invalid(ARITH_VAR, format!("\"{value}\""), "valid: fused or split (fused is the default)")),
         }
     }
 
@@ -49,7 +49,7 @@ impl Arith {
             Ok(v) => Self::parse(&v),
             Err(std::env::VarError::NotPresent) => Ok(Arith::default()),
             Err(std::env::VarError::NotUnicode(v)) => {
-                Err(Error::invalid(ARITH_VAR, format!("{v:?}"), "fused or split"))
+                Err(Error::invalid(ARITH_VAR, format!("{v:?}"), "valid: fused or split (fused is the default)"))
             }
         }
     }
