@@ -1,5 +1,5 @@
-//! `optsde bench`: a fixed suite timed on every available backend, side by side with NumPy and
-//! JAX loops of the same SDEs (issue 5).
+//! `optsde bench`: a fixed suite timed on every available backend, side by side with NumPy,
+//! JAX and PyTorch loops of the same SDEs (issue 5).
 //!
 //! **Suite** ([`SUITE`]): `signsgd-sde` d = 1 and d = 16, `sgd-sde` d = 1, `adam-sde` d = 1,
 //! `dcsgd` (rand-k, k = 4) d = 16 with N = 4 agents, `dsignsgd` d = 16 with N = 4. Every entry
@@ -14,8 +14,10 @@
 //! models are not counted) and optimizer path-steps/s = paths × steps / s.
 //!
 //! **Baselines** (`benches/baselines/`, embedded here and written next to `bench.json` before
-//! they run): the same loops in float32 with NumPy and with JAX (`jax.jit` + `lax.fori_loop`),
-//! run with Python when `import numpy` / `import jax` succeed; each prints its time (after a
+//! they run): the same loops in float32 with NumPy, with JAX (`jax.jit` + `lax.fori_loop`) and
+//! with PyTorch (a Python loop over `torch.compile`d steps, on the GPU when it sees one; asked
+//! for with `--baselines`, not run by default), run with Python when `import numpy` /
+//! `import jax` / `import torch` succeed; each prints its time (after a
 //! warm-up, or with compilation excluded) and the statistics optsde reports (stationary loss
 //! over the same sample steps with a batch-of-256 standard error, final loss), so every figure
 //! comes with its ratio and the stationary losses with a z-score
@@ -89,7 +91,7 @@ pub const CI_SIZES: Sizes = Sizes { paths: 1 << 14, steps: 200 };
 /// module docs); `--baseline-numbers` changes it (a GPU baseline needs more to fill the device).
 pub const BASELINE_NUMBERS: u64 = 1 << 20;
 /// The baseline tools, in the order they run.
-pub const BASELINE_TOOLS: [&str; 2] = ["numpy", "jax"];
+pub const BASELINE_TOOLS: [&str; 3] = ["numpy", "jax", "torch"];
 /// The seed of every run (optsde's and the baselines').
 pub const SEED: u64 = 1;
 
@@ -382,14 +384,19 @@ pub struct Report {
 pub const NOT_ASKED: &str = "not asked for (--baselines)";
 
 /// The baseline scripts, embedded so the bench runs from any directory.
-pub const BASELINE_SCRIPTS: [(&str, &str, &str); 2] = [
+pub const BASELINE_SCRIPTS: [(&str, &str, &str); 3] = [
     ("numpy", "numpy_loop.py", include_str!("../benches/baselines/numpy_loop.py")),
     ("jax", "jax_loop.py", include_str!("../benches/baselines/jax_loop.py")),
+    ("torch", "torch_loop.py", include_str!("../benches/baselines/torch_loop.py")),
 ];
 
 /// How to get a missing baseline package.
 fn install_hint(tool: &str) -> &'static str {
-    if tool == "jax" { "pip install jax[cpu]" } else { "pip install numpy" }
+    match tool {
+        "jax" => "pip install jax[cpu]",
+        "torch" => "pip install torch",
+        _ => "pip install numpy",
+    }
 }
 
 /// Whether `python -c "import <tool>"` succeeds, and the package version.
@@ -738,30 +745,43 @@ pub fn table(r: &Report) -> String {
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "path-steps/s = paths × d × steps / s (optimizer path-steps/s = paths × steps / s)");
-    let _ = writeln!(
-        s,
-        "{:<24} {:<9} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
-        "entry", "backend", "path-st/s", "opt p-st/s", "numpy", "jax", "×numpy", "×jax"
-    );
+    // A column per baseline: numpy and jax always (a dash where they did not run), torch when
+    // it was asked for.
+    let cols: Vec<&str> = r
+        .tools
+        .iter()
+        .filter(|t| t.name != "torch" || t.unavailable.as_deref() != Some(NOT_ASKED))
+        .map(|t| t.name.as_str())
+        .collect();
+    let mut head = format!("{:<24} {:<9} {:>12} {:>12}", "entry", "backend", "path-st/s", "opt p-st/s");
+    for c in &cols {
+        head.push_str(&format!(" {c:>12}"));
+    }
+    for c in &cols {
+        head.push_str(&format!(" {:>9}", format!("×{c}")));
+    }
+    let _ = writeln!(s, "{head}");
     let base = |e: &EntryReport, tool: &str| {
         e.baselines.iter().find(|b| b.tool == tool).and_then(|b| b.result.as_ref()).map(|b| b.path_steps_per_second)
     };
     let ratio = |x: f64, b: Option<f64>| b.map_or("-".to_string(), |b| format!("{:.1}", x / b));
     for e in &r.entries {
-        let (np, jx) = (base(e, "numpy"), base(e, "jax"));
+        let bases: Vec<Option<f64>> = cols.iter().map(|c| base(e, c)).collect();
         for mm in &e.optsde {
-            let _ = writeln!(
-                s,
-                "{:<24} {:<9} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
+            let mut line = format!(
+                "{:<24} {:<9} {:>12} {:>12}",
                 e.entry,
                 backend_label(&mm.backend.kind, mm.software),
                 sci(mm.path_steps_per_second),
                 sci(mm.optimizer_path_steps_per_second),
-                np.map_or("-".into(), sci),
-                jx.map_or("-".into(), sci),
-                ratio(mm.path_steps_per_second, np),
-                ratio(mm.path_steps_per_second, jx),
             );
+            for b in &bases {
+                line.push_str(&format!(" {:>12}", b.map_or("-".into(), sci)));
+            }
+            for b in &bases {
+                line.push_str(&format!(" {:>9}", ratio(mm.path_steps_per_second, *b)));
+            }
+            let _ = writeln!(s, "{line}");
         }
     }
     let _ = writeln!(s);

@@ -40,7 +40,7 @@ enum Command {
     /// Redraw a run's figures (loss, moments, hist; SVG and PNG) from its saved outputs, or a
     /// sweep's (every point's and sweep.svg/.png).
     Plot(PlotArgs),
-    /// Time a fixed suite on every backend against NumPy/JAX baselines; write bench.json.
+    /// Time a fixed suite on every backend against NumPy/JAX (and PyTorch) baselines; write bench.json.
     Bench(BenchArgs),
 }
 
@@ -91,23 +91,23 @@ struct BenchArgs {
     /// adam-sde-d1, dcsgd-d16, dsignsgd-d16, or all; also adam-sde-d16 (not in the suite).
     #[arg(long, value_name = "LIST", default_value = "all")]
     only: String,
-    /// Paths of the NumPy and JAX baselines (same steps) [default: min(paths, baseline-numbers / d)].
+    /// Paths of the baselines (same steps) [default: min(paths, baseline-numbers / d)].
     #[arg(long, value_name = "N", value_parser = positive)]
     baseline_paths: Option<u64>,
     /// Numbers per array (paths × d) of the baselines when --baseline-paths is not given; raise it
-    /// to fill a GPU that JAX runs on.
+    /// to fill a GPU that JAX or PyTorch runs on.
     #[arg(long, value_name = "N", value_parser = positive, default_value = "1048576")]
     baseline_numbers: u64,
     /// Timed runs per entry and backend after the warm-up; the table shows the median.
     #[arg(long, value_name = "N", value_parser = positive, default_value = "1")]
     repeat: u64,
-    /// Baselines to run, comma-separated: numpy, jax, or none.
+    /// Baselines to run, comma-separated: numpy, jax, torch (a PyTorch loop; not in the default), or none.
     #[arg(long, value_name = "LIST", default_value = "numpy,jax")]
     baselines: String,
     /// Output directory of bench.json [default: optsde-out/bench].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Do not run the NumPy and JAX baselines (= --baselines none).
+    /// Do not run any baseline (= --baselines none).
     #[arg(long)]
     no_baselines: bool,
     /// Python interpreter that runs the baselines.

@@ -155,7 +155,7 @@ fn bad_flags_fail_with_clear_messages() {
         (vec!["--baseline-numbers", "0"], vec!["--baseline-numbers", ">= 1"]),
         (vec!["--repeat", "0"], vec!["--repeat", ">= 1"]),
         (vec!["--only", "sgd-d1"], vec!["--only", "sgd-d1", "signsgd-sde-d1", "dsignsgd-d16"]),
-        (vec!["--baselines", "torch"], vec!["--baselines", "torch", "numpy", "jax", "none"]),
+        (vec!["--baselines", "julia"], vec!["--baselines", "julia", "numpy", "jax", "torch", "none"]),
         (vec!["--paths", "2000000000000"], vec!["run.paths", "2000000000000"]),
     ] {
         let mut all = args.clone();
@@ -173,37 +173,41 @@ fn bad_flags_fail_with_clear_messages() {
     }
 }
 
-/// The NumPy baseline on its own, when Python with NumPy is here (a loud skip otherwise): one
-/// JSON line with the statistics the bench compares.
+/// Each baseline script on its own, where Python has its package (a loud skip otherwise): one
+/// JSON line with the statistics the bench compares. PyTorch runs eager here (its
+/// `torch.compile` warm-up takes tens of seconds on a CPU; the bench runs the compiled mode).
 #[test]
-fn numpy_baseline_prints_its_figures() {
-    let has_numpy = Command::new("python3").args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
-    if !has_numpy {
-        eprintln!("SKIPPED numpy_baseline_prints_its_figures: python3 with numpy not found");
-        return;
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/baselines/numpy_loop.py");
-    for (model, dim) in [("signsgd-sde", "1"), ("adam-sde", "1"), ("dcsgd", "16"), ("dsignsgd", "16")] {
-        let out = Command::new("python3")
-            .args([script, "--model", model, "--dim", dim, "--paths", "512", "--steps", "40", "--seed", "3"])
-            .output()
-            .expect("run python3");
-        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-        assert!(out.status.success(), "{model}: {stderr}");
-        let v: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{model}: {e}: {stdout}"));
-        assert_eq!(v["model"], model);
-        for key in ["seconds", "path_steps_per_second", "final_loss_mean", "stationary_loss", "stationary_loss_se"] {
-            positive_finite(&v[key], &format!("{model}: {key}"));
+fn baselines_print_their_figures() {
+    for (tool, extra) in [("numpy", &[][..]), ("torch", &["--mode", "eager"][..])] {
+        let has = Command::new("python3").args(["-c", &format!("import {tool}")]).output();
+        if !has.is_ok_and(|o| o.status.success()) {
+            eprintln!("SKIPPED baselines_print_their_figures for {tool}: python3 with {tool} not found");
+            continue;
         }
-        // The bench reads exactly these fields.
-        serde_json::from_value::<optsde::bench::BaselineResult>(v).unwrap_or_else(|e| panic!("{model}: {e}"));
+        let script = format!("{}/benches/baselines/{tool}_loop.py", env!("CARGO_MANIFEST_DIR"));
+        for (model, dim) in [("signsgd-sde", "1"), ("adam-sde", "1"), ("dcsgd", "16"), ("dsignsgd", "16")] {
+            let out = Command::new("python3")
+                .arg(&script)
+                .args(["--model", model, "--dim", dim, "--paths", "512", "--steps", "40", "--seed", "3"])
+                .args(extra)
+                .output()
+                .expect("run python3");
+            let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+            assert!(out.status.success(), "{tool} {model}: {stderr}");
+            let v: Value =
+                serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{tool} {model}: {e}: {stdout}"));
+            assert_eq!((&v["tool"], &v["model"]), (&Value::from(tool), &Value::from(model)));
+            for key in ["seconds", "path_steps_per_second", "final_loss_mean", "stationary_loss", "stationary_loss_se"]
+            {
+                positive_finite(&v[key], &format!("{tool} {model}: {key}"));
+            }
+            // The bench reads exactly these fields.
+            serde_json::from_value::<optsde::bench::BaselineResult>(v)
+                .unwrap_or_else(|e| panic!("{tool} {model}: {e}"));
+        }
     }
 }
 
-/// `OPTSDE_GPU_VARIANT`: a bad value fails the bench before anything runs, with or without an
-/// adapter, naming the variable, the key, the value and the valid values; a good one is named
-/// after the GPU's driver in the table and in bench.json (where an adapter exists; with
-/// OPTSDE_REQUIRE_GPU set it must).
 /// `OPTSDE_CPU_ARITH` (`optsde::cpu::Arith`): a bad value fails every backend set before
 /// anything runs and writes nothing; `split` and the default `fused` are recorded in the table
 /// and in bench.json, and give the same stationary loss within 1e-3 of its SE: the states differ
@@ -254,6 +258,10 @@ fn cpu_arith_variable_is_checked_and_recorded() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `OPTSDE_GPU_VARIANT`: a bad value fails the bench before anything runs, with or without an
+/// adapter, naming the variable, the key, the value and the valid values; a good one is named
+/// after the GPU's driver in the table and in bench.json (where an adapter exists; with
+/// OPTSDE_REQUIRE_GPU set it must).
 #[test]
 fn gpu_variant_variable_is_checked_and_recorded() {
     let dir = out_dir("variant");

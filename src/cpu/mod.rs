@@ -25,7 +25,8 @@ pub const ARITH_VAR: &str = "OPTSDE_CPU_ARITH";
 ///
 /// Both are exact streams: a seed gives the same results on every CPU in each mode. They differ
 /// by a few ulp per special function, measured in `tests/math_kernels.rs` and
-/// `tests/backends.rs`.
+/// `tests/backends.rs`. An x86-64 CPU without FMA (older than Haswell or Piledriver) computes
+/// the fused mode through libm's `fmaf`, correctly but slowly: `split` is the fast mode there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Arith {
     #[default]

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""PyTorch baseline for `optsde bench`: the suite's optimizer/SDE loops, float32, on the GPU
+when PyTorch sees one (CUDA or ROCm), else on the CPU.
+
+The same models, parameters and statistics as numpy_loop.py and jax_loop.py (read
+numpy_loop.py's docstring for the update rules): f(x) = 1/2 sum_i h x_i^2, h = 1, x0 = 0,
+sigma = 1, eta = 1e-3, dt = eta; Adam beta1 = 0.9, beta2 = 0.999, eps = 1e-8, P1's SDE with V
+first, bias corrections and correction = "consistent"; N = 4 agents; rand-k with k = 4.
+
+This is the loop a PyTorch user writes: a Python `for` over the steps, the state (x, m, v and
+each path's running sum of stationary samples) as device tensors, the normals from
+`torch.randn(..., generator=g)` (Philox on a GPU, float32) and the update as tensor operations.
+By default the update is compiled with `torch.compile` (fused into one kernel per step where
+the backend can); `--mode eager` runs it op by op. If compilation fails (no C++ compiler or
+Triton) the script falls back to eager and says so in `mode_note`. A warm-up of the same shapes
+(two steps; it also compiles) is excluded from `seconds`; `seconds` covers every chunk to
+completion (`torch.cuda.synchronize`). Chunks hold at most 2^22 numbers per array.
+
+Usage: torch_loop.py --model signsgd-sde --dim 1 --paths 1048576 --steps 1000 --seed 1
+Prints one JSON line.
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+
+ETA = 1e-3
+H = 1.0
+SIGMA = 1.0
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+AGENTS = 4
+RANDK = 4
+EVERY = 10
+BATCH = 256
+MODELS = ("signsgd-sde", "sgd-sde", "adam-sde", "dsignsgd", "dcsgd")
+
+
+def randk_mask(u):
+    """A uniform RANDK-subset of the last axis by selection sampling (Knuth's Algorithm S, as
+    optsde's kernel and jax_loop.py): exactly k kept."""
+    d = u.shape[-1]
+    kept = torch.zeros(u.shape[:-1], dtype=u.dtype, device=u.device)
+    cols = []
+    for i in range(d):
+        keep = u[..., i] * float(d - i) < float(RANDK) - kept
+        kept = kept + keep.to(u.dtype)
+        cols.append(keep)
+    return torch.stack(cols, dim=-1)
+
+
+def make_step(model, dim):
+    """The update of one step: (x, m, v, noise, tf) -> (x, m, v); `noise` is what the model
+    draws (normals; for dcsgd normals and uniforms), `tf` the Adam SDE's time factors."""
+    eta = dt = ETA
+    sq = math.sqrt(eta * dt)
+    noise_scale = sq * SIGMA
+    inv = 1.0 / (math.sqrt(2.0) * SIGMA)
+    om1, om2 = 1.0 - BETA1, 1.0 - BETA2
+    p1, p8 = om1 / eta * noise_scale, om1 * noise_scale
+    scale = dim / RANDK
+
+    def step(x, m, v, xi, u, tf0, tf1):
+        g = H * x
+        if model == "signsgd-sde":
+            e = torch.erf(g * inv)
+            x = x - dt * e + sq * torch.sqrt(torch.clamp(1.0 - e * e, min=0.0)) * xi
+        elif model == "sgd-sde":
+            x = x - dt * g + noise_scale * xi
+        elif model == "adam-sde":
+            v = v + om2 * (g * g + SIGMA * SIGMA - v)
+            pp = torch.sqrt(torch.clamp(v, min=0.0)) + EPS * tf1
+            x = x - dt * tf0 * (m + om1 * (g - m)) / pp - tf0 * p8 * xi / pp
+            m = m + om1 * (g - m) + p1 * xi
+        elif model == "dsignsgd":
+            s = torch.sign(g[:, None, :] + SIGMA * xi).sum(dim=1)
+            x = x - eta * (s * (1.0 / AGENTS))
+        elif model == "dcsgd":
+            va = g[:, None, :] + SIGMA * xi
+            keep = randk_mask(u)
+            acc = torch.where(keep, va * scale, torch.zeros_like(va)).sum(dim=1)
+            x = x - eta * (acc * (1.0 / AGENTS))
+        else:
+            raise ValueError(model)
+        return x, m, v
+
+    return step
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", required=True, choices=MODELS)
+    ap.add_argument("--dim", type=int, required=True)
+    ap.add_argument("--paths", type=int, required=True)
+    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mode", choices=("compile", "eager"), default="compile")
+    a = ap.parse_args()
+    if a.dim < 1 or a.paths < 1 or a.steps < 1:
+        ap.error("--dim, --paths and --steps must be >= 1")
+    if a.model == "dcsgd" and a.dim < RANDK:
+        ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    multi = a.model in ("dsignsgd", "dcsgd")
+    width = a.dim * (AGENTS if multi else 1)
+    chunk = max(1, min(a.paths, (1 << 22) // width))
+    start = a.steps // 2
+    chunks = [(lo, min(a.paths, lo + chunk)) for lo in range(0, a.paths, chunk)]
+
+    eager = make_step(a.model, a.dim)
+    step, mode, mode_note = eager, "eager", None
+    if a.mode == "compile":
+        step, mode = torch.compile(eager, dynamic=False), "compile"
+    # The Adam SDE's time factors of every step, on the device (index k is a view, no copy).
+    kk = torch.arange(1, a.steps + 1, dtype=torch.float64)
+    i1 = -torch.expm1(-(1.0 - BETA1) * kk)
+    s2 = torch.sqrt(-torch.expm1(-(1.0 - BETA2) * kk))
+    tf0s = (s2 / i1).to(torch.float32).to(dev)
+    tf1s = s2.to(torch.float32).to(dev)
+    shape_of = (lambda n: (n, AGENTS, a.dim)) if multi else (lambda n: (n, a.dim))
+
+    def loss(x):
+        return 0.5 * H * (x * x).sum(dim=1)
+
+    def run(n, steps, gen):
+        z = torch.zeros((n, a.dim), dtype=torch.float32, device=dev)
+        x, m, v = z, z.clone(), z.clone()
+        stat = torch.zeros((n,), dtype=torch.float32, device=dev)
+        for k in range(steps):
+            if k >= start and (k - start) % EVERY == 0:
+                stat = stat + loss(x)
+            xi = torch.randn(shape_of(n), generator=gen, device=dev, dtype=torch.float32)
+            u = torch.rand(shape_of(n), generator=gen, device=dev, dtype=torch.float32) if a.model == "dcsgd" else xi
+            x, m, v = step(x, m, v, xi, u, tf0s[k], tf1s[k])
+        fin = loss(x)
+        # The sample after the last step (k = steps), as optsde takes it.
+        if steps >= start and (steps - start) % EVERY == 0:
+            stat = stat + fin
+        return fin, stat
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    # Warm-up (compiles, allocates) on every chunk shape, not timed; falls back to eager.
+    t_warm = time.perf_counter()
+    with torch.no_grad():
+        for n in sorted({hi - lo for lo, hi in chunks}):
+            gen = torch.Generator(device=dev).manual_seed(a.seed + 7919)
+            try:
+                run(n, 2, gen)
+            except Exception as err:  # noqa: BLE001 - any compile failure means eager
+                if mode != "compile":
+                    raise
+                step, mode = eager, "eager"
+                mode_note = f"torch.compile failed, ran eager: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
+                run(n, 2, gen)
+    sync()
+    t_warm = time.perf_counter() - t_warm
+
+    t0 = time.perf_counter()
+    outs = []
+    with torch.no_grad():
+        for c, (lo, hi) in enumerate(chunks):
+            gen = torch.Generator(device=dev).manual_seed(a.seed * 1_000_003 + c)
+            outs.append(run(hi - lo, a.steps, gen))
+    sync()
+    seconds = time.perf_counter() - t0
+
+    final = np.concatenate([f.double().cpu().numpy() for f, _ in outs])
+    samples = (a.steps - start) // EVERY + 1
+    per_path = np.concatenate([s.double().cpu().numpy() for _, s in outs]) / samples
+    nb = a.paths // BATCH
+    if nb >= 2:
+        means = per_path[: nb * BATCH].reshape(nb, BATCH).mean(axis=1)
+        se = float(means.std(ddof=1) / math.sqrt(nb))
+    else:
+        se = float(per_path.std(ddof=1) / math.sqrt(a.paths)) if a.paths > 1 else float("nan")
+    device = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    out = {
+        "tool": "torch",
+        "version": torch.__version__,
+        "device": device,
+        "mode": mode,
+        "model": a.model,
+        "dim": a.dim,
+        "paths": a.paths,
+        "steps": a.steps,
+        "seed": a.seed,
+        "chunk": chunk,
+        "warmup_seconds": t_warm,
+        "seconds": seconds,
+        "path_steps_per_second": a.paths * a.dim * a.steps / seconds,
+        "final_loss_mean": float(final.mean()),
+        "stationary_loss": float(per_path.mean()),
+        "stationary_loss_se": se,
+        "stationary_samples": samples,
+        "stationary_start": start,
+    }
+    if mode_note:
+        out["mode_note"] = mode_note
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
