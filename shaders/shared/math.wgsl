@@ -1,5 +1,8 @@
 // Float32 special functions: twin of src/math.rs (same polynomials, same order).
 // Branch-free; WGSL has no erf, and builtin log/sin/cos/exp vary between drivers.
+// Every multiply-add of math.rs (`madd`) is an fma() here: a GPU that fuses computes the CPU's
+// fused arithmetic (its default), and lavapipe, which lowers fma to a multiply and an add
+// (gallivm's lower_ffma32), computes the split one, bit for bit (src/cpu/mod.rs Arith).
 
 const LN2_HI: f32 = 0.69314575;
 const LN2_LO: f32 = 1.4286068e-6;
@@ -14,8 +17,8 @@ fn ln_unit(u: f32) -> f32 {
     let m = bitcast<f32>(bits - (bitcast<u32>(e) << 23u));
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
-    let p = 2.0 + z * (0.6666667 + z * (0.4 + z * (0.2857143 + z * 0.22222222)));
-    return f32(e) * LN2_HI + (s * p + f32(e) * LN2_LO);
+    let p = fma(z, fma(z, fma(z, fma(z, 0.22222222, 0.2857143), 0.4), 0.6666667), 2.0);
+    return fma(f32(e), LN2_HI, fma(s, p, f32(e) * LN2_LO));
 }
 
 // (cos, sin) of 2*pi*(w / 2^32), exact quadrant from the top two bits.
@@ -24,8 +27,8 @@ fn sincos_quarter(w: u32) -> vec2<f32> {
     let frac = f32(i32((w >> 7u) & 0x7FFFFFu)) + 0.5;
     let phi = frac * (FRAC_PI_2 / 8388608.0);
     let z = phi * phi;
-    let s = phi * (1.0 + z * (-1.6666667e-1 + z * (8.333334e-3 + z * (-1.984127e-4 + z * (2.755732e-6 + z * (-2.5052108e-8 + z * 1.6059044e-10))))));
-    let c = 1.0 + z * (-0.5 + z * (4.1666668e-2 + z * (-1.3888889e-3 + z * (2.4801587e-5 + z * (-2.755732e-7 + z * 2.087676e-9)))));
+    let s = phi * fma(z, fma(z, fma(z, fma(z, fma(z, fma(z, 1.6059044e-10, -2.5052108e-8), 2.755732e-6), -1.984127e-4), 8.333334e-3), -1.6666667e-1), 1.0);
+    let c = fma(z, fma(z, fma(z, fma(z, fma(z, fma(z, 2.087676e-9, -2.755732e-7), 2.4801587e-5), -1.3888889e-3), 4.1666668e-2), -0.5), 1.0);
     let swap = (q & 1u) == 1u;
     let c1 = select(c, s, swap);
     let s1 = select(s, c, swap);
@@ -37,17 +40,17 @@ fn sincos_quarter(w: u32) -> vec2<f32> {
 fn exp_f32(y_in: f32) -> f32 {
     var y = select(y_in, -87.0, y_in < -87.0);
     y = select(y, 88.0, y > 88.0);
-    let n = floor(y * LOG2E + 0.5);
-    let r = (y - n * LN2_HI) - n * LN2_LO;
-    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.6666667e-1 + r * (4.1666668e-2 + r * (8.333334e-3 + r * (1.3888889e-3 + r * 1.984127e-4))))));
+    let n = floor(fma(y, LOG2E, 0.5));
+    let r = fma(-n, LN2_LO, fma(-n, LN2_HI, y));
+    let p = fma(r, fma(r, fma(r, fma(r, fma(r, fma(r, fma(r, 1.984127e-4, 1.3888889e-3), 8.333334e-3), 4.1666668e-2), 1.6666667e-1), 0.5), 1.0), 1.0);
     let scale = bitcast<f32>(u32(i32(n) + 127) << 23u);
     return p * scale;
 }
 
 fn erfc_nr(a: f32) -> f32 {
-    let t = 1.0 / (1.0 + 0.5 * a);
-    let poly = -1.2655122 + t * (1.0000237 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.135204 + t * (1.4885159 + t * (-0.8221522 + t * 0.17087276))))))));
-    return t * exp_f32(-a * a + poly);
+    let t = 1.0 / fma(0.5, a, 1.0);
+    let poly = fma(t, fma(t, fma(t, fma(t, fma(t, fma(t, fma(t, fma(t, fma(t, 0.17087276, -0.8221522), 1.4885159), -1.135204), 0.27886807), -0.18628806), 0.09678418), 0.37409196), 1.0000237), -1.2655122);
+    return t * exp_f32(fma(-a, a, poly));
 }
 
 // (erf(x), sqrt(1 - erf(x)^2)), the SignSGD SDE's drift and diffusion factors, without
@@ -65,8 +68,8 @@ fn erf_and_diffusion(x: f32) -> vec2<f32> {
 // erf_and_diffusion's branch for |x| < 0.5 (twin of math::erf_small_and_diffusion).
 fn erf_small_and_diffusion(x: f32) -> vec2<f32> {
     let z = x * x;
-    let taylor = x * 1.1283792 * (1.0 + z * (-0.33333334 + z * (0.1 + z * (-0.023809524 + z * (0.00462963 + z * -0.0007575758)))));
-    return vec2<f32>(taylor, 1.0 + z * (-0.636618997 + z * (0.221746298 + z * (-0.0566019702 + z * 0.0106911338))));
+    let taylor = x * 1.1283792 * fma(z, fma(z, fma(z, fma(z, fma(z, -0.0007575758, 0.00462963), -0.023809524), 0.1), -0.33333334), 1.0);
+    return vec2<f32>(taylor, fma(z, fma(z, fma(z, fma(z, 0.0106911338, -0.0566019702), 0.221746298), -0.636618997), 1.0));
 }
 
 // erf_and_diffusion's branch for |x| >= 0.5.
@@ -91,7 +94,7 @@ fn is_finite_bits(v: f32) -> bool {
 
 // 1 - e^{-u} for u >= 0 without cancellation (spec 13.5).
 fn one_minus_exp_neg(u: f32) -> f32 {
-    let series = u * (1.0 + u * (-0.5 + u * (1.6666667e-1 + u * (-4.1666668e-2 + u * 8.333334e-3))));
+    let series = u * fma(u, fma(u, fma(u, fma(u, 8.333334e-3, -4.1666668e-2), 1.6666667e-1), -0.5), 1.0);
     return select(1.0 - exp_f32(-u), series, u < 0.1);
 }
 
@@ -107,14 +110,14 @@ fn atan_f32(x: f32) -> f32 {
     let r = num / den;
     let y0 = select(select(0.0, FRAC_PI_4, mid), FRAC_PI_2, big);
     let z = r * r;
-    let p = (((0.080537446 * z - 0.13877685) * z + 0.19977711) * z - 0.3333295) * z * r + r;
+    let p = fma(fma(fma(fma(0.080537446, z, -0.13877685), z, 0.19977711), z, -0.3333295) * z, r, r);
     let y = y0 + p;
     return select(y, -y, x < 0.0);
 }
 
 // e^a - 1 for a >= 0: series below 0.5, exp - 1 above (twin of math.rs).
 fn expm1_pos(a: f32) -> f32 {
-    let series = a * (1.0 + a * (0.5 + a * (0.16666667 + a * (0.041666668 + a * (0.008333334 + a * (0.0013888889 + a * (0.0001984127 + a * 2.4801588e-5)))))));
+    let series = a * fma(a, fma(a, fma(a, fma(a, fma(a, fma(a, fma(a, 2.4801588e-5, 0.0001984127), 0.0013888889), 0.008333334), 0.041666668), 0.16666667), 0.5), 1.0);
     return select(exp_f32(a) - 1.0, series, a < 0.5);
 }
 
@@ -122,6 +125,6 @@ fn expm1_pos(a: f32) -> f32 {
 fn ln1p_unit(y: f32) -> f32 {
     let w = y / (2.0 + y);
     let v = w * w;
-    let p = 1.0 + v * (0.33333334 + v * (0.2 + v * (0.14285715 + v * (0.11111111 + v * (0.09090909 + v * (0.07692308 + v * (0.06666667 + v * 0.05882353)))))));
+    let p = fma(v, fma(v, fma(v, fma(v, fma(v, fma(v, fma(v, fma(v, 0.05882353, 0.06666667), 0.07692308), 0.09090909), 0.11111111), 0.14285715), 0.2), 0.33333334), 1.0);
     return 2.0 * w * p;
 }
