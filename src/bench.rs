@@ -33,7 +33,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cpu::CpuEngine;
+use crate::cpu::{Arith, CpuEngine};
 use crate::error::{Error, Result};
 use crate::plan::{self, BackendInfo, Engine};
 use crate::spec::{Experiment, Overrides};
@@ -444,13 +444,11 @@ pub fn load_average() -> Option<[f64; 3]> {
 /// The engines to time, with their software flag, and a note on a GPU that is not there.
 type Engines = Vec<(Box<dyn Engine>, bool)>;
 
-fn open_engines(set: BackendSet) -> Result<(Engines, Option<String>)> {
+fn open_engines(set: BackendSet, arith: Arith) -> Result<(Engines, Option<String>)> {
     let mut engines: Engines = Vec::new();
     let mut note = None;
-    // OPTSDE_CPU_ARITH is checked whatever the set, like OPTSDE_GPU_VARIANT.
-    let cpu = CpuEngine::from_env()?;
     if set != BackendSet::Gpu {
-        engines.push((Box::new(cpu), false));
+        engines.push((Box::new(CpuEngine::with_arith(arith)), false));
     }
     if set != BackendSet::Cpu {
         match crate::backend::open_gpu() {
@@ -542,9 +540,10 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
         return Err(Error::invalid("--baseline-paths", 0, "an integer >= 1"));
     }
 
-    let (mut engines, gpu_note) = open_engines(opts.backends)?;
-    let cpu_engine = CpuEngine::from_env()?;
-    let cpu_info = cpu_engine.info();
+    // OPTSDE_CPU_ARITH is checked whatever the backend set, like OPTSDE_GPU_VARIANT.
+    let arith = Arith::from_env()?;
+    let (mut engines, gpu_note) = open_engines(opts.backends, arith)?;
+    let cpu_info = CpuEngine::with_arith(arith).info();
     let gpu = engines.iter().find(|(e, _)| e.info().kind == "gpu").map(|(e, s)| (e.info(), *s));
     let load_before = load_average();
 
@@ -625,7 +624,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let machine = Machine {
         cpu: cpu_info.adapter,
         cpu_threads: rayon::current_num_threads(),
-        cpu_arith: cpu_engine.arith().name().into(),
+        cpu_arith: arith.name().into(),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         load_before,
         load_after: load_average(),
