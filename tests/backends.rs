@@ -210,10 +210,9 @@ fn rng_words_bit_identical() {
     let (w, z) = g.rng_words(&p).unwrap();
     let mut wc = vec![0u32; w.len()];
     let mut zc = vec![0f32; z.len()];
-    if g.is_software() {
-        optsde::cpu::rng_words::rng_words::<false>(&p, &mut wc, &mut zc);
-    } else {
-        optsde::cpu::rng_words::rng_words::<true>(&p, &mut wc, &mut zc);
+    match Arith::of_adapter(g.is_software()) {
+        Arith::Split => optsde::cpu::rng_words::rng_words::<false>(&p, &mut wc, &mut zc),
+        Arith::Fused => optsde::cpu::rng_words::rng_words::<true>(&p, &mut wc, &mut zc),
     }
     for (i, (a, b)) in w.iter().zip(&wc).enumerate() {
         assert_eq!(a, b, "word {i}: gpu {a:#010x}, cpu {b:#010x}");

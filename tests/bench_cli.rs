@@ -178,7 +178,7 @@ fn bad_flags_fail_with_clear_messages() {
 /// `torch.compile` warm-up takes tens of seconds on a CPU; the bench runs the compiled mode).
 #[test]
 fn baselines_print_their_figures() {
-    for (tool, extra) in [("numpy", &[][..]), ("torch", &["--mode", "eager"][..])] {
+    for (tool, extra) in [("numpy", &[][..]), ("jax", &[]), ("torch", &["--mode", "eager"][..])] {
         let has = Command::new("python3").args(["-c", &format!("import {tool}")]).output();
         if !has.is_ok_and(|o| o.status.success()) {
             eprintln!("SKIPPED baselines_print_their_figures for {tool}: python3 with {tool} not found");

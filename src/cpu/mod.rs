@@ -91,11 +91,6 @@ impl CpuEngine {
         CpuEngine { arith, ..Self::default() }
     }
 
-    /// An engine with [`ARITH_VAR`]'s arithmetic (an error names a bad value).
-    pub fn from_env() -> Result<Self> {
-        Ok(Self::with_arith(Arith::from_env()?))
-    }
-
     pub fn arith(&self) -> Arith {
         self.arith
     }

@@ -118,12 +118,12 @@ impl VariantSettings {
                 value: format!("\"{value}\""),
                 expected: expected.into(),
             };
-            let switch = |auto: bool| -> Result<Option<bool>> {
+            let switch = || -> Result<Option<bool>> {
                 match value {
                     "on" => Ok(Some(true)),
                     "off" => Ok(Some(false)),
-                    "auto" if auto => Ok(None),
-                    _ => Err(bad(if auto { "auto, on or off" } else { "on or off" })),
+                    "auto" => Ok(None),
+                    _ => Err(bad("auto, on or off")),
                 }
             };
             match key {
@@ -141,10 +141,10 @@ impl VariantSettings {
                         },
                     })
                 }
-                "speculate" => v.speculate = Some(switch(true)?),
-                "private-hist" => v.private_hist = Some(switch(true)?),
-                "coef-regs" => v.coef_regs = Some(switch(true)?),
-                "checks" => v.checks = Some(switch(true)?),
+                "speculate" => v.speculate = Some(switch()?),
+                "private-hist" => v.private_hist = Some(switch()?),
+                "coef-regs" => v.coef_regs = Some(switch()?),
+                "checks" => v.checks = Some(switch()?),
                 _ => {
                     return Err(Error::UnknownName {
                         field: format!("{VARIANT_VAR} key"),
