@@ -148,6 +148,26 @@ pub fn threefry4x32_lanes_keyed<const L: usize>(x: [[u32; L]; 4], ks: &[u32; 5])
     [x0, x1, x2, x3]
 }
 
+/// [`threefry4x32_lanes_keyed`] in place, on `L` lanes taken `S` at a time (`S` divides `L`):
+/// the same operations per lane, so the same words, bit for bit. With 16 vector registers
+/// (AVX2) the four words of 64 lanes (32 registers) do not fit, and every round spilled them to
+/// the stack; 16 lanes (8 registers) stay in registers through all the rounds. In place, since
+/// 1 KiB arrays passed by value were copied by `memcpy` (`benches/NOTES.md`).
+#[inline(always)]
+pub fn threefry4x32_lanes_keyed_by<const L: usize, const S: usize>(x: &mut [[u32; L]; 4], ks: &[u32; 5]) {
+    const { assert!(S > 0 && L.is_multiple_of(S), "the sub-block width divides the lanes") };
+    for b in 0..L / S {
+        let mut sub = [[0u32; S]; 4];
+        for (dst, src) in sub.iter_mut().zip(x.iter()) {
+            dst.copy_from_slice(&src[b * S..(b + 1) * S]);
+        }
+        let r = threefry4x32_lanes_keyed::<S>(sub, ks);
+        for (dst, src) in x.iter_mut().zip(&r) {
+            dst[b * S..(b + 1) * S].copy_from_slice(src);
+        }
+    }
+}
+
 /// The four random words of `block` of path `path`.
 #[inline(always)]
 pub fn block_words(seed: u64, stream: u32, path: u64, block: u64) -> [u32; 4] {

@@ -128,8 +128,8 @@ const GOLDEN_SEED42: u32 = 0xbf08_551a;
 // Vectorised core and chunk independence
 // ---------------------------------------------------------------------------------------------
 
-/// The lane-innermost core and Box–Muller (used by the CPU backend) are bit-identical to the
-/// scalar ones.
+/// The lane-innermost core (whole or by sub-blocks of lanes) and Box–Muller (used by the CPU
+/// backend) are bit-identical to the scalar ones.
 #[test]
 fn lanes_match_scalar() {
     lanes_match_scalar_in::<false>();
@@ -158,6 +158,20 @@ fn lanes_match_scalar_in<const FMA: bool>() {
             ctr[3][l] = (b >> 32) as u32;
         }
         let out = threefry4x32_lanes::<L>(ctr, key);
+        // The CPU kernels' form: counters keyed once, the rounds by sub-blocks of lanes.
+        let ks = key_schedule(key);
+        let mut keyed = ctr;
+        for (j, xj) in keyed.iter_mut().enumerate() {
+            xj.iter_mut().for_each(|v| *v = v.wrapping_add(ks[j]));
+        }
+        let by = |f: fn(&mut [[u32; L]; 4], &[u32; 5])| {
+            let mut x = keyed;
+            f(&mut x, &ks);
+            x
+        };
+        assert_eq!(by(threefry4x32_lanes_keyed_by::<L, 8>), out, "trial {trial}: sub-blocks of 8 lanes");
+        assert_eq!(by(threefry4x32_lanes_keyed_by::<L, 16>), out, "trial {trial}: sub-blocks of 16 lanes");
+        assert_eq!(by(threefry4x32_lanes_keyed_by::<L, L>), out, "trial {trial}: all lanes at once");
         // The staged Box–Muller of the lanes against `normals4` of each lane's words.
         let mut z = [[0.0f32; L]; 4];
         normals_lanes::<L, FMA>(&out, &mut z);

@@ -30,7 +30,9 @@ use crate::model::distributed::accumulate;
 use crate::model::signsgd::sde_update_with;
 use crate::model::{kernel_id, update};
 use crate::noise::{student_t, t_sign_moments};
-use crate::rng::{STREAM_COMPRESS, STREAM_NOISE, key_schedule, normals_lanes, threefry4x32_lanes_keyed};
+use crate::rng::{
+    STREAM_COMPRESS, STREAM_NOISE, key_schedule, normals_lanes, threefry4x32_lanes_keyed, threefry4x32_lanes_keyed_by,
+};
 use crate::spec::{BATCH, ModelKind, Noise};
 
 /// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
@@ -38,6 +40,10 @@ use crate::spec::{BATCH, ModelKind, Noise};
 pub const WG: usize = BATCH as usize;
 /// Paths advanced together on one core.
 pub const LANES: usize = 64;
+/// Lanes whose Threefry rounds the AVX2 kernel runs together: the four words of 16 lanes fill 8
+/// of AVX2's 16 vector registers, while those of all [`LANES`] (32 registers) spilled every
+/// round. AVX-512 (32 registers of 16 lanes) and the baseline take all lanes at once.
+const AVX2_THREEFRY_LANES: usize = 16;
 
 /// The constants the WGSL kernel receives by injection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -245,7 +251,7 @@ fn select_workgroup<const M: u32, const FMA: bool>() -> WorkgroupFn {
             return |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M, FMA>(k, p, c, w, st, part, h) };
         }
     }
-    workgroup::<M, FMA>
+    workgroup::<M, FMA, LANES>
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -259,7 +265,7 @@ fn workgroup_avx512<const M: u32, const FMA: bool>(
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M, FMA>(k, params, ctx, wid, st, part, hist)
+    workgroup::<M, FMA, LANES>(k, params, ctx, wid, st, part, hist)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -273,11 +279,11 @@ fn workgroup_avx2<const M: u32, const FMA: bool>(
     part: &mut [f32],
     hist: &mut [u32],
 ) {
-    workgroup::<M, FMA>(k, params, ctx, wid, st, part, hist)
+    workgroup::<M, FMA, AVX2_THREEFRY_LANES>(k, params, ctx, wid, st, part, hist)
 }
 
 #[inline(always)]
-fn workgroup<const M: u32, const FMA: bool>(
+fn workgroup<const M: u32, const FMA: bool, const TF: usize>(
     k: &KernelConsts,
     params: &Params,
     ctx: &Ctx<'_>,
@@ -298,7 +304,7 @@ fn workgroup<const M: u32, const FMA: bool>(
         dmin: vec![u32::MAX; WG],
     };
     for b in 0..WG / LANES {
-        block::<M, FMA>(k, params, ctx, wid, b * LANES, st, &mut sc, hist);
+        block::<M, FMA, TF>(k, params, ctx, wid, b * LANES, st, &mut sc, hist);
     }
     reduce_partials(k, params, part, &sc, st);
 }
@@ -306,12 +312,12 @@ fn workgroup<const M: u32, const FMA: bool>(
 /// A block of lanes' position in one random stream: Threefry block `blk`, the next variate
 /// `lane` inside it, and the block's words (and normals, for Gaussian streams). Variate m of
 /// the stream is variate m % per of block m / per.
-struct Cursor<const FMA: bool> {
+struct Cursor<const FMA: bool, const TF: usize> {
     blk: u64,
     lane: usize,
     per: usize,
     /// A Gaussian stream (four normals per block). Block blk + 1's normals are then computed in
-    /// four stages, one per variate taken from block blk (`prefetch`, into `zn`), so that each
+    /// four stages, one per variate taken from block blk (`prefetch`, into `zb[1 − cur]`), so that each
     /// step's update shares the core's out-of-order window with independent generator work (the
     /// update alone is a latency-bound chain per lane).
     normals: bool,
@@ -320,15 +326,17 @@ struct Cursor<const FMA: bool> {
     /// The first lane's path index (counter words 2 and 3; lane l has path0 + l).
     path0: u64,
     words: [[u32; LANES]; 4],
-    z: [[f32; LANES]; 4],
-    /// Block blk + 1 in the making: normals, words, and the radius stages' values.
-    zn: [[f32; LANES]; 4],
+    /// The normals of block blk (`zb[cur]`) and of block blk + 1 in the making (`zb[1 − cur]`):
+    /// moving to the next block flips `cur` instead of copying 1 KiB.
+    zb: [[[f32; LANES]; 4]; 2],
+    cur: usize,
+    /// Block blk + 1 in the making: words, and the radius stages' values.
     wn: [[u32; LANES]; 4],
     sn: [[f32; LANES]; 2],
     en: [[f32; LANES]; 2],
 }
 
-impl<const FMA: bool> Cursor<FMA> {
+impl<const FMA: bool, const TF: usize> Cursor<FMA, TF> {
     // Inlined so that its first fetch is compiled with the caller's target features (as a
     // function of its own it ran as baseline x86-64 code: 3% of signsgd-sde d = 1).
     #[inline(always)]
@@ -342,8 +350,8 @@ impl<const FMA: bool> Cursor<FMA> {
             ks,
             path0,
             words: [[0; LANES]; 4],
-            z: [[0.0; LANES]; 4],
-            zn: [[0.0; LANES]; 4],
+            zb: [[[0.0; LANES]; 4]; 2],
+            cur: 0,
             wn: [[0; LANES]; 4],
             sn: [[0.0; LANES]; 2],
             en: [[0.0; LANES]; 2],
@@ -359,37 +367,43 @@ impl<const FMA: bool> Cursor<FMA> {
         c
     }
 
-    /// Threefry counters (block `blk`, path path0 + l) of every lane, with the first key
-    /// injection added (`threefry4x32_lanes_keyed`). The 64-bit path sum in 32-bit halves
-    /// (lanes of u32 vectorise; the carry is whether the low half wrapped).
+    /// Block `blk`'s Threefry words of every lane (path path0 + l) into `out`. The counters get
+    /// the first key injection here (`threefry4x32_lanes_keyed`); the 64-bit path sum is taken
+    /// in 32-bit halves (lanes of u32 vectorise; the carry is whether the low half wrapped). The
+    /// rounds run `TF` lanes at a time, in place (see `AVX2_THREEFRY_LANES`); with all lanes at
+    /// once (AVX-512, the baseline) by value, the form measured there.
     #[inline(always)]
-    fn counters(&self, blk: u64) -> [[u32; LANES]; 4] {
-        let ks = &self.ks;
-        let (lo0, hi0) = (self.path0 as u32, (self.path0 >> 32) as u32);
-        let mut x = [
-            [(blk as u32).wrapping_add(ks[0]); LANES],
-            [((blk >> 32) as u32).wrapping_add(ks[1]); LANES],
-            [0; LANES],
-            [0; LANES],
-        ];
-        for l in 0..LANES {
-            let lo = lo0.wrapping_add(l as u32);
-            x[2][l] = lo.wrapping_add(ks[2]);
-            x[3][l] = hi0.wrapping_add(u32::from(lo < lo0)).wrapping_add(ks[3]);
+    fn words_into(ks: &[u32; 5], path0: u64, blk: u64, out: &mut [[u32; LANES]; 4]) {
+        let fill = |x: &mut [[u32; LANES]; 4]| {
+            let (lo0, hi0) = (path0 as u32, (path0 >> 32) as u32);
+            x[0] = [(blk as u32).wrapping_add(ks[0]); LANES];
+            x[1] = [((blk >> 32) as u32).wrapping_add(ks[1]); LANES];
+            for l in 0..LANES {
+                let lo = lo0.wrapping_add(l as u32);
+                x[2][l] = lo.wrapping_add(ks[2]);
+                x[3][l] = hi0.wrapping_add(u32::from(lo < lo0)).wrapping_add(ks[3]);
+            }
+        };
+        if TF == LANES {
+            let mut x = [[0; LANES]; 4];
+            fill(&mut x);
+            *out = threefry4x32_lanes_keyed(x, ks);
+        } else {
+            fill(out);
+            threefry4x32_lanes_keyed_by::<LANES, TF>(out, ks);
         }
-        x
     }
 
     /// Block `blk` of every lane: its words and, for a Gaussian stream, its normals.
     #[inline(always)]
     fn fetch(&mut self) {
-        self.words = threefry4x32_lanes_keyed(self.counters(self.blk), &self.ks);
+        Self::words_into(&self.ks, self.path0, self.blk, &mut self.words);
         if self.normals {
-            normals_lanes::<LANES, FMA>(&self.words, &mut self.z);
+            normals_lanes::<LANES, FMA>(&self.words, &mut self.zb[self.cur]);
         }
     }
 
-    /// Stage q of block blk + 1's normals, into `zn` at the last stage: (0) its Threefry words,
+    /// Stage q of block blk + 1's normals, into `zb[1 − cur]` at the last stage: (0) its Threefry words,
     /// (1) the radius words' logarithm reduction, (2) the radii, (3) the angles and the normals.
     /// Each stage spans all lanes, so it keeps many independent chains (as `normals_lanes`,
     /// whose stages these are, bit for bit). Written out here on the cursor's fields: the same
@@ -398,7 +412,7 @@ impl<const FMA: bool> Cursor<FMA> {
     #[inline(always)]
     fn prefetch(&mut self, q: usize) {
         match q {
-            0 => self.wn = threefry4x32_lanes_keyed(self.counters(self.blk + 1), &self.ks),
+            0 => Self::words_into(&self.ks, self.path0, self.blk + 1, &mut self.wn),
             1 => {
                 for p in 0..2 {
                     for l in 0..LANES {
@@ -417,11 +431,12 @@ impl<const FMA: bool> Cursor<FMA> {
                 }
             }
             _ => {
+                let (wn, r, zn) = (&self.wn, &self.sn, &mut self.zb[self.cur ^ 1]);
                 for p in 0..2 {
                     for l in 0..LANES {
-                        let (c, sn) = crate::math::sincos_quarter::<FMA>(self.wn[2 * p + 1][l]);
-                        self.zn[2 * p][l] = self.sn[p][l] * c;
-                        self.zn[2 * p + 1][l] = self.sn[p][l] * sn;
+                        let (c, sn) = crate::math::sincos_quarter::<FMA>(wn[2 * p + 1][l]);
+                        zn[2 * p][l] = r[p][l] * c;
+                        zn[2 * p + 1][l] = r[p][l] * sn;
                     }
                 }
             }
@@ -435,7 +450,7 @@ impl<const FMA: bool> Cursor<FMA> {
         if self.lane == self.per {
             self.blk += 1;
             if self.normals {
-                self.z = self.zn;
+                self.cur ^= 1;
             } else {
                 self.fetch();
             }
@@ -455,7 +470,7 @@ impl<const FMA: bool> Cursor<FMA> {
     fn variate(&mut self, q: &Coef) -> [f32; LANES] {
         let j = self.next();
         if self.normals {
-            self.z[j]
+            self.zb[self.cur][j]
         } else {
             let mut out = [0.0f32; LANES];
             for l in 0..LANES {
@@ -488,7 +503,7 @@ fn in_bounds(x: &[[f32; LANES]], bound: f32) -> [bool; LANES] {
 
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
-fn block<const M: u32, const FMA: bool>(
+fn block<const M: u32, const FMA: bool, const TF: usize>(
     k: &KernelConsts,
     params: &Params,
     ctx: &Ctx<'_>,
@@ -547,8 +562,9 @@ fn block<const M: u32, const FMA: bool>(
     // The random numbers are keyed by the path's index inside its group.
     let path0 = (u64::from(params.path_hi) << 32 | u64::from(params.path_lo)) + first_local as u64 - ctx.shift;
     let m0 = u64::from(params.m0_hi) << 32 | u64::from(params.m0_lo);
-    let mut noise = Cursor::<FMA>::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
-    let mut cw = if M == 10 { Some(Cursor::<FMA>::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
+    let mut noise = Cursor::<FMA, TF>::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
+    let mut cw =
+        if M == 10 { Some(Cursor::<FMA, TF>::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
 
     let time_blocks = TimeBlocks::new::<FMA>(group.tf_a, group.tf_b);
     let mut tf_ahead = time_blocks.factors::<M, FMA>(params.k_begin, 0, params.refine);
@@ -699,19 +715,29 @@ fn block<const M: u32, const FMA: bool>(
             } else {
                 for i in 0..dim {
                     let pi = &p[i];
-                    // One variate per agent; the multi-draw kernels aggregate them first.
-                    let mut xi = [0.0f32; LANES];
-                    for _ in 0..k.draws {
-                        let z = noise.variate(&coef[i]);
-                        if M < 8 || M == 11 {
-                            xi = z;
-                        } else {
-                            let gs = &g[i];
-                            for l in 0..LANES {
-                                xi[l] = accumulate::<M>(xi[l], gs[l], z[l], pi[1]);
+                    // One variate per agent; the multi-draw kernels aggregate them first. A
+                    // single Gaussian draw is read where the cursor holds it: copying its lanes
+                    // out cost a load and a store per lane and step (12% of signsgd-sde d = 1
+                    // on AVX2).
+                    let mut xi_own = [0.0f32; LANES];
+                    let xi: &[f32; LANES] = if (M < 8 || M == 11) && !k.tnoise {
+                        debug_assert_eq!(k.draws, 1, "kernels below 8 and 11 take one draw");
+                        let j = noise.next();
+                        &noise.zb[noise.cur][j]
+                    } else {
+                        for _ in 0..k.draws {
+                            let z = noise.variate(&coef[i]);
+                            if M < 8 || M == 11 {
+                                xi_own = z;
+                            } else {
+                                let gs = &g[i];
+                                for l in 0..LANES {
+                                    xi_own[l] = accumulate::<M>(xi_own[l], gs[l], z[l], pi[1]);
+                                }
                             }
                         }
-                    }
+                        &xi_own
+                    };
                     if sign_fast {
                         let (hi, ci) = (h[i], c[i]);
                         let xs = &mut x[i];
