@@ -619,10 +619,9 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         }
         // The SignSGD SDE with every lane alive (the common case) takes a fused pass per
         // coordinate: gradient, erf argument, the Taylor-branch update and, in the last substep,
-        // the divergence bound, all while the lane is in registers; the gradient pass, the
-        // separate small-argument check and the bound pass below are skipped. A coordinate with
-        // some argument ≥ 0.5 falls back to the general code. Same operations per lane, so the
-        // same values.
+        // the divergence bound, all while the lane is in registers; the gradient pass and the
+        // separate small-argument check are skipped. A coordinate with some argument ≥ 0.5 falls
+        // back to the general code. Same operations per lane, so the same values.
         let sign_fast = M == 2 && !k.tcdf && all_alive;
         let mut fused_inb = [true; LANES];
         for j in 0..params.refine {
@@ -722,23 +721,27 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     // single Gaussian draw is read where the cursor holds it: copying its lanes
                     // out cost a load and a store per lane and step (12% of signsgd-sde d = 1
                     // on AVX2).
-                    let mut xi_own = [0.0f32; LANES];
+                    // Initialised only where used: zeroing it for every coordinate cost 2.5% of
+                    // adam-sde d = 1 on AVX2.
+                    let xi_own: [f32; LANES];
                     let xi: &[f32; LANES] = if (M < 8 || M == 11) && !k.tnoise {
                         debug_assert_eq!(k.draws, 1, "kernels below 8 and 11 take one draw");
                         let j = noise.next();
                         &noise.zb[noise.cur][j]
                     } else {
+                        let mut sum = [0.0f32; LANES];
                         for _ in 0..k.draws {
                             let z = noise.variate(&coef[i]);
                             if M < 8 || M == 11 {
-                                xi_own = z;
+                                sum = z;
                             } else {
                                 let gs = &g[i];
                                 for l in 0..LANES {
-                                    xi_own[l] = accumulate::<M>(xi_own[l], gs[l], z[l], pi[1]);
+                                    sum[l] = accumulate::<M>(sum[l], gs[l], z[l], pi[1]);
                                 }
                             }
                         }
+                        xi_own = sum;
                         &xi_own
                     };
                     if sign_fast {
@@ -782,7 +785,10 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                         small
                     };
                     // `live!(l)`: whether lane l is updated. When every lane is alive (the
-                    // common case) the loops store unconditionally, without the select.
+                    // common case) the loops store unconditionally, without the select. Each loop
+                    // also checks the divergence bound while the lane is in registers (`all_in`);
+                    // only when some lane is out does the last substep record which.
+                    let mut all_in = true;
                     macro_rules! updates {
                         ($all:expr) => {{
                             macro_rules! live {
@@ -795,6 +801,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                                     let (e, s) = erf_small_and_diffusion::<FMA>(gs[l] * pi[2]);
                                     let nx = sde_update_with(xs[l], e, s, xi[l], pi[0], pi[1]);
                                     xs[l] = if live!(l) { nx } else { xs[l] };
+                                    all_in &= xs[l].abs() <= bound;
                                 }
                             } else if M == 2 && k.tcdf {
                                 let q = &coef[i];
@@ -802,6 +809,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                                     let (e, oms) = t_sign_moments::<FMA>(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
                                     let nx = sde_update_with(xs[l], e, oms.sqrt(), xi[l], pi[0], pi[1]);
                                     xs[l] = if live!(l) { nx } else { xs[l] };
+                                    all_in &= xs[l].abs() <= bound;
                                 }
                             } else {
                                 for l in 0..LANES {
@@ -810,6 +818,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                                     xs[l] = if live!(l) { x1 } else { xs[l] };
                                     ms[l] = if live!(l) { m1 } else { ms[l] };
                                     vs[l] = if live!(l) { v1 } else { vs[l] };
+                                    all_in &= xs[l].abs() <= bound;
                                 }
                             }
                         }};
@@ -819,7 +828,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     } else {
                         updates!(false)
                     }
-                    if sign_fast && last {
+                    if last && !all_in {
                         for l in 0..LANES {
                             fused_inb[l] &= xs[l].abs() <= bound;
                         }
@@ -830,7 +839,8 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         kk += 1;
         // Divergence: freeze and count the paths that left the bound in this step.
         // Paths rarely diverge: the bookkeeping runs only in steps where some lane did.
-        let inb = if sign_fast { fused_inb } else { in_bounds(&x, bound) };
+        // Kernels 10 and 12 update in passes of their own, without the fused bound check.
+        let inb = if M != 10 && M != 12 { fused_inb } else { in_bounds(&x, bound) };
         let mut any_new = false;
         for l in 0..LANES {
             any_new |= alive[l] & !inb[l];
