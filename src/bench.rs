@@ -345,6 +345,9 @@ pub struct Machine {
     pub cpu_threads: usize,
     /// The CPU backend's arithmetic ([`crate::cpu::Arith`]: `fused` or `split` multiply-adds).
     pub cpu_arith: String,
+    /// The vector instructions of the CPU kernels ([`crate::cpu::advance::VectorUnit`]):
+    /// `AVX-512`, `AVX2` or `baseline`.
+    pub cpu_vector: String,
     pub os: String,
     /// 1, 5 and 15-minute load averages (/proc/loadavg) before and after the suite.
     pub load_before: Option<[f64; 3]>,
@@ -625,6 +628,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
         cpu: cpu_info.adapter,
         cpu_threads: rayon::current_num_threads(),
         cpu_arith: arith.name().into(),
+        cpu_vector: crate::cpu::advance::VectorUnit::detect().name().into(),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         load_before,
         load_after: load_average(),
@@ -695,7 +699,11 @@ pub fn table(r: &Report) -> String {
         r.seed,
         if r.ci { " [CI sizes]" } else { "" }
     );
-    let _ = writeln!(s, "cpu       {} ({} threads, {}, {} multiply-add)", m.cpu, m.cpu_threads, m.os, m.cpu_arith);
+    let _ = writeln!(
+        s,
+        "cpu       {} ({} threads, {}, {} kernels, {} multiply-add)",
+        m.cpu, m.cpu_threads, m.os, m.cpu_vector, m.cpu_arith
+    );
     match (&m.gpu, &m.gpu_note) {
         (Some(g), _) => {
             let soft = if m.gpu_software { " [software rasteriser: runs on the CPU]" } else { "" };

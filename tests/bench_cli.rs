@@ -245,8 +245,14 @@ fn cpu_arith_variable_is_checked_and_recorded() {
         let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
             .expect("bench.json is JSON");
         assert_eq!(json["machine"]["cpu_arith"], name, "{json}");
+        // The vector unit the kernels ran on is named beside it, the same in the JSON, the
+        // driver string and the table.
+        let vector = json["machine"]["cpu_vector"].as_str().expect("cpu_vector");
+        assert!(["AVX-512", "AVX2", "baseline"].contains(&vector), "{json}");
         let r = &json["entries"][0]["optsde"][0];
-        assert!(r["backend"]["driver"].as_str().expect("driver").ends_with(&format!("{name} multiply-add")), "{r}");
+        let driver = r["backend"]["driver"].as_str().expect("driver");
+        assert!(driver.ends_with(&format!("{vector} kernels, {name} multiply-add")), "{r}");
+        assert!(stdout.contains(&format!("{vector} kernels, {name} multiply-add)")), "{stdout}");
         losses.push((r["stationary_loss"].as_f64().expect("loss"), r["stationary_loss_se"].as_f64().expect("se")));
         let _ = std::fs::remove_file(dir.join("bench.json"));
     }

@@ -233,25 +233,58 @@ struct Scratch {
 
 type WorkgroupFn = fn(&KernelConsts, &Params, &Ctx<'_>, usize, &mut [f32], &mut [f32], &mut [u32]);
 
-/// The workgroup body compiled for the widest vector unit this CPU has (AVX-512, AVX2+FMA or
-/// the baseline). No fast-math: every variant computes bit-identical results.
-fn select_workgroup<const M: u32, const FMA: bool>() -> WorkgroupFn {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512bw")
+/// The vector instructions the CPU kernels are compiled for on this CPU, detected at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorUnit {
+    /// AVX-512 (F, VL, DQ, BW): 32 registers of 16 lanes.
+    Avx512,
+    /// AVX2 with FMA: 16 registers of 8 lanes.
+    Avx2,
+    /// The target's baseline (SSE2 on x86-64, NEON on aarch64).
+    Baseline,
+}
+
+impl VectorUnit {
+    /// The widest this CPU has.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
         {
-            // SAFETY: the features were detected at run time.
-            return |k, p, c, w, st, part, h| unsafe { workgroup_avx512::<M, FMA>(k, p, c, w, st, part, h) };
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
+                return VectorUnit::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                return VectorUnit::Avx2;
+            }
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the features were detected at run time.
-            return |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M, FMA>(k, p, c, w, st, part, h) };
+        VectorUnit::Baseline
+    }
+
+    /// Its name in the bench table, bench.json and the CPU backend's driver string.
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorUnit::Avx512 => "AVX-512",
+            VectorUnit::Avx2 => "AVX2",
+            VectorUnit::Baseline => "baseline",
         }
     }
-    workgroup::<M, FMA, LANES>
+}
+
+/// The workgroup body compiled for the widest vector unit this CPU has ([`VectorUnit`]). No
+/// fast-math: every variant computes bit-identical results.
+fn select_workgroup<const M: u32, const FMA: bool>() -> WorkgroupFn {
+    match VectorUnit::detect() {
+        // SAFETY: the features were detected at run time.
+        #[cfg(target_arch = "x86_64")]
+        VectorUnit::Avx512 => |k, p, c, w, st, part, h| unsafe { workgroup_avx512::<M, FMA>(k, p, c, w, st, part, h) },
+        // SAFETY: the features were detected at run time.
+        #[cfg(target_arch = "x86_64")]
+        VectorUnit::Avx2 => |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M, FMA>(k, p, c, w, st, part, h) },
+        _ => workgroup::<M, FMA, LANES>,
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -114,7 +114,12 @@ impl Engine for CpuEngine {
         BackendInfo {
             kind: "cpu".into(),
             adapter: cpu_name(),
-            driver: format!("{} threads, {} multiply-add", rayon::current_num_threads(), self.arith.name()),
+            driver: format!(
+                "{} threads, {} kernels, {} multiply-add",
+                rayon::current_num_threads(),
+                advance::VectorUnit::detect().name(),
+                self.arith.name()
+            ),
             api: "rayon".into(),
         }
     }
