@@ -43,6 +43,7 @@ pub const LANES: usize = 64;
 /// Lanes whose Threefry rounds the AVX2 kernel runs together: the four words of 16 lanes fill 8
 /// of AVX2's 16 vector registers, while those of all [`LANES`] (32 registers) spilled every
 /// round. AVX-512 (32 registers of 16 lanes) and the baseline take all lanes at once.
+#[cfg(target_arch = "x86_64")]
 const AVX2_THREEFRY_LANES: usize = 16;
 
 /// The constants the WGSL kernel receives by injection.
@@ -350,9 +351,9 @@ struct Cursor<const FMA: bool, const TF: usize> {
     lane: usize,
     per: usize,
     /// A Gaussian stream (four normals per block). Block blk + 1's normals are then computed in
-    /// four stages, one per variate taken from block blk (`prefetch`, into `zb[1 − cur]`), so that each
-    /// step's update shares the core's out-of-order window with independent generator work (the
-    /// update alone is a latency-bound chain per lane).
+    /// four stages, one per variate taken from block blk (`prefetch`, into `zb[1 − cur]`), so
+    /// that each step's update shares the core's out-of-order window with independent generator
+    /// work (the update alone is a latency-bound chain per lane).
     normals: bool,
     /// The key schedule ([`key_schedule`]).
     ks: [u32; 5],
@@ -439,8 +440,9 @@ impl<const FMA: bool, const TF: usize> Cursor<FMA, TF> {
         }
     }
 
-    /// Stage q of block blk + 1's normals, into `zb[1 − cur]` at the last stage: (0) its Threefry words,
-    /// (1) the radius words' logarithm reduction, (2) the radii, (3) the angles and the normals.
+    /// Stage q of block blk + 1's normals, into `zb[1 − cur]` at the last stage: (0) its Threefry
+    /// words, (1) the radius words' logarithm reduction, (2) the radii, (3) the angles and the
+    /// normals.
     /// Each stage spans all lanes, so it keeps many independent chains (as `normals_lanes`,
     /// whose stages these are, bit for bit). Written out here on the cursor's fields: the same
     /// stages as functions of `crate::rng` taking the arrays by reference compiled to code that
@@ -753,9 +755,8 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     // One variate per agent; the multi-draw kernels aggregate them first. A
                     // single Gaussian draw is read where the cursor holds it: copying its lanes
                     // out cost a load and a store per lane and step (12% of signsgd-sde d = 1
-                    // on AVX2).
-                    // Initialised only where used: zeroing it for every coordinate cost 2.5% of
-                    // adam-sde d = 1 on AVX2.
+                    // on AVX2). The aggregate's buffer is initialised only where it is used
+                    // (zeroing it for every coordinate cost 2.5% of adam-sde d = 1 on AVX2).
                     let xi_own: [f32; LANES];
                     let xi: &[f32; LANES] = if (M < 8 || M == 11) && !k.tnoise {
                         debug_assert_eq!(k.draws, 1, "kernels below 8 and 11 take one draw");
