@@ -261,7 +261,10 @@ pub struct Measurement {
     pub software: bool,
     pub paths: u64,
     pub steps: u64,
+    /// The warm-up's wall time: `warmup_runs` runs of the warm-up sizes, repeated until
+    /// [`WARMUP_MIN_SECONDS`] had passed.
     pub warmup_seconds: f64,
+    pub warmup_runs: u32,
     /// The median of the timed runs' wall times (one run unless `--repeat`).
     pub seconds: f64,
     /// Every timed run's wall time, in order.
@@ -466,8 +469,22 @@ fn open_engines(set: BackendSet, arith: Arith) -> Result<(Engines, Option<String
     Ok((engines, note))
 }
 
-/// One warm-up and `repeat` timed runs of `exp` on `engine`; the figures use the median time
-/// (every run computes the same statistics: same seeds).
+/// How long the warm-up of an entry lasts at least: the warm-up run is repeated until its runs
+/// have taken this long together. On the H100 (2026-11-27) the SM clock fell to its idle 345 MHz
+/// while the bench probed the Python baselines (a few seconds with no GPU work), and one warm-up
+/// of 62 steps (0.05 s) did not bring it back: the first three of five timed signsgd-sde d = 1
+/// runs took 0.084–0.103 s and the last two 0.020 s, the ratio of 1980 MHz to 345 MHz. Half a
+/// second of work covers the ramp there; on a CPU it covers frequency scaling, and the bench's
+/// time grows by at most 0.5 s per entry and backend.
+pub const WARMUP_MIN_SECONDS: f64 = 0.5;
+
+/// The most warm-up runs of one entry, whatever their time (a backend whose runs take
+/// microseconds, at tiny sizes, stops here).
+const WARMUP_MAX_RUNS: u32 = 1000;
+
+/// A warm-up of at least [`WARMUP_MIN_SECONDS`] (whole runs of `warm`) and `repeat` timed runs of
+/// `exp` on `engine`; the figures use the median time (every run computes the same statistics:
+/// same seeds).
 fn measure(
     exp: &Experiment,
     warm: &Experiment,
@@ -476,7 +493,11 @@ fn measure(
     repeat: u32,
 ) -> Result<Measurement> {
     let t = Instant::now();
-    plan::run(warm, engine, &mut |_| {})?;
+    let mut warmup_runs = 0;
+    while warmup_runs == 0 || (t.elapsed().as_secs_f64() < WARMUP_MIN_SECONDS && warmup_runs < WARMUP_MAX_RUNS) {
+        plan::run(warm, engine, &mut |_| {})?;
+        warmup_runs += 1;
+    }
     let warmup_seconds = t.elapsed().as_secs_f64();
     let mut run_seconds = Vec::new();
     let mut result = None;
@@ -496,6 +517,7 @@ fn measure(
         paths,
         steps,
         warmup_seconds,
+        warmup_runs,
         seconds,
         run_seconds,
         path_steps_per_second: opt * exp.dim as f64,
@@ -690,11 +712,12 @@ pub fn table(r: &Report) -> String {
     let m = &r.machine;
     let _ = writeln!(
         s,
-        "optsde bench {}: {} paths × {} steps per run (warm-up: {} steps{}), seed {}{}",
+        "optsde bench {}: {} paths × {} steps per run (warm-up: runs of {} steps for {} s or more{}), seed {}{}",
         r.optsde_version,
         r.sizes.paths,
         r.sizes.steps,
         r.warmup.steps,
+        WARMUP_MIN_SECONDS,
         if r.repeat > 1 { format!("; median of {} timed runs", r.repeat) } else { String::new() },
         r.seed,
         if r.ci { " [CI sizes]" } else { "" }

@@ -517,9 +517,15 @@ fn private_histograms_equal_atomic_histograms() {
         let private = run(&x, &mut g).unwrap();
         assert!(atomic.stationary.samples > 0, "{what}: something is sampled");
         assert_eq!(private.histograms, atomic.histograms, "{what}: histograms");
-        assert_eq!(private.records, atomic.records, "{what}: records");
-        assert_eq!(private.stationary, atomic.stationary, "{what}: stationary estimate");
         assert_eq!(private.divergence, atomic.divergence, "{what}: divergence");
+        if g.is_software() {
+            assert_eq!(private.records, atomic.records, "{what}: records");
+            assert_eq!(private.stationary, atomic.stationary, "{what}: stationary estimate");
+        } else {
+            // Hardware: the two kernels are two modules, compiled each on its own (see
+            // `moments_close`); the histograms, counted from the same states, stay exact.
+            moments_close(&what, &private, &atomic, dim);
+        }
     }
     g.set_private_hist(None);
     g.set_pack_width(None).unwrap();
@@ -629,37 +635,7 @@ fn unchecked_kernels_equal_checked_kernels() {
             continue;
         }
         compare_states(&what, &unchecked_states, &checked_states, 1000, false);
-        let near = |u: f64, v: f64, se: f64, field: &str| {
-            assert!((u - v).abs() <= 0.05 * se, "{what}: {field}: unchecked {u:e}, checked {v:e}, SE {se:e}");
-        };
-        let same_se = |u: f64, v: f64, field: &str| {
-            assert!((u - v).abs() <= 1e-3 * v.abs(), "{what}: SE of {field}: unchecked {u:e}, checked {v:e}");
-        };
-        assert_eq!(a.records.len(), b.records.len(), "{what}: records");
-        for (ra, rb) in a.records.iter().zip(&b.records) {
-            assert_eq!((ra.step, ra.paths), (rb.step, rb.paths), "{what}: record");
-            for (qa, qb) in ra.q.iter().zip(&rb.q) {
-                assert_eq!(qa.n, qb.n, "{what} step {}: paths", ra.step);
-                if qb.n < 2.0 {
-                    continue; // every path frozen (d = 16, Student-t noise, bound 0.1)
-                }
-                let sd = qb.var().sqrt();
-                near(qa.mean, qb.mean, sd / qb.n.sqrt(), &format!("record at step {} mean", ra.step));
-                near(qa.var().sqrt(), sd, sd / (2.0 * qb.n).sqrt(), &format!("record at step {} sd", ra.step));
-            }
-        }
-        let (sa, sb) = (&a.stationary, &b.stationary);
-        assert_eq!((sa.samples, sa.batches), (sb.samples, sb.batches), "{what}: stationary samples");
-        near(sa.loss_mean, sb.loss_mean, sb.loss_se, "stationary loss");
-        same_se(sa.loss_se, sb.loss_se, "stationary loss");
-        for i in 0..dim {
-            near(sa.mean[i], sb.mean[i], sb.mean_se[i], "stationary mean");
-            near(sa.second_moment[i], sb.second_moment[i], sb.second_moment_se[i], "stationary second moment");
-            near(sa.var[i], sb.var[i], sb.var_se[i], "stationary variance");
-            same_se(sa.mean_se[i], sb.mean_se[i], "stationary mean");
-            same_se(sa.second_moment_se[i], sb.second_moment_se[i], "stationary second moment");
-            same_se(sa.var_se[i], sb.var_se[i], "stationary variance");
-        }
+        moments_close(&what, a, b, dim);
         assert_eq!(a.histograms.len(), b.histograms.len(), "{what}: histograms");
         for (ha, hb) in a.histograms.iter().zip(&b.histograms) {
             assert_eq!(ha.total(), hb.total(), "{what}: histogram {} samples", hb.name);
@@ -679,6 +655,47 @@ fn unchecked_kernels_equal_checked_kernels() {
         }
     }
     g.set_runtime_checks(None);
+}
+
+/// The records and the stationary estimate of two runs whose per-path states agree within
+/// [`compare_states`]' hardware bound (1e-4 of a row's sd) but may differ in their last bits:
+/// NVIDIA's driver compiles each module on its own and may contract a running sum's multiply-add
+/// in one and not the other. A mean of n states moved by at most 1e-4 sd moves by 1e-4 √n SE:
+/// 0.003 SE for a record's 1000 paths, 0.023 SE for a stationary estimate of at most 50 000
+/// samples; so every moment within 0.05 of its SE, every SE within 0.1% of itself, with equal
+/// record steps, path counts and sample counts.
+fn moments_close(what: &str, a: &optsde::plan::RunResult, b: &optsde::plan::RunResult, dim: usize) {
+    let near = |u: f64, v: f64, se: f64, field: &str| {
+        assert!((u - v).abs() <= 0.05 * se, "{what}: {field}: {u:e} against {v:e}, SE {se:e}");
+    };
+    let same_se = |u: f64, v: f64, field: &str| {
+        assert!((u - v).abs() <= 1e-3 * v.abs(), "{what}: SE of {field}: {u:e} against {v:e}");
+    };
+    assert_eq!(a.records.len(), b.records.len(), "{what}: records");
+    for (ra, rb) in a.records.iter().zip(&b.records) {
+        assert_eq!((ra.step, ra.paths), (rb.step, rb.paths), "{what}: record");
+        for (qa, qb) in ra.q.iter().zip(&rb.q) {
+            assert_eq!(qa.n, qb.n, "{what} step {}: paths", ra.step);
+            if qb.n < 2.0 {
+                continue; // every path frozen (d = 16, Student-t noise, bound 0.1)
+            }
+            let sd = qb.var().sqrt();
+            near(qa.mean, qb.mean, sd / qb.n.sqrt(), &format!("record at step {} mean", ra.step));
+            near(qa.var().sqrt(), sd, sd / (2.0 * qb.n).sqrt(), &format!("record at step {} sd", ra.step));
+        }
+    }
+    let (sa, sb) = (&a.stationary, &b.stationary);
+    assert_eq!((sa.samples, sa.batches), (sb.samples, sb.batches), "{what}: stationary samples");
+    near(sa.loss_mean, sb.loss_mean, sb.loss_se, "stationary loss");
+    same_se(sa.loss_se, sb.loss_se, "stationary loss");
+    for i in 0..dim {
+        near(sa.mean[i], sb.mean[i], sb.mean_se[i], "stationary mean");
+        near(sa.second_moment[i], sb.second_moment[i], sb.second_moment_se[i], "stationary second moment");
+        near(sa.var[i], sb.var[i], sb.var_se[i], "stationary variance");
+        same_se(sa.mean_se[i], sb.mean_se[i], "stationary mean");
+        same_se(sa.second_moment_se[i], sb.second_moment_se[i], "stationary second moment");
+        same_se(sa.var_se[i], sb.var_se[i], "stationary variance");
+    }
 }
 
 /// `OPTSDE_GPU_VARIANT` (optsde::gpu::VariantSettings): each key and value, `auto`, and errors

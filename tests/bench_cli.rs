@@ -89,7 +89,8 @@ fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
 
 /// `--only` times the named entries alone, in the suite's order, then the extra entries it names
 /// (`adam-sde-d16`); `--baselines none` runs none;
-/// `--repeat 3` times each three times and reports the median.
+/// `--repeat 3` times each three times and reports the median, after a warm-up of at least
+/// half a second.
 #[test]
 fn only_selects_entries() {
     let dir = out_dir("only");
@@ -112,6 +113,13 @@ fn only_selects_entries() {
         assert_eq!(times.len(), 3, "{e}");
         times.sort_by(f64::total_cmp);
         assert_eq!(r["seconds"].as_f64().unwrap(), times[1], "seconds is the median: {e}");
+        // The warm-up lasts WARMUP_MIN_SECONDS (a GPU's clock ramp), or WARMUP_MAX_RUNS (1000)
+        // runs of these tiny sizes (20/16 = 1 step of 512 paths) when those end sooner.
+        let (warm_s, warm_n) = (r["warmup_seconds"].as_f64().unwrap(), r["warmup_runs"].as_u64().unwrap());
+        assert!(
+            warm_n >= 1 && (warm_s >= optsde::bench::WARMUP_MIN_SECONDS || warm_n == 1000),
+            "warm-up of {warm_n} runs, {warm_s} s: {e}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

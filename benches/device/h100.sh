@@ -6,13 +6,15 @@
 # timeout, so one hang cannot eat the lease. Figures first, tests last; each result lands in
 # $OUT as soon as it exists (the tool returns at most 8 files), so a lease cut short keeps them:
 # log.txt (everything printed), suite.json, big.json, variants.jsonl (one bench.json per line),
-# billion.txt, tests.txt. TESTS, DEADLINE (s, for the tests), NO_BENCH and the sizes P, PB, S, S2
-# can be set; the defaults are those of NOTES.md.
+# billion.txt, tests.txt. TESTS, DEADLINE (s, for the tests), NO_BENCH, SKIP (any of "variants big
+# billion": parts left out, for a short follow-up call) and the sizes P, PB, S, S2 can be set; the
+# defaults are those of NOTES.md.
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 exec > >(tee -a "$OUT/log.txt") 2>&1
 say() { echo; echo "=== $* ($(date +%T))"; }
+skip() { case " ${SKIP:-} " in *" $1 "*) echo "(skipped: SKIP has $1)"; return 0;; esac; return 1; }
 # The last variant run's path-steps/s per entry (from its bench.json), or its error.
 rates() {
     python3 -c "import json; d = json.load(open('/tmp/var/bench.json')); print('  '.join(f\"{e['entry']} {e['optsde'][0]['path_steps_per_second']:.3e}\" for e in d['entries']))" \
@@ -64,18 +66,22 @@ variant_runs() { # entries, repeat, rounds, variants...
     done
 }
 say "kernel variants, d = 1 entries, 2^22 paths x 1000 steps, median of 5, two rounds"
-variant_runs signsgd-sde-d1,sgd-sde-d1,adam-sde-d1 5 2 $D1_VARIANTS
+skip variants || variant_runs signsgd-sde-d1,sgd-sde-d1,adam-sde-d1 5 2 $D1_VARIANTS
 say "kernel variants, d = 16 entries, median of 3, one round"
-variant_runs signsgd-sde-d16,dcsgd-d16,dsignsgd-d16 3 1 $D16_VARIANTS
+skip variants || variant_runs signsgd-sde-d16,dcsgd-d16,dsignsgd-d16 3 1 $D16_VARIANTS
 
 say "signsgd-sde d=1: 2^24 paths x 2000 steps, median of 3; JAX and PyTorch with 2^24 paths"
+if ! skip big; then
 timeout ${T_BIG:-140} $B/optsde bench --backend gpu --only signsgd-sde-d1 --paths ${PB:-16777216} --steps ${S2:-2000} --repeat 3 \
     --baselines jax,torch --baseline-numbers ${PB:-16777216} --out /tmp/big 2>&1 | grep -E '^(signsgd|jax|torch|stationary)'
 cp /tmp/big/bench.json "$OUT/big.json"
+fi
 
 say "10^9 paths x 8 steps on the GPU (peak memory)"
+if ! skip billion; then
 sed 's/^backend = .*/backend = "gpu"/' benches/device/billion.toml > /tmp/billion-gpu.toml
 timeout ${T_BILLION:-60} $B/optsde run /tmp/billion-gpu.toml --out /tmp/billion --no-plots -q 2>&1 | tee "$OUT/billion.txt"
+fi
 fi
 
 say "tests on this GPU and the CPU twin (OPTSDE_REQUIRE_GPU=1), all binaries at once, until ${DEADLINE:-480} s"
