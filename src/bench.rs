@@ -470,12 +470,13 @@ fn open_engines(set: BackendSet, arith: Arith) -> Result<(Engines, Option<String
 }
 
 /// How long the warm-up of an entry lasts at least: the warm-up run is repeated until its runs
-/// have taken this long together. On the H100 (2026-11-27) the SM clock fell to its idle 345 MHz
-/// while the bench probed the Python baselines (a few seconds with no GPU work), and one warm-up
-/// of 62 steps (0.05 s) did not bring it back: the first three of five timed signsgd-sde d = 1
-/// runs took 0.084–0.103 s and the last two 0.020 s, the ratio of 1980 MHz to 345 MHz. Half a
-/// second of work covers the ramp there; on a CPU it covers frequency scaling, and the bench's
-/// time grows by at most 0.5 s per entry and backend.
+/// have taken this long together, so that a GPU's clock and a CPU's frequency have ramped up and
+/// the caches are filled before the first timed run. Half a second costs the bench at most 0.5 s
+/// per entry and backend. It did not cure what prompted it: on the H100 (2026-11-27) the suite's
+/// first entry, timed right after the Python baselines were probed, ran 2–5× slower than the
+/// same kernel in a process that probed nothing, with one warm-up of 62 steps (runs of 0.103,
+/// 0.097, 0.084, 0.020, 0.020 s) and again with this one (0.063, then 0.040 s four times).
+/// `benches/device/h100.sh` logs the SM clock during the suite to find out why.
 pub const WARMUP_MIN_SECONDS: f64 = 0.5;
 
 /// The most warm-up runs of one entry, whatever their time (a backend whose runs take

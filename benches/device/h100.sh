@@ -5,7 +5,7 @@
 # Vulkan loader packages in .gl/ unpacked first (see NOTES.md). Every step has its own
 # timeout, so one hang cannot eat the lease. Figures first, tests last; each result lands in
 # $OUT as soon as it exists (the tool returns at most 8 files), so a lease cut short keeps them:
-# log.txt (everything printed), suite.json, big.json, variants.jsonl (one bench.json per line),
+# log.txt (everything printed), suite.json, clocks.csv, big.json, variants.jsonl (one bench.json per line),
 # billion.txt, tests.txt. TESTS, DEADLINE (s, for the tests), NO_BENCH, SKIP (any of "variants big
 # billion": parts left out, for a short follow-up call) and the sizes P, PB, S, S2 can be set; the
 # defaults are those of NOTES.md.
@@ -43,9 +43,15 @@ $B/optsde bench --backend gpu --only signsgd-sde-d1 --paths ${P:-4194304} --step
 # The PyTorch loop (torch_loop.py, torch.compile'd steps) is new since the second lease: its
 # compile warm-ups (Triton) are outside its timed figure but inside T_SUITE.
 say "suite: 2^22 paths x 1000 steps, median of 5, GPU; JAX and PyTorch loops on the same GPU, 2^22 numbers per array"
+# The SM clock every 50 ms while the suite runs (clocks.csv): in both calls of 2026-11-27 (third
+# lease) its first entry ran 2-5x slower than the same kernel in a process without baselines.
+nvidia-smi --query-gpu=timestamp,clocks.sm,utilization.gpu,power.draw --format=csv -lms 50 > "$OUT/clocks.csv" 2>&1 &
+smi=$!
 timeout ${T_SUITE:-300} $B/optsde bench --backend gpu --paths ${P:-4194304} --steps ${S:-1000} --repeat 5 --baselines jax,torch \
     --baseline-numbers ${P:-4194304} --out /tmp/suite 2>&1 | grep -v '^bench'
+kill $smi
 cp /tmp/suite/bench.json "$OUT/suite.json"
+python3 -c "import json; [print(e['entry'], 'warm-up', e['optsde'][0]['warmup_runs'], 'runs, timed runs', e['optsde'][0]['run_seconds']) for e in json.load(open('/tmp/suite/bench.json'))['entries']]"
 
 # One bench per variant (OPTSDE_GPU_VARIANT, README "Benchmarks"), the same binary alternating.
 # The lists are what the last lease left open (NOTES.md, "A second lease"): the d = 1 kernels
