@@ -597,17 +597,10 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
     let mut entries = Vec::new();
     for (e, (exp, warm)) in opts.entries.iter().zip(&exps) {
         let mut rep = EntryReport { entry: e.label(), spec: *e, optsde: Vec::new(), baselines: Vec::new() };
-        for (engine, soft) in engines.iter_mut() {
-            let m = measure(exp, warm, engine.as_mut(), *soft, opts.repeat)?;
-            log(&format!(
-                "{:<24} {:<9} {:.3e} path-steps/s ({:.2} s)",
-                e.label(),
-                backend_label(&m.backend.kind, m.software),
-                m.path_steps_per_second,
-                m.seconds
-            ));
-            rep.optsde.push(m);
-        }
+        // The baselines first, then optsde: on the H100 (2026-11-27) an optsde entry timed right
+        // after the baseline probes ran 2-5x slower than in a process that probed nothing (3 of 3
+        // times), while every entry timed right after a baseline's run was not (10 of 10). So
+        // every entry is now timed after its own baselines, the order that was measured right.
         let base_sizes = Sizes {
             paths: opts.baseline_paths.unwrap_or(baseline_paths(opts.sizes.paths, e.dim, opts.baseline_numbers)),
             steps: opts.sizes.steps,
@@ -629,6 +622,17 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
                 Err(why) => (None, Some(why)),
             };
             rep.baselines.push(BaselineOutcome { tool: tool.name.clone(), result, error });
+        }
+        for (engine, soft) in engines.iter_mut() {
+            let m = measure(exp, warm, engine.as_mut(), *soft, opts.repeat)?;
+            log(&format!(
+                "{:<24} {:<9} {:.3e} path-steps/s ({:.2} s)",
+                e.label(),
+                backend_label(&m.backend.kind, m.software),
+                m.path_steps_per_second,
+                m.seconds
+            ));
+            rep.optsde.push(m);
         }
         for m in rep.optsde.iter_mut() {
             for b in rep.baselines.iter().filter_map(|b| b.result.as_ref()) {
