@@ -230,6 +230,8 @@ struct Scratch {
     dn: Vec<f32>,
     dsum: Vec<f32>,
     dmin: Vec<u32>,
+    /// The odd lanes' histogram counts (`count_bins`), added to the workgroup's at its end.
+    hist2: Vec<u32>,
 }
 
 type WorkgroupFn = fn(&KernelConsts, &Params, &Ctx<'_>, usize, &mut [f32], &mut [f32], &mut [u32]);
@@ -336,9 +338,13 @@ fn workgroup<const M: u32, const FMA: bool, const TF: usize>(
         dn: vec![0.0; WG],
         dsum: vec![0.0; WG],
         dmin: vec![u32::MAX; WG],
+        hist2: vec![0; hist.len()],
     };
     for b in 0..WG / LANES {
         block::<M, FMA, TF>(k, params, ctx, wid, b * LANES, st, &mut sc, hist);
+    }
+    for (h, h2) in hist.iter_mut().zip(&sc.hist2) {
+        *h = h.wrapping_add(*h2);
     }
     reduce_partials(k, params, part, &sc, st);
 }
@@ -539,6 +545,23 @@ fn in_bounds(x: &[[f32; LANES]], bound: f32) -> [bool; LANES] {
     ok
 }
 
+/// Add the first `n` lanes' bins (where `ok`) to one quantity's histogram. Lanes near a
+/// stationary distribution mostly fall in a few bins, so with one count per bin each increment
+/// waits for the previous one's store; even lanes count into `h` and odd lanes into `h2`, a
+/// second copy that `workgroup` adds to the first at its end. Same counts, two chains.
+#[inline(always)]
+fn count_bins(h: &mut [u32], h2: &mut [u32], bin: &[u32; LANES], ok: &[bool; LANES], n: usize) {
+    let mut l = 0;
+    while l + 1 < n {
+        h[bin[l] as usize] += u32::from(ok[l]);
+        h2[bin[l + 1] as usize] += u32::from(ok[l + 1]);
+        l += 2;
+    }
+    if l < n {
+        h[bin[l] as usize] += u32::from(ok[l]);
+    }
+}
+
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn block<const M: u32, const FMA: bool, const TF: usize>(
@@ -633,21 +656,19 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     s2[i][l] += if ok[l] { y * y } else { 0.0 };
                     bin[l] = bin_of(x[i][l], lo, iw, bins);
                 }
-                for l in 0..n_active {
-                    if ok[l] {
-                        hist[i * hs + bin[l] as usize] += 1;
-                    }
-                }
+                count_bins(&mut hist[i * hs..(i + 1) * hs], &mut sc.hist2[i * hs..(i + 1) * hs], &bin, &ok, n_active);
             }
             for l in 0..LANES {
                 s1[dim][l] += if ok[l] { loss[l] } else { 0.0 };
                 bin[l] = bin_of(loss[l], group.loss_lo, group.loss_inv_w, bins);
             }
-            for l in 0..n_active {
-                if ok[l] {
-                    hist[dim * hs + bin[l] as usize] += 1;
-                }
-            }
+            count_bins(
+                &mut hist[dim * hs..(dim + 1) * hs],
+                &mut sc.hist2[dim * hs..(dim + 1) * hs],
+                &bin,
+                &ok,
+                n_active,
+            );
         }
         if kk >= params.k_end {
             break;
