@@ -227,3 +227,33 @@ fn signsgd_density_quadrature_sanity() {
     let phase3 = 0.05 / 2.0 * (std::f64::consts::PI / 2.0).sqrt() * 0.2;
     assert!((phase3 - 0.00627).abs() < 1e-5 && var < phase3 && var > 0.97 * phase3, "var {var} phase3 {phase3}");
 }
+
+/// Every stationary sample is counted once in each quantity's histogram (bins, underflow and
+/// overflow together), on every engine: a count identity, not a statistic, so it holds exactly.
+/// d = 2 with 1000 paths (a last block of 1000 − 15 × 64 = 40 lanes, an even count, and 1000 −
+/// 3 × 256 = 232 paths in the last workgroup), sampled every step from step 0 with half the paths
+/// outside the range, and a divergence bound that freezes some paths
+/// on the way (their later samples are not taken); d = 1 with 999 paths (an odd last block).
+#[test]
+fn histograms_count_every_stationary_sample_once() {
+    for (dim, paths) in [(2, 1000), (1, 999)] {
+        let x = common::exp(&format!(
+            "[model]\nname = 'sgd-sde'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 2.0\ndim = {dim}\n\
+             [noise]\nname = 'gaussian'\nsigma = 2.0\n[init]\nx0 = 0.3\n[run]\npaths = {paths}\nsteps = 60\n\
+             divergence_bound = 0.33\n[record]\nevery = 20\n[stationary]\nstart = 0\nevery = 1\nbins = 16\n\
+             range = [-0.05, 0.05]\n"
+        ));
+        for (name, mut e) in common::engines() {
+            let r = common::run(&x, e.as_mut()).unwrap();
+            let st = &r.stationary;
+            assert!(st.samples > 0 && st.samples < paths * 61, "{name} d = {dim}: {} samples", st.samples);
+            assert!(r.diverged > 0, "{name} d = {dim}: some paths frozen by the bound");
+            assert_eq!(r.histograms.len(), dim + 1, "{name} d = {dim}: a histogram per coordinate and the loss");
+            let outside: u64 = r.histograms.iter().map(|h| h.underflow + h.overflow).sum();
+            assert!(outside > 0, "{name} d = {dim}: samples outside the range");
+            for h in &r.histograms {
+                assert_eq!(h.total(), st.samples, "{name} d = {dim}: histogram {} counts every sample once", h.name);
+            }
+        }
+    }
+}
