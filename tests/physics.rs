@@ -233,20 +233,21 @@ fn signsgd_density_quadrature_sanity() {
 /// d = 2 with 1000 paths (a last block of 1000 − 15 × 64 = 40 lanes, an even count, and 1000 −
 /// 3 × 256 = 232 paths in the last workgroup), sampled every step from step 0 with half the paths
 /// outside the range, and a divergence bound that freezes some paths
-/// on the way (their later samples are not taken); d = 1 with 999 paths (an odd last block).
+/// on the way (their later samples are not taken); d = 1 with 999 paths (an odd last block),
+/// with 16 bins (the CPU twin counts in two copies) and 8192 (in one: `TWO_COPIES_MAX_WORDS`).
 #[test]
 fn histograms_count_every_stationary_sample_once() {
-    for (dim, paths) in [(2, 1000), (1, 999)] {
+    for (dim, paths, bins) in [(2, 1000, 16), (1, 999, 16), (1, 999, 8192)] {
         let x = common::exp(&format!(
             "[model]\nname = 'sgd-sde'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 2.0\ndim = {dim}\n\
              [noise]\nname = 'gaussian'\nsigma = 2.0\n[init]\nx0 = 0.3\n[run]\npaths = {paths}\nsteps = 60\n\
-             divergence_bound = 0.33\n[record]\nevery = 20\n[stationary]\nstart = 0\nevery = 1\nbins = 16\n\
+             divergence_bound = 0.33\n[record]\nevery = 20\n[stationary]\nstart = 0\nevery = 1\nbins = {bins}\n\
              range = [-0.05, 0.05]\n"
         ));
         for (name, mut e) in common::engines() {
             let r = common::run(&x, e.as_mut()).unwrap();
             let st = &r.stationary;
-            assert!(st.samples > 0 && st.samples < paths * 61, "{name} d = {dim}: {} samples", st.samples);
+            assert!(st.samples > 0 && st.samples < paths * 61, "{name} d = {dim}, {bins} bins: {} samples", st.samples);
             assert!(r.diverged > 0, "{name} d = {dim}: some paths frozen by the bound");
             assert_eq!(r.histograms.len(), dim + 1, "{name} d = {dim}: a histogram per coordinate and the loss");
             let outside: u64 = r.histograms.iter().map(|h| h.underflow + h.overflow).sum();

@@ -168,13 +168,16 @@ fn advance_model<const M: u32, const FMA: bool>(
     let ppg = u64::from(params.group_paths);
     let base = u64::from(params.path_hi) << 32 | u64::from(params.path_lo);
     let wg_fn = select_workgroup::<M, FMA>();
+    let copies = if hw * n_groups <= TWO_COPIES_MAX_WORDS { 2 } else { 1 };
     let sw = k.slots() * dim * WG;
     let local = state[..n_wg * sw]
         .par_chunks_mut(sw)
         .zip(partials[..n_wg * pw].par_chunks_mut(pw))
         .enumerate()
         .fold(
-            || vec![0u32; hw * n_groups],
+            // Two copies of the histograms where they are small: even and odd lanes count into one
+            // each (`count_bins`); else one, and the second slice is empty.
+            || vec![0u32; copies * hw * n_groups],
             |mut h, (wid, (st, part))| {
                 // Every workgroup lies inside one group (group sizes are multiples of WG).
                 let g = (base + (wid * WG) as u64).checked_div(ppg).unwrap_or(0) as usize;
@@ -184,18 +187,22 @@ fn advance_model<const M: u32, const FMA: bool>(
                     group: up.groups[g],
                     shift: g as u64 * ppg,
                 };
-                wg_fn(k, params, &ctx, wid, st, part, &mut h[g * hw..(g + 1) * hw]);
+                let (h1, h2) = h.split_at_mut(hw * n_groups);
+                let h2 = if copies == 2 { &mut h2[g * hw..(g + 1) * hw] } else { &mut [][..] };
+                wg_fn(k, params, &ctx, wid, st, part, &mut h1[g * hw..(g + 1) * hw], h2);
                 h
             },
         )
         .reduce(
-            || vec![0u32; hw * n_groups],
+            || vec![0u32; copies * hw * n_groups],
             |mut a, b| {
                 a.iter_mut().zip(&b).for_each(|(x, y)| *x = x.wrapping_add(*y));
                 a
             },
         );
-    hist.iter_mut().zip(&local).for_each(|(x, y)| *x = x.wrapping_add(*y));
+    for part in local.chunks_exact(hw * n_groups) {
+        hist.iter_mut().zip(part).for_each(|(x, y)| *x = x.wrapping_add(*y));
+    }
 }
 
 #[inline(always)]
@@ -230,11 +237,9 @@ struct Scratch {
     dn: Vec<f32>,
     dsum: Vec<f32>,
     dmin: Vec<u32>,
-    /// The odd lanes' histogram counts (`count_bins`), added to the workgroup's at its end.
-    hist2: Vec<u32>,
 }
 
-type WorkgroupFn = fn(&KernelConsts, &Params, &Ctx<'_>, usize, &mut [f32], &mut [f32], &mut [u32]);
+type WorkgroupFn = fn(&KernelConsts, &Params, &Ctx<'_>, usize, &mut [f32], &mut [f32], &mut [u32], &mut [u32]);
 
 /// The vector instructions the CPU kernels are compiled for on this CPU, detected at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,10 +287,14 @@ fn select_workgroup<const M: u32, const FMA: bool>() -> WorkgroupFn {
     match VectorUnit::detect() {
         // SAFETY: the features were detected at run time.
         #[cfg(target_arch = "x86_64")]
-        VectorUnit::Avx512 => |k, p, c, w, st, part, h| unsafe { workgroup_avx512::<M, FMA>(k, p, c, w, st, part, h) },
+        VectorUnit::Avx512 => {
+            |k, p, c, w, st, part, h, h2| unsafe { workgroup_avx512::<M, FMA>(k, p, c, w, st, part, h, h2) }
+        }
         // SAFETY: the features were detected at run time.
         #[cfg(target_arch = "x86_64")]
-        VectorUnit::Avx2 => |k, p, c, w, st, part, h| unsafe { workgroup_avx2::<M, FMA>(k, p, c, w, st, part, h) },
+        VectorUnit::Avx2 => {
+            |k, p, c, w, st, part, h, h2| unsafe { workgroup_avx2::<M, FMA>(k, p, c, w, st, part, h, h2) }
+        }
         _ => workgroup::<M, FMA, LANES>,
     }
 }
@@ -300,8 +309,9 @@ fn workgroup_avx512<const M: u32, const FMA: bool>(
     st: &mut [f32],
     part: &mut [f32],
     hist: &mut [u32],
+    hist2: &mut [u32],
 ) {
-    workgroup::<M, FMA, LANES>(k, params, ctx, wid, st, part, hist)
+    workgroup::<M, FMA, LANES>(k, params, ctx, wid, st, part, hist, hist2)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -314,8 +324,9 @@ fn workgroup_avx2<const M: u32, const FMA: bool>(
     st: &mut [f32],
     part: &mut [f32],
     hist: &mut [u32],
+    hist2: &mut [u32],
 ) {
-    workgroup::<M, FMA, AVX2_THREEFRY_LANES>(k, params, ctx, wid, st, part, hist)
+    workgroup::<M, FMA, AVX2_THREEFRY_LANES>(k, params, ctx, wid, st, part, hist, hist2)
 }
 
 #[inline(always)]
@@ -327,6 +338,7 @@ fn workgroup<const M: u32, const FMA: bool, const TF: usize>(
     st: &mut [f32],
     part: &mut [f32],
     hist: &mut [u32],
+    hist2: &mut [u32],
 ) {
     let dim = k.dim;
     let mut sc = Scratch {
@@ -338,13 +350,9 @@ fn workgroup<const M: u32, const FMA: bool, const TF: usize>(
         dn: vec![0.0; WG],
         dsum: vec![0.0; WG],
         dmin: vec![u32::MAX; WG],
-        hist2: vec![0; hist.len()],
     };
     for b in 0..WG / LANES {
-        block::<M, FMA, TF>(k, params, ctx, wid, b * LANES, st, &mut sc, hist);
-    }
-    for (h, h2) in hist.iter_mut().zip(&sc.hist2) {
-        *h = h.wrapping_add(*h2);
+        block::<M, FMA, TF>(k, params, ctx, wid, b * LANES, st, &mut sc, hist, hist2);
     }
     reduce_partials(k, params, part, &sc, st);
 }
@@ -545,12 +553,27 @@ fn in_bounds(x: &[[f32; LANES]], bound: f32) -> [bool; LANES] {
     ok
 }
 
+/// The largest histogram buffer (words, every group) that the CPU twin counts in two copies
+/// (`count_bins`). Each rayon fold clears and merges its copies once per dispatch: with 65 536
+/// bins and a record every step (a 1-step dispatch) a second copy made runs 2.1× slower, while
+/// with few bins the chains it breaks are what costs (see `count_bins`).
+const TWO_COPIES_MAX_WORDS: usize = 8192;
+
 /// Add the first `n` lanes' bins (where `ok`) to one quantity's histogram. Lanes near a
 /// stationary distribution mostly fall in a few bins, so with one count per bin each increment
 /// waits for the previous one's store; even lanes count into `h` and odd lanes into `h2`, a
-/// second copy that `workgroup` adds to the first at its end. Same counts, two chains.
+/// second copy of the histograms that `advance_model` adds to the first once per dispatch
+/// (per rayon fold, like the first, not per workgroup), where the histograms are small
+/// ([`TWO_COPIES_MAX_WORDS`]); `h2` is empty otherwise and every lane counts into `h`. Same
+/// counts either way.
 #[inline(always)]
 fn count_bins(h: &mut [u32], h2: &mut [u32], bin: &[u32; LANES], ok: &[bool; LANES], n: usize) {
+    if h2.is_empty() {
+        for l in 0..n {
+            h[bin[l] as usize] += u32::from(ok[l]);
+        }
+        return;
+    }
     let mut l = 0;
     while l + 1 < n {
         h[bin[l] as usize] += u32::from(ok[l]);
@@ -560,6 +583,12 @@ fn count_bins(h: &mut [u32], h2: &mut [u32], bin: &[u32; LANES], ok: &[bool; LAN
     if l < n {
         h[bin[l] as usize] += u32::from(ok[l]);
     }
+}
+
+/// Quantity `r`'s part of the second histogram copy, or the empty slice where there is none.
+#[inline(always)]
+fn copy_of(h2: &mut [u32], r: std::ops::Range<usize>) -> &mut [u32] {
+    if h2.is_empty() { h2 } else { &mut h2[r] }
 }
 
 #[allow(clippy::needless_range_loop)]
@@ -573,6 +602,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     st: &mut [f32],
     sc: &mut Scratch,
     hist: &mut [u32],
+    hist2: &mut [u32],
 ) {
     let dim = k.dim;
     let bins = k.bins;
@@ -656,7 +686,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     s2[i][l] += if ok[l] { y * y } else { 0.0 };
                     bin[l] = bin_of(x[i][l], lo, iw, bins);
                 }
-                count_bins(&mut hist[i * hs..(i + 1) * hs], &mut sc.hist2[i * hs..(i + 1) * hs], &bin, &ok, n_active);
+                count_bins(&mut hist[i * hs..(i + 1) * hs], copy_of(hist2, i * hs..(i + 1) * hs), &bin, &ok, n_active);
             }
             for l in 0..LANES {
                 s1[dim][l] += if ok[l] { loss[l] } else { 0.0 };
@@ -664,7 +694,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             }
             count_bins(
                 &mut hist[dim * hs..(dim + 1) * hs],
-                &mut sc.hist2[dim * hs..(dim + 1) * hs],
+                copy_of(hist2, dim * hs..(dim + 1) * hs),
                 &bin,
                 &ok,
                 n_active,
