@@ -481,7 +481,7 @@ pub const WARMUP_MIN_SECONDS: f64 = 0.5;
 
 /// The most warm-up runs of one entry, whatever their time (a backend whose runs take
 /// microseconds, at tiny sizes, stops here).
-const WARMUP_MAX_RUNS: u32 = 1000;
+pub const WARMUP_MAX_RUNS: u32 = 1000;
 
 /// A warm-up of at least [`WARMUP_MIN_SECONDS`] (whole runs of `warm`) and `repeat` timed runs of
 /// `exp` on `engine`; the figures use the median time (every run computes the same statistics:
