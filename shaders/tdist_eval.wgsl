@@ -1,5 +1,5 @@
 // optsde.tdist_eval: the Student-t functions of shared/tdist.wgsl on host-given inputs, for the
-// bit-identity tests of the two backends (tests/student_t.rs). Invocation i evaluates
+// bit-identity tests of the two backends (tests/it/student_t.rs). Invocation i evaluates
 // t_sign_moments(zs[i]) if i < n_z and student_t(words[i]) if i < n_w. Host side:
 // src/gpu/eval.rs; twins: noise::t_sign_moments, noise::student_t.
 #import shared/math.wgsl

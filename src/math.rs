@@ -64,7 +64,7 @@ pub fn ln_unit_finish<const FMA: bool>(s: f32, e: f32) -> f32 {
 
 /// (cos θ, sin θ) for θ = 2π × (angle word as a fraction of 2^32), with exact quadrant
 /// reduction from the top two bits; Taylor polynomials on (0, π/2) (truncation < 3e-9; the
-/// f32 evaluation error dominates, measured ≤ 2e-7 absolute in `tests/math_kernels.rs`).
+/// f32 evaluation error dominates, measured ≤ 2e-7 absolute in `tests/it/math_kernels.rs`).
 #[inline(always)]
 pub fn sincos_quarter<const FMA: bool>(w: u32) -> (f32, f32) {
     let m = madd::<FMA>;
@@ -177,7 +177,7 @@ fn erf_parts<const FMA: bool>(x: f32) -> (f32, f32, bool) {
 
 /// √(1 − erf(x)²) for |x| < 0.5 as a polynomial in z = x² (degree 4, least squares in relative
 /// error on z ∈ [0, 1/4] against 40-digit values; fit error 4.0e-9; in f32, with the rounding of
-/// x², 6.4e-8 relative at most, measured by `tests/math_kernels.rs` against f64). [DER] The
+/// x², 6.4e-8 relative at most, measured by `tests/it/math_kernels.rs` against f64). [DER] The
 /// function is even, analytic and in [0.85, 1] there (1 − erf² = 1 − (4/π)z + O(z²)), so a low
 /// degree suffices. It replaces `sqrt(1 − T²)` of the Taylor value T: the square root was the
 /// costliest instruction of the CPU's signsgd-sde step, and the polynomial has no cancellation.
@@ -257,7 +257,7 @@ pub fn atan_f32<const FMA: bool>(x: f32) -> f32 {
 /// e^a − 1 for a ≥ 0 without cancellation (the Student-t sampler's W^(−2/ν) − 1): Taylor
 /// series to a^9/9! for a < 0.5 (relative truncation < a^8/9! ≤ 1.1e-8), `exp(a) − 1` above
 /// (exp ≥ 1.65 there, so its rounding is amplified at most 2.6×). Measured relative error in
-/// `tests/student_t.rs`. Arguments above 88 clamp with `exp_f32`.
+/// `tests/it/student_t.rs`. Arguments above 88 clamp with `exp_f32`.
 #[inline(always)]
 pub fn expm1_pos<const FMA: bool>(a: f32) -> f32 {
     let m = madd::<FMA>;

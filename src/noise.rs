@@ -45,7 +45,7 @@
 //!   relative accuracy in the tail: B ∝ ψ^ν near ψ = 0, which no cubic follows relatively (for
 //!   ν < 2 not even absolutely: A′ has a cusp at π/2), while G is smooth on (0, π/2] (H_ν is
 //!   analytic for x < 1). Splitting at A = 1/2, not at ϑ = π/4, matters for large ν: B is
-//!   already ~1e-16 at ϑ = π/4 for ν = 100. Measured (`tests/student_t.rs`): |A error| ≤ 1.4e-7
+//!   already ~1e-16 at ϑ = π/4 for ν = 100. Measured (`tests/it/student_t.rs`): |A error| ≤ 1.4e-7
 //!   for 1 ≤ ν ≤ 1000 (1.5e-6 at ν = 1e4: the Hermite step against A's width 1/√ν, ∝ ν²);
 //!   1 − A² relative error ≤ 2.1e-6 while 1 − A² ≥ 1e-4 and ≤ 1.9e-5 down to 1e-30 (rounding of
 //!   ν ln cos ϑ, an error ∝ |ln B|).

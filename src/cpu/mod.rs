@@ -24,8 +24,8 @@ pub const ARITH_VAR: &str = "OPTSDE_CPU_ARITH";
 ///   computes, bit for bit, and what the tests compare it with.
 ///
 /// Both are exact streams: a seed gives the same results on every CPU in each mode. They differ
-/// by a few ulp per special function, measured in `tests/math_kernels.rs` and
-/// `tests/backends.rs`. An x86-64 CPU without FMA (older than Haswell or Piledriver) computes
+/// by a few ulp per special function, measured in `tests/it/math_kernels.rs` and
+/// `tests/it/backends.rs`. An x86-64 CPU without FMA (older than Haswell or Piledriver) computes
 /// the fused mode through libm's `fmaf`, correctly but slowly: `split` is the fast mode there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Arith {
@@ -57,7 +57,7 @@ impl Arith {
 
     /// The arithmetic closest to a GPU adapter's: `Split` (bit for bit) for a software adapter,
     /// which does not contract; `Fused` for hardware, which contracts (not necessarily every
-    /// multiply-add; `tests/backends.rs` bounds the rest).
+    /// multiply-add; `tests/it/backends.rs` bounds the rest).
     pub fn of_adapter(software: bool) -> Self {
         if software { Arith::Split } else { Arith::Fused }
     }

@@ -2,7 +2,7 @@
 //! against its exact value and its first order in η, the files of a SignSGD comparison, the
 //! AdamW scaling rule (spec S9), and the messages for bad flags.
 
-mod common;
+use crate::common;
 
 use common::TempDir;
 
@@ -160,7 +160,7 @@ fn signsgd_compare_writes_csv_and_json() {
     assert!(diff.abs() <= tol, "stationary difference {diff:.3e}, tolerance {tol:.3e} (4 SE + 0.5%)");
 }
 
-/// Spec S9 through `scale --rule adamw --kappa 2` (sizes of tests/adaptive.rs): base η = 1e-3,
+/// Spec S9 through `scale --rule adamw --kappa 2` (sizes of tests/it/adaptive.rs): base η = 1e-3,
 /// 1 − β₁ = 0.01, 1 − β₂ = 1e-3, θ = 5, x0 = 1; the rule scales η, σ, 1 − β_i, ε, θ and runs the
 /// scaled experiment for 1/κ² of the steps. The stationary loss ratio is 1 within 4 of its SEs
 /// plus 1.5% (spec S9's 0.7% time-discretisation gap, 3.399e-4 vs 3.424e-4); the steps to
@@ -195,7 +195,7 @@ fn adamw_scaling_rule_s9() {
 
 /// Adam against both published SDEs from x0 = 1 with ρ₁ = 10, ρ₂ = 1 (β_i = 1 − ηρ_i) up to
 /// t = 2: P1's SDE (spec §4.2) tracks the optimizer, P7's (spec §5) does not, since far from the
-/// minimum (∇f)² ≫ σ² and P7's dV leaves (∇f)² out (tests/adaptive.rs measures its gap not
+/// minimum (∇f)² ≫ σ² and P7's dV leaves (∇f)² out (tests/it/adaptive.rs measures its gap not
 /// shrinking with η). Here P7's weak loss error is over 10× P1's. With weight decay the P7 SDE is
 /// left out with a note (it has no θ).
 #[test]

@@ -2,7 +2,7 @@
 //! fails with a message naming the field and the value, exit code non-zero, and no output
 //! directory.
 
-mod common;
+use crate::common;
 
 use common::TempDir;
 

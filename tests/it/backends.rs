@@ -2,7 +2,7 @@
 //! Tiers (STYLE habit 7): random words bit-exact; per-path states within a relative + absolute
 //! bound; ensemble moments within z standard errors.
 
-mod common;
+use crate::common;
 
 use common::{engines, gpu, reference, run};
 use optsde::cpu::{Arith, CpuEngine};

@@ -2,7 +2,7 @@
 //! non-finite, at the end of a step is frozen, counted with that step, and excluded from every
 //! moment, sample and histogram; the reports never contain NaN.
 
-mod common;
+use crate::common;
 
 use common::{engines, exp, run};
 use optsde::plan::states_after;

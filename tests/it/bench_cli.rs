@@ -220,7 +220,7 @@ fn baselines_print_their_figures() {
 /// `OPTSDE_CPU_ARITH` (`optsde::cpu::Arith`): a bad value fails every backend set before
 /// anything runs and writes nothing; `split` and the default `fused` are recorded in the table
 /// and in bench.json, and give the same stationary loss within 1e-3 of its SE: the states differ
-/// by about 1e-7 relative (`tests/backends.rs` `fused_and_split_cpu_arithmetic_agree`), and 1e-3
+/// by about 1e-7 relative (`tests/it/backends.rs` `fused_and_split_cpu_arithmetic_agree`), and 1e-3
 /// SE is about 3e-5 of the loss at these sizes.
 #[test]
 fn cpu_arith_variable_is_checked_and_recorded() {

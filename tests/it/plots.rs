@@ -3,7 +3,7 @@
 //! run redraws to the same figures, and the closed forms drawn over the data match the spec's
 //! own checks. CPU engine only, tiny runs.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, count_colour, decode_png};
 

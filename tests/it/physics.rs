@@ -3,7 +3,7 @@
 //! spread over independent paths, spec §14.0) times a stated z, plus a stated bias allowance
 //! where the oracle is an approximation.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, chi_square, engines, exp, reference, run};
 use statrs::function::erf::erfc;

@@ -11,7 +11,7 @@
 //! checked in both arithmetics (`optsde::cpu::Arith`: fused multiply-adds, the default, and
 //! split, lavapipe's); the GPU is compared with the arithmetic of its kind of adapter.
 
-mod common;
+use crate::common;
 
 use optsde::math::{atan_f32, expm1_pos, ln1p_unit};
 use optsde::noise::*;
@@ -263,7 +263,7 @@ fn reference_cdf_against_statrs_and_exact_forms() {
 /// Table layout and the WGSL twin's duplicated constants.
 #[test]
 fn table_layout_and_wgsl_constants() {
-    let wgsl = include_str!("../shaders/shared/tdist.wgsl");
+    let wgsl = include_str!("../../shaders/shared/tdist.wgsl");
     let konst = |name: &str| -> &str {
         let start = wgsl.find(&format!("const {name}")).unwrap_or_else(|| panic!("tdist.wgsl has no const {name}"));
         let rest = &wgsl[start..];

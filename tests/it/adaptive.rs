@@ -2,7 +2,7 @@
 //! engine. Tolerances: z = 4 Monte Carlo standard errors (batch spread) plus a stated model-bias
 //! allowance where the oracle is an approximation (the spec's Monte Carlo ratios).
 
-mod common;
+use crate::common;
 
 use common::{assert_close, engines, exp, run};
 

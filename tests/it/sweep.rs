@@ -3,7 +3,7 @@
 //! it replaces bit for bit (records, histograms, stationary sums); bad sweep specifications get
 //! clear errors.
 
-mod common;
+use crate::common;
 
 use common::engines;
 use optsde::plan::{run, run_study};

@@ -3,7 +3,7 @@
 //! `compare-order.svg/.png` (weak error against η with the fitted order); `--no-plots` draws
 //! none. CPU engine only, tiny runs.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, count_colour, decode_png};
 

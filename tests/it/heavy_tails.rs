@@ -47,7 +47,7 @@
 //! largest |error|/tolerance 0.58; over 40 at ν = 5: mean −0.01% ± 0.03%, z from −2.4 to 3.1,
 //! largest |error|/tolerance 0.76.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, engines, exp, run};
 use optsde::noise::t_cdf;

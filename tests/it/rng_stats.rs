@@ -275,7 +275,7 @@ fn determinism_and_chunk_independence_in<const FMA: bool>() {
 /// pair's radius (f64 hypot of the split pair).
 ///
 /// Bound [DER]: each stream's z = r cos θ (or sin) with ln u within LN_REL_TOL relative
-/// (`tests/math_kernels.rs`, both arithmetics), so r = √(−2 ln u) within LN_REL_TOL/2 plus the
+/// (`tests/it/math_kernels.rs`, both arithmetics), so r = √(−2 ln u) within LN_REL_TOL/2 plus the
 /// square root's and the product's roundings (2^-24 each), and cos, sin within 2^-22 absolute
 /// (SINCOS_ABS_TOL there). The two streams' errors add: TOL = LN_REL_TOL + 2·2^-22 + 4·2^-24
 /// (≈ 9.5e-7). The statistical tests below run on the fused stream; this carries them to the

@@ -3,7 +3,7 @@
 //! theory's stationary loss; `optsde run` draws it and `optsde plot` redraws a sweep directory.
 //! CPU engine only, tiny runs.
 
-mod common;
+use crate::common;
 
 use common::{TempDir, decode_png};
 

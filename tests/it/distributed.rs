@@ -2,7 +2,7 @@
 //! Tolerances: 4 Monte Carlo standard errors plus a stated bias allowance where the oracle is an
 //! approximation.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, engines, exp, run};
 

@@ -9,7 +9,7 @@
 //! Notation: h_j curvature, σ_j noise sd, N agents, ω the compressor's variance parameter
 //! (bernoulli p: ω = 1/p − 1; rand-k: ω = d/k − 1; spec §6.3), η step, Δt = η/r the EM step.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, chi_square, engines, exp, run};
 use optsde::spec::{Experiment, Overrides};
