@@ -53,7 +53,7 @@ const ALL_MODELS: [&str; 14] = [
 /// when that value differs by an ulp: the path then takes a different discrete step once,
 /// contracted since (the H100 did so for one of 4000 states of DCSGD with natural compression:
 /// 3.2e-6 at sd 2.8e-2). Up to [`HARDWARE_OUTLIERS`] of the states may exceed the bound there.
-fn compare_states(what: &str, a: &[f32], b: &[f32], n: usize, software: bool) -> usize {
+pub(crate) fn compare_states(what: &str, a: &[f32], b: &[f32], n: usize, software: bool) -> usize {
     assert_eq!(a.len(), b.len(), "{what}: state lengths");
     let allowed = if software { 0 } else { (a.len() as f64 * HARDWARE_OUTLIERS) as usize };
     let mut outliers = Vec::new();

@@ -21,3 +21,4 @@ mod spec_validation;
 mod student_t;
 mod sweep;
 mod sweep_plots;
+mod value_stability;
