@@ -15,6 +15,7 @@ pub mod cpu;
 pub mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod kernel;
 pub mod layout;
 pub mod math;
 pub mod model;

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
+use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, PartialLayout, Upload, partial_words};
 use crate::model::upload;
 use crate::spec::{Experiment, HistRange, Objective};

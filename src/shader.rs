@@ -2,8 +2,8 @@
 //! host prepends a few named constants (dimension, model, bins, ...). Every composed shader
 //! is validated with naga, in `cargo test` too, without a GPU.
 
-use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
+use crate::kernel::{KernelConsts, WG};
 use crate::layout::Params;
 use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 

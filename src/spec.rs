@@ -153,7 +153,7 @@ impl ModelKind {
     /// The kernel that runs the model, injected into the shader as `MODEL`: the P7 SDEs run
     /// on the P1 kernels with their own coefficients (see `crate::model::adaptive`). The
     /// compressed models' kernel also depends on the compressor: see
-    /// [`crate::model::kernel_id`], which callers should use.
+    /// [`crate::kernel::kernel_id`], which callers should use.
     pub fn id(self) -> u32 {
         match self {
             Self::SgdSde => 0,
@@ -636,9 +636,9 @@ impl Study {
             points.push(Point { values, exp });
         }
         let first = &points[0].exp;
-        let k0 = crate::cpu::advance::KernelConsts::new(first, first.stationary.bins);
+        let k0 = crate::kernel::KernelConsts::new(first, first.stationary.bins);
         for p in &points[1..] {
-            let k = crate::cpu::advance::KernelConsts::new(&p.exp, p.exp.stationary.bins);
+            let k = crate::kernel::KernelConsts::new(&p.exp, p.exp.stationary.bins);
             if k != k0 || p.exp.dim != first.dim {
                 let label = axes.iter().zip(&p.values).map(|(a, v)| format!("{} = {}", a.key, fmt_value(*v)));
                 return Err(bad(

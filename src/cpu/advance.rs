@@ -22,22 +22,19 @@
 
 use rayon::prelude::*;
 
+use crate::kernel::{COMP_QSGD, KernelConsts, WG};
 use crate::layout::{Coef, Group, Params, PartialLayout, Upload, partial_words};
 use crate::math::{erf_small_and_diffusion, is_finite_bits};
 use crate::model::adaptive::TimeBlocks;
-use crate::model::compressed::{comp_id, compress, randk_sde_update};
+use crate::model::compressed::{compress, randk_sde_update};
 use crate::model::distributed::accumulate;
 use crate::model::signsgd::sde_update_with;
-use crate::model::{kernel_id, update};
+use crate::model::update;
 use crate::noise::{student_t, t_sign_moments};
 use crate::rng::{
     STREAM_COMPRESS, STREAM_NOISE, key_schedule, normals_lanes, threefry4x32_lanes_keyed, threefry4x32_lanes_keyed_by,
 };
-use crate::spec::{BATCH, ModelKind, Noise};
 
-/// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
-/// unless it packs several paths into each (`crate::shader::pack_for`).
-pub const WG: usize = BATCH as usize;
 /// Paths advanced together on one core.
 pub const LANES: usize = 64;
 /// Lanes whose Threefry rounds the AVX2 kernel runs together: the four words of 16 lanes fill 8
@@ -45,74 +42,6 @@ pub const LANES: usize = 64;
 /// round. AVX-512 (32 registers of 16 lanes) and the baseline take all lanes at once.
 #[cfg(target_arch = "x86_64")]
 const AVX2_THREEFRY_LANES: usize = 16;
-
-/// The constants the WGSL kernel receives by injection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct KernelConsts {
-    pub model: ModelKind,
-    /// The kernel (`MODEL`, [`kernel_id`]).
-    pub kernel: u32,
-    pub dim: usize,
-    pub bins: u32,
-    /// Random variates per coordinate per substep: the agents of kernels 8–10, 2 for the
-    /// rand-k SDE (kernel 12), else 1.
-    pub draws: u32,
-    /// Compressor of kernel 10 (`crate::model::compressed::COMP_*`).
-    pub comp: u32,
-    /// The discrete optimizer samples Student-t variates (two words each) instead of normals.
-    pub tnoise: bool,
-    /// The sign SDE evaluates the Student-t CDF (`crate::noise::t_sign_moments`) for erf.
-    pub tcdf: bool,
-}
-
-impl KernelConsts {
-    /// The kernel constants of an experiment with `bins` histogram bins.
-    pub fn new(exp: &crate::spec::Experiment, bins: u32) -> Self {
-        let kernel = kernel_id(exp);
-        let draws = match kernel {
-            8..=10 => exp.model.agents,
-            12 => 2,
-            _ => 1,
-        };
-        let student = matches!(exp.noise, Noise::StudentT { .. });
-        KernelConsts {
-            model: exp.model.name,
-            kernel,
-            dim: exp.dim,
-            bins,
-            draws,
-            comp: comp_id(&exp.model.compressor),
-            tnoise: student && !exp.model.name.is_sde(),
-            tcdf: student && kernel == 2,
-        }
-    }
-
-    /// State words per coordinate (x, then the EMAs).
-    pub fn slots(&self) -> usize {
-        self.model.slots()
-    }
-
-    /// Length of the histogram buffer: (dim + 1) quantities × (bins, underflow, overflow).
-    pub fn hist_words(&self) -> usize {
-        (self.dim + 1) * (self.bins as usize + 2)
-    }
-
-    /// Whether each substep of the shader's general loop takes whole random blocks (the
-    /// `FAST4` constant of shaders/advance.wgsl): four coordinates per block (draws = 1, d a
-    /// multiple of 4) or four agents (draws a multiple of 4), Gaussian noise, and a kernel that
-    /// reads its variates coordinate by coordinate (not DCSGD's or the rand-k SDE's own steps).
-    /// Every segment then starts at a block boundary (m0 = k_begin refine d draws).
-    pub fn whole_blocks(&self) -> bool {
-        let shape = (self.draws == 1 && self.dim.is_multiple_of(4)) || self.draws.is_multiple_of(4);
-        shape && !self.tnoise && self.kernel != 10 && self.kernel != 12
-    }
-
-    /// Variates per random block of the noise stream: four normals, or one Student-t variate
-    /// (three words: a 48-bit radius and an angle, see `crate::noise`).
-    pub fn per_block(&self) -> u64 {
-        if self.tnoise { 1 } else { 4 }
-    }
-}
 
 /// Twin of the `advance` entry point. `state` holds `ceil(n_paths / WG)` workgroups of
 /// `dim × WG` words (coordinate-major inside a workgroup), `partials` as many blocks of
@@ -740,7 +669,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                         }
                     }
                     let mut norm = [0.0f32; LANES];
-                    if k.comp == crate::model::compressed::COMP_QSGD {
+                    if k.comp == COMP_QSGD {
                         for vi in va.iter() {
                             for l in 0..LANES {
                                 norm[l] += vi[l] * vi[l];

@@ -4,9 +4,9 @@ pub mod advance;
 pub mod rng_words;
 
 use crate::error::{Error, Result};
+use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, Upload, partial_words};
 use crate::plan::{BackendInfo, Engine, Sink};
-use advance::{KernelConsts, WG};
 
 /// The environment variable that picks the CPU backend's [`Arith`]: `fused` or `split`.
 pub const ARITH_VAR: &str = "OPTSDE_CPU_ARITH";

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc;
 
-use crate::cpu::advance::{KernelConsts, WG};
 use crate::error::{Error, Result};
+use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Coef, Group, Params, RngParams, Upload, partial_words};
 use crate::plan::{BackendInfo, Engine, Sink};
 use crate::shader::{self, Variant};

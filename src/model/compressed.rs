@@ -45,26 +45,9 @@
 //! exact EM E x_j² = (η/N)(1 + ω)σ_j²/(h_j(2 − h_jΔt) − ηωh_j²/N); the 1-D SDE's stationary law
 //! is a scaled Student-t with ν' = 1 + 2N/(ηωh).
 
+use crate::kernel::{COMP_BERNOULLI, COMP_NATURAL, COMP_QSGD, COMP_RANDK};
 use crate::math::sign_f32;
 use crate::spec::Compressor;
-
-/// Compressor ids (`COMP` in the shader).
-pub const COMP_IDENTITY: u32 = 0;
-pub const COMP_BERNOULLI: u32 = 1;
-pub const COMP_RANDK: u32 = 2;
-pub const COMP_QSGD: u32 = 3;
-pub const COMP_NATURAL: u32 = 4;
-
-/// The id of a compressor.
-pub fn comp_id(c: &Compressor) -> u32 {
-    match c {
-        Compressor::Identity => COMP_IDENTITY,
-        Compressor::Bernoulli { .. } => COMP_BERNOULLI,
-        Compressor::RandK { .. } => COMP_RANDK,
-        Compressor::Qsgd { .. } => COMP_QSGD,
-        Compressor::Natural => COMP_NATURAL,
-    }
-}
 
 /// Bernoulli keep threshold T = round(p 2^24) ∈ [1, 2^24] (keep iff u < T, u ∈ [0, 2^24)).
 pub fn bernoulli_threshold(p: f64) -> u32 {

@@ -13,28 +13,9 @@ pub mod distributed;
 pub mod sgd;
 pub mod signsgd;
 
+use crate::kernel::kernel_id;
 use crate::layout::{Coef, Group, Upload};
-use crate::spec::{Compressor, Experiment, ModelKind, Noise, Objective};
-
-/// The kernel that runs an experiment (`MODEL` in the shader): [`ModelKind::id`], except for
-/// the compressed models, whose kernel depends on the compressor:
-/// * `dcsgd` with the identity is DSGD (kernel 8); any other compressor runs kernel 10;
-/// * `dcsgd-sde`: identity, and rand-k with k = d (ω = 0), is the DSGD SDE (kernel 0);
-///   bernoulli has a diagonal diffusion (kernel 11); rand-k needs the O(d) sampler of spec §6.3
-///   (kernel 12).
-pub fn kernel_id(exp: &Experiment) -> u32 {
-    let c = exp.model.compressor;
-    match exp.model.name {
-        ModelKind::Dcsgd if c == Compressor::Identity => 8,
-        ModelKind::Dcsgd => 10,
-        ModelKind::DcsgdSde => match c {
-            Compressor::Bernoulli { .. } => 11,
-            Compressor::RandK { .. } if c.omega(exp.dim) > 0.0 => 12,
-            _ => 0,
-        },
-        kind => kind.id(),
-    }
-}
+use crate::spec::{Experiment, ModelKind, Noise, Objective};
 
 /// Per-coordinate model coefficients p0..p8 in f64, before the f32 upload.
 ///

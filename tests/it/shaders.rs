@@ -1,7 +1,7 @@
 //! Shader composition and layout checks that need no GPU (STYLE habits 4 and 5): every composed
 //! kernel validates with naga, and the host structs match naga's layout of the WGSL structs.
 
-use optsde::cpu::advance::KernelConsts;
+use optsde::kernel::KernelConsts;
 use optsde::layout::{Coef, Params, RngParams};
 use optsde::shader::{self, Variant};
 use optsde::spec::ModelKind;

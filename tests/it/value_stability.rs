@@ -360,7 +360,7 @@ const GPU_HEADER: &str = "# Value-stability goldens of the GPU kernels (tests/it
 /// The GPU variants a case runs in: the adapter's default (packed d = 1 paths on a software
 /// adapter, speculative SignSGD SDE kernels), and one path per invocation where the default packs.
 fn gpu_variants(x: &Experiment, software: bool) -> Vec<(&'static str, Option<usize>)> {
-    let k = optsde::cpu::advance::KernelConsts::new(x, x.stationary.bins);
+    let k = optsde::kernel::KernelConsts::new(x, x.stationary.bins);
     let mut v = vec![("default", None)];
     if software && optsde::shader::packable(&k) {
         v.push(("pack=1", Some(1)));
