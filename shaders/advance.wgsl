@@ -39,7 +39,7 @@ const HIST_STRIDE: u32 = BINS + 2u;
 const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
 
 // Per-invocation random-stream cursors: the global path index (path 0 of the invocation), the noise stream (block, next variate
-// in it, its words and normals) and the compressor stream (kernel 10). Variate m of a stream is
+// in it, its words and normals) and the compressor stream (K_DCSGD). Variate m of a stream is
 // variate m % PER_BLOCK of block m / PER_BLOCK. Twin: `Cursor` in src/cpu/advance.rs.
 var<private> p_lo: u32;
 var<private> p_hi: u32;
@@ -114,11 +114,11 @@ fn next_noise_block() {
 
 // One agent's variate added to a coordinate's aggregate: the variate itself for the one-draw
 // kernels, else `accumulate`.
-fn agent_draw(acc: f32, g: f32, z: f32, p1: f32) -> f32 {
-    if (MODEL < 8u || MODEL == 11u) {
+fn agent_draw(acc: f32, g: f32, z: f32, scale: f32) -> f32 {
+    if (!AGGREGATES) {
         return z;
     }
-    return accumulate(acc, g, z, p1);
+    return accumulate(acc, g, z, scale);
 }
 
 // One substep's noise and updates in the FAST4 loop, as loops: four coordinates per block
@@ -131,20 +131,20 @@ fn fast4_coords_loop(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<fu
                      mm: ptr<function, array<f32, DIM>>, vv: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
     if (DRAWS == 1u) {
         for (var b = 0u; b < DIM; b += 4u) {
-            update(b, (*g)[b], agent_draw(0.0, (*g)[b], n_z.x, cf_p1(m, b)), tf, x, mm, vv, m);
-            update(b + 1u, (*g)[b + 1u], agent_draw(0.0, (*g)[b + 1u], n_z.y, cf_p1(m, b + 1u)), tf, x, mm, vv, m);
-            update(b + 2u, (*g)[b + 2u], agent_draw(0.0, (*g)[b + 2u], n_z.z, cf_p1(m, b + 2u)), tf, x, mm, vv, m);
-            update(b + 3u, (*g)[b + 3u], agent_draw(0.0, (*g)[b + 3u], n_z.w, cf_p1(m, b + 3u)), tf, x, mm, vv, m);
+            update(b, (*g)[b], agent_draw(0.0, (*g)[b], n_z.x, agents_scale(m, b)), tf, x, mm, vv, m);
+            update(b + 1u, (*g)[b + 1u], agent_draw(0.0, (*g)[b + 1u], n_z.y, agents_scale(m, b + 1u)), tf, x, mm, vv, m);
+            update(b + 2u, (*g)[b + 2u], agent_draw(0.0, (*g)[b + 2u], n_z.z, agents_scale(m, b + 2u)), tf, x, mm, vv, m);
+            update(b + 3u, (*g)[b + 3u], agent_draw(0.0, (*g)[b + 3u], n_z.w, agents_scale(m, b + 3u)), tf, x, mm, vv, m);
             next_noise_block();
         }
     } else {
         for (var i = 0u; i < DIM; i += 1u) {
             var xi = 0.0;
             for (var a = 0u; a < DRAWS; a += 4u) {
-                xi = agent_draw(xi, (*g)[i], n_z.x, cf_p1(m, i));
-                xi = agent_draw(xi, (*g)[i], n_z.y, cf_p1(m, i));
-                xi = agent_draw(xi, (*g)[i], n_z.z, cf_p1(m, i));
-                xi = agent_draw(xi, (*g)[i], n_z.w, cf_p1(m, i));
+                xi = agent_draw(xi, (*g)[i], n_z.x, agents_scale(m, i));
+                xi = agent_draw(xi, (*g)[i], n_z.y, agents_scale(m, i));
+                xi = agent_draw(xi, (*g)[i], n_z.z, agents_scale(m, i));
+                xi = agent_draw(xi, (*g)[i], n_z.w, agents_scale(m, i));
                 next_noise_block();
             }
             update(i, (*g)[i], xi, tf, x, mm, vv, m);
@@ -173,7 +173,7 @@ fn in_bounds(x: ptr<function, array<f32, DIM>>) -> bool {
     return ok;
 }
 
-// DCSGD (kernel 10): agents outside, coordinates inside, so both streams are read in order; each agent's
+// DCSGD (K_DCSGD): agents outside, coordinates inside, so both streams are read in order; each agent's
 // noisy gradient is compressed with its own words and the server averages. Twin: src/cpu/advance.rs.
 fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
     var acc: array<f32, DIM>;
@@ -183,10 +183,10 @@ fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM
     }
     for (var a = 0u; a < DRAWS; a += 1u) {
         for (var i = 0u; i < DIM; i += 1u) {
-            va[i] = (*g)[i] + cf_p1(m, i) * noise_next(i);
+            va[i] = (*g)[i] + dcsgd_scale(m, i) * noise_next(i);
         }
         var norm = 0.0;
-        if (COMP == 3u) {
+        if (COMP == COMP_QSGD) {
             for (var i = 0u; i < DIM; i += 1u) {
                 norm += va[i] * va[i];
             }
@@ -195,15 +195,15 @@ fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM
         var kept = 0u;
         for (var i = 0u; i < DIM; i += 1u) {
             let w = comp_next();
-            acc[i] += compress(va[i], w, cf_p3(m, i), cf_p4(m, i), &kept, DIM - i, norm);
+            acc[i] += compress(va[i], w, dcsgd_comp_param(m, i), dcsgd_comp_scale(m, i), &kept, DIM - i, norm);
         }
     }
     for (var i = 0u; i < DIM; i += 1u) {
-        (*x)[i] = (*x)[i] - cf_p0(m, i) * (acc[i] * cf_p2(m, i));
+        (*x)[i] = (*x)[i] - dcsgd_eta(m, i) * (acc[i] * dcsgd_inv_agents(m, i));
     }
 }
 
-// The rand-k DCSGD SDE (kernel 12): z2 for every coordinate and its mean, then z1 and the update
+// The rand-k DCSGD SDE (K_RANDK_SDE): z2 for every coordinate and its mean, then z1 and the update
 // (spec 6.3's O(d) sampler).
 fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
     var z2: array<f32, DIM>;
@@ -217,7 +217,7 @@ fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32,
     for (var i = 0u; i < DIM; i += 1u) {
         let z1 = noise_next(i);
         let gi = (*g)[i];
-        (*x)[i] = (*x)[i] - cf_p0(m, i) * gi + cf_p1(m, i) * z1 + cf_p2(m, i) * gi * (z2[i] - zbar);
+        (*x)[i] = (*x)[i] - randk_sde_dt(m, i) * gi + randk_sde_noise(m, i) * z1 + randk_sde_grad_noise(m, i) * gi * (z2[i] - zbar);
     }
 }
 
@@ -478,7 +478,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     g_bound = groups[grp].div_bound;
     g_tf_a = groups[grp].tf_a;
     g_tf_b = groups[grp].tf_b;
-    if (MODEL == 5u || MODEL == 7u) {
+    if (TIME_FACTORS) {
         time_blocks_init();
     }
     u_refine = params.refine;
@@ -535,7 +535,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         n_bhi = params.m0_hi >> PB_SHIFT;
         n_lane = params.m0_lo & (PER_BLOCK - 1u);
         noise_fetch();
-        if (MODEL == 10u) {
+        if (MODEL == K_DCSGD) {
             c_blo = (params.m0_lo >> 2u) | (params.m0_hi << 30u);
             c_bhi = params.m0_hi >> 2u;
             c_lane = params.m0_lo & 3u;
@@ -554,7 +554,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         // unrolled; a block holds at most one sampled step when refine * every >= 4 (or none
         // when the dispatch samples nothing). The host packs paths (PACK > 1) only when these
         // hold (src/shader.rs pack_for).
-        let fast1 = PACK > 1u || (DIM == 1u && DRAWS == 1u && MODEL < 8u && !TNOISE && !TCDF
+        let fast1 = PACK > 1u || (DIM == 1u && DRAWS == 1u && SINGLE_AGENT && !TNOISE && !TCDF
             && (params.stat_start == 0xFFFFFFFFu || params.refine >= 4u || params.stat_every >= 4u
                 || params.refine * params.stat_every >= 4u));
         if (fast1) {
@@ -590,9 +590,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                             // the blocks are fetched at fixed variates instead of testing the
                             // cursor at every variate.
                             fast4_coords(&g, time_factors(k, j), &x, &mm, &vv, &m);
-                        } else if (MODEL == 10u) {
+                        } else if (MODEL == K_DCSGD) {
                             dcsgd_step(&g, &x, &m);
-                        } else if (MODEL == 12u) {
+                        } else if (MODEL == K_RANDK_SDE) {
                             randk_sde_step(&g, &x, &m);
                         } else {
                             let tf = time_factors(k, j);
@@ -600,7 +600,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                                 // One variate per agent; the multi-draw kernels aggregate them first.
                                 var xi = 0.0;
                                 for (var a = 0u; a < DRAWS; a += 1u) {
-                                    xi = agent_draw(xi, g[i], noise_next(i), cf_p1(&m, i));
+                                    xi = agent_draw(xi, g[i], noise_next(i), agents_scale(&m, i));
                                 }
                                 update(i, g[i], xi, tf, &x, &mm, &vv, &m);
                             }

@@ -64,7 +64,7 @@ pub struct Coef {
     pub h: f32,
     /// Minimizer c_i.
     pub c: f32,
-    /// Model coefficients (see `crate::model`).
+    /// The kernel's coefficient slots (`crate::kernel::coefs` names them per kernel).
     pub p0: f32,
     pub p1: f32,
     pub p2: f32,

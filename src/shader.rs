@@ -3,7 +3,8 @@
 //! is validated with naga, in `cargo test` too, without a GPU.
 
 use crate::error::{Error, Result};
-use crate::kernel::{KernelConsts, WG};
+use crate::kernel::coefs::LAYOUTS;
+use crate::kernel::{COMPRESSOR_IDS, Kernel, KernelConsts, WG};
 use crate::layout::Params;
 use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 
@@ -84,7 +85,7 @@ pub const PACK_WIDTHS: [usize; 4] = [1, 2, 4, 8];
 /// per four substeps, the one loop that may pack several paths per invocation: one coordinate,
 /// one normal per substep, none of the multi-draw, compressed or Student-t kernels.
 pub fn packable(k: &KernelConsts) -> bool {
-    k.dim == 1 && k.draws == 1 && k.kernel < 8 && !k.tnoise && !k.tcdf
+    k.dim == 1 && k.draws == 1 && k.kernel.is_single_agent() && !k.tnoise && !k.tcdf
 }
 
 /// The paths per invocation an adapter asks for by default: [`SOFTWARE_PACK`] on a software
@@ -122,7 +123,7 @@ pub fn pack_for(k: &KernelConsts, width: usize, p: &Params) -> usize {
 /// the same operations on every path, so the results are the same bit for bit. Software
 /// adapters only: a hardware GPU's branch is a real one.
 pub fn speculable(k: &KernelConsts) -> bool {
-    k.kernel == 2 && !k.tcdf
+    k.kernel == Kernel::SignsgdSde && !k.tcdf
 }
 
 /// Whether wgpu compiles kernel `k` with its runtime checks (index clamps on every array and
@@ -133,12 +134,12 @@ pub fn speculable(k: &KernelConsts) -> bool {
 /// step and coordinate counts, so the checks guard against nothing here. On an H100 (one call,
 /// alternated runs, 2^22 paths × 1000 steps, benches/NOTES.md) dropping them made signsgd-sde
 /// d = 1 1.10–1.15× faster, sgd-sde d = 1 1.15–1.22×, adam-sde d = 1 1.14×, signsgd-sde d = 16
-/// 1.86× and dsignsgd d = 16 N = 4 1.52×, but DCSGD with a compressor (kernel 10, rand-k) 0.90×:
+/// 1.86× and dsignsgd d = 16 N = 4 1.52×, but DCSGD with a compressor (`Kernel::Dcsgd`, rand-k) 0.90×:
 /// that kernel keeps them. On llvmpipe the difference was within the run-to-run spread, so
 /// software adapters keep them. Both settings give the same per-path states and records; tests
 /// compare them.
 pub fn runtime_checks(k: &KernelConsts, software: bool) -> bool {
-    software || k.kernel == 10
+    software || k.kernel == Kernel::Dcsgd
 }
 
 /// Largest histogram (words, [`KernelConsts::hist_words`]) that an invocation counts in private
@@ -186,6 +187,30 @@ impl Variant {
     }
 }
 
+/// What the composer writes first into every advance kernel, from `crate::kernel` (so the
+/// numbers and slot indices exist only there): the kernels' names `K_*`, the compressor ids
+/// `COMP_*`, the classes of the kernel being composed, and one accessor per coefficient slot,
+/// `<layout>_<slot>(m, i)` (`adam_eps(m, i)` returns `cf_p4(m, i)`, shared/model.wgsl).
+fn kernel_names() -> String {
+    let mut s = String::new();
+    for k in Kernel::ALL {
+        s += &format!("const {}: u32 = {}u;\n", k.wgsl_name(), k.id());
+    }
+    for (name, id) in COMPRESSOR_IDS {
+        s += &format!("const {name}: u32 = {id}u;\n");
+    }
+    for layout in LAYOUTS {
+        for (slot, index) in layout.slots {
+            s += &format!(
+                "fn {}_{}(m: ptr<function, ModelCoefs>, i: u32) -> f32 {{\n    return cf_p{index}(m, i);\n}}\n",
+                layout.name,
+                slot.to_lowercase()
+            );
+        }
+    }
+    s
+}
+
 /// The composed `advance` kernel for these constants in variant `v`.
 pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     let Variant { coef_regs, pack, spec, private_hist, checks: _ } = *v;
@@ -204,16 +229,17 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     let local = uses_local_hist(k);
     let per = k.per_block();
     let header = format!(
-        "const DIM: u32 = {}u;\nconst SLOTS: u32 = {}u;\nconst DRAWS: u32 = {}u;\nconst MODEL: u32 = {}u;\nconst BINS: u32 = {}u;\nconst WG: u32 = {}u;\n\
+        "const DIM: u32 = {}u;\nconst SLOTS: u32 = {}u;\nconst DRAWS: u32 = {}u;\nconst MODEL: u32 = {};\nconst BINS: u32 = {}u;\nconst WG: u32 = {}u;\n\
          const RNG_ROUNDS: u32 = {}u;\nconst STREAM_NOISE: u32 = {}u;\nconst STREAM_COMPRESS: u32 = {}u;\n\
-         const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {}u;\n\
+         const USE_LOCAL_HIST: bool = {};\nconst LOCAL_HIST_WORDS: u32 = {}u;\nconst COMP: u32 = {};\n\
          const TNOISE: bool = {};\nconst TCDF: bool = {};\nconst PER_BLOCK: u32 = {}u;\nconst PB_SHIFT: u32 = {}u;\n\
          const COEF_REGS: bool = {};\nconst CDIM: u32 = {}u;\nconst FAST4: bool = {};\nconst PACK: u32 = {}u;\n\
-         const INV: u32 = {}u;\nconst SPEC: bool = {};\nconst PRIV_HIST: bool = {};\n",
+         const INV: u32 = {}u;\nconst SPEC: bool = {};\nconst PRIV_HIST: bool = {};\n\
+         const SINGLE_AGENT: bool = {};\nconst AGGREGATES: bool = {};\nconst TIME_FACTORS: bool = {};\n",
         k.dim,
         k.slots(),
         k.draws,
-        k.kernel,
+        k.kernel.wgsl_name(),
         k.bins,
         WG,
         ROUNDS,
@@ -221,7 +247,7 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
         STREAM_COMPRESS,
         local,
         if local { k.hist_words() } else { 1 },
-        k.comp,
+        COMPRESSOR_IDS.iter().find(|(_, id)| *id == k.comp).expect("a compressor id").0,
         k.tnoise,
         k.tcdf,
         per,
@@ -233,8 +259,15 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
         WG / pack,
         spec,
         private_hist,
+        k.kernel.is_single_agent(),
+        k.kernel.aggregates_agents(),
+        k.kernel.has_time_factors(),
     );
-    Ok(header + &fast4_coords_source(k) + &fast1_source(pack, k.kernel, spec) + &resolve("advance.wgsl")?)
+    Ok(kernel_names()
+        + &header
+        + &fast4_coords_source(k)
+        + &fast1_source(pack, k.kernel, spec)
+        + &resolve("advance.wgsl")?)
 }
 
 /// Largest d × draws for which [`fast4_coords_source`] writes the FAST4 substep out.
@@ -258,7 +291,7 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
             for (q, c) in lane.iter().enumerate() {
                 let i = b + q;
                 s.push_str(&format!(
-                    "    update({i}u, (*g)[{i}u], agent_draw(0.0, (*g)[{i}u], n_z.{c}, cf_p1(m, {i}u)), tf, x, mm, vv, m);\n"
+                    "    update({i}u, (*g)[{i}u], agent_draw(0.0, (*g)[{i}u], n_z.{c}, agents_scale(m, {i}u)), tf, x, mm, vv, m);\n"
                 ));
             }
             s.push_str("    next_noise_block();\n");
@@ -268,7 +301,9 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
             s.push_str(&format!("    var xi{i} = 0.0;\n"));
             for _ in (0..draws).step_by(4) {
                 for c in lane {
-                    s.push_str(&format!("    xi{i} = agent_draw(xi{i}, (*g)[{i}u], n_z.{c}, cf_p1(m, {i}u));\n"));
+                    s.push_str(&format!(
+                        "    xi{i} = agent_draw(xi{i}, (*g)[{i}u], n_z.{c}, agents_scale(m, {i}u));\n"
+                    ));
                 }
                 s.push_str("    next_noise_block();\n");
             }
@@ -290,7 +325,7 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
 /// sampled after the stretch's loop: SIMD drivers such as llvmpipe run both sides of every
 /// branch, so sampling code inside the substep loop would cost every substep.
 ///
-/// The SignSGD SDE (kernel 2) packed: erf's Taylor branch (|u| < 0.5) for every path, and its
+/// The SignSGD SDE packed: erf's Taylor branch (|u| < 0.5) for every path, and its
 /// erfc branch in a loop that serves one pending path per trip, first pending first. llvmpipe
 /// runs both sides of a branch but leaves a loop once no invocation of the SIMD group has a
 /// path pending: near stationarity that is one trip, one erfc per substep for all the packed
@@ -301,7 +336,7 @@ pub fn fast4_coords_source(k: &KernelConsts) -> String {
 /// The bias corrections of Adam and its SDE (shared/model.wgsl `block_iotas`) take two
 /// exponentials per block here, at its first substep, and a multiply-add for each substep of it,
 /// instead of two exponentials per substep.
-pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
+pub fn fast1_source(pack: usize, kernel: Kernel, spec: bool) -> String {
     let others = 1..pack;
     // Path q's state (an lvalue), its pointer, and its normals.
     let xv = |q: usize| if q == 0 { "(*x0)".to_string() } else { format!("x{q}") };
@@ -309,7 +344,7 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
     let zv = |q: usize| if q == 0 { "n_z".to_string() } else { format!("z{q}") };
     let mmp = |q: usize| if q == 0 { "mm0".to_string() } else { format!("&mm{q}") };
     let vvp = |q: usize| if q == 0 { "vv0".to_string() } else { format!("&vv{q}") };
-    let shared_erf = kernel == 2 && pack > 1;
+    let shared_erf = kernel == Kernel::SignsgdSde && pack > 1;
     let mut s = String::from(
         "fn fast1_run(wid: u32, lid: u32, x0: ptr<function, array<f32, DIM>>, mm0: ptr<function, array<f32, DIM>>,\n    \
          vv0: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, s1: ptr<function, array<f32, NQ>>,\n    \
@@ -337,7 +372,7 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
          // the guards are uniform.\n            let first = n_lane;\n            \
          let cnt = min(4u - first, total - n);\n",
     );
-    let bias = kernel == 5 || kernel == 7;
+    let bias = kernel.has_time_factors();
     if bias {
         // The bias corrections of the block's first substep (Adam and its SDE; shared/model.wgsl
         // block_iotas: variate m of the stream is substep m, so `first` is the substep's place in its block).
@@ -351,7 +386,7 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
             for q in 0..pack {
                 let x = xv(q);
                 s.push_str(&format!(
-                    "                let u{q} = grad1({x}[0], m) * cf_p2(m, 0u);\n                \
+                    "                let u{q} = grad1({x}[0], m) * signsgd_sde_inv_scale(m, 0u);\n                \
                      var e{q} = erf_small_and_diffusion(u{q});\n                \
                      var pend{q} = al{q} && !(abs(u{q}) < 0.5);\n"
                 ));
@@ -381,7 +416,7 @@ pub fn fast1_source(pack: usize, kernel: u32, spec: bool) -> String {
                 let (x, z) = (xv(q), zv(q));
                 s.push_str(&format!(
                     "                if (al{q}) {{\n                    \
-                     {x}[0] = sign_sde_update({x}[0], e{q}, {z}.{c}, cf_p0(m, 0u), cf_p1(m, 0u));\n                }}\n"
+                     {x}[0] = sign_sde_update({x}[0], e{q}, {z}.{c}, signsgd_sde_dt(m, 0u), signsgd_sde_noise(m, 0u));\n                }}\n"
                 ));
             }
         } else {

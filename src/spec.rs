@@ -153,7 +153,7 @@ impl ModelKind {
     /// The kernel that runs the model, injected into the shader as `MODEL`: the P7 SDEs run
     /// on the P1 kernels with their own coefficients (see `crate::model::adaptive`). The
     /// compressed models' kernel also depends on the compressor: see
-    /// [`crate::kernel::kernel_id`], which callers should use.
+    /// [`crate::kernel::Kernel::of`], which callers should use.
     pub fn id(self) -> u32 {
         match self {
             Self::SgdSde => 0,

@@ -1,11 +1,8 @@
-// Objective and model updates, selected by the injected constant MODEL. Twin: src/model/.
-// Kernel ids (src/spec.rs ModelKind::id): 0 sgd-sde, 1 sgd, 2 signsgd-sde, 3 signsgd, 4 rmsprop,
-// 5 adam, 6 rmsprop-sde (P1 and P7), 7 adam-sde (P1 and P7), 8 dsgd (and dcsgd with the identity),
-// 9 dsignsgd, 10 dcsgd, 11 dcsgd-sde with bernoulli, 12 dcsgd-sde with rand-k (the distributed SDEs
-// dsgd-sde, dsignsgd-sde and the identity dcsgd-sde run on kernels 0 and 2 with their noise scaled by
-// 1/sqrt(N)); see src/model/mod.rs kernel_id. Kernels 10 and 12 have their own steps in advance.wgsl. Per-coordinate coefficients
-// p0..p8 are derived on the host in f64 (src/model/); their meaning per kernel is documented
-// at each branch and in src/model/adaptive.rs.
+// Objective and model updates, selected by the injected constant MODEL, one of the kernels K_*
+// (src/kernel/mod.rs Kernel says which models run on which). Twin: src/model/. K_DCSGD and
+// K_RANDK_SDE take steps of their own in advance.wgsl. The per-coordinate coefficients are derived
+// on the host in f64 (src/model/) and read through the named accessors `<layout>_<slot>(m, i)`
+// that the composer writes from src/kernel/coefs.rs, where each slot's meaning is given.
 
 // Per-coordinate coefficients in registers when COEF_REGS (CDIM = DIM: software adapters at every
 // d, hardware ones up to d = 4; src/shader.rs coef_regs), else unused (CDIM = 1) and the
@@ -146,9 +143,9 @@ fn block_iotas(nb: f32) -> vec2<f32> {
 // (0, 0) for kernels without bias corrections.
 fn block_time_factors(ib: vec2<f32>, c: vec2<f32>, q: vec2<f32>) -> vec2<f32> {
     let i = c + q * ib;
-    if (MODEL == 5u) {
+    if (MODEL == K_ADAM) {
         return vec2<f32>(1.0 / i.x, 1.0 / i.y);
-    } else if (MODEL == 7u) {
+    } else if (MODEL == K_ADAM_SDE) {
         let s2 = sqrt(i.y);
         return vec2<f32>(s2 / i.x, s2);
     }
@@ -157,7 +154,7 @@ fn block_time_factors(ib: vec2<f32>, c: vec2<f32>, q: vec2<f32>) -> vec2<f32> {
 
 // Time factors of the substep about to run after k optimizer steps and j substeps.
 fn time_factors(k: u32, j: u32) -> vec2<f32> {
-    if (MODEL != 5u && MODEL != 7u) {
+    if (!TIME_FACTORS) {
         return vec2<f32>(0.0, 0.0);
     }
     let jb = (k * u_refine + j) & 3u;
@@ -187,37 +184,38 @@ fn loss_of(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) -> f
     return 0.5 * l;
 }
 
-// Adds one agent's draw to a coordinate's aggregate (multi-draw kernels 8 and 9): the normal
-// itself (dsgd) or the sign of the agent's noisy gradient (dsignsgd).
-fn accumulate(acc: f32, g: f32, xi: f32, p1: f32) -> f32 {
-    if (MODEL == 8u) {
+// Adds one agent's draw to a coordinate's aggregate (the kernels that aggregate agents): the
+// normal itself (dsgd) or the sign of the agent's noisy gradient (dsignsgd); `scale` is the agent's
+// noise scale.
+fn accumulate(acc: f32, g: f32, xi: f32, scale: f32) -> f32 {
+    if (MODEL == K_DSGD) {
         return acc + xi;
     }
-    return acc + sign_f32(g + p1 * xi);
+    return acc + sign_f32(g + scale * xi);
 }
 
-// One coordinate of one agent's compressed vector (kernel 10; src/model/compressed.rs): v the agent's
-// noisy gradient coordinate, w its compressor word, (c3, c4) the compressor's coefficients, kept the
-// running rand-k count, left = d - i, norm = |v| (qsgd).
+// One coordinate of one agent's compressed vector (K_DCSGD; src/model/compressed.rs): v the agent's
+// noisy gradient coordinate, w its compressor word, (c3, c4) the compressor's parameter and scale, kept
+// the running rand-k count, left = d - i, norm = |v| (qsgd).
 fn compress(v: f32, w: u32, c3: f32, c4: f32, kept: ptr<function, u32>, left: u32, norm: f32) -> f32 {
     let u = w >> 8u;
     let uf = f32(i32(u)) * (1.0 / 16777216.0);
-    if (COMP == 1u) {
+    if (COMP == COMP_BERNOULLI) {
         return select(0.0, v * c4, u < u32(c3));
     }
-    if (COMP == 2u) {
+    if (COMP == COMP_RANDK) {
         let need = u32(c3) - *kept;
         let keep = need >= left || u * left < (min(need, 255u) << 24u);
         *kept += select(0u, 1u, keep);
         return select(0.0, v * c4, keep);
     }
-    if (COMP == 3u) {
+    if (COMP == COMP_QSGD) {
         let r = select(0.0, c3 * abs(v) / norm, norm > 0.0);
         let l = floor(r);
         let zeta = select(l, l + 1.0, uf < r - l);
         return sign_f32(v) * (zeta * (norm * c4));
     }
-    if (COMP == 4u) {
+    if (COMP == COMP_NATURAL) {
         let a = abs(v);
         let lo = bitcast<f32>(bitcast<u32>(a) & 0x7F800000u);
         let up = uf < (a - lo) / lo;
@@ -227,10 +225,10 @@ fn compress(v: f32, w: u32, c3: f32, c4: f32, kept: ptr<function, u32>, left: u3
     return v;
 }
 
-// The SignSGD SDE's Euler-Maruyama step of one coordinate given e = (drift factor, diffusion factor);
-// p0 = dt, p1 = sqrt(eta dt) (twin of model::signsgd::sde_update_with).
-fn sign_sde_update(x: f32, e: vec2<f32>, xi: f32, p0: f32, p1: f32) -> f32 {
-    return x - p0 * e.x + p1 * e.y * xi;
+// The SignSGD SDE's Euler-Maruyama step of one coordinate given e = (drift factor, diffusion factor)
+// (twin of model::signsgd::sde_update_with).
+fn sign_sde_update(x: f32, e: vec2<f32>, xi: f32, dt: f32, noise: f32) -> f32 {
+    return x - dt * e.x + noise * e.y * xi;
 }
 
 // One update of coordinate i's state (x, and the EMAs m, v where the model has them) given its
@@ -238,25 +236,21 @@ fn sign_sde_update(x: f32, e: vec2<f32>, xi: f32, p0: f32, p1: f32) -> f32 {
 fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, DIM>>,
           ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
     let x = (*xs)[i];
-    let p0 = cf_p0(m, i);
-    let p1 = cf_p1(m, i);
-    if (MODEL == 0u) {
-        // sgd-sde: EM step of dX = -grad f dt + sqrt(eta) sigma dW; p0 = dt, p1 = sqrt(eta dt) sigma.
-        (*xs)[i] = x - p0 * g + p1 * xi;
-    } else if (MODEL == 1u) {
-        // sgd: x - eta (g + sigma xi); p0 = eta, p1 = sigma.
-        (*xs)[i] = x - p0 * (g + p1 * xi);
-    } else if (MODEL == 2u) {
-        // signsgd-sde: dX = -erf(g/(sqrt2 sigma)) dt + sqrt(eta) sqrt(1 - erf^2) dW;
-        // p0 = dt, p1 = sqrt(eta dt), p2 = 1/(sqrt2 sigma). Student-t noise (TCDF): 2F_nu(g/s) - 1 for erf,
-        // p2 = 1/s.
-        // e = (drift factor, diffusion factor sqrt(1 - drift^2)).
+    if (MODEL == K_SGD_SDE) {
+        // EM step of dX = -grad f dt + sqrt(eta) sigma dW.
+        (*xs)[i] = x - sgd_sde_dt(m, i) * g + sgd_sde_noise(m, i) * xi;
+    } else if (MODEL == K_SGD) {
+        (*xs)[i] = x - discrete_eta(m, i) * (g + discrete_scale(m, i) * xi);
+    } else if (MODEL == K_SIGNSGD_SDE) {
+        // dX = -erf(g/(sqrt2 sigma)) dt + sqrt(eta) sqrt(1 - erf^2) dW; with Student-t noise (TCDF)
+        // 2F_nu(g/s) - 1 for erf. e = (drift factor, diffusion factor sqrt(1 - drift^2)).
         var e: vec2<f32>;
         if (TCDF) {
-            let t = t_sign_moments(g * cf_p2(m, i), coef[g_base + i].nu, coef[g_base + i].sqrt_nu, coef[g_base + i].tab);
+            let t = t_sign_moments(g * signsgd_sde_inv_scale(m, i), coef[g_base + i].nu, coef[g_base + i].sqrt_nu,
+                                   coef[g_base + i].tab);
             e = vec2<f32>(t.x, sqrt(t.y));
         } else {
-            let a = g * cf_p2(m, i);
+            let a = g * signsgd_sde_inv_scale(m, i);
             if (SPEC) {
                 // The speculative kernel (src/shader.rs speculable): the small-argument branch
                 // alone, and a flag where it would not do.
@@ -266,50 +260,44 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
                 e = erf_and_diffusion(a);
             }
         }
-        (*xs)[i] = sign_sde_update(x, e, xi, p0, p1);
-    } else if (MODEL == 3u) {
-        // signsgd: x - eta sign(g + sigma xi); p0 = eta, p1 = sigma.
-        (*xs)[i] = x - p0 * sign_f32(g + p1 * xi);
-    } else if (MODEL == 4u) {
-        // rmsprop: p0 = eta, p1 = sigma, p2 = 1 - beta, p3 = eps, p4 = eta theta.
-        let gg = g + p1 * xi;
-        let v = (*vs)[i] + cf_p2(m, i) * (gg * gg - (*vs)[i]);
+        (*xs)[i] = sign_sde_update(x, e, xi, signsgd_sde_dt(m, i), signsgd_sde_noise(m, i));
+    } else if (MODEL == K_SIGNSGD) {
+        (*xs)[i] = x - discrete_eta(m, i) * sign_f32(g + discrete_scale(m, i) * xi);
+    } else if (MODEL == K_RMSPROP) {
+        let gg = g + rmsprop_scale(m, i) * xi;
+        let v = (*vs)[i] + rmsprop_one_minus_beta(m, i) * (gg * gg - (*vs)[i]);
         (*vs)[i] = v;
-        (*xs)[i] = x - p0 * gg / (sqrt(max(v, 0.0)) + cf_p3(m, i)) - cf_p4(m, i) * x;
-    } else if (MODEL == 5u) {
-        // adam: p0 = eta, p1 = sigma, p2 = 1 - beta1, p3 = 1 - beta2, p4 = eps, p5 = eta theta.
-        let gg = g + p1 * xi;
-        let mm = (*ms)[i] + cf_p2(m, i) * (gg - (*ms)[i]);
-        let v = (*vs)[i] + cf_p3(m, i) * (gg * gg - (*vs)[i]);
+        (*xs)[i] = x - rmsprop_eta(m, i) * gg / (sqrt(max(v, 0.0)) + rmsprop_eps(m, i)) - rmsprop_eta_decay(m, i) * x;
+    } else if (MODEL == K_ADAM) {
+        let gg = g + adam_scale(m, i) * xi;
+        let mm = (*ms)[i] + adam_one_minus_beta1(m, i) * (gg - (*ms)[i]);
+        let v = (*vs)[i] + adam_one_minus_beta2(m, i) * (gg * gg - (*vs)[i]);
         (*ms)[i] = mm;
         (*vs)[i] = v;
-        (*xs)[i] = x - p0 * (mm * tf.x) / (sqrt(max(v, 0.0) * tf.y) + cf_p4(m, i)) - cf_p5(m, i) * x;
-    } else if (MODEL == 6u) {
-        // rmsprop-sde, V first: p0 = dt, p1 = sqrt(eta dt) sigma, p2 = rho dt, p3 = eps,
-        // p4 = theta dt, p5 = sigma^2; u_gsq = params.gsq = 1 (P1) or 0 (P7).
-        let v = (*vs)[i] + cf_p2(m, i) * (u_gsq * g * g + cf_p5(m, i) - (*vs)[i]);
+        (*xs)[i] = x - adam_eta(m, i) * (mm * tf.x) / (sqrt(max(v, 0.0) * tf.y) + adam_eps(m, i)) - adam_eta_decay(m, i) * x;
+    } else if (MODEL == K_RMSPROP_SDE) {
+        // V first; u_gsq = params.gsq = 1 (P1) or 0 (P7).
+        let v = (*vs)[i] + rmsprop_sde_rho_dt(m, i) * (u_gsq * g * g + rmsprop_sde_sigma_sq(m, i) - (*vs)[i]);
         (*vs)[i] = v;
-        let pp = sqrt(max(v, 0.0)) + cf_p3(m, i);
-        (*xs)[i] = x - (p0 * g + p1 * xi) / pp - cf_p4(m, i) * x;
-    } else if (MODEL == 8u) {
-        // dsgd: xi is the sum of the N agents' normals; p0 = eta, p1 = sigma, p2 = 1/N.
-        (*xs)[i] = x - p0 * (g + p1 * (xi * cf_p2(m, i)));
-    } else if (MODEL == 9u) {
-        // dsignsgd: xi is the sum of the N agents' signs; p0 = eta, p2 = 1/N.
-        (*xs)[i] = x - p0 * (xi * cf_p2(m, i));
-    } else if (MODEL == 11u) {
-        // dcsgd-sde, bernoulli: diagonal diffusion; p0 = dt, p1 = (eta dt/N)(1 + omega) sigma^2,
-        // p2 = (eta dt/N) omega.
-        (*xs)[i] = x - p0 * g + sqrt(p1 + cf_p2(m, i) * (g * g)) * xi;
+        let pp = sqrt(max(v, 0.0)) + rmsprop_sde_eps(m, i);
+        (*xs)[i] = x - (rmsprop_sde_dt(m, i) * g + rmsprop_sde_noise(m, i) * xi) / pp - rmsprop_sde_decay_dt(m, i) * x;
+    } else if (MODEL == K_DSGD) {
+        // xi is the sum of the N agents' normals.
+        (*xs)[i] = x - agents_eta(m, i) * (g + agents_scale(m, i) * (xi * agents_inv_agents(m, i)));
+    } else if (MODEL == K_DSIGNSGD) {
+        // xi is the sum of the N agents' signs.
+        (*xs)[i] = x - agents_eta(m, i) * (xi * agents_inv_agents(m, i));
+    } else if (MODEL == K_BERNOULLI_SDE) {
+        // A diagonal diffusion.
+        (*xs)[i] = x - bernoulli_sde_dt(m, i) * g + sqrt(bernoulli_sde_base_var(m, i) + bernoulli_sde_grad_var(m, i) * (g * g)) * xi;
     } else {
-        // adam-sde, V first, then X with M_n, then M: p0 = dt, p1 = rho1 sqrt(eta dt) sigma,
-        // p2 = rho1 dt, p3 = rho2 dt, p4 = eps, p5 = theta dt, p6 = sigma^2,
-        // p7 = eta rho1 (drift correction), p8 = eta rho1 sqrt(eta dt) sigma (noise companion).
-        let v = (*vs)[i] + cf_p3(m, i) * (u_gsq * g * g + cf_p6(m, i) - (*vs)[i]);
+        // K_ADAM_SDE: V first, then X with M_n, then M.
+        let v = (*vs)[i] + adam_sde_rho2_dt(m, i) * (u_gsq * g * g + adam_sde_sigma_sq(m, i) - (*vs)[i]);
         (*vs)[i] = v;
-        let pp = sqrt(max(v, 0.0)) + cf_p4(m, i) * tf.y;
+        let pp = sqrt(max(v, 0.0)) + adam_sde_eps(m, i) * tf.y;
         let mo = (*ms)[i];
-        (*xs)[i] = x - (p0 * tf.x * (mo + cf_p7(m, i) * (g - mo)) + tf.x * cf_p8(m, i) * xi) / pp - cf_p5(m, i) * x;
-        (*ms)[i] = mo + cf_p2(m, i) * (g - mo) + p1 * xi;
+        (*xs)[i] = x - (adam_sde_dt(m, i) * tf.x * (mo + adam_sde_drift_correction(m, i) * (g - mo))
+            + tf.x * adam_sde_noise_companion(m, i) * xi) / pp - adam_sde_decay_dt(m, i) * x;
+        (*ms)[i] = mo + adam_sde_rho1_dt(m, i) * (g - mo) + adam_sde_m_noise(m, i) * xi;
     }
 }

@@ -22,7 +22,8 @@
 
 use rayon::prelude::*;
 
-use crate::kernel::{COMP_QSGD, KernelConsts, WG};
+use crate::kernel::coefs::{SLOTS, agents, dcsgd, randk_sde, signsgd_sde};
+use crate::kernel::{COMP_QSGD, Kernel, KernelConsts, WG};
 use crate::layout::{Coef, Group, Params, PartialLayout, Upload, partial_words};
 use crate::math::{erf_small_and_diffusion, is_finite_bits};
 use crate::model::adaptive::TimeBlocks;
@@ -57,18 +58,17 @@ pub fn advance(
     fused: bool,
 ) {
     macro_rules! go {
-        ($($m:literal)*) => {
+        ($($kernel:ident)*) => {
             match k.kernel {
-                $($m => if fused {
-                    advance_model::<$m, true>(k, params, up, state, partials, hist)
+                $(Kernel::$kernel => if fused {
+                    advance_model::<{ Kernel::$kernel.id() }, true>(k, params, up, state, partials, hist)
                 } else {
-                    advance_model::<$m, false>(k, params, up, state, partials, hist)
+                    advance_model::<{ Kernel::$kernel.id() }, false>(k, params, up, state, partials, hist)
                 },)*
-                id => unreachable!("kernel id {id}"),
             }
         };
     }
-    go!(0 1 2 3 4 5 6 7 8 9 10 11 12)
+    go!(SgdSde Sgd SignsgdSde Signsgd Rmsprop Adam RmspropSde AdamSde Dsgd Dsignsgd Dcsgd BernoulliSde RandkSde)
 }
 
 /// What one workgroup reads: its group's coefficients and scalars, the CDF tables, and how far
@@ -533,6 +533,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     hist: &mut [u32],
     hist2: &mut [u32],
 ) {
+    let kernel = const { Kernel::from_id(M) };
     let dim = k.dim;
     let bins = k.bins;
     let hs = bins as usize + 2;
@@ -564,15 +565,15 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             }
         }
     }
-    let p: Vec<[f32; 9]> = coef.iter().map(|q| [q.p0, q.p1, q.p2, q.p3, q.p4, q.p5, q.p6, q.p7, q.p8]).collect();
+    let p: Vec<[f32; SLOTS]> = coef.iter().map(|q| [q.p0, q.p1, q.p2, q.p3, q.p4, q.p5, q.p6, q.p7, q.p8]).collect();
     let mut g = vec![[0.0f32; LANES]; dim];
     let mut s1 = vec![[0.0f32; LANES]; dim + 1];
     let mut s2 = vec![[0.0f32; LANES]; dim];
     let mut ns = [0.0f32; LANES];
-    // Kernels 10 and 12 keep a second vector per coordinate (the agent's noisy gradient / z₂)
+    // The kernels with a step of their own keep a second vector per coordinate (the agent's noisy gradient / z₂)
     // and an accumulator.
-    let mut va = vec![[0.0f32; LANES]; if M == 10 || M == 12 { dim } else { 0 }];
-    let mut acc = vec![[0.0f32; LANES]; if M == 10 { dim } else { 0 }];
+    let mut va = vec![[0.0f32; LANES]; if kernel.has_own_step() { dim } else { 0 }];
+    let mut acc = vec![[0.0f32; LANES]; if kernel == Kernel::Dcsgd { dim } else { 0 }];
 
     let bound = group.div_bound;
     let mut alive = in_bounds(&x, bound);
@@ -583,8 +584,11 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let path0 = (u64::from(params.path_hi) << 32 | u64::from(params.path_lo)) + first_local as u64 - ctx.shift;
     let m0 = u64::from(params.m0_hi) << 32 | u64::from(params.m0_lo);
     let mut noise = Cursor::<FMA, TF>::new(m0, k.per_block(), !k.tnoise, STREAM_NOISE, params, path0);
-    let mut cw =
-        if M == 10 { Some(Cursor::<FMA, TF>::new(m0, 4, false, STREAM_COMPRESS, params, path0)) } else { None };
+    let mut cw = if kernel == Kernel::Dcsgd {
+        Some(Cursor::<FMA, TF>::new(m0, 4, false, STREAM_COMPRESS, params, path0))
+    } else {
+        None
+    };
 
     let time_blocks = TimeBlocks::new::<FMA>(group.tf_a, group.tf_b);
     let mut tf_ahead = time_blocks.factors::<M, FMA>(params.k_begin, 0, params.refine);
@@ -637,7 +641,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         // the divergence bound, all while the lane is in registers; the gradient pass and the
         // separate small-argument check are skipped. A coordinate with some argument ≥ 0.5 falls
         // back to the general code. Same operations per lane, so the same values.
-        let sign_fast = M == 2 && !k.tcdf && all_alive;
+        let sign_fast = kernel == Kernel::SignsgdSde && !k.tcdf && all_alive;
         let mut fused_inb = [true; LANES];
         for j in 0..params.refine {
             // Adam's time factors, computed a substep ahead: their chain of dependent operations
@@ -655,9 +659,9 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     }
                 }
             }
-            if M == 10 {
+            if kernel == Kernel::Dcsgd {
                 // DCSGD: agents outside, coordinates inside (both streams read in order).
-                let cw = cw.as_mut().expect("kernel 10 has a compressor stream");
+                let cw = cw.as_mut().expect("DCSGD has a compressor stream");
                 for a in acc.iter_mut() {
                     *a = [0.0; LANES];
                 }
@@ -665,7 +669,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     for i in 0..dim {
                         let z = noise.variate(&coef[i]);
                         for l in 0..LANES {
-                            va[i][l] = g[i][l] + p[i][1] * z[l];
+                            va[i][l] = g[i][l] + p[i][dcsgd::SCALE] * z[l];
                         }
                     }
                     let mut norm = [0.0f32; LANES];
@@ -682,7 +686,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     let mut kept = [0u32; LANES];
                     for i in 0..dim {
                         let w = cw.word();
-                        let (c3, c4) = (p[i][3], p[i][4]);
+                        let (c3, c4) = (p[i][dcsgd::COMP_PARAM], p[i][dcsgd::COMP_SCALE]);
                         let left = (dim - i) as u32;
                         macro_rules! comp {
                             ($id:expr) => {
@@ -703,11 +707,11 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                 }
                 for i in 0..dim {
                     for l in 0..LANES {
-                        let nx = x[i][l] - p[i][0] * (acc[i][l] * p[i][2]);
+                        let nx = x[i][l] - p[i][dcsgd::ETA] * (acc[i][l] * p[i][dcsgd::INV_AGENTS]);
                         x[i][l] = if alive[l] { nx } else { x[i][l] };
                     }
                 }
-            } else if M == 12 {
+            } else if kernel == Kernel::RandkSde {
                 // rand-k SDE: z₂ for every coordinate (and its mean), then z₁ and the update.
                 let mut sum = [0.0f32; LANES];
                 for i in 0..dim {
@@ -725,7 +729,9 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     let z1 = noise.variate(&coef[i]);
                     let pi = &p[i];
                     for l in 0..LANES {
-                        let nx = randk_sde_update(x[i][l], g[i][l], z1[l], va[i][l] - zbar[l], pi[0], pi[1], pi[2]);
+                        let (dt, noise, grad_noise) =
+                            (pi[randk_sde::DT], pi[randk_sde::NOISE], pi[randk_sde::GRAD_NOISE]);
+                        let nx = randk_sde_update(x[i][l], g[i][l], z1[l], va[i][l] - zbar[l], dt, noise, grad_noise);
                         x[i][l] = if alive[l] { nx } else { x[i][l] };
                     }
                 }
@@ -738,7 +744,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     // on AVX2). The aggregate's buffer is initialised only where it is used
                     // (zeroing it for every coordinate cost 2.5% of adam-sde d = 1 on AVX2).
                     let xi_own: [f32; LANES];
-                    let xi: &[f32; LANES] = if (M < 8 || M == 11) && !k.tnoise {
+                    let xi: &[f32; LANES] = if !kernel.aggregates_agents() && !k.tnoise {
                         debug_assert_eq!(k.draws, 1, "kernels below 8 and 11 take one draw");
                         let j = noise.next();
                         &noise.zb[noise.cur][j]
@@ -746,12 +752,12 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                         let mut sum = [0.0f32; LANES];
                         for _ in 0..k.draws {
                             let z = noise.variate(&coef[i]);
-                            if M < 8 || M == 11 {
+                            if !kernel.aggregates_agents() {
                                 sum = z;
                             } else {
                                 let gs = &g[i];
                                 for l in 0..LANES {
-                                    sum[l] = accumulate::<M>(sum[l], gs[l], z[l], pi[1]);
+                                    sum[l] = accumulate::<M>(sum[l], gs[l], z[l], pi[agents::SCALE]);
                                 }
                             }
                         }
@@ -764,10 +770,10 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                         let mut nx = [0.0f32; LANES];
                         let (mut all_small, mut all_in) = (true, true);
                         for l in 0..LANES {
-                            let a = hi * (xs[l] - ci) * pi[2];
+                            let a = hi * (xs[l] - ci) * pi[signsgd_sde::INV_SCALE];
                             all_small &= a.abs() < 0.5;
                             let (e, s) = erf_small_and_diffusion::<FMA>(a);
-                            nx[l] = sde_update_with(xs[l], e, s, xi[l], pi[0], pi[1]);
+                            nx[l] = sde_update_with(xs[l], e, s, xi[l], pi[signsgd_sde::DT], pi[signsgd_sde::NOISE]);
                             all_in &= nx[l].abs() <= bound;
                         }
                         if all_small {
@@ -791,10 +797,10 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     // 0.5, only the Taylor branch of `erf_and_diffusion` is live, so skip the
                     // erfc/exp branch for the whole block (the same values: the selects would
                     // pick the Taylor results). The GPU kernel branches the same way per path.
-                    let all_small = M == 2 && !k.tcdf && {
+                    let all_small = kernel == Kernel::SignsgdSde && !k.tcdf && {
                         let mut small = true;
                         for l in 0..LANES {
-                            small &= (gs[l] * pi[2]).abs() < 0.5;
+                            small &= (gs[l] * pi[signsgd_sde::INV_SCALE]).abs() < 0.5;
                         }
                         small
                     };
@@ -812,16 +818,36 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                             }
                             if all_small {
                                 for l in 0..LANES {
-                                    let (e, s) = erf_small_and_diffusion::<FMA>(gs[l] * pi[2]);
-                                    let nx = sde_update_with(xs[l], e, s, xi[l], pi[0], pi[1]);
+                                    let (e, s) = erf_small_and_diffusion::<FMA>(gs[l] * pi[signsgd_sde::INV_SCALE]);
+                                    let nx = sde_update_with(
+                                        xs[l],
+                                        e,
+                                        s,
+                                        xi[l],
+                                        pi[signsgd_sde::DT],
+                                        pi[signsgd_sde::NOISE],
+                                    );
                                     xs[l] = if live!(l) { nx } else { xs[l] };
                                     all_in &= xs[l].abs() <= bound;
                                 }
-                            } else if M == 2 && k.tcdf {
+                            } else if kernel == Kernel::SignsgdSde && k.tcdf {
                                 let q = &coef[i];
                                 for l in 0..LANES {
-                                    let (e, oms) = t_sign_moments::<FMA>(gs[l] * pi[2], q.nu, q.sqrt_nu, q.tab, tcdf);
-                                    let nx = sde_update_with(xs[l], e, oms.sqrt(), xi[l], pi[0], pi[1]);
+                                    let (e, oms) = t_sign_moments::<FMA>(
+                                        gs[l] * pi[signsgd_sde::INV_SCALE],
+                                        q.nu,
+                                        q.sqrt_nu,
+                                        q.tab,
+                                        tcdf,
+                                    );
+                                    let nx = sde_update_with(
+                                        xs[l],
+                                        e,
+                                        oms.sqrt(),
+                                        xi[l],
+                                        pi[signsgd_sde::DT],
+                                        pi[signsgd_sde::NOISE],
+                                    );
                                     xs[l] = if live!(l) { nx } else { xs[l] };
                                     all_in &= xs[l].abs() <= bound;
                                 }
@@ -853,8 +879,8 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         kk += 1;
         // Divergence: freeze and count the paths that left the bound in this step.
         // Paths rarely diverge: the bookkeeping runs only in steps where some lane did.
-        // Kernels 10 and 12 update in passes of their own, without the fused bound check.
-        let inb = if M != 10 && M != 12 { fused_inb } else { in_bounds(&x, bound) };
+        // The kernels with a step of their own update in passes, without the fused bound check.
+        let inb = if kernel.has_own_step() { in_bounds(&x, bound) } else { fused_inb };
         let mut any_new = false;
         for l in 0..LANES {
             any_new |= alive[l] & !inb[l];

@@ -31,20 +31,40 @@
 //! of four substeps without cancellation ([`TimeBlocks`]); the divisor is
 //! `sqrt(max(V, 0)) + ε`, never an inverse square root of a possibly-zero value.
 
+use crate::kernel::Kernel;
+use crate::kernel::coefs::{SLOTS, adam, adam_sde, rmsprop, rmsprop_sde, row};
 use crate::math::{exp_f32, one_minus_exp_neg};
 use crate::spec::{Adaptive, Correction, ModelKind};
 
-/// Per-coordinate coefficients p0..p8 (see the kernels' comments for their meaning).
-pub fn coefs(kind: ModelKind, a: &Adaptive, eta: f64, refine: u32, sigma: f64) -> [f64; 9] {
+/// The coefficient slots of an adaptive model ([`rmsprop`], [`adam`], [`rmsprop_sde`], [`adam_sde`]).
+pub fn coefs(kind: ModelKind, a: &Adaptive, eta: f64, refine: u32, sigma: f64) -> [f64; SLOTS] {
     let r = f64::from(refine);
     let dt = eta / r;
     let (om1, om2) = (1.0 - a.beta1, 1.0 - a.beta2);
     match kind {
-        ModelKind::Rmsprop => [eta, sigma, om2, a.eps, eta * a.weight_decay, 0.0, 0.0, 0.0, 0.0],
-        ModelKind::Adam => [eta, sigma, om1, om2, a.eps, eta * a.weight_decay, 0.0, 0.0, 0.0],
-        ModelKind::RmspropSde | ModelKind::RmspropMalladiSde => {
-            [dt, (eta * dt).sqrt() * sigma, om2 / r, a.eps, a.weight_decay * dt, sigma * sigma, 0.0, 0.0, 0.0]
-        }
+        ModelKind::Rmsprop => row([
+            (rmsprop::ETA, eta),
+            (rmsprop::SCALE, sigma),
+            (rmsprop::ONE_MINUS_BETA, om2),
+            (rmsprop::EPS, a.eps),
+            (rmsprop::ETA_DECAY, eta * a.weight_decay),
+        ]),
+        ModelKind::Adam => row([
+            (adam::ETA, eta),
+            (adam::SCALE, sigma),
+            (adam::ONE_MINUS_BETA1, om1),
+            (adam::ONE_MINUS_BETA2, om2),
+            (adam::EPS, a.eps),
+            (adam::ETA_DECAY, eta * a.weight_decay),
+        ]),
+        ModelKind::RmspropSde | ModelKind::RmspropMalladiSde => row([
+            (rmsprop_sde::DT, dt),
+            (rmsprop_sde::NOISE, (eta * dt).sqrt() * sigma),
+            (rmsprop_sde::RHO_DT, om2 / r),
+            (rmsprop_sde::EPS, a.eps),
+            (rmsprop_sde::DECAY_DT, a.weight_decay * dt),
+            (rmsprop_sde::SIGMA_SQ, sigma * sigma),
+        ]),
         ModelKind::AdamSde | ModelKind::AdamMalladiSde => {
             let noise = (eta * dt).sqrt() * sigma;
             let (drift_corr, companion) = match a.correction {
@@ -53,7 +73,17 @@ pub fn coefs(kind: ModelKind, a: &Adaptive, eta: f64, refine: u32, sigma: f64) -
                 Correction::None => (0.0, 0.0),
             };
             // ρ₁ √(ηΔt) σ = (1 − β₁)/η · √(ηΔt) σ.
-            [dt, om1 / eta * noise, om1 / r, om2 / r, a.eps, a.weight_decay * dt, sigma * sigma, drift_corr, companion]
+            row([
+                (adam_sde::DT, dt),
+                (adam_sde::M_NOISE, om1 / eta * noise),
+                (adam_sde::RHO1_DT, om1 / r),
+                (adam_sde::RHO2_DT, om2 / r),
+                (adam_sde::EPS, a.eps),
+                (adam_sde::DECAY_DT, a.weight_decay * dt),
+                (adam_sde::SIGMA_SQ, sigma * sigma),
+                (adam_sde::DRIFT_CORRECTION, drift_corr),
+                (adam_sde::NOISE_COMPANION, companion),
+            ])
         }
         _ => unreachable!("not an adaptive model"),
     }
@@ -111,7 +141,7 @@ impl TimeBlocks {
     /// (√ι₂/ι₁, √ι₂); unused (0, 0) for other kernels.
     #[inline(always)]
     pub fn factors<const MODEL: u32, const FMA: bool>(&self, k: u32, j: u32, refine: u32) -> [f32; 2] {
-        if MODEL != 5 && MODEL != 7 {
+        if const { !Kernel::from_id(MODEL).has_time_factors() } {
             return [0.0, 0.0];
         }
         let nn = k as f32 * refine as f32 + j as f32 + 1.0;
@@ -119,7 +149,7 @@ impl TimeBlocks {
         let nb = nn - jb as f32;
         let i1 = self.c[jb][0] + self.q[jb][0] * one_minus_exp_neg::<FMA>(self.a * nb);
         let i2 = self.c[jb][1] + self.q[jb][1] * one_minus_exp_neg::<FMA>(self.b * nb);
-        if MODEL == 5 {
+        if const { matches!(Kernel::from_id(MODEL), Kernel::Adam) } {
             [1.0 / i1, 1.0 / i2]
         } else {
             let s2 = i2.sqrt();
@@ -128,40 +158,54 @@ impl TimeBlocks {
     }
 }
 
-/// RMSprop (kernel 4): p0 = η, p1 = σ, p2 = 1 − β, p3 = ε, p4 = ηθ.
+/// RMSprop with the slots of [`rmsprop`].
 #[inline(always)]
-pub fn rmsprop_update(x: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; 9]) {
-    let gg = g + p[1] * xi;
-    *v += p[2] * (gg * gg - *v);
-    *x = *x - p[0] * gg / (v.max(0.0).sqrt() + p[3]) - p[4] * *x;
+pub fn rmsprop_update(x: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; SLOTS]) {
+    use rmsprop::*;
+    let gg = g + p[SCALE] * xi;
+    *v += p[ONE_MINUS_BETA] * (gg * gg - *v);
+    *x = *x - p[ETA] * gg / (v.max(0.0).sqrt() + p[EPS]) - p[ETA_DECAY] * *x;
 }
 
-/// Adam (kernel 5): p0 = η, p1 = σ, p2 = 1 − β₁, p3 = 1 − β₂, p4 = ε, p5 = ηθ; tf = (1/b₁, 1/b₂).
+/// Adam with the slots of [`adam`]; tf = (1/b₁, 1/b₂).
 #[inline(always)]
-pub fn adam_update(x: &mut f32, m: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; 9], tf: [f32; 2]) {
-    let gg = g + p[1] * xi;
-    *m += p[2] * (gg - *m);
-    *v += p[3] * (gg * gg - *v);
-    *x = *x - p[0] * (*m * tf[0]) / ((v.max(0.0) * tf[1]).sqrt() + p[4]) - p[5] * *x;
+pub fn adam_update(x: &mut f32, m: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; SLOTS], tf: [f32; 2]) {
+    use adam::*;
+    let gg = g + p[SCALE] * xi;
+    *m += p[ONE_MINUS_BETA1] * (gg - *m);
+    *v += p[ONE_MINUS_BETA2] * (gg * gg - *v);
+    *x = *x - p[ETA] * (*m * tf[0]) / ((v.max(0.0) * tf[1]).sqrt() + p[EPS]) - p[ETA_DECAY] * *x;
 }
 
-/// RMSprop SDE (kernel 6): p0 = Δt, p1 = √(ηΔt)σ, p2 = ρΔt, p3 = ε, p4 = θΔt, p5 = σ²;
-/// `gsq` = 1 includes (∇f)² in dV (P1), 0 leaves it out (P7).
+/// The RMSprop SDE with the slots of [`rmsprop_sde`]; `gsq` = 1 includes (∇f)² in dV (P1), 0
+/// leaves it out (P7).
 #[inline(always)]
-pub fn rmsprop_sde_update(x: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; 9], gsq: f32) {
-    *v += p[2] * (gsq * g * g + p[5] - *v);
-    let pp = v.max(0.0).sqrt() + p[3];
-    *x = *x - (p[0] * g + p[1] * xi) / pp - p[4] * *x;
+pub fn rmsprop_sde_update(x: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; SLOTS], gsq: f32) {
+    use rmsprop_sde::*;
+    *v += p[RHO_DT] * (gsq * g * g + p[SIGMA_SQ] - *v);
+    let pp = v.max(0.0).sqrt() + p[EPS];
+    *x = *x - (p[DT] * g + p[NOISE] * xi) / pp - p[DECAY_DT] * *x;
 }
 
-/// Adam SDE (kernel 7): p0 = Δt, p1 = ρ₁√(ηΔt)σ, p2 = ρ₁Δt, p3 = ρ₂Δt, p4 = ε, p5 = θΔt,
-/// p6 = σ², p7 = ηρ₁ drift correction, p8 = ηρ₁√(ηΔt)σ noise companion; tf = (√ι₂/ι₁, √ι₂).
+/// The Adam SDE with the slots of [`adam_sde`]; tf = (√ι₂/ι₁, √ι₂).
 /// The drift and the noise term share one division by P (a second one cost the packed
 /// lavapipe kernel about 5%, benches/NOTES.md).
 #[inline(always)]
-pub fn adam_sde_update(x: &mut f32, m: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; 9], tf: [f32; 2], gsq: f32) {
-    *v += p[3] * (gsq * g * g + p[6] - *v);
-    let pp = v.max(0.0).sqrt() + p[4] * tf[1];
-    *x = *x - (p[0] * tf[0] * (*m + p[7] * (g - *m)) + tf[0] * p[8] * xi) / pp - p[5] * *x;
-    *m = *m + p[2] * (g - *m) + p[1] * xi;
+pub fn adam_sde_update(
+    x: &mut f32,
+    m: &mut f32,
+    v: &mut f32,
+    g: f32,
+    xi: f32,
+    p: &[f32; SLOTS],
+    tf: [f32; 2],
+    gsq: f32,
+) {
+    use adam_sde::*;
+    *v += p[RHO2_DT] * (gsq * g * g + p[SIGMA_SQ] - *v);
+    let pp = v.max(0.0).sqrt() + p[EPS] * tf[1];
+    *x = *x
+        - (p[DT] * tf[0] * (*m + p[DRIFT_CORRECTION] * (g - *m)) + tf[0] * p[NOISE_COMPANION] * xi) / pp
+        - p[DECAY_DT] * *x;
+    *m = *m + p[RHO1_DT] * (g - *m) + p[M_NOISE] * xi;
 }

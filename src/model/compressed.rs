@@ -28,11 +28,11 @@
 //! dX = −∇f dt + √(η/N) (Σ + E_Z Ω_C(∇f + Z))^{1/2} dW, with Σ the noise covariance (for
 //! Student-t noise Var Z_i = s_i² ν_i/(ν_i − 2), ν > 2). With ω the compressor's variance
 //! parameter:
-//! * identity (ω = 0): the DSGD SDE (kernel 0);
-//! * bernoulli: diagonal diffusion (η/N)((1 + ω)σ_i² + ω (∂_i f)²) (kernel 11):
-//!   X_i ← X_i − Δt ∂_i f + √(p1 + p2 (∂_i f)²) ξ_i, p1 = (ηΔt/N)(1 + ω)σ_i², p2 = (ηΔt/N)ω;
+//! * identity (ω = 0): the DSGD SDE (`Kernel::SgdSde` with the noise scaled by 1/√N);
+//! * bernoulli: diagonal diffusion (η/N)((1 + ω)σ_i² + ω (∂_i f)²) (`Kernel::BernoulliSde`):
+//!   X_i ← X_i − Δt ∂_i f + √(p + q (∂_i f)²) ξ_i, p = (ηΔt/N)(1 + ω)σ_i², q = (ηΔt/N)ω;
 //! * rand-k: E_Z Ω = ω diag(σ²) + ω/(d − 1) diag(∇f)(d I − 11ᵀ)diag(∇f), sampled in O(d)
-//!   (spec §6.3, kernel 12): X ← X − Δt ∇f + a ⊙ z₁ + b ∇f ⊙ (z₂ − z̄₂ 1),
+//!   (spec §6.3, `Kernel::RandkSde`): X ← X − Δt ∇f + a ⊙ z₁ + b ∇f ⊙ (z₂ − z̄₂ 1),
 //!   a_i = √(ηΔt(1 + ω)/N) σ_i, b = √(ηΔt ω d/((d − 1) N)), z₁, z₂ ~ N(0, I_d), z̄₂ their mean.
 //!   Cov(b ∇f ⊙ (z₂ − z̄₂1)) = b² (diag(∇f)² − ∇f∇fᵀ/d) is the rand-k term. Per substep the
 //!   normals are z₂ (indices 2d·n + i) then z₁ (2d·n + d + i).
@@ -45,6 +45,7 @@
 //! exact EM E x_j² = (η/N)(1 + ω)σ_j²/(h_j(2 − h_jΔt) − ηωh_j²/N); the 1-D SDE's stationary law
 //! is a scaled Student-t with ν' = 1 + 2N/(ηωh).
 
+use crate::kernel::coefs::{SLOTS, bernoulli_sde, dcsgd, randk_sde, row};
 use crate::kernel::{COMP_BERNOULLI, COMP_NATURAL, COMP_QSGD, COMP_RANDK};
 use crate::math::sign_f32;
 use crate::spec::Compressor;
@@ -54,9 +55,9 @@ pub fn bernoulli_threshold(p: f64) -> u32 {
     ((p * 16_777_216.0).round() as u32).clamp(1, 1 << 24)
 }
 
-/// Kernel 10 coefficients (p0..p4) = (η, s, 1/N, c3, c4) with the compressor's (c3, c4):
+/// The optimizer's coefficient slots ([`dcsgd`]) with the compressor's parameter and scale:
 /// bernoulli (T, 2^24/T), rand-k (k, d/k), qsgd (s, 1/s), natural and identity unused.
-pub fn discrete_coefs(c: &Compressor, eta: f64, scale: f64, n: u32, d: usize) -> [f64; 5] {
+pub fn discrete_coefs(c: &Compressor, eta: f64, scale: f64, n: u32, d: usize) -> [f64; SLOTS] {
     let (c3, c4) = match *c {
         Compressor::Bernoulli { p } => {
             let t = bernoulli_threshold(p);
@@ -66,21 +67,35 @@ pub fn discrete_coefs(c: &Compressor, eta: f64, scale: f64, n: u32, d: usize) ->
         Compressor::Qsgd { levels } => (f64::from(levels), 1.0 / f64::from(levels)),
         Compressor::Identity | Compressor::Natural => (0.0, 0.0),
     };
-    [eta, scale, 1.0 / f64::from(n), c3, c4]
+    row([
+        (dcsgd::ETA, eta),
+        (dcsgd::SCALE, scale),
+        (dcsgd::INV_AGENTS, 1.0 / f64::from(n)),
+        (dcsgd::COMP_PARAM, c3),
+        (dcsgd::COMP_SCALE, c4),
+    ])
 }
 
-/// Kernel 11 (bernoulli) and 12 (rand-k) coefficients (p0, p1, p2); `std` is the noise's
-/// standard deviation of this coordinate.
-pub fn sde_coefs(c: &Compressor, eta: f64, dt: f64, std: f64, n: u32, d: usize) -> [f64; 3] {
+/// The SDE's coefficient slots, bernoulli ([`bernoulli_sde`]) or rand-k ([`randk_sde`]); `std` is
+/// the noise's standard deviation of this coordinate.
+pub fn sde_coefs(c: &Compressor, eta: f64, dt: f64, std: f64, n: u32, d: usize) -> [f64; SLOTS] {
     let n = f64::from(n);
     let w = c.omega(d);
     match c {
-        Compressor::Bernoulli { .. } => [dt, eta * dt / n * (1.0 + w) * std * std, eta * dt / n * w],
+        Compressor::Bernoulli { .. } => row([
+            (bernoulli_sde::DT, dt),
+            (bernoulli_sde::BASE_VAR, eta * dt / n * (1.0 + w) * std * std),
+            (bernoulli_sde::GRAD_VAR, eta * dt / n * w),
+        ]),
         Compressor::RandK { .. } => {
             let dd = d as f64;
-            [dt, (eta * dt * (1.0 + w) / n).sqrt() * std, (eta * dt * w * dd / ((dd - 1.0) * n)).sqrt()]
+            row([
+                (randk_sde::DT, dt),
+                (randk_sde::NOISE, (eta * dt * (1.0 + w) / n).sqrt() * std),
+                (randk_sde::GRAD_NOISE, (eta * dt * w * dd / ((dd - 1.0) * n)).sqrt()),
+            ])
         }
-        _ => unreachable!("kernels 11 and 12 are bernoulli and rand-k"),
+        _ => unreachable!("the compressed SDE kernels are bernoulli and rand-k"),
     }
 }
 
@@ -129,16 +144,16 @@ pub fn compress<const COMP: u32>(v: f32, w: u32, c3: f32, c4: f32, kept: &mut u3
     }
 }
 
-/// Kernel 11 (bernoulli SDE): p0 = Δt, p1 = (ηΔt/N)(1 + ω)σ², p2 = (ηΔt/N)ω.
+/// The bernoulli SDE, one coordinate ([`bernoulli_sde`]'s slots).
 #[inline(always)]
-pub fn bernoulli_sde_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32, p2: f32) -> f32 {
-    x - p0 * g + (p1 + p2 * (g * g)).sqrt() * xi
+pub fn bernoulli_sde_update(x: f32, g: f32, xi: f32, dt: f32, base_var: f32, grad_var: f32) -> f32 {
+    x - dt * g + (base_var + grad_var * (g * g)).sqrt() * xi
 }
 
-/// Kernel 12 (rand-k SDE), one coordinate: p0 = Δt, p1 = a_i, p2 = b; `dz` = z₂ − z̄₂.
+/// The rand-k SDE, one coordinate ([`randk_sde`]'s slots); `dz` = z₂ − z̄₂.
 #[inline(always)]
-pub fn randk_sde_update(x: f32, g: f32, z1: f32, dz: f32, p0: f32, p1: f32, p2: f32) -> f32 {
-    x - p0 * g + p1 * z1 + p2 * g * dz
+pub fn randk_sde_update(x: f32, g: f32, z1: f32, dz: f32, dt: f32, noise: f32, grad_noise: f32) -> f32 {
+    x - dt * g + noise * z1 + grad_noise * g * dz
 }
 
 #[cfg(test)]

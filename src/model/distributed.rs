@@ -15,42 +15,56 @@
 //! Oracles (spec §2 (c), §14 S7): DSGD's exact discrete E x_i² = ησ²/(N h(2 − ηh)); DSignSGD's
 //! stationary loss (η/(4N))√(π/2) Tr Σ^{1/2} (phase-3 linearisation).
 
+use crate::kernel::Kernel;
+use crate::kernel::coefs::{SLOTS, agents, row, signsgd_sde};
 use crate::math::sign_f32;
 
 use super::{sgd, signsgd};
 
-/// (p0..p2) of the distributed models; `n` agents, noise `scale` and standard deviation `std`
-/// (see [`super::model_coefs`]).
-pub fn coefs(kind: crate::spec::ModelKind, eta: f64, dt: f64, scale: f64, std: f64, n: u32, student: bool) -> [f64; 3] {
+/// The coefficient slots of the distributed models; `n` agents, noise `scale` and standard
+/// deviation `std` (see [`super::model_coefs`]).
+pub fn coefs(
+    kind: crate::spec::ModelKind,
+    eta: f64,
+    dt: f64,
+    scale: f64,
+    std: f64,
+    n: u32,
+    student: bool,
+) -> [f64; SLOTS] {
     use crate::spec::ModelKind as K;
-    let n = f64::from(n);
     match kind {
-        K::DsgdSde => sgd::sde_coefs(eta, dt, std / n.sqrt()),
+        K::DsgdSde => sgd::sde_coefs(eta, dt, std / f64::from(n).sqrt()),
         K::DsignsgdSde => {
-            let c = signsgd::sde_coefs(eta, dt, scale, student);
-            [c[0], c[1] / n.sqrt(), c[2]]
+            let mut c = signsgd::sde_coefs(eta, dt, scale, student);
+            c[signsgd_sde::NOISE] /= f64::from(n).sqrt();
+            c
         }
-        // p0 = η, p1 = σ, p2 = 1/N.
-        K::Dsgd | K::Dsignsgd => [eta, scale, 1.0 / n],
+        K::Dsgd | K::Dsignsgd => agent_coefs(eta, scale, n),
         _ => unreachable!("not a distributed model"),
     }
 }
 
-/// Adds one agent's draw to the coordinate's aggregate: the normal itself (DSGD, kernel 8) or
-/// the sign of the agent's noisy gradient (DSignSGD, kernel 9).
-#[inline(always)]
-pub fn accumulate<const MODEL: u32>(acc: f32, g: f32, xi: f32, p1: f32) -> f32 {
-    if MODEL == 8 { acc + xi } else { acc + sign_f32(g + p1 * xi) }
+/// The coefficient slots of the kernels that aggregate `n` agents ([`agents`]).
+pub fn agent_coefs(eta: f64, scale: f64, n: u32) -> [f64; SLOTS] {
+    row([(agents::ETA, eta), (agents::SCALE, scale), (agents::INV_AGENTS, 1.0 / f64::from(n))])
 }
 
-/// DSGD (kernel 8): x − η (g + σ · mean ξ); `acc` = Σ_a ξ_a.
+/// Adds one agent's draw to the coordinate's aggregate: the normal itself (DSGD) or the sign of
+/// the agent's noisy gradient (DSignSGD); `scale` is the agent's noise scale.
 #[inline(always)]
-pub fn dsgd_update(x: f32, g: f32, acc: f32, p0: f32, p1: f32, p2: f32) -> f32 {
-    x - p0 * (g + p1 * (acc * p2))
+pub fn accumulate<const MODEL: u32>(acc: f32, g: f32, xi: f32, scale: f32) -> f32 {
+    if const { matches!(Kernel::from_id(MODEL), Kernel::Dsgd) } { acc + xi } else { acc + sign_f32(g + scale * xi) }
 }
 
-/// DSignSGD (kernel 9): x − η · mean sign; `acc` = Σ_a sign(g + σξ_a).
+/// DSGD: x − η (g + σ · mean ξ); `acc` = Σ_a ξ_a.
 #[inline(always)]
-pub fn dsignsgd_update(x: f32, acc: f32, p0: f32, p2: f32) -> f32 {
-    x - p0 * (acc * p2)
+pub fn dsgd_update(x: f32, g: f32, acc: f32, eta: f32, scale: f32, inv_agents: f32) -> f32 {
+    x - eta * (g + scale * (acc * inv_agents))
+}
+
+/// DSignSGD: x − η · mean sign; `acc` = Σ_a sign(g + σξ_a).
+#[inline(always)]
+pub fn dsignsgd_update(x: f32, acc: f32, eta: f32, inv_agents: f32) -> f32 {
+    x - eta * (acc * inv_agents)
 }

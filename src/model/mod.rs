@@ -13,43 +13,40 @@ pub mod distributed;
 pub mod sgd;
 pub mod signsgd;
 
-use crate::kernel::kernel_id;
+use crate::kernel::Kernel;
+use crate::kernel::coefs::{self, SLOTS};
 use crate::layout::{Coef, Group, Upload};
 use crate::spec::{Experiment, ModelKind, Noise, Objective};
 
-/// Per-coordinate model coefficients p0..p8 in f64, before the f32 upload.
+/// Coordinate i's coefficient slots in f64 ([`crate::kernel::coefs`] names them), before the f32
+/// upload.
 ///
 /// Noise enters through two numbers: the *scale* (σ, or the Student-t scale), which the
 /// discrete optimizers multiply their sampled variates by and the sign SDEs divide the gradient
 /// by; and the *standard deviation* (σ, or scale·√(ν/(ν − 2))), which drives the SDEs built on
 /// the noise covariance (SGD-type, compressed and adaptive SDEs; validation guarantees ν > 2).
-pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; 9] {
+pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; SLOTS] {
     let eta = exp.model.eta;
     let dt = eta / f64::from(exp.run.refine);
     let scale = exp.noise.scale(i);
     let std = exp.noise.std_dev(i);
-    let pad = |p: &[f64]| {
-        let mut out = [0.0; 9];
-        out[..p.len()].copy_from_slice(p);
-        out
-    };
     let student = matches!(exp.noise, Noise::StudentT { .. });
     let n = exp.model.agents;
     match (exp.model.name, &exp.model.adaptive) {
-        (ModelKind::SgdSde, _) => pad(&sgd::sde_coefs(eta, dt, std)),
-        (ModelKind::Sgd, _) => pad(&sgd::discrete_coefs(eta, scale)),
-        (ModelKind::SignsgdSde, _) => pad(&signsgd::sde_coefs(eta, dt, scale, student)),
-        (ModelKind::Signsgd, _) => pad(&signsgd::discrete_coefs(eta, scale)),
+        (ModelKind::SgdSde, _) => sgd::sde_coefs(eta, dt, std),
+        (ModelKind::Sgd, _) => sgd::discrete_coefs(eta, scale),
+        (ModelKind::SignsgdSde, _) => signsgd::sde_coefs(eta, dt, scale, student),
+        (ModelKind::Signsgd, _) => signsgd::discrete_coefs(eta, scale),
         (kind, _) if kind.is_compressed() => {
             let c = &exp.model.compressor;
-            match kernel_id(exp) {
-                8 => pad(&[eta, scale, 1.0 / f64::from(n)]),
-                10 => pad(&compressed::discrete_coefs(c, eta, scale, n, exp.dim)),
-                0 => pad(&sgd::sde_coefs(eta, dt, std / f64::from(n).sqrt())),
-                _ => pad(&compressed::sde_coefs(c, eta, dt, std, n, exp.dim)),
+            match Kernel::of(exp) {
+                Kernel::Dsgd => distributed::agent_coefs(eta, scale, n),
+                Kernel::Dcsgd => compressed::discrete_coefs(c, eta, scale, n, exp.dim),
+                Kernel::SgdSde => sgd::sde_coefs(eta, dt, std / f64::from(n).sqrt()),
+                _ => compressed::sde_coefs(c, eta, dt, std, n, exp.dim),
             }
         }
-        (kind, _) if kind.is_distributed() => pad(&distributed::coefs(kind, eta, dt, scale, std, n, student)),
+        (kind, _) if kind.is_distributed() => distributed::coefs(kind, eta, dt, scale, std, n, student),
         (kind, Some(a)) => adaptive::coefs(kind, a, eta, exp.run.refine, if kind.is_sde() { std } else { scale }),
         (kind, None) => unreachable!("validated: {} has adaptive parameters", kind.name()),
     }
@@ -131,9 +128,10 @@ fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_rang
 }
 
 /// One update of a coordinate's state (twin of `update` in `shaders/shared/model.wgsl`);
-/// `MODEL` is [`ModelKind::id`]. For the multi-draw kernels (8, 9) `xi` is the aggregate of the
-/// agents' draws ([`distributed::accumulate`]). `m`, `v` are the EMA slots (unused by SGD and SignSGD), `p` the
-/// coefficients, `tf` the substep's time factors, `gsq` the (∇f)² flag of the V drift.
+/// `MODEL` is a [`Kernel::id`]. For the kernels that aggregate agents `xi` is the aggregate of
+/// the agents' draws ([`distributed::accumulate`]). `m`, `v` are the EMA slots (unused by SGD and
+/// SignSGD), `p` the coefficient slots, `tf` the substep's time factors, `gsq` the (∇f)² flag of
+/// the V drift.
 #[inline(always)]
 pub fn update<const MODEL: u32, const FMA: bool>(
     x: &mut f32,
@@ -141,22 +139,31 @@ pub fn update<const MODEL: u32, const FMA: bool>(
     v: &mut f32,
     g: f32,
     xi: f32,
-    p: &[f32; 9],
+    p: &[f32; SLOTS],
     tf: [f32; 2],
     gsq: f32,
 ) {
-    match MODEL {
-        0 => *x = sgd::sde_update(*x, g, xi, p[0], p[1]),
-        1 => *x = sgd::discrete_update(*x, g, xi, p[0], p[1]),
-        2 => *x = signsgd::sde_update::<FMA>(*x, g, xi, p[0], p[1], p[2]),
-        3 => *x = signsgd::discrete_update(*x, g, xi, p[0], p[1]),
-        4 => adaptive::rmsprop_update(x, v, g, xi, p),
-        5 => adaptive::adam_update(x, m, v, g, xi, p, tf),
-        6 => adaptive::rmsprop_sde_update(x, v, g, xi, p, gsq),
-        7 => adaptive::adam_sde_update(x, m, v, g, xi, p, tf, gsq),
-        8 => *x = distributed::dsgd_update(*x, g, xi, p[0], p[1], p[2]),
-        9 => *x = distributed::dsignsgd_update(*x, xi, p[0], p[2]),
-        11 => *x = compressed::bernoulli_sde_update(*x, g, xi, p[0], p[1], p[2]),
-        _ => unreachable!("kernel {MODEL} has its own step (src/cpu/advance.rs)"),
+    use coefs::{agents, bernoulli_sde, discrete, sgd_sde, signsgd_sde};
+    match const { Kernel::from_id(MODEL) } {
+        Kernel::SgdSde => *x = sgd::sde_update(*x, g, xi, p[sgd_sde::DT], p[sgd_sde::NOISE]),
+        Kernel::Sgd => *x = sgd::discrete_update(*x, g, xi, p[discrete::ETA], p[discrete::SCALE]),
+        Kernel::SignsgdSde => {
+            let (dt, noise, inv_scale) = (p[signsgd_sde::DT], p[signsgd_sde::NOISE], p[signsgd_sde::INV_SCALE]);
+            *x = signsgd::sde_update::<FMA>(*x, g, xi, dt, noise, inv_scale)
+        }
+        Kernel::Signsgd => *x = signsgd::discrete_update(*x, g, xi, p[discrete::ETA], p[discrete::SCALE]),
+        Kernel::Rmsprop => adaptive::rmsprop_update(x, v, g, xi, p),
+        Kernel::Adam => adaptive::adam_update(x, m, v, g, xi, p, tf),
+        Kernel::RmspropSde => adaptive::rmsprop_sde_update(x, v, g, xi, p, gsq),
+        Kernel::AdamSde => adaptive::adam_sde_update(x, m, v, g, xi, p, tf, gsq),
+        Kernel::Dsgd => {
+            *x = distributed::dsgd_update(*x, g, xi, p[agents::ETA], p[agents::SCALE], p[agents::INV_AGENTS])
+        }
+        Kernel::Dsignsgd => *x = distributed::dsignsgd_update(*x, xi, p[agents::ETA], p[agents::INV_AGENTS]),
+        Kernel::BernoulliSde => {
+            let (dt, base, grad) = (p[bernoulli_sde::DT], p[bernoulli_sde::BASE_VAR], p[bernoulli_sde::GRAD_VAR]);
+            *x = compressed::bernoulli_sde_update(*x, g, xi, dt, base, grad)
+        }
+        Kernel::Dcsgd | Kernel::RandkSde => unreachable!("{MODEL:?} takes a step of its own (src/cpu/advance.rs)"),
     }
 }

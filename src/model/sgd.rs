@@ -9,22 +9,24 @@
 //! s²/(a(2 − aΔt)) with a = h_i, s² = η σ_i² (exact for the scheme; r = 1 reproduces the
 //! discrete optimizer's ησ²/(h(2 − ηh))); the SDE's stationary E f = (η/4) Tr Σ.
 
-/// (p0, p1, p2) = (Δt, √(ηΔt) σ, unused).
-pub fn sde_coefs(eta: f64, dt: f64, sigma: f64) -> [f64; 3] {
-    [dt, (eta * dt).sqrt() * sigma, 0.0]
+use crate::kernel::coefs::{SLOTS, discrete, row, sgd_sde};
+
+/// The SDE's coefficient slots ([`sgd_sde`]).
+pub fn sde_coefs(eta: f64, dt: f64, sigma: f64) -> [f64; SLOTS] {
+    row([(sgd_sde::DT, dt), (sgd_sde::NOISE, (eta * dt).sqrt() * sigma)])
 }
 
-/// (p0, p1, p2) = (η, σ, unused).
-pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; 3] {
-    [eta, sigma, 0.0]
-}
-
-#[inline(always)]
-pub fn sde_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32) -> f32 {
-    x - p0 * g + p1 * xi
+/// The optimizer's coefficient slots ([`discrete`]).
+pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; SLOTS] {
+    row([(discrete::ETA, eta), (discrete::SCALE, sigma)])
 }
 
 #[inline(always)]
-pub fn discrete_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32) -> f32 {
-    x - p0 * (g + p1 * xi)
+pub fn sde_update(x: f32, g: f32, xi: f32, dt: f32, noise: f32) -> f32 {
+    x - dt * g + noise * xi
+}
+
+#[inline(always)]
+pub fn discrete_update(x: f32, g: f32, xi: f32, eta: f32, scale: f32) -> f32 {
+    x - eta * (g + scale * xi)
 }

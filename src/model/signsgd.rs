@@ -13,35 +13,36 @@
 //! relative bias O(ηh/σ)); the exact 1-D stationary density
 //! p(x) ∝ (1 − e²)^{-1} exp(−(2/η) ∫₀ˣ e/(1 − e²) du) (spec §3.4 item 4, H2).
 
+use crate::kernel::coefs::{SLOTS, discrete, row, signsgd_sde};
 use crate::math::{erf_and_diffusion, sign_f32};
 
-/// (p0, p1, p2) = (Δt, √(ηΔt), 1/(√2 σ)); with Student-t noise of scale s (spec §3.2), p2 = 1/s
-/// and the kernels evaluate 2F_ν(g/s) − 1 in place of erf(g/(√2σ)) ([`crate::noise`]).
-pub fn sde_coefs(eta: f64, dt: f64, sigma: f64, student: bool) -> [f64; 3] {
-    let p2 = if student { 1.0 / sigma } else { 1.0 / (std::f64::consts::SQRT_2 * sigma) };
-    [dt, (eta * dt).sqrt(), p2]
+/// The SDE's coefficient slots ([`signsgd_sde`]); with Student-t noise of scale s (spec §3.2)
+/// the kernels evaluate 2F_ν(g/s) − 1 in place of erf(g/(√2σ)) ([`crate::noise`]).
+pub fn sde_coefs(eta: f64, dt: f64, sigma: f64, student: bool) -> [f64; SLOTS] {
+    let inv_scale = if student { 1.0 / sigma } else { 1.0 / (std::f64::consts::SQRT_2 * sigma) };
+    row([(signsgd_sde::DT, dt), (signsgd_sde::NOISE, (eta * dt).sqrt()), (signsgd_sde::INV_SCALE, inv_scale)])
 }
 
 /// The SDE step from the drift factor `e` (erf, or 2F_ν(g/s) − 1 for Student-t noise) and the
 /// diffusion factor `s` = √(1 − e²) ([`erf_and_diffusion`], or the square root of
 /// [`crate::noise::t_sign_moments`]'s 1 − e²).
 #[inline(always)]
-pub fn sde_update_with(x: f32, e: f32, s: f32, xi: f32, p0: f32, p1: f32) -> f32 {
-    x - p0 * e + p1 * s * xi
+pub fn sde_update_with(x: f32, e: f32, s: f32, xi: f32, dt: f32, noise: f32) -> f32 {
+    x - dt * e + noise * s * xi
 }
 
-/// (p0, p1, p2) = (η, σ, unused).
-pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; 3] {
-    [eta, sigma, 0.0]
-}
-
-#[inline(always)]
-pub fn sde_update<const FMA: bool>(x: f32, g: f32, xi: f32, p0: f32, p1: f32, p2: f32) -> f32 {
-    let (e, s) = erf_and_diffusion::<FMA>(g * p2);
-    sde_update_with(x, e, s, xi, p0, p1)
+/// The optimizer's coefficient slots ([`discrete`]).
+pub fn discrete_coefs(eta: f64, sigma: f64) -> [f64; SLOTS] {
+    row([(discrete::ETA, eta), (discrete::SCALE, sigma)])
 }
 
 #[inline(always)]
-pub fn discrete_update(x: f32, g: f32, xi: f32, p0: f32, p1: f32) -> f32 {
-    x - p0 * sign_f32(g + p1 * xi)
+pub fn sde_update<const FMA: bool>(x: f32, g: f32, xi: f32, dt: f32, noise: f32, inv_scale: f32) -> f32 {
+    let (e, s) = erf_and_diffusion::<FMA>(g * inv_scale);
+    sde_update_with(x, e, s, xi, dt, noise)
+}
+
+#[inline(always)]
+pub fn discrete_update(x: f32, g: f32, xi: f32, eta: f32, scale: f32) -> f32 {
+    x - eta * sign_f32(g + scale * xi)
 }

@@ -1,16 +1,16 @@
 //! Shader composition and layout checks that need no GPU (STYLE habits 4 and 5): every composed
 //! kernel validates with naga, and the host structs match naga's layout of the WGSL structs.
 
-use optsde::kernel::KernelConsts;
+use optsde::kernel::{Kernel, KernelConsts};
 use optsde::layout::{Coef, Params, RngParams};
 use optsde::shader::{self, Variant};
 use optsde::spec::ModelKind;
 
 /// Kernel constants for a model with defaults for the other fields.
-fn consts(model: ModelKind, kernel: u32, dim: usize, bins: u32) -> KernelConsts {
+fn consts(model: ModelKind, kernel: Kernel, dim: usize, bins: u32) -> KernelConsts {
     let draws = match kernel {
-        8..=10 => 3,
-        12 => 2,
+        Kernel::Dsgd | Kernel::Dsignsgd | Kernel::Dcsgd => 3,
+        Kernel::RandkSde => 2,
         _ => 1,
     };
     KernelConsts { model, kernel, dim, bins, draws, comp: 0, tnoise: false, tcdf: false }
@@ -20,14 +20,14 @@ fn consts(model: ModelKind, kernel: u32, dim: usize, bins: u32) -> KernelConsts 
 fn every_kernel_configuration_validates() {
     let mut configs = Vec::new();
     for model in ModelKind::ALL {
-        let kernels: &[u32] = match model {
-            ModelKind::Dcsgd => &[8, 10],
-            ModelKind::DcsgdSde => &[0, 11, 12],
-            m => &[m.id()],
+        let kernels: &[Kernel] = match model {
+            ModelKind::Dcsgd => &[Kernel::Dsgd, Kernel::Dcsgd],
+            ModelKind::DcsgdSde => &[Kernel::SgdSde, Kernel::BernoulliSde, Kernel::RandkSde],
+            m => &[Kernel::of_model(m)],
         };
         for &kernel in kernels {
             for dim in [1usize, 3, 64] {
-                if kernel == 12 && dim == 1 {
+                if kernel == Kernel::RandkSde && dim == 1 {
                     continue;
                 }
                 // 16 bins keep the histogram in workgroup memory; 4096 send it to global atomics.
@@ -37,10 +37,10 @@ fn every_kernel_configuration_validates() {
                     if !model.is_sde() {
                         configs.push(KernelConsts { tnoise: true, ..k });
                     }
-                    if kernel == 2 {
+                    if kernel == Kernel::SignsgdSde {
                         configs.push(KernelConsts { tcdf: true, ..k });
                     }
-                    if kernel == 10 {
+                    if kernel == Kernel::Dcsgd {
                         for comp in 0..5 {
                             configs.push(KernelConsts { comp, ..k });
                             configs.push(KernelConsts { comp, tnoise: true, ..k });
@@ -53,9 +53,15 @@ fn every_kernel_configuration_validates() {
     // The FAST4 loop's shapes (src/shader.rs fast4_coords_source): four coordinates per block
     // written out (d = 4, 16) or looped (d = 256: more than 64 variates); four agents per block
     // written out (N = 4, 8) or looped (d = 64, N = 8).
-    for (kernel, dim, draws) in [(2, 4, 1), (7, 16, 1), (2, 256, 1), (9, 16, 4), (8, 3, 8), (9, 64, 8)] {
-        let model = ModelKind::ALL.into_iter().find(|m| m.id() == kernel).unwrap_or(ModelKind::ALL[0]);
-        configs.push(KernelConsts { draws, ..consts(model, kernel, dim, 16) });
+    for (model, dim, draws) in [
+        (ModelKind::SignsgdSde, 4, 1),
+        (ModelKind::AdamSde, 16, 1),
+        (ModelKind::SignsgdSde, 256, 1),
+        (ModelKind::Dsignsgd, 16, 4),
+        (ModelKind::Dsgd, 3, 8),
+        (ModelKind::Dsignsgd, 64, 8),
+    ] {
+        configs.push(KernelConsts { draws, ..consts(model, Kernel::of_model(model), dim, 16) });
     }
     for k in configs {
         for regs in [true, false] {
@@ -101,7 +107,7 @@ fn naga_struct(module: &naga::Module, name: &str) -> (u32, Vec<(String, u32)>) {
 
 #[test]
 fn host_structs_match_naga_layout() {
-    let k = consts(ModelKind::AdamSde, 7, 2, 8);
+    let k = consts(ModelKind::AdamSde, Kernel::AdamSde, 2, 8);
     let module = shader::validate(&shader::advance_source(&k, &Variant::plain(true)).unwrap()).unwrap();
     let (span, members) = naga_struct(&module, "Params");
     assert_eq!(span as usize, size_of::<Params>(), "Params size");

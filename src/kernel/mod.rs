@@ -1,0 +1,255 @@
+//! The configuration of the advance kernel that every backend runs: which kernel computes an
+//! experiment ([`Kernel`]), the constants it is specialised for ([`KernelConsts`]) and the
+//! meaning of its coefficient slots ([`coefs`]). The WGSL composer (`crate::shader`) writes
+//! them into the shader as named constants, the CPU twin (`crate::cpu`) takes them as generic
+//! and ordinary arguments, and the plan (`crate::plan`) sizes its buffers with them.
+//! Backend-neutral: depends on the problem types alone.
+
+pub mod coefs;
+
+use crate::spec::{BATCH, Compressor, Experiment, ModelKind, Noise};
+
+/// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
+/// unless it packs several paths into each (`crate::shader::pack_for`).
+pub const WG: usize = BATCH as usize;
+
+/// The advance kernels: each runs one update rule on every path. The WGSL knows them by the
+/// names [`Kernel::wgsl_name`] (`K_SGD_SDE`, ...), constants the composer writes from this enum,
+/// so their numbers exist only here. Several models share a kernel ([`Kernel::of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Kernel {
+    /// Euler–Maruyama step of the SGD SDE: `sgd-sde`, and `dsgd-sde` and `dcsgd-sde` with ω = 0,
+    /// whose noise is scaled by 1/√N.
+    SgdSde = 0,
+    /// Discrete SGD.
+    Sgd = 1,
+    /// The SignSGD SDE: `signsgd-sde`, and `dsignsgd-sde` with its noise scaled by 1/√N.
+    SignsgdSde = 2,
+    /// Discrete SignSGD.
+    Signsgd = 3,
+    /// Discrete RMSprop(W).
+    Rmsprop = 4,
+    /// Discrete Adam(W).
+    Adam = 5,
+    /// The RMSprop SDEs of P1 and of Malladi et al. (their own coefficients).
+    RmspropSde = 6,
+    /// The Adam SDEs of P1 and of Malladi et al.
+    AdamSde = 7,
+    /// Distributed SGD (`dsgd`, and `dcsgd` with the identity): the agents' normals summed.
+    Dsgd = 8,
+    /// Distributed SignSGD: the agents' signs summed.
+    Dsignsgd = 9,
+    /// Distributed compressed SGD with a compressor other than the identity.
+    Dcsgd = 10,
+    /// The DCSGD SDE with the bernoulli compressor: a diagonal diffusion.
+    BernoulliSde = 11,
+    /// The DCSGD SDE with rand-k (k < d): spec §6.3's O(d) sampler, two normals per coordinate.
+    RandkSde = 12,
+}
+
+impl Kernel {
+    /// Every kernel, in id order.
+    pub const ALL: [Kernel; 13] = [
+        Kernel::SgdSde,
+        Kernel::Sgd,
+        Kernel::SignsgdSde,
+        Kernel::Signsgd,
+        Kernel::Rmsprop,
+        Kernel::Adam,
+        Kernel::RmspropSde,
+        Kernel::AdamSde,
+        Kernel::Dsgd,
+        Kernel::Dsignsgd,
+        Kernel::Dcsgd,
+        Kernel::BernoulliSde,
+        Kernel::RandkSde,
+    ];
+
+    /// Its number (`MODEL` in the WGSL, the CPU twin's generic parameter).
+    pub const fn id(self) -> u32 {
+        self as u32
+    }
+
+    /// The kernel numbered `id` (panics on a number that is none: the CPU twin calls it in
+    /// constant contexts only).
+    pub const fn from_id(id: u32) -> Kernel {
+        assert!((id as usize) < Kernel::ALL.len(), "not a kernel id");
+        Kernel::ALL[id as usize]
+    }
+
+    /// Its constant's name in the WGSL.
+    pub fn wgsl_name(self) -> &'static str {
+        match self {
+            Kernel::SgdSde => "K_SGD_SDE",
+            Kernel::Sgd => "K_SGD",
+            Kernel::SignsgdSde => "K_SIGNSGD_SDE",
+            Kernel::Signsgd => "K_SIGNSGD",
+            Kernel::Rmsprop => "K_RMSPROP",
+            Kernel::Adam => "K_ADAM",
+            Kernel::RmspropSde => "K_RMSPROP_SDE",
+            Kernel::AdamSde => "K_ADAM_SDE",
+            Kernel::Dsgd => "K_DSGD",
+            Kernel::Dsignsgd => "K_DSIGNSGD",
+            Kernel::Dcsgd => "K_DCSGD",
+            Kernel::BernoulliSde => "K_BERNOULLI_SDE",
+            Kernel::RandkSde => "K_RANDK_SDE",
+        }
+    }
+
+    /// The kernel that runs an experiment. The compressed models' kernel depends on the
+    /// compressor: `dcsgd` with the identity is DSGD, any other compressor runs [`Kernel::Dcsgd`];
+    /// `dcsgd-sde` with the identity, or rand-k with k = d (ω = 0), is the DSGD SDE (the SGD SDE
+    /// with noise scaled by 1/√N), bernoulli has a diagonal diffusion, and rand-k needs the O(d)
+    /// sampler of spec §6.3.
+    pub fn of(exp: &Experiment) -> Kernel {
+        let c = exp.model.compressor;
+        match exp.model.name {
+            ModelKind::Dcsgd if c != Compressor::Identity => Kernel::Dcsgd,
+            ModelKind::DcsgdSde => match c {
+                Compressor::Bernoulli { .. } => Kernel::BernoulliSde,
+                Compressor::RandK { .. } if c.omega(exp.dim) > 0.0 => Kernel::RandkSde,
+                _ => Kernel::SgdSde,
+            },
+            kind => Kernel::of_model(kind),
+        }
+    }
+
+    /// The kernel of a model with the identity compressor (see [`Kernel::of`]).
+    pub fn of_model(kind: ModelKind) -> Kernel {
+        match kind {
+            ModelKind::SgdSde | ModelKind::DsgdSde | ModelKind::DcsgdSde => Kernel::SgdSde,
+            ModelKind::Sgd => Kernel::Sgd,
+            ModelKind::SignsgdSde | ModelKind::DsignsgdSde => Kernel::SignsgdSde,
+            ModelKind::Signsgd => Kernel::Signsgd,
+            ModelKind::Rmsprop => Kernel::Rmsprop,
+            ModelKind::Adam => Kernel::Adam,
+            ModelKind::RmspropSde | ModelKind::RmspropMalladiSde => Kernel::RmspropSde,
+            ModelKind::AdamSde | ModelKind::AdamMalladiSde => Kernel::AdamSde,
+            ModelKind::Dsgd | ModelKind::Dcsgd => Kernel::Dsgd,
+            ModelKind::Dsignsgd => Kernel::Dsignsgd,
+        }
+    }
+
+    /// One agent, one variate per coordinate and substep (the kernels before [`Kernel::Dsgd`]).
+    pub const fn is_single_agent(self) -> bool {
+        (self as u32) < Kernel::Dsgd as u32
+    }
+
+    /// The agents' variates are summed per coordinate before the update
+    /// (`crate::model::distributed::accumulate`).
+    pub const fn aggregates_agents(self) -> bool {
+        matches!(self, Kernel::Dsgd | Kernel::Dsignsgd)
+    }
+
+    /// The kernel takes a step of its own instead of updating coordinate by coordinate
+    /// (`dcsgd_step`, `randk_sde_step`): its variates do not come one per coordinate in order.
+    pub const fn has_own_step(self) -> bool {
+        matches!(self, Kernel::Dcsgd | Kernel::RandkSde)
+    }
+
+    /// The update scales by the substep's bias-correction time factors (Adam and its SDE).
+    pub const fn has_time_factors(self) -> bool {
+        matches!(self, Kernel::Adam | Kernel::AdamSde)
+    }
+}
+
+/// Defines the compressor ids and their table by name, so each is written once.
+macro_rules! compressor_ids {
+    ($($(#[$doc:meta])* $name:ident = $id:literal,)*) => {
+        $($(#[$doc])* pub const $name: u32 = $id;)*
+        /// Every compressor id with its constant's name, which the WGSL composer writes out.
+        pub const COMPRESSOR_IDS: &[(&str, u32)] = &[$((stringify!($name), $id),)*];
+    };
+}
+
+compressor_ids! {
+    /// C(v) = v.
+    COMP_IDENTITY = 0,
+    /// Keep each coordinate with probability p, scaled by 1/p.
+    COMP_BERNOULLI = 1,
+    /// Keep a uniform k-subset, scaled by d/k.
+    COMP_RANDK = 2,
+    /// QSGD's random dithering with s levels.
+    COMP_QSGD = 3,
+    /// Stochastic rounding to a power of two.
+    COMP_NATURAL = 4,
+}
+
+/// The id of a compressor (`COMP` in the WGSL).
+pub fn comp_id(c: &Compressor) -> u32 {
+    match c {
+        Compressor::Identity => COMP_IDENTITY,
+        Compressor::Bernoulli { .. } => COMP_BERNOULLI,
+        Compressor::RandK { .. } => COMP_RANDK,
+        Compressor::Qsgd { .. } => COMP_QSGD,
+        Compressor::Natural => COMP_NATURAL,
+    }
+}
+
+/// The constants the WGSL kernel receives by injection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KernelConsts {
+    pub model: ModelKind,
+    pub kernel: Kernel,
+    pub dim: usize,
+    pub bins: u32,
+    /// Random variates per coordinate per substep: the agents of the multi-agent kernels, 2 for
+    /// the rand-k SDE, else 1.
+    pub draws: u32,
+    /// The compressor of [`Kernel::Dcsgd`] (`COMP_*`).
+    pub comp: u32,
+    /// The discrete optimizer samples Student-t variates (two words each) instead of normals.
+    pub tnoise: bool,
+    /// The sign SDE evaluates the Student-t CDF (`crate::noise::t_sign_moments`) for erf.
+    pub tcdf: bool,
+}
+
+impl KernelConsts {
+    /// The kernel constants of an experiment with `bins` histogram bins.
+    pub fn new(exp: &Experiment, bins: u32) -> Self {
+        let kernel = Kernel::of(exp);
+        let draws = match kernel {
+            Kernel::Dsgd | Kernel::Dsignsgd | Kernel::Dcsgd => exp.model.agents,
+            Kernel::RandkSde => 2,
+            _ => 1,
+        };
+        let student = matches!(exp.noise, Noise::StudentT { .. });
+        KernelConsts {
+            model: exp.model.name,
+            kernel,
+            dim: exp.dim,
+            bins,
+            draws,
+            comp: comp_id(&exp.model.compressor),
+            tnoise: student && !exp.model.name.is_sde(),
+            tcdf: student && kernel == Kernel::SignsgdSde,
+        }
+    }
+
+    /// State words per coordinate (x, then the EMAs).
+    pub fn slots(&self) -> usize {
+        self.model.slots()
+    }
+
+    /// Length of the histogram buffer: (dim + 1) quantities × (bins, underflow, overflow).
+    pub fn hist_words(&self) -> usize {
+        (self.dim + 1) * (self.bins as usize + 2)
+    }
+
+    /// Whether each substep of the shader's general loop takes whole random blocks (the
+    /// `FAST4` constant of shaders/advance.wgsl): four coordinates per block (draws = 1, d a
+    /// multiple of 4) or four agents (draws a multiple of 4), Gaussian noise, and a kernel that
+    /// reads its variates coordinate by coordinate (not DCSGD's or the rand-k SDE's own steps).
+    /// Every segment then starts at a block boundary (m0 = k_begin refine d draws).
+    pub fn whole_blocks(&self) -> bool {
+        let shape = (self.draws == 1 && self.dim.is_multiple_of(4)) || self.draws.is_multiple_of(4);
+        shape && !self.tnoise && !self.kernel.has_own_step()
+    }
+
+    /// Variates per random block of the noise stream: four normals, or one Student-t variate
+    /// (three words: a 48-bit radius and an angle, see `crate::noise`).
+    pub fn per_block(&self) -> u64 {
+        if self.tnoise { 1 } else { 4 }
+    }
+}
