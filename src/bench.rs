@@ -348,7 +348,7 @@ pub struct Machine {
     pub cpu_threads: usize,
     /// The CPU backend's arithmetic ([`crate::cpu::Arith`]: `fused` or `split` multiply-adds).
     pub cpu_arith: String,
-    /// The vector instructions of the CPU kernels ([`crate::cpu::advance::VectorUnit`]):
+    /// The vector instructions of the CPU kernels ([`crate::cpu::VectorUnit`]):
     /// `AVX-512`, `AVX2` or `baseline`.
     pub cpu_vector: String,
     pub os: String,
@@ -655,7 +655,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
         cpu: cpu_info.adapter,
         cpu_threads: rayon::current_num_threads(),
         cpu_arith: arith.name().into(),
-        cpu_vector: crate::cpu::advance::VectorUnit::detect().name().into(),
+        cpu_vector: crate::cpu::VectorUnit::detect().name().into(),
         os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         load_before,
         load_after: load_average(),
