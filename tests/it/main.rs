@@ -1,6 +1,7 @@
 //! The integration tests, one binary (the crate links once): one module per concern.
 
 mod common;
+mod tolerance;
 
 mod adaptive;
 mod backends;
