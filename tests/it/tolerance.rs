@@ -25,20 +25,20 @@ use std::fmt;
 ///
 /// The seeds are fixed, so a test passes or fails deterministically; z says how unlucky a
 /// correct kernel would have to be to fail when its seed, arithmetic (fused or split) or adapter
-/// changes, and, with the run sizes the tests assert (z SE at most 1–3% of the oracle), how
-/// large a real error must be to be caught. The SEs are batch spreads over independent groups
-/// of [`optsde::spec::BATCH`] paths (32 batches for 8192 paths: t with 31 degrees of freedom)
-/// or exact (binomial counts, the fourth moment of a linear scheme).
+/// changes, and, where a test asserts its run size (z SE at most 1–3% of the oracle), how large
+/// a real error must be to be caught. The SEs are batch spreads over independent groups of
+/// [`optsde::spec::BATCH`] paths (32 batches for 8192 paths: t with 31 degrees of freedom) or
+/// exact (binomial counts, the fourth moment of a linear scheme).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Z(pub f64);
 
 impl Z {
     /// One estimate, or a handful from one run, against its oracle: two-sided 6.3e-5 under a
-    /// normal law, 1.7e-4 (64 batches) to 3.7e-4 (32 batches) with the batch SE's t law.
+    /// normal law, more with a batch SE's t law (1.7e-4 for 64 batches, 3.7e-4 for 32).
     pub const ONE: Z = Z(4.0);
     /// Five to fifteen estimates from one run (four coordinates and the loss; the records of a
-    /// run) whose SE comes from 32 batches: t with 31 degrees of freedom, two-sided 9e-5 per
-    /// check (6.8e-6 under a normal law).
+    /// run): two-sided 9e-5 per check with an SE from 32 batches (t with 31 degrees of freedom),
+    /// 6.8e-6 with an exact one.
     pub const MANY: Z = Z(4.5);
     /// A family of about two dozen estimates tested at once (four coordinates × six records):
     /// 5.7e-7 per check under a normal law, 1.4e-5 for the family.
