@@ -1,12 +1,15 @@
 //! Shared test helpers: the engines a test runs on, and experiment builders.
 #![allow(dead_code)]
 
+use std::io::Write;
+
 use optsde::Result;
 use optsde::plan::{Engine, RunResult};
 use optsde::spec::{Experiment, Overrides};
 
 /// The GPU engine, or None: with `OPTSDE_REQUIRE_GPU=1` (set by `.ci/run`) a missing adapter
-/// fails the test; otherwise it is a loud skip on stderr, never a silent pass.
+/// fails the test; otherwise it is a loud skip on stderr, never a silent pass (written to the
+/// stderr handle, which the test harness does not capture, unlike `eprintln!`).
 pub fn gpu() -> Option<optsde::gpu::GpuEngine> {
     match optsde::gpu::GpuEngine::new() {
         Ok(g) => Some(g),
@@ -14,7 +17,8 @@ pub fn gpu() -> Option<optsde::gpu::GpuEngine> {
             if std::env::var("OPTSDE_REQUIRE_GPU").is_ok_and(|s| s == "1") {
                 panic!("OPTSDE_REQUIRE_GPU=1 but the GPU backend is unavailable: {e}");
             }
-            eprintln!("WARNING: GPU test SKIPPED, no adapter: {e}");
+            let test = std::thread::current().name().unwrap_or("a GPU test").to_owned();
+            let _ = writeln!(std::io::stderr(), "WARNING: {test} SKIPPED, no GPU adapter: {e}");
             None
         }
     }
