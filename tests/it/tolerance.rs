@@ -166,12 +166,14 @@ impl Tolerance {
         }
     }
 
-    /// Whether `actual` is within this tolerance of `expected`: the same bits (or two NaNs) are
-    /// within every tier, other values only within a bound (so a NaN or an infinity matches only
-    /// itself).
+    /// Whether `actual` is within this tolerance of `expected`. Under a bound a NaN or an
+    /// infinity is never within it, even of itself: a check that must let identical non-finite
+    /// values pass asks [`Tolerance::Exact`] first.
     pub fn holds(&self, actual: f64, expected: f64) -> bool {
-        let same = actual.to_bits() == expected.to_bits() || (actual.is_nan() && expected.is_nan());
-        same || (*self != Tolerance::Exact && (actual - expected).abs() <= self.bound(expected))
+        match self {
+            Tolerance::Exact => actual.to_bits() == expected.to_bits() || (actual.is_nan() && expected.is_nan()),
+            _ => (actual - expected).abs() <= self.bound(expected),
+        }
     }
 
     /// Why `actual` is not within this tolerance of `expected`, or None.
