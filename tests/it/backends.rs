@@ -1,13 +1,14 @@
-//! GPU vs CPU on the same seeds (issue 2, test 4) and chunk independence (test 5).
-//! Tiers (STYLE habit 7): random words bit-exact; per-path states within a relative + absolute
-//! bound; ensemble moments within z standard errors.
+//! GPU vs CPU on the same seeds (issue 2, test 4) and chunk independence (test 5), in the
+//! tiers of `tolerance`: random words bit-exact; per-path states within
+//! [`Tolerance::path_state`]; ensemble moments within z standard errors.
 
 use crate::common;
+use crate::tolerance::{HARDWARE_OUTLIERS, HIST_MOVED_HARDWARE, HIST_MOVED_SOFTWARE, Tolerance, Z};
 
-use common::{engines, gpu, reference, run};
+use common::{gpu, per_engine, reference, run};
 use optsde::cpu::{Arith, CpuEngine};
 use optsde::layout::RngParams;
-use optsde::plan::states_after;
+use optsde::plan::{Engine, states_after};
 
 /// The CPU twin of the adapter: split multiply-adds on a software adapter (bit for bit what it
 /// computes), fused on hardware ([`Arith::of_adapter`]).
@@ -34,25 +35,9 @@ const ALL_MODELS: [&str; 14] = [
 ];
 
 /// Per-path states of the two backends compared (`a` GPU, `b` CPU twin; [`states_after`]'s
-/// layout: `n` paths per row, one row per slot and coordinate); returns how many are
-/// bit-identical.
-///
-/// Bound: |gpu − cpu| ≤ 1e-5 (|cpu| + 1e-3) on a software adapter (lavapipe runs the twin's
-/// operations in the twin's order; they differ at most by fused multiply-adds, a few ulp per
-/// step that 100 contracting steps do not amplify). A hardware driver may also divide to 2.5 ulp
-/// and take square roots through inverseSqrt (WGSL's precision rules), and contract freely, so
-/// every substep's increment may carry a few ulp of error (≈ 1e-6 of it) and ≤ 300 substeps
-/// sum them: the bound adds 1e-4 × the row's standard deviation over paths (CPU), which is
-/// above the increments' sum of errors and moves no ensemble moment by more than 1e-4 sd,
-/// far under the 4 SE (SE = sd/√1000 ≈ 0.03 sd) that the moment tests allow. A wrong sign or
-/// coefficient changes a state by a sizeable fraction of an sd and still fails. (First seen on
-/// an H100, driver 580.159.04: worst differences 1.2e-7 at sd ≈ 1e-2.)
-///
-/// On hardware the discontinuous updates (signs; the compressors' rounding and selection,
-/// which compare a random word with a value computed in floats) can also branch differently
-/// when that value differs by an ulp: the path then takes a different discrete step once,
-/// contracted since (the H100 did so for one of 4000 states of DCSGD with natural compression:
-/// 3.2e-6 at sd 2.8e-2). Up to [`HARDWARE_OUTLIERS`] of the states may exceed the bound there.
+/// layout: `n` paths per row, one row per slot and coordinate) within [`Tolerance::path_state`]
+/// of the row's sd over paths (CPU), with up to [`HARDWARE_OUTLIERS`] of them beyond it on a
+/// hardware adapter; returns how many are bit-identical.
 pub(crate) fn compare_states(what: &str, a: &[f32], b: &[f32], n: usize, software: bool) -> usize {
     assert_eq!(a.len(), b.len(), "{what}: state lengths");
     let allowed = if software { 0 } else { (a.len() as f64 * HARDWARE_OUTLIERS) as usize };
@@ -61,16 +46,15 @@ pub(crate) fn compare_states(what: &str, a: &[f32], b: &[f32], n: usize, softwar
     for (r, (ra, rb)) in a.chunks(n).zip(b.chunks(n)).enumerate() {
         let mean = rb.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
         let sd = (rb.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-        let spread = if software { 0.0 } else { 1e-4 * sd };
+        let tol = Tolerance::path_state(sd, software);
         for (p, (&ga, &cb)) in ra.iter().zip(rb).enumerate() {
-            let tol = 1e-5 * (cb.abs() as f64 + 1e-3) + spread;
-            let d = (ga as f64 - cb as f64).abs();
-            if d > tol {
-                outliers.push(format!(
-                    "row {r} path {p}: gpu {ga:e}, cpu {cb:e}, difference {d:e}, tolerance {tol:e} (row sd {sd:e})"
-                ));
+            // The same bits pass, non-finite ones included.
+            if Tolerance::Exact.holds(ga as f64, cb as f64) {
+                identical += usize::from(ga.to_bits() == cb.to_bits());
+            } else if let Some(msg) = tol.check(&format!("row {r} path {p} (row sd {sd:e}): gpu"), ga as f64, cb as f64)
+            {
+                outliers.push(msg);
             }
-            identical += usize::from(ga.to_bits() == cb.to_bits());
         }
     }
     assert!(
@@ -82,10 +66,6 @@ pub(crate) fn compare_states(what: &str, a: &[f32], b: &[f32], n: usize, softwar
     eprintln!("{what}: {identical}/{} states bit-identical, {} beyond the bound", a.len(), outliers.len());
     identical
 }
-
-/// Share of states that may exceed [`compare_states`]' bound on a hardware adapter (0 on a
-/// software one).
-const HARDWARE_OUTLIERS: f64 = 0.005;
 
 /// The multi-draw kernels (one normal per agent) with 3 agents, so draws straddle random blocks:
 /// states after 100 steps within the per-path bound, on d = 1 and d = 4.
@@ -217,11 +197,11 @@ fn rng_words_bit_identical() {
     for (i, (a, b)) in w.iter().zip(&wc).enumerate() {
         assert_eq!(a, b, "word {i}: gpu {a:#010x}, cpu {b:#010x}");
     }
-    // Normals: bit-identical to the split twin on a software adapter (it does not fuse
-    // multiply-adds); within 4 ulp of the fused twin on hardware.
-    for (i, (a, b)) in z.iter().zip(&zc).enumerate() {
-        let tol = if g.is_software() { 0.0 } else { 4.0 * f32::EPSILON * b.abs().max(1.0) };
-        assert!((a - b).abs() <= tol, "normal {i}: gpu {a:e}, cpu {b:e}, difference {:e}, tolerance {tol:e}", a - b);
+    // Normals: finite (Box–Muller caps |z| at ≈ 5.77), within 4 ulp of the fused twin on hardware.
+    for (i, (&a, &b)) in z.iter().zip(&zc).enumerate() {
+        assert!(a.is_finite(), "normal {i}: gpu {a:e}");
+        let hardware = Tolerance::absolute(f64::from(4.0 * f32::EPSILON * b.abs().max(1.0)));
+        Tolerance::twin(g.is_software(), hardware).assert(&format!("normal {i}: gpu"), f64::from(a), f64::from(b));
     }
 }
 
@@ -265,9 +245,10 @@ fn fused_and_split_cpu_arithmetic_agree() {
 /// path per invocation (as on hardware) and with 2, 4 and 8 (8 as on software adapters;
 /// src/shader.rs pack_for); segments that start mid-block (record every 7 steps, refine 3) exercise its
 /// hand-over to the generic path, and 1000 paths leave the last workgroup part empty (packed
-/// invocations whose paths are partly absent). States after 100 steps within the same bound as
-/// above; histograms and moments of a run within 4 SE (bit-identical on a device without fused
-/// multiply-adds); divergence counts equal.
+/// invocations whose paths are partly absent). States after 100 steps within
+/// [`Tolerance::path_state`]; the records' means within [`Z::ONE`] SE of their difference
+/// (bit-identical on a device without fused multiply-adds; whether the histograms are is
+/// printed); live paths, stationary samples and divergence counts equal.
 #[test]
 fn one_dimensional_fast_path_agrees() {
     let Some(mut g) = gpu() else { return };
@@ -289,14 +270,8 @@ fn one_dimensional_fast_path_agrees() {
             let rc = run(&x, &mut twin(&g)).unwrap();
             for (ra, rb) in rg.records.iter().zip(&rc.records) {
                 let (ma, mb) = (ra.q[0], rb.q[0]);
-                let tol = 4.0 * (mb.var() / mb.n).sqrt() * 2f64.sqrt() + 1e-12;
-                assert!(
-                    (ma.mean - mb.mean).abs() <= tol,
-                    "{what} step {}: gpu {:e}, cpu {:e}, tolerance {tol:e}",
-                    ra.step,
-                    ma.mean,
-                    mb.mean
-                );
+                let tol = Tolerance::se_of_difference(Z::ONE, (mb.var() / mb.n).sqrt()).bias(SE_ZERO_FLOOR);
+                tol.assert(&format!("{what} step {}: gpu mean", ra.step), ma.mean, mb.mean);
                 assert_eq!(ma.n, mb.n, "{what} step {}: live paths", ra.step);
             }
             let same = rg.histograms == rc.histograms;
@@ -315,8 +290,9 @@ fn one_dimensional_fast_path_agrees() {
 /// taken after the stretch. Sample strides put the sampled step at every position of a block,
 /// records every 7 steps start segments mid-block. States after 100 steps within the per-path
 /// bound; the same number of stationary samples; on a software adapter (the twin's operations in
-/// the twin's order) stationary means and variances within 1e-5 relative and histograms within
-/// 0.1% of the counts, on hardware within 4 SE of each other.
+/// the twin's order) stationary means and variances within [`Tolerance::state_sum`] and
+/// histograms within [`HIST_MOVED_SOFTWARE`] of the counts, on hardware within [`Z::ONE`] SE of
+/// each other.
 #[test]
 fn step_loops_agree() {
     let Some(mut g) = gpu() else { return };
@@ -352,32 +328,32 @@ fn step_loops_agree() {
         let rc = run(&x, &mut twin(&g)).unwrap();
         assert_eq!(rg.stationary.samples, rc.stationary.samples, "{what}");
         let (a, b) = (&rg.stationary, &rc.stationary);
-        // Software: the states agree to the per-path bound (1e-5 relative), so do their sums;
-        // a state within an ulp of a bin edge may change bins (≤ 0.1% of the counts).
-        // Hardware: 4 SE of the difference.
-        let close = |u: f64, v: f64, se: f64| {
-            let tol = if g.is_software() { 1e-5 * (v.abs() + se) } else { 4.0 * se * 2f64.sqrt() };
-            (u - v).abs() <= tol
+        let tol = |se: f64| {
+            if g.is_software() { Tolerance::state_sum(se) } else { Tolerance::se_of_difference(Z::ONE, se) }
         };
-        assert!(close(a.loss_mean, b.loss_mean, b.loss_se), "{what}: loss {} vs {}", a.loss_mean, b.loss_mean);
+        tol(b.loss_se).assert(&format!("{what}: gpu loss"), a.loss_mean, b.loss_mean);
         for i in 0..b.mean.len() {
-            assert!(close(a.mean[i], b.mean[i], b.mean_se[i]), "{what}: mean {i} {} vs {}", a.mean[i], b.mean[i]);
-            assert!(close(a.var[i], b.var[i], b.var_se[i]), "{what}: var {i} {} vs {}", a.var[i], b.var[i]);
+            tol(b.mean_se[i]).assert(&format!("{what}: gpu mean {i}"), a.mean[i], b.mean[i]);
+            tol(b.var_se[i]).assert(&format!("{what}: gpu var {i}"), a.var[i], b.var[i]);
         }
         if g.is_software() {
             for (ha, hb) in rg.histograms.iter().zip(&rc.histograms) {
                 let moved: u64 = ha.counts.iter().zip(&hb.counts).map(|(p, q)| p.abs_diff(*q)).sum::<u64>()
                     + ha.underflow.abs_diff(hb.underflow)
                     + ha.overflow.abs_diff(hb.overflow);
-                assert!(moved * 1000 <= b.samples, "{what}: histogram {} differs by {moved} counts", hb.name);
+                assert!(
+                    moved as f64 <= HIST_MOVED_SOFTWARE * b.samples as f64,
+                    "{what}: histogram {} differs by {moved} counts of {}",
+                    hb.name,
+                    b.samples
+                );
             }
         }
     }
 }
 
-/// All moments within 4 SE of each other (two estimates of the same quantity: SE of the
-/// difference is √2 × SE; identical values pass trivially, which is the expected outcome on a
-/// device without fused multiply-adds).
+/// All moments within [`Z::ONE`] SE of their difference (identical values pass trivially, which
+/// is the expected outcome on a device without fused multiply-adds).
 #[test]
 fn moments_agree_between_backends() {
     let Some(mut g) = gpu() else { return };
@@ -388,108 +364,80 @@ fn moments_agree_between_backends() {
         let rc = run(&x, &mut twin(&g)).unwrap();
         for (a, b) in rg.records.iter().zip(&rc.records) {
             for (q, (ma, mb)) in a.q.iter().zip(&b.q).enumerate() {
-                let se = (mb.var() / mb.n).sqrt() * 2f64.sqrt();
-                let tol = 4.0 * se + 1e-12;
-                assert!(
-                    (ma.mean - mb.mean).abs() <= tol,
-                    "{model} step {} q{q}: gpu mean {:e}, cpu {:e}, difference {:e}, tolerance {tol:e}",
-                    a.step,
-                    ma.mean,
-                    mb.mean,
-                    ma.mean - mb.mean
-                );
-                let vse = mb.var() * (2.0 / mb.n).sqrt() * 2f64.sqrt();
-                assert!(
-                    (ma.var() - mb.var()).abs() <= 4.0 * vse + 1e-12,
-                    "{model} step {} q{q}: gpu var {:e}, cpu {:e}, tolerance {:e}",
-                    a.step,
-                    ma.var(),
-                    mb.var(),
-                    4.0 * vse
-                );
+                let what = format!("{model} step {} q{q}: gpu", a.step);
+                let se = (mb.var() / mb.n).sqrt();
+                let tol = Tolerance::se_of_difference(Z::ONE, se).bias(SE_ZERO_FLOOR);
+                tol.assert(&format!("{what} mean"), ma.mean, mb.mean);
+                let var_se = mb.var() * (2.0 / mb.n).sqrt();
+                let tol = Tolerance::se_of_difference(Z::ONE, var_se).bias(SE_ZERO_FLOOR);
+                tol.assert(&format!("{what} var"), ma.var(), mb.var());
             }
         }
         let (sa, sb) = (&rg.stationary, &rc.stationary);
-        let tol = 4.0 * sb.loss_se * 2f64.sqrt();
-        assert!(
-            (sa.loss_mean - sb.loss_mean).abs() <= tol,
-            "{model} stationary loss: gpu {:e}, cpu {:e}, tolerance {tol:e}",
-            sa.loss_mean,
-            sb.loss_mean
-        );
+        let tol = Tolerance::se_of_difference(Z::ONE, sb.loss_se);
+        tol.assert(&format!("{model} stationary loss: gpu"), sa.loss_mean, sb.loss_mean);
         for i in 0..4 {
-            let tol = 4.0 * sb.var_se[i] * 2f64.sqrt();
-            assert!(
-                (sa.var[i] - sb.var[i]).abs() <= tol,
-                "{model} stationary var x{i}: gpu {:e}, cpu {:e}, tolerance {tol:e}",
-                sa.var[i],
-                sb.var[i]
-            );
+            let tol = Tolerance::se_of_difference(Z::ONE, sb.var_se[i]);
+            tol.assert(&format!("{model} stationary var x{i}: gpu"), sa.var[i], sb.var[i]);
         }
         assert_eq!(rg.diverged, rc.diverged);
     }
 }
 
+/// A floor under the records' SE tolerance (their SE is 0 where every path sits at x0).
+const SE_ZERO_FLOOR: f64 = 1e-12;
+
 /// Test 5: a forced tiny chunk (256 paths) gives identical histogram counts, stationary sample
-/// counts and record counts to one chunk, on every backend; moments agree to f64 merge order.
-#[test]
-fn chunking_does_not_change_results() {
-    for (name, mut e) in engines() {
-        let mut x = reference("signsgd-sde", 2, 3000, 600, 200, 5);
-        x.x0 = vec![0.3; 4];
-        let big = run(&x, e.as_mut()).unwrap();
-        x.run.chunk = Some(256);
-        let small = run(&x, e.as_mut()).unwrap();
-        assert_eq!(big.chunk, 3072, "{name}");
-        assert_eq!(small.chunk, 256, "{name}");
-        for (a, b) in big.histograms.iter().zip(&small.histograms) {
-            assert_eq!(a, b, "{name}: histogram {} differs between chunk sizes", a.name);
-        }
-        assert_eq!(big.stationary.samples, small.stationary.samples);
-        for (a, b) in big.records.iter().zip(&small.records) {
-            for (ma, mb) in a.q.iter().zip(&b.q) {
-                assert_eq!(ma.n, mb.n);
-                let tol = 1e-9 * (ma.mean.abs() + ma.var().sqrt()) + 1e-15;
-                assert!(
-                    (ma.mean - mb.mean).abs() <= tol,
-                    "{name}: mean {} vs {} (tolerance {tol:e})",
-                    ma.mean,
-                    mb.mean
-                );
-            }
-        }
-        let rel = (big.stationary.loss_mean - small.stationary.loss_mean).abs() / big.stationary.loss_mean;
-        assert!(rel < 1e-12, "{name}: stationary loss differs by {rel:e} relative");
+/// counts and record counts to one chunk; moments agree to [`Tolerance::merge_order`].
+fn chunking_does_not_change_results(name: &str, e: &mut dyn Engine) {
+    let mut x = reference("signsgd-sde", 2, 3000, 600, 200, 5);
+    x.x0 = vec![0.3; 4];
+    let big = run(&x, e).unwrap();
+    x.run.chunk = Some(256);
+    let small = run(&x, e).unwrap();
+    assert_eq!(big.chunk, 3072, "{name}");
+    assert_eq!(small.chunk, 256, "{name}");
+    for (a, b) in big.histograms.iter().zip(&small.histograms) {
+        assert_eq!(a, b, "{name}: histogram {} differs between chunk sizes", a.name);
     }
+    assert_eq!(big.stationary.samples, small.stationary.samples);
+    for (a, b) in big.records.iter().zip(&small.records) {
+        for (q, (ma, mb)) in a.q.iter().zip(&b.q).enumerate() {
+            assert_eq!(ma.n, mb.n);
+            let what = format!("{name}: step {} q{q} mean in chunks of 256", a.step);
+            Tolerance::merge_order(ma.var().sqrt()).assert(&what, mb.mean, ma.mean);
+        }
+    }
+    let what = format!("{name}: stationary loss in chunks of 256");
+    Tolerance::merge_order(0.0).assert(&what, small.stationary.loss_mean, big.stationary.loss_mean);
 }
+per_engine!(chunking_does_not_change_results);
 
 /// Snapshots (what an interrupted run keeps): the one taken when the first chunk finishes is
 /// exactly the run of that chunk's paths alone, and every snapshot is marked incomplete.
-#[test]
-fn checkpoint_after_first_chunk_equals_a_run_of_its_paths() {
-    for (name, mut e) in engines() {
-        let mut x = reference("signsgd-sde", 1, 1024, 400, 200, 5);
-        x.run.chunk = Some(512);
-        x.stationary.range = optsde::spec::HistRange::Fixed { lo: -0.2, hi: 0.2 };
-        let mut snaps = Vec::new();
-        let mut write = |r: &[optsde::plan::RunResult]| {
-            snaps.push(r[0].clone());
-            Ok(())
-        };
-        let cp = optsde::plan::Checkpoint { every: std::time::Duration::ZERO, write: &mut write };
-        let full = optsde::plan::run_with_checkpoints(&x, e.as_mut(), &mut |_| {}, Some(cp)).unwrap();
-        assert!(full.complete && snaps.iter().all(|s| !s.complete), "{name}");
-        // The last snapshot of chunk 1 is the first one whose every record has 512 paths.
-        let first = snaps.iter().find(|s| s.records.iter().all(|r| r.paths == 512)).expect("chunk-1 snapshot");
-        let mut half = x.clone();
-        half.run.paths = 512;
-        let alone = run(&half, e.as_mut()).unwrap();
-        assert_eq!(first.histograms, alone.histograms, "{name}");
-        assert_eq!(first.stationary.samples, alone.stationary.samples, "{name}");
-        assert_eq!(first.records, alone.records, "{name}");
-        assert_eq!(full.records.last().unwrap().paths, 1024);
-    }
+fn checkpoint_after_first_chunk_equals_a_run_of_its_paths(name: &str, e: &mut dyn Engine) {
+    let mut x = reference("signsgd-sde", 1, 1024, 400, 200, 5);
+    x.run.chunk = Some(512);
+    x.stationary.range = optsde::spec::HistRange::Fixed { lo: -0.2, hi: 0.2 };
+    let mut snaps = Vec::new();
+    let mut write = |r: &[optsde::plan::RunResult]| {
+        snaps.push(r[0].clone());
+        Ok(())
+    };
+    let cp = optsde::plan::Checkpoint { every: std::time::Duration::ZERO, write: &mut write };
+    let full = optsde::plan::run_with_checkpoints(&x, e, &mut |_| {}, Some(cp)).unwrap();
+    assert!(full.complete && snaps.iter().all(|s| !s.complete), "{name}");
+    // The last snapshot of chunk 1 is the first one whose every record has 512 paths.
+    let first = snaps.iter().find(|s| s.records.iter().all(|r| r.paths == 512)).expect("chunk-1 snapshot");
+    let mut half = x.clone();
+    half.run.paths = 512;
+    let alone = run(&half, e).unwrap();
+    assert_eq!(first.histograms, alone.histograms, "{name}");
+    assert_eq!(first.stationary.samples, alone.stationary.samples, "{name}");
+    assert_eq!(first.records, alone.records, "{name}");
+    assert_eq!(full.records.last().unwrap().paths, 1024);
 }
+per_engine!(checkpoint_after_first_chunk_equals_a_run_of_its_paths);
 
 /// The stationary histogram counted per invocation and merged at the end of each dispatch
 /// (src/shader.rs `private_hist_for`, the packed kernels of software adapters) equals the one
@@ -589,14 +537,11 @@ fn speculative_runs_equal_full_runs() {
 /// On a software adapter the two compile to the same arithmetic: equal bit for bit. A hardware
 /// driver compiles each module on its own and may contract multiply-adds differently (on an
 /// H100 the states and records were bit-identical, and the second moment's SE of the stationary
-/// estimate differed in its ninth digit). There the states must agree within
-/// [`compare_states`]' hardware bound (1e-4 of a row's sd), so every moment of a record or of
-/// the stationary estimate within 0.05 of its SE (a mean of n states moved by at most 1e-4 sd
-/// moves by 1e-4 √n SE: 0.003 SE for the 1000 paths of a record, 0.023 SE for the stationary
-/// estimate's at most 50 000 samples), every SE within 0.1% of itself, and the histograms,
-/// merged into at most 32 bins (the fine histogram's 128 bins per group), within 1% of their
-/// samples in L1 distance (a state moved by 1e-4 sd crosses a bin edge only within 1e-4 sd of
-/// it: about 0.1% of the samples for bins 0.2 sd wide), with equal sample counts and divergence.
+/// estimate differed in its ninth digit). There the states must agree within the hardware
+/// [`Tolerance::path_state`], the moments as [`moments_close`] says, and the histograms, merged
+/// into at most 32 bins (the fine histogram's 128 bins per group), within
+/// [`HIST_MOVED_HARDWARE`] of their samples in L1 distance, with equal sample counts and
+/// divergence.
 #[test]
 fn unchecked_kernels_equal_checked_kernels() {
     let Some(mut g) = gpu() else { return };
@@ -647,7 +592,7 @@ fn unchecked_kernels_equal_checked_kernels() {
             };
             let l1: u64 = merged(ha).iter().zip(merged(hb)).map(|(&u, v)| u.abs_diff(v)).sum();
             assert!(
-                l1 as f64 <= 0.01 * hb.total() as f64,
+                l1 as f64 <= HIST_MOVED_HARDWARE * hb.total() as f64,
                 "{what}: histogram {}: L1 distance {l1} of {} samples",
                 hb.name,
                 hb.total()
@@ -657,19 +602,17 @@ fn unchecked_kernels_equal_checked_kernels() {
     g.set_runtime_checks(None);
 }
 
-/// The records and the stationary estimate of two runs whose per-path states agree within
-/// [`compare_states`]' hardware bound (1e-4 of a row's sd) but may differ in their last bits:
-/// NVIDIA's driver compiles each module on its own and may contract a running sum's multiply-add
-/// in one and not the other. A mean of n states moved by at most 1e-4 sd moves by 1e-4 √n SE:
-/// 0.003 SE for a record's 1000 paths, 0.023 SE for a stationary estimate of at most 50 000
-/// samples; so every moment within 0.05 of its SE, every SE within 0.1% of itself, with equal
-/// record steps, path counts and sample counts.
+/// The records and the stationary estimate of two runs whose per-path states agree within the
+/// hardware [`Tolerance::path_state`] but may differ in their last bits (NVIDIA's driver
+/// compiles each module on its own and may contract a running sum's multiply-add in one and
+/// not the other): every moment within [`Z::RECOMPILED`] of its SE, every SE within
+/// [`Tolerance::recompiled_se`], with equal record steps, path counts and sample counts.
 fn moments_close(what: &str, a: &optsde::plan::RunResult, b: &optsde::plan::RunResult, dim: usize) {
     let near = |u: f64, v: f64, se: f64, field: &str| {
-        assert!((u - v).abs() <= 0.05 * se, "{what}: {field}: {u:e} against {v:e}, SE {se:e}");
+        Tolerance::se(Z::RECOMPILED, se).assert(&format!("{what}: {field}"), u, v);
     };
     let same_se = |u: f64, v: f64, field: &str| {
-        assert!((u - v).abs() <= 1e-3 * v.abs(), "{what}: SE of {field}: {u:e} against {v:e}");
+        Tolerance::recompiled_se().assert(&format!("{what}: SE of {field}"), u, v);
     };
     assert_eq!(a.records.len(), b.records.len(), "{what}: records");
     for (ra, rb) in a.records.iter().zip(&b.records) {

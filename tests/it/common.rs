@@ -1,33 +1,53 @@
-//! Shared test helpers: engines to run every test on, and experiment builders.
+//! Shared test helpers: the engines a test runs on, and experiment builders.
 #![allow(dead_code)]
 
+use std::io::Write;
+
 use optsde::Result;
-use optsde::cpu::CpuEngine;
 use optsde::plan::{Engine, RunResult};
 use optsde::spec::{Experiment, Overrides};
 
-/// The engines a test runs on: the CPU twin always, the GPU when an adapter exists. With
-/// `OPTSDE_REQUIRE_GPU=1` (set by `.ci/run`) a missing adapter fails the test; otherwise it is
-/// a loud skip on stderr.
-pub fn engines() -> Vec<(&'static str, Box<dyn Engine>)> {
-    let mut v: Vec<(&'static str, Box<dyn Engine>)> = vec![("cpu", Box::new(CpuEngine::new()))];
+/// The GPU engine, or None: with `OPTSDE_REQUIRE_GPU=1` (set by `.ci/run`) a missing adapter
+/// fails the test; otherwise it is a loud skip on stderr, never a silent pass (written to the
+/// stderr handle, which the test harness does not capture, unlike `eprintln!`).
+pub fn gpu() -> Option<optsde::gpu::GpuEngine> {
     match optsde::gpu::GpuEngine::new() {
-        Ok(g) => v.push(("gpu", Box::new(g))),
+        Ok(g) => Some(g),
         Err(e) => {
             if std::env::var("OPTSDE_REQUIRE_GPU").is_ok_and(|s| s == "1") {
                 panic!("OPTSDE_REQUIRE_GPU=1 but the GPU backend is unavailable: {e}");
             }
-            eprintln!("WARNING: GPU tests SKIPPED, no adapter: {e}");
+            let test = std::thread::current().name().unwrap_or("a GPU test").to_owned();
+            let _ = writeln!(std::io::stderr(), "WARNING: {test} SKIPPED, no GPU adapter: {e}");
+            None
         }
     }
-    v
 }
 
-/// The GPU engine, or None (loud; a failure under OPTSDE_REQUIRE_GPU=1).
-pub fn gpu() -> Option<optsde::gpu::GpuEngine> {
-    engines();
-    optsde::gpu::GpuEngine::new().ok()
+/// Makes a backend-generic test of each named function `fn f(name: &str, e: &mut dyn Engine)`:
+/// a module `f` (beside the function: modules and functions have separate namespaces) with the
+/// tests `f::cpu` (the CPU twin, [`optsde::cpu::CpuEngine::new`]) and `f::gpu` (the adapter of
+/// [`gpu`], skipped as it says), so a failure names its engine and the two run in parallel.
+/// `name` is "cpu" or "gpu", for messages. Tests that compare the engines need both and stay
+/// single tests, named for what they compare.
+macro_rules! per_engine {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[test]
+            fn cpu() {
+                super::$test("cpu", &mut optsde::cpu::CpuEngine::new());
+            }
+
+            #[test]
+            fn gpu() {
+                if let Some(mut g) = $crate::common::gpu() {
+                    super::$test("gpu", &mut g);
+                }
+            }
+        }
+    )+};
 }
+pub(crate) use per_engine;
 
 /// Parse an experiment from TOML text.
 pub fn exp(toml: &str) -> Experiment {
@@ -65,18 +85,6 @@ bins = 64
 "#,
         rec = steps / 10
     ))
-}
-
-/// |actual − expected| ≤ z · se + bias, with a message that prints everything.
-pub fn assert_close(what: &str, actual: f64, expected: f64, se: f64, z: f64, bias: f64) {
-    let tol = z * se + bias;
-    let diff = actual - expected;
-    assert!(
-        diff.abs() <= tol,
-        "{what}: actual {actual:.7e}, expected {expected:.7e}, difference {diff:.3e}, tolerance {tol:.3e} \
-         ({z} SE with SE = {se:.3e}, plus bias allowance {bias:.3e})"
-    );
-    eprintln!("ok {what}: actual {actual:.7e}, expected {expected:.7e}, |diff| = {:.2} SE", diff.abs() / se);
 }
 
 /// A fresh, empty directory under the system temp dir, removed on drop.

@@ -1,6 +1,9 @@
-//! The integration tests, one binary (the crate links once): one module per concern.
+//! The integration tests, one binary (the crate links once): one module per concern, beside
+//! `common` (helpers, and `per_engine!`, which makes a backend-generic test one test per engine:
+//! `<module>::<test>::cpu` and `::gpu`) and `tolerance` (the tolerance tiers and their reasons).
 
 mod common;
+mod tolerance;
 
 mod adaptive;
 mod backends;

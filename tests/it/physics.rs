@@ -1,11 +1,12 @@
 //! Closed-form oracles of `shared/spec/models.md`, each run on every engine (CPU twin and, with
-//! an adapter, the GPU). Tolerances are Monte Carlo standard errors from the run itself (batch
-//! spread over independent paths, spec §14.0) times a stated z, plus a stated bias allowance
-//! where the oracle is an approximation.
+//! an adapter, the GPU). Tolerances: the standard-error tier (batch spread over independent
+//! paths, spec §14.0), with a bias allowance where the oracle is an approximation.
 
 use crate::common;
+use crate::tolerance::{Tolerance, Z};
 
-use common::{assert_close, chi_square, engines, exp, reference, run};
+use common::{chi_square, exp, per_engine, reference, run};
+use optsde::plan::Engine;
 use statrs::function::erf::erfc;
 
 const ETA: f64 = 1e-3;
@@ -20,114 +21,90 @@ fn exact_em_var(h: f64, sigma: f64, refine: u32) -> f64 {
 }
 
 /// Test 1 (issue 2): `sgd-sde`, refine 1 and 4, stationary E x_i² equals the exact EM variance
-/// within 4 SE, at a size where 4 SE < 1% (16384 paths × 25 SDE time units after a burn-in of
-/// 5/a_min; relative SE ≈ sqrt(2/(P a T)) = 0.22% for a = 1).
-#[test]
-fn sgd_sde_stationary_matches_exact_em() {
-    for (name, mut e) in engines() {
-        for refine in [1u32, 4] {
-            let x = reference("sgd-sde", refine, 16384, 30000, 5000, 10);
-            let r = run(&x, e.as_mut()).unwrap();
-            let st = &r.stationary;
-            for i in 0..4 {
-                let want = exact_em_var(H[i], SIGMA[i], refine);
-                let se = st.second_moment_se[i];
-                assert!(
-                    4.0 * se < 0.01 * want,
-                    "{name} r={refine} x{i}: 4 SE = {:.3e} is not below 1% of {want:.3e}",
-                    4.0 * se
-                );
-                assert_close(&format!("{name} sgd-sde r={refine} E x{i}^2"), st.second_moment[i], want, se, 4.0, 0.0);
-            }
+/// within [`Z::ONE`] SE, at a size where that is < 1% (16384 paths × 25 SDE time units after a
+/// burn-in of 5/a_min; relative SE ≈ sqrt(2/(P a T)) = 0.22% for a = 1).
+fn sgd_sde_stationary_matches_exact_em(name: &str, e: &mut dyn Engine) {
+    for refine in [1u32, 4] {
+        let x = reference("sgd-sde", refine, 16384, 30000, 5000, 10);
+        let r = run(&x, e).unwrap();
+        let st = &r.stationary;
+        for i in 0..4 {
+            let want = exact_em_var(H[i], SIGMA[i], refine);
+            let tol = Tolerance::se(Z::ONE, st.second_moment_se[i]);
+            assert!(tol.bound(want) < 0.01 * want, "{name} r={refine} x{i}: {tol} is not below 1% of {want:.3e}");
+            tol.assert(&format!("{name} sgd-sde r={refine} E x{i}^2"), st.second_moment[i], want);
         }
     }
 }
+per_engine!(sgd_sde_stationary_matches_exact_em);
 
 /// Test 1, transient (spec R3, in its exact-EM form): from x0 = 1, E x_k² follows
 /// m ← (1 − hΔt)² m + ησ²Δt per EM substep. Each record's E x² = var + mean² has
-/// SE = sqrt((2v² + 4μ²v)/P) (Gaussian law of the linear scheme); 5 SE because 4 coordinates ×
-/// 6 records are tested at once (family-wise false alarm ≈ 1.4e-5).
-#[test]
-fn sgd_sde_transient_matches_exact_em_recursion() {
-    for (name, mut e) in engines() {
-        for refine in [1u32, 4] {
-            let mut x = reference("sgd-sde", refine, 16384, 3000, 1500, 10);
-            x.x0 = vec![1.0; 4];
-            x.record.every = 500;
-            let r = run(&x, e.as_mut()).unwrap();
-            let dt = ETA / f64::from(refine);
-            for rec in &r.records {
-                for i in 0..4 {
-                    let mut m = 1.0f64;
-                    for _ in 0..rec.step * u64::from(refine) {
-                        m = (1.0 - H[i] * dt).powi(2) * m + ETA * SIGMA[i] * SIGMA[i] * dt;
-                    }
-                    let q = rec.q[i];
-                    let (mu, v) = (q.mean, q.var());
-                    let se = ((2.0 * v * v + 4.0 * mu * mu * v) / q.n).sqrt().max(1e-300);
-                    if rec.step == 0 {
-                        assert_eq!(v + mu * mu, 1.0, "{name}: step 0 must be x0 exactly");
-                        continue;
-                    }
-                    assert_close(
-                        &format!("{name} r={refine} step {} E x{i}^2", rec.step),
-                        v + mu * mu,
-                        m,
-                        se,
-                        5.0,
-                        0.0,
-                    );
+/// SE = sqrt((2v² + 4μ²v)/P) (Gaussian law of the linear scheme); [`Z::FAMILY`]: 4 coordinates
+/// × 6 records are tested at once.
+fn sgd_sde_transient_matches_exact_em_recursion(name: &str, e: &mut dyn Engine) {
+    for refine in [1u32, 4] {
+        let mut x = reference("sgd-sde", refine, 16384, 3000, 1500, 10);
+        x.x0 = vec![1.0; 4];
+        x.record.every = 500;
+        let r = run(&x, e).unwrap();
+        let dt = ETA / f64::from(refine);
+        for rec in &r.records {
+            for i in 0..4 {
+                let mut m = 1.0f64;
+                for _ in 0..rec.step * u64::from(refine) {
+                    m = (1.0 - H[i] * dt).powi(2) * m + ETA * SIGMA[i] * SIGMA[i] * dt;
                 }
+                let q = rec.q[i];
+                let (mu, v) = (q.mean, q.var());
+                let se = ((2.0 * v * v + 4.0 * mu * mu * v) / q.n).sqrt().max(1e-300);
+                if rec.step == 0 {
+                    assert_eq!(v + mu * mu, 1.0, "{name}: step 0 must be x0 exactly");
+                    continue;
+                }
+                let what = format!("{name} r={refine} step {} E x{i}^2", rec.step);
+                Tolerance::se(Z::FAMILY, se).assert(&what, v + mu * mu, m);
             }
         }
     }
 }
+per_engine!(sgd_sde_transient_matches_exact_em_recursion);
 
 /// Test 2 (spec T2, §2 (c)): discrete SGD stationary loss = 3.575089e-3 (exact linear
-/// recursion), within 4 SE.
-#[test]
-fn sgd_discrete_stationary_loss() {
-    for (name, mut e) in engines() {
-        let x = reference("sgd", 1, 16384, 30000, 5000, 10);
-        let r = run(&x, e.as_mut()).unwrap();
-        let want: f64 = (0..4).map(|i| 0.5 * H[i] * ETA * SIGMA[i].powi(2) / (H[i] * (2.0 - ETA * H[i]))).sum();
-        assert!((want - 3.575089e-3).abs() < 1e-9, "formula {want}");
-        assert_close(
-            &format!("{name} sgd stationary loss"),
-            r.stationary.loss_mean,
-            3.575089e-3,
-            r.stationary.loss_se,
-            4.0,
-            0.0,
-        );
-        assert_eq!(r.diverged, 0);
-    }
+/// recursion), within [`Z::ONE`] SE.
+fn sgd_discrete_stationary_loss(name: &str, e: &mut dyn Engine) {
+    let x = reference("sgd", 1, 16384, 30000, 5000, 10);
+    let r = run(&x, e).unwrap();
+    let want: f64 = (0..4).map(|i| 0.5 * H[i] * ETA * SIGMA[i].powi(2) / (H[i] * (2.0 - ETA * H[i]))).sum();
+    assert!((want - 3.575089e-3).abs() < 1e-9, "formula {want}");
+    Tolerance::se(Z::ONE, r.stationary.loss_se).assert(
+        &format!("{name} sgd stationary loss"),
+        r.stationary.loss_mean,
+        3.575089e-3,
+    );
+    assert_eq!(r.diverged, 0);
 }
+per_engine!(sgd_discrete_stationary_loss);
 
 /// Test 3 (spec S2, §3.4 item 2): SignSGD (SDE and optimizer) stationary loss
-/// (η/4)√(π/2) Tr Σ^{1/2} = 2.036635e-3, within 4 SE plus a 0.5% allowance for the phase-3
-/// linearisation and discretisation bias (spec: O(ηh/σ) ≤ 0.3%; Monte Carlo ratios 1.0021 for
-/// the SDE with Δt = η and 1.0031 for the optimizer). Burn-in 7000 steps ≥ 5/a_min
+/// (η/4)√(π/2) Tr Σ^{1/2} = 2.036635e-3, within [`Z::ONE`] SE plus a 0.5% allowance for the
+/// phase-3 linearisation and discretisation bias (spec: O(ηh/σ) ≤ 0.3%; Monte Carlo ratios
+/// 1.0021 for the SDE with Δt = η and 1.0031 for the optimizer). Burn-in 7000 steps ≥ 5/a_min
 /// (a_min = √(2/π)·h/σ = 0.8).
-#[test]
-fn signsgd_stationary_loss() {
+fn signsgd_stationary_loss(name: &str, e: &mut dyn Engine) {
     let want = ETA / 4.0 * (std::f64::consts::PI / 2.0).sqrt() * SIGMA.iter().sum::<f64>();
     assert!((want - 2.036635e-3).abs() < 1e-9);
-    for (name, mut e) in engines() {
-        for model in ["signsgd-sde", "signsgd"] {
-            let x = reference(model, 1, 8192, 32000, 7000, 10);
-            let r = run(&x, e.as_mut()).unwrap();
-            assert_close(
-                &format!("{name} {model} stationary loss"),
-                r.stationary.loss_mean,
-                want,
-                r.stationary.loss_se,
-                4.0,
-                0.005 * want,
-            );
-        }
+    for model in ["signsgd-sde", "signsgd"] {
+        let x = reference(model, 1, 8192, 32000, 7000, 10);
+        let r = run(&x, e).unwrap();
+        Tolerance::se(Z::ONE, r.stationary.loss_se).bias(0.005 * want).assert(
+            &format!("{name} {model} stationary loss"),
+            r.stationary.loss_mean,
+            want,
+        );
     }
 }
+per_engine!(signsgd_stationary_loss);
 
 /// The exact 1-D stationary density of the SignSGD SDE (spec §3.4 item 4, H2), by quadrature:
 /// log p(x) = −ln(1 − e²) − (2/η) ∫₀ˣ e/(1 − e²) du, e = erf(hu/(√2σ)), with 1 − e² computed as
@@ -164,8 +141,7 @@ fn signsgd_density(h: f64, sigma: f64, eta: f64, l: f64, n: usize) -> (Vec<f64>,
 /// EM variance bias ≈ aΔt/2 = 0.25% (a = √(2/π) h/σ ≈ 4), which shifts the chi-square mean by
 /// ≈ N·0.0025²/2 ≈ 2 at N ≈ 5e5 samples, far below its spread (≈ 9). Samples are 40 steps = 2 time
 /// units = 8/a apart, so they are independent to e^-8 and the counts are multinomial.
-#[test]
-fn signsgd_sde_histogram_matches_fokker_planck() {
+fn signsgd_sde_histogram_matches_fokker_planck(name: &str, e: &mut dyn Engine) {
     let (h, sigma, eta) = (1.0, 0.2, 0.05);
     let (xs, p) = signsgd_density(h, sigma, eta, 1.0, 200_000);
     let dx = xs[1] - xs[0];
@@ -178,8 +154,7 @@ fn signsgd_sde_histogram_matches_fokker_planck() {
             .map(|(_, q)| 0.5 * dx * (q[0] + q[1]))
             .sum()
     };
-    for (name, mut e) in engines() {
-        let x = exp(r#"
+    let x = exp(r#"
 [model]
 name = "signsgd-sde"
 eta = 0.05
@@ -202,18 +177,18 @@ every = 40
 bins = 40
 range = [-0.6, 0.6]
 "#);
-        let r = run(&x, e.as_mut()).unwrap();
-        let hist = &r.histograms[0];
-        let n = hist.total() as f64;
-        assert_eq!((hist.lo, hist.hi, hist.counts.len()), (-0.6, 0.6, 40));
-        let (chi2, dof, crit) = chi_square(hist, mass, 1.0 - mass(-0.6, 0.6), 1e-3);
-        eprintln!("{name} H2: chi2 = {chi2:.1} on {dof} dof, critical {crit:.1} (alpha 1e-3), N = {n}");
-        assert!(chi2 < crit, "{name} H2: chi2 = {chi2:.2} exceeds {crit:.2} (alpha = 1e-3, {dof} dof)");
-        // Variance against the quadrature: 4 SE plus the 0.25% EM bias and 0.1% f32 allowance.
-        let st = &r.stationary;
-        assert_close(&format!("{name} H2 variance"), st.var[0], var, st.var_se[0], 4.0, 0.0035 * var);
-    }
+    let r = run(&x, e).unwrap();
+    let hist = &r.histograms[0];
+    let n = hist.total() as f64;
+    assert_eq!((hist.lo, hist.hi, hist.counts.len()), (-0.6, 0.6, 40));
+    let (chi2, dof, crit) = chi_square(hist, mass, 1.0 - mass(-0.6, 0.6), 1e-3);
+    eprintln!("{name} H2: chi2 = {chi2:.1} on {dof} dof, critical {crit:.1} (alpha 1e-3), N = {n}");
+    assert!(chi2 < crit, "{name} H2: chi2 = {chi2:.2} exceeds {crit:.2} (alpha = 1e-3, {dof} dof)");
+    // Variance against the quadrature, plus the 0.25% EM bias and a 0.1% f32 allowance.
+    let st = &r.stationary;
+    Tolerance::se(Z::ONE, st.var_se[0]).bias(0.0035 * var).assert(&format!("{name} H2 variance"), st.var[0], var);
 }
+per_engine!(signsgd_sde_histogram_matches_fokker_planck);
 
 /// Guards the oracle plumbing itself: the histogram test's quadrature agrees with the
 /// phase-3 Gaussian variance (η/2)√(π/2) σ/h to the spec's stated 2.6% gap (0.00627 vs 0.00611).
@@ -235,26 +210,24 @@ fn signsgd_density_quadrature_sanity() {
 /// outside the range, and a divergence bound that freezes some paths
 /// on the way (their later samples are not taken); d = 1 with 999 paths (an odd last block),
 /// with 16 bins (the CPU twin counts in two copies) and 8192 (in one: `TWO_COPIES_MAX_WORDS`).
-#[test]
-fn histograms_count_every_stationary_sample_once() {
+fn histograms_count_every_stationary_sample_once(name: &str, e: &mut dyn Engine) {
     for (dim, paths, bins) in [(2, 1000, 16), (1, 999, 16), (1, 999, 8192)] {
-        let x = common::exp(&format!(
+        let x = exp(&format!(
             "[model]\nname = 'sgd-sde'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 2.0\ndim = {dim}\n\
              [noise]\nname = 'gaussian'\nsigma = 2.0\n[init]\nx0 = 0.3\n[run]\npaths = {paths}\nsteps = 60\n\
              divergence_bound = 0.33\n[record]\nevery = 20\n[stationary]\nstart = 0\nevery = 1\nbins = {bins}\n\
              range = [-0.05, 0.05]\n"
         ));
-        for (name, mut e) in common::engines() {
-            let r = common::run(&x, e.as_mut()).unwrap();
-            let st = &r.stationary;
-            assert!(st.samples > 0 && st.samples < paths * 61, "{name} d = {dim}, {bins} bins: {} samples", st.samples);
-            assert!(r.diverged > 0, "{name} d = {dim}: some paths frozen by the bound");
-            assert_eq!(r.histograms.len(), dim + 1, "{name} d = {dim}: a histogram per coordinate and the loss");
-            let outside: u64 = r.histograms.iter().map(|h| h.underflow + h.overflow).sum();
-            assert!(outside > 0, "{name} d = {dim}: samples outside the range");
-            for h in &r.histograms {
-                assert_eq!(h.total(), st.samples, "{name} d = {dim}: histogram {} counts every sample once", h.name);
-            }
+        let r = run(&x, e).unwrap();
+        let st = &r.stationary;
+        assert!(st.samples > 0 && st.samples < paths * 61, "{name} d = {dim}, {bins} bins: {} samples", st.samples);
+        assert!(r.diverged > 0, "{name} d = {dim}: some paths frozen by the bound");
+        assert_eq!(r.histograms.len(), dim + 1, "{name} d = {dim}: a histogram per coordinate and the loss");
+        let outside: u64 = r.histograms.iter().map(|h| h.underflow + h.overflow).sum();
+        assert!(outside > 0, "{name} d = {dim}: samples outside the range");
+        for h in &r.histograms {
+            assert_eq!(h.total(), st.samples, "{name} d = {dim}: histogram {} counts every sample once", h.name);
         }
     }
 }
+per_engine!(histograms_count_every_stationary_sample_once);

@@ -4,14 +4,14 @@
 //! against their CPU twins. Failing assertions print the input, actual, expected, difference
 //! and tolerance; every accuracy test prints the largest error it found.
 //!
-//! Tolerance tiers (STYLE habit 7): CPU twin against f64 references within the named accuracy
-//! bounds below; GPU against CPU bit for bit on a software adapter (lavapipe evaluates the same
-//! IEEE operations), on hardware (fused multiply-adds) within [`GPU_ABS_TOL`] plus the closed
+//! Tolerances: CPU twin against f64 references within the named accuracy bounds below; GPU
+//! against CPU in [`Tolerance::twin`]'s tiers, on hardware within [`GPU_ABS_TOL`] plus the closed
 //! forms' conditioning, and the GPU itself within the T10 bounds. The CPU twin's accuracy is
 //! checked in both arithmetics (`optsde::cpu::Arith`: fused multiply-adds, the default, and
 //! split, lavapipe's); the GPU is compared with the arithmetic of its kind of adapter.
 
 use crate::common;
+use crate::tolerance::Tolerance;
 
 use optsde::math::{atan_f32, expm1_pos, ln1p_unit};
 use optsde::noise::*;
@@ -567,22 +567,13 @@ fn student_t_extremes_variance_and_gaussian_limit() {
 // GPU kernel against the CPU twin
 // ---------------------------------------------------------------------------------------------
 
-/// Compares GPU and CPU values: equal bits on a software adapter, within `tol` otherwise.
+/// Compares GPU and CPU values with [`Tolerance::twin`], `tol` the absolute hardware bound;
+/// returns whether they are the same bits (or both NaN, which pass on hardware too).
 fn compare(what: &str, software: bool, i: usize, input: f32, gpu: f32, cpu: f32, tol: f64) -> bool {
-    let same = gpu.to_bits() == cpu.to_bits() || (gpu.is_nan() && cpu.is_nan());
-    if software {
-        assert!(
-            same,
-            "{what} #{i} (input {input:e}): gpu {gpu:e} ({:#010x}), cpu {cpu:e} ({:#010x})",
-            gpu.to_bits(),
-            cpu.to_bits()
-        );
-    } else {
-        let d = (gpu as f64 - cpu as f64).abs();
-        assert!(
-            same || d <= tol,
-            "{what} #{i} (input {input:e}): gpu {gpu:e}, cpu {cpu:e}, difference {d:e}, tolerance {tol:e}"
-        );
+    let same = Tolerance::Exact.holds(gpu as f64, cpu as f64);
+    if !same {
+        let what = format!("{what} #{i} (input {input:e}): gpu");
+        Tolerance::twin(software, Tolerance::absolute(tol)).assert(&what, gpu as f64, cpu as f64);
     }
     same
 }

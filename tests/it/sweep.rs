@@ -5,8 +5,8 @@
 
 use crate::common;
 
-use common::engines;
-use optsde::plan::{run, run_study};
+use common::per_engine;
+use optsde::plan::{Engine, run, run_study};
 use optsde::spec::{Overrides, Study};
 
 fn study(text: &str) -> optsde::Result<Study> {
@@ -18,55 +18,54 @@ const BASE: &str = "[model]\nname = 'signsgd-sde'\neta = 0.01\n[objective]\nname
                     refine = 2\nseed = 9\n[record]\nevery = 50\n[stationary]\nstart = 100\nevery = 5\nbins = 24\n";
 
 /// Each point of `text`'s sweep, run alone, equals the sweep's point: every record, histogram and
-/// stationary estimate, on every engine.
-fn sweep_equals_separate_runs(text: &str, expect_points: usize) {
+/// stationary estimate.
+fn sweep_equals_separate_runs(name: &str, e: &mut dyn Engine, text: &str, expect_points: usize) {
     let st = study(text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(st.points.len(), expect_points);
-    for (name, mut e) in engines() {
-        let exps: Vec<_> = st.points.iter().map(|p| p.exp.clone()).collect();
-        let all = run_study(&exps, e.as_mut(), &mut |_| {}, None).unwrap();
-        for (i, (p, r)) in st.points.iter().zip(&all).enumerate() {
-            let alone = run(&p.exp, e.as_mut(), &mut |_| {}).unwrap();
-            assert_eq!(r.records, alone.records, "{name} point {i} {:?}: records differ", p.values);
-            assert_eq!(r.histograms, alone.histograms, "{name} point {i}: histograms differ");
-            assert_eq!(r.stationary, alone.stationary, "{name} point {i}: stationary estimates differ");
-            assert_eq!(r.divergence, alone.divergence, "{name} point {i}");
-        }
-        // The points really differ (the sweep is not running one point many times).
-        let losses: Vec<f64> = all.iter().map(|r| r.stationary.loss_mean).collect();
-        for w in losses.windows(2) {
-            assert_ne!(w[0], w[1], "{name}: consecutive points give the same loss");
-        }
-        eprintln!("{name}: {} points, stationary losses {losses:?}", all.len());
+    let exps: Vec<_> = st.points.iter().map(|p| p.exp.clone()).collect();
+    let all = run_study(&exps, e, &mut |_| {}, None).unwrap();
+    for (i, (p, r)) in st.points.iter().zip(&all).enumerate() {
+        let alone = run(&p.exp, e, &mut |_| {}).unwrap();
+        assert_eq!(r.records, alone.records, "{name} point {i} {:?}: records differ", p.values);
+        assert_eq!(r.histograms, alone.histograms, "{name} point {i}: histograms differ");
+        assert_eq!(r.stationary, alone.stationary, "{name} point {i}: stationary estimates differ");
+        assert_eq!(r.divergence, alone.divergence, "{name} point {i}");
     }
+    // The points really differ (the sweep is not running one point many times).
+    let losses: Vec<f64> = all.iter().map(|r| r.stationary.loss_mean).collect();
+    for w in losses.windows(2) {
+        assert_ne!(w[0], w[1], "{name}: consecutive points give the same loss");
+    }
+    eprintln!("{name}: {} points, stationary losses {losses:?}", all.len());
 }
 
 /// A 2 × 3 grid over η (list) and σ (log range) for the SignSGD SDE with `range = "auto"` (each
 /// point's histogram range comes from its own pilot, also grouped).
-#[test]
-fn grid_of_eta_and_sigma_equals_separate_runs() {
+fn grid_of_eta_and_sigma_equals_separate_runs(name: &str, e: &mut dyn Engine) {
     let text = format!("{BASE}[sweep]\neta = [0.01, 0.02]\nsigma = {{ log = [0.25, 1.0], points = 3 }}\n");
-    sweep_equals_separate_runs(&text, 6);
+    sweep_equals_separate_runs(name, e, &text, 6);
 }
+per_engine!(grid_of_eta_and_sigma_equals_separate_runs);
 
 /// Per-group scalars: AdamW SDE over β₂ and weight decay (the bias-correction rates and the
 /// coefficients differ per point), and Student-t noise over ν for the SignSGD SDE (ν = 2.5 is
 /// tabulated, ν = 3 closed form: the tables of one group and the closed form of another in the
 /// same launch), and DCSGD over the bernoulli p.
-#[test]
-fn group_scalars_tables_and_compressors_equal_separate_runs() {
+fn group_scalars_tables_and_compressors_equal_separate_runs(name: &str, e: &mut dyn Engine) {
     let adam = BASE.replace("name = 'signsgd-sde'", "name = 'adam-sde'");
-    sweep_equals_separate_runs(&format!("{adam}[sweep]\nbeta2 = [0.99, 0.999]\nweight_decay = [0.0, 2.0]\n"), 4);
+    let text = format!("{adam}[sweep]\nbeta2 = [0.99, 0.999]\nweight_decay = [0.0, 2.0]\n");
+    sweep_equals_separate_runs(name, e, &text, 4);
     let t = BASE.replace("name = 'gaussian'\nsigma = [0.5, 1.0]", "name = 'student-t'\nnu = 3\nscale = [0.5, 1.0]");
-    sweep_equals_separate_runs(&format!("{t}[sweep]\nnu = [2.5, 3.0, 7.5]\n"), 3);
+    sweep_equals_separate_runs(name, e, &format!("{t}[sweep]\nnu = [2.5, 3.0, 7.5]\n"), 3);
     let dc = BASE
         .replace(
             "name = 'signsgd-sde'\neta = 0.01\n",
             "name = 'dcsgd'\neta = 0.01\nagents = 3\n[compressor]\nname = 'bernoulli'\np = 0.5\n",
         )
         .replace("refine = 2\n", "");
-    sweep_equals_separate_runs(&format!("{dc}[sweep]\np = [0.25, 0.5, 1.0]\n"), 3);
+    sweep_equals_separate_runs(name, e, &format!("{dc}[sweep]\np = [0.25, 0.5, 1.0]\n"), 3);
 }
+per_engine!(group_scalars_tables_and_compressors_equal_separate_runs);
 
 #[test]
 fn bad_sweep_specs_are_rejected() {
