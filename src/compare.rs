@@ -45,11 +45,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::plan::{BackendInfo, Engine, RunResult};
-use crate::spec::{
-    Adaptive, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, Overrides,
-    RecordSpec, RunSpec, StationarySpec,
+use crate::experiment::{
+    Adaptive, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, RecordSpec,
+    RunSpec, StationarySpec,
 };
+use crate::plan::{BackendInfo, Engine, RunResult};
+use crate::spec::Overrides;
 
 // ---------------------------------------------------------------------------------------------
 // Derived experiments

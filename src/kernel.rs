@@ -4,7 +4,7 @@
 //! (`crate::plan`) sizes its buffers with them. Backend-neutral: depends on the problem types
 //! alone.
 
-use crate::spec::{BATCH, Compressor, Experiment, ModelKind, Noise};
+use crate::experiment::{BATCH, Compressor, Experiment, ModelKind, Noise};
 
 /// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
 /// unless it packs several paths into each (`crate::shader::pack_for`).

@@ -12,10 +12,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::experiment::{Experiment, HistRange, Objective};
 use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, PartialLayout, Upload, partial_words};
 use crate::model::upload;
-use crate::spec::{Experiment, HistRange, Objective};
 use crate::stats::{BatchSums, Divergence, Histogram, RecordStats, StationaryAcc, StationaryEstimate};
 
 /// Which engine ran, for summary.json.

@@ -34,9 +34,10 @@ use plotters::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::experiment::{Experiment, ModelKind, Objective};
 use crate::output::{self, write_atomic};
 use crate::plan::RunResult;
-use crate::spec::{Experiment, ModelKind, Objective, Overrides, Study};
+use crate::spec::{Overrides, Study};
 use crate::stats::Histogram;
 use crate::theory::{self, Stationary, fmt_sig};
 
