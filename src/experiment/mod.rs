@@ -6,9 +6,12 @@
 //!
 //! Validate once, then trust the type (STYLE habit 9): every valid range is stated once, as a
 //! [`Domain`] beside the type it constrains, and checked by the constructors (rand_distr style,
-//! returning `Result`) and by [`Experiment::new`] for what ties the sections together. The
-//! fields are public for reading; code that assigns one takes over the checks.
+//! returning `Result`), by [`Experiment::new`] for what ties the sections together, and by the
+//! derived-experiment edits of `derive.rs` (`Experiment::with_model`, `at_eta`, ...). The fields
+//! are public for reading; code that assigns one (tests probing the engines do) takes over the
+//! checks.
 
+mod derive;
 mod domain;
 mod model;
 mod problem;

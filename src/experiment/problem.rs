@@ -171,6 +171,16 @@ impl Noise {
         }
     }
 
+    /// The same law with every scale divided by `f` (a batch f² times larger; for Student-t
+    /// noise, the scale).
+    pub(super) fn divided_by(&self, f: f64) -> Noise {
+        let div = |v: &[f64]| v.iter().map(|s| s / f).collect();
+        match self {
+            Noise::Gaussian { sigma } => Noise::Gaussian { sigma: div(sigma) },
+            Noise::StudentT { nu, scale } => Noise::StudentT { nu: nu.clone(), scale: div(scale) },
+        }
+    }
+
     /// The per-coordinate vectors, named as the file writes them.
     pub fn vectors(&self) -> Vec<(&'static str, &[f64])> {
         match self {

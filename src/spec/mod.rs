@@ -1,4 +1,5 @@
-//! The experiment file: TOML (or the same structure in JSON) -> validated [`Experiment`].
+//! The experiment file: TOML (or the same structure in JSON) -> validated [`Experiment`], and
+//! back.
 //!
 //! | concern | file |
 //! |---|---|
@@ -7,6 +8,7 @@
 //! | validation, one function per section | `validate.rs` |
 //! | `[sweep]` -> a [`Study`] of grid points | `sweep.rs` |
 //! | the built-in examples | `examples.rs` |
+//! | the writer back to the file form | `write.rs` |
 //!
 //! The problem types and their valid ranges live in [`crate::experiment`] (re-exported here);
 //! this module knows the file format.
@@ -16,6 +18,7 @@ mod examples;
 mod sweep;
 mod table;
 mod validate;
+mod write;
 
 use std::path::Path;
 
@@ -27,6 +30,7 @@ pub use crate::experiment::{
 pub use doc::Overrides;
 pub use examples::{EXAMPLES, example};
 pub use sweep::{Axis, MAX_SWEEP_POINTS, Point, SWEEP_KEYS, Study};
+pub use write::{revalidate, to_toml};
 
 use crate::error::Result;
 
