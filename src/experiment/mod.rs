@@ -19,7 +19,7 @@ mod run;
 
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use domain::{Domain, SHOW_MAX, fmt_f64, show_list, show_reals};
 pub use model::{
@@ -147,7 +147,7 @@ fn max_abs(xs: &[f64]) -> f64 {
 }
 
 /// A validated experiment. All vectors have length `dim`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Experiment {
     pub name: String,
     pub dim: usize,

@@ -3,14 +3,14 @@
 
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::domain::{Domain, fmt_f64};
 use super::problem::Compressor;
 use crate::error::{Error, Result};
 
 /// Which optimizer or SDE a run simulates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// SGD SDE, spec §2 (b) with N = 1.
@@ -188,7 +188,7 @@ impl ModelKind {
 }
 
 /// How the Adam SDE treats P1's ηρ₁(∇f − M) drift correction (spec §4.2, "Pitfall").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Correction {
     /// The correction with its correlated noise companion (choice b): consistent.
@@ -236,7 +236,7 @@ pub fn agents_domain() -> Domain<i128> {
 }
 
 /// Parameters of the adaptive family (RMSprop: `beta1` = 0 and `beta2` = `beta`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Adaptive {
     pub beta1: f64,
     pub beta2: f64,
@@ -319,7 +319,7 @@ pub const NO_CLOSED_FORM: &str = "has no closed-form covariance, so dcsgd-sde ca
     exact for identity, bernoulli and rand-k); simulate the discrete optimizer dcsgd with this compressor";
 
 /// The model and its parameters.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
     pub name: ModelKind,
     /// Learning rate η > 0; SDE time t = k η.

@@ -3,7 +3,7 @@
 
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::domain::{Domain, show_reals};
 use super::run::MAX_LOSS_AT_BOUND;
@@ -34,7 +34,7 @@ pub fn kept_domain(dim: usize) -> Domain<i128> {
 }
 
 /// The landscape f.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Objective {
     /// f(x) = ½ Σ h_i (x_i − c_i)², diagonal Hessian.
@@ -107,7 +107,7 @@ pub fn min_nu_domain() -> Domain<f64> {
 }
 
 /// The gradient-noise model: g = ∇f(x) + Z (spec §1.2).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Noise {
     /// Z ~ N(0, diag(σ²)).
@@ -218,7 +218,7 @@ pub(super) fn same_lengths(vectors: &[(&str, &[f64])]) -> Result<()> {
 }
 
 /// Unbiased compressors of DCSGD (spec §6.3): E C(v) = v, E‖C(v) − v‖² ≤ ω‖v‖².
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Compressor {
     /// C(v) = v (ω = 0).

@@ -4,7 +4,7 @@
 
 use std::ops::Bound::{Excluded, Included};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::domain::{Domain, show_reals};
 use crate::error::{Error, Result};
@@ -81,7 +81,7 @@ pub fn bins_domain() -> Domain<i128> {
 }
 
 /// Where the run executes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendChoice {
     /// The GPU when an adapter exists, else the CPU (saying so on stderr).
@@ -124,7 +124,7 @@ impl std::str::FromStr for BackendChoice {
 }
 
 /// How many paths run, for how long, where.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
     pub paths: u64,
     /// Optimizer steps.
@@ -172,7 +172,7 @@ impl RunSpec {
 }
 
 /// What the run records.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecordSpec {
     /// Moments are recorded at step 0, every `every` steps, and at the last step.
     pub every: u64,
@@ -186,7 +186,7 @@ impl RecordSpec {
 }
 
 /// Histogram range.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HistRange {
     /// Fixed at `stationary.start` from the measured spread of a pilot ensemble.
@@ -210,7 +210,7 @@ impl HistRange {
 }
 
 /// The stationary estimates and histograms: sampled from `start` every `every` steps.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StationarySpec {
     /// First optimizer step that contributes (0 <= start < steps; checked with the run's steps
     /// by `crate::experiment::Experiment::new`).

@@ -8,7 +8,7 @@
 //! | validation, one function per section | `validate.rs` |
 //! | `[sweep]` -> a [`Study`] of grid points | `sweep.rs` |
 //! | the built-in examples | `examples.rs` |
-//! | the writer back to the file form | `write.rs` |
+//! | the writer back to the file form; summary.json's experiment | `write.rs` |
 //!
 //! The problem types and their valid ranges live in [`crate::experiment`] (re-exported here);
 //! this module knows the file format.
@@ -30,7 +30,7 @@ pub use crate::experiment::{
 pub use doc::Overrides;
 pub use examples::{EXAMPLES, example};
 pub use sweep::{Axis, MAX_SWEEP_POINTS, Point, SWEEP_KEYS, Study};
-pub use write::{revalidate, to_toml};
+pub use write::{experiment_from_summary, revalidate, to_toml};
 
 use crate::error::Result;
 

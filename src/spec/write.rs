@@ -1,10 +1,14 @@
 //! The one writer: an [`Experiment`] back to its file form ([`to_toml`]), which the parser reads
-//! back to the same experiment.
+//! back to the same experiment. A saved run's experiment (summary.json's serde form) is read
+//! through it, so it passes the same checks as a new file ([`experiment_from_summary`]).
 
 use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Deserialize;
 
 use super::doc::Overrides;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::experiment::{
     Adaptive, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, RecordSpec,
     RunSpec, StationarySpec, fmt_f64,
@@ -99,6 +103,17 @@ pub fn revalidate(exp: &Experiment, origin: &str) -> Result<Experiment> {
     Experiment::from_str(&to_toml(exp), "toml", origin, &exp.name, &overrides)
 }
 
+/// The `experiment` of a `summary.json` (at `path`, for messages): its serde form read back and
+/// validated again through [`revalidate`], so a saved run obeys the same checks as a new one.
+pub fn experiment_from_summary(summary: &serde_json::Value, path: &Path) -> Result<Experiment> {
+    let origin = format!("{} (its `experiment`)", path.display());
+    let syntax = |message: String| Error::Syntax { path: origin.clone(), message };
+    let e = summary.get("experiment").filter(|e| e.is_object());
+    let e = e.ok_or_else(|| syntax("has no `experiment` object".into()))?;
+    let exp = Experiment::deserialize(e).map_err(|err| syntax(err.to_string()))?;
+    revalidate(&exp, &origin)
+}
+
 fn num(x: f64) -> String {
     fmt_f64(x)
 }
@@ -130,12 +145,14 @@ mod tests {
     use crate::spec::{EXAMPLES, example};
 
     /// Every built-in example, and every model each can be derived to, comes back unchanged
-    /// through [`to_toml`] and the parser.
+    /// through [`to_toml`] and the parser, and through summary.json's serde form.
     #[test]
     fn writer_round_trips() {
         for (name, _, _) in EXAMPLES {
             let e = example(name, &Overrides::default()).unwrap();
             assert_eq!(revalidate(&e, "test").unwrap(), e, "example {name}:\n{}", to_toml(&e));
+            let summary = serde_json::json!({ "experiment": serde_json::to_value(&e).unwrap() });
+            assert_eq!(experiment_from_summary(&summary, Path::new("summary.json")).unwrap(), e, "example {name}");
             let mut derived = 0;
             for k in ModelKind::ALL {
                 let Ok(m) = e.with_model(k, 4) else { continue };
@@ -150,5 +167,11 @@ mod tests {
         e.stationary.range = HistRange::Fixed { lo: -0.5, hi: 1e-8 };
         e.x0 = vec![0.1, -0.30000000000000004, 1.2345678901234567e-300, -0.0];
         assert_eq!(revalidate(&e, "test").unwrap(), e, "{}", to_toml(&e));
+    }
+
+    #[test]
+    fn a_summary_without_an_experiment_is_refused() {
+        let e = experiment_from_summary(&serde_json::json!({}), Path::new("s.json")).unwrap_err();
+        assert!(e.to_string().contains("s.json (its `experiment`)"), "{e}");
     }
 }
