@@ -108,4 +108,15 @@ impl Experiment {
             e.stationary.start = r(e.stationary.start).min(e.run.steps - 1);
         })
     }
+
+    /// The first `steps` optimizer steps (0 allowed) of the first `paths` paths, recorded at
+    /// the end only: what the plan runs to measure a pilot ensemble or per-path states. Not
+    /// checked as an experiment of its own (a zero-step pilot is not one).
+    pub fn truncated(&self, paths: u64, steps: u64) -> Experiment {
+        let mut e = self.clone();
+        e.run.paths = paths;
+        e.run.steps = steps;
+        e.record.every = steps.max(1);
+        e
+    }
 }
