@@ -2,8 +2,8 @@
 
 use crate::cpu::{Arith, CpuEngine};
 use crate::error::{Error, Result};
+use crate::experiment::BackendChoice;
 use crate::plan::Engine;
-use crate::spec::BackendChoice;
 
 /// Open the engine for a backend choice. `Auto` takes the GPU when a hardware adapter exists,
 /// else the CPU, and the returned note says why (no adapter, or only a software rasteriser such

@@ -35,8 +35,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cpu::{Arith, CpuEngine};
 use crate::error::{Error, Result};
+use crate::experiment::Experiment;
 use crate::plan::{self, BackendInfo, Engine};
-use crate::spec::{Experiment, Overrides};
+use crate::spec::Overrides;
 
 /// One suite entry: a model at a dimension, with N agents (1: single-agent) and rand-k's k for
 /// `dcsgd`.

@@ -34,9 +34,9 @@
 //! the predicted steps ratio). The report compares the stationary losses and the optimizer steps
 //! each needs to reach `threshold` × its own stationary loss with what the rule predicts.
 //!
-//! Every experiment that runs is derived by editing a validated [`Experiment`] and validating the
-//! result again through the experiment-file parser ([`to_toml`]), so derived runs get the same
-//! checks (β < 1, ρΔt ≤ 1, ν > 2 for covariance-driven SDEs, ...) and the same messages as files;
+//! Every experiment that runs is derived from the file's through the validated edits of
+//! [`Experiment`] (`with_model`, `at_eta`, `with_eta`, ...), so derived runs get the same checks
+//! (β < 1, ρΔt ≤ 1, ν > 2 for covariance-driven SDEs, ...) and the same messages as files;
 //! nothing runs and nothing is written until all of them pass.
 
 use std::fmt::Write as _;
@@ -45,196 +45,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::experiment::{Compressor, Experiment, ModelKind, Noise};
 use crate::plan::{BackendInfo, Engine, RunResult};
-use crate::spec::{
-    Adaptive, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, Overrides,
-    RecordSpec, RunSpec, StationarySpec,
-};
-
-// ---------------------------------------------------------------------------------------------
-// Derived experiments
-// ---------------------------------------------------------------------------------------------
-
-/// `exp` written as an experiment file (TOML) that [`Experiment::from_str`] reads back to `exp`
-/// when the seed comes as an override, as [`revalidate`] passes it: TOML integers stop at 2⁶³ − 1 and
-/// seeds go to 2⁶⁴ − 1. Floats use Rust's shortest round-trip form, so they come back bit for
-/// bit; vectors are written in full. Every struct is destructured field by field, so a new
-/// `Experiment` field is a compile error here rather than a silently dropped key.
-pub fn to_toml(exp: &Experiment) -> String {
-    let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
-    let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
-    let RunSpec { paths, steps, refine, seed: _, backend, chunk, divergence_bound } = run;
-    let RecordSpec { every: record_every } = record;
-    let StationarySpec { start, every: stat_every, bins, range } = stationary;
-    let mut t = String::new();
-    let _ = writeln!(t, "name = {}", quoted(name));
-    let _ = writeln!(t, "\n[model]\nname = \"{}\"\neta = {}", kind.name(), num(*eta));
-    if let Some(Adaptive { beta1, beta2, eps, weight_decay, correction }) = adaptive {
-        if kind.is_adam() {
-            let _ = writeln!(t, "beta1 = {}\nbeta2 = {}", num(*beta1), num(*beta2));
-        } else {
-            let _ = writeln!(t, "beta = {}", num(*beta2));
-            if *beta1 != 0.0 {
-                // Not a key of this model: the parser rejects it instead of losing it.
-                let _ = writeln!(t, "beta1 = {}", num(*beta1));
-            }
-        }
-        let _ = writeln!(t, "eps = {}", num(*eps));
-        if !kind.is_malladi() || *weight_decay != 0.0 {
-            let _ = writeln!(t, "weight_decay = {}", num(*weight_decay));
-        }
-        if *kind == ModelKind::AdamSde || *correction != Correction::None {
-            let c = match correction {
-                Correction::Consistent => "consistent",
-                Correction::DriftOnly => "drift-only",
-                Correction::None => "none",
-            };
-            let _ = writeln!(t, "correction = \"{c}\"");
-        }
-    }
-    if kind.is_distributed() || *agents != 1 {
-        let _ = writeln!(t, "agents = {agents}");
-    }
-    if kind.is_compressed() || *compressor != Compressor::Identity {
-        let _ = writeln!(t, "\n[compressor]\nname = \"{}\"", compressor.name());
-        match compressor {
-            Compressor::Identity | Compressor::Natural => {}
-            Compressor::Bernoulli { p } => {
-                let _ = writeln!(t, "p = {}", num(*p));
-            }
-            Compressor::RandK { k } => {
-                let _ = writeln!(t, "k = {k}");
-            }
-            Compressor::Qsgd { levels } => {
-                let _ = writeln!(t, "levels = {levels}");
-            }
-        }
-    }
-    match objective {
-        Objective::Quadratic { h, center } => {
-            let _ = writeln!(t, "\n[objective]\nname = \"quadratic\"\nh = {}\ncenter = {}", nums(h), nums(center));
-        }
-    }
-    match noise {
-        Noise::Gaussian { sigma } => {
-            let _ = writeln!(t, "\n[noise]\nname = \"gaussian\"\nsigma = {}", nums(sigma));
-        }
-        Noise::StudentT { nu, scale } => {
-            let _ = writeln!(t, "\n[noise]\nname = \"student-t\"\nnu = {}\nscale = {}", nums(nu), nums(scale));
-        }
-    }
-    let _ = writeln!(t, "\n[init]\nx0 = {}", nums(x0));
-    let _ =
-        writeln!(t, "\n[run]\npaths = {paths}\nsteps = {steps}\nrefine = {refine}\nbackend = \"{}\"", backend.name());
-    if let Some(c) = chunk {
-        let _ = writeln!(t, "chunk = {c}");
-    }
-    let _ = writeln!(t, "divergence_bound = {}", num(*divergence_bound));
-    // Strides beyond i64 behave like any stride beyond run.steps (≤ 2^32 − 1).
-    let big = |n: u64| n.min(i64::MAX as u64);
-    let _ = writeln!(t, "\n[record]\nevery = {}", big(*record_every));
-    let _ = writeln!(t, "\n[stationary]\nstart = {start}\nevery = {}\nbins = {bins}", big(*stat_every));
-    match range {
-        HistRange::Auto => t.push_str("range = \"auto\"\n"),
-        HistRange::Fixed { lo, hi } => {
-            let _ = writeln!(t, "range = [{}, {}]", num(*lo), num(*hi));
-        }
-    }
-    t
-}
-
-/// Validate an edited experiment through the experiment-file parser (see [`to_toml`]).
-pub fn revalidate(exp: &Experiment, origin: &str) -> Result<Experiment> {
-    let overrides = Overrides { seed: Some(exp.run.seed), ..Overrides::default() };
-    Experiment::from_str(&to_toml(exp), "toml", origin, &exp.name, &overrides)
-}
-
-fn num(x: f64) -> String {
-    format!("{x:?}")
-}
-
-fn nums(xs: &[f64]) -> String {
-    format!("[{}]", xs.iter().map(|&x| num(x)).collect::<Vec<_>>().join(", "))
-}
-
-/// A TOML basic string.
-fn quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// The same problem with another model of the family; SDEs get `refine` substeps, optimizers 1.
-/// An Adam SDE derived from another model gets the default (consistent) drift correction.
-fn with_model(exp: &Experiment, kind: ModelKind, refine: u32) -> Experiment {
-    let mut e = exp.clone();
-    e.model.name = kind;
-    e.run.refine = if kind.is_sde() { refine } else { 1 };
-    if let Some(a) = e.model.adaptive.as_mut() {
-        a.correction = match (kind, exp.model.name) {
-            (ModelKind::AdamSde, ModelKind::AdamSde) => a.correction,
-            (ModelKind::AdamSde, _) => Correction::Consistent,
-            _ => Correction::None,
-        };
-    }
-    e
-}
-
-/// Multiply the step counts by `f`: steps, the record stride and the stationary start and
-/// stride (strides at least 1, start before the last step).
-fn rescale_steps(e: &mut Experiment, f: f64) {
-    if f == 1.0 {
-        return;
-    }
-    let r = |n: u64| (n as f64 * f).round() as u64;
-    e.run.steps = r(e.run.steps).max(1);
-    e.record.every = r(e.record.every).max(1);
-    e.stationary.every = r(e.stationary.every).max(1);
-    e.stationary.start = r(e.stationary.start).min(e.run.steps - 1);
-}
-
-/// Divide the noise scales by `f` (batch B → f²B; Student-t: the scale).
-fn scale_noise(noise: &mut Noise, f: f64) {
-    let v = match noise {
-        Noise::Gaussian { sigma } => sigma,
-        Noise::StudentT { scale, .. } => scale,
-    };
-    v.iter_mut().for_each(|s| *s /= f);
-}
-
-/// Multiply 1 − β_i by `f` (both EMAs of Adam, the one of RMSprop).
-fn scale_one_minus_beta(exp: &mut Experiment, f: f64) {
-    let adam = exp.model.name.is_adam();
-    if let Some(a) = exp.model.adaptive.as_mut() {
-        if adam {
-            a.beta1 = 1.0 - (1.0 - a.beta1) * f;
-        }
-        a.beta2 = 1.0 - (1.0 - a.beta2) * f;
-    }
-}
-
-/// The file at learning rate `eta`, covering the same SDE time t = kη (steps ∝ 1/η) with the
-/// same ρ_i = (1 − β_i)/η.
-fn at_eta(exp: &Experiment, eta: f64) -> Experiment {
-    let mut e = exp.clone();
-    if eta == exp.model.eta {
-        return e;
-    }
-    e.model.eta = eta;
-    scale_one_minus_beta(&mut e, eta / exp.model.eta);
-    rescale_steps(&mut e, exp.model.eta / eta);
-    e
-}
 
 // ---------------------------------------------------------------------------------------------
 // compare
@@ -273,6 +85,11 @@ impl Default for CompareOptions {
     fn default() -> Self {
         CompareOptions { etas: Vec::new(), refine: DEFAULT_COMPARE_REFINE }
     }
+}
+
+/// A number as the reports and messages show it (shortest round-trip form).
+fn num(x: f64) -> String {
+    format!("{x:?}")
 }
 
 /// Parse `--etas a,b,c`.
@@ -364,10 +181,8 @@ pub fn plan_compare(exp: &Experiment, opts: &CompareOptions) -> Result<ComparePl
     let etas = if opts.etas.is_empty() { vec![exp.model.eta] } else { opts.etas.clone() };
     let mut cases = Vec::new();
     for &eta in &etas {
-        let at = at_eta(exp, eta);
         let make = |k: ModelKind| {
-            let origin = format!("{} ({} at eta = {}, derived for compare)", exp.name, k.name(), num(eta));
-            revalidate(&with_model(&at, k, opts.refine), &origin).map_err(|e| {
+            exp.at_eta(eta).and_then(|at| at.with_model(k, opts.refine)).map_err(|e| {
                 if eta == exp.model.eta {
                     Error::invalid(
                         "model.name",
@@ -1066,38 +881,32 @@ pub fn plan_scale(exp: &Experiment, opts: &ScaleOptions) -> Result<ScalePlan> {
     };
     let (predicted_loss_ratio, predicted_steps_ratio) = rule.predicted(kappa);
     let mut notes = Vec::new();
-    let mut base = exp.clone();
-    let mut s = exp.clone();
-    match rule {
+    let mut base = Ok(exp.clone());
+    let scaled = match rule {
         Rule::Signsgd => {
-            s.model.eta *= kappa;
-            scale_noise(&mut s.noise, kappa);
             notes.push(
                 "the 1/kappa^2 steps ratio is phase 3's (near the minimum, spec §3.3); a start in phase 1 \
                  (|grad f / sigma| > 3/2) adds steps that shrink only as 1/kappa"
                     .into(),
             );
+            exp.with_eta(exp.model.eta * kappa).and_then(|e| e.with_noise_divided_by(kappa))
         }
         Rule::Adamw | Rule::Sqrt => {
             let (eta_f, noise_f, beta_f) =
                 if rule == Rule::Adamw { (kappa, kappa, kappa * kappa) } else { (kappa.sqrt(), kappa.sqrt(), kappa) };
-            s.model.eta *= eta_f;
-            scale_noise(&mut s.noise, noise_f);
-            scale_one_minus_beta(&mut s, beta_f);
-            if let Some(a) = s.model.adaptive.as_mut() {
-                a.eps /= eta_f;
-                if rule == Rule::Adamw {
-                    a.weight_decay *= kappa;
-                }
-            }
+            exp.with_eta(exp.model.eta * eta_f)
+                .and_then(|e| e.with_noise_divided_by(noise_f))
+                .and_then(|e| e.with_one_minus_beta_scaled(beta_f))
+                .and_then(|e| e.with_eps_divided_by(eta_f))
+                .and_then(|e| if rule == Rule::Adamw { e.with_weight_decay_scaled(kappa) } else { Ok(e) })
         }
         Rule::Dcsgd => {
-            base.model.compressor = Compressor::Identity;
-            scale_noise(&mut s.noise, kappa.sqrt());
+            base = exp.with_compressor(Compressor::Identity);
             if omega == 0.0 {
                 notes
                     .push("the compressor is the identity (omega = 0): base and scaled are the same experiment".into());
             }
+            exp.with_noise_divided_by(kappa.sqrt())
         }
         Rule::Dsignsgd => {
             let n = f64::from(exp.model.agents) * kappa;
@@ -1113,18 +922,16 @@ pub fn plan_scale(exp: &Experiment, opts: &ScaleOptions) -> Result<ScalePlan> {
                     ),
                 ));
             }
-            s.model.eta *= kappa;
-            s.model.agents = n.round().min(f64::from(u32::MAX)) as u32;
+            let agents = n.round().min(f64::from(u32::MAX)) as u32;
+            exp.with_eta(exp.model.eta * kappa).and_then(|e| e.with_agents(agents))
         }
-    }
+    };
     if matches!(exp.noise, Noise::StudentT { .. }) && rule != Rule::Dsignsgd {
         notes.push(
             "Student-t noise: the batch change is applied to the scale (a mean of t samples is not t-distributed)"
                 .into(),
         );
     }
-    rescale_steps(&mut s, predicted_steps_ratio);
-    let origin = format!("{} (scaled by --rule {} --kappa {})", exp.name, rule.name(), num(kappa));
     let wrap = |e: Error| {
         Error::invalid(
             "--kappa",
@@ -1132,8 +939,8 @@ pub fn plan_scale(exp: &Experiment, opts: &ScaleOptions) -> Result<ScalePlan> {
             format!("gives an invalid scaled experiment (--rule {}): {e}", rule.name()),
         )
     };
-    let scaled = revalidate(&s, &origin).map_err(wrap)?;
-    let base = if base == *exp { base } else { revalidate(&base, &format!("{} (base of --rule dcsgd)", exp.name))? };
+    let scaled = scaled.and_then(|e| e.with_steps_scaled(predicted_steps_ratio)).map_err(wrap)?;
+    let base = base?;
     Ok(ScalePlan { rule, kappa, threshold: t, base, scaled, predicted_loss_ratio, predicted_steps_ratio, notes })
 }
 
@@ -1358,30 +1165,6 @@ impl ScaleReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every built-in example, and each model of every family, comes back unchanged through
-    /// [`to_toml`] and the parser.
-    #[test]
-    fn derive_round_trips() {
-        for (name, _, _) in crate::spec::EXAMPLES {
-            let e = crate::spec::example(name, &Overrides::default()).unwrap();
-            assert_eq!(revalidate(&e, "test").unwrap(), e, "example {name}:\n{}", to_toml(&e));
-            let (opt, sdes) = family(e.model.name).unwrap();
-            for k in std::iter::once(opt).chain(sdes.iter().copied()) {
-                if k.is_malladi() && e.model.adaptive.is_some_and(|a| a.weight_decay != 0.0) {
-                    continue;
-                }
-                let m = with_model(&e, k, 4);
-                assert_eq!(revalidate(&m, "test").unwrap(), m, "example {name} as {}:\n{}", k.name(), to_toml(&m));
-            }
-        }
-        let mut e = crate::spec::example("sgd", &Overrides::default()).unwrap();
-        e.run.seed = u64::MAX;
-        e.name = "a \"quoted\"\\ name\t".into();
-        e.stationary.range = HistRange::Fixed { lo: -0.5, hi: 1e-8 };
-        e.x0 = vec![0.1, -0.30000000000000004, 1.2345678901234567e-300, -0.0];
-        assert_eq!(revalidate(&e, "test").unwrap(), e, "{}", to_toml(&e));
-    }
 
     #[test]
     fn fit_order_recovers_a_power_law() {

@@ -1,7 +1,7 @@
 //! optsde: ensembles of stochastic-optimizer SDEs (and the optimizers themselves) on the GPU
 //! through WGSL compute shaders, with a bit-compatible CPU twin.
 //!
-//! The pieces: [`spec`] turns an experiment file into a validated [`spec::Experiment`];
+//! The pieces: [`spec`] turns an experiment file into a validated [`experiment::Experiment`];
 //! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
 //! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files
 //! ([`npy`] their NumPy copies); [`plot`] draws them with the closed forms of [`theory`].
@@ -13,6 +13,7 @@ pub mod bench;
 pub mod compare;
 pub mod cpu;
 pub mod error;
+pub mod experiment;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod kernel;

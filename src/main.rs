@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use optsde::Result;
 use optsde::compare::{self, CompareOptions, Rule, ScaleOptions};
-use optsde::spec::{self, BackendChoice, Experiment, Overrides, Study};
+use optsde::experiment::{BackendChoice, Experiment};
+use optsde::spec::{self, Overrides, Study};
 use optsde::{backend, bench, output, plan, plot};
 
 /// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU

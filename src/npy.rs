@@ -19,9 +19,9 @@ use std::path::Path;
 use npyz::WriterBuilder as _;
 
 use crate::error::{Error, Result};
+use crate::experiment::Experiment;
 use crate::output::{moment_row, write_atomic};
 use crate::plan::RunResult;
-use crate::spec::Experiment;
 
 /// The file names written by [`write_npy`].
 pub const MOMENTS_NPY: &str = "moments.npy";

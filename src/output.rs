@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
+use crate::experiment::Experiment;
 use crate::plan::RunResult;
-use crate::spec::Experiment;
 use crate::stats::RecordStats;
 
 /// The file names written by [`write_outputs`].

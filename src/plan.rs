@@ -12,10 +12,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::experiment::{Experiment, HistRange, Objective};
 use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, PartialLayout, Upload, partial_words};
 use crate::model::upload;
-use crate::spec::{Experiment, HistRange, Objective};
 use crate::stats::{BatchSums, Divergence, Histogram, RecordStats, StationaryAcc, StationaryEstimate};
 
 /// Which engine ran, for summary.json.
@@ -207,16 +207,8 @@ pub fn hist_ranges(points: &[Experiment], engine: &mut dyn Engine) -> Result<Vec
     if let HistRange::Fixed { lo, hi } = exp.stationary.range {
         return Ok(points.iter().map(|e| fixed(e, lo, hi)).collect());
     }
-    let pilots: Vec<Experiment> = points
-        .iter()
-        .map(|e| {
-            let mut pilot = e.clone();
-            pilot.run.paths = e.run.paths.min(PILOT_PATHS);
-            pilot.run.steps = e.stationary.start;
-            pilot.record.every = e.stationary.start.max(1);
-            pilot
-        })
-        .collect();
+    let pilots: Vec<Experiment> =
+        points.iter().map(|e| e.truncated(e.run.paths.min(PILOT_PATHS), e.stationary.start)).collect();
     let n = pilots[0].run.paths;
     // Group size: whole workgroups (for one point the group is the whole pilot).
     let ppg = if points.len() > 1 { n.div_ceil(WG as u64) * WG as u64 } else { 0 };
@@ -434,10 +426,7 @@ fn diverged_of(records: &[RecordStats]) -> u64 {
 /// (x, then the EMAs), coordinate-major: `out[(slot * dim + i) * n + p]`. For backend
 /// comparisons in tests and tools.
 pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u64) -> Result<Vec<f32>> {
-    let mut e = exp.clone();
-    e.run.steps = steps;
-    e.run.paths = n;
-    e.record.every = steps;
+    let e = exp.truncated(n, steps);
     let dim = exp.dim;
     let k = KernelConsts::new(exp, 1);
     let dummy = vec![(0.0, 1.0); dim];

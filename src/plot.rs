@@ -31,12 +31,13 @@ use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::experiment::{Experiment, ModelKind, Objective};
 use crate::output::{self, write_atomic};
 use crate::plan::RunResult;
-use crate::spec::{Experiment, ModelKind, Objective, Overrides, Study};
+use crate::spec::Study;
 use crate::stats::Histogram;
 use crate::theory::{self, Stationary, fmt_sig};
 
@@ -210,7 +211,7 @@ pub fn load_run(dir: &Path) -> Result<SavedRun> {
     };
     let (text, summary_path) = read(output::SUMMARY)?;
     let summary = json(&text, &summary_path)?;
-    let exp = experiment_from_summary(&summary, &summary_path)?;
+    let exp = crate::spec::experiment_from_summary(&summary, &summary_path)?;
     let complete = summary["complete"].as_bool().unwrap_or(true);
     let paths = if complete { exp.run.paths } else { summary["paths_done"].as_u64().unwrap_or(0) };
     let (text, csv_path) = read(output::MOMENTS)?;
@@ -218,60 +219,6 @@ pub fn load_run(dir: &Path) -> Result<SavedRun> {
     let (text, hist_path) = read(output::HISTOGRAMS)?;
     let histograms = histograms_from_json(&json(&text, &hist_path)?, &hist_path)?;
     Ok(SavedRun { exp, rows, histograms, complete })
-}
-
-/// The `experiment` of a `summary.json`, rewritten into the experiment-file form and validated
-/// by [`Experiment::from_str`] (so a saved run obeys the same checks as a new one).
-pub fn experiment_from_summary(summary: &Value, path: &Path) -> Result<Experiment> {
-    let origin = format!("{} (its `experiment`)", path.display());
-    let e = &summary["experiment"];
-    let bad = |message: &str| Error::Syntax { path: origin.clone(), message: message.to_string() };
-    if !e.is_object() {
-        return Err(bad("has no `experiment` object"));
-    }
-    let m = &e["model"];
-    let name = m["name"].as_str().unwrap_or("");
-    let kind = ModelKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| bad("model.name is not known"))?;
-    let mut model = Map::new();
-    model.insert("name".into(), m["name"].clone());
-    model.insert("eta".into(), m["eta"].clone());
-    if let Some(a) = m.get("adaptive").filter(|a| a.is_object()) {
-        if kind.is_adam() {
-            model.insert("beta1".into(), a["beta1"].clone());
-            model.insert("beta2".into(), a["beta2"].clone());
-        } else {
-            model.insert("beta".into(), a["beta2"].clone());
-        }
-        model.insert("eps".into(), a["eps"].clone());
-        if !kind.is_malladi() {
-            model.insert("weight_decay".into(), a["weight_decay"].clone());
-        }
-        if kind == ModelKind::AdamSde {
-            model.insert("correction".into(), a["correction"].clone());
-        }
-    }
-    if kind.is_distributed() {
-        model.insert("agents".into(), m["agents"].clone());
-    }
-    let mut stationary = e["stationary"].clone();
-    if let Some(f) = stationary["range"].get("fixed") {
-        stationary["range"] = json!([f["lo"], f["hi"]]);
-    }
-    let mut file = json!({
-        "name": e["name"],
-        "model": model,
-        "objective": e["objective"],
-        "noise": e["noise"],
-        "init": { "x0": e["x0"] },
-        "run": e["run"],
-        "record": e["record"],
-        "stationary": stationary,
-    });
-    if kind.is_compressed() {
-        file["compressor"] = m["compressor"].clone();
-    }
-    let name = e["name"].as_str().unwrap_or("experiment");
-    Experiment::from_str(&file.to_string(), "json", &origin, name, &Overrides::default())
 }
 
 /// The histograms of a `histograms.json`.

@@ -1,6 +1,6 @@
 //! Host-side statistics in f64, built from per-workgroup partials. Everything here merges
 //! exactly across chunks, shards and backends: counts, Chan-merged moments, and sums over
-//! fixed batches of [`crate::spec::BATCH`] global paths.
+//! fixed batches of [`crate::experiment::BATCH`] global paths.
 
 use serde::Serialize;
 

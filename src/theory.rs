@@ -28,8 +28,8 @@
 
 use std::f64::consts::{PI, SQRT_2};
 
+use crate::experiment::{Experiment, ModelKind, Noise, Objective};
 use crate::noise::{c_nu, t_central_tail};
-use crate::spec::{Experiment, ModelKind, Noise, Objective};
 
 /// A 1-D stationary law of u = x − c.
 #[derive(Clone, Debug, PartialEq)]

@@ -26,7 +26,7 @@ use super::LANES;
 use super::cursor::Cursor;
 use super::hist::TWO_COPIES_MAX_WORDS;
 use super::reduce::{Scratch, reduce_partials};
-use super::simd::select_workgroup;
+use super::simd::VectorUnit;
 use super::step::{
     Frozen, Inputs, dcsgd_step, gradient, in_bounds, load_path, randk_sde_step, sample, still_live, store_path,
     update_coords,
@@ -125,6 +125,64 @@ fn advance_model<const M: u32, const FMA: bool>(
     for part in local.chunks_exact(hw * n_groups) {
         hist.iter_mut().zip(part).for_each(|(x, y)| *x = x.wrapping_add(*y));
     }
+}
+
+/// Lanes whose Threefry rounds the AVX2 kernel runs together: the four words of 16 lanes fill 8
+/// of AVX2's 16 vector registers, while those of all [`LANES`] (32 registers) spilled every
+/// round. AVX-512 (32 registers of 16 lanes) and the baseline take all lanes at once.
+#[cfg(target_arch = "x86_64")]
+const AVX2_THREEFRY_LANES: usize = 16;
+
+/// A workgroup's body (`workgroup`) compiled for one vector unit.
+pub(super) type WorkgroupFn =
+    fn(&KernelConsts, &Params, &Ctx<'_>, usize, &mut [f32], &mut [f32], &mut [u32], &mut [u32]);
+
+/// The workgroup body compiled for the widest vector unit this CPU has ([`VectorUnit`]). No
+/// fast-math: every variant computes bit-identical results.
+pub(super) fn select_workgroup<const M: u32, const FMA: bool>() -> WorkgroupFn {
+    match VectorUnit::detect() {
+        // SAFETY: the features were detected at run time.
+        #[cfg(target_arch = "x86_64")]
+        VectorUnit::Avx512 => {
+            |k, p, c, w, st, part, h, h2| unsafe { workgroup_avx512::<M, FMA>(k, p, c, w, st, part, h, h2) }
+        }
+        // SAFETY: the features were detected at run time.
+        #[cfg(target_arch = "x86_64")]
+        VectorUnit::Avx2 => {
+            |k, p, c, w, st, part, h, h2| unsafe { workgroup_avx2::<M, FMA>(k, p, c, w, st, part, h, h2) }
+        }
+        _ => workgroup::<M, FMA, LANES>,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi1,bmi2")]
+fn workgroup_avx512<const M: u32, const FMA: bool>(
+    k: &KernelConsts,
+    params: &Params,
+    ctx: &Ctx<'_>,
+    wid: usize,
+    st: &mut [f32],
+    part: &mut [f32],
+    hist: &mut [u32],
+    hist2: &mut [u32],
+) {
+    workgroup::<M, FMA, LANES>(k, params, ctx, wid, st, part, hist, hist2)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2")]
+fn workgroup_avx2<const M: u32, const FMA: bool>(
+    k: &KernelConsts,
+    params: &Params,
+    ctx: &Ctx<'_>,
+    wid: usize,
+    st: &mut [f32],
+    part: &mut [f32],
+    hist: &mut [u32],
+    hist2: &mut [u32],
+) {
+    workgroup::<M, FMA, AVX2_THREEFRY_LANES>(k, params, ctx, wid, st, part, hist, hist2)
 }
 
 /// Whether optimizer step `k` is sampled (twin of the WGSL `is_sample`).

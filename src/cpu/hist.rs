@@ -63,7 +63,7 @@ mod tests {
     // `bins` for underflow, `bins + 1` for overflow), at the edges and on a dense sweep.
     #[test]
     fn bin_of_matches_the_definition() {
-        const _: () = assert!(crate::spec::MAX_BINS < 1 << 23, "bin_of needs bins < 2^23");
+        const _: () = assert!(crate::experiment::MAX_BINS < 1 << 23, "bin_of needs bins < 2^23");
         let reference = |u: f32, bins: u32| -> u32 {
             if u < 0.0 {
                 bins
@@ -73,7 +73,7 @@ mod tests {
                 u.floor() as u32
             }
         };
-        for bins in [1u32, 2, 7, 128, crate::spec::MAX_BINS] {
+        for bins in [1u32, 2, 7, 128, crate::experiment::MAX_BINS] {
             let b = bins as f32;
             let mut us = vec![-1e30, -1.0, -1e-30, -0.0, 0.0, 1e-30, 0.5, 1.0, b - 1.0, b - 1e-3, b, b + 1.0, 1e30];
             us.extend((0..20_000).map(|i| -3.0 + (b + 6.0) * i as f32 / 20_000.0));

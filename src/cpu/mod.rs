@@ -2,7 +2,7 @@
 //!
 //! | concern | file |
 //! |---|---|
-//! | the `advance` entry point: workgroups on rayon, the step loop of a block | `advance.rs` |
+//! | the `advance` entry point: workgroups on rayon (compiled per vector unit), a block's step loop | `advance.rs` |
 //! | the step loop's stages, named like the WGSL functions they mirror | `step.rs` |
 //! | random streams of a block of lanes | `cursor.rs` |
 //! | histogram bins and counts | `hist.rs` |

@@ -7,7 +7,7 @@
 
 pub mod coefs;
 
-use crate::spec::{BATCH, Compressor, Experiment, ModelKind, Noise};
+use crate::experiment::{BATCH, Compressor, Experiment, ModelKind, Noise};
 
 /// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
 /// unless it packs several paths into each (`crate::shader::pack_for`).

@@ -31,10 +31,10 @@
 //! of four substeps without cancellation ([`TimeBlocks`]); the divisor is
 //! `sqrt(max(V, 0)) + ε`, never an inverse square root of a possibly-zero value.
 
+use crate::experiment::{Adaptive, Correction, ModelKind};
 use crate::kernel::Kernel;
 use crate::kernel::coefs::{SLOTS, adam, adam_sde, rmsprop, rmsprop_sde, row};
 use crate::math::{exp_f32, one_minus_exp_neg};
-use crate::spec::{Adaptive, Correction, ModelKind};
 
 /// The coefficient slots of an adaptive model ([`rmsprop`], [`adam`], [`rmsprop_sde`], [`adam_sde`]).
 pub fn coefs(kind: ModelKind, a: &Adaptive, eta: f64, refine: u32, sigma: f64) -> [f64; SLOTS] {

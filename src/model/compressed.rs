@@ -45,10 +45,10 @@
 //! exact EM E x_j² = (η/N)(1 + ω)σ_j²/(h_j(2 − h_jΔt) − ηωh_j²/N); the 1-D SDE's stationary law
 //! is a scaled Student-t with ν' = 1 + 2N/(ηωh).
 
+use crate::experiment::Compressor;
 use crate::kernel::coefs::{SLOTS, bernoulli_sde, dcsgd, randk_sde, row};
 use crate::kernel::{COMP_BERNOULLI, COMP_NATURAL, COMP_QSGD, COMP_RANDK};
 use crate::math::sign_f32;
-use crate::spec::Compressor;
 
 /// Bernoulli keep threshold T = round(p 2^24) ∈ [1, 2^24] (keep iff u < T, u ∈ [0, 2^24)).
 pub fn bernoulli_threshold(p: f64) -> u32 {

@@ -24,7 +24,7 @@ use super::{sgd, signsgd};
 /// The coefficient slots of the distributed models; `n` agents, noise `scale` and standard
 /// deviation `std` (see [`super::model_coefs`]).
 pub fn coefs(
-    kind: crate::spec::ModelKind,
+    kind: crate::experiment::ModelKind,
     eta: f64,
     dt: f64,
     scale: f64,
@@ -32,7 +32,7 @@ pub fn coefs(
     n: u32,
     student: bool,
 ) -> [f64; SLOTS] {
-    use crate::spec::ModelKind as K;
+    use crate::experiment::ModelKind as K;
     match kind {
         K::DsgdSde => sgd::sde_coefs(eta, dt, std / f64::from(n).sqrt()),
         K::DsignsgdSde => {

@@ -13,10 +13,10 @@ pub mod distributed;
 pub mod sgd;
 pub mod signsgd;
 
+use crate::experiment::{Experiment, ModelKind, Noise, Objective};
 use crate::kernel::Kernel;
 use crate::kernel::coefs::{self, SLOTS};
 use crate::layout::{Coef, Group, Upload};
-use crate::spec::{Experiment, ModelKind, Noise, Objective};
 
 /// Coordinate i's coefficient slots in f64 ([`crate::kernel::coefs`] names them), before the f32
 /// upload.

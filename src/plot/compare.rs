@@ -28,7 +28,7 @@ use super::{
 };
 use crate::compare::{ComparePoint, CompareReport, OrderFit};
 use crate::error::Result;
-use crate::spec::ModelKind;
+use crate::experiment::ModelKind;
 use crate::theory::fmt_sig;
 
 /// The file stem of the models figure (`compare.svg`, `compare.png`).

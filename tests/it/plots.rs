@@ -247,7 +247,7 @@ fn the_experiment_in_summary_json_reads_back_unchanged() {
     for toml in tomls {
         let exp = common::exp(&toml);
         let summary = json!({ "experiment": serde_json::to_value(&exp).unwrap() });
-        let back = plot::experiment_from_summary(&summary, Path::new("summary.json"))
+        let back = optsde::spec::experiment_from_summary(&summary, Path::new("summary.json"))
             .unwrap_or_else(|e| panic!("{}: {e}", exp.name));
         assert_eq!(back, exp);
     }

@@ -1,0 +1,257 @@
+//! The validated problem, independent of how it was written down: an [`Experiment`] and its
+//! parts (the model catalogue and a model's parameters in [`model`], the landscape, noise and
+//! compressor in [`problem`], how it runs and records in [`run`]). `crate::spec` reads
+//! experiment files into these types; the kernel configuration (`crate::kernel`), the plan and
+//! the backends read them.
+//!
+//! Validate once, then trust the type (STYLE habit 9): every valid range is stated once, as a
+//! [`Domain`] beside the type it constrains, and checked by the constructors (rand_distr style,
+//! returning `Result`), by [`Experiment::new`] for what ties the sections together, and by the
+//! derived-experiment edits of `derive.rs` (`Experiment::with_model`, `at_eta`, ...). The fields
+//! are public for reading; code that assigns one (tests probing the engines do) takes over the
+//! checks.
+
+mod derive;
+mod domain;
+mod model;
+mod problem;
+mod run;
+
+use std::ops::Bound::{Excluded, Included, Unbounded};
+
+use serde::{Deserialize, Serialize};
+
+pub use domain::{Domain, SHOW_MAX, fmt_f64, show_list, show_reals};
+pub use model::{
+    Adaptive, BETA, Correction, EPS, ETA, MAX_AGENTS, ModelKind, ModelSpec, NO_CLOSED_FORM, WEIGHT_DECAY,
+    agents_domain, no_compressor,
+};
+pub use problem::{
+    ANY_REAL, CURVATURE, Compressor, KEEP_PROBABILITY, LEVELS, MIN_NU, MIN_NU_SIGN_SDE, NOISE_SCALE, NU, Noise,
+    Objective, kept_domain, min_nu_domain,
+};
+pub use run::{
+    BATCH, BackendChoice, DEFAULT_DIVERGENCE_BOUND, HistRange, MAX_BINS, MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE,
+    RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, bins_domain, chunk_domain, every_domain, paths_domain,
+    refine_domain, seed_domain, start_domain, steps_domain,
+};
+
+use crate::error::{Error, Result};
+
+/// Largest supported dimension (per-path state lives in registers / private arrays).
+pub const MAX_DIM: usize = 256;
+
+/// `objective.dim`.
+pub fn dim_domain() -> Domain<i128> {
+    Domain::worded(
+        Included(1),
+        Included(MAX_DIM as i128),
+        format!("must be an integer >= 1 and <= {MAX_DIM} (MAX_DIM)"),
+    )
+}
+
+/// `noise.sigma` or `noise.scale` (`student`) of model `kind`: the sign SDEs divide by it.
+pub fn noise_scale_domain(kind: ModelKind, student: bool) -> Domain<f64> {
+    if !kind.is_sign_sde() {
+        return NOISE_SCALE;
+    }
+    let expected = if student {
+        "must be a finite number > 0 for the sign SDEs signsgd-sde and dsignsgd-sde \
+         (their drift 2F_nu(g / scale) - 1 is undefined at scale = 0; \
+         the optimizers signsgd and dsignsgd allow scale = 0)"
+    } else {
+        "must be a finite number > 0 for the sign SDEs signsgd-sde and dsignsgd-sde \
+         (their drift erf(g / (sqrt(2) sigma)) is undefined at sigma = 0; \
+         the optimizers signsgd and dsignsgd allow sigma = 0)"
+    };
+    Domain::new(Excluded(0.0), Unbounded, expected)
+}
+
+/// What `noise.nu` must be for model `kind`, checked in this order (spec §3.2, §6.4 item 6,
+/// §13.3): the samplers of the discrete optimizers take ν ≥ [`MIN_NU`]; the sign SDEs evaluate
+/// 2F_ν − 1, tabulated for ν ≥ 1; SDEs driven by the noise covariance need a finite variance,
+/// ν > 2. (ν > 0 comes first: [`NU`].)
+pub fn nu_domains(kind: ModelKind) -> Vec<Domain<f64>> {
+    let mut domains = vec![min_nu_domain()];
+    if kind.is_sign_sde() {
+        domains.push(Domain::worded(
+            Included(MIN_NU_SIGN_SDE),
+            Unbounded,
+            format!(
+                "must be >= {MIN_NU_SIGN_SDE} for {}: its drift 2F_nu - 1 is tabulated for nu >= 1 \
+                 (spec §13.3); the discrete {} samples any nu >= {MIN_NU}",
+                kind.name(),
+                if kind == ModelKind::SignsgdSde { "signsgd" } else { "dsignsgd" }
+            ),
+        ));
+    }
+    if kind.needs_variance() {
+        domains.push(Domain::worded(
+            Excluded(2.0),
+            Unbounded,
+            format!(
+                "must be > 2 for {}: this SDE is driven by the noise covariance, and Student-t noise \
+                 with nu <= 2 has infinite variance; simulate the discrete optimizer ({}) or the sign \
+                 methods (signsgd, signsgd-sde, dsignsgd, dsignsgd-sde), which need no variance",
+                kind.name(),
+                kind.name().trim_end_matches("-sde").trim_end_matches("-malladi")
+            ),
+        ));
+    }
+    domains
+}
+
+/// What `run.refine` != 1 says for a discrete model.
+pub fn refine_only_for_sdes(kind: ModelKind) -> String {
+    let sde: Vec<&str> = ModelKind::ALL.into_iter().filter(|m| m.is_sde()).map(ModelKind::name).collect();
+    format!(
+        "refine applies to SDE models only ({}); model {} is a discrete optimizer, so leave refine out or \
+         set it to 1",
+        sde.join(", "),
+        kind.name()
+    )
+}
+
+/// `run.divergence_bound` on `objective` from `x0`: above the start's max |x0|, and at most
+/// [`Objective::bound_limit`].
+pub fn divergence_domain(objective: &Objective, x0: &[f64]) -> Domain<f64> {
+    let limit = objective.bound_limit();
+    let x0_max = max_abs(x0);
+    Domain::worded(
+        Excluded(x0_max),
+        Included(limit),
+        format!(
+            "must be a finite number > max |x0| = {x0_max} and <= {limit:.4e} (beyond it the loss \
+             1/2 sum h (bound + |c|)^2 exceeds {MAX_LOSS_AT_BOUND:e}, which the f32 statistics cannot hold)"
+        ),
+    )
+}
+
+/// The default `run.divergence_bound`: [`DEFAULT_DIVERGENCE_BOUND`], lowered to
+/// [`Objective::bound_limit`] for very stiff objectives; an error when `x0` starts beyond it.
+pub fn default_divergence_bound(objective: &Objective, x0: &[f64]) -> Result<f64> {
+    let b = DEFAULT_DIVERGENCE_BOUND.min(objective.bound_limit());
+    let x0_max = max_abs(x0);
+    if b <= x0_max {
+        return Err(Error::invalid(
+            "init.x0",
+            fmt_f64(x0_max),
+            format!("is beyond the default run.divergence_bound = {b:e}; set run.divergence_bound above it"),
+        ));
+    }
+    Ok(b)
+}
+
+fn max_abs(xs: &[f64]) -> f64 {
+    xs.iter().fold(0.0f64, |a, x| a.max(x.abs()))
+}
+
+/// A validated experiment. All vectors have length `dim`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    pub name: String,
+    pub dim: usize,
+    pub model: ModelSpec,
+    pub objective: Objective,
+    pub noise: Noise,
+    pub x0: Vec<f64>,
+    pub run: RunSpec,
+    pub record: RecordSpec,
+    pub stationary: StationarySpec,
+}
+
+impl Experiment {
+    /// An experiment from its validated parts, checking what ties them together: one dimension
+    /// (that of the objective, at most [`MAX_DIM`]) for every vector, the noise each model can
+    /// use ([`noise_scale_domain`], [`nu_domains`]), the compressor's parameter in that
+    /// dimension, `refine` only for SDEs and ρΔt ≤ 1, the divergence bound for this objective
+    /// and start ([`divergence_domain`]), and `stationary.start` before the last step.
+    pub fn new(
+        name: String,
+        model: ModelSpec,
+        objective: Objective,
+        noise: Noise,
+        x0: Vec<f64>,
+        run: RunSpec,
+        record: RecordSpec,
+        stationary: StationarySpec,
+    ) -> Result<Experiment> {
+        let e = Experiment { name, dim: objective.dim(), model, objective, noise, x0, run, record, stationary };
+        e.check()?;
+        Ok(e)
+    }
+
+    /// Every check of [`Experiment::new`] and of the parts' constructors, in the order of the
+    /// file's sections.
+    fn check(&self) -> Result<()> {
+        if self.name.trim().is_empty() {
+            return Err(Error::invalid("name", format!("{:?}", self.name), "must be a non-empty string"));
+        }
+        let kind = self.model.name;
+        self.model.check()?;
+        self.objective.check()?;
+        let d = self.objective.dim();
+        if !(1..=MAX_DIM).contains(&d) || self.dim != d {
+            let Objective::Quadratic { h, .. } = &self.objective;
+            return Err(Error::invalid(
+                "objective.h",
+                show_reals(h),
+                format!(
+                    "has length {d} (the dimension, dim = {}); 1 to {MAX_DIM} coordinates (MAX_DIM) are supported",
+                    self.dim
+                ),
+            ));
+        }
+        self.noise.check()?;
+        let student = matches!(self.noise, Noise::StudentT { .. });
+        let scales = format!("noise.{}", self.noise.scale_key());
+        noise_scale_domain(kind, student).check_each(&scales, self.noise.scales())?;
+        if let Noise::StudentT { nu, .. } = &self.noise {
+            let domains = nu_domains(kind);
+            for (j, &v) in nu.iter().enumerate() {
+                for domain in &domains {
+                    domain.check(&format!("noise.nu[{j}]"), v)?;
+                }
+            }
+        }
+        ANY_REAL.check_each("init.x0", &self.x0)?;
+        let mut vectors = self.objective.vectors();
+        vectors.extend(self.noise.vectors());
+        vectors.push(("init.x0", &self.x0));
+        problem::same_lengths(&vectors)?;
+        self.model.compressor.check(d)?;
+
+        self.run.check()?;
+        let refine = self.run.refine;
+        if refine != 1 && !kind.is_sde() {
+            return Err(Error::invalid("run.refine", refine, refine_only_for_sdes(kind)));
+        }
+        // Euler–Maruyama of dV = ρ(· − V)dt keeps V a convex combination only while ρΔt <= 1
+        // (spec §13.5); ρΔt = (1 − β)/refine in both time scalings.
+        if let (Some(a), true) = (&self.model.adaptive, kind.is_sde()) {
+            for (key, beta) in [("beta1", a.beta1), ("beta2", a.beta2)] {
+                let rho_dt = (1.0 - beta) / f64::from(refine);
+                if (kind.is_adam() || key == "beta2") && rho_dt > 1.0 {
+                    let key = if kind.is_adam() { key } else { "beta" };
+                    return Err(Error::invalid(
+                        format!("model.{key}"),
+                        beta,
+                        format!(
+                            "gives rho * dt = (1 - beta) / refine = {rho_dt} > 1, so V could go negative; need rho * dt <= 1"
+                        ),
+                    ));
+                }
+            }
+        }
+        divergence_domain(&self.objective, &self.x0).check("run.divergence_bound", self.run.divergence_bound)?;
+
+        every_domain().check("record.every", self.record.every)?;
+        start_domain(self.run.steps).check("stationary.start", self.stationary.start)?;
+        self.stationary.check()
+    }
+
+    /// Total optimizer-steps times paths (for progress).
+    pub fn path_steps(&self) -> u128 {
+        self.run.paths as u128 * self.run.steps as u128
+    }
+}

@@ -1,0 +1,239 @@
+//! How an experiment runs and what it records: [`RunSpec`] (paths, steps, substeps, seed,
+//! backend, chunking, divergence), [`RecordSpec`] and [`StationarySpec`] (with its histogram
+//! range, [`HistRange`]).
+
+use std::ops::Bound::{Excluded, Included};
+
+use serde::{Deserialize, Serialize};
+
+use super::domain::{Domain, show_reals};
+use crate::error::{Error, Result};
+
+/// Paths per statistics batch and per GPU workgroup. Batches are keyed by global path index
+/// (`path / BATCH`), so standard errors do not depend on chunking or backend.
+pub const BATCH: u64 = 256;
+/// Largest number of histogram bins.
+pub const MAX_BINS: u32 = 1 << 16;
+/// Largest `run.paths` (and `run.chunk`): 2^40.
+pub const MAX_PATHS: u64 = 1 << 40;
+/// Largest `run.refine`.
+pub const MAX_REFINE: u32 = 1 << 16;
+/// Default `run.divergence_bound` (capped so the loss stays below [`MAX_LOSS_AT_BOUND`]).
+pub const DEFAULT_DIVERGENCE_BOUND: f64 = 1e6;
+/// Largest loss a live path may reach: per-workgroup moment sums are f32, and the squared loss
+/// of 256 paths must stay finite (256 × (1e17)² < 3.4e38).
+pub const MAX_LOSS_AT_BOUND: f64 = 1e17;
+
+/// `run.paths`.
+pub fn paths_domain() -> Domain<i128> {
+    Domain::worded(
+        Included(1),
+        Included(MAX_PATHS.into()),
+        format!("must be an integer >= 1 and <= 2^40 ({MAX_PATHS})"),
+    )
+}
+
+/// `run.steps`: step counters are 32-bit on the device (WGSL has no u64).
+pub fn steps_domain() -> Domain<i128> {
+    Domain::worded(Included(1), Included(u32::MAX.into()), format!("must be an integer >= 1 and <= {}", u32::MAX))
+}
+
+/// `run.refine`.
+pub fn refine_domain() -> Domain<i128> {
+    Domain::worded(Included(1), Included(MAX_REFINE.into()), format!("must be an integer >= 1 and <= {MAX_REFINE}"))
+}
+
+/// `run.seed`: any u64.
+pub fn seed_domain() -> Domain<i128> {
+    Domain::worded(
+        Included(0),
+        Included(u64::MAX.into()),
+        format!("must be an integer >= 0 and <= {} (any u64)", u64::MAX),
+    )
+}
+
+/// `run.chunk`, which must also be a multiple of [`BATCH`].
+pub fn chunk_domain() -> Domain<i128> {
+    Domain::worded(
+        Included(1),
+        Included(MAX_PATHS.into()),
+        format!("must be a positive multiple of {BATCH} (BATCH) and <= 2^40 ({MAX_PATHS})"),
+    )
+}
+
+/// `record.every` and `stationary.every`.
+pub fn every_domain() -> Domain<i128> {
+    Domain::worded(Included(1), Included(u64::MAX.into()), format!("must be an integer >= 1 and <= {}", u64::MAX))
+}
+
+/// `stationary.start` of a run of `steps` steps.
+pub fn start_domain(steps: u64) -> Domain<i128> {
+    Domain::worded(Included(0), Excluded(steps.into()), format!("must be an integer >= 0 and < run.steps = {steps}"))
+}
+
+/// `stationary.bins`.
+pub fn bins_domain() -> Domain<i128> {
+    Domain::worded(
+        Included(1),
+        Included(MAX_BINS.into()),
+        format!("must be an integer >= 1 and <= {MAX_BINS} (MAX_BINS)"),
+    )
+}
+
+/// Where the run executes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    /// The GPU when an adapter exists, else the CPU (saying so on stderr).
+    Auto,
+    /// The GPU; an error when no adapter exists.
+    Gpu,
+    /// The CPU backend.
+    Cpu,
+}
+
+impl BackendChoice {
+    /// All choices, in the order listed in messages.
+    pub const ALL: [BackendChoice; 3] = [Self::Auto, Self::Gpu, Self::Cpu];
+
+    /// The name used in experiment files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Gpu => "gpu",
+            Self::Cpu => "cpu",
+        }
+    }
+
+    /// The choice named `s`; an error names `field`.
+    pub fn from_name(s: &str, field: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|b| b.name() == s).ok_or_else(|| Error::UnknownName {
+            field: field.to_string(),
+            value: s.to_string(),
+            valid: Self::ALL.map(Self::name).join(", "),
+        })
+    }
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::from_name(s, "backend")
+    }
+}
+
+/// How many paths run, for how long, where.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub paths: u64,
+    /// Optimizer steps.
+    pub steps: u64,
+    /// Euler–Maruyama substeps per optimizer step (SDE models; 1 for discrete ones).
+    pub refine: u32,
+    pub seed: u64,
+    pub backend: BackendChoice,
+    /// Paths per chunk (a multiple of [`BATCH`]); `None` lets the backend choose.
+    pub chunk: Option<u64>,
+    /// A path diverges (is frozen and counted) when a coordinate has |x_i| > this bound or
+    /// becomes non-finite. Its valid range depends on the objective and x0
+    /// (`crate::experiment::Experiment::new` checks it).
+    pub divergence_bound: f64,
+}
+
+impl RunSpec {
+    pub fn new(
+        paths: u64,
+        steps: u64,
+        refine: u32,
+        seed: u64,
+        backend: BackendChoice,
+        chunk: Option<u64>,
+        divergence_bound: f64,
+    ) -> Result<RunSpec> {
+        let r = RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound };
+        r.check()?;
+        Ok(r)
+    }
+
+    pub(super) fn check(&self) -> Result<()> {
+        paths_domain().check("run.paths", self.paths)?;
+        steps_domain().check("run.steps", self.steps)?;
+        refine_domain().check("run.refine", self.refine)?;
+        if let Some(c) = self.chunk {
+            let d = chunk_domain();
+            d.check("run.chunk", c)?;
+            if c % BATCH != 0 {
+                return Err(Error::invalid("run.chunk", c, d.expected()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the run records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordSpec {
+    /// Moments are recorded at step 0, every `every` steps, and at the last step.
+    pub every: u64,
+}
+
+impl RecordSpec {
+    pub fn new(every: u64) -> Result<RecordSpec> {
+        every_domain().check("record.every", every)?;
+        Ok(RecordSpec { every })
+    }
+}
+
+/// Histogram range.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HistRange {
+    /// Fixed at `stationary.start` from the measured spread of a pilot ensemble.
+    Auto,
+    /// The same `[lo, hi]` for every coordinate (lo < hi, both finite).
+    Fixed { lo: f64, hi: f64 },
+}
+
+/// What `stationary.range` must be.
+pub const RANGE_EXPECTED: &str = "must be \"auto\" or [lo, hi] with lo < hi, both finite numbers";
+
+impl HistRange {
+    /// The range `[lo, hi]`, lo < hi, both finite.
+    pub fn fixed(lo: f64, hi: f64) -> Result<HistRange> {
+        if lo.is_finite() && hi.is_finite() && lo < hi {
+            Ok(HistRange::Fixed { lo, hi })
+        } else {
+            Err(Error::invalid("stationary.range", show_reals(&[lo, hi]), RANGE_EXPECTED))
+        }
+    }
+}
+
+/// The stationary estimates and histograms: sampled from `start` every `every` steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StationarySpec {
+    /// First optimizer step that contributes (0 <= start < steps; checked with the run's steps
+    /// by `crate::experiment::Experiment::new`).
+    pub start: u64,
+    /// Sample stride after `start`.
+    pub every: u64,
+    pub bins: u32,
+    pub range: HistRange,
+}
+
+impl StationarySpec {
+    pub fn new(start: u64, every: u64, bins: u32, range: HistRange) -> Result<StationarySpec> {
+        let s = StationarySpec { start, every, bins, range };
+        s.check()?;
+        Ok(s)
+    }
+
+    pub(super) fn check(&self) -> Result<()> {
+        every_domain().check("stationary.every", self.every)?;
+        bins_domain().check("stationary.bins", self.bins)?;
+        if let HistRange::Fixed { lo, hi } = self.range {
+            HistRange::fixed(lo, hi)?;
+        }
+        Ok(())
+    }
+}

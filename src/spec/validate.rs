@@ -1,0 +1,353 @@
+//! The document -> a validated [`Experiment`], one function per section in the file's order,
+//! then [`Experiment::new`] for what ties the sections together.
+//!
+//! Each section reads its keys with the [`Domain`]s of `crate::experiment` and then builds its
+//! part through that part's constructor. The reader checks a value first, with the same domain,
+//! only so that a message shows the value as the file wrote it (`eta = 0`, not `0.0`), names a
+//! broadcast number without an index (`noise.sigma`, not `noise.sigma[0]`), and reports the
+//! first of several errors in the order of the file; the constructors then find nothing more.
+
+use super::doc::{Entries, Val};
+use super::table::{Coords, Table, bad, names};
+use crate::error::{Error, Result};
+use crate::experiment::{
+    ANY_REAL, Adaptive, BETA, BackendChoice, CURVATURE, Compressor, Correction, EPS, ETA, Experiment, HistRange,
+    KEEP_PROBABILITY, LEVELS, MAX_DIM, ModelKind, ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordSpec, RunSpec,
+    StationarySpec, WEIGHT_DECAY, agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain,
+    divergence_domain, every_domain, kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain,
+    refine_domain, refine_only_for_sdes, seed_domain, start_domain, steps_domain,
+};
+
+const TOP_KEYS: &[&str] =
+    &["name", "model", "objective", "noise", "compressor", "init", "run", "record", "stationary", "sweep"];
+const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction", "agents"];
+const OBJECTIVE_KEYS: &[&str] = &["name", "h", "center", "dim"];
+const NOISE_KEYS: &[&str] = &["name", "sigma", "nu", "scale"];
+const COMPRESSOR_KEYS: &[&str] = &["name", "p", "k", "levels"];
+const INIT_KEYS: &[&str] = &["x0"];
+const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk", "divergence_bound"];
+const RECORD_KEYS: &[&str] = &["every"];
+const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range"];
+
+const OBJECTIVE_NAMES: &[&str] = &["quadratic"];
+const NOISE_NAMES: &[&str] = &["gaussian", "student-t"];
+
+/// Validate a document (its top-level entries); `origin` names it in messages, `default_name`
+/// is the run name unless the document sets one.
+pub(super) fn validate(doc: &Entries, origin: &str, default_name: &str) -> Result<Experiment> {
+    let top = Table { origin, prefix: "", entries: doc };
+    top.check_keys(TOP_KEYS)?;
+    if let Some(v) = top.get("sweep") {
+        return Err(bad(
+            "sweep",
+            v,
+            "makes this file a study of several experiments: load it with Study (`optsde run` does), \
+             not as one Experiment",
+        ));
+    }
+    let name = name(&top, default_name)?;
+    let model = model(&top)?;
+    let objective = objective(&top)?;
+    let noise = noise(&top, model.kind)?;
+    let x0 = init(&top)?;
+    let mut vectors = vec![&objective.h, &objective.center, &noise.scale, &x0];
+    vectors.extend(&noise.nu);
+    let dim = dimension(objective.dim, &vectors)?;
+    let (objective, noise, x0) = (objective.expand(dim)?, noise.expand(dim)?, x0.expand(dim));
+    let compressor = compressor(&top, model.kind, dim)?;
+    let model = ModelSpec::new(model.kind, model.eta, model.adaptive, model.agents, compressor)?;
+    let run = run(&top, model.name, &objective, &x0)?;
+    let record = record(&top, run.steps)?;
+    let stationary = stationary(&top, run.steps)?;
+    Experiment::new(name, model, objective, noise, x0, run, record, stationary)
+}
+
+/// The top-level `name`.
+fn name(top: &Table<'_>, default_name: &str) -> Result<String> {
+    match top.get("name") {
+        None => Ok(default_name.to_string()),
+        Some(Val::Str(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(v) => Err(bad("name", v, "must be a non-empty string")),
+    }
+}
+
+/// `[model]` less its compressor, which needs the dimension.
+struct ModelSection {
+    kind: ModelKind,
+    eta: f64,
+    adaptive: Option<Adaptive>,
+    agents: u32,
+}
+
+fn model(top: &Table<'_>) -> Result<ModelSection> {
+    let t = top.require_sub("model", MODEL_KEYS)?;
+    let kind_name = t.name_of(&ModelKind::ALL.map(ModelKind::name))?;
+    let kind = ModelKind::ALL.into_iter().find(|m| m.name() == kind_name).expect("name_of checked it");
+    t.check_keys(model_keys(kind))?;
+    t.require("eta", "a finite number > 0")?;
+    let eta = t.real("eta", &ETA)?.expect("required");
+    let adaptive = adaptive(&t, kind)?;
+    let agents = t.int("agents", &agents_domain())?.map_or(1, |n| n as u32);
+    Ok(ModelSection { kind, eta, adaptive, agents })
+}
+
+/// The `[model]` keys of one model.
+fn model_keys(kind: ModelKind) -> &'static [&'static str] {
+    match kind {
+        ModelKind::Rmsprop | ModelKind::RmspropSde => &["name", "eta", "beta", "eps", "weight_decay"],
+        ModelKind::RmspropMalladiSde => &["name", "eta", "beta", "eps"],
+        ModelKind::Adam => &["name", "eta", "beta1", "beta2", "eps", "weight_decay"],
+        ModelKind::AdamSde => &["name", "eta", "beta1", "beta2", "eps", "weight_decay", "correction"],
+        ModelKind::AdamMalladiSde => &["name", "eta", "beta1", "beta2", "eps"],
+        k if k.is_distributed() => &["name", "eta", "agents"],
+        _ => &["name", "eta"],
+    }
+}
+
+/// RMSprop/Adam parameters with PyTorch's defaults (beta 0.99; beta1 0.9, beta2 0.999;
+/// eps 1e-8; weight_decay 0). The P7 SDEs have no weight decay and no drift correction.
+fn adaptive(t: &Table<'_>, kind: ModelKind) -> Result<Option<Adaptive>> {
+    if !kind.is_rmsprop() && !kind.is_adam() {
+        return Ok(None);
+    }
+    let (beta1, beta2) = if kind.is_adam() {
+        (t.real("beta1", &BETA)?.unwrap_or(0.9), t.real("beta2", &BETA)?.unwrap_or(0.999))
+    } else {
+        (0.0, t.real("beta", &BETA)?.unwrap_or(0.99))
+    };
+    let eps = t.real("eps", &EPS)?.unwrap_or(1e-8);
+    let weight_decay = t.real("weight_decay", &WEIGHT_DECAY)?.unwrap_or(0.0);
+    let correction = match t.get("correction") {
+        None => Correction::Consistent,
+        Some(Val::Str(s)) => Correction::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| Error::UnknownName {
+            field: t.field("correction"),
+            value: s.clone(),
+            valid: names(Correction::ALL.map(Correction::name)),
+        })?,
+        Some(v) => {
+            return Err(bad(&t.field("correction"), v, "must be one of \"consistent\", \"drift-only\", \"none\""));
+        }
+    };
+    let a = if kind.is_adam() {
+        Adaptive::adam(beta1, beta2, eps, weight_decay)?
+    } else {
+        Adaptive::rmsprop(beta2, eps, weight_decay)?
+    };
+    Ok(Some(if kind == ModelKind::AdamSde { a.with_correction(correction) } else { a }))
+}
+
+/// `[objective]` as written: the vectors before the dimension is known.
+struct ObjectiveSection {
+    dim: Option<usize>,
+    h: Coords,
+    center: Coords,
+}
+
+impl ObjectiveSection {
+    fn expand(self, dim: usize) -> Result<Objective> {
+        Objective::quadratic(self.h.expand(dim), self.center.expand(dim))
+    }
+}
+
+fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
+    let t = top.require_sub("objective", OBJECTIVE_KEYS)?;
+    t.name_of(OBJECTIVE_NAMES)?;
+    let dim = t.int("dim", &dim_domain())?.map(|d| d as usize);
+    t.require("h", "the diagonal Hessian: a finite number > 0, or an array of them")?;
+    let h = t.coords("h", &CURVATURE)?.expect("required");
+    let center = t.coords("center", &ANY_REAL)?.unwrap_or_else(|| Coords::scalar("objective.center", 0.0));
+    Ok(ObjectiveSection { dim, h, center })
+}
+
+/// `[noise]` as written.
+struct NoiseSection {
+    scale: Coords,
+    /// Student-t noise: its ν.
+    nu: Option<Coords>,
+}
+
+impl NoiseSection {
+    fn expand(self, dim: usize) -> Result<Noise> {
+        match self.nu {
+            Some(nu) => Noise::student_t(nu.expand(dim), self.scale.expand(dim)),
+            None => Noise::gaussian(self.scale.expand(dim)),
+        }
+    }
+}
+
+/// `[noise]`, with what model `kind` needs of it ([`noise_scale_domain`], [`nu_domains`]).
+fn noise(top: &Table<'_>, kind: ModelKind) -> Result<NoiseSection> {
+    let t = top.require_sub("noise", NOISE_KEYS)?;
+    let student = t.name_of(NOISE_NAMES)? == "student-t";
+    t.check_keys(if student { &["name", "nu", "scale"] } else { &["name", "sigma"] })?;
+    let scale_key = if student { "scale" } else { "sigma" };
+    t.require(scale_key, "the noise scales: a finite number >= 0, or an array of them")?;
+    let scale = t.coords(scale_key, &noise_scale_domain(kind, student))?.expect("required");
+    if !student {
+        return Ok(NoiseSection { scale, nu: None });
+    }
+    t.require("nu", "the Student-t degrees of freedom: a finite number > 0, or an array of them")?;
+    let nu = t.coords("nu", &NU)?.expect("required");
+    let domains = nu_domains(kind);
+    for (j, &v) in nu.xs.iter().enumerate() {
+        for domain in &domains {
+            domain.check(&nu.field_of(j), v)?;
+        }
+    }
+    Ok(NoiseSection { scale, nu: Some(nu) })
+}
+
+/// `[init]`: x0, by default 0.
+fn init(top: &Table<'_>) -> Result<Coords> {
+    let x0 = match top.sub("init", INIT_KEYS)? {
+        Some(t) => t.coords("x0", &ANY_REAL)?,
+        None => None,
+    };
+    Ok(x0.unwrap_or_else(|| Coords::scalar("init.x0", 0.0)))
+}
+
+/// The dimension: `objective.dim`, else the first vector's length, else 1; all vectors agree.
+fn dimension(fixed: Option<usize>, fields: &[&Coords]) -> Result<usize> {
+    let mut vectors = fields.iter().filter(|c| c.vector);
+    let Some(first) = vectors.clone().next() else {
+        return Ok(fixed.unwrap_or(1));
+    };
+    let (d, against) = match fixed {
+        Some(d) => (d, format!("objective.dim = {d}")),
+        None => (first.xs.len(), format!("{} has length {}", first.field, first.xs.len())),
+    };
+    if fixed.is_none() && d > MAX_DIM {
+        return Err(bad(
+            &first.field,
+            &first.val,
+            format!("has length {d}; at most {MAX_DIM} coordinates (MAX_DIM) are supported"),
+        ));
+    }
+    match vectors.find(|c| c.xs.len() != d) {
+        Some(c) if fixed.is_some() => Err(bad(
+            &c.field,
+            &c.val,
+            format!(
+                "has length {} but {against}; vectors must have length {d} (a single number broadcasts)",
+                c.xs.len()
+            ),
+        )),
+        Some(c) => Err(bad(
+            &c.field,
+            &c.val,
+            format!(
+                "has length {} but {against}; all vectors must have the same length (the dimension; a single \
+                 number broadcasts)",
+                c.xs.len()
+            ),
+        )),
+        None => Ok(d),
+    }
+}
+
+/// `[compressor]`: only for dcsgd and dcsgd-sde (default identity).
+fn compressor(top: &Table<'_>, kind: ModelKind, dim: usize) -> Result<Compressor> {
+    let Some(t) = top.sub("compressor", COMPRESSOR_KEYS)? else {
+        return Ok(Compressor::Identity);
+    };
+    if !kind.is_compressed() {
+        return Err(bad("compressor", top.get("compressor").expect("present"), no_compressor(kind)));
+    }
+    let name = t.name_of(&Compressor::NAMES)?;
+    let keys: &[&str] = match name {
+        "bernoulli" => &["name", "p"],
+        "rand-k" => &["name", "k"],
+        "qsgd" => &["name", "levels"],
+        _ => &["name"],
+    };
+    t.check_keys(keys)?;
+    match name {
+        "identity" => Ok(Compressor::Identity),
+        "bernoulli" => {
+            t.require("p", "the keep probability, 0 < p <= 1")?;
+            Compressor::bernoulli(t.real("p", &KEEP_PROBABILITY)?.expect("required"))
+        }
+        "rand-k" => {
+            t.require("k", "the number of kept coordinates, 1 <= k <= d")?;
+            Compressor::rand_k(t.int("k", &kept_domain(dim))?.expect("required") as u32, dim)
+        }
+        "qsgd" => {
+            t.require("levels", "the number of quantisation levels s >= 1")?;
+            Compressor::qsgd(t.int("levels", &LEVELS)?.expect("required") as u32)
+        }
+        _ => Ok(Compressor::Natural),
+    }
+}
+
+/// `[run]`; the divergence bound's range and default depend on the objective and x0.
+fn run(top: &Table<'_>, kind: ModelKind, objective: &Objective, x0: &[f64]) -> Result<RunSpec> {
+    let t = top.require_sub("run", RUN_KEYS)?;
+    t.require("paths", "an integer >= 1")?;
+    let paths = t.int("paths", &paths_domain())?.expect("required") as u64;
+    t.require("steps", "an integer >= 1")?;
+    let steps = t.int("steps", &steps_domain())?.expect("required") as u64;
+    let refine = t.int("refine", &refine_domain())?.map_or(1, |r| r as u32);
+    if let Some(v) = t.get("refine").filter(|_| refine != 1 && !kind.is_sde()) {
+        return Err(bad("run.refine", v, refine_only_for_sdes(kind)));
+    }
+    let seed = t.int("seed", &seed_domain())?.map_or(1, |s| s as u64);
+    let backend = match t.get("backend") {
+        None => BackendChoice::Auto,
+        Some(Val::Str(s)) => BackendChoice::from_name(s, "run.backend")?,
+        Some(v) => {
+            let valid = names(BackendChoice::ALL.map(BackendChoice::name));
+            return Err(bad("run.backend", v, format!("must be a string, one of: {valid}")));
+        }
+    };
+    let chunk_domain = chunk_domain();
+    let chunk = t.int("chunk", &chunk_domain)?.map(|c| c as u64);
+    if let Some(c) = chunk.filter(|c| c % crate::experiment::BATCH != 0) {
+        return Err(bad("run.chunk", &Val::Int(c.into()), chunk_domain.expected()));
+    }
+    let divergence_bound = match t.real("divergence_bound", &divergence_domain(objective, x0))? {
+        Some(b) => b,
+        None => default_divergence_bound(objective, x0)?,
+    };
+    RunSpec::new(paths, steps, refine, seed, backend, chunk, divergence_bound)
+}
+
+/// `[record]`: by default about 200 records.
+fn record(top: &Table<'_>, steps: u64) -> Result<RecordSpec> {
+    let every = match top.sub("record", RECORD_KEYS)? {
+        Some(t) => t.int("every", &every_domain())?.map(|e| e as u64),
+        None => None,
+    };
+    RecordSpec::new(every.unwrap_or_else(|| (steps / 200).max(1)))
+}
+
+/// `[stationary]`: by default the second half of the run, every 10 steps, 128 bins, the range
+/// from a pilot ensemble.
+fn stationary(top: &Table<'_>, steps: u64) -> Result<StationarySpec> {
+    let (mut start, mut every, mut bins, mut range) = (steps / 2, 10, 128, HistRange::Auto);
+    if let Some(t) = top.sub("stationary", STATIONARY_KEYS)? {
+        if let Some(s) = t.int("start", &start_domain(steps))? {
+            start = s as u64;
+        }
+        if let Some(e) = t.int("every", &every_domain())? {
+            every = e as u64;
+        }
+        if let Some(b) = t.int("bins", &bins_domain())? {
+            bins = b as u32;
+        }
+        if let Some(v) = t.get("range") {
+            range = hist_range(v)?;
+        }
+    }
+    StationarySpec::new(start, every, bins, range)
+}
+
+fn hist_range(v: &Val) -> Result<HistRange> {
+    match v {
+        Val::Str(s) if s == "auto" => Ok(HistRange::Auto),
+        Val::Array(items) if items.len() == 2 => match (items[0].as_f64(), items[1].as_f64()) {
+            (Some(lo), Some(hi)) => HistRange::fixed(lo, hi).map_err(|_| bad("stationary.range", v, RANGE_EXPECTED)),
+            _ => Err(bad("stationary.range", v, RANGE_EXPECTED)),
+        },
+        _ => Err(bad("stationary.range", v, RANGE_EXPECTED)),
+    }
+}

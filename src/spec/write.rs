@@ -1,0 +1,177 @@
+//! The one writer: an [`Experiment`] back to its file form ([`to_toml`]), which the parser reads
+//! back to the same experiment. A saved run's experiment (summary.json's serde form) is read
+//! through it, so it passes the same checks as a new file ([`experiment_from_summary`]).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::doc::Overrides;
+use crate::error::{Error, Result};
+use crate::experiment::{
+    Adaptive, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, RecordSpec,
+    RunSpec, StationarySpec, fmt_f64,
+};
+
+/// `exp` written as an experiment file (TOML) that [`Experiment::from_str`] reads back to `exp`
+/// when the seed comes as an override, as [`revalidate`] passes it: TOML integers stop at
+/// 2⁶³ − 1 and seeds go to 2⁶⁴ − 1. Floats use Rust's shortest round-trip form, so they come
+/// back bit for bit; vectors are written in full. Every struct is destructured field by field,
+/// so a new `Experiment` field is a compile error here rather than a silently dropped key.
+pub fn to_toml(exp: &Experiment) -> String {
+    let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
+    let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
+    let RunSpec { paths, steps, refine, seed: _, backend, chunk, divergence_bound } = run;
+    let RecordSpec { every: record_every } = record;
+    let StationarySpec { start, every: stat_every, bins, range } = stationary;
+    let mut t = String::new();
+    let _ = writeln!(t, "name = {}", quoted(name));
+    let _ = writeln!(t, "\n[model]\nname = \"{}\"\neta = {}", kind.name(), num(*eta));
+    if let Some(Adaptive { beta1, beta2, eps, weight_decay, correction }) = adaptive {
+        if kind.is_adam() {
+            let _ = writeln!(t, "beta1 = {}\nbeta2 = {}", num(*beta1), num(*beta2));
+        } else {
+            let _ = writeln!(t, "beta = {}", num(*beta2));
+            if *beta1 != 0.0 {
+                // Not a key of this model: the parser rejects it instead of losing it.
+                let _ = writeln!(t, "beta1 = {}", num(*beta1));
+            }
+        }
+        let _ = writeln!(t, "eps = {}", num(*eps));
+        if !kind.is_malladi() || *weight_decay != 0.0 {
+            let _ = writeln!(t, "weight_decay = {}", num(*weight_decay));
+        }
+        if *kind == ModelKind::AdamSde || *correction != Correction::None {
+            let _ = writeln!(t, "correction = \"{}\"", correction.name());
+        }
+    }
+    if kind.is_distributed() || *agents != 1 {
+        let _ = writeln!(t, "agents = {agents}");
+    }
+    if kind.is_compressed() || *compressor != Compressor::Identity {
+        let _ = writeln!(t, "\n[compressor]\nname = \"{}\"", compressor.name());
+        match compressor {
+            Compressor::Identity | Compressor::Natural => {}
+            Compressor::Bernoulli { p } => {
+                let _ = writeln!(t, "p = {}", num(*p));
+            }
+            Compressor::RandK { k } => {
+                let _ = writeln!(t, "k = {k}");
+            }
+            Compressor::Qsgd { levels } => {
+                let _ = writeln!(t, "levels = {levels}");
+            }
+        }
+    }
+    match objective {
+        Objective::Quadratic { h, center } => {
+            let _ = writeln!(t, "\n[objective]\nname = \"quadratic\"\nh = {}\ncenter = {}", nums(h), nums(center));
+        }
+    }
+    match noise {
+        Noise::Gaussian { sigma } => {
+            let _ = writeln!(t, "\n[noise]\nname = \"gaussian\"\nsigma = {}", nums(sigma));
+        }
+        Noise::StudentT { nu, scale } => {
+            let _ = writeln!(t, "\n[noise]\nname = \"student-t\"\nnu = {}\nscale = {}", nums(nu), nums(scale));
+        }
+    }
+    let _ = writeln!(t, "\n[init]\nx0 = {}", nums(x0));
+    let _ =
+        writeln!(t, "\n[run]\npaths = {paths}\nsteps = {steps}\nrefine = {refine}\nbackend = \"{}\"", backend.name());
+    if let Some(c) = chunk {
+        let _ = writeln!(t, "chunk = {c}");
+    }
+    let _ = writeln!(t, "divergence_bound = {}", num(*divergence_bound));
+    // Strides beyond i64 behave like any stride beyond run.steps (≤ 2^32 − 1).
+    let big = |n: u64| n.min(i64::MAX as u64);
+    let _ = writeln!(t, "\n[record]\nevery = {}", big(*record_every));
+    let _ = writeln!(t, "\n[stationary]\nstart = {start}\nevery = {}\nbins = {bins}", big(*stat_every));
+    match range {
+        HistRange::Auto => t.push_str("range = \"auto\"\n"),
+        HistRange::Fixed { lo, hi } => {
+            let _ = writeln!(t, "range = [{}, {}]", num(*lo), num(*hi));
+        }
+    }
+    t
+}
+
+/// Validate `exp` again through the writer and the parser; `origin` names it in messages.
+pub fn revalidate(exp: &Experiment, origin: &str) -> Result<Experiment> {
+    let overrides = Overrides { seed: Some(exp.run.seed), ..Overrides::default() };
+    Experiment::from_str(&to_toml(exp), "toml", origin, &exp.name, &overrides)
+}
+
+/// The `experiment` of a `summary.json` (at `path`, for messages): its serde form read back and
+/// validated again through [`revalidate`], so a saved run obeys the same checks as a new one.
+pub fn experiment_from_summary(summary: &serde_json::Value, path: &Path) -> Result<Experiment> {
+    let origin = format!("{} (its `experiment`)", path.display());
+    let syntax = |message: String| Error::Syntax { path: origin.clone(), message };
+    let e = summary.get("experiment").filter(|e| e.is_object());
+    let e = e.ok_or_else(|| syntax("has no `experiment` object".into()))?;
+    let exp = Experiment::deserialize(e).map_err(|err| syntax(err.to_string()))?;
+    revalidate(&exp, &origin)
+}
+
+fn num(x: f64) -> String {
+    fmt_f64(x)
+}
+
+fn nums(xs: &[f64]) -> String {
+    format!("[{}]", xs.iter().map(|&x| num(x)).collect::<Vec<_>>().join(", "))
+}
+
+/// A TOML basic string.
+fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{EXAMPLES, example};
+
+    /// Every built-in example, and every model each can be derived to, comes back unchanged
+    /// through [`to_toml`] and the parser, and through summary.json's serde form.
+    #[test]
+    fn writer_round_trips() {
+        for (name, _, _) in EXAMPLES {
+            let e = example(name, &Overrides::default()).unwrap();
+            assert_eq!(revalidate(&e, "test").unwrap(), e, "example {name}:\n{}", to_toml(&e));
+            let summary = serde_json::json!({ "experiment": serde_json::to_value(&e).unwrap() });
+            assert_eq!(experiment_from_summary(&summary, Path::new("summary.json")).unwrap(), e, "example {name}");
+            let mut derived = 0;
+            for k in ModelKind::ALL {
+                let Ok(m) = e.with_model(k, 4) else { continue };
+                derived += 1;
+                assert_eq!(revalidate(&m, "test").unwrap(), m, "example {name} as {}:\n{}", k.name(), to_toml(&m));
+            }
+            assert!(derived >= 2, "example {name}: its optimizer and SDE at least");
+        }
+        let mut e = example("sgd", &Overrides::default()).unwrap();
+        e.run.seed = u64::MAX;
+        e.name = "a \"quoted\"\\ name\t".into();
+        e.stationary.range = HistRange::Fixed { lo: -0.5, hi: 1e-8 };
+        e.x0 = vec![0.1, -0.30000000000000004, 1.2345678901234567e-300, -0.0];
+        assert_eq!(revalidate(&e, "test").unwrap(), e, "{}", to_toml(&e));
+    }
+
+    #[test]
+    fn a_summary_without_an_experiment_is_refused() {
+        let e = experiment_from_summary(&serde_json::json!({}), Path::new("s.json")).unwrap_err();
+        assert!(e.to_string().contains("s.json (its `experiment`)"), "{e}");
+    }
+}
