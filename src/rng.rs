@@ -21,8 +21,7 @@ use crate::math::{ln_unit, sincos_quarter};
 /// Threefry rounds: 13. Random123's default is 20, a safety margin over the 13 that its
 /// authors report as passing BigCrush; both have known-answer vectors in the tests, and the
 /// generator passes this crate's statistical tests (`tests/it/rng_stats.rs`) either way. Thirteen
-/// rounds do 35% less work per random block, which made the CPU's signsgd-sde d = 1 step about
-/// 10% faster (`benches/NOTES.md`).
+/// rounds do about a third less work per random block (the effect on speed: `benches/NOTES.md`).
 pub const ROUNDS: u32 = 13;
 
 /// Stream of the gradient noise. Later models use other streams.

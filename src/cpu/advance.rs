@@ -4,11 +4,9 @@
 //! Control flow differs where each target wants it. The shader runs the segment in stretches
 //! that end at a sampled step and samples once per stretch, from a snapshot; inside a stretch,
 //! d = 1 takes four substeps per random block and d (or N) a multiple of 4 four coordinates (or
-//! agents) per block, all written out, with a counter instead of a modulo for the sampling rule.
-//! SIMD drivers such as llvmpipe (Mesa 22) execute both sides of every branch and each loop body
-//! at least once, so any code in the step loop costs every step whether it runs or not. Here
-//! the loops over lanes vectorise best. The paths see the same operations either way, which the
-//! backends tests on lavapipe confirm.
+//! agents) per block, all written out, with a counter instead of a modulo for the sampling rule
+//! (shaders/advance.wgsl says why). Here the loops over lanes vectorise best. The paths see the
+//! same operations either way, which the backends tests on lavapipe confirm.
 //!
 //! Each workgroup of [`WG`] paths is one rayon task; inside it, blocks of [`LANES`] paths are
 //! advanced together with every operation written as a loop over lanes, so LLVM vectorises

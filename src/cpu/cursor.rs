@@ -36,7 +36,7 @@ pub(super) struct Cursor<const FMA: bool, const TF: usize> {
 
 impl<const FMA: bool, const TF: usize> Cursor<FMA, TF> {
     // Inlined so that its first fetch is compiled with the caller's target features (as a
-    // function of its own it ran as baseline x86-64 code: 3% of signsgd-sde d = 1).
+    // function of its own it ran as baseline x86-64 code).
     #[inline(always)]
     pub(super) fn new(m0: u64, per: u64, normals: bool, stream: u32, params: &Params, path0: u64) -> Self {
         let ks = key_schedule([params.seed_lo, params.seed_hi, stream, 0]);
@@ -73,7 +73,7 @@ impl<const FMA: bool, const TF: usize> Cursor<FMA, TF> {
     #[inline(always)]
     fn words_into(ks: &[u32; 5], path0: u64, blk: u64, out: &mut [[u32; LANES]; 4]) {
         // A function, not a closure: a closure was compiled on its own, without the caller's
-        // target features (5% of signsgd-sde d = 1 on AVX2).
+        // target features (benches/NOTES.md, "CPU twin on AVX2: a Zen 3 VM").
         #[inline(always)]
         fn fill(ks: &[u32; 5], path0: u64, blk: u64, x: &mut [[u32; LANES]; 4]) {
             let (lo0, hi0) = (path0 as u32, (path0 >> 32) as u32);
@@ -109,8 +109,8 @@ impl<const FMA: bool, const TF: usize> Cursor<FMA, TF> {
     /// normals.
     /// Each stage spans all lanes, so it keeps many independent chains (as `normals_lanes`,
     /// whose stages these are, bit for bit). Written out here on the cursor's fields: the same
-    /// stages as functions of `crate::rng` taking the arrays by reference compiled to code that
-    /// ran about 10% slower (8 alternated pairs).
+    /// stages as functions of `crate::rng` taking the arrays by reference compiled to slower code
+    /// (benches/NOTES.md, "CPU twin: staged generator, fused SignSGD pass, pipelined blocks").
     #[inline(always)]
     fn prefetch(&mut self, q: usize) {
         match q {

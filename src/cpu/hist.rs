@@ -18,9 +18,10 @@ pub(super) fn bin_of(v: f32, lo: f32, inv_w: f32, bins: u32) -> u32 {
 }
 
 /// The largest histogram buffer (words, every group) that the CPU twin counts in two copies
-/// (`hist_add`). Each rayon fold clears and merges its copies once per dispatch: with 65 536
-/// bins and a record every step (a 1-step dispatch) a second copy made runs 2.1× slower, while
-/// with few bins the chains it breaks are what costs (see `hist_add`).
+/// (`hist_add`). Each rayon fold clears and merges its copies once per dispatch: with many bins
+/// and a record every step (1-step dispatches) that merge costs more than a second copy saves,
+/// while with few bins the chains it breaks are what costs (see `hist_add`; the figures are in
+/// benches/NOTES.md, "The bench's order and warm-up, and the CPU twin's histogram counts").
 pub(super) const TWO_COPIES_MAX_WORDS: usize = 8192;
 
 /// Add the first `n` lanes' bins (where `ok`) to one quantity's histogram. Lanes near a

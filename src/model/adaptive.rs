@@ -111,8 +111,8 @@ pub fn time_rates(kind: ModelKind, a: &Adaptive, refine: u32) -> (f64, f64, f64)
 ///
 /// a sum of two nonnegative terms, so no cancellation (spec §13.5), each ι within a few ulp. A
 /// loop that runs a block's substeps in order then needs two exponentials per block instead of
-/// two per substep: the packed lavapipe kernel (src/shader.rs `fast1_source`) spent about a
-/// tenth of an adam-sde d = 1 run on them (benches/NOTES.md). The value of every substep
+/// two per substep, which mattered to the packed lavapipe kernel (benches/NOTES.md, "Lavapipe:
+/// histogram atomics and Adam's bias corrections"). The value of every substep
 /// depends on n alone, not on where a segment or a dispatch begins. Twin of
 /// `time_blocks_init`, `block_iotas`, `block_time_factors` and `time_factors` in model.wgsl.
 #[derive(Clone, Copy, Debug)]
@@ -188,8 +188,8 @@ pub fn rmsprop_sde_update(x: &mut f32, v: &mut f32, g: f32, xi: f32, p: &[f32; S
 }
 
 /// The Adam SDE with the slots of [`adam_sde`]; tf = (√ι₂/ι₁, √ι₂).
-/// The drift and the noise term share one division by P (a second one cost the packed
-/// lavapipe kernel about 5%, benches/NOTES.md).
+/// The drift and the noise term share one division by P (a second one was slower on lavapipe:
+/// benches/NOTES.md, "Lavapipe: a speculative SignSGD SDE kernel").
 #[inline(always)]
 pub fn adam_sde_update(
     x: &mut f32,

@@ -121,8 +121,7 @@ pub fn compress<const COMP: u32>(v: f32, w: u32, c3: f32, c4: f32, kept: &mut u3
             // and (need << 24) fits (d <= 256), and u · left < 2^24 · 256 fits as well. Both
             // sides are evaluated (`|`, not `||`) and `kept` is stored unconditionally: with a
             // short-circuit, LLVM vectorised the increment as two masked stores, which AMD's
-            // AVX2 cores run in microcode (DCSGD rand-4 d = 16 N = 4 on Zen 3: 1.37× faster
-            // without them).
+            // AVX2 cores run in microcode (benches/NOTES.md, "CPU twin on AVX2: a Zen 3 VM").
             let keep = (need >= left) | (u * left < (need.min(255) << 24));
             *kept = kept.wrapping_add(u32::from(keep));
             if keep { v * c4 } else { 0.0 }
