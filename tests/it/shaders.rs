@@ -50,7 +50,7 @@ fn every_kernel_configuration_validates() {
             }
         }
     }
-    // The FAST4 loop's shapes (src/shader.rs fast4_coords_source): four coordinates per block
+    // The FAST4 loop's shapes (shaders/advance/fast4.wgsl): four coordinates per block
     // written out (d = 4, 16) or looped (d = 256: more than 64 variates); four agents per block
     // written out (N = 4, 8) or looped (d = 64, N = 8).
     for (model, dim, draws) in [
