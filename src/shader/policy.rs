@@ -111,8 +111,7 @@ pub fn speculable(k: &KernelConsts) -> bool {
 /// step and coordinate counts, so the checks guard against nothing here. Hardware GPUs run
 /// without them, faster, except DCSGD with a compressor (`Kernel::Dcsgd`), which ran slower
 /// without them; on llvmpipe they made no measurable difference, so software adapters keep them
-/// (NOTES: "Kernel variants on hardware"). Both settings give the same per-path states and
-/// records; tests compare them.
+/// (NOTES: "Kernel variants on hardware").
 pub fn runtime_checks(k: &KernelConsts, software: bool) -> bool {
     software || k.kernel == Kernel::Dcsgd
 }
