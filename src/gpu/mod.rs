@@ -1,7 +1,7 @@
-//! The GPU backend: the wgpu instance and the adapter's device ([`instance`]), the kernel
-//! variant each run uses ([`variant`]), one pipeline per kernel configuration and chunk-sized
-//! buffers ([`pipeline`]), and the dispatches with a two-slot staging ring so that segment s + 1
-//! computes while the host reads segment s back ([`engine`]). Labels are `optsde.<kernel>`.
+//! The GPU backend: the wgpu instance and the adapter's device (`instance.rs`), the kernel
+//! variant each run uses (`variant.rs`), one pipeline per kernel configuration and chunk-sized
+//! buffers (`pipeline.rs`), and the dispatches with a two-slot staging ring so that segment s + 1
+//! computes while the host reads segment s back (`engine.rs`). Labels are `optsde.<kernel>`.
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,6 +1,7 @@
 //! WGSL composition (STYLE habit 3): a kernel `#import`s the files of `shaders/shared/` and is
 //! specialised by a few directives (`#if`, `#for`; [`preprocess`]) and by the named constants
-//! the composer writes before it ([`compose`]); which variant an adapter runs is [`policy`].
+//! the composer writes before it ([`compose`](mod@compose)); which variant an adapter runs is
+//! [`policy`].
 //! Every composed shader is validated with naga, in `cargo test` too, without a GPU; the test
 //! `every_composed_kernel_is_written_out` (tests/it/shaders.rs) writes each variant of the
 //! advance kernel to `target/shaders/` to be read.

@@ -1,8 +1,10 @@
 //! The WGSL preprocessor: `#import`, `#if`, `#for`. A kernel is WGSL with a few directive lines;
-//! the composer ([`super::compose`]) names the values they read ([`Defines`]), so one source file
-//! serves every variant of a kernel instead of a copy per variant or WGSL built in Rust strings.
-//! In the style of vello's `vello_shaders/src/compile/preprocess.rs` (a stack of conditions, line
-//! by line), with a repetition added for the loops written out per packed path.
+//! the composer ([`super::compose`](mod@super::compose)) names the values they read
+//! ([`Defines`]), so one source file serves every variant of a kernel instead of a copy per
+//! variant or WGSL built in Rust strings. In the style of vello's
+//! `vello_shaders/src/compile/preprocess.rs` (directive lines inside the WGSL), with a repetition
+//! added for the loops written out per packed path, and errors instead of warnings: a file is
+//! parsed into a tree first, so an unbalanced or unknown directive names its file and line.
 //!
 //! Directives stand alone on their line (leading whitespace allowed):
 //! - `#import shared/rng.wgsl`: the file's text, each file once per composed shader.
