@@ -16,6 +16,23 @@ fn consts(model: ModelKind, kernel: Kernel, dim: usize, bins: u32) -> KernelCons
     KernelConsts { model, kernel, dim, bins, draws, comp: 0, tnoise: false, tcdf: false }
 }
 
+/// The FAST4 loop's shapes (shaders/advance/fast4.wgsl): four coordinates per block written out
+/// (d = 4, 16) or looped (d = 256: more than 64 variates); four agents per block written out
+/// (N = 4, 8) or looped (d = 64, N = 8).
+fn fast4_shapes() -> Vec<KernelConsts> {
+    [
+        (ModelKind::SignsgdSde, 4, 1),
+        (ModelKind::AdamSde, 16, 1),
+        (ModelKind::SignsgdSde, 256, 1),
+        (ModelKind::Dsignsgd, 16, 4),
+        (ModelKind::Dsgd, 3, 8),
+        (ModelKind::Dsignsgd, 64, 8),
+    ]
+    .into_iter()
+    .map(|(model, dim, draws)| KernelConsts { draws, ..consts(model, Kernel::of_model(model), dim, 16) })
+    .collect()
+}
+
 #[test]
 fn every_kernel_configuration_validates() {
     let mut configs = Vec::new();
@@ -50,19 +67,7 @@ fn every_kernel_configuration_validates() {
             }
         }
     }
-    // The FAST4 loop's shapes (shaders/advance/fast4.wgsl): four coordinates per block
-    // written out (d = 4, 16) or looped (d = 256: more than 64 variates); four agents per block
-    // written out (N = 4, 8) or looped (d = 64, N = 8).
-    for (model, dim, draws) in [
-        (ModelKind::SignsgdSde, 4, 1),
-        (ModelKind::AdamSde, 16, 1),
-        (ModelKind::SignsgdSde, 256, 1),
-        (ModelKind::Dsignsgd, 16, 4),
-        (ModelKind::Dsgd, 3, 8),
-        (ModelKind::Dsignsgd, 64, 8),
-    ] {
-        configs.push(KernelConsts { draws, ..consts(model, Kernel::of_model(model), dim, 16) });
-    }
+    configs.extend(fast4_shapes());
     for k in configs {
         for regs in [true, false] {
             // Every kernel with one path per invocation; the d = 1 ones also packed.
@@ -132,10 +137,10 @@ fn host_structs_match_naga_layout() {
 /// The advance kernel's variants that [`every_composed_kernel_is_written_out`] writes: every
 /// kernel (the compressed one with each compressor), both noise laws where they change the
 /// kernel (Student-t sampling in the optimizers, the Student-t CDF in the SignSGD SDE), at d = 1
-/// (the packable loop), 3 (the general loop) and 16 (the FAST4 loop written out), and the FAST4
-/// shapes of [`every_kernel_configuration_validates`]; each with the coefficients in registers and
-/// in their buffer, every packing, speculation and private histogram the kernel allows, and the
-/// histogram in workgroup memory (16 bins) or in global memory (4096 bins, plain variant only).
+/// (the packable loop), 3 (the general loop) and 16 (the FAST4 loop written out), and
+/// [`fast4_shapes`]; each with the coefficients in registers and in their buffer, every packing,
+/// speculation and private histogram the kernel allows, and the histogram in workgroup memory
+/// (16 bins) or in global memory (4096 bins, plain variant only).
 fn catalogue() -> Vec<(String, KernelConsts, Variant)> {
     let mut configs: Vec<KernelConsts> = Vec::new();
     let comps = ["identity", "bernoulli", "randk", "qsgd", "natural"];
@@ -165,14 +170,10 @@ fn catalogue() -> Vec<(String, KernelConsts, Variant)> {
             }
         }
     }
-    for (model, dim, draws) in [
-        (ModelKind::SignsgdSde, 4, 1),
-        (ModelKind::SignsgdSde, 256, 1),
-        (ModelKind::Dsignsgd, 16, 4),
-        (ModelKind::Dsgd, 3, 8),
-        (ModelKind::Dsignsgd, 64, 8),
-    ] {
-        configs.push(KernelConsts { draws, ..consts(model, Kernel::of_model(model), dim, 16) });
+    for k in fast4_shapes() {
+        if !configs.contains(&k) {
+            configs.push(k);
+        }
     }
     let mut out = Vec::new();
     for k in configs {
