@@ -129,15 +129,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         for (var i = 0u; i < select(0u, DIM, COEF_REGS); i += 1u) {
             m.h[i] = coef[g_base + i].h;
             m.c[i] = coef[g_base + i].c;
-            m.p0[i] = coef[g_base + i].p0;
-            m.p1[i] = coef[g_base + i].p1;
-            m.p2[i] = coef[g_base + i].p2;
-            m.p3[i] = coef[g_base + i].p3;
-            m.p4[i] = coef[g_base + i].p4;
-            m.p5[i] = coef[g_base + i].p5;
-            m.p6[i] = coef[g_base + i].p6;
-            m.p7[i] = coef[g_base + i].p7;
-            m.p8[i] = coef[g_base + i].p8;
+#for s in 0..COEF_SLOTS
+            m.p{s}[i] = coef[g_base + i].p{s};
+#endfor
             m.hl[i] = coef[g_base + i].hist_lo;
             m.hw[i] = coef[g_base + i].hist_inv_w;
         }

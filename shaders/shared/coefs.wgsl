@@ -10,15 +10,9 @@ const CDIM: u32 = select(1u, DIM, COEF_REGS);
 struct ModelCoefs {
     h: array<f32, CDIM>,
     c: array<f32, CDIM>,
-    p0: array<f32, CDIM>,
-    p1: array<f32, CDIM>,
-    p2: array<f32, CDIM>,
-    p3: array<f32, CDIM>,
-    p4: array<f32, CDIM>,
-    p5: array<f32, CDIM>,
-    p6: array<f32, CDIM>,
-    p7: array<f32, CDIM>,
-    p8: array<f32, CDIM>,
+#for s in 0..COEF_SLOTS
+    p{s}: array<f32, CDIM>,
+#endfor
     // Histogram bounds of each coordinate (lo, 1 / bin width).
     hl: array<f32, CDIM>,
     hw: array<f32, CDIM>,
@@ -38,69 +32,16 @@ fn cf_c(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
     return coef[g_base + i].c;
 }
 
-fn cf_p0(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
+// Slot s of coordinate i: cf_p0 .. cf_p8 (crate::kernel::coefs::SLOTS of them).
+#for s in 0..COEF_SLOTS
+fn cf_p{s}(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
     if (COEF_REGS) {
-        return (*m).p0[i];
+        return (*m).p{s}[i];
     }
-    return coef[g_base + i].p0;
+    return coef[g_base + i].p{s};
 }
 
-fn cf_p1(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p1[i];
-    }
-    return coef[g_base + i].p1;
-}
-
-fn cf_p2(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p2[i];
-    }
-    return coef[g_base + i].p2;
-}
-
-fn cf_p3(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p3[i];
-    }
-    return coef[g_base + i].p3;
-}
-
-fn cf_p4(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p4[i];
-    }
-    return coef[g_base + i].p4;
-}
-
-fn cf_p5(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p5[i];
-    }
-    return coef[g_base + i].p5;
-}
-
-fn cf_p6(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p6[i];
-    }
-    return coef[g_base + i].p6;
-}
-
-fn cf_p7(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p7[i];
-    }
-    return coef[g_base + i].p7;
-}
-
-fn cf_p8(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p8[i];
-    }
-    return coef[g_base + i].p8;
-}
-
+#endfor
 fn cf_hist_lo(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
     if (COEF_REGS) {
         return (*m).hl[i];

@@ -8,7 +8,7 @@ use super::policy::{
 };
 use super::preprocess::{Defines, Value, preprocess};
 use crate::error::{Error, Result};
-use crate::kernel::coefs::LAYOUTS;
+use crate::kernel::coefs::{self, LAYOUTS};
 use crate::kernel::{COMPRESSOR_IDS, Kernel, KernelConsts, WG};
 use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 
@@ -196,7 +196,7 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     }
     let consts = injected(k, v);
     let mut defines: Defines = consts.iter().filter_map(|c| Some((c.name.to_string(), c.define()?))).collect();
-    // The two flags that only the directives read.
+    // The values that only the directives read.
     defines.insert(
         // shaders/advance/fast1.wgsl: the packed SignSGD SDE shares erf's large-argument branch.
         "SHARED_ERF".into(),
@@ -204,6 +204,8 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     );
     // shaders/advance/fast4.wgsl: `fast4_coords` written out, not looped.
     defines.insert("FAST4_WRITTEN_OUT".into(), Value::Flag(fast4_written_out(k)));
+    // shared/coefs.wgsl: the coefficient slots p0, p1, ... of `Coef` (crate::layout::Coef).
+    defines.insert("COEF_SLOTS".into(), Value::Number(coefs::SLOTS as i64));
     let header: String = consts.iter().map(Injected::wgsl).collect();
     Ok(kernel_names()
         + "// The constants this kernel is specialised for (src/shader/compose.rs).\n"
