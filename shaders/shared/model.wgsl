@@ -1,187 +1,17 @@
-// Objective and model updates, selected by the injected constant MODEL, one of the kernels K_*
-// (src/kernel/mod.rs Kernel says which models run on which). Twin: src/model/. K_DCSGD and
-// K_RANDK_SDE take steps of their own in advance.wgsl. The per-coordinate coefficients are derived
-// on the host in f64 (src/model/) and read through the named accessors `<layout>_<slot>(m, i)`
-// that the composer writes from src/kernel/coefs.rs, where each slot's meaning is given.
+// The model updates, selected by the injected constant MODEL, one of the kernels K_*
+// (src/kernel/mod.rs Kernel says which models run on which): one coordinate's update given its
+// gradient and noise (`update`), the agents' aggregate, the compressors, and the steps of their
+// own that K_DCSGD and K_RANDK_SDE take. Twin: src/model/. Requires: math.wgsl, tdist.wgsl,
+// coefs.wgsl (the named accessors), cursor.wgsl (noise_next, comp_next), and the kernel's
+// `coef`, `g_base`, `u_gsq`, `spec_fail`.
 
-// Per-coordinate coefficients in registers when COEF_REGS (CDIM = DIM: software adapters at every
-// d, hardware ones up to d = 4; src/shader.rs coef_regs), else unused (CDIM = 1) and the
-// accessors below read the coef buffer.
-struct ModelCoefs {
-    h: array<f32, CDIM>,
-    c: array<f32, CDIM>,
-    p0: array<f32, CDIM>,
-    p1: array<f32, CDIM>,
-    p2: array<f32, CDIM>,
-    p3: array<f32, CDIM>,
-    p4: array<f32, CDIM>,
-    p5: array<f32, CDIM>,
-    p6: array<f32, CDIM>,
-    p7: array<f32, CDIM>,
-    p8: array<f32, CDIM>,
-    // Histogram bounds of each coordinate (lo, 1 / bin width).
-    hl: array<f32, CDIM>,
-    hw: array<f32, CDIM>,
-}
-
-fn cf_h(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).h[i];
+// One agent's variate added to a coordinate's aggregate: the variate itself for the one-draw
+// kernels, else `accumulate`.
+fn agent_draw(acc: f32, g: f32, z: f32, scale: f32) -> f32 {
+    if (!AGGREGATES) {
+        return z;
     }
-    return coef[g_base + i].h;
-}
-
-fn cf_c(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).c[i];
-    }
-    return coef[g_base + i].c;
-}
-
-fn cf_p0(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p0[i];
-    }
-    return coef[g_base + i].p0;
-}
-
-fn cf_p1(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p1[i];
-    }
-    return coef[g_base + i].p1;
-}
-
-fn cf_p2(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p2[i];
-    }
-    return coef[g_base + i].p2;
-}
-
-fn cf_p3(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p3[i];
-    }
-    return coef[g_base + i].p3;
-}
-
-fn cf_p4(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p4[i];
-    }
-    return coef[g_base + i].p4;
-}
-
-fn cf_p5(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p5[i];
-    }
-    return coef[g_base + i].p5;
-}
-
-fn cf_p6(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p6[i];
-    }
-    return coef[g_base + i].p6;
-}
-
-fn cf_p7(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p7[i];
-    }
-    return coef[g_base + i].p7;
-}
-
-fn cf_p8(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).p8[i];
-    }
-    return coef[g_base + i].p8;
-}
-
-fn cf_hist_lo(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).hl[i];
-    }
-    return coef[g_base + i].hist_lo;
-}
-
-fn cf_hist_inv_w(m: ptr<function, ModelCoefs>, i: u32) -> f32 {
-    if (COEF_REGS) {
-        return (*m).hw[i];
-    }
-    return coef[g_base + i].hist_inv_w;
-}
-
-// The bias corrections iota = 1 - e^{-a n} of substep number n (1-based) for the rates
-// (a, b) = (g_tf_a, g_tf_b), by blocks of four substeps: with n = n_b + j, n_b = 1 mod 4 and j < 4,
-// iota(n) = (1 - e^{-a j}) + e^{-a j} iota(n_b), a sum of two nonnegative terms (no cancellation).
-// g_tc and g_tq hold (1 - e^{-a j}, 1 - e^{-b j}) and (e^{-a j}, e^{-b j}) for j = 0..3 (set once per
-// invocation by time_blocks_init; constant indices only, which keep them in registers on llvmpipe), so
-// a loop that runs a block's substeps in order computes two exponentials per block (src/shader.rs
-// fast1_source). Twin of model::adaptive::TimeBlocks.
-fn time_blocks_init() {
-    g_tc[0] = vec2<f32>(0.0, 0.0);
-    g_tq[0] = vec2<f32>(1.0, 1.0);
-    g_tc[1] = vec2<f32>(one_minus_exp_neg(g_tf_a), one_minus_exp_neg(g_tf_b));
-    g_tq[1] = vec2<f32>(exp_f32(-g_tf_a), exp_f32(-g_tf_b));
-    g_tc[2] = vec2<f32>(one_minus_exp_neg(g_tf_a * 2.0), one_minus_exp_neg(g_tf_b * 2.0));
-    g_tq[2] = vec2<f32>(exp_f32(-(g_tf_a * 2.0)), exp_f32(-(g_tf_b * 2.0)));
-    g_tc[3] = vec2<f32>(one_minus_exp_neg(g_tf_a * 3.0), one_minus_exp_neg(g_tf_b * 3.0));
-    g_tq[3] = vec2<f32>(exp_f32(-(g_tf_a * 3.0)), exp_f32(-(g_tf_b * 3.0)));
-}
-
-// (iota_a, iota_b) at the first substep n_b of a block.
-fn block_iotas(nb: f32) -> vec2<f32> {
-    return vec2<f32>(one_minus_exp_neg(g_tf_a * nb), one_minus_exp_neg(g_tf_b * nb));
-}
-
-// Time factors of substep j of the block whose first substep has iotas ib, given (c, q) = (g_tc[j],
-// g_tq[j]): optimizer (1/b1, 1/b2) with b = 1 - beta^(k+1); SDE (sqrt(iota2)/iota1, sqrt(iota2));
-// (0, 0) for kernels without bias corrections.
-fn block_time_factors(ib: vec2<f32>, c: vec2<f32>, q: vec2<f32>) -> vec2<f32> {
-    let i = c + q * ib;
-    if (MODEL == K_ADAM) {
-        return vec2<f32>(1.0 / i.x, 1.0 / i.y);
-    } else if (MODEL == K_ADAM_SDE) {
-        let s2 = sqrt(i.y);
-        return vec2<f32>(s2 / i.x, s2);
-    }
-    return vec2<f32>(0.0, 0.0);
-}
-
-// Time factors of the substep about to run after k optimizer steps and j substeps.
-fn time_factors(k: u32, j: u32) -> vec2<f32> {
-    if (!TIME_FACTORS) {
-        return vec2<f32>(0.0, 0.0);
-    }
-    let jb = (k * u_refine + j) & 3u;
-    let c = select(select(g_tc[0], g_tc[1], jb == 1u), select(g_tc[2], g_tc[3], jb == 3u), jb >= 2u);
-    let q = select(select(g_tq[0], g_tq[1], jb == 1u), select(g_tq[2], g_tq[3], jb == 3u), jb >= 2u);
-    return block_time_factors(block_iotas(substep_number(k, j) - f32(jb)), c, q);
-}
-
-// Quadratic objective f(x) = 1/2 sum h_i (x_i - c_i)^2.
-fn gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, g: ptr<function, array<f32, DIM>>) {
-    for (var i = 0u; i < DIM; i += 1u) {
-        (*g)[i] = cf_h(m, i) * ((*x)[i] - cf_c(m, i));
-    }
-}
-
-// Gradient of coordinate 0 alone (the d = 1 fast path).
-fn grad1(x0: f32, m: ptr<function, ModelCoefs>) -> f32 {
-    return cf_h(m, 0) * (x0 - cf_c(m, 0));
-}
-
-fn loss_of(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) -> f32 {
-    var l = 0.0;
-    for (var i = 0u; i < DIM; i += 1u) {
-        let y = (*x)[i] - cf_c(m, i);
-        l += cf_h(m, i) * y * y;
-    }
-    return 0.5 * l;
+    return accumulate(acc, g, z, scale);
 }
 
 // Adds one agent's draw to a coordinate's aggregate (the kernels that aggregate agents): the
@@ -252,8 +82,8 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         } else {
             let a = g * signsgd_sde_inv_scale(m, i);
             if (SPEC) {
-                // The speculative kernel (src/shader.rs speculable): the small-argument branch
-                // alone, and a flag where it would not do.
+                // The speculative kernel (src/shader/policy.rs speculable): the small-argument
+                // branch alone, and a flag where it would not do.
                 spec_fail = spec_fail || !(abs(a) < 0.5);
                 e = erf_small_and_diffusion(a);
             } else {
@@ -299,5 +129,53 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         (*xs)[i] = x - (adam_sde_dt(m, i) * tf.x * (mo + adam_sde_drift_correction(m, i) * (g - mo))
             + tf.x * adam_sde_noise_companion(m, i) * xi) / pp - adam_sde_decay_dt(m, i) * x;
         (*ms)[i] = mo + adam_sde_rho1_dt(m, i) * (g - mo) + adam_sde_m_noise(m, i) * xi;
+    }
+}
+
+// DCSGD (K_DCSGD): agents outside, coordinates inside, so both streams are read in order; each agent's
+// noisy gradient is compressed with its own words and the server averages. Twin: src/cpu/.
+fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    var acc: array<f32, DIM>;
+    var va: array<f32, DIM>;
+    for (var i = 0u; i < DIM; i += 1u) {
+        acc[i] = 0.0;
+    }
+    for (var a = 0u; a < DRAWS; a += 1u) {
+        for (var i = 0u; i < DIM; i += 1u) {
+            va[i] = (*g)[i] + dcsgd_scale(m, i) * noise_next(i);
+        }
+        var norm = 0.0;
+        if (COMP == COMP_QSGD) {
+            for (var i = 0u; i < DIM; i += 1u) {
+                norm += va[i] * va[i];
+            }
+            norm = sqrt(norm);
+        }
+        var kept = 0u;
+        for (var i = 0u; i < DIM; i += 1u) {
+            let w = comp_next();
+            acc[i] += compress(va[i], w, dcsgd_comp_param(m, i), dcsgd_comp_scale(m, i), &kept, DIM - i, norm);
+        }
+    }
+    for (var i = 0u; i < DIM; i += 1u) {
+        (*x)[i] = (*x)[i] - dcsgd_eta(m, i) * (acc[i] * dcsgd_inv_agents(m, i));
+    }
+}
+
+// The rand-k DCSGD SDE (K_RANDK_SDE): z2 for every coordinate and its mean, then z1 and the update
+// (spec 6.3's O(d) sampler).
+fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    var z2: array<f32, DIM>;
+    var sum = 0.0;
+    for (var i = 0u; i < DIM; i += 1u) {
+        let z = noise_next(i);
+        z2[i] = z;
+        sum += z;
+    }
+    let zbar = sum / f32(DIM);
+    for (var i = 0u; i < DIM; i += 1u) {
+        let z1 = noise_next(i);
+        let gi = (*g)[i];
+        (*x)[i] = (*x)[i] - randk_sde_dt(m, i) * gi + randk_sde_noise(m, i) * z1 + randk_sde_grad_noise(m, i) * gi * (z2[i] - zbar);
     }
 }

@@ -3,6 +3,7 @@
 
 use super::GpuEngine;
 use crate::error::{Error, Result};
+use crate::layout::RngParams;
 use crate::noise::TParams;
 use crate::shader;
 
@@ -113,6 +114,53 @@ impl GpuEngine {
                     .collect();
                 let m = zs.len() * 2;
                 (f[..m].chunks_exact(2).map(|c| (c[0], c[1])).collect(), f[m..].to_vec())
+            })
+        })
+    }
+}
+
+impl GpuEngine {
+    /// Raw words and normals of a (path × block) grid: GPU twin of `cpu::rng_words`.
+    pub fn rng_words(&mut self, p: &RngParams) -> Result<(Vec<u32>, Vec<f32>)> {
+        use wgpu::BufferUsages as U;
+        let pipe = self.compute_pipeline("optsde.rng_words", &shader::rng_words_source()?, "rng_words")?;
+        let n = (p.n_paths * p.n_blocks) as u64;
+        let bytes = n * 16;
+        self.scoped("optsde.rng_words", |s| {
+            let params = s.buffer("optsde.rng_params", 32, U::UNIFORM | U::COPY_DST);
+            let words = s.buffer("optsde.words", bytes, U::STORAGE | U::COPY_SRC);
+            let normals = s.buffer("optsde.normals", bytes, U::STORAGE | U::COPY_SRC);
+            let staging = s.buffer("optsde.staging", 2 * bytes, U::MAP_READ | U::COPY_DST);
+            s.queue.write_buffer(&params, 0, bytemuck::bytes_of(p));
+            let bg = s.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("optsde.rng_words"),
+                layout: &pipe.layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: words.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: normals.as_entire_binding() },
+                ],
+            });
+            let mut enc =
+                s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.rng_words") });
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("optsde.rng_words"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&pipe.pipeline);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(n.div_ceil(64) as u32, 1, 1);
+            }
+            enc.copy_buffer_to_buffer(&words, 0, &staging, 0, bytes);
+            enc.copy_buffer_to_buffer(&normals, 0, &staging, bytes, bytes);
+            let idx = s.queue.submit([enc.finish()]);
+            s.read_staging(&staging, idx, |b| {
+                let b = b.to_vec();
+                (
+                    bytemuck::cast_slice(&b[..bytes as usize]).to_vec(),
+                    bytemuck::cast_slice(&b[bytes as usize..]).to_vec(),
+                )
             })
         })
     }

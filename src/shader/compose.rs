@@ -1,0 +1,225 @@
+//! The composed kernels: the embedded WGSL sources, and what the composer writes before them
+//! (the kernels' and compressors' names, one accessor per coefficient slot, and the constants a
+//! kernel is specialised for, each with its meaning), then the kernel's text with its
+//! directives applied ([`super::preprocess`]).
+
+use super::policy::{
+    PACK_WIDTHS, Variant, fast4_written_out, packable, private_hist_fits, speculable, uses_local_hist,
+};
+use super::preprocess::{Defines, Value, preprocess};
+use crate::error::{Error, Result};
+use crate::kernel::coefs::{self, LAYOUTS};
+use crate::kernel::{COMPRESSOR_IDS, Kernel, KernelConsts, WG};
+use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
+
+/// Embedded shader sources, by path relative to `shaders/`.
+const SOURCES: &[(&str, &str)] = &[
+    ("advance.wgsl", include_str!("../../shaders/advance.wgsl")),
+    ("advance/fast1.wgsl", include_str!("../../shaders/advance/fast1.wgsl")),
+    ("advance/fast4.wgsl", include_str!("../../shaders/advance/fast4.wgsl")),
+    ("rng_words.wgsl", include_str!("../../shaders/rng_words.wgsl")),
+    ("shared/coefs.wgsl", include_str!("../../shaders/shared/coefs.wgsl")),
+    ("shared/cursor.wgsl", include_str!("../../shaders/shared/cursor.wgsl")),
+    ("shared/hist.wgsl", include_str!("../../shaders/shared/hist.wgsl")),
+    ("shared/layout.wgsl", include_str!("../../shaders/shared/layout.wgsl")),
+    ("shared/math.wgsl", include_str!("../../shaders/shared/math.wgsl")),
+    ("shared/model.wgsl", include_str!("../../shaders/shared/model.wgsl")),
+    ("shared/objective.wgsl", include_str!("../../shaders/shared/objective.wgsl")),
+    ("shared/paths.wgsl", include_str!("../../shaders/shared/paths.wgsl")),
+    ("shared/reduce.wgsl", include_str!("../../shaders/shared/reduce.wgsl")),
+    ("shared/rng.wgsl", include_str!("../../shaders/shared/rng.wgsl")),
+    ("shared/schedule.wgsl", include_str!("../../shaders/shared/schedule.wgsl")),
+    ("shared/tdist.wgsl", include_str!("../../shaders/shared/tdist.wgsl")),
+    ("shared/time_factors.wgsl", include_str!("../../shaders/shared/time_factors.wgsl")),
+    ("tdist_eval.wgsl", include_str!("../../shaders/tdist_eval.wgsl")),
+];
+
+const _: () = assert!(ROUNDS == 13, "shaders/shared/rng.wgsl writes out 13 rounds");
+
+fn source(path: &str) -> Option<&'static str> {
+    SOURCES.iter().find(|(p, _)| *p == path).map(|(_, s)| *s)
+}
+
+/// The shader at `path` (relative to `shaders/`) with its imports resolved and its directives
+/// applied under `defines`.
+pub fn compose(path: &str, defines: &Defines) -> Result<String> {
+    preprocess(path, &source, defines)
+}
+
+/// The shader at `path` with its imports resolved, for shaders without other directives.
+pub fn resolve(path: &str) -> Result<String> {
+    compose(path, &Defines::new())
+}
+
+/// A constant the composer writes before a kernel's text.
+struct Injected {
+    name: &'static str,
+    /// What it means, written above it in the composed text.
+    doc: &'static str,
+    value: Val,
+}
+
+enum Val {
+    U32(u64),
+    Bool(bool),
+    /// Another constant's name (`MODEL = K_ADAM`).
+    Name(&'static str),
+}
+
+impl Injected {
+    fn wgsl(&self) -> String {
+        let (ty, value) = match &self.value {
+            Val::U32(v) => ("u32", format!("{v}u")),
+            Val::Bool(b) => ("bool", b.to_string()),
+            Val::Name(n) => ("u32", n.to_string()),
+        };
+        format!("// {}\nconst {}: {ty} = {value};\n", self.doc, self.name)
+    }
+
+    /// The directives see numbers and flags under the same names.
+    fn define(&self) -> Option<Value> {
+        match self.value {
+            Val::U32(v) => Some(Value::Number(v as i64)),
+            Val::Bool(b) => Some(Value::Flag(b)),
+            Val::Name(_) => None,
+        }
+    }
+}
+
+/// The constants the advance kernel is specialised for: what the host decides. Constants that
+/// follow from these (`INV`, `CDIM`, `PB_SHIFT`, the word counts) are computed in the WGSL.
+fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
+    use Val::*;
+    let comp = COMPRESSOR_IDS.iter().find(|(_, id)| *id == k.comp).expect("a compressor id").0;
+    let i = |name, doc, value| Injected { name, doc, value };
+    vec![
+        i("DIM", "Coordinates of a path.", U32(k.dim as u64)),
+        i(
+            "SLOTS",
+            "State words per coordinate: x, then the model's EMAs (KernelConsts::slots).",
+            U32(k.slots() as u64),
+        ),
+        i("DRAWS", "Random variates per coordinate and substep (KernelConsts::draws).", U32(u64::from(k.draws))),
+        i("MODEL", "The kernel, one of the K_* above (crate::kernel::Kernel).", Name(k.kernel.wgsl_name())),
+        i("COMP", "The compressor of K_DCSGD, one of the COMP_* above.", Name(comp)),
+        i(
+            "SINGLE_AGENT",
+            "One agent, one variate per coordinate and substep (Kernel::is_single_agent).",
+            Bool(k.kernel.is_single_agent()),
+        ),
+        i(
+            "AGGREGATES",
+            "The agents' variates are summed per coordinate (Kernel::aggregates_agents).",
+            Bool(k.kernel.aggregates_agents()),
+        ),
+        i(
+            "TIME_FACTORS",
+            "The update scales by Adam's bias corrections (Kernel::has_time_factors).",
+            Bool(k.kernel.has_time_factors()),
+        ),
+        i("TNOISE", "The optimizer samples Student-t variates instead of normals.", Bool(k.tnoise)),
+        i("TCDF", "The sign SDE evaluates the Student-t CDF for erf.", Bool(k.tcdf)),
+        i(
+            "PER_BLOCK",
+            "Variates per random block: four normals, or one Student-t variate (KernelConsts::per_block).",
+            U32(k.per_block()),
+        ),
+        i(
+            "FAST4",
+            "Each substep of the general loop takes whole random blocks (KernelConsts::whole_blocks).",
+            Bool(k.whole_blocks()),
+        ),
+        i("BINS", "Histogram bins per quantity, besides underflow and overflow.", U32(u64::from(k.bins))),
+        i("WG", "Paths per workgroup: one statistics batch (crate::kernel::WG).", U32(WG as u64)),
+        i("RNG_ROUNDS", "Threefry rounds (crate::rng::ROUNDS).", U32(u64::from(ROUNDS))),
+        i("STREAM_NOISE", "Key word of the noise stream (crate::rng::STREAM_NOISE).", U32(u64::from(STREAM_NOISE))),
+        i(
+            "STREAM_COMPRESS",
+            "Key word of the compressor stream (crate::rng::STREAM_COMPRESS).",
+            U32(u64::from(STREAM_COMPRESS)),
+        ),
+        i(
+            "USE_LOCAL_HIST",
+            "The histogram is counted in workgroup memory (src/shader/policy.rs uses_local_hist).",
+            Bool(uses_local_hist(k)),
+        ),
+        i("COEF_REGS", "The coefficients are kept in registers (src/shader/policy.rs coef_regs).", Bool(v.coef_regs)),
+        i("PACK", "Paths per invocation (src/shader/policy.rs pack_for).", U32(v.pack as u64)),
+        i("SPEC", "The speculative kernel (src/shader/policy.rs speculable).", Bool(v.spec)),
+        i(
+            "PRIV_HIST",
+            "The histogram is counted per invocation (src/shader/policy.rs private_hist_for).",
+            Bool(v.private_hist),
+        ),
+    ]
+}
+
+/// What the composer writes first into every advance kernel, from `crate::kernel` (so the
+/// numbers and slot indices exist only there): the kernels' names `K_*`, the compressor ids
+/// `COMP_*`, and one accessor per coefficient slot, `<layout>_<slot>(m, i)` (`adam_eps(m, i)`
+/// returns `cf_p4(m, i)`, shared/coefs.wgsl).
+fn kernel_names() -> String {
+    let mut s = String::from("// Kernels and compressors by name (crate::kernel).\n");
+    for k in Kernel::ALL {
+        s += &format!("const {}: u32 = {}u;\n", k.wgsl_name(), k.id());
+    }
+    for (name, id) in COMPRESSOR_IDS {
+        s += &format!("const {name}: u32 = {id}u;\n");
+    }
+    s += "// Coefficient slots by name (crate::kernel::coefs).\n";
+    for layout in LAYOUTS {
+        for (slot, index) in layout.slots {
+            s += &format!(
+                "fn {}_{}(m: ptr<function, ModelCoefs>, i: u32) -> f32 {{\n    return cf_p{index}(m, i);\n}}\n",
+                layout.name,
+                slot.to_lowercase()
+            );
+        }
+    }
+    s
+}
+
+/// The composed `advance` kernel for these constants in variant `v`.
+pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
+    if v.pack != 1 && !(PACK_WIDTHS.contains(&v.pack) && packable(k)) {
+        return Err(Error::Gpu(format!("cannot pack {} paths per invocation for {k:?}", v.pack)));
+    }
+    if v.spec && !speculable(k) {
+        return Err(Error::Gpu(format!("no speculative kernel for {k:?}")));
+    }
+    if v.private_hist && !private_hist_fits(k) {
+        return Err(Error::Gpu(format!(
+            "a private histogram holds at most {} words, not {} ({k:?})",
+            super::policy::PRIVATE_HIST_MAX_WORDS,
+            k.hist_words()
+        )));
+    }
+    let consts = injected(k, v);
+    let mut defines: Defines = consts.iter().filter_map(|c| Some((c.name.to_string(), c.define()?))).collect();
+    // The values that only the directives read.
+    defines.insert(
+        // shaders/advance/fast1.wgsl: the packed SignSGD SDE shares erf's large-argument branch.
+        "SHARED_ERF".into(),
+        Value::Flag(k.kernel == Kernel::SignsgdSde && v.pack > 1),
+    );
+    // shaders/advance/fast4.wgsl: `fast4_coords` written out, not looped.
+    defines.insert("FAST4_WRITTEN_OUT".into(), Value::Flag(fast4_written_out(k)));
+    // shared/coefs.wgsl: the coefficient slots p0, p1, ... of `Coef` (crate::layout::Coef).
+    defines.insert("COEF_SLOTS".into(), Value::Number(coefs::SLOTS as i64));
+    let header: String = consts.iter().map(Injected::wgsl).collect();
+    Ok(kernel_names()
+        + "// The constants this kernel is specialised for (src/shader/compose.rs).\n"
+        + &header
+        + &compose("advance.wgsl", &defines)?)
+}
+
+/// The composed `rng_words` kernel.
+pub fn rng_words_source() -> Result<String> {
+    let header = format!("const RNG_ROUNDS: u32 = {ROUNDS}u;\nconst STREAM_NOISE: u32 = {STREAM_NOISE}u;\n");
+    Ok(header + &resolve("rng_words.wgsl")?)
+}
+
+/// The composed `tdist_eval` test kernel (Student-t sampler and sign-SDE moments).
+pub fn tdist_eval_source() -> Result<String> {
+    resolve("tdist_eval.wgsl")
+}
