@@ -139,7 +139,7 @@ fn compressed_and_heavy_tailed_models_agree() {
 }
 
 /// Both places the advance kernel can keep the per-coordinate coefficients (registers, or the
-/// coefficient buffer read where used; src/shader.rs `coef_regs`) give the CPU twin's states,
+/// coefficient buffer read where used; src/shader/policy.rs `coef_regs`) give the CPU twin's states,
 /// at d = 8 (above the registers' limit on hardware) for a kernel of every family.
 #[test]
 fn coefficient_placements_agree() {
@@ -243,7 +243,7 @@ fn fused_and_split_cpu_arithmetic_agree() {
 
 /// d = 1 takes the GPU kernel's unrolled path (one random block per four substeps), with one
 /// path per invocation (as on hardware) and with 2, 4 and 8 (8 as on software adapters;
-/// src/shader.rs pack_for); segments that start mid-block (record every 7 steps, refine 3) exercise its
+/// src/shader/policy.rs pack_for); segments that start mid-block (record every 7 steps, refine 3) exercise its
 /// hand-over to the generic path, and 1000 paths leave the last workgroup part empty (packed
 /// invocations whose paths are partly absent). States after 100 steps within
 /// [`Tolerance::path_state`]; the records' means within [`Z::ONE`] SE of their difference
@@ -312,7 +312,7 @@ fn step_loops_agree() {
         ("dsignsgd", "agents = 4", "[1.0, 2.0, 5.0]", 1, 3),
         ("dsgd", "agents = 8", "[1.0, 3.0]", 1, 2),
         ("signsgd-sde", "", "[1.0, 2.0, 5.0]", 1, 4),
-        // d × N above src/shader.rs UNROLL_MAX_VARIATES: the FAST4 loop is not written out.
+        // d × N above src/shader/policy.rs UNROLL_MAX_VARIATES: the FAST4 loop is not written out.
         ("sgd-sde", "", "1.5\ndim = 68", 1, 3),
         ("dsgd", "agents = 8", "1.5\ndim = 40", 1, 2),
     ];
@@ -440,7 +440,7 @@ fn checkpoint_after_first_chunk_equals_a_run_of_its_paths(name: &str, e: &mut dy
 per_engine!(checkpoint_after_first_chunk_equals_a_run_of_its_paths);
 
 /// The stationary histogram counted per invocation and merged at the end of each dispatch
-/// (src/shader.rs `private_hist_for`, the packed kernels of software adapters) equals the one
+/// (src/shader/policy.rs `private_hist_for`, the packed kernels of software adapters) equals the one
 /// counted by an atomic add per sample, word for word, and nothing else changes (records,
 /// stationary sums, divergence): d = 1 packed (SDEs with and without EMAs, a discrete method),
 /// the general loop (d = 3) and whole blocks (d = 4) with one path per invocation, sampled from
@@ -479,7 +479,7 @@ fn private_histograms_equal_atomic_histograms() {
     g.set_pack_width(None).unwrap();
 }
 
-/// The speculative SignSGD SDE kernels of software adapters (src/shader.rs `speculable`): runs
+/// The speculative SignSGD SDE kernels of software adapters (src/shader/policy.rs `speculable`): runs
 /// with them equal runs without them bit for bit (per-path states, records, stationary sums,
 /// histograms, divergence), both where no erf argument reaches 0.5 (the tries stand: at η = 1e-3
 /// the stationary spread is about 0.0125 per coordinate, and |u| ≥ 0.5 needs |x| ≥ 0.18) and
