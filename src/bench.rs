@@ -687,7 +687,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
         path: opts.out_dir.clone(),
         source,
     })?;
-    crate::output::write_atomic(&opts.out_dir, "bench.json", &json)?;
+    crate::output::files::write_atomic(&opts.out_dir, "bench.json", &json)?;
     Ok(report)
 }
 

@@ -631,8 +631,8 @@ impl CompareReport {
     /// Write `compare.csv` and `compare.json` into `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<()> {
         create_dir(dir)?;
-        crate::output::write_atomic(dir, "compare.csv", self.csv().as_bytes())?;
-        crate::output::write_atomic(dir, "compare.json", &json_bytes(self))
+        crate::output::files::write_atomic(dir, "compare.csv", self.csv().as_bytes())?;
+        crate::output::files::write_atomic(dir, "compare.json", &json_bytes(self))
     }
 }
 
@@ -1158,7 +1158,7 @@ impl ScaleReport {
     /// Write `scale.json` into `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<()> {
         create_dir(dir)?;
-        crate::output::write_atomic(dir, "scale.json", &json_bytes(self))
+        crate::output::files::write_atomic(dir, "scale.json", &json_bytes(self))
     }
 }
 

@@ -3,8 +3,7 @@
 //!
 //! The pieces: [`spec`] turns an experiment file into a validated [`experiment::Experiment`];
 //! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
-//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files
-//! ([`npy`] their NumPy copies); [`plot`] draws them with the closed forms of [`theory`].
+//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files; [`plot`] draws them with the closed forms of [`theory`].
 //! [`compare`] runs an optimizer next to its SDEs (weak error, its order in η) and checks the
 //! scaling rules by simulation.
 
@@ -21,7 +20,6 @@ pub mod layout;
 pub mod math;
 pub mod model;
 pub mod noise;
-pub mod npy;
 pub mod output;
 pub mod plan;
 pub mod plot;

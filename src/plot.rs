@@ -35,7 +35,9 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, ModelKind, Objective};
-use crate::output::{self, write_atomic};
+use crate::output::files::write_atomic;
+pub use crate::output::moments::rows_from_run;
+use crate::output::{self, MomentRow};
 use crate::plan::RunResult;
 use crate::spec::Study;
 use crate::stats::Histogram;
@@ -104,50 +106,15 @@ impl Figure {
     }
 }
 
-/// The moments of one record (one row of `moments.csv`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    pub step: u64,
-    pub t: f64,
-    pub loss_mean: f64,
-    pub loss_var: f64,
-    /// Paths with a finite state at this record (the moments are over these).
-    pub finite: u64,
-    pub mean: Vec<f64>,
-    pub var: Vec<f64>,
-}
-
-/// The rows of a run's records that any path reached.
-pub fn rows_from_run(exp: &Experiment, r: &RunResult) -> Vec<Row> {
-    let dim = exp.dim;
-    let tau = exp.model.name.time_per_step(exp.model.eta);
-    r.records
-        .iter()
-        .filter(|rec| rec.paths > 0)
-        .map(|rec| Row {
-            step: rec.step,
-            t: rec.step as f64 * tau,
-            loss_mean: rec.q[dim].mean,
-            loss_var: rec.q[dim].var(),
-            finite: rec.finite(),
-            mean: rec.q[..dim].iter().map(|m| m.mean).collect(),
-            var: rec.q[..dim].iter().map(|m| m.var()).collect(),
-        })
-        .collect()
-}
-
 /// The rows of a `moments.csv` (`path` for messages). The file has no per-record path count:
 /// `paths` is taken for every record (exact for a complete run; for a snapshot it is the paths
 /// done, a lower bound, which widens the error band). A snapshot's rows that no path reached
 /// yet are all zero and are dropped when `complete` is false.
-pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: bool) -> Result<Vec<Row>> {
+pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: bool) -> Result<Vec<MomentRow>> {
     let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-    let mut expected = vec!["step".to_string(), "t".into(), "loss_mean".into(), "loss_var".into(), "diverged".into()];
-    for i in 0..dim {
-        expected.extend([format!("mean_{i}"), format!("var_{i}")]);
-    }
+    let expected = output::moments::columns(dim);
     if header != expected {
         return Err(bad(format!(
             "the header is `{}`, expected `{}` (dimension {dim} from summary.json)",
@@ -168,12 +135,14 @@ pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: 
             cells[j].trim().parse::<u64>().map_err(|_| bad(format!("line {}: `{}` is not an integer", n + 2, cells[j])))
         };
         let values: Vec<f64> = (5..cells.len()).map(num).collect::<Result<_>>()?;
-        let row = Row {
-            step: int(0)?,
-            t: num(1)?,
-            loss_mean: num(2)?,
-            loss_var: num(3)?,
-            finite: paths.saturating_sub(int(4)?),
+        let (step, t, loss_mean, loss_var, diverged) = (int(0)?, num(1)?, num(2)?, num(3)?, int(4)?);
+        let row = MomentRow {
+            step,
+            t,
+            loss_mean,
+            loss_var,
+            diverged,
+            finite: paths.saturating_sub(diverged),
             mean: values.iter().step_by(2).copied().collect(),
             var: values.iter().skip(1).step_by(2).copied().collect(),
         };
@@ -189,7 +158,7 @@ pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: 
 #[derive(Clone, Debug)]
 pub struct SavedRun {
     pub exp: Experiment,
-    pub rows: Vec<Row>,
+    pub rows: Vec<MomentRow>,
     pub histograms: Vec<Histogram>,
     pub complete: bool,
 }
@@ -265,7 +234,7 @@ pub fn replot(dir: &Path) -> Result<Vec<PathBuf>> {
 /// The data of the figures of one run and its theory.
 pub struct Plots<'a> {
     exp: &'a Experiment,
-    rows: &'a [Row],
+    rows: &'a [MomentRow],
     hists: &'a [Histogram],
     theory: Stationary,
 }
@@ -336,7 +305,7 @@ fn write_figure(dir: &Path, d: &impl Drawing) -> Result<[PathBuf; 2]> {
 
 impl<'a> Plots<'a> {
     /// `hists` as in [`RunResult::histograms`] (coordinates, then the loss).
-    pub fn new(exp: &'a Experiment, rows: &'a [Row], hists: &'a [Histogram]) -> Self {
+    pub fn new(exp: &'a Experiment, rows: &'a [MomentRow], hists: &'a [Histogram]) -> Self {
         let Objective::Quadratic { center, .. } = &exp.objective;
         let half_widths: Vec<f64> = (0..exp.dim)
             .map(|i| hists.get(i).map_or(0.0, |h| (h.lo - center[i]).abs().max((h.hi - center[i]).abs())))
@@ -493,7 +462,7 @@ impl<'a> Plots<'a> {
 
         // Means: linear axis.
         let t0 = self.t_range().start;
-        let live: Vec<&Row> = self.rows.iter().filter(|r| r.finite > 0).collect();
+        let live: Vec<&MomentRow> = self.rows.iter().filter(|r| r.finite > 0).collect();
         let y = value_range(live.iter().flat_map(|r| r.mean[..n].iter().copied()), false);
         let mut b = chart_builder(&top, &format!("{}: mean of each coordinate{more}", self.who()));
         let mut chart = b.build_cartesian_2d(self.t_range(), y.clone())?;
@@ -521,7 +490,7 @@ impl<'a> Plots<'a> {
     fn var_series<'c, DB, Y>(
         &self,
         chart: &mut ChartContext<'c, DB, Cartesian2d<RangedCoordf64, Y>>,
-        live: &[&Row],
+        live: &[&MomentRow],
         theory: &[Option<f64>],
         y: Range<f64>,
         log: bool,
