@@ -11,7 +11,7 @@
 //!   label says so. One legend above the panels names the models (same colours throughout).
 //! * `compare-order.svg/.png`, with two or more η: the weak error of the loss (max over the
 //!   records) against η on log–log axes, ± 2 SE, with each SDE's least-squares line (slope p from
-//!   [`crate::compare::fit_order`], the value in the legend) and a slope-1 reference line.
+//!   [`crate::compare::order`], the value in the legend) and a slope-1 reference line.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
