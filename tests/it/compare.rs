@@ -1,5 +1,5 @@
-//! `optsde compare` and `optsde scale` (src/compare.rs) on the CPU engine: the SGD weak error
-//! against its exact value and its first order in η, the files of a SignSGD comparison, the
+//! `optsde compare` and `optsde scale` (src/compare/, src/scale/) on the CPU engine: the SGD weak
+//! error against its exact value and its first order in η, the files of a SignSGD comparison, the
 //! AdamW scaling rule (spec S9), and the messages for bad flags.
 
 use crate::common;
