@@ -6,7 +6,7 @@
 //! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files;
 //! [`plot`] draws them with the closed forms of [`theory`].
 //! [`compare`] runs an optimizer next to its SDEs (weak error, its order in η); [`scale`] checks
-//! the scaling rules by simulation; [`bench`] times a fixed suite against Python baselines.
+//! the scaling rules by simulation; [`bench`](mod@bench) times a fixed suite against Python baselines.
 
 pub mod backend;
 pub mod bench;

@@ -8,7 +8,7 @@
 //! | the suite's entries and sizes, their experiments, the options | [`suite`] |
 //! | the Python baselines: the embedded scripts, probing and running them | [`baselines`] |
 //! | the measurement: engines, warm-up, timed runs, medians, z-scores | [`measure`] |
-//! | running the whole suite and writing `bench.json` | [`run`] |
+//! | running the whole suite and writing `bench.json` | [`mod@run`] |
 //! | `bench.json`'s types and the printed tables | [`report`] |
 
 pub mod baselines;

@@ -49,7 +49,7 @@ pub struct Report {
     pub ci: bool,
     pub sizes: Sizes,
     pub warmup: Sizes,
-    /// `--baseline-paths` when given (else each entry's baseline runs [`baseline_paths`]; its
+    /// `--baseline-paths` when given (else each entry's baseline runs [`baseline_paths`](super::baseline_paths); its
     /// result records its paths).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_paths: Option<u64>,

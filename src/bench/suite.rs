@@ -110,11 +110,11 @@ pub struct Options {
     pub entries: Vec<Entry>,
     /// Timed runs per entry and backend (the median counts).
     pub repeat: u32,
-    /// Paths of the baselines (same steps); `None`: [`baseline_paths`] with `baseline_numbers`.
+    /// Paths of the baselines (same steps); `None`: [`baseline_paths`](super::baseline_paths) with `baseline_numbers`.
     pub baseline_paths: Option<u64>,
     /// Numbers per array (paths × d) of the baselines when `baseline_paths` is not given.
     pub baseline_numbers: u64,
-    /// The baseline tools to run (a subset of [`BASELINE_TOOLS`]); empty: none.
+    /// The baseline tools to run (a subset of [`BASELINE_TOOLS`](super::BASELINE_TOOLS)); empty: none.
     pub baselines: Vec<String>,
     /// The Python interpreter that runs the baselines.
     pub python: PathBuf,

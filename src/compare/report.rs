@@ -1,5 +1,6 @@
 //! A comparison's report: its types (serialised as `compare.json`), `compare.csv` and the
-//! printed table. [`RunSummary`], [`num`] and [`pm`] serve `optsde scale`'s report too.
+//! printed table. [`RunSummary`] and the number formats (`num`, `pm`) serve `optsde scale`'s report
+//! too.
 
 use std::fmt::Write as _;
 use std::path::Path;
