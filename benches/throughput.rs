@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
             // d = 16 runs 1/16 of the paths: the same coordinate-steps per iteration.
             let n = (paths / dim as u64).max(256);
             group.throughput(Throughput::Elements(n * steps));
-            // The same experiment `optsde bench` times (src/bench.rs).
+            // The same experiment `optsde bench` times (src/bench/suite.rs).
             let exp = experiment(&e, Sizes { paths: n, steps }).expect("bench experiment");
             group.bench_function(format!("{name}/{model}/d{dim}"), |b| {
                 b.iter(|| run(&exp, engine.as_mut(), &mut |_| {}).expect("bench run"))

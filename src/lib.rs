@@ -3,10 +3,10 @@
 //!
 //! The pieces: [`spec`] turns an experiment file into a validated [`experiment::Experiment`];
 //! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
-//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files
-//! ([`npy`] their NumPy copies); [`plot`] draws them with the closed forms of [`theory`].
-//! [`compare`] runs an optimizer next to its SDEs (weak error, its order in η) and checks the
-//! scaling rules by simulation.
+//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files;
+//! [`plot`] draws them with the closed forms of [`theory`].
+//! [`compare`] runs an optimizer next to its SDEs (weak error, its order in η); [`scale`] checks
+//! the scaling rules by simulation; [`bench`](mod@bench) times a fixed suite against Python baselines.
 
 pub mod backend;
 pub mod bench;
@@ -21,11 +21,11 @@ pub mod layout;
 pub mod math;
 pub mod model;
 pub mod noise;
-pub mod npy;
 pub mod output;
 pub mod plan;
 pub mod plot;
 pub mod rng;
+pub mod scale;
 pub mod shader;
 pub mod spec;
 pub mod stats;

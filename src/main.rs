@@ -11,8 +11,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use optsde::Result;
-use optsde::compare::{self, CompareOptions, Rule, ScaleOptions};
+use optsde::compare::{self, CompareOptions};
 use optsde::experiment::{BackendChoice, Experiment};
+use optsde::scale::{self, Rule, ScaleOptions};
 use optsde::spec::{self, Overrides, Study};
 use optsde::{backend, bench, output, plan, plot};
 
@@ -183,7 +184,7 @@ struct ScaleArgs {
     #[arg(long, value_name = "K", allow_negative_numbers = true)]
     kappa: Option<f64>,
     /// Time the first crossing of this multiple of the stationary loss.
-    #[arg(long, value_name = "X", default_value_t = compare::DEFAULT_THRESHOLD, allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", default_value_t = scale::DEFAULT_THRESHOLD, allow_negative_numbers = true)]
     threshold: f64,
 }
 
@@ -397,10 +398,10 @@ fn scale_cmd(args: ScaleArgs) -> Result<()> {
     let side = &args.side;
     let exp = Experiment::load(&side.file, &side.overrides())?;
     let opts = ScaleOptions { rule: args.rule, kappa: args.kappa, threshold: args.threshold };
-    let plan = compare::plan_scale(&exp, &opts)?;
+    let plan = scale::plan_scale(&exp, &opts)?;
     let out_dir = side.out_dir(&exp, "scale");
     let mut engine = open_backend(exp.run.backend)?;
-    let report = compare::scale(&plan, engine.as_mut(), &mut |line| {
+    let report = scale::scale(&plan, engine.as_mut(), &mut |line| {
         if !side.quiet {
             eprintln!("{line}");
         }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """NumPy baseline for `optsde bench`: the suite's optimizer/SDE loops in float32.
 
-Same problem and parameters as the optsde bench suite (src/bench.rs): f(x) = 1/2 sum_i h x_i^2
+Same problem and parameters as the optsde bench suite (src/bench/suite.rs): f(x) = 1/2 sum_i h x_i^2
 with h = 1, centre 0, x0 = 0, Gaussian noise sigma = 1, eta = 1e-3, one Euler-Maruyama substep
 per optimizer step (dt = eta); Adam: beta1 = 0.9, beta2 = 0.999, eps = 1e-8; the distributed
 models with N = 4 agents; dcsgd with the rand-k compressor, k = 4 (a uniform k-subset of the d

@@ -11,7 +11,7 @@
 //!   label says so. One legend above the panels names the models (same colours throughout).
 //! * `compare-order.svg/.png`, with two or more η: the weak error of the loss (max over the
 //!   records) against η on log–log axes, ± 2 SE, with each SDE's least-squares line (slope p from
-//!   [`crate::compare::fit_order`], the value in the legend) and a slope-1 reference line.
+//!   [`crate::compare::order`], the value in the legend) and a slope-1 reference line.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -21,10 +21,10 @@ use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::{
-    BAND_ALPHA, CAP, CAPTION_PX, DESC_PX, Drawing, Drawn, LEGEND_MARGIN, LEGEND_ROW, Mark, PALETTE, WIDTH,
-    chart_builder, fitted_style, legend_rows, legend_wrapped, log_scale, log_ticks, log_ticks_at_most, mesh,
-    render_png, render_svg, top_center, value_range, write_figure,
+use super::kit::{
+    BAND_ALPHA, CAP, CAPTION_PX, DESC_PX, Drawing, Drawn, Mark, PALETTE, WIDTH, chart_builder, fitted_style,
+    legend_height, legend_wrapped, log_scale, log_ticks, log_ticks_at_most, mesh, render_png, render_svg, top_center,
+    value_range, write_figure,
 };
 use crate::compare::{ComparePoint, CompareReport, OrderFit};
 use crate::error::Result;
@@ -498,12 +498,6 @@ struct Fit {
 
 /// The slope-1 reference line.
 const GREY: RGBColor = RGBColor(110, 110, 110);
-
-/// Height of a wrapped legend of `entries` across the figure.
-fn legend_height(entries: &[(String, Mark)]) -> u32 {
-    let (_, rows) = legend_rows(entries, WIDTH as i32 - 2 * LEGEND_MARGIN);
-    (LEGEND_ROW * rows.len() as i32 + 8) as u32
-}
 
 /// "p ± se" with the decimals the standard error resolves (two at least, four at most), and
 /// no "-0.00".

@@ -1,5 +1,5 @@
-//! `optsde compare` and `optsde scale` (src/compare.rs) on the CPU engine: the SGD weak error
-//! against its exact value and its first order in η, the files of a SignSGD comparison, the
+//! `optsde compare` and `optsde scale` (src/compare/, src/scale/) on the CPU engine: the SGD weak
+//! error against its exact value and its first order in η, the files of a SignSGD comparison, the
 //! AdamW scaling rule (spec S9), and the messages for bad flags.
 
 use crate::common;
@@ -9,8 +9,9 @@ use common::TempDir;
 
 use std::process::Command;
 
-use optsde::compare::{self, CompareOptions, Rule, ScaleOptions};
+use optsde::compare::{self, CompareOptions};
 use optsde::cpu::CpuEngine;
+use optsde::scale::{self, Rule, ScaleOptions};
 use optsde::spec::{Experiment, Overrides};
 
 const BIN: &str = env!("CARGO_BIN_EXE_optsde");
@@ -153,15 +154,15 @@ fn adamw_scaling_rule_s9() {
          [objective]\nname = 'quadratic'\nh = [1.0, 2.0, 5.0, 10.0]\n[noise]\nname = 'gaussian'\n\
          sigma = [1.0, 2.0, 0.5, 3.0]\n[init]\nx0 = 1.0\n[run]\npaths = 2048\nsteps = 30000\nseed = 13\n\
          [record]\nevery = 4\n[stationary]\nstart = 10000\nevery = 4\nbins = 16\n");
-    let opts = ScaleOptions { rule: Rule::Adamw, kappa: Some(2.0), threshold: compare::DEFAULT_THRESHOLD };
-    let plan = compare::plan_scale(&base, &opts).unwrap();
+    let opts = ScaleOptions { rule: Rule::Adamw, kappa: Some(2.0), threshold: scale::DEFAULT_THRESHOLD };
+    let plan = scale::plan_scale(&base, &opts).unwrap();
     let (s, a) = (&plan.scaled, plan.scaled.model.adaptive.unwrap());
     assert_eq!((s.model.eta, s.run.steps, s.stationary.start, s.record.every), (2e-3, 7500, 2500, 1));
     assert!((1.0 - a.beta1 - 0.04).abs() < 1e-15 && (1.0 - a.beta2 - 0.004).abs() < 1e-15, "{a:?}");
     assert_eq!((a.eps, a.weight_decay), (5e-9, 10.0));
     let optsde::spec::Noise::Gaussian { sigma } = &s.noise else { panic!("gaussian") };
     assert_eq!(sigma, &[0.5, 1.0, 0.25, 1.5]);
-    let r = compare::scale(&plan, &mut CpuEngine::new(), &mut |l| eprintln!("{l}")).unwrap();
+    let r = scale::scale(&plan, &mut CpuEngine::new(), &mut |l| eprintln!("{l}")).unwrap();
     eprint!("{}", r.table());
     Tolerance::se(Z::ONE, r.loss_ratio_se).bias(0.015).assert("loss ratio", r.loss_ratio, 1.0);
     let steps = r.steps_ratio.expect("both runs cross 1.1x the stationary loss");
@@ -213,9 +214,9 @@ fn distributed_scaling_rules() {
         h = [1.0, 2.0, 5.0, 10.0]\n[noise]\nname = 'gaussian'\nsigma = [1.0, 2.0, 0.5, 3.0]\n[init]\nx0 = 1.0\n\
         [run]\npaths = 2048\nsteps = 20000\nseed = 5\n[record]\nevery = 20\n[stationary]\nstart = 10000\nevery = 10\nbins = 16\n");
     let plan =
-        compare::plan_scale(&ds, &ScaleOptions { rule: Rule::Dsignsgd, kappa: Some(2.0), threshold: 1.1 }).unwrap();
+        scale::plan_scale(&ds, &ScaleOptions { rule: Rule::Dsignsgd, kappa: Some(2.0), threshold: 1.1 }).unwrap();
     assert_eq!((plan.scaled.model.agents, plan.scaled.model.eta, plan.scaled.run.steps), (4, 2e-3, 10000));
-    let r = compare::scale(&plan, &mut CpuEngine::new(), &mut |_| {}).unwrap();
+    let r = scale::scale(&plan, &mut CpuEngine::new(), &mut |_| {}).unwrap();
     eprint!("{}", r.table());
     Tolerance::se(Z::ONE, r.loss_ratio_se).bias(0.015).assert("dsignsgd loss ratio", r.loss_ratio, 1.0);
     let steps = r.steps_ratio.unwrap();
@@ -231,9 +232,9 @@ fn distributed_scaling_rules() {
         show(&h),
         show(&sigma)
     ));
-    let plan = compare::plan_scale(&dc, &ScaleOptions { rule: Rule::Dcsgd, kappa: None, threshold: 1.1 }).unwrap();
+    let plan = scale::plan_scale(&dc, &ScaleOptions { rule: Rule::Dcsgd, kappa: None, threshold: 1.1 }).unwrap();
     assert_eq!(plan.kappa, 4.0);
-    let r = compare::scale(&plan, &mut CpuEngine::new(), &mut |_| {}).unwrap();
+    let r = scale::scale(&plan, &mut CpuEngine::new(), &mut |_| {}).unwrap();
     eprint!("{}", r.table());
     let (eta, n, omega) = (2e-3, 4.0, 3.0);
     let loss = |w: f64, s2: f64| -> f64 {
@@ -261,7 +262,7 @@ fn assert_has(msg: &str, parts: &[&str]) {
 fn bad_flags_are_rejected() {
     let sgd = exp(SGD);
     let scale = |e: &Experiment, rule, kappa, threshold| {
-        compare::plan_scale(e, &ScaleOptions { rule, kappa, threshold }).map(|_| ())
+        scale::plan_scale(e, &ScaleOptions { rule, kappa, threshold }).map(|_| ())
     };
     assert_has(&err_of(scale(&sgd, Rule::Adamw, Some(2.0), 1.1)), &["--rule", "adamw", "sgd", "adam-sde", "§4.4"]);
     for k in [0.0, -1.0, f64::NAN, f64::INFINITY] {
@@ -282,7 +283,7 @@ fn bad_flags_are_rejected() {
         .replace("name = 'sgd'", "name = 'dcsgd'\nagents = 2")
         .replace("[objective]", "[compressor]\nname = 'rand-k'\nk = 1\n[objective]"));
     assert_has(&err_of(scale(&dcsgd, Rule::Dcsgd, Some(2.0), 1.1)), &["--kappa", "2", "1 + omega = 4.0"]);
-    let plan = compare::plan_scale(&dcsgd, &ScaleOptions { rule: Rule::Dcsgd, kappa: None, threshold: 1.1 }).unwrap();
+    let plan = scale::plan_scale(&dcsgd, &ScaleOptions { rule: Rule::Dcsgd, kappa: None, threshold: 1.1 }).unwrap();
     assert_eq!(plan.kappa, 4.0);
     assert_eq!(plan.base.model.compressor, optsde::spec::Compressor::Identity);
     assert_eq!("nope".parse::<Rule>().map(|_| ()).unwrap_err().to_string(), {

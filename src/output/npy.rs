@@ -1,14 +1,7 @@
-//! NumPy `.npy` copies of a run's statistics, so that `np.load` needs no parsing code:
-//!
-//! | file               | dtype   | shape            | contents                                              |
-//! |--------------------|---------|------------------|-------------------------------------------------------|
-//! | `moments.npy`      | float64 | (records, 5 + 2d)| the columns of `moments.csv`: step, t, loss_mean, loss_var, diverged, mean_0, var_0, … |
-//! | `hist_counts.npy`  | uint64  | (d + 1, bins)    | histogram counts, rows x0 … x(d−1), then the loss     |
-//! | `hist_edges.npy`   | float64 | (d + 1, bins + 1)| bin edges lo + (hi − lo) j / bins                     |
-//! | `hist_outside.npy` | uint64  | (d + 1, 2)       | underflow, overflow                                   |
-//!
-//! The rows of `moments.npy` hold exactly the numbers of `moments.csv` (whose `{:e}` text is the
-//! shortest round-trip form of the same f64).
+//! The NumPy `.npy` copies of a run's statistics, so that `np.load` needs no parsing code:
+//! `moments.npy`, `hist_counts.npy`, `hist_edges.npy` and `hist_outside.npy` (README's "NumPy
+//! files, figures and Python" gives their dtypes and shapes). `moments.npy`'s rows are the
+//! [`MomentRow`]s that `moments.csv` prints, so both hold the same numbers.
 //!
 //! The files are written with [`npyz`], the maintained fork of `npy-rs`: it writes the header
 //! (format 1.0, `<f8`/`<u8`, C order, padded to 64 bytes) and the data without pulling in an
@@ -18,9 +11,10 @@ use std::path::Path;
 
 use npyz::WriterBuilder as _;
 
+use super::files::write_atomic;
+use super::moments::MomentRow;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
-use crate::output::{moment_row, write_atomic};
 use crate::plan::RunResult;
 
 /// The file names written by [`write_npy`].
@@ -31,7 +25,7 @@ pub const HIST_OUTSIDE_NPY: &str = "hist_outside.npy";
 
 /// Write the four `.npy` files of a run into `dir` (which exists), each atomically.
 pub fn write_npy(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
-    let rows: Vec<Vec<f64>> = r.records.iter().map(|rec| moment_row(exp, rec)).collect();
+    let rows: Vec<Vec<f64>> = r.records.iter().map(|rec| MomentRow::of(exp, rec).values()).collect();
     let cols = 5 + 2 * exp.dim;
     let flat: Vec<f64> = rows.into_iter().flatten().collect();
     write_atomic(dir, MOMENTS_NPY, &npy_bytes(&[(flat.len() / cols) as u64, cols as u64], &flat)?)?;

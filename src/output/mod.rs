@@ -1,0 +1,29 @@
+//! The files a run and a sweep write, and the short reports printed after them. What each file
+//! holds is README's "Outputs" (and "NumPy files, figures and Python"); here is where each is
+//! written:
+//!
+//! | file | module |
+//! |------|--------|
+//! | `summary.json` | [`summary`] |
+//! | `moments.csv`, and [`MomentRow`], the row it shares with `moments.npy` and the figures | [`moments`] |
+//! | `histograms.json`, and the run's whole set of files ([`write_outputs`]) | [`run`] |
+//! | the `.npy` copies | [`npy`] |
+//! | `sweep.csv` and the `point-NNN/` directories | [`sweep`] |
+//! | the text printed after a run or a sweep | [`human`] |
+//! | atomic writes, output directories, pretty JSON (for `compare`, `scale` and `bench` too) | [`files`] |
+//!
+//! Reading the files back (`optsde plot`) is [`crate::plot`]'s `load`.
+
+pub mod files;
+pub mod human;
+pub mod moments;
+pub mod npy;
+pub mod run;
+pub mod summary;
+pub mod sweep;
+
+pub use human::{human_summary, sweep_summary};
+pub use moments::{MOMENTS, MomentRow, moments_csv};
+pub use run::{HISTOGRAMS, write_outputs};
+pub use summary::{SUMMARY, summary_json};
+pub use sweep::{SWEEP_CSV, point_dir, sweep_csv, write_sweep};

@@ -1,0 +1,118 @@
+//! `summary.json`: the validated experiment, the backend, the run's state (complete, paths done,
+//! divergence), its speed and memory, the last record any path reached and the stationary
+//! estimates.
+
+use serde_json::{Value, json};
+
+use crate::experiment::Experiment;
+use crate::plan::RunResult;
+use crate::stats::RecordStats;
+
+/// The file name of [`summary_json`]'s text.
+pub const SUMMARY: &str = "summary.json";
+
+/// A JSON number, or `null` when not finite.
+pub(super) fn num(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+fn nums(xs: &[f64]) -> Value {
+    Value::Array(xs.iter().map(|&x| num(x)).collect())
+}
+
+/// `a / b`, `NaN` (→ null) when `b` is not positive.
+pub(super) fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
+
+/// The last record any path has reached (the last step once the run is complete).
+pub(super) fn last_reached(r: &RunResult) -> Option<&RecordStats> {
+    r.records.iter().rev().find(|rec| rec.paths > 0)
+}
+
+/// Optimizer path-steps per second.
+pub(super) fn path_steps_per_second(exp: &Experiment, r: &RunResult) -> f64 {
+    if !r.complete {
+        return f64::NAN;
+    }
+    ratio(exp.path_steps() as f64, r.wall_seconds)
+}
+
+/// Euler–Maruyama coordinate updates per second (paths × dim × steps × refine).
+pub(super) fn em_updates_per_second(exp: &Experiment, r: &RunResult) -> f64 {
+    if !r.complete {
+        return f64::NAN;
+    }
+    let updates = exp.path_steps() as f64 * exp.dim as f64 * f64::from(exp.run.refine);
+    ratio(updates, r.wall_seconds)
+}
+
+/// The contents of `summary.json`.
+pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
+    let dim = exp.dim;
+    let last = last_reached(r);
+    let final_ = match last {
+        Some(rec) => json!({
+            "step": rec.step,
+            "t": num(rec.step as f64 * exp.model.name.time_per_step(exp.model.eta)),
+            "finite": rec.finite(),
+            "paths": rec.paths,
+            "loss_mean": num(rec.q[dim].mean),
+            "loss_var": num(rec.q[dim].var()),
+            "mean": nums(&rec.q[..dim].iter().map(|m| m.mean).collect::<Vec<_>>()),
+            "var": nums(&rec.q[..dim].iter().map(|m| m.var()).collect::<Vec<_>>()),
+        }),
+        None => Value::Null,
+    };
+    let s = &r.stationary;
+    let stationary = json!({
+        "start": exp.stationary.start,
+        "every": exp.stationary.every,
+        "samples": s.samples,
+        "batches": s.batches,
+        "loss_mean": num(s.loss_mean),
+        "loss_se": num(s.loss_se),
+        "mean": nums(&s.mean),
+        "mean_se": nums(&s.mean_se),
+        "var": nums(&s.var),
+        "var_se": nums(&s.var_se),
+        "second_moment": nums(&s.second_moment),
+        "second_moment_se": nums(&s.second_moment_se),
+    });
+    // Through `Value` so that any non-finite float inside the experiment also becomes null.
+    let experiment = serde_json::to_value(exp).unwrap_or(Value::Null);
+    json!({
+        "name": exp.name,
+        "experiment": experiment,
+        "backend": {
+            "kind": r.backend.kind,
+            "adapter": r.backend.adapter,
+            "driver": r.backend.driver,
+            "api": r.backend.api,
+        },
+        "model": exp.model.name.name(),
+        "paths": exp.run.paths,
+        "steps": exp.run.steps,
+        "refine": exp.run.refine,
+        "dim": dim,
+        "eta": num(exp.model.eta),
+        "seed": exp.run.seed,
+        "diverged": r.diverged,
+        "diverged_fraction": num(ratio(r.diverged as f64, last.map_or(0, |rec| rec.paths) as f64)),
+        "divergence": {
+            "bound": num(exp.run.divergence_bound),
+            "diverged": r.divergence.n as u64,
+            "first_step": r.divergence.first,
+            "mean_step": num(r.divergence.mean_step()),
+        },
+        "complete": r.complete,
+        "paths_done": r.paths_done,
+        "wall_seconds": num(r.wall_seconds),
+        "path_steps_per_second": num(path_steps_per_second(exp, r)),
+        "em_updates_per_second": num(em_updates_per_second(exp, r)),
+        "chunk": r.chunk,
+        "peak_memory_bytes": r.peak_memory_bytes,
+        "final": final_,
+        "stationary": stationary,
+    })
+}

@@ -1,0 +1,169 @@
+//! Reading a saved run or sweep back (`optsde plot`): `summary.json`'s experiment (validated
+//! again), `moments.csv` into [`MomentRow`]s, `histograms.json`, and `sweep.csv`. The files'
+//! names and columns are [`crate::output`]'s.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::sweep::SweepPoint;
+use crate::error::{Error, Result};
+use crate::experiment::Experiment;
+use crate::output::{self, MomentRow};
+use crate::stats::Histogram;
+
+/// The rows of a `moments.csv` (`path` for messages). The file has no per-record path count:
+/// `paths` is taken for every record (exact for a complete run; for a snapshot it is the paths
+/// done, a lower bound, which widens the error band). A snapshot's rows that no path reached
+/// yet are all zero and are dropped when `complete` is false.
+pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: bool) -> Result<Vec<MomentRow>> {
+    let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let expected = output::moments::columns(dim);
+    if header != expected {
+        return Err(bad(format!(
+            "the header is `{}`, expected `{}` (dimension {dim} from summary.json)",
+            header.join(","),
+            expected.join(",")
+        )));
+    }
+    let mut rows = Vec::new();
+    for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != expected.len() {
+            return Err(bad(format!("line {} has {} cells, expected {}", n + 2, cells.len(), expected.len())));
+        }
+        let num = |j: usize| -> Result<f64> {
+            cells[j].trim().parse::<f64>().map_err(|_| bad(format!("line {}: `{}` is not a number", n + 2, cells[j])))
+        };
+        let int = |j: usize| -> Result<u64> {
+            cells[j].trim().parse::<u64>().map_err(|_| bad(format!("line {}: `{}` is not an integer", n + 2, cells[j])))
+        };
+        let values: Vec<f64> = (5..cells.len()).map(num).collect::<Result<_>>()?;
+        let (step, t, loss_mean, loss_var, diverged) = (int(0)?, num(1)?, num(2)?, num(3)?, int(4)?);
+        let row = MomentRow {
+            step,
+            t,
+            loss_mean,
+            loss_var,
+            diverged,
+            finite: paths.saturating_sub(diverged),
+            mean: values.iter().step_by(2).copied().collect(),
+            var: values.iter().skip(1).step_by(2).copied().collect(),
+        };
+        let empty = row.loss_mean == 0.0 && row.loss_var == 0.0 && values.iter().all(|&v| v == 0.0);
+        if complete || row.step == 0 || !empty {
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// A run read back from its output directory.
+#[derive(Clone, Debug)]
+pub struct SavedRun {
+    pub exp: Experiment,
+    pub rows: Vec<MomentRow>,
+    pub histograms: Vec<Histogram>,
+    pub complete: bool,
+}
+
+/// Read `summary.json` (its `experiment`, validated again), `moments.csv` and
+/// `histograms.json` from `dir`.
+pub fn load_run(dir: &Path) -> Result<SavedRun> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).map(|text| (text, path.clone())).map_err(|source| Error::Io {
+            action: "not an optsde run directory (`optsde run --out DIR` writes one): cannot read",
+            path,
+            source,
+        })
+    };
+    let json = |text: &str, path: &Path| {
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| Error::Syntax { path: path.display().to_string(), message: e.to_string() })
+    };
+    let (text, summary_path) = read(output::SUMMARY)?;
+    let summary = json(&text, &summary_path)?;
+    let exp = crate::spec::experiment_from_summary(&summary, &summary_path)?;
+    let complete = summary["complete"].as_bool().unwrap_or(true);
+    let paths = if complete { exp.run.paths } else { summary["paths_done"].as_u64().unwrap_or(0) };
+    let (text, csv_path) = read(output::MOMENTS)?;
+    let rows = rows_from_csv(&text, &csv_path, exp.dim, paths, complete)?;
+    let (text, hist_path) = read(output::HISTOGRAMS)?;
+    let histograms = histograms_from_json(&json(&text, &hist_path)?, &hist_path)?;
+    Ok(SavedRun { exp, rows, histograms, complete })
+}
+
+/// The histograms of a `histograms.json`.
+pub fn histograms_from_json(v: &Value, path: &Path) -> Result<Vec<Histogram>> {
+    let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
+    let list = v.as_array().ok_or_else(|| bad("expected a list of histograms".into()))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let f = |k: &str| h[k].as_f64().ok_or_else(|| bad(format!("histogram {i}: `{k}` is not a number")));
+            let u = |k: &str| h[k].as_u64().ok_or_else(|| bad(format!("histogram {i}: `{k}` is not a count")));
+            let counts = h["counts"].as_array().ok_or_else(|| bad(format!("histogram {i}: no `counts` list")))?;
+            Ok(Histogram {
+                name: h["name"].as_str().unwrap_or("").to_string(),
+                lo: f("lo")?,
+                hi: f("hi")?,
+                counts: counts
+                    .iter()
+                    .map(|c| c.as_u64().ok_or_else(|| bad(format!("histogram {i}: a count is not an integer"))))
+                    .collect::<Result<_>>()?,
+                underflow: u("underflow")?,
+                overflow: u("overflow")?,
+            })
+        })
+        .collect()
+}
+
+/// The swept parameters, the points (without theory) and whether every point is complete, from
+/// the `sweep.csv` in `dir`.
+pub fn load_sweep(dir: &Path) -> Result<(Vec<String>, Vec<SweepPoint>, bool)> {
+    let path = dir.join(output::SWEEP_CSV);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        action: "not an optsde sweep directory (`optsde run` on a file with [sweep] writes one): cannot read",
+        path: path.clone(),
+        source,
+    })?;
+    sweep_from_csv(&text, &path)
+}
+
+/// [`load_sweep`] from the text of a `sweep.csv` (`path` for messages).
+fn sweep_from_csv(text: &str, path: &Path) -> Result<(Vec<String>, Vec<SweepPoint>, bool)> {
+    let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let k = header.iter().position(|h| *h == "stationary_loss").unwrap_or(0);
+    let tail = ["stationary_loss", "stationary_loss_se", "final_loss", "diverged_fraction", "complete"];
+    if header.first() != Some(&"point") || k < 2 || header.get(k..k + tail.len()) != Some(&tail[..]) {
+        return Err(bad(format!(
+            "the header is `{}`, expected `point,<swept parameters>,{},...`",
+            header.join(","),
+            tail.join(",")
+        )));
+    }
+    let keys: Vec<String> = header[1..k].iter().map(|s| s.to_string()).collect();
+    let mut points = Vec::new();
+    let mut complete = true;
+    for (n, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != header.len() {
+            return Err(bad(format!("line {} has {} cells, expected {}", n + 2, cells.len(), header.len())));
+        }
+        if cells[0].parse::<usize>().ok() != Some(n) {
+            return Err(bad(format!("line {}: point `{}`, expected {n}", n + 2, cells[0])));
+        }
+        let num = |j: usize| -> Result<f64> {
+            cells[j].parse::<f64>().map_err(|_| bad(format!("line {}: `{}` is not a number", n + 2, cells[j])))
+        };
+        let values = (1..k).map(num).collect::<Result<Vec<f64>>>()?;
+        complete &= cells[k + 4] == "true";
+        points.push(SweepPoint { values, loss: num(k)?, se: num(k + 1)?, theory: None });
+    }
+    Ok((keys, points, complete))
+}
