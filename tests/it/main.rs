@@ -20,6 +20,7 @@ mod physics;
 mod plots;
 mod rng_stats;
 mod shaders;
+mod source_layout;
 mod spec_validation;
 mod student_t;
 mod sweep;
