@@ -146,10 +146,10 @@ fn import_graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
                 }
                 for path in tree_paths(&code[from..]) {
                     let full: Vec<String> = base.iter().cloned().chain(path).collect();
-                    if let Some(m) = resolve(&full).or_else(|| modules.contains(&base).then(|| base.clone())) {
-                        if m != module {
-                            deps.insert(m);
-                        }
+                    if let Some(m) = resolve(&full).or_else(|| modules.contains(&base).then(|| base.clone()))
+                        && m != module
+                    {
+                        deps.insert(m);
                     }
                 }
             }
