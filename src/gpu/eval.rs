@@ -2,6 +2,7 @@
 //! compare them with their CPU twins bit for bit.
 
 use super::GpuEngine;
+use super::pipeline::Pipeline;
 use crate::error::{Error, Result};
 use crate::layout::RngParams;
 use crate::noise::TParams;
@@ -76,29 +77,8 @@ impl GpuEngine {
             let moments = s.buffer("optsde.tdist_moments", mbytes, U::STORAGE | U::COPY_SRC);
             let samples = s.buffer("optsde.tdist_samples", sbytes, U::STORAGE | U::COPY_SRC);
             let staging = s.buffer("optsde.staging", mbytes + sbytes, U::MAP_READ | U::COPY_DST);
-            let bg = s.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("optsde.tdist_eval"),
-                layout: &pipe.layout,
-                entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: tcdf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: zbuf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: wbuf.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 4, resource: moments.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 5, resource: samples.as_entire_binding() },
-                ],
-            });
-            let mut enc =
-                s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.tdist_eval") });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("optsde.tdist_eval"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&pipe.pipeline);
-                pass.set_bind_group(0, &bg, &[]);
-                pass.dispatch_workgroups(groups.max(1) as u32, 1, 1);
-            }
+            let buffers = [&params, &tcdf, &zbuf, &wbuf, &moments, &samples];
+            let mut enc = s.dispatch_once("optsde.tdist_eval", &pipe, &buffers, groups.max(1) as u32);
             if mbytes > 0 {
                 enc.copy_buffer_to_buffer(&moments, 0, &staging, 0, mbytes);
             }
@@ -132,26 +112,8 @@ impl GpuEngine {
             let normals = s.buffer("optsde.normals", bytes, U::STORAGE | U::COPY_SRC);
             let staging = s.buffer("optsde.staging", 2 * bytes, U::MAP_READ | U::COPY_DST);
             s.queue.write_buffer(&params, 0, bytemuck::bytes_of(p));
-            let bg = s.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("optsde.rng_words"),
-                layout: &pipe.layout,
-                entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: words.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: normals.as_entire_binding() },
-                ],
-            });
             let mut enc =
-                s.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("optsde.rng_words") });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("optsde.rng_words"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&pipe.pipeline);
-                pass.set_bind_group(0, &bg, &[]);
-                pass.dispatch_workgroups(n.div_ceil(64) as u32, 1, 1);
-            }
+                s.dispatch_once("optsde.rng_words", &pipe, &[&params, &words, &normals], n.div_ceil(64) as u32);
             enc.copy_buffer_to_buffer(&words, 0, &staging, 0, bytes);
             enc.copy_buffer_to_buffer(&normals, 0, &staging, bytes, bytes);
             let idx = s.queue.submit([enc.finish()]);
@@ -163,6 +125,29 @@ impl GpuEngine {
                 )
             })
         })
+    }
+}
+
+impl GpuEngine {
+    /// An encoder holding one dispatch of `groups` workgroups of `pipe`, with `buffers` bound at
+    /// 0, 1, … in order; the caller adds its copies and submits it.
+    fn dispatch_once(
+        &self,
+        label: &str,
+        pipe: &Pipeline,
+        buffers: &[&wgpu::Buffer],
+        groups: u32,
+    ) -> wgpu::CommandEncoder {
+        let bg = self.bind_group(label, &pipe.layout, buffers);
+        let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        {
+            let mut pass =
+                enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(label), timestamp_writes: None });
+            pass.set_pipeline(&pipe.pipeline);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(groups, 1, 1);
+        }
+        enc
     }
 }
 

@@ -118,6 +118,21 @@ impl GpuEngine {
         })
     }
 
+    /// A bind group of `buffers`, bound whole at bindings 0, 1, … in order.
+    pub(super) fn bind_group(
+        &self,
+        label: &str,
+        layout: &wgpu::BindGroupLayout,
+        buffers: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(label), layout, entries: &entries })
+    }
+
     pub(super) fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
@@ -177,19 +192,8 @@ impl GpuEngine {
         let tcdf = self.buffer("optsde.tcdf", (tcdf_words * 4) as u64, U::STORAGE | U::COPY_DST);
         let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
         let layout = &self.pipelines[&key].layout;
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("optsde.advance"),
-            layout,
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: coef.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: state.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 3, resource: partials.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 4, resource: hist.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 5, resource: tcdf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 6, resource: groups.as_entire_binding() },
-            ],
-        });
+        let bind_group =
+            self.bind_group("optsde.advance", layout, &[&params, &coef, &state, &partials, &hist, &tcdf, &groups]);
         self.bufs = Some(Buffers {
             key,
             n_wg,
