@@ -45,6 +45,24 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A stop was asked for (SIGINT, SIGTERM) and a last snapshot written.
+    #[error("interrupted at step {step} ({paths} paths had reached it); the outputs hold the snapshot taken then")]
+    Interrupted { step: u64, paths: u64 },
+    /// [`Error::Interrupted`], with the folder that holds the snapshot.
+    #[error(
+        "stopped by a signal at step {step} ({paths} paths had reached it); {dir} holds the consistent snapshot taken then (\"complete\": false in summary.json)"
+    )]
+    Stopped { step: u64, paths: u64, dir: PathBuf },
+    /// An output folder whose files are not one whole snapshot.
+    #[error("{dir} does not hold one consistent set of outputs: {reason}")]
+    MixedOutputs { dir: PathBuf, reason: String },
+    /// An output folder that holds another experiment's files.
+    #[error("{dir}: {reason}")]
+    OutputInUse { dir: PathBuf, reason: String },
+    /// Every path of a run (or of a sweep point) diverged: the outputs are written, but hold no
+    /// estimate.
+    #[error("{0}")]
+    AllDiverged(String),
     /// An example name that is not built in.
     #[error("no built-in example named \"{name}\"; available: {available}")]
     UnknownExample { name: String, available: String },

@@ -16,6 +16,7 @@ pub mod error;
 pub mod experiment;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod interrupt;
 pub mod kernel;
 pub mod layout;
 pub mod math;

@@ -15,7 +15,7 @@ use optsde::compare::{self, CompareOptions};
 use optsde::experiment::{BackendChoice, Experiment};
 use optsde::scale::{self, Rule, ScaleOptions};
 use optsde::spec::{self, Overrides, Study};
-use optsde::{backend, bench, output, plan, plot};
+use optsde::{backend, bench, interrupt, output, plan, plot};
 
 /// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU
 /// (wgpu compute shaders) or the CPU.
@@ -75,6 +75,10 @@ struct RunArgs {
     /// Do not draw the figures (loss, moments, hist .svg/.png) at the end.
     #[arg(long)]
     no_plots: bool,
+    /// Write into --out even if it holds another experiment's outputs (deleting what optsde
+    /// wrote there, and nothing else).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -233,8 +237,27 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", error_report(&e));
-            ExitCode::FAILURE
+            ExitCode::from(exit_status(&e))
         }
+    }
+}
+
+/// A run stopped without a signal number on record (SIGINT's status).
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Every path of the run (or of a sweep point) diverged; the outputs are written.
+const EXIT_ALL_DIVERGED: u8 = 3;
+
+/// The exit status of a failed command (README's "Exit status"): 1 for errors, 3 when every
+/// path diverged, 128 + the signal's number for a run stopped by SIGINT or SIGTERM (2 is
+/// clap's, for usage errors).
+fn exit_status(e: &optsde::Error) -> u8 {
+    match e {
+        optsde::Error::AllDiverged(_) => EXIT_ALL_DIVERGED,
+        optsde::Error::Interrupted { .. } | optsde::Error::Stopped { .. } => {
+            interrupt::exit_status().unwrap_or(EXIT_INTERRUPTED)
+        }
+        _ => 1,
     }
 }
 
@@ -281,14 +304,17 @@ fn run(args: RunArgs) -> Result<()> {
     let exp = study.points[0].exp.clone();
     let out_dir = args.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&exp.name)));
 
-    // 2. Open the backend.
+    // 2. Open the backend; make the output folder ready (nothing is deleted before this point).
     let mut engine = open_backend(exp.run.backend)?;
+    let kind = if study.points.len() > 1 { "sweep" } else { "run" };
+    output::folder::prepare(&out_dir, output::Owner { kind, name: &exp.name }, args.force, &plot::figure_files())?;
+    let stop = interrupt::StopSignal::install()?;
     if study.points.len() > 1 {
-        return run_sweep(&study, &args, &out_dir, engine.as_mut());
+        return run_sweep(&study, &args, &out_dir, engine.as_mut(), &stop);
     }
 
     // 3. Run.
-    let bar = progress_bar(&exp, args.quiet);
+    let bar = progress_bar(exp.path_steps(), args.quiet);
     let result = {
         let total = exp.path_steps();
         let scale = scale_for(total);
@@ -301,17 +327,16 @@ fn run(args: RunArgs) -> Result<()> {
                 bar.set_message(format!("{:.2e}/{:.2e} path-steps, {:.2e}/s", done as f64, total as f64, rate));
             }
         };
-        // Snapshots while running, so an interrupted run keeps what it computed: every
-        // OPTSDE_CHECKPOINT_SECONDS (default 30) the outputs are rewritten with
-        // `"complete": false`; the final write replaces them.
+        // Snapshots while running (plan::Checkpoint), so an interrupted or killed run keeps
+        // what it computed; the final write replaces them.
         let mut write = |r: &[plan::RunResult]| output::write_outputs(&out_dir, &exp, &r[0]);
-        let checkpoint = plan::Checkpoint { every: checkpoint_every(), write: &mut write };
+        let checkpoint = plan::Checkpoint { every: checkpoint_every(), write: &mut write, stop: Some(stop.flag()) };
         plan::run_with_checkpoints(&exp, engine.as_mut(), &mut report, Some(checkpoint))
     };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let result = result?;
+    let result = result.map_err(|e| interrupted(e, &out_dir))?;
 
     // 4. Write, 5. report.
     output::write_outputs(&out_dir, &exp, &result)?;
@@ -320,32 +345,55 @@ fn run(args: RunArgs) -> Result<()> {
     }
     print!("{}", output::human_summary(&exp, &result));
     println!("output      {}", out_dir.display());
+    if output::all_diverged(&result) {
+        return Err(optsde::Error::AllDiverged(format!(
+            "every path diverged: no moment or stationary estimate exists (they are NaN in {}, null in {}); \
+             exit status {EXIT_ALL_DIVERGED}",
+            output::MOMENTS,
+            output::SUMMARY
+        )));
+    }
     Ok(())
+}
+
+/// A stopped run's error names the folder that holds its snapshot; other errors pass through.
+fn interrupted(e: optsde::Error, out_dir: &Path) -> optsde::Error {
+    match e {
+        optsde::Error::Interrupted { step, paths } => {
+            optsde::Error::Stopped { step, paths, dir: out_dir.to_path_buf() }
+        }
+        e => e,
+    }
 }
 
 /// A sweep: every grid point in the same launches; per-point outputs in `point-NNN/` and the
 /// table `sweep.csv`.
-fn run_sweep(study: &Study, args: &RunArgs, out_dir: &Path, engine: &mut dyn plan::Engine) -> Result<()> {
+fn run_sweep(
+    study: &Study,
+    args: &RunArgs,
+    out_dir: &Path,
+    engine: &mut dyn plan::Engine,
+    stop: &interrupt::StopSignal,
+) -> Result<()> {
     let points: Vec<Experiment> = study.points.iter().map(|p| p.exp.clone()).collect();
     let exp = &points[0];
-    let bar = progress_bar(exp, args.quiet);
-    let n = points.len() as u128;
+    let total = exp.path_steps() * points.len() as u128;
+    let bar = progress_bar(total, args.quiet);
     let result = {
-        let total = exp.path_steps() * n;
         let scale = scale_for(total);
         let mut report = |done: u128| {
             if let Some(bar) = &bar {
-                bar.set_position((done / scale) as u64 / n as u64);
+                bar.set_position((done / scale) as u64);
             }
         };
         let mut write = |r: &[plan::RunResult]| output::write_sweep(out_dir, study, r);
-        let checkpoint = plan::Checkpoint { every: checkpoint_every(), write: &mut write };
+        let checkpoint = plan::Checkpoint { every: checkpoint_every(), write: &mut write, stop: Some(stop.flag()) };
         plan::run_study(&points, engine, &mut report, Some(checkpoint))
     };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let results = result?;
+    let results = result.map_err(|e| interrupted(e, out_dir))?;
     output::write_sweep(out_dir, study, &results)?;
     if !args.no_plots {
         for (i, (p, r)) in points.iter().zip(&results).enumerate() {
@@ -355,6 +403,17 @@ fn run_sweep(study: &Study, args: &RunArgs, out_dir: &Path, engine: &mut dyn pla
     }
     print!("{}", output::sweep_summary(study, &results));
     println!("output      {} (sweep.csv, point-NNN/)", out_dir.display());
+    let diverged: Vec<String> =
+        results.iter().enumerate().filter(|(_, r)| output::all_diverged(r)).map(|(i, _)| i.to_string()).collect();
+    if !diverged.is_empty() {
+        return Err(optsde::Error::AllDiverged(format!(
+            "every path diverged at sweep point{} {}: those points have no estimate (NaN in {}); exit status \
+             {EXIT_ALL_DIVERGED}",
+            if diverged.len() == 1 { "" } else { "s" },
+            diverged.join(", "),
+            output::SWEEP_CSV
+        )));
+    }
     Ok(())
 }
 
@@ -438,11 +497,10 @@ fn scale_for(total: u128) -> u128 {
 }
 
 /// A bar on stderr, only when stderr is a terminal and not --quiet.
-fn progress_bar(exp: &Experiment, quiet: bool) -> Option<ProgressBar> {
+fn progress_bar(total: u128, quiet: bool) -> Option<ProgressBar> {
     if quiet || !std::io::stderr().is_terminal() {
         return None;
     }
-    let total = exp.path_steps();
     let bar = ProgressBar::with_draw_target(Some((total / scale_for(total)) as u64), ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {percent:>3}% {msg} ETA {eta}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())

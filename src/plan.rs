@@ -7,6 +7,7 @@
 //! chunk and results merge exactly across chunks. Segments end at record steps and are split
 //! further so one dispatch never runs too long or overflows a 32-bit histogram count.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -16,7 +17,9 @@ use crate::experiment::{Experiment, HistRange, Objective};
 use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, PartialLayout, Upload, partial_words};
 use crate::model::upload;
-use crate::stats::{BatchSums, Divergence, Histogram, RecordStats, StationaryAcc, StationaryEstimate};
+use crate::stats::{
+    BatchSums, Divergence, Histogram, RecordStats, StationarityCheck, StationaryAcc, StationaryEstimate,
+};
 
 /// Which engine ran, for summary.json.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -63,6 +66,8 @@ pub struct RunResult {
     pub backend: BackendInfo,
     pub records: Vec<RecordStats>,
     pub stationary: StationaryEstimate,
+    /// The two halves of the stationary window compared.
+    pub stationarity: StationarityCheck,
     pub histograms: Vec<Histogram>,
     /// Diverged paths among those that reached the last record with any paths.
     pub diverged: u64,
@@ -72,7 +77,7 @@ pub struct RunResult {
     pub wall_seconds: f64,
     /// False for a checkpoint taken during the run.
     pub complete: bool,
-    /// Paths whose chunk has finished every step.
+    /// Paths whose chunk has finished every step (the records say how far the others got).
     pub paths_done: u64,
     /// The process's peak resident memory when the result was taken (Linux `VmHWM`; `None`
     /// elsewhere): what a run held at most, chunk buffers included.
@@ -88,14 +93,22 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// A periodic snapshot of a running experiment: every `every`, the statistics gathered so far
-/// (finished chunks, plus the current chunk up to its last finished segment) are handed to
-/// `write`. Every statistic keeps its own count, so a snapshot is a valid, smaller run.
+/// Snapshots of a running experiment, so an interrupted run keeps what it computed: the
+/// statistics gathered so far (finished chunks, plus the current chunk up to its last finished
+/// segment) are handed to `write`. Every statistic keeps its own count, so a snapshot is a
+/// valid, smaller run. The first snapshot comes early (at the first record after step 0, or
+/// after [`FIRST_SNAPSHOT`] or `every`, whichever is sooner), the next ones every `every`.
 pub struct Checkpoint<'a> {
     pub every: std::time::Duration,
     /// Receives one snapshot per point of the study (one for a plain run).
     pub write: &'a mut dyn FnMut(&[RunResult]) -> Result<()>,
+    /// Polled after every segment: once set (by a signal handler, say), the run writes a last
+    /// snapshot and stops with [`Error::Interrupted`].
+    pub stop: Option<&'a AtomicBool>,
 }
+
+/// The longest wait for a run's first snapshot.
+pub const FIRST_SNAPSHOT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One dispatch of a chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +130,9 @@ pub fn record_steps(steps: u64, every: u64) -> Vec<u64> {
 }
 
 /// Segments of one chunk: a zero-step initial segment (records step 0), then one segment per
-/// record interval, split so that no dispatch exceeds the work and count limits.
+/// record interval, split so that no dispatch exceeds the work and count limits. When
+/// `sampling`, a segment also ends at [`stationary_split`], so the stationary samples of the two
+/// halves of the window can be told apart.
 pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
     let draws = u64::from(KernelConsts::new(exp, 1).draws);
     let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine) * draws;
@@ -138,7 +153,36 @@ pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
             a = b;
         }
     }
+    if sampling && let Some(m) = inserted_split(exp, &segs) {
+        let i = segs.iter().position(|s| s.k_begin < m && m < s.k_end).unwrap_or(0);
+        let s = segs[i];
+        segs[i] = Segment { k_end: m, record: false, ..s };
+        segs.insert(i + 1, Segment { k_begin: m, ..s });
+    }
     segs
+}
+
+/// The step that divides the stationary window `[start, steps]` into the two halves that the
+/// stationarity check compares: the segment end closest to the window's middle, when one lies
+/// within a quarter of the window from it; otherwise the middle itself (and [`segments`] ends a
+/// segment there). `None` when the window is shorter than two steps.
+pub fn stationary_split(exp: &Experiment, segs: &[Segment]) -> Option<u64> {
+    let (start, steps) = (exp.stationary.start, exp.run.steps);
+    if steps < start + 2 {
+        return None;
+    }
+    let (mid, quarter) = (start + (steps - start) / 2, (steps - start) / 4);
+    segs.iter()
+        .map(|s| s.k_end)
+        .filter(|&k| k > start && k < steps && k.abs_diff(mid) <= quarter)
+        .min_by_key(|&k| (k.abs_diff(mid), k))
+        .or(Some(mid))
+}
+
+/// The split step when no segment ends near the middle of the window (then [`segments`] adds one).
+fn inserted_split(exp: &Experiment, segs: &[Segment]) -> Option<u64> {
+    let m = stationary_split(exp, segs)?;
+    (!segs.iter().any(|s| s.k_end == m)).then_some(m)
 }
 
 /// Kernel parameters of one segment of one chunk.
@@ -284,7 +328,7 @@ pub fn run_study(
     mut checkpoint: Option<Checkpoint<'_>>,
 ) -> Result<Vec<RunResult>> {
     let t0 = Instant::now();
-    let mut last_checkpoint = Instant::now();
+    let mut last_snapshot: Option<Instant> = None;
     let exp = &points[0];
     let n_points = points.len();
     let dim = exp.dim;
@@ -297,6 +341,7 @@ pub fn run_study(
     let total = exp.run.paths * n_points as u64;
     let chunk = chunk_size(exp, engine);
     let segs = segments(exp, chunk, true);
+    let split = stationary_split(exp, &segs);
     let lay = PartialLayout { dim };
     let pw = partial_words(dim);
     let hs = bins as usize + 2;
@@ -308,10 +353,12 @@ pub fn run_study(
         b.min(hi).saturating_sub(a.max(lo))
     };
 
+    // Records are added as the first chunk reaches them, so memory holds what was recorded.
     let rec_steps = record_steps(exp.run.steps, exp.record.every);
-    let mut records: Vec<Vec<RecordStats>> =
-        (0..n_points).map(|_| rec_steps.iter().map(|&s| RecordStats::new(s, dim)).collect()).collect();
+    let mut records: Vec<Vec<RecordStats>> = vec![Vec::new(); n_points];
     let mut stat = vec![StationaryAcc::new(dim); n_points];
+    // The stationary samples of each half of the window ([`stationary_split`]).
+    let mut halves = vec![[StationaryAcc::new(dim), StationaryAcc::new(dim)]; n_points];
     let mut divergence = vec![Divergence::default(); n_points];
     let mut names: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
     names.push("loss".into());
@@ -328,6 +375,9 @@ pub fn run_study(
                 .collect()
         })
         .collect();
+    let check = |halves: &[StationaryAcc; 2], e: &Experiment| {
+        StationarityCheck::new(split, &halves[0].estimate(center(e)), &halves[1].estimate(center(e)))
+    };
 
     let mut done: u128 = 0;
     let mut offset = 0u64;
@@ -336,6 +386,7 @@ pub fn run_study(
         let n_wg = n.div_ceil(WG as u64) as usize;
         let params: Vec<Params> = segs.iter().map(|s| params_for(exp, offset, n, s, true, ppg)).collect();
         let mut batches = vec![BatchSums::new(dim); n_wg];
+        let mut half_batches = vec![[BatchSums::new(dim), BatchSums::new(dim)]; n_wg];
         let mut rec_idx = 0usize;
         let backend = engine.info();
         engine.run_chunk(&k, &up, &params, &mut |s, part, hist| {
@@ -343,12 +394,19 @@ pub fn run_study(
             if part.len() < n_wg * pw || hist.len() < hw * n_points {
                 return Err(Error::Gpu(format!("segment {s}: short readback ({} partial words)", part.len())));
             }
+            if seg.record && records[0].len() == rec_idx {
+                for recs in &mut records {
+                    recs.push(RecordStats::new(rec_steps[rec_idx], dim));
+                }
+            }
+            let half = usize::from(split.is_some_and(|m| seg.k_end > m));
             for (w, p) in part.chunks(pw).take(n_wg).enumerate() {
                 let g = group_of(offset + (w * WG) as u64);
                 if seg.record {
                     records[g][rec_idx].add_partial(&lay, p);
                 }
                 batches[w].add_partial(&lay, p);
+                half_batches[w][half].add_partial(&lay, p);
                 divergence[g].add_partial(&lay, p);
             }
             if seg.record {
@@ -364,36 +422,53 @@ pub fn run_study(
             }
             done += u128::from(n) * u128::from(seg.k_end - seg.k_begin);
             progress(done);
-            if let Some(cp) = checkpoint.as_mut()
-                && last_checkpoint.elapsed() >= cp.every
-            {
-                let mut snaps = stat.clone();
-                for (w, b) in batches.iter().enumerate() {
-                    snaps[group_of(offset + (w * WG) as u64)].add_batch(b);
-                }
-                let peak = peak_memory_bytes();
-                let results: Vec<RunResult> = (0..n_points)
-                    .map(|g| RunResult {
-                        backend: backend.clone(),
-                        stationary: snaps[g].estimate(center(&points[g])),
-                        records: records[g].clone(),
-                        histograms: hists[g].clone(),
-                        diverged: diverged_of(&records[g]),
-                        divergence: divergence[g],
-                        chunk,
-                        wall_seconds: t0.elapsed().as_secs_f64(),
-                        complete: false,
-                        paths_done: overlap(g, 0, offset),
-                        peak_memory_bytes: peak,
-                    })
-                    .collect();
-                (cp.write)(&results)?;
-                last_checkpoint = Instant::now();
+            let Some(cp) = checkpoint.as_mut() else { return Ok(()) };
+            let stop = cp.stop.is_some_and(|f| f.load(Ordering::SeqCst));
+            let due = match last_snapshot {
+                Some(t) => t.elapsed() >= cp.every,
+                None => (seg.record && seg.k_end > 0) || t0.elapsed() >= cp.every.min(FIRST_SNAPSHOT),
+            };
+            if !(stop || due) {
+                return Ok(());
+            }
+            let mut snaps = stat.clone();
+            let mut snap_halves = halves.clone();
+            for (w, b) in batches.iter().enumerate() {
+                let g = group_of(offset + (w * WG) as u64);
+                snaps[g].add_batch(b);
+                snap_halves[g][0].add_batch(&half_batches[w][0]);
+                snap_halves[g][1].add_batch(&half_batches[w][1]);
+            }
+            let peak = peak_memory_bytes();
+            let results: Vec<RunResult> = (0..n_points)
+                .map(|g| RunResult {
+                    backend: backend.clone(),
+                    stationary: snaps[g].estimate(center(&points[g])),
+                    stationarity: check(&snap_halves[g], &points[g]),
+                    records: records[g].clone(),
+                    histograms: hists[g].clone(),
+                    diverged: diverged_of(&records[g]),
+                    divergence: divergence[g],
+                    chunk,
+                    wall_seconds: t0.elapsed().as_secs_f64(),
+                    complete: false,
+                    paths_done: overlap(g, 0, offset),
+                    peak_memory_bytes: peak,
+                })
+                .collect();
+            (cp.write)(&results)?;
+            last_snapshot = Some(Instant::now());
+            if stop {
+                let reached = &records[0][rec_idx.saturating_sub(1)];
+                return Err(Error::Interrupted { step: reached.step, paths: reached.paths });
             }
             Ok(())
         })?;
         for (w, b) in batches.iter().enumerate() {
-            stat[group_of(offset + (w * WG) as u64)].add_batch(b);
+            let g = group_of(offset + (w * WG) as u64);
+            stat[g].add_batch(b);
+            halves[g][0].add_batch(&half_batches[w][0]);
+            halves[g][1].add_batch(&half_batches[w][1]);
         }
         offset += n;
     }
@@ -404,6 +479,7 @@ pub fn run_study(
         .map(|g| RunResult {
             backend: backend.clone(),
             stationary: stat[g].estimate(center(&points[g])),
+            stationarity: check(&halves[g], &points[g]),
             diverged: diverged_of(&records[g]),
             divergence: divergence[g],
             records: std::mem::take(&mut records[g]),

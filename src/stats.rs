@@ -251,6 +251,59 @@ impl StationaryAcc {
     }
 }
 
+/// Batches below which a batch-means standard error is itself too uncertain to trust: with B
+/// batches the SE has B − 1 degrees of freedom, so its own relative error is about
+/// 1/√(2(B − 1)) — 18% at 16 batches, 71% at 2, undefined at 1.
+pub const MIN_RELIABLE_BATCHES: u64 = 16;
+
+/// Combined standard errors by which the two halves of the stationary window may differ before
+/// the run is called not converged.
+pub const STATIONARITY_Z: f64 = 4.0;
+
+impl StationaryEstimate {
+    /// Whether the standard errors rest on at least [`MIN_RELIABLE_BATCHES`] batches.
+    pub fn se_reliable(&self) -> bool {
+        self.batches >= MIN_RELIABLE_BATCHES
+    }
+}
+
+/// Whether the stationary window was stationary: the mean loss over its first half against its
+/// second half. A run that is still relaxing (or drifting away) when sampling starts shows a
+/// difference of many standard errors; a stationary one a difference of order one. The halves
+/// share their paths, so their errors are positively correlated and the combined SE
+/// `√(se₁² + se₂²)` overstates the SE of the difference: the check errs toward "converged".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct StationarityCheck {
+    /// The step that divides the halves (`None`: window too short to split).
+    pub split: Option<u64>,
+    pub first_loss: f64,
+    pub first_se: f64,
+    pub second_loss: f64,
+    pub second_se: f64,
+    /// |second − first| / √(se₁² + se₂²).
+    pub z: f64,
+    /// `z <= STATIONARITY_Z`; `None` when the difference has no standard error (a half with
+    /// fewer than 2 batches, or no samples).
+    pub converged: Option<bool>,
+}
+
+impl StationarityCheck {
+    pub fn new(split: Option<u64>, first: &StationaryEstimate, second: &StationaryEstimate) -> Self {
+        let se = first.loss_se.hypot(second.loss_se);
+        let z = (second.loss_mean - first.loss_mean).abs() / se;
+        let converged = (split.is_some() && z.is_finite()).then_some(z <= STATIONARITY_Z);
+        StationarityCheck {
+            split,
+            first_loss: first.loss_mean,
+            first_se: first.loss_se,
+            second_loss: second.loss_mean,
+            second_se: second.loss_se,
+            z,
+            converged,
+        }
+    }
+}
+
 /// Histogram counts of one quantity: `bins` regular bins on [lo, hi) plus under/overflow.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Histogram {

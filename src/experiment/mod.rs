@@ -21,7 +21,7 @@ use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use serde::{Deserialize, Serialize};
 
-pub use domain::{Domain, SHOW_MAX, fmt_f64, show_list, show_reals};
+pub use domain::{Domain, SHOW_MAX, fmt_f64, model_time, show_list, show_reals};
 pub use model::{
     Adaptive, BETA, Correction, EPS, ETA, MAX_AGENTS, ModelKind, ModelSpec, NO_CLOSED_FORM, WEIGHT_DECAY,
     agents_domain, no_compressor,

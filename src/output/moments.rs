@@ -25,8 +25,8 @@ pub struct MomentRow {
     pub loss_var: f64,
     /// Paths that reached this record but are excluded as diverged (the CSV's `diverged`).
     pub diverged: u64,
-    /// Paths with a finite state at this record: the moments are over these. Not in the CSV;
-    /// a row read back from one takes it from the run's path count (see `plot`'s loader).
+    /// Paths with a finite state at this record: the moments are over these (the CSV's
+    /// `paths`). With none, the moments are NaN.
     pub finite: u64,
     /// Per coordinate.
     pub mean: Vec<f64>,
@@ -38,28 +38,37 @@ impl MomentRow {
     pub fn of(exp: &Experiment, rec: &RecordStats) -> MomentRow {
         let dim = exp.dim;
         let loss = &rec.q[dim];
+        // Moments over no path are undefined, not zero.
+        let live = rec.finite() > 0;
+        let mean = |m: &crate::stats::Moments| if live { m.mean } else { f64::NAN };
+        let var = |m: &crate::stats::Moments| if live { m.var() } else { f64::NAN };
         MomentRow {
             step: rec.step,
-            t: rec.step as f64 * exp.model.name.time_per_step(exp.model.eta),
-            loss_mean: loss.mean,
-            loss_var: loss.var(),
+            t: crate::experiment::model_time(rec.step, exp.model.name.time_per_step(exp.model.eta)),
+            loss_mean: mean(loss),
+            loss_var: var(loss),
             diverged: rec.diverged(),
             finite: rec.finite(),
-            mean: rec.q[..dim].iter().map(|m| m.mean).collect(),
-            var: rec.q[..dim].iter().map(|m| m.var()).collect(),
+            mean: rec.q[..dim].iter().map(mean).collect(),
+            var: rec.q[..dim].iter().map(var).collect(),
         }
     }
 
     /// The row's numbers in the order of [`columns`] (a row of `moments.npy`).
     pub fn values(&self) -> Vec<f64> {
-        let mut row = vec![self.step as f64, self.t, self.loss_mean, self.loss_var, self.diverged as f64];
+        let mut row =
+            vec![self.step as f64, self.t, self.loss_mean, self.loss_var, self.diverged as f64, self.finite as f64];
         row.extend(self.mean.iter().zip(&self.var).flat_map(|(&m, &v)| [m, v]));
         row
     }
 
     /// Append the row as a line of `moments.csv`.
     fn write_csv(&self, out: &mut String) {
-        let _ = write!(out, "{},{:e},{:e},{:e},{}", self.step, self.t, self.loss_mean, self.loss_var, self.diverged);
+        let _ = write!(
+            out,
+            "{},{:e},{:e},{:e},{},{}",
+            self.step, self.t, self.loss_mean, self.loss_var, self.diverged, self.finite
+        );
         for (m, v) in self.mean.iter().zip(&self.var) {
             let _ = write!(out, ",{m:e},{v:e}");
         }
@@ -67,28 +76,32 @@ impl MomentRow {
     }
 }
 
+/// The columns before the per-coordinate ones.
+pub const LEAD_COLUMNS: [&str; 6] = ["step", "t", "loss_mean", "loss_var", "diverged", "paths"];
+
 /// The column names of `moments.csv` (and of `moments.npy`'s columns) in dimension `dim`:
-/// `step, t, loss_mean, loss_var, diverged, mean_0, var_0, …`.
+/// `step, t, loss_mean, loss_var, diverged, paths, mean_0, var_0, …` (`paths`: the live paths
+/// the row's moments are over; `diverged`: the paths that reached the record but are excluded).
 pub fn columns(dim: usize) -> Vec<String> {
-    let mut c: Vec<String> = ["step", "t", "loss_mean", "loss_var", "diverged"].map(String::from).into();
+    let mut c: Vec<String> = LEAD_COLUMNS.map(String::from).into();
     for i in 0..dim {
         c.extend([format!("mean_{i}"), format!("var_{i}")]);
     }
     c
 }
 
-/// The contents of `moments.csv`: one row per record step (a snapshot's records that no path
-/// reached yet included, all zero).
+/// The contents of `moments.csv`: one row per record step that any path reached (a snapshot
+/// holds no row for the records still ahead).
 pub fn moments_csv(exp: &Experiment, r: &RunResult) -> String {
     let mut out = columns(exp.dim).join(",");
     out.push('\n');
-    for rec in &r.records {
-        MomentRow::of(exp, rec).write_csv(&mut out);
+    for row in rows_from_run(exp, r) {
+        row.write_csv(&mut out);
     }
     out
 }
 
-/// The rows of a run's records that any path reached (the figures' rows).
+/// The rows of a run's records that any path reached (`moments.csv`, `moments.npy`, figures).
 pub fn rows_from_run(exp: &Experiment, r: &RunResult) -> Vec<MomentRow> {
     r.records.iter().filter(|rec| rec.paths > 0).map(|rec| MomentRow::of(exp, rec)).collect()
 }

@@ -7,12 +7,9 @@
 //! (format 1.0, `<f8`/`<u8`, C order, padded to 64 bytes) and the data without pulling in an
 //! array library, and its reader lets the tests check the files without Python.
 
-use std::path::Path;
-
 use npyz::WriterBuilder as _;
 
-use super::files::write_atomic;
-use super::moments::MomentRow;
+use super::moments::{LEAD_COLUMNS, MomentRow, rows_from_run};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::plan::RunResult;
@@ -23,12 +20,12 @@ pub const HIST_COUNTS_NPY: &str = "hist_counts.npy";
 pub const HIST_EDGES_NPY: &str = "hist_edges.npy";
 pub const HIST_OUTSIDE_NPY: &str = "hist_outside.npy";
 
-/// Write the four `.npy` files of a run into `dir` (which exists), each atomically.
-pub fn write_npy(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
-    let rows: Vec<Vec<f64>> = r.records.iter().map(|rec| MomentRow::of(exp, rec).values()).collect();
-    let cols = 5 + 2 * exp.dim;
+/// The four `.npy` files of a run: (name, contents).
+pub fn npy_files(exp: &Experiment, r: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let rows: Vec<Vec<f64>> = rows_from_run(exp, r).iter().map(MomentRow::values).collect();
+    let cols = LEAD_COLUMNS.len() + 2 * exp.dim;
     let flat: Vec<f64> = rows.into_iter().flatten().collect();
-    write_atomic(dir, MOMENTS_NPY, &npy_bytes(&[(flat.len() / cols) as u64, cols as u64], &flat)?)?;
+    let mut files = vec![(MOMENTS_NPY, npy_bytes(&[(flat.len() / cols) as u64, cols as u64], &flat)?)];
 
     let h = &r.histograms;
     let bins = h.first().map_or(0, |h| h.counts.len());
@@ -41,12 +38,12 @@ pub fn write_npy(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
     }
     let n = h.len() as u64;
     let counts: Vec<u64> = h.iter().flat_map(|x| x.counts.iter().copied()).collect();
-    write_atomic(dir, HIST_COUNTS_NPY, &npy_bytes(&[n, bins as u64], &counts)?)?;
+    files.push((HIST_COUNTS_NPY, npy_bytes(&[n, bins as u64], &counts)?));
     let edges: Vec<f64> = h.iter().flat_map(|x| bin_edges(x.lo, x.hi, bins)).collect();
-    write_atomic(dir, HIST_EDGES_NPY, &npy_bytes(&[n, bins as u64 + 1], &edges)?)?;
+    files.push((HIST_EDGES_NPY, npy_bytes(&[n, bins as u64 + 1], &edges)?));
     let outside: Vec<u64> = h.iter().flat_map(|x| [x.underflow, x.overflow]).collect();
-    write_atomic(dir, HIST_OUTSIDE_NPY, &npy_bytes(&[n, 2], &outside)?)?;
-    Ok(())
+    files.push((HIST_OUTSIDE_NPY, npy_bytes(&[n, 2], &outside)?));
+    Ok(files)
 }
 
 /// The `bins + 1` edges of a regular histogram on [lo, hi] (the last one is exactly `hi`).

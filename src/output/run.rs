@@ -1,13 +1,14 @@
 //! The files of one run: `summary.json`, `moments.csv`, `histograms.json` (the serde form of
-//! [`crate::stats::Histogram`]) and the `.npy` copies, written together.
+//! [`crate::stats::Histogram`]) and the `.npy` copies, written together as one snapshot.
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::files::{create_dir, json_bytes, write_atomic};
+use super::files::{create_dir, json_bytes};
+use super::manifest::Manifest;
 use super::moments::{MOMENTS, moments_csv};
-use super::npy::write_npy;
+use super::npy::npy_files;
 use super::summary::{SUMMARY, summary_json};
 use crate::error::Result;
 use crate::experiment::Experiment;
@@ -17,12 +18,22 @@ use crate::plan::RunResult;
 pub const HISTOGRAMS: &str = "histograms.json";
 
 /// Write `summary.json`, `moments.csv`, `histograms.json` and the `.npy` files of
-/// [`super::npy`] into `dir`, creating it (and its parents).
+/// [`super::npy`] into `dir` (created with its parents), then the [`super::manifest::MANIFEST`] that makes them
+/// one snapshot.
 pub fn write_outputs(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
+    write_run_files(dir, exp, r, summary_json(exp, r)).map(drop)
+}
+
+/// [`write_outputs`] with the `summary.json` given; returns the manifest's bytes.
+pub(super) fn write_run_files(dir: &Path, exp: &Experiment, r: &RunResult, summary: Value) -> Result<Vec<u8>> {
     create_dir(dir)?;
-    write_atomic(dir, SUMMARY, &json_bytes(&summary_json(exp, r)))?;
-    write_atomic(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;
+    let mut m = Manifest::new("run", &exp.name, r.complete);
+    m.write_file(dir, SUMMARY, &json_bytes(&summary))?;
+    m.write_file(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;
     let hists = serde_json::to_value(&r.histograms).unwrap_or(Value::Null);
-    write_atomic(dir, HISTOGRAMS, &json_bytes(&hists))?;
-    write_npy(dir, exp, r)
+    m.write_file(dir, HISTOGRAMS, &json_bytes(&hists))?;
+    for (name, bytes) in npy_files(exp, r)? {
+        m.write_file(dir, name, &bytes)?;
+    }
+    m.finish(dir)
 }

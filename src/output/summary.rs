@@ -1,9 +1,11 @@
 //! `summary.json`: the validated experiment, the backend, the run's state (complete, paths done,
-//! divergence), its speed and memory, the last record any path reached and the stationary
-//! estimates.
+//! how far the paths got, divergence), its speed and memory, the last record any path reached,
+//! the stationary estimates with their checks, and the warnings ([`super::checks`]).
 
 use serde_json::{Value, json};
 
+use super::checks::{all_diverged, warnings};
+use super::moments::MomentRow;
 use crate::experiment::Experiment;
 use crate::plan::RunResult;
 use crate::stats::RecordStats;
@@ -52,16 +54,20 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
     let dim = exp.dim;
     let last = last_reached(r);
     let final_ = match last {
-        Some(rec) => json!({
-            "step": rec.step,
-            "t": num(rec.step as f64 * exp.model.name.time_per_step(exp.model.eta)),
-            "finite": rec.finite(),
-            "paths": rec.paths,
-            "loss_mean": num(rec.q[dim].mean),
-            "loss_var": num(rec.q[dim].var()),
-            "mean": nums(&rec.q[..dim].iter().map(|m| m.mean).collect::<Vec<_>>()),
-            "var": nums(&rec.q[..dim].iter().map(|m| m.var()).collect::<Vec<_>>()),
-        }),
+        Some(rec) => {
+            let row = MomentRow::of(exp, rec);
+            json!({
+                "step": row.step,
+                "t": num(row.t),
+                "finite": row.finite,
+                "paths": rec.paths,
+                "diverged_fraction": num(ratio(row.diverged as f64, rec.paths as f64)),
+                "loss_mean": num(row.loss_mean),
+                "loss_var": num(row.loss_var),
+                "mean": nums(&row.mean),
+                "var": nums(&row.var),
+            })
+        }
         None => Value::Null,
     };
     let s = &r.stationary;
@@ -78,6 +84,16 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         "var_se": nums(&s.var_se),
         "second_moment": nums(&s.second_moment),
         "second_moment_se": nums(&s.second_moment_se),
+        "se_reliable": s.se_reliable(),
+        "converged": r.stationarity.converged,
+        "halves": {
+            "split_step": r.stationarity.split,
+            "first_loss_mean": num(r.stationarity.first_loss),
+            "first_loss_se": num(r.stationarity.first_se),
+            "second_loss_mean": num(r.stationarity.second_loss),
+            "second_loss_se": num(r.stationarity.second_se),
+            "z": num(r.stationarity.z),
+        },
     });
     // Through `Value` so that any non-finite float inside the experiment also becomes null.
     let experiment = serde_json::to_value(exp).unwrap_or(Value::Null);
@@ -106,7 +122,9 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
             "mean_step": num(r.divergence.mean_step()),
         },
         "complete": r.complete,
+        "all_diverged": all_diverged(r),
         "paths_done": r.paths_done,
+        "reached": last.map(|rec| json!({ "step": rec.step, "paths": rec.paths })),
         "wall_seconds": num(r.wall_seconds),
         "path_steps_per_second": num(path_steps_per_second(exp, r)),
         "em_updates_per_second": num(em_updates_per_second(exp, r)),
@@ -114,5 +132,6 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         "peak_memory_bytes": r.peak_memory_bytes,
         "final": final_,
         "stationary": stationary,
+        "warnings": warnings(exp, r),
     })
 }

@@ -12,11 +12,9 @@ use crate::experiment::Experiment;
 use crate::output::{self, MomentRow};
 use crate::stats::Histogram;
 
-/// The rows of a `moments.csv` (`path` for messages). The file has no per-record path count:
-/// `paths` is taken for every record (exact for a complete run; for a snapshot it is the paths
-/// done, a lower bound, which widens the error band). A snapshot's rows that no path reached
-/// yet are all zero and are dropped when `complete` is false.
-pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: bool) -> Result<Vec<MomentRow>> {
+/// The rows of a `moments.csv` (`path` for messages): each with the live paths its moments are
+/// over (`paths`) and the diverged ones.
+pub fn rows_from_csv(text: &str, path: &Path, dim: usize) -> Result<Vec<MomentRow>> {
     let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
@@ -28,6 +26,7 @@ pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: 
             expected.join(",")
         )));
     }
+    let lead = output::moments::LEAD_COLUMNS.len();
     let mut rows = Vec::new();
     for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let cells: Vec<&str> = line.split(',').collect();
@@ -40,22 +39,17 @@ pub fn rows_from_csv(text: &str, path: &Path, dim: usize, paths: u64, complete: 
         let int = |j: usize| -> Result<u64> {
             cells[j].trim().parse::<u64>().map_err(|_| bad(format!("line {}: `{}` is not an integer", n + 2, cells[j])))
         };
-        let values: Vec<f64> = (5..cells.len()).map(num).collect::<Result<_>>()?;
-        let (step, t, loss_mean, loss_var, diverged) = (int(0)?, num(1)?, num(2)?, num(3)?, int(4)?);
-        let row = MomentRow {
-            step,
-            t,
-            loss_mean,
-            loss_var,
-            diverged,
-            finite: paths.saturating_sub(diverged),
+        let values: Vec<f64> = (lead..cells.len()).map(num).collect::<Result<_>>()?;
+        rows.push(MomentRow {
+            step: int(0)?,
+            t: num(1)?,
+            loss_mean: num(2)?,
+            loss_var: num(3)?,
+            diverged: int(4)?,
+            finite: int(5)?,
             mean: values.iter().step_by(2).copied().collect(),
             var: values.iter().skip(1).step_by(2).copied().collect(),
-        };
-        let empty = row.loss_mean == 0.0 && row.loss_var == 0.0 && values.iter().all(|&v| v == 0.0);
-        if complete || row.step == 0 || !empty {
-            rows.push(row);
-        }
+        });
     }
     Ok(rows)
 }
@@ -70,8 +64,10 @@ pub struct SavedRun {
 }
 
 /// Read `summary.json` (its `experiment`, validated again), `moments.csv` and
-/// `histograms.json` from `dir`.
+/// `histograms.json` from `dir`, after checking that they are the snapshot its `manifest.json`
+/// lists (a folder of mixed snapshots is refused).
 pub fn load_run(dir: &Path) -> Result<SavedRun> {
+    output::manifest::verify(dir)?;
     let read = |name: &str| {
         let path = dir.join(name);
         std::fs::read_to_string(&path).map(|text| (text, path.clone())).map_err(|source| Error::Io {
@@ -88,9 +84,8 @@ pub fn load_run(dir: &Path) -> Result<SavedRun> {
     let summary = json(&text, &summary_path)?;
     let exp = crate::spec::experiment_from_summary(&summary, &summary_path)?;
     let complete = summary["complete"].as_bool().unwrap_or(true);
-    let paths = if complete { exp.run.paths } else { summary["paths_done"].as_u64().unwrap_or(0) };
     let (text, csv_path) = read(output::MOMENTS)?;
-    let rows = rows_from_csv(&text, &csv_path, exp.dim, paths, complete)?;
+    let rows = rows_from_csv(&text, &csv_path, exp.dim)?;
     let (text, hist_path) = read(output::HISTOGRAMS)?;
     let histograms = histograms_from_json(&json(&text, &hist_path)?, &hist_path)?;
     Ok(SavedRun { exp, rows, histograms, complete })
@@ -124,6 +119,7 @@ pub fn histograms_from_json(v: &Value, path: &Path) -> Result<Vec<Histogram>> {
 /// The swept parameters, the points (without theory) and whether every point is complete, from
 /// the `sweep.csv` in `dir`.
 pub fn load_sweep(dir: &Path) -> Result<(Vec<String>, Vec<SweepPoint>, bool)> {
+    output::manifest::verify(dir)?;
     let path = dir.join(output::SWEEP_CSV);
     let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
         action: "not an optsde sweep directory (`optsde run` on a file with [sweep] writes one): cannot read",
@@ -139,7 +135,15 @@ fn sweep_from_csv(text: &str, path: &Path) -> Result<(Vec<String>, Vec<SweepPoin
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     let k = header.iter().position(|h| *h == "stationary_loss").unwrap_or(0);
-    let tail = ["stationary_loss", "stationary_loss_se", "final_loss", "diverged_fraction", "complete"];
+    let tail = [
+        "stationary_loss",
+        "stationary_loss_se",
+        "final_loss",
+        "diverged_fraction",
+        "complete",
+        "converged",
+        "se_reliable",
+    ];
     if header.first() != Some(&"point") || k < 2 || header.get(k..k + tail.len()) != Some(&tail[..]) {
         return Err(bad(format!(
             "the header is `{}`, expected `point,<swept parameters>,{},...`",

@@ -32,10 +32,18 @@ pub use load::{SavedRun, histograms_from_json, load_run, rows_from_csv};
 pub use run::{Figure, MAX_COORDS, Plots, write_run_figures};
 pub use sweep::{SWEEP_STEM, SweepPlot, SweepPoint, write_sweep_figures};
 
+/// The names of the figure files a run or a sweep writes into its folder (for
+/// [`output::folder::prepare`], which deletes stale ones).
+pub fn figure_files() -> Vec<String> {
+    let stems = Figure::ALL.map(Figure::stem).into_iter().chain([SWEEP_STEM]);
+    stems.flat_map(|s| [format!("{s}.svg"), format!("{s}.png")]).collect()
+}
+
 /// Redraw the figures of the run saved in `dir` (`optsde plot DIR`), or of every point and of
 /// the sweep when `dir` holds a sweep (a `sweep.csv`; see [`replot_sweep`]).
 pub fn replot(dir: &Path) -> Result<Vec<PathBuf>> {
-    if dir.join(output::SWEEP_CSV).is_file() {
+    let manifest = output::manifest::verify(dir)?;
+    if manifest.kind == "sweep" {
         return replot_sweep(dir);
     }
     let run = load_run(dir)?;

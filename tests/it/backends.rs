@@ -424,11 +424,16 @@ fn checkpoint_after_first_chunk_equals_a_run_of_its_paths(name: &str, e: &mut dy
         snaps.push(r[0].clone());
         Ok(())
     };
-    let cp = optsde::plan::Checkpoint { every: std::time::Duration::ZERO, write: &mut write };
+    let cp = optsde::plan::Checkpoint { every: std::time::Duration::ZERO, write: &mut write, stop: None };
     let full = optsde::plan::run_with_checkpoints(&x, e, &mut |_| {}, Some(cp)).unwrap();
     assert!(full.complete && snaps.iter().all(|s| !s.complete), "{name}");
-    // The last snapshot of chunk 1 is the first one whose every record has 512 paths.
-    let first = snaps.iter().find(|s| s.records.iter().all(|r| r.paths == 512)).expect("chunk-1 snapshot");
+    // Records appear as chunk 1 reaches them; its last snapshot is the first one that holds
+    // every record, each with 512 paths.
+    let all = full.records.len();
+    let first = snaps
+        .iter()
+        .find(|s| s.records.len() == all && s.records.iter().all(|r| r.paths == 512))
+        .expect("chunk-1 snapshot");
     let mut half = x.clone();
     half.run.paths = 512;
     let alone = run(&half, e).unwrap();

@@ -194,11 +194,14 @@ fn small_cpu_run_writes_the_three_files() {
     // moments.csv
     let csv = std::fs::read_to_string(out.join("moments.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "step,t,loss_mean,loss_var,diverged,mean_0,var_0,mean_1,var_1,mean_2,var_2,mean_3,var_3");
+    assert_eq!(
+        lines[0],
+        "step,t,loss_mean,loss_var,diverged,paths,mean_0,var_0,mean_1,var_1,mean_2,var_2,mean_3,var_3"
+    );
     assert_eq!(lines.len(), 1 + 5, "{csv}");
     for (row, step) in lines[1..].iter().zip([0u64, 50, 100, 150, 200]) {
         let cells: Vec<&str> = row.split(',').collect();
-        assert_eq!(cells.len(), 5 + 2 * 4, "{row}");
+        assert_eq!(cells.len(), 6 + 2 * 4, "{row}");
         assert_eq!(cells[0].parse::<u64>().unwrap(), step);
         let t: f64 = cells[1].parse().unwrap();
         assert!((t - step as f64 * 1e-3).abs() < 1e-12, "{row}");

@@ -25,4 +25,5 @@ mod spec_validation;
 mod student_t;
 mod sweep;
 mod sweep_plots;
+mod trust;
 mod value_stability;

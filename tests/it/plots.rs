@@ -187,11 +187,11 @@ fn npy_files_hold_the_csv_and_histogram_numbers() {
         csv.lines().skip(1).map(|l| l.split(',').map(|c| c.parse::<f64>().unwrap()).collect()).collect();
     let (descr, shape, data) = npy(&tmp.0.join("moments.npy"));
     assert_eq!(descr, "<f8");
-    assert_eq!(shape, [csv.len(), 5 + 2 * d]);
+    assert_eq!(shape, [csv.len(), 6 + 2 * d]);
     let m = f64s(&data);
-    assert_eq!(m.len(), csv.len() * (5 + 2 * d));
+    assert_eq!(m.len(), csv.len() * (6 + 2 * d));
     for (i, row) in csv.iter().enumerate() {
-        let npy_row = &m[i * (5 + 2 * d)..(i + 1) * (5 + 2 * d)];
+        let npy_row = &m[i * (6 + 2 * d)..(i + 1) * (6 + 2 * d)];
         assert_eq!(npy_row, row.as_slice(), "row {i}");
     }
 
@@ -224,7 +224,7 @@ fn npy_files_hold_the_csv_and_histogram_numbers() {
     // The crate's own reader agrees with the header parsed above.
     let bytes = std::fs::read(tmp.0.join("moments.npy")).unwrap();
     let f = npyz::NpyFile::new(&bytes[..]).unwrap();
-    assert_eq!(f.shape(), &[csv.len() as u64, (5 + 2 * d) as u64]);
+    assert_eq!(f.shape(), &[csv.len() as u64, (6 + 2 * d) as u64]);
     assert_eq!(f.into_vec::<f64>().unwrap(), m);
 }
 
