@@ -2,7 +2,7 @@
 //!
 //! WGSL has no erf, and its `log`/`sin`/`cos`/`exp` differ between drivers, so both backends
 //! evaluate the same polynomials in the same order. All functions are branch-free (selects),
-//! so the CPU backend's lane loops vectorise. Accuracy targets are spec §13.1–13.2.
+//! so the CPU backend's lane loops vectorise. Accuracy targets are docs/numerics.md.
 //!
 //! Every function takes `FMA`, how its multiply-adds a·b + c round ([`madd`]): `false` rounds
 //! the product and the sum separately, as the WGSL source says and as an adapter that does not
@@ -129,7 +129,7 @@ pub fn exp_f32<const FMA: bool>(y: f32) -> f32 {
     p * scale
 }
 
-/// erfc(a) for a ≥ 0.5 (Numerical Recipes Chebyshev form, spec §13.1; coefficients as
+/// erfc(a) for a ≥ 0.5 (Numerical Recipes Chebyshev form, docs/numerics.md; coefficients as
 /// published, rounded to f32 by the compiler exactly as the WGSL twin's literals).
 #[allow(clippy::excessive_precision)]
 #[inline(always)]
@@ -153,7 +153,7 @@ fn erfc_nr<const FMA: bool>(a: f32) -> f32 {
     t * exp_f32::<FMA>(m(-a, a, poly))
 }
 
-/// The odd Taylor series of erf for |x| < 0.5 (spec §13.1; truncation < 2e-8 relative).
+/// The odd Taylor series of erf for |x| < 0.5 (docs/numerics.md; truncation < 2e-8 relative).
 #[inline(always)]
 fn erf_taylor<const FMA: bool>(x: f32) -> f32 {
     let m = madd::<FMA>;
@@ -162,7 +162,7 @@ fn erf_taylor<const FMA: bool>(x: f32) -> f32 {
         * m(z, m(z, m(z, m(z, m(z, -0.000_757_575_8, 0.004_629_63), -0.023_809_524), 0.1), -0.333_333_34), 1.0)
 }
 
-/// erf(x) without cancellation (spec §13.1), with what its complements are built from:
+/// erf(x) without cancellation (docs/numerics.md), with what its complements are built from:
 /// (erf(x), erfc(|x|) (at 0.5 for |x| < 0.5), whether |x| < 0.5). Odd Taylor series for
 /// |x| < 0.5, erf = ±(1 − erfc(|x|)) above; both branches are evaluated (selects).
 #[inline(always)]
@@ -195,9 +195,9 @@ pub fn erf_small_and_diffusion<const FMA: bool>(x: f32) -> (f32, f32) {
     (erf_taylor::<FMA>(x), diffusion_small::<FMA>(x * x))
 }
 
-/// (erf(x), √(1 − erf(x)²)), the SignSGD SDE's drift and diffusion factors (spec §3.2), without
+/// (erf(x), √(1 − erf(x)²)), the SignSGD SDE's drift and diffusion factors (docs/signsgd.md), without
 /// cancellation: for |x| < 0.5 the Taylor erf and [`diffusion_small`]; above, erf = 1 − erfc and
-/// √(erfc (2 − erfc)) (spec §13.2).
+/// √(erfc (2 − erfc)) (docs/numerics.md).
 #[inline(always)]
 pub fn erf_and_diffusion<const FMA: bool>(x: f32) -> (f32, f32) {
     let (e, ec, small) = erf_parts::<FMA>(x);
@@ -205,7 +205,7 @@ pub fn erf_and_diffusion<const FMA: bool>(x: f32) -> (f32, f32) {
     (e, s)
 }
 
-/// erf(x) (spec §13.1).
+/// erf(x) (docs/numerics.md).
 #[inline(always)]
 pub fn erf_f32<const FMA: bool>(x: f32) -> f32 {
     erf_parts::<FMA>(x).0
@@ -223,7 +223,7 @@ pub fn is_finite_bits(v: f32) -> bool {
     (v.to_bits() & 0x7F80_0000) != 0x7F80_0000
 }
 
-/// 1 − e^{−u} for u ≥ 0 without cancellation (spec §13.5): a series for u < 0.1 (relative
+/// 1 − e^{−u} for u ≥ 0 without cancellation (docs/numerics.md): a series for u < 0.1 (relative
 /// truncation < 2e-8), `1 − exp(−u)` above.
 #[inline(always)]
 pub fn one_minus_exp_neg<const FMA: bool>(u: f32) -> f32 {

@@ -1,12 +1,12 @@
-//! Student-t gradient noise (spec §1.2): Z_i = s_i T_i with T_i ~ t_ν iid, s_i a *scale* (not a
+//! Student-t gradient noise (docs/heavy-tails.md): Z_i = s_i T_i with T_i ~ t_ν iid, s_i a *scale* (not a
 //! standard deviation). This module holds its sampler and the drift and diffusion it induces in
-//! the SignSGD SDE (spec §3.2), as f32 twins of `shaders/shared/tdist.wgsl` (same operations in
+//! the SignSGD SDE (docs/heavy-tails.md), as f32 twins of `shaders/shared/tdist.wgsl` (same operations in
 //! the same order, only +, −, ×, ÷, sqrt, selects and the polynomials of [`crate::math`]), plus
-//! the f64 host side: c_ν, a reference CDF and the interpolation tables of spec §13.3.
+//! the f64 host side: c_ν, a reference CDF and the interpolation tables of docs/heavy-tails.md.
 //!
 //! # Notation
-//! F_ν, f_ν: the t_ν CDF and density; c_ν = f_ν(0) = Γ((ν+1)/2) / (√(νπ) Γ(ν/2)) (spec §1.1).
-//! With ϑ = atan(|z|/√ν) ∈ [0, π/2] and ψ = π/2 − ϑ = atan(√ν/|z|) (spec §13.3):
+//! F_ν, f_ν: the t_ν CDF and density; c_ν = f_ν(0) = Γ((ν+1)/2) / (√(νπ) Γ(ν/2)) (docs/heavy-tails.md).
+//! With ϑ = atan(|z|/√ν) ∈ [0, π/2] and ψ = π/2 − ϑ = atan(√ν/|z|) (docs/heavy-tails.md):
 //!
 //! * A(z) = 2F_ν(|z|) − 1 = P(|T| < |z|) = K_ν ∫_0^ϑ cos^{ν−1}φ dφ,   K_ν := 2√ν c_ν,
 //! * B(z) = 1 − A = P(|T| > |z|) = K_ν ∫_0^ψ sin^{ν−1}φ dφ = K_ν cos^ν ϑ · H_ν(cos²ϑ),
@@ -15,15 +15,15 @@
 //!
 //! # The sign-SDE moments ([`t_sign_moments`])
 //! SignSGD with g = ∇f + sT has E sign(g) = P(T > −∇f/s) − P(T < −∇f/s) = 2F_ν(∇f/s) − 1 =: A(z)
-//! signed (odd in z, z = ∇f/s) and Var sign(g) = 1 − A² (spec §3.2, P1's heavy-tail corollary:
-//! A = 2Ξ_ν). The diffusion needs 1 − A² with *relative* accuracy where A → ±1 (spec §13.2), so
+//! signed (odd in z, z = ∇f/s) and Var sign(g) = 1 − A² (docs/heavy-tails.md, P1's heavy-tail corollary:
+//! A = 2Ξ_ν). The diffusion needs 1 − A² with *relative* accuracy where A → ±1 (docs/heavy-tails.md), so
 //! both A and B are carried, each computed directly where it is small, and 1 − A² = B (1 + |A|).
 //! Both angles come from one ratio q = min(|z|, √ν)/max(|z|, √ν) ≤ 1 and one `atan_f32(q)`, so
 //! the small one of ϑ, ψ is never a difference; sin ϑ, cos ϑ are q/√(1+q²) and 1/√(1+q²) in
 //! the order the branch needs (no overflow of z², unlike |z|/√(ν+z²)).
 //!
 //! * **Closed forms** (integer ν ≤ [`T_CLOSED_MAX_NU`], `tab < 0`; Abramowitz–Stegun
-//!   26.7.3/26.7.4, spec §13.3), x = cos²ϑ = 1/(1+q²) or q²/(1+q²) and sin ϑ cos ϑ = q/(1+q²)
+//!   26.7.3/26.7.4, docs/heavy-tails.md), x = cos²ϑ = 1/(1+q²) or q²/(1+q²) and sin ϑ cos ϑ = q/(1+q²)
 //!   each rounded once:
 //!   odd ν: A = (2/π)(ϑ + sin ϑ cos ϑ P), B = (2/π)(ψ − sin ϑ cos ϑ P),
 //!   P = Σ_{k<(ν−1)/2} (2k)!!/(2k+1)!! x^k (P = 0 for ν = 1);
@@ -36,7 +36,7 @@
 //!   difference of O(ψ)-sized terms, so 1 − A² keeps ≤ 1e-6 absolute error everywhere but
 //!   relative accuracy (≤ 5e-5) only while 1 − A² ≥ 1e-2. Use the table where the far tail of
 //!   the diffusion matters: it accepts integer ν too.
-//! * **Table** (any ν ≥ [`T_NU_MIN`], `tab ≥ 0`; spec §13.3): on ϑ_n = nΔϑ,
+//! * **Table** (any ν ≥ [`T_NU_MIN`], `tab ≥ 0`; docs/heavy-tails.md): on ϑ_n = nΔϑ,
 //!   Δϑ = (π/2)/[`T_TABLE_INTERVALS`], four words per node [A_n, Δϑ A′(ϑ_n), G_n, Δϑ G′(ϑ_n)]
 //!   with G := B / cos^ν ϑ = K_ν H_ν(cos²ϑ). Cubic Hermite on ϑ's interval gives A where the
 //!   interval's upper node has A ≤ 1/2 (then B = 1 − A), else G, and B = exp(ν ln cos ϑ) · G
@@ -56,7 +56,7 @@
 //! 1 − A² are clamped to [0, 1]. NaN in gives NaN out. On lavapipe the WGSL twin is
 //! bit-identical; `3.0 * dv − 2.0 * d0` had to become sums there (the driver rewrites it).
 //!
-//! # Sampling ([`student_t`], spec §13.4)
+//! # Sampling ([`student_t`], docs/heavy-tails.md)
 //! Bailey's polar method (R. W. Bailey, "Polar generation of random variates with the
 //! t-distribution", Math. Comp. 62 (1994) 779–781): for (U, V) uniform in the unit disk and
 //! W = U² + V², T = U √(ν (W^{−2/ν} − 1) / W) ~ t_ν. A uniform point of the disk is
@@ -88,10 +88,10 @@ pub const T_TABLE_NODE_WORDS: usize = 4;
 /// table's first word.
 pub const T_TABLE_WORDS: usize = T_TABLE_NODE_WORDS * (T_TABLE_INTERVALS + 1);
 /// Integer ν up to this use the closed forms (no table); above, their f32 error would pass the
-/// 6e-7 of spec T10 (module docs).
+/// 6e-7 of docs/oracles.md T10 (module docs).
 pub const T_CLOSED_MAX_NU: f64 = 30.0;
 /// Smallest ν the sampler supports (see the module docs) and the tables accept (the sign SDE
-/// itself is specified for ν ≥ 1, spec §13.3; for ν < 1 the table flushes 1 − A² < 2^-100ν).
+/// itself is specified for ν ≥ 1, docs/heavy-tails.md; for ν < 1 the table flushes 1 − A² < 2^-100ν).
 pub const T_NU_MIN: f64 = 0.5;
 
 /// 1/Δϑ = T_TABLE_INTERVALS/(π/2), rounded once.
@@ -144,8 +144,8 @@ fn k_nu(nu: f64) -> f64 {
     2.0 * (ln_gamma(0.5 * (nu + 1.0)) - ln_gamma(0.5 * nu)).exp() / PI.sqrt()
 }
 
-/// The t_ν density at 0, c_ν = Γ((ν+1)/2) / (√(νπ) Γ(ν/2)) (spec §1.1; c_3 = 2/(π√3),
-/// c_4 = 3/8). The sign-SDE's phase-3 stationary loss is η Tr(Σ^{1/2}) / (8c_ν) (spec §3.4).
+/// The t_ν density at 0, c_ν = Γ((ν+1)/2) / (√(νπ) Γ(ν/2)) (docs/heavy-tails.md; c_3 = 2/(π√3),
+/// c_4 = 3/8). The sign-SDE's phase-3 stationary loss is η Tr(Σ^{1/2}) / (8c_ν) (docs/heavy-tails.md).
 pub fn c_nu(nu: f64) -> f64 {
     k_nu(nu) / (2.0 * nu.sqrt())
 }
@@ -225,7 +225,7 @@ pub fn t_cdf(x: f64, nu: f64) -> f64 {
     }
 }
 
-/// The interpolation table of t_ν for [`t_sign_moments`] (spec §13.3, layout in the module
+/// The interpolation table of t_ν for [`t_sign_moments`] (docs/heavy-tails.md, layout in the module
 /// docs): [`T_TABLE_WORDS`] words, nodes ϑ_n = n (π/2)/[`T_TABLE_INTERVALS`], n = 0..=N, four
 /// words each: A_n, Δϑ A′(ϑ_n) = Δϑ K_ν cos^{ν−1}ϑ_n, G_n = B_n / cos^ν ϑ_n, Δϑ G′(ϑ_n).
 ///

@@ -1,27 +1,27 @@
 //! Closed-form stationary laws on the diagonal quadratic f = ½ Σ h_i (x_i − c_i)², drawn over
 //! the simulated histograms and loss by [`crate::plot`]. With diagonal Hessian and noise every
-//! coordinate is a 1-D process (spec §1.5), so each law here is a law of u = x_i − c_i,
+//! coordinate is a 1-D process (docs/objective-and-noise.md), so each law here is a law of u = x_i − c_i,
 //! symmetric about 0 (so the stationary mean is c_i and the variance is E u²).
 //!
-//! | model                    | law of u                                              | spec          |
+//! | model                    | law of u                                              | docs/         |
 //! |--------------------------|-------------------------------------------------------|---------------|
-//! | sgd, dsgd (Gaussian noise)| N(0, ησ²/(N h(2 − ηh))), exact for the linear recursion | §2 (c)      |
-//! | sgd-sde, dsgd-sde        | N(0, s²/(a(2 − aΔt))), a = h, s² = ησ²/N, Δt = η/r: exact for EM | §1.4, T1 |
-//! | signsgd-sde, dsignsgd-sde| p ∝ (1 − e²)⁻¹ exp(−(2N/η) ∫₀ᵘ e/(1 − e²)), e = erf(hu/(√2σ)) (Student-t: 2F_ν(hu/s) − 1) | §3.4 (4), §6.2 |
-//! | dcsgd-sde (bernoulli, rand-k) | scaled Student-t, ν′ = 1 + 2N/(ηωh), scale² = (1 + ω)σ²/(ωh²ν′) | §6.4 (3) |
-//! | dcsgd (bernoulli, rand-k, Gaussian noise) | *approximation*: Gaussian with the exact discrete variance η(1 + ω)σ²/(h(2N − ηh(N + ω))) | §6.4 (2) |
+//! | sgd, dsgd (Gaussian noise)| N(0, ησ²/(N h(2 − ηh))), exact for the linear recursion | sgd.md      |
+//! | sgd-sde, dsgd-sde        | N(0, s²/(a(2 − aΔt))), a = h, s² = ησ²/N, Δt = η/r: exact for EM | oracles.md T1 |
+//! | signsgd-sde, dsignsgd-sde| p ∝ (1 − e²)⁻¹ exp(−(2N/η) ∫₀ᵘ e/(1 − e²)), e = erf(hu/(√2σ)) (Student-t: 2F_ν(hu/s) − 1) | signsgd.md |
+//! | dcsgd-sde (bernoulli, rand-k) | scaled Student-t, ν′ = 1 + 2N/(ηωh), scale² = (1 + ω)σ²/(ωh²ν′) | compressed.md |
+//! | dcsgd (bernoulli, rand-k, Gaussian noise) | *approximation*: Gaussian with the exact discrete variance η(1 + ω)σ²/(h(2N − ηh(N + ω))) | oracles.md T3 |
 //!
 //! The sign-SDE density is the zero-flux Fokker–Planck solution with diffusion (η/N)(1 − e²)
 //! (N agents average N independent signs), by trapezoidal quadrature of the exponent on a grid
 //! fine against the law's width and normalised numerically. The DCSGD-SDE law holds for rand-k
 //! in any dimension too: the diagonal of its diffusion, (η/N)((1 + ω)σ_j² + ω(∂_j f)²), depends
-//! on x_j alone, so x_j on its own is the 1-D diffusion of spec §6.4 (3) (the rand-k
+//! on x_j alone, so x_j on its own is the 1-D diffusion of docs/compressed.md item 4 (the rand-k
 //! correlations between coordinates do not change the marginals).
 //!
 //! The stationary loss E f = ½ Σ h_i E u_i² follows from these, from the exact EM second moment
-//! of the DCSGD SDE (spec §14 T4), and, for discrete SignSGD/DSignSGD, from the phase-3
-//! approximation (η/(4N))√(π/2) Tr Σ^{1/2} (Student-t: η/(8N c_ν) Σ s_i; spec §3.4 (2)–(3),
-//! §6.4 (5)), which the spec measures within 0.3% of simulation on its reference instance.
+//! of the DCSGD SDE (docs/oracles.md T4), and, for discrete SignSGD/DSignSGD, from the phase-3
+//! approximation (η/(4N))√(π/2) Tr Σ^{1/2} (Student-t: η/(8N c_ν) Σ s_i; docs/signsgd.md,
+//! docs/heavy-tails.md, docs/distributed.md), within 0.3% of simulation on the reference instance.
 //! Nothing is drawn where no closed form applies (the adaptive models, discrete sign methods'
 //! lattice-valued histograms, qsgd and natural compression, Student-t noise in the discrete
 //! SGD family, unstable step sizes).
@@ -109,7 +109,7 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
     let dt = kind.time_per_step(eta) / f64::from(exp.run.refine);
     let gaussian_noise = matches!(exp.noise, Noise::Gaussian { .. });
     let comp = exp.model.compressor;
-    // identity, bernoulli and rand-k: the diagonal of E Ω_C is ω(σ² + (∂f)²) (spec §6.3).
+    // identity, bernoulli and rand-k: the diagonal of E Ω_C is ω(σ² + (∂f)²) (docs/compressed.md).
     let omega = if comp.has_sde() { Some(comp.omega(exp.dim)) } else { None };
 
     let laws: Vec<Option<CoordLaw>> = (0..exp.dim)
@@ -118,28 +118,28 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
             let hw = half_widths.get(i).copied().unwrap_or(0.0);
             match kind {
                 K::Sgd | K::Dsgd if gaussian_noise => {
-                    gaussian(discrete_var(eta, h, sd, n, 0.0), "Gaussian, exact discrete variance (spec §2 (c))")
+                    gaussian(discrete_var(eta, h, sd, n, 0.0), "Gaussian, exact discrete variance (docs/sgd.md)")
                 }
                 K::Dcsgd if gaussian_noise && omega == Some(0.0) => {
-                    gaussian(discrete_var(eta, h, sd, n, 0.0), "Gaussian, exact discrete variance (spec §2 (c))")
+                    gaussian(discrete_var(eta, h, sd, n, 0.0), "Gaussian, exact discrete variance (docs/sgd.md)")
                 }
                 K::Dcsgd if gaussian_noise => omega
                     .and_then(|w| {
-                        let label = "Gaussian approx., exact discrete variance (spec §6.4 (2))";
+                        let label = "Gaussian approx., exact discrete variance (docs/oracles.md T3)";
                         gaussian(discrete_var(eta, h, sd, n, w), label)
                     })
                     .map(|l| CoordLaw { detail: Some("Gaussian approx.".into()), ..l }),
                 K::SgdSde | K::DsgdSde => {
-                    gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (spec §1.4)")
+                    gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (docs/sgd.md)")
                 }
                 K::DcsgdSde => match omega {
-                    Some(0.0) => gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (spec §1.4)"),
+                    Some(0.0) => gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (docs/sgd.md)"),
                     Some(w) => dcsgd_sde_law(eta, h, sd, n, w),
                     None => None,
                 },
                 K::SignsgdSde | K::DsignsgdSde => sign_sde_law(eta, h, s, exp.noise.nu(i), n, hw).map(|law| CoordLaw {
                     law,
-                    label: "Fokker–Planck density (spec §3.4 (4))".into(),
+                    label: "Fokker–Planck density (docs/signsgd.md)".into(),
                     detail: None,
                 }),
                 _ => None,
@@ -155,16 +155,18 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
     let sd = |i| exp.noise.std_dev(i);
     let loss = match kind {
         K::Sgd | K::Dsgd => {
-            half_sum(&|i| discrete_var(eta, h[i], sd(i), n, 0.0)).map(|v| (v, "exact discrete (spec §2 (c))"))
+            half_sum(&|i| discrete_var(eta, h[i], sd(i), n, 0.0)).map(|v| (v, "exact discrete (docs/sgd.md)"))
         }
         K::SgdSde | K::DsgdSde => {
-            half_sum(&|i| em_var(eta, h[i], sd(i), n, 0.0, dt)).map(|v| (v, "exact EM (spec §1.4)"))
+            half_sum(&|i| em_var(eta, h[i], sd(i), n, 0.0, dt)).map(|v| (v, "exact EM (docs/sgd.md)"))
         }
-        K::Dcsgd => half_sum(&|i| discrete_var(eta, h[i], sd(i), n, w)).map(|v| (v, "exact discrete (spec §6.4 (2))")),
-        K::DcsgdSde => half_sum(&|i| em_var(eta, h[i], sd(i), n, w, dt)).map(|v| (v, "exact EM (spec §14 T4)")),
+        K::Dcsgd => {
+            half_sum(&|i| discrete_var(eta, h[i], sd(i), n, w)).map(|v| (v, "exact discrete (docs/oracles.md T3)"))
+        }
+        K::DcsgdSde => half_sum(&|i| em_var(eta, h[i], sd(i), n, w, dt)).map(|v| (v, "exact EM (docs/oracles.md T4)")),
         K::SignsgdSde | K::DsignsgdSde => {
             let m2: Option<Vec<f64>> = laws.iter().map(|l| l.as_ref().map(|l| l.law.second_moment())).collect();
-            m2.and_then(|m2| half_sum(&|i| m2[i])).map(|v| (v, "Fokker–Planck (spec §3.4 (4))"))
+            m2.and_then(|m2| half_sum(&|i| m2[i])).map(|v| (v, "Fokker–Planck (docs/signsgd.md)"))
         }
         K::Signsgd | K::Dsignsgd => {
             // E f = η s/(8N c_ν) per coordinate; Gaussian c = 1/√(2π) gives (η/(4N))√(π/2) σ.
@@ -175,9 +177,9 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
             };
             let v: f64 = (0..exp.dim).map(per).sum();
             let label = match (kind, gaussian_noise) {
-                (K::Dsignsgd, _) => "phase-3 approximation (spec §6.4 (5))",
-                (_, true) => "phase-3 approximation (spec §3.4 (2))",
-                _ => "phase-3 approximation (spec §3.4 (3))",
+                (K::Dsignsgd, _) => "phase-3 approximation (docs/distributed.md)",
+                (_, true) => "phase-3 approximation (docs/signsgd.md)",
+                _ => "phase-3 approximation (docs/heavy-tails.md)",
             };
             (v.is_finite() && v > 0.0).then_some((v, label))
         }
@@ -194,21 +196,21 @@ fn gaussian(var: f64, label: &str) -> Option<CoordLaw> {
     })
 }
 
-/// Exact stationary E u² of discrete (D)(C)SGD: η(1 + ω)σ²/(h(2N − ηh(N + ω))) (spec §6.4 (2);
-/// ω = 0 is §2 (c)'s ησ²/(N h(2 − ηh))); infinite when not mean-square stable.
+/// Exact stationary E u² of discrete (D)(C)SGD: η(1 + ω)σ²/(h(2N − ηh(N + ω))) (docs/compressed.md item 2;
+/// ω = 0 is docs/sgd.md's ησ²/(N h(2 − ηh))); infinite when not mean-square stable.
 fn discrete_var(eta: f64, h: f64, sd: f64, n: f64, omega: f64) -> f64 {
     let den = h * (2.0 * n - eta * h * (n + omega));
     if den > 0.0 { eta * (1.0 + omega) * sd * sd / den } else { f64::INFINITY }
 }
 
 /// Exact stationary E u² of Euler–Maruyama for the (DC)SGD SDE with step Δt:
-/// (η/N)(1 + ω)σ²/(h(2 − hΔt) − ηωh²/N) (spec §14 T4; ω = 0 is T1's s²/(a(2 − aΔt))).
+/// (η/N)(1 + ω)σ²/(h(2 − hΔt) − ηωh²/N) (docs/oracles.md T4; ω = 0 is T1's s²/(a(2 − aΔt))).
 fn em_var(eta: f64, h: f64, sd: f64, n: f64, omega: f64, dt: f64) -> f64 {
     let den = h * (2.0 - h * dt) - eta * omega * h * h / n;
     if den > 0.0 { eta / n * (1.0 + omega) * sd * sd / den } else { f64::INFINITY }
 }
 
-/// The DCSGD SDE's 1-D law (spec §6.4 (3)): scale · t_ν′, ν′ = 1 + 2N/(ηωh),
+/// The DCSGD SDE's 1-D law (docs/compressed.md item 4): scale · t_ν′, ν′ = 1 + 2N/(ηωh),
 /// scale² = (1 + ω)σ²/(ωh²ν′). Beyond ν′ = 10⁸ it is the Gaussian of the same variance.
 fn dcsgd_sde_law(eta: f64, h: f64, sd: f64, n: f64, omega: f64) -> Option<CoordLaw> {
     let nu = 1.0 + 2.0 * n / (eta * omega * h);
@@ -218,11 +220,11 @@ fn dcsgd_sde_law(eta: f64, h: f64, sd: f64, n: f64, omega: f64) -> Option<CoordL
     }
     let law =
         if nu > 1e8 { Law::Gaussian { var: scale * scale * nu / (nu - 2.0) } } else { Law::StudentT { nu, scale } };
-    let label = "scaled Student-t, ν′ = 1 + 2N/(ηωh) (spec §6.4 (3))".to_string();
+    let label = "scaled Student-t, ν′ = 1 + 2N/(ηωh) (docs/compressed.md)".to_string();
     Some(CoordLaw { law, label, detail: Some(format!("ν′ = {}", fmt_sig(nu))) })
 }
 
-/// The sign SDE's zero-flux stationary density (spec §3.4 (4)) for drift −e(u) and diffusion
+/// The sign SDE's zero-flux stationary density (docs/signsgd.md) for drift −e(u) and diffusion
 /// (η/N)(1 − e(u)²), e(u) = erf(hu/(√2σ)) or, for Student-t noise with scale s, 2F_ν(hu/s) − 1:
 /// ln p = −ln(1 − e²) − (2N/η) ∫₀ᵘ e/(1 − e²), integrated by the trapezoid rule from u = 0
 /// until u ≥ `min_half_width` and p has fallen e⁻⁶⁰ below its maximum.

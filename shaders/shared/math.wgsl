@@ -54,7 +54,7 @@ fn erfc_nr(a: f32) -> f32 {
 }
 
 // (erf(x), sqrt(1 - erf(x)^2)), the SignSGD SDE's drift and diffusion factors, without
-// cancellation (spec 13.1, 13.2); twin of math::erf_and_diffusion. For |x| < 0.5 the Taylor erf
+// cancellation (docs/numerics.md); twin of math::erf_and_diffusion. For |x| < 0.5 the Taylor erf
 // and a degree-4 polynomial in x^2 for the square root (its fit: src/math.rs diffusion_small);
 // above, erf = 1 - erfc and sqrt(erfc (2 - erfc)). A real branch: near stationarity almost every
 // argument is small, so whole SIMD groups skip the exp path.
@@ -92,7 +92,7 @@ fn is_finite_bits(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7F800000u) != 0x7F800000u;
 }
 
-// 1 - e^{-u} for u >= 0 without cancellation (spec 13.5).
+// 1 - e^{-u} for u >= 0 without cancellation (docs/numerics.md).
 fn one_minus_exp_neg(u: f32) -> f32 {
     let series = u * fma(u, fma(u, fma(u, fma(u, 8.333334e-3, -4.1666668e-2), 1.6666667e-1), -0.5), 1.0);
     return select(1.0 - exp_f32(-u), series, u < 0.1);

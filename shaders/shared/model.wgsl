@@ -163,7 +163,7 @@ fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM
 }
 
 // The rand-k DCSGD SDE (K_RANDK_SDE): z2 for every coordinate and its mean, then z1 and the update
-// (spec 6.3's O(d) sampler).
+// (the O(d) sampler of docs/compressed.md).
 fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
     var z2: array<f32, DIM>;
     var sum = 0.0;

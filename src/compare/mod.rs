@@ -4,13 +4,14 @@
 //! behind the method is here.
 //!
 //! The SDEs run `refine` Euler–Maruyama substeps per optimizer step, so their own
-//! discretisation error (O(η/r), spec §14.0) stays small against the O(η) weak error being
+//! discretisation error (O(η/r), docs/statistics.md) stays small against the O(η) weak error being
 //! measured; with r = 1 the additive-noise SDEs *are* their optimizers in law on a quadratic
-//! (spec §1.4) and the comparison shows only Monte Carlo noise.
+//! (docs/objective-and-noise.md) and the comparison shows only Monte Carlo noise.
 //!
 //! Records are matched by optimizer step k. That is SDE time t = kη for P1's SDEs and the
-//! SGD/SignSGD/distributed ones, and t = kη² for the SDEs of Malladi et al. (spec §1.3, §5): both
-//! are "the optimizer after k steps" in their own time axis, so the comparison is at equal k.
+//! SGD/SignSGD/distributed ones, and t = kη² for the SDEs of Malladi et al.
+//! (docs/objective-and-noise.md, docs/adaptive.md): both are "the optimizer after k steps" in
+//! their own time axis, so the comparison is at equal k.
 //! The weak error of a quantity q is max over records |E q(X_k) − E q(x_k)|: for the loss, and for
 //! each coordinate's mean and variance (reported per coordinate and as the largest). Its standard
 //! error treats the two ensembles as independent: they share the seed but consume random words
@@ -19,9 +20,9 @@
 //! combined standard error √(SE₁² + SE₂²) of the two batch-spread estimates.
 //!
 //! With several η (`--etas`), every run keeps the file's SDE time (steps ∝ 1/η), and the
-//! adaptive models keep ρ_i = (1 − β_i)/η fixed (the P1 convention β_i = 1 − ηρ_i, spec §1.1),
+//! adaptive models keep ρ_i = (1 − β_i)/η fixed (the P1 convention β_i = 1 − ηρ_i, docs/README.md),
 //! so the P1-type SDE is the same for every η and its weak error should fall as η^p with p = 1
-//! (weak order one). The P7 SDEs assume 1 − β_i ∝ η² and σ ∝ 1/η (spec §1.3); along this η sweep
+//! (weak order one). The P7 SDEs assume 1 − β_i ∝ η² and σ ∝ 1/η (docs/objective-and-noise.md); along this η sweep
 //! they are not a fixed SDE, so their fitted p need not be 1.
 //!
 //! Every experiment that runs is derived from the file's through the validated edits of

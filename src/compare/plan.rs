@@ -6,7 +6,7 @@ use super::report::num;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, ModelKind};
 
-/// The optimizer of `kind`'s family and the SDEs of that family (spec §2–§6), or `None` for a
+/// The optimizer of `kind`'s family and the SDEs of that family (docs/sgd.md to docs/compressed.md), or `None` for a
 /// model compare does not know.
 pub fn family(kind: ModelKind) -> Option<(ModelKind, &'static [ModelKind])> {
     use ModelKind as M;
@@ -112,7 +112,7 @@ pub fn plan_compare(exp: &Experiment, opts: &CompareOptions) -> Result<ComparePl
     for &s in all_sdes {
         if s.is_malladi() && theta != 0.0 {
             notes.push(format!(
-                "{} left out: the SDE of Malladi et al. (spec §5) has no weight decay, and this file has \
+                "{} left out: the SDE of Malladi et al. (docs/adaptive.md) has no weight decay, and this file has \
                  model.weight_decay = {theta}",
                 s.name()
             ));
@@ -120,8 +120,8 @@ pub fn plan_compare(exp: &Experiment, opts: &CompareOptions) -> Result<ComparePl
             return Err(Error::invalid(
                 "compressor.name",
                 format!("\"{}\"", exp.model.compressor.name()),
-                "has no SDE (spec §6.3: the closed-form covariance exists for identity, bernoulli and rand-k), \
-                 so compare has no SDE to put next to dcsgd; use one of those compressors",
+                "has no SDE (docs/compressed.md: the closed-form covariance exists for identity, bernoulli and \
+                 rand-k), so compare has no SDE to put next to dcsgd; use one of those compressors",
             ));
         } else {
             sdes.push(s);

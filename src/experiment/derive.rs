@@ -40,7 +40,7 @@ impl Experiment {
 
     /// The file at learning rate `eta`, covering the same SDE time t = kη (steps ∝ 1/η, see
     /// [`Experiment::with_steps_scaled`]) with the same ρ_i = (1 − β_i)/η (the P1 convention
-    /// β_i = 1 − ηρ_i, spec §1.1).
+    /// β_i = 1 − ηρ_i, docs/README.md).
     pub fn at_eta(&self, eta: f64) -> Result<Experiment> {
         if eta == self.model.eta {
             return Ok(self.clone());

@@ -67,10 +67,10 @@ pub fn noise_scale_domain(kind: ModelKind, student: bool) -> Domain<f64> {
     Domain::new(Excluded(0.0), Unbounded, expected)
 }
 
-/// What `noise.nu` must be for model `kind`, checked in this order (spec §3.2, §6.4 item 6,
-/// §13.3): the samplers of the discrete optimizers take ν ≥ [`MIN_NU`]; the sign SDEs evaluate
-/// 2F_ν − 1, tabulated for ν ≥ 1; SDEs driven by the noise covariance need a finite variance,
-/// ν > 2. (ν > 0 comes first: [`NU`].)
+/// What `noise.nu` must be for model `kind`, checked in this order (docs/heavy-tails.md): the
+/// samplers of the discrete optimizers take ν ≥ [`MIN_NU`]; the sign SDEs evaluate 2F_ν − 1,
+/// tabulated for ν ≥ 1; SDEs driven by the noise covariance need a finite variance, ν > 2. (ν > 0
+/// comes first: [`NU`].)
 pub fn nu_domains(kind: ModelKind) -> Vec<Domain<f64>> {
     let mut domains = vec![min_nu_domain()];
     if kind.is_sign_sde() {
@@ -79,7 +79,7 @@ pub fn nu_domains(kind: ModelKind) -> Vec<Domain<f64>> {
             Unbounded,
             format!(
                 "must be >= {MIN_NU_SIGN_SDE} for {}: its drift 2F_nu - 1 is tabulated for nu >= 1 \
-                 (spec §13.3); the discrete {} samples any nu >= {MIN_NU}",
+                 (docs/heavy-tails.md); the discrete {} samples any nu >= {MIN_NU}",
                 kind.name(),
                 if kind == ModelKind::SignsgdSde { "signsgd" } else { "dsignsgd" }
             ),
@@ -227,7 +227,7 @@ impl Experiment {
             return Err(Error::invalid("run.refine", refine, refine_only_for_sdes(kind)));
         }
         // Euler–Maruyama of dV = ρ(· − V)dt keeps V a convex combination only while ρΔt <= 1
-        // (spec §13.5); ρΔt = (1 − β)/refine in both time scalings.
+        // (docs/adaptive.md); ρΔt = (1 − β)/refine in both time scalings.
         if let (Some(a), true) = (&self.model.adaptive, kind.is_sde()) {
             for (key, beta) in [("beta1", a.beta1), ("beta2", a.beta2)] {
                 let rho_dt = (1.0 - beta) / f64::from(refine);

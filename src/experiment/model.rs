@@ -13,37 +13,37 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
-    /// SGD SDE, spec §2 (b) with N = 1.
+    /// SGD SDE, docs/sgd.md with N = 1.
     SgdSde,
-    /// Discrete SGD with sampled noisy gradients, spec §2 (a).
+    /// Discrete SGD with sampled noisy gradients, docs/sgd.md.
     Sgd,
-    /// SignSGD SDE, Gaussian diagonal noise, spec §3.2 (P1 Cor 3.3).
+    /// SignSGD SDE, Gaussian diagonal noise, docs/signsgd.md (P1 Cor 3.3).
     SignsgdSde,
-    /// Discrete SignSGD, spec §3.1.
+    /// Discrete SignSGD, docs/signsgd.md.
     Signsgd,
-    /// Discrete RMSprop(W), spec §4.1.
+    /// Discrete RMSprop(W), docs/adaptive.md.
     Rmsprop,
-    /// Discrete Adam(W), spec §4.1.
+    /// Discrete Adam(W), docs/adaptive.md.
     Adam,
-    /// RMSprop(W) SDE of P1, spec §4.2 (t = kη).
+    /// RMSprop(W) SDE of P1, docs/adaptive.md (t = kη).
     RmspropSde,
-    /// Adam(W) SDE of P1, spec §4.2 (t = kη).
+    /// Adam(W) SDE of P1, docs/adaptive.md (t = kη).
     AdamSde,
-    /// RMSprop SDE of Malladi et al. (P7), spec §5 (t = kη²).
+    /// RMSprop SDE of Malladi et al. (P7), docs/adaptive.md (t = kη²).
     RmspropMalladiSde,
-    /// Adam SDE of Malladi et al. (P7), spec §5 (t = kη²).
+    /// Adam SDE of Malladi et al. (P7), docs/adaptive.md (t = kη²).
     AdamMalladiSde,
-    /// Distributed SGD with N agents, spec §2 (a).
+    /// Distributed SGD with N agents, docs/distributed.md.
     Dsgd,
-    /// Its SDE, spec §2 (b).
+    /// Its SDE, docs/distributed.md.
     DsgdSde,
-    /// Distributed SignSGD (server averages the agents' signs), spec §6.1.
+    /// Distributed SignSGD (server averages the agents' signs), docs/distributed.md.
     Dsignsgd,
-    /// Its SDE, spec §6.2.
+    /// Its SDE, docs/distributed.md.
     DsignsgdSde,
-    /// Distributed compressed SGD (unbiased compressor per agent), spec §6.1.
+    /// Distributed compressed SGD (unbiased compressor per agent), docs/compressed.md.
     Dcsgd,
-    /// Its SDE with the exact compressor covariance, spec §6.2–6.3.
+    /// Its SDE with the exact compressor covariance, docs/compressed.md.
     DcsgdSde,
 }
 
@@ -163,7 +163,7 @@ impl ModelKind {
     }
 }
 
-/// How the Adam SDE treats P1's ηρ₁(∇f − M) drift correction (spec §4.2, "Pitfall").
+/// How the Adam SDE treats P1's ηρ₁(∇f − M) drift correction (docs/adaptive.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Correction {
@@ -271,7 +271,10 @@ impl Adaptive {
             return Err(Error::invalid(
                 "model.weight_decay",
                 fmt_f64(self.weight_decay),
-                format!("must be 0 for {}: the SDEs of Malladi et al. (spec §5) have no weight decay", kind.name()),
+                format!(
+                    "must be 0 for {}: the SDEs of Malladi et al. (docs/adaptive.md) have no weight decay",
+                    kind.name()
+                ),
             ));
         }
         if kind != ModelKind::AdamSde && self.correction != Correction::None {
@@ -291,8 +294,8 @@ pub fn no_compressor(kind: ModelKind) -> String {
 }
 
 /// What `compressor.name` says when dcsgd-sde cannot use it.
-pub const NO_CLOSED_FORM: &str = "has no closed-form covariance, so dcsgd-sde cannot use it (spec §6.3: the SDE is \
-    exact for identity, bernoulli and rand-k); simulate the discrete optimizer dcsgd with this compressor";
+pub const NO_CLOSED_FORM: &str = "has no closed-form covariance, so dcsgd-sde cannot use it (docs/compressed.md: the \
+    SDE is exact for identity, bernoulli and rand-k); simulate the discrete optimizer dcsgd with this compressor";
 
 /// The model and its parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -91,7 +91,7 @@ impl Objective {
 /// Smallest Student-t ν the samplers support: below it f32 samples would saturate (see
 /// [`crate::noise::student_t`]).
 pub const MIN_NU: f64 = 0.5;
-/// Smallest ν of the sign SDEs' tabulated CDF (spec §13.3: Hermite interpolation fails below 1).
+/// Smallest ν of the sign SDEs' tabulated CDF (docs/heavy-tails.md: Hermite interpolation fails below 1).
 pub const MIN_NU_SIGN_SDE: f64 = 1.0;
 
 /// `noise.nu` of every model: what the samplers support.
@@ -106,7 +106,7 @@ pub fn min_nu_domain() -> Domain<f64> {
     )
 }
 
-/// The gradient-noise model: g = ∇f(x) + Z (spec §1.2).
+/// The gradient-noise model: g = ∇f(x) + Z (docs/objective-and-noise.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Noise {
@@ -217,7 +217,7 @@ pub(super) fn same_lengths(vectors: &[(&str, &[f64])]) -> Result<()> {
     }
 }
 
-/// Unbiased compressors of DCSGD (spec §6.3): E C(v) = v, E‖C(v) − v‖² ≤ ω‖v‖².
+/// Unbiased compressors of DCSGD (docs/compressed.md): E C(v) = v, E‖C(v) − v‖² ≤ ω‖v‖².
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Compressor {
@@ -280,7 +280,7 @@ impl Compressor {
         }
     }
 
-    /// Whether its covariance Ω_C(v) has the closed form the SDE uses (spec §6.3).
+    /// Whether its covariance Ω_C(v) has the closed form the SDE uses (docs/compressed.md).
     pub fn has_sde(&self) -> bool {
         matches!(self, Compressor::Identity | Compressor::Bernoulli { .. } | Compressor::RandK { .. })
     }

@@ -44,7 +44,7 @@ pub enum Kernel {
     Dcsgd = 10,
     /// The DCSGD SDE with the bernoulli compressor: a diagonal diffusion.
     BernoulliSde = 11,
-    /// The DCSGD SDE with rand-k (k < d): spec §6.3's O(d) sampler, two normals per coordinate.
+    /// The DCSGD SDE with rand-k (k < d): the O(d) sampler of docs/compressed.md, two normals per coordinate.
     RandkSde = 12,
 }
 
@@ -101,7 +101,7 @@ impl Kernel {
     /// compressor: `dcsgd` with the identity is DSGD, any other compressor runs [`Kernel::Dcsgd`];
     /// `dcsgd-sde` with the identity, or rand-k with k = d (ω = 0), is the DSGD SDE (the SGD SDE
     /// with noise scaled by 1/√N), bernoulli has a diagonal diffusion, and rand-k needs the O(d)
-    /// sampler of spec §6.3.
+    /// sampler of docs/compressed.md.
     pub fn of(exp: &Experiment) -> Kernel {
         let c = exp.model.compressor;
         match exp.model.name {

@@ -1,8 +1,8 @@
-//! RMSprop(W) and Adam(W): the optimizers (spec §4.1), the SDEs of P1 (spec §4.2, t = kη) and
-//! of Malladi et al. (P7, spec §5, t = kη²).
+//! RMSprop(W) and Adam(W): the optimizers (docs/adaptive.md), the SDEs of P1 (docs/adaptive.md, t = kη) and
+//! of Malladi et al. (P7, docs/adaptive.md, t = kη²).
 //!
 //! **Optimizers** (g = ∇f(x) + Z, Z ~ N(0, diag σ²); decoupled weight decay θ applied to the
-//! iterate *before* the step, `x_{k+1} = x_k − η·step − ηθ x_k`, spec §4.1):
+//! iterate *before* the step, `x_{k+1} = x_k − η·step − ηθ x_k`, docs/adaptive.md):
 //! * RMSprop: v ← v + (1 − β)(g² − v); x ← x − η g/(√v + ε) − ηθx.
 //! * Adam: m ← m + (1 − β₁)(g − m); v ← v + (1 − β₂)(g² − v);
 //!   x ← x − η (m/b₁)/(√(v/b₂) + ε) − ηθx with b_i = 1 − β_i^{k+1}.
@@ -12,9 +12,9 @@
 //! * Adam: dX = −(√ι₂/ι₁) P⁻¹ (M + ηρ₁(∇f − M)) dt − θX dt [− (√ι₂/ι₁) P⁻¹ ηρ₁ √η σ dW],
 //!   dM = ρ₁(∇f − M)dt + √η ρ₁ σ dW, dV = ρ₂((∇f)² + σ² − V)dt, P = √V + ε√ι₂.
 //!   `correction = "consistent"` (default) keeps the ηρ₁ drift term *and* the bracketed noise
-//!   companion driven by the same W as M (spec §4.2 "Pitfall", choice b): one EM step with
+//!   companion driven by the same W as M (docs/adaptive.md, the correction and its noise companion): one EM step with
 //!   Δt = η and frozen V is then exactly the AdamW step. `"drift-only"` drops the companion
-//!   (biased low, ×0.81 at β₁ = 0.9, spec T13); `"none"` drops both (choice a).
+//!   (biased low, ×0.81 at β₁ = 0.9, docs/oracles.md T13); `"none"` drops both.
 //!
 //! **P7 SDEs** (t = kη², σ₀ = η with the minibatch covariance σ₀²Σ/η² = diag σ², ε₀ = εη,
 //! c_i = (1 − β_i)/η²): the same equations without (∇f)² in dV, without weight decay and
@@ -22,7 +22,7 @@
 //! arithmetic (Δt/P = (η/r)/(√u + ε), noise ησ/√r), so they run on those kernels with their own
 //! coefficients; only the reported time axis (t = kη²) differs.
 //!
-//! **Scheme** (spec §13.5). Euler–Maruyama with Δt = η/r, starting at t = Δt (as the optimizer
+//! **Scheme** (docs/adaptive.md). Euler–Maruyama with Δt = η/r, starting at t = Δt (as the optimizer
 //! starts at k = 1) and advancing V *first*, then X with P(V_{n+1}) and M_n, then M: plain
 //! simultaneous EM would divide by ε√ι₂ on the first step, from which the path never recovers.
 //! 1 − β is computed in f64 on the host and only 1 − β (or ρΔt = (1 − β)/r) reaches the
@@ -109,7 +109,7 @@ pub fn time_rates(kind: ModelKind, a: &Adaptive, refine: u32) -> (f64, f64, f64)
 ///
 /// ι(n) = 1 − e^{−a n_b} e^{−a j} = (1 − e^{−a j}) + e^{−a j} ι(n_b),
 ///
-/// a sum of two nonnegative terms, so no cancellation (spec §13.5), each ι within a few ulp. A
+/// a sum of two nonnegative terms, so no cancellation (docs/adaptive.md), each ι within a few ulp. A
 /// loop that runs a block's substeps in order then needs two exponentials per block instead of
 /// two per substep, which mattered to the packed lavapipe kernel (benches/NOTES.md, "Lavapipe:
 /// histogram atomics and Adam's bias corrections"). The value of every substep

@@ -1,9 +1,9 @@
 //! Distributed compressed SGD (DCSGD) with N homogeneous agents and an unbiased compressor
-//! (spec §6.1–6.4; P2).
+//! (docs/compressed.md; P2).
 //!
 //! **Optimizer** (`dcsgd`): every agent a draws its own noisy gradient g_a = ∇f(x) + Z_a and
 //! its own compressor randomness ξ_a; the server averages the compressed vectors:
-//! x ← x − (η/N) Σ_a C_{ξ_a}(g_a). The compressors (spec §6.3), all with E C(v) = v:
+//! x ← x − (η/N) Σ_a C_{ξ_a}(g_a). The compressors (docs/compressed.md), all with E C(v) = v:
 //! * `identity`: C(v) = v (then DCSGD is DSGD and runs on that kernel);
 //! * `bernoulli` (p): keep each coordinate independently with probability p, scaled by 1/p.
 //!   The device draws u = w >> 8 ∈ [0, 2^24) and keeps iff u < T with T = round(p 2^24); the
@@ -24,7 +24,7 @@
 //! Threefry block). The kernel loops agents outside coordinates, so both streams are read in
 //! order.
 //!
-//! **SDE** (`dcsgd-sde`, t = kη, spec §6.2):
+//! **SDE** (`dcsgd-sde`, t = kη, docs/compressed.md):
 //! dX = −∇f dt + √(η/N) (Σ + E_Z Ω_C(∇f + Z))^{1/2} dW, with Σ the noise covariance (for
 //! Student-t noise Var Z_i = s_i² ν_i/(ν_i − 2), ν > 2). With ω the compressor's variance
 //! parameter:
@@ -32,7 +32,7 @@
 //! * bernoulli: diagonal diffusion (η/N)((1 + ω)σ_i² + ω (∂_i f)²) (`Kernel::BernoulliSde`):
 //!   X_i ← X_i − Δt ∂_i f + √(p + q (∂_i f)²) ξ_i, p = (ηΔt/N)(1 + ω)σ_i², q = (ηΔt/N)ω;
 //! * rand-k: E_Z Ω = ω diag(σ²) + ω/(d − 1) diag(∇f)(d I − 11ᵀ)diag(∇f), sampled in O(d)
-//!   (spec §6.3, `Kernel::RandkSde`): X ← X − Δt ∇f + a ⊙ z₁ + b ∇f ⊙ (z₂ − z̄₂ 1),
+//!   (docs/compressed.md, `Kernel::RandkSde`): X ← X − Δt ∇f + a ⊙ z₁ + b ∇f ⊙ (z₂ − z̄₂ 1),
 //!   a_i = √(ηΔt(1 + ω)/N) σ_i, b = √(ηΔt ω d/((d − 1) N)), z₁, z₂ ~ N(0, I_d), z̄₂ their mean.
 //!   Cov(b ∇f ⊙ (z₂ − z̄₂1)) = b² (diag(∇f)² − ∇f∇fᵀ/d) is the rand-k term. Per substep the
 //!   normals are z₂ (indices 2d·n + i) then z₁ (2d·n + d + i).
@@ -40,7 +40,7 @@
 //!
 //! qsgd and natural compression have no closed-form E_Z Ω; the SDE refuses them (validation).
 //!
-//! Oracles (spec §6.4, §14 T3/T4/R8/R9/H4): exact discrete E x_j² =
+//! Oracles (docs/compressed.md, docs/oracles.md T3/T4/R8/R9/H4): exact discrete E x_j² =
 //! η(1 + ω)σ_j²/(h_j(2N − ηh_j(N + ω))) (identical for bernoulli and rand-k with the same ω);
 //! exact EM E x_j² = (η/N)(1 + ω)σ_j²/(h_j(2 − h_jΔt) − ηωh_j²/N); the 1-D SDE's stationary law
 //! is a scaled Student-t with ν' = 1 + 2N/(ηωh).

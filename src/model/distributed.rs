@@ -1,4 +1,4 @@
-//! Distributed SGD and SignSGD with N homogeneous agents (spec §2, §6.1–6.2).
+//! Distributed SGD and SignSGD with N homogeneous agents (docs/distributed.md).
 //!
 //! Every agent draws its own noisy gradient g_a = ∇f(x) + σξ_a at the shared iterate:
 //! * DSGD: x ← x − η (1/N) Σ_a g_a = x − η (∇f + σ (1/N) Σ_a ξ_a).
@@ -8,11 +8,11 @@
 //! m = (substep · d + i) · N + a), so the optimizers really sample N gradients per step.
 //!
 //! The SDEs (t = kη) are the single-agent ones with the diffusion scaled by 1/√N:
-//! * DSGD: dX = −∇f dt + √(η/N) σ dW (spec §2 (b)): the `sgd-sde` kernel, noise √(ηΔt/N)σ.
+//! * DSGD: dX = −∇f dt + √(η/N) σ dW (docs/distributed.md): the `sgd-sde` kernel, noise √(ηΔt/N)σ.
 //! * DSignSGD: dX = −erf(∇f/(√2σ)) dt + √(η/N) √(1 − erf²) dW (the mean of N independent signs
 //!   has the same mean and 1/N of the variance): the `signsgd-sde` kernel, noise √(ηΔt/N).
 //!
-//! Oracles (spec §2 (c), §14 S7): DSGD's exact discrete E x_i² = ησ²/(N h(2 − ηh)); DSignSGD's
+//! Oracles (docs/distributed.md, docs/oracles.md S7): DSGD's exact discrete E x_i² = ησ²/(N h(2 − ηh)); DSignSGD's
 //! stationary loss (η/(4N))√(π/2) Tr Σ^{1/2} (phase-3 linearisation).
 
 use crate::kernel::Kernel;

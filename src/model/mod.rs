@@ -2,7 +2,7 @@
 //! (derived on the host in f64, uploaded as f32) and one scalar update, which the WGSL kernel
 //! (`shaders/shared/model.wgsl`) and the CPU twin evaluate in the same operation order.
 //!
-//! Common conventions (spec §1.3–1.4): optimizer step k ↔ SDE time t = kη; an SDE runs
+//! Common conventions (docs/objective-and-noise.md): optimizer step k ↔ SDE time t = kη; an SDE runs
 //! `refine` = r Euler–Maruyama substeps of Δt = η/r per optimizer step, and each substep
 //! consumes one standard normal per coordinate (normal index m = substep · d + i, see
 //! [`crate::rng`]). Discrete optimizers consume one normal per coordinate per step.

@@ -1,11 +1,11 @@
-//! SGD and its SDE (spec §2, N = 1).
+//! SGD and its SDE (docs/sgd.md, N = 1).
 //!
 //! Discrete: x_{k+1} = x_k − η (∇f(x_k) + Z_k), Z_k ~ N(0, diag σ²).
 //!
 //! SDE (t = kη): dX_t = −∇f(X_t) dt + √η diag(σ) dW_t, integrated by Euler–Maruyama with
 //! Δt = η/r: X ← X − Δt ∇f(X) + √(η Δt) σ ξ.
 //!
-//! Oracles (spec §1.4, §2 (c), §14): on f = ½ Σ h_i x_i², EM has stationary variance
+//! Oracles (docs/sgd.md, docs/oracles.md T1/T2): on f = ½ Σ h_i x_i², EM has stationary variance
 //! s²/(a(2 − aΔt)) with a = h_i, s² = η σ_i² (exact for the scheme; r = 1 reproduces the
 //! discrete optimizer's ησ²/(h(2 − ηh))); the SDE's stationary E f = (η/4) Tr Σ.
 

@@ -1,4 +1,4 @@
-//! SignSGD and its SDE (spec §3.1–3.2; P1 Thm 3.2 / Cor 3.3), Gaussian diagonal noise.
+//! SignSGD and its SDE (docs/signsgd.md; P1 Thm 3.2 / Cor 3.3), Gaussian diagonal noise.
 //!
 //! Discrete: x_{k+1} = x_k − η sign(∇f(x_k) + Z_k), sign(0) = 0.
 //!
@@ -7,16 +7,16 @@
 //! since P(∂_i f + σ_i ξ < 0) = Φ(−∂_i f/σ_i) and 1 − 2Φ(−z) = erf(z/√2); independent coordinates
 //! give a diagonal sign covariance 1 − e². Euler–Maruyama with Δt = η/r:
 //! X ← X − Δt e + √(ηΔt) √(1 − e²) ξ. erf and √(1 − erf²) are computed without cancellation
-//! (spec §13.1–13.2, [`crate::math::erf_and_diffusion`]). σ_i > 0 is required.
+//! (docs/numerics.md, [`crate::math::erf_and_diffusion`]). σ_i > 0 is required.
 //!
-//! Oracles (spec §3.4, §14): stationary E f ≈ (η/4)√(π/2) Tr Σ^{1/2} (phase-3 linearisation,
+//! Oracles (docs/signsgd.md, docs/oracles.md S2/H2): stationary E f ≈ (η/4)√(π/2) Tr Σ^{1/2} (phase-3 linearisation,
 //! relative bias O(ηh/σ)); the exact 1-D stationary density
-//! p(x) ∝ (1 − e²)^{-1} exp(−(2/η) ∫₀ˣ e/(1 − e²) du) (spec §3.4 item 4, H2).
+//! p(x) ∝ (1 − e²)^{-1} exp(−(2/η) ∫₀ˣ e/(1 − e²) du) (docs/signsgd.md, H2).
 
 use crate::kernel::coefs::{SLOTS, discrete, row, signsgd_sde};
 use crate::math::{erf_and_diffusion, sign_f32};
 
-/// The SDE's coefficient slots ([`signsgd_sde`]); with Student-t noise of scale s (spec §3.2)
+/// The SDE's coefficient slots ([`signsgd_sde`]); with Student-t noise of scale s (docs/heavy-tails.md)
 /// the kernels evaluate 2F_ν(g/s) − 1 in place of erf(g/(√2σ)) ([`crate::noise`]).
 pub fn sde_coefs(eta: f64, dt: f64, sigma: f64, student: bool) -> [f64; SLOTS] {
     let inv_scale = if student { 1.0 / sigma } else { 1.0 / (std::f64::consts::SQRT_2 * sigma) };

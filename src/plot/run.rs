@@ -414,9 +414,9 @@ impl<'a> Plots<'a> {
     }
 }
 
-/// The source of a label, "… (spec §2 (c))" → "spec §2 (c)", for short legends.
+/// The source of a label, "… (docs/sgd.md)" → "docs/sgd.md", for short legends.
 fn short_source(label: &str) -> &str {
-    match (label.rfind("(spec"), label.ends_with(')')) {
+    match (label.rfind("(docs/"), label.ends_with(')')) {
         (Some(i), true) => &label[i + 1..label.len() - 1],
         _ => label,
     }

@@ -13,7 +13,7 @@
 //!
 //! | step | module |
 //! |------|--------|
-//! | the rules, their changes and predictions (derived from the spec's time scalings) | [`rule`] |
+//! | the rules, their changes and predictions (derived from the time scalings, docs/statistics.md) | [`rule`] |
 //! | the options, the base and scaled experiments | [`plan`] |
 //! | running both, the steps to the target | [`run`] |
 //! | the report: its types, `scale.json`, the printed table | [`report`] |

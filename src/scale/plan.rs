@@ -6,7 +6,7 @@ use crate::compare::report::num;
 use crate::error::{Error, Result};
 use crate::experiment::{Compressor, Experiment, ModelKind, Noise};
 
-/// Default `--threshold`: steps to reach 1.1 × the stationary loss (spec S9).
+/// Default `--threshold`: steps to reach 1.1 × the stationary loss (docs/oracles.md S9).
 pub const DEFAULT_THRESHOLD: f64 = 1.1;
 
 /// Options of [`plan_scale`].
@@ -74,8 +74,8 @@ pub fn plan_scale(exp: &Experiment, opts: &ScaleOptions) -> Result<ScalePlan> {
             "--rule",
             "sqrt",
             format!(
-                "does not apply with model.weight_decay = {theta}: the square-root rule (spec §5) has no weight-decay \
-                 part; use --rule adamw (spec §4.4, theta -> kappa theta)"
+                "does not apply with model.weight_decay = {theta}: the square-root rule (docs/adaptive.md) has no \
+                 weight-decay part; use --rule adamw (docs/adaptive.md, theta -> kappa theta)"
             ),
         ));
     }
@@ -110,7 +110,7 @@ pub fn plan_scale(exp: &Experiment, opts: &ScaleOptions) -> Result<ScalePlan> {
     let scaled = match rule {
         Rule::Signsgd => {
             notes.push(
-                "the 1/kappa^2 steps ratio is phase 3's (near the minimum, spec §3.3); a start in phase 1 \
+                "the 1/kappa^2 steps ratio is phase 3's (near the minimum, docs/signsgd.md); a start in phase 1 \
                  (|grad f / sigma| > 3/2) adds steps that shrink only as 1/kappa"
                     .into(),
             );

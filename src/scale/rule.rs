@@ -8,36 +8,37 @@ use crate::experiment::ModelKind;
 
 /// A scaling rule: how hyperparameters change with a factor κ, and what it predicts.
 ///
-/// Each prediction follows from the spec's time scalings. With τ the model time per optimizer
-/// step (η for P1-type SDEs, η² for P7's, spec §1.3) and a the relaxation rate per unit of
-/// model time near the minimum, progress per *step* is aτ, so the steps needed to reach a loss
-/// level scale as 1/(aτ); the steps ratio scaled/base is (a τ)_base/(a τ)_scaled.
+/// Each prediction follows from the time scalings (docs/statistics.md, "Scaling rules"). With τ the
+/// model time per optimizer step (η for P1-type SDEs, η² for P7's, docs/objective-and-noise.md) and
+/// a the relaxation rate per unit of model time near the minimum, progress per *step* is aτ, so the
+/// steps needed to reach a loss level scale as 1/(aτ); the steps ratio scaled/base is
+/// (a τ)_base/(a τ)_scaled.
 ///
-/// * `signsgd` (spec §3.5): η → κη, B → κ²B (σ → σ/κ). Phase 3 (spec §3.4): a = √(2/π) h/σ
+/// * `signsgd` (docs/signsgd.md): η → κη, B → κ²B (σ → σ/κ). Phase 3 (docs/signsgd.md): a = √(2/π) h/σ
 ///   → κa, τ = η → κη: steps ratio **1/κ²**; stationary E f = (η/4)√(π/2) Σσ_i: ratio **1**.
 ///   In phase 1 (|∇f/σ| > 3/2) the drift is sign(∇f), a speed of 1 per unit time, so a start far
 ///   from the minimum adds steps that shrink only as 1/κ; the measured ratio lies between.
 ///   Applies to signsgd, signsgd-sde, dsignsgd, dsignsgd-sde.
-/// * `adamw` (spec §4.4): η → κη, σ → σ/κ, 1 − β_i → κ²(1 − β_i), ε → ε/κ, θ → κθ. The P1 SDE
-///   is mapped onto itself in law by the time change s = κt (spec §4.4 derivation check): every
-///   rate per unit time grows by κ and τ by κ, steps ratio **1/κ²**; stationary E f (spec §4.3)
-///   (κη/4) Σ h(σ/κ)/(h + κθσ/κ): ratio **1** (spec S9). Applies to rmsprop, rmsprop-sde, adam,
+/// * `adamw` (docs/adaptive.md): η → κη, σ → σ/κ, 1 − β_i → κ²(1 − β_i), ε → ε/κ, θ → κθ. The P1 SDE
+///   is mapped onto itself in law by the time change s = κt (docs/adaptive.md, "Scaling rules"): every
+///   rate per unit time grows by κ and τ by κ, steps ratio **1/κ²**; stationary E f (docs/adaptive.md)
+///   (κη/4) Σ h(σ/κ)/(h + κθσ/κ): ratio **1** (docs/oracles.md S9). Applies to rmsprop, rmsprop-sde, adam,
 ///   adam-sde (the P7 SDEs: use `sqrt`).
-/// * `sqrt` (Malladi et al., spec §5): B → κB: σ → σ/√κ, η → √κη, 1 − β_i → κ(1 − β_i),
+/// * `sqrt` (Malladi et al., docs/adaptive.md): B → κB: σ → σ/√κ, η → √κη, 1 − β_i → κ(1 − β_i),
 ///   ε → ε/√κ. P7's SDE has σ₀ = ση, c_i = (1 − β_i)/η², ε₀ = εη, all unchanged, so the SDE is
 ///   the same and τ = η² grows by κ: steps ratio **1/κ**. (In P1 terms: P → P/√κ, ρ → √κρ, so
-///   rates per unit time grow by √κ and τ = η by √κ: again 1/κ.) Stationary E f (spec §4.3,
+///   rates per unit time grow by √κ and τ = η by √κ: again 1/κ.) Stationary E f (docs/adaptive.md,
 ///   θ = 0, ε → 0) (η/4) Σσ_i: ratio **1**. Applies to all six adaptive models without weight
 ///   decay (the rule has no θ part).
-/// * `dcsgd` (spec §6.5): compression with variance parameter ω costs a factor 1 + ω in samples.
+/// * `dcsgd` (docs/compressed.md): compression with variance parameter ω costs a factor 1 + ω in samples.
 ///   The base is the file's problem with the identity compressor (DSGD); the scaled experiment is
 ///   the file's compressed model with B → (1 + ω)B, chosen over N → (1 + ω)N because it needs no
 ///   integer agent count: σ → σ/√(1 + ω) (Student-t: the scale). κ is fixed by the compressor,
-///   κ = 1 + ω. Drift −∇f and τ = η are unchanged: steps ratio **1**; stationary E f (spec §6.4
+///   κ = 1 + ω. Drift −∇f and τ = η are unchanged: steps ratio **1**; stationary E f (docs/compressed.md
 ///   item 1) η(1 + ω)Tr Σ/(4N) → η Tr Σ/(4N), DSGD's: ratio **1**, up to a relative
 ///   O(ηωh/N) from the multiplicative compression noise.
-/// * `dsignsgd` (spec §6.5): η → κη, N → κN (κN must be an integer). The drift −erf(·) does not
-///   depend on N and τ = η grows by κ: steps ratio **1/κ**; stationary E f (spec §6.4 item 5)
+/// * `dsignsgd` (docs/distributed.md): η → κη, N → κN (κN must be an integer). The drift −erf(·) does not
+///   depend on N and τ = η grows by κ: steps ratio **1/κ**; stationary E f (docs/distributed.md)
 ///   (η/4N)√(π/2) Tr Σ^{1/2}: ratio **1**. Applies to dsignsgd, dsignsgd-sde.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -64,13 +65,14 @@ impl Rule {
         }
     }
 
-    /// The spec section it comes from.
+    /// The documentation page it comes from.
     pub fn section(self) -> &'static str {
         match self {
-            Rule::Signsgd => "spec §3.5",
-            Rule::Adamw => "spec §4.4",
-            Rule::Sqrt => "spec §5",
-            Rule::Dcsgd | Rule::Dsignsgd => "spec §6.5",
+            Rule::Signsgd => "docs/signsgd.md",
+            Rule::Adamw => "docs/adaptive.md",
+            Rule::Sqrt => "docs/adaptive.md",
+            Rule::Dcsgd => "docs/compressed.md",
+            Rule::Dsignsgd => "docs/distributed.md",
         }
     }
 

@@ -8,22 +8,22 @@ use crate::experiment::Experiment;
 pub const EXAMPLES: &[(&str, &str, &str)] = &[
     (
         "sgd",
-        "discrete SGD on the reference quadratic (spec §1.5); stationary E f = 3.575089e-3",
+        "discrete SGD on the reference quadratic (docs/objective-and-noise.md); stationary E f = 3.575089e-3",
         include_str!("../../examples/sgd.toml"),
     ),
     (
         "signsgd",
-        "SignSGD SDE on the reference quadratic (spec §1.5); stationary E f ≈ 2.036635e-3",
+        "SignSGD SDE on the reference quadratic (docs/objective-and-noise.md); stationary E f ≈ 2.036635e-3",
         include_str!("../../examples/signsgd.toml"),
     ),
     (
         "adamw",
-        "the AdamW SDE (P1, theta = 5) on the reference quadratic; stationary E f = 4.841270e-4 (spec S6)",
+        "the AdamW SDE (P1, theta = 5) on the reference quadratic; stationary E f = 4.841270e-4 (docs/oracles.md S6)",
         include_str!("../../examples/adamw.toml"),
     ),
     (
         "dcsgd",
-        "distributed compressed SGD (rand-k, N = 4) on spec §6.4's d = 8 quadratic; stationary E f = 7.291682e-3 (spec T3)",
+        "distributed compressed SGD (rand-k, N = 4) on a d = 8 quadratic; stationary E f = 7.291682e-3 (docs/oracles.md T3)",
         include_str!("../../examples/dcsgd.toml"),
     ),
     (

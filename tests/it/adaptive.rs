@@ -1,6 +1,6 @@
-//! RMSprop(W) and Adam(W), optimizers and SDEs, against spec §4.3 / §14 oracles on every
+//! RMSprop(W) and Adam(W), optimizers and SDEs, against the docs/adaptive.md / docs/oracles.md oracles on every
 //! engine. Tolerances: [`Z::ONE`] standard errors (batch spread) plus a stated model-bias
-//! allowance where the oracle is an approximation (the spec's Monte Carlo ratios).
+//! allowance where the oracle is an approximation (the Monte Carlo ratios of docs/oracles.md).
 
 use crate::common;
 use crate::tolerance::{Tolerance, Z};
@@ -41,15 +41,15 @@ bins = 32
     ))
 }
 
-/// Spec §4.3 RMSpropW / AdamW stationary loss with ε → 0: (η/4) Σ h σ/(h + θσ) · ρ₁/(ρ₁ + θ)
+/// docs/adaptive.md RMSpropW / AdamW stationary loss with ε → 0: (η/4) Σ h σ/(h + θσ) · ρ₁/(ρ₁ + θ)
 /// (the last factor for AdamW only, ρ₁ = (1 − β₁)/η).
 fn stationary_loss(theta: f64, rho1: Option<f64>) -> f64 {
     let f = rho1.map_or(1.0, |r| r / (r + theta));
     (0..4).map(|i| ETA / 4.0 * H[i] * SIGMA[i] / (H[i] + theta * SIGMA[i]) * f).sum()
 }
 
-/// Spec S4 and S5: RMSprop (β = 0.99, ε = 1e-8 ≈ 0) at θ = 0 and RMSpropW at θ = 5, the
-/// optimizer and the P1 SDE. Allowance 1%: the formula freezes V at σ² (spec Monte Carlo ratios
+/// docs/oracles.md S4 and S5: RMSprop (β = 0.99, ε = 1e-8 ≈ 0) at θ = 0 and RMSpropW at θ = 5, the
+/// optimizer and the P1 SDE. Allowance 1%: the formula freezes V at σ² (Monte Carlo ratios
 /// 0.9946 and 0.9961). Burn-in 5000 steps ≥ 5/a_min (a = h/σ + θ ≥ 1).
 fn rmsprop_stationary_loss_s4_s5(name: &str, e: &mut dyn Engine) {
     assert!((stationary_loss(0.0, None) - 1.625e-3).abs() < 1e-12);
@@ -66,7 +66,7 @@ fn rmsprop_stationary_loss_s4_s5(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(rmsprop_stationary_loss_s4_s5);
 
-/// Spec §4.3 "frozen-V" exact discrete oracle (T5): with v̂ = σ², AdamW is the linear recursion
+/// docs/adaptive.md "frozen-V" exact discrete oracle (T5): with v̂ = σ², AdamW is the linear recursion
 /// s ← A s + b ξ on s = (x, m); its stationary covariance solves S = A S Aᵀ + b bᵀ (summed here
 /// by doubling: S ← S + Aⁿ S Aⁿᵀ, Aⁿ ← Aⁿ Aⁿ).
 fn frozen_v_second_moment(h: f64, sigma: f64, theta: f64, beta1: f64) -> f64 {
@@ -97,13 +97,13 @@ fn frozen_v_second_moment(h: f64, sigma: f64, theta: f64, beta1: f64) -> f64 {
     s[0][0]
 }
 
-/// Spec S6 and T5: AdamW (β₁ = 0.9, β₂ = 0.999) at θ ∈ {0, 5, 50}.
+/// docs/oracles.md S6 and T5: AdamW (β₁ = 0.9, β₂ = 0.999) at θ ∈ {0, 5, 50}.
 /// * The optimizer's per-coordinate E x² against the frozen-V discrete Lyapunov solution (T5),
-///   within [`Z::ONE`] SE + 0.2% (the spec's stated model bias: the full optimizer matches it
+///   within [`Z::ONE`] SE + 0.2% (the model bias stated in docs/adaptive.md: the full optimizer matches it
 ///   within 0.2%).
-/// * Optimizer and P1 SDE (consistent correction) stationary loss against the §4.3 formula
+/// * Optimizer and P1 SDE (consistent correction) stationary loss against the docs/adaptive.md formula
 ///   (S6: 1.625e-3, 4.841270e-4, 5.494281e-5) within [`Z::ONE`] SE + an allowance of
-///   1% / 2% / 5% for θ = 0 / 5 / 50 (the spec's time-discretisation gap, 4% at θ = 50).
+///   1% / 2% / 5% for θ = 0 / 5 / 50 (the time-discretisation gap of docs/adaptive.md, 4% at θ = 50).
 fn adamw_stationary_s6_t5(name: &str, e: &mut dyn Engine) {
     let rho1 = (1.0 - 0.9) / ETA;
     let want = [1.625e-3, 4.841270e-4, 5.494281e-5];
@@ -132,10 +132,10 @@ fn adamw_stationary_s6_t5(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(adamw_stationary_s6_t5);
 
-/// Spec T13 (§4.2 "Pitfall"): h = σ = 1, θ = 0, β₁ = 0.9, η = 1e-3. The stationary E X² in units
-/// of ησ/(2h) is 1 with the consistent correction and without any, and ≈ 0.809 with the drift
-/// correction alone (frozen-V 2-D Lyapunov value). [`Z::ONE`] SE plus a 1.5% allowance for the
-/// V fluctuations the frozen-V values ignore.
+/// docs/oracles.md T13 (docs/adaptive.md, the correction and its noise companion): h = σ = 1,
+/// θ = 0, β₁ = 0.9, η = 1e-3. The stationary E X² in units of ησ/(2h) is 1 with the consistent
+/// correction and without any, and ≈ 0.809 with the drift correction alone (frozen-V 2-D Lyapunov
+/// value). [`Z::ONE`] SE plus a 1.5% allowance for the V fluctuations the frozen-V values ignore.
 fn adam_sde_drift_only_correction_is_biased_low_t13(name: &str, e: &mut dyn Engine) {
     for (correction, want) in [("consistent", 1.0), ("none", 1.0), ("drift-only", 0.809)] {
         let x = exp(&format!(
@@ -233,12 +233,12 @@ fn adam_weak_error_is_first_order(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(adam_weak_error_is_first_order);
 
-/// Spec S9 (§4.4 scaling rule, AdamW, κ = 2): (η, B, 1 − β_i, ε, θ) → (κη, κ²B, κ²(1 − β_i), ε/κ,
-/// κθ), with κ²B as σ → σ/κ. Base η = 1e-3, 1 − β₁ = 0.01, 1 − β₂ = 1e-3, θ = 5, x0 = 1.
-/// Stationary losses agree within [`Z::ONE`] SE (of the difference) plus 1.5% (spec check:
-/// 3.399e-4 vs 3.424e-4, a 0.7% time-discretisation gap; the frozen-V Lyapunov values are
-/// 3.400e-4 and 3.436e-4); the steps to reach 1.1× the stationary loss drop by κ² = 4 (spec
-/// check: 720 vs 177) to within ±25%.
+/// docs/oracles.md S9 (docs/adaptive.md scaling rule, AdamW, κ = 2): (η, B, 1 − β_i, ε, θ) → (κη,
+/// κ²B, κ²(1 − β_i), ε/κ, κθ), with κ²B as σ → σ/κ. Base η = 1e-3, 1 − β₁ = 0.01, 1 − β₂ = 1e-3,
+/// θ = 5, x0 = 1. Stationary losses agree within [`Z::ONE`] SE (of the difference) plus 1.5%
+/// (measured in docs/oracles.md: 3.399e-4 vs 3.424e-4, a 0.7% time-discretisation gap; the frozen-V
+/// Lyapunov values are 3.400e-4 and 3.436e-4); the steps to reach 1.1× the stationary loss drop by
+/// κ² = 4 (docs/oracles.md check: 720 vs 177) to within ±25%.
 fn adamw_scaling_rule_s9(name: &str, e: &mut dyn Engine) {
     let build = |k: f64, steps: u64, every: u64| {
         exp(&format!(

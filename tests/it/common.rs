@@ -58,7 +58,7 @@ pub fn run(exp: &Experiment, e: &mut dyn Engine) -> Result<RunResult> {
     optsde::plan::run(exp, e, &mut |_| {})
 }
 
-/// Reference quadratic of spec §1.5 with a model and run section.
+/// Reference quadratic of docs/objective-and-noise.md with a model and run section.
 pub fn reference(model: &str, refine: u32, paths: u64, steps: u64, start: u64, every: u64) -> Experiment {
     exp(&format!(
         r#"

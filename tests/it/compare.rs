@@ -1,6 +1,6 @@
 //! `optsde compare` and `optsde scale` (src/compare/, src/scale/) on the CPU engine: the SGD weak
 //! error against its exact value and its first order in η, the files of a SignSGD comparison, the
-//! AdamW scaling rule (spec S9), and the messages for bad flags.
+//! AdamW scaling rule (docs/oracles.md S9), and the messages for bad flags.
 
 use crate::common;
 use crate::tolerance::{Tolerance, Z};
@@ -20,7 +20,7 @@ fn exp(toml: &str) -> Experiment {
     Experiment::from_str(toml, "toml", "test", "test", &Overrides::default()).expect("valid test experiment")
 }
 
-/// The reference quadratic (spec §1.5) with SGD from x0 = 1 up to t = 0.32, where every
+/// The reference quadratic (docs/objective-and-noise.md) with SGD from x0 = 1 up to t = 0.32, where every
 /// coordinate's weak error has peaked (at t ≈ 1/(2h), the latest 0.25 for h = 2).
 const SGD: &str = "[model]\nname = 'sgd'\neta = 1e-3\n\
     [objective]\nname = 'quadratic'\nh = [1.0, 2.0, 5.0, 10.0]\n[noise]\nname = 'gaussian'\nsigma = [1.0, 2.0, 0.5, 3.0]\n\
@@ -52,7 +52,7 @@ fn exact_weak_gap(eta: f64, steps: u64, every: u64, r: u32) -> f64 {
     worst
 }
 
-/// Spec §2 and §14.0 on the reference quadratic from x0 = 1: SGD against its SDE (EM with the
+/// docs/sgd.md and docs/statistics.md on the reference quadratic from x0 = 1: SGD against its SDE (EM with the
 /// default refine 8) at η = 4e-3, 2e-3, 1e-3 over the same SDE time.
 /// * Each weak error of the loss (max over records of |E f(X) − E f(x)|) equals the exact one
 ///   (linear moment recursions of both schemes) within [`Z::ONE`] SE at the peak plus 2 SE for
@@ -92,7 +92,7 @@ fn sgd_weak_error_is_first_order() {
 
 /// A SignSGD comparison at the file's η through the binary: compare.csv has a header and one
 /// row per model (signsgd, signsgd-sde), compare.json the same runs; the stationary losses
-/// agree within [`Z::ONE`] SE plus 0.5% (spec §3.4 item 2: ratios 1.0031 and 1.0021 to the same
+/// agree within [`Z::ONE`] SE plus 0.5% (docs/signsgd.md: ratios 1.0031 and 1.0021 to the same
 /// formula).
 #[test]
 fn signsgd_compare_writes_csv_and_json() {
@@ -143,10 +143,10 @@ fn signsgd_compare_writes_csv_and_json() {
     Tolerance::se(Z::ONE, se).bias(0.005 * opt_loss).assert("stationary loss, SDE - optimizer", diff, 0.0);
 }
 
-/// Spec S9 through `scale --rule adamw --kappa 2` (sizes of tests/it/adaptive.rs): base η = 1e-3,
+/// docs/oracles.md S9 through `scale --rule adamw --kappa 2` (sizes of tests/it/adaptive.rs): base η = 1e-3,
 /// 1 − β₁ = 0.01, 1 − β₂ = 1e-3, θ = 5, x0 = 1; the rule scales η, σ, 1 − β_i, ε, θ and runs the
 /// scaled experiment for 1/κ² of the steps. The stationary loss ratio is 1 within [`Z::ONE`] of
-/// its SEs plus 1.5% (spec S9's 0.7% time-discretisation gap, 3.399e-4 vs 3.424e-4); the steps to
+/// its SEs plus 1.5% (docs/oracles.md S9's 0.7% time-discretisation gap, 3.399e-4 vs 3.424e-4); the steps to
 /// 1.1× the stationary loss shrink by κ² = 4 within ±25% (spec: 720 vs 177).
 #[test]
 fn adamw_scaling_rule_s9() {
@@ -171,7 +171,7 @@ fn adamw_scaling_rule_s9() {
 }
 
 /// Adam against both published SDEs from x0 = 1 with ρ₁ = 10, ρ₂ = 1 (β_i = 1 − ηρ_i) up to
-/// t = 2: P1's SDE (spec §4.2) tracks the optimizer, P7's (spec §5) does not, since far from the
+/// t = 2: P1's SDE (docs/adaptive.md) tracks the optimizer, P7's (docs/adaptive.md) does not, since far from the
 /// minimum (∇f)² ≫ σ² and P7's dV leaves (∇f)² out (tests/it/adaptive.rs measures its gap not
 /// shrinking with η). Here P7's weak loss error is over 10× P1's. With weight decay the P7 SDE is
 /// left out with a note (it has no θ).
@@ -199,15 +199,16 @@ fn adam_compare_has_both_sdes() {
     assert!(plan.notes[0].contains("adam-malladi-sde left out"), "{:?}", plan.notes);
 }
 
-/// The §6.5 rules. `dsignsgd` (η → 2η, N → 2N): the drift does not depend on N, so the steps
-/// to 1.1× the stationary loss halve, within [`Z::ONE`] SE + 5% (the time discretisation
-/// changes with η), and the loss is kept within as many SE + 1.5% (the linearisation bias
-/// O(ηh/σ), spec §14.0, doubles with η). `dcsgd` (rand-k, ω = 3, N = 4, the spec §6.4 setting; B → (1 + ω)B against
-/// the identity compressor): the loss ratio equals the exact discrete one,
-/// Σ σ²/(2N − ηh(N + ω)) over Σ σ²/(2N − ηhN) (spec §6.4 item 2), within [`Z::ONE`] SE; the
-/// steps ratio is 1 within as many SE + 5% (the first crossing of a flattening curve: its delta-method SE covers the
-/// loss noise at the crossing only; seeds 5–8 gave 0.97–1.03). 8 batches of 256 paths per run at
-/// least, so the batch-spread SEs have some degrees of freedom.
+/// The docs/distributed.md and docs/compressed.md rules. `dsignsgd` (η → 2η, N → 2N): the drift
+/// does not depend on N, so the steps to 1.1× the stationary loss halve, within [`Z::ONE`] SE + 5%
+/// (the time discretisation changes with η), and the loss is kept within as many SE + 1.5% (the
+/// linearisation bias O(ηh/σ), docs/statistics.md, doubles with η). `dcsgd` (rand-k, ω = 3, N = 4,
+/// the docs/oracles.md T3 setting; B → (1 + ω)B against the identity compressor): the loss ratio
+/// equals the exact discrete one, Σ σ²/(2N − ηh(N + ω)) over Σ σ²/(2N − ηhN) (docs/compressed.md
+/// item 2), within [`Z::ONE`] SE; the steps ratio is 1 within as many SE + 5% (the first crossing
+/// of a flattening curve: its delta-method SE covers the loss noise at the crossing only; seeds 5–8
+/// gave 0.97–1.03). 8 batches of 256 paths per run at least, so the batch-spread SEs have some
+/// degrees of freedom.
 #[test]
 fn distributed_scaling_rules() {
     let ds = exp("[model]\nname = 'dsignsgd'\neta = 1e-3\nagents = 2\n[objective]\nname = 'quadratic'\n\
@@ -264,7 +265,10 @@ fn bad_flags_are_rejected() {
     let scale = |e: &Experiment, rule, kappa, threshold| {
         scale::plan_scale(e, &ScaleOptions { rule, kappa, threshold }).map(|_| ())
     };
-    assert_has(&err_of(scale(&sgd, Rule::Adamw, Some(2.0), 1.1)), &["--rule", "adamw", "sgd", "adam-sde", "§4.4"]);
+    assert_has(
+        &err_of(scale(&sgd, Rule::Adamw, Some(2.0), 1.1)),
+        &["--rule", "adamw", "sgd", "adam-sde", "adaptive.md"],
+    );
     for k in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         assert_has(&err_of(scale(&sgd, Rule::Signsgd, Some(k), 1.1)), &["--kappa", &format!("{k}"), "> 0"]);
     }

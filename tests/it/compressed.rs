@@ -1,13 +1,13 @@
-//! Distributed compressed SGD (DCSGD) and its SDE (spec §6.1–6.4) on every engine, against the
-//! exact oracles of spec §14: T3 (exact discrete stationary second moment), T4 (exact EM
+//! Distributed compressed SGD (DCSGD) and its SDE (docs/compressed.md) on every engine, against the
+//! exact oracles of docs/oracles.md: T3 (exact discrete stationary second moment), T4 (exact EM
 //! stationary second moment), R8/R9 (full-batch mean-square growth and the two stability
 //! thresholds), H4 (the 1-D SDE's Student-t stationary law); plus the experiment-file checks of
 //! the new keys. Every oracle here is exact for the simulated scheme, so the tolerances are
-//! Monte Carlo only (spec §14.0): the standard-error tier, z named per test, plus a bias
+//! Monte Carlo only (docs/statistics.md): the standard-error tier, z named per test, plus a bias
 //! allowance only where a derived one is named (EM vs continuous law, histogram interpolation).
 //!
 //! Notation: h_j curvature, σ_j noise sd, N agents, ω the compressor's variance parameter
-//! (bernoulli p: ω = 1/p − 1; rand-k: ω = d/k − 1; spec §6.3), η step, Δt = η/r the EM step.
+//! (bernoulli p: ω = 1/p − 1; rand-k: ω = d/k − 1; docs/compressed.md), η step, Δt = η/r the EM step.
 
 use crate::common;
 use crate::tolerance::{Tolerance, Z};
@@ -20,7 +20,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 const H: [f64; 4] = [1.0, 2.0, 5.0, 10.0];
 const SIGMA: [f64; 4] = [1.0, 2.0, 0.5, 3.0];
 
-/// A 4-D quadratic (the reference h and σ of spec §1.5) run of a compressed model.
+/// A 4-D quadratic (the reference h and σ of docs/objective-and-noise.md) run of a compressed model.
 #[allow(clippy::too_many_arguments)]
 fn reference_dc(
     model: &str,
@@ -42,7 +42,7 @@ fn reference_dc(
     ))
 }
 
-/// Spec §6.4 item 2 (T3): exact discrete DCSGD, E x_j² = η(1+ω)σ_j² / (h_j(2N − ηh_j(N+ω))).
+/// docs/compressed.md item 2 (T3): exact discrete DCSGD, E x_j² = η(1+ω)σ_j² / (h_j(2N − ηh_j(N+ω))).
 /// Derivation (homogeneous agents, independent noises and compressor draws): conditionally on x,
 /// the average of the N compressed gradients has mean h_j x_j and variance
 /// ((1+ω)(h_j²x_j² + σ_j²) − h_j²x_j²)/N per coordinate, because E C_j(v)² = (1+ω)v_j² for both
@@ -51,7 +51,7 @@ fn t3(h: f64, sigma2: f64, eta: f64, n: f64, omega: f64) -> f64 {
     eta * (1.0 + omega) * sigma2 / (h * (2.0 * n - eta * h * (n + omega)))
 }
 
-/// Spec T4: the EM scheme of the DCSGD SDE with step Δt, E x² = (η/N)(1+ω)σ² /
+/// docs/oracles.md T4: the EM scheme of the DCSGD SDE with step Δt, E x² = (η/N)(1+ω)σ² /
 /// (h(2 − hΔt) − ηωh²/N): the fixed point of m' = (1 − hΔt)² m + (ηΔt/N)((1+ω)σ² + ωh² m).
 fn t4(h: f64, sigma2: f64, eta: f64, n: f64, omega: f64, dt: f64) -> f64 {
     (eta / n) * (1.0 + omega) * sigma2 / (h * (2.0 - h * dt) - eta * omega * h * h / n)
@@ -72,10 +72,10 @@ fn check_second_moments(what: &str, r: &optsde::plan::RunResult, want: &[f64], z
 }
 
 /// T3 for the discrete optimizer `dcsgd` on the reference quadratic, d = 4, N = 4, ω = 3, with
-/// η = 0.02 (10× spec §6.4's check, so that the exact discrete value differs from the SDE's
+/// η = 0.02 (10× the docs/oracles.md T3 check, so that the exact discrete value differs from the SDE's
 /// continuous-time value η(1+ω)σ²/(h(2N − ηωh)) by up to 12% at h = 10, far beyond the
 /// tolerance: the test tells the two apart). Mean-square stability needs η < 2N/(h_max(N+ω)) =
-/// 0.114 (R9). Size (spec §14.0): burn-in 400 steps = 8/(ηh_min); 700 steps of averaging = 14
+/// 0.114 (R9). Size (docs/statistics.md): burn-in 400 steps = 8/(ηh_min); 700 steps of averaging = 14
 /// time units at rate h_min = 1, so the relative SE of E x_0² is ≈ √(2/(8192·14)) = 0.4%; 32
 /// batches of 256 paths give the SE; [`Z::MANY`] (5 checks per run).
 fn dcsgd_t3(name: &str, e: &mut dyn Engine, compressor: &str, omega: f64, seed: u64) {
@@ -98,15 +98,15 @@ fn dcsgd_bernoulli_matches_exact_discrete_t3(name: &str, e: &mut dyn Engine) {
 per_engine!(dcsgd_bernoulli_matches_exact_discrete_t3);
 
 /// T3 with rand-k, d = 4, k = 1 (ω = 3). Rand-k has off-diagonal covariance, but per-coordinate
-/// second moments see only its diagonal (spec §6.4), so T3 is the same as for Bernoulli.
+/// second moments see only its diagonal (docs/compressed.md), so T3 is the same as for Bernoulli.
 fn dcsgd_randk_matches_exact_discrete_t3(name: &str, e: &mut dyn Engine) {
     dcsgd_t3(name, e, "name = 'rand-k'\nk = 1", 3.0, 32);
 }
 per_engine!(dcsgd_randk_matches_exact_discrete_t3);
 
 /// T4 for `dcsgd-sde`: Bernoulli (kernel with diagonal diffusion) at r = 1, where T4 equals T3
-/// (spec §6.4 item 2: EM with Δt = η is the exact discrete recursion), and rand-k (the O(d)
-/// sampler of spec §6.3) at r = 2. Same setting, sizes and z as the T3 tests.
+/// (docs/compressed.md item 2: EM with Δt = η is the exact discrete recursion), and rand-k (the O(d)
+/// sampler of docs/compressed.md) at r = 2. Same setting, sizes and z as the T3 tests.
 fn dcsgd_sde_matches_exact_em_t4(name: &str, e: &mut dyn Engine) {
     let (eta, n, omega) = (0.02, 4.0, 3.0);
     for i in 0..4 {
@@ -168,7 +168,7 @@ fn check_growth(what: &str, r: &optsde::plan::RunResult, ey: f64, ey2: f64, per_
     }
 }
 
-/// Spec R8 and R9 (full batch, σ = 0, 1-D, h = 1, x0 = 1, Bernoulli p = 1/32 so ω = 31, N = 2).
+/// docs/oracles.md R8 and R9 (full batch, σ = 0, 1-D, h = 1, x0 = 1, Bernoulli p = 1/32 so ω = 31, N = 2).
 ///
 /// SDE (R8): dX = −hX dt + √(ηω/N) h|X| dW; its EM step is X' = X(1 − hΔt + b ζ), b² = ηΔtωh²/N,
 /// ζ = sign(X)ξ ~ N(0,1) independent of the past, so x_n² = x0² Π Y_i, Y = (1 − hΔt + bζ)²:
@@ -236,7 +236,7 @@ fn dcsgd_full_batch_growth_and_thresholds_r8_r9(name: &str, e: &mut dyn Engine) 
 }
 per_engine!(dcsgd_full_batch_growth_and_thresholds_r8_r9);
 
-/// Spec §6.4 item 3 / H4: the 1-D `dcsgd-sde` (Bernoulli p = 1/4, ω = 3) with h = 2, σ = 1,
+/// docs/compressed.md item 4 / H4: the 1-D `dcsgd-sde` (Bernoulli p = 1/4, ω = 3) with h = 2, σ = 1,
 /// N = 2, η = 0.05 has stationary law s·t_ν', ν' = 1 + 2N/(ηωh) = 14.33,
 /// s² = (1+ω)σ²/(ωh²ν'); variance 0.02703, |x| quantiles 0.2682/0.4524/0.6278 at
 /// 0.9/0.99/0.999 (a Gaussian of that variance: 0.2704/0.4235/0.5410).
@@ -271,7 +271,7 @@ fn dcsgd_sde_1d_stationary_law_is_student_t_h4(name: &str, e: &mut dyn Engine) {
     let abs_quantile = |pr: f64| law.inverse_cdf(0.5 + pr / 2.0);
     let spec_q = [(0.9, 0.2682), (0.99, 0.4524), (0.999, 0.6278)];
     for (pr, q) in spec_q {
-        assert!((abs_quantile(pr) - q).abs() < 1e-4, "t-law quantile {pr}: {} vs spec {q}", abs_quantile(pr));
+        assert!((abs_quantile(pr) - q).abs() < 1e-4, "t-law quantile {pr}: {} vs docs {q}", abs_quantile(pr));
     }
     let (lo, hi, bins) = (-0.8f64, 0.8f64, 128usize);
     let w = (hi - lo) / bins as f64;
@@ -362,7 +362,7 @@ fn accepted(t: &str) -> Experiment {
         .unwrap_or_else(|e| panic!("expected a valid experiment, got {e} for\n{t}"))
 }
 
-/// The good inputs these tests start from are valid, and ω follows spec §6.3.
+/// The good inputs these tests start from are valid, and ω follows docs/compressed.md.
 #[test]
 fn compressor_good_inputs_and_omega() {
     for (c, omega) in [
@@ -432,8 +432,8 @@ fn refuses_compressor_on_other_models_and_sde_without_covariance() {
 }
 
 /// ν must be > 0 everywhere; the SDEs driven by the noise covariance need ν > 2 and their
-/// message points to the discrete optimizer and to the sign methods (spec §6.4 item 6); the sign
-/// SDEs need ν ≥ 1 (the tabulated CDF, spec §13.3).
+/// message points to the discrete optimizer and to the sign methods (docs/compressed.md item 6); the sign
+/// SDEs need ν ≥ 1 (the tabulated CDF, docs/heavy-tails.md).
 #[test]
 fn refuses_bad_nu() {
     for nu in ["0", "-1"] {
@@ -487,10 +487,10 @@ fn refuses_bad_divergence_bound() {
     refused(&text("dcsgd", "agents = 4", "", GAUSS, "divergence_bound = inf"), &["run.divergence_bound"]);
 }
 
-/// Issue 4's exact instance (spec §6.4 item 2, T3/T4): rand-k with d = 8, k = 2 (ω = 3), N = 4,
+/// Issue 4's exact instance (docs/compressed.md item 2, T3/T4): rand-k with d = 8, k = 2 (ω = 3), N = 4,
 /// h = linspace(1, 8, 8), σ = linspace(0.5, 2, 8), η = 2e-3: `dcsgd` against the exact discrete
 /// E x_j² (E f = 7.291682e-3, checked here) and `dcsgd-sde` with refine 2 against the exact EM
-/// value. Size (spec §14.0): burn-in 2500 steps = 5/(ηh_min); 10 000 steps of averaging = 20 time
+/// value. Size (docs/statistics.md): burn-in 2500 steps = 5/(ηh_min); 10 000 steps of averaging = 20 time
 /// units at rate 1, so E x_0²'s relative SE ≈ √(2/(6144·20)) = 0.4%; [`Z::MANY`] as above. The
 /// SE estimate itself varies by ±25% between seeds (0.37–0.58% over six seeds at 4096 paths), so
 /// 6144 paths keep 4.5 SE under the 2.5% that the size check asks.
@@ -499,7 +499,7 @@ fn dcsgd_randk_d8_k2_matches_t3_and_t4(name: &str, e: &mut dyn Engine) {
     let h: Vec<f64> = (0..8).map(|i| 1.0 + i as f64).collect();
     let sigma: Vec<f64> = (0..8).map(|i| 0.5 + 1.5 * i as f64 / 7.0).collect();
     let t3_loss: f64 = (0..8).map(|i| 0.5 * h[i] * t3(h[i], sigma[i] * sigma[i], eta, n, omega)).sum();
-    assert!((t3_loss / 7.291682e-3 - 1.0).abs() < 1e-6, "spec §6.4 item 2: E f = {t3_loss}");
+    assert!((t3_loss / 7.291682e-3 - 1.0).abs() < 1e-6, "docs/compressed.md item 2: E f = {t3_loss}");
     let list = |v: &[f64]| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ");
     for (model, refine, seed) in [("dcsgd", 1u32, 61u64), ("dcsgd-sde", 2, 62)] {
         let dt = eta / f64::from(refine);

@@ -1,4 +1,4 @@
-//! Distributed SGD and SignSGD with N agents (spec §2, §6.1–6.2, §14 S7) on every engine.
+//! Distributed SGD and SignSGD with N agents (docs/distributed.md, docs/oracles.md S7) on every engine.
 //! Tolerances: [`Z::ONE`] standard errors plus a stated bias allowance where the oracle is an
 //! approximation.
 
@@ -22,8 +22,8 @@ fn distributed(model: &str, agents: u32, paths: u64, steps: u64, start: u64) -> 
     ))
 }
 
-/// Spec §2 (c): DSGD's exact discrete stationary E x_i² = ησ²/(N h (2 − ηh)); the SDE with
-/// refine 1 has the same exact EM value (spec §1.4). N = 4.
+/// docs/distributed.md: DSGD's exact discrete stationary E x_i² = ησ²/(N h (2 − ηh)); the SDE with
+/// refine 1 has the same exact EM value (docs/objective-and-noise.md). N = 4.
 fn dsgd_matches_exact_discrete(name: &str, e: &mut dyn Engine) {
     for model in ["dsgd", "dsgd-sde"] {
         let r = run(&distributed(model, 4, 8192, 30000, 5000), e).unwrap();
@@ -37,8 +37,8 @@ fn dsgd_matches_exact_discrete(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(dsgd_matches_exact_discrete);
 
-/// Spec S7: DSignSGD (optimizer and SDE) with N = 4 has stationary loss
-/// (η/16)√(π/2) Tr Σ^{1/2} = 5.091589e-4 (+ 0.5%: the phase-3 linearisation, spec MC ratio
+/// docs/oracles.md S7: DSignSGD (optimizer and SDE) with N = 4 has stationary loss
+/// (η/16)√(π/2) Tr Σ^{1/2} = 5.091589e-4 (+ 0.5%: the phase-3 linearisation, Monte Carlo ratio
 /// 0.9970), and the loss scales as 1/N: N · loss(N) for N ∈ {1, 4, 16} equals
 /// (η/4)√(π/2) Tr Σ^{1/2} within its SE (scaled by N) + 0.5%.
 fn dsignsgd_stationary_loss_and_linear_speedup(name: &str, e: &mut dyn Engine) {

@@ -1,5 +1,5 @@
-//! Student-t gradient noise (spec §1.2) in the SGD-type models and the S10 comparison of
-//! DSignSGD with DCSGD under heavy tails (spec §6.4 items 5–6, §14.2 S10), on every engine.
+//! Student-t gradient noise (docs/heavy-tails.md) in the SGD-type models and the S10 comparison of
+//! DSignSGD with DCSGD under heavy tails (docs/heavy-tails.md, docs/oracles.md S10), on every engine.
 //!
 //! **The sampler's law.** The discrete optimizers draw T by Bailey's method as documented in
 //! `src/noise.rs`: T = cos Θ · √(ν(W^{−2/ν} − 1)), Θ uniform, W = `unit48` = (w_hi ≫ 8) 2^-24 +
@@ -61,7 +61,7 @@ use std::f64::consts::PI;
 const H: [f64; 4] = [1.0, 2.0, 5.0, 10.0];
 const SCALE: [f64; 4] = [1.0, 2.0, 0.5, 3.0];
 
-/// c_ν = Γ((ν+1)/2)/(√(νπ) Γ(ν/2)), the t_ν density at 0 (spec §1.1).
+/// c_ν = Γ((ν+1)/2)/(√(νπ) Γ(ν/2)), the t_ν density at 0 (docs/heavy-tails.md).
 fn c_nu(nu: f64) -> f64 {
     (ln_gamma(0.5 * (nu + 1.0)) - ln_gamma(0.5 * nu)).exp() / (nu * std::f64::consts::PI).sqrt()
 }
@@ -279,7 +279,7 @@ fn heavy_tail_allowance(nu: f64, terms: &[(f64, f64, f64)]) -> (f64, f64) {
     (delta, s2.sqrt())
 }
 
-/// Spec §6.4 item 2 (T3), with σ² the noise variance: η(1+ω)σ²/(h(2N − ηh(N+ω))).
+/// docs/compressed.md item 2 (T3), with σ² the noise variance: η(1+ω)σ²/(h(2N − ηh(N+ω))).
 fn t3(h: f64, var: f64, eta: f64, n: f64, omega: f64) -> f64 {
     eta * (1.0 + omega) * var / (h * (2.0 * n - eta * h * (n + omega)))
 }
@@ -294,10 +294,10 @@ fn student_exp(model: &str, extra: &str, nu: f64, eta: f64, paths: u64, steps: u
     )
 }
 
-/// Spec §6.4 item 6 for the SGD-type models: σ_j² → scale_j² ν/(ν−2). ν = 5 (finite fourth
-/// moment, so the Gaussian SE reasoning of spec §14.0 holds). `sgd` (exact discrete, spec §2 (c):
+/// docs/compressed.md item 6 for the SGD-type models: σ_j² → scale_j² ν/(ν−2). ν = 5 (finite fourth
+/// moment, so the Gaussian SE reasoning of docs/statistics.md holds). `sgd` (exact discrete, docs/sgd.md:
 /// E x_j² = η Var Z_j/(h_j(2 − ηh_j)), with the sampler's variance), `dsgd` with N = 4 (same
-/// divided by N), and at r = 1 (exact EM, spec §1.4; Gaussian increments with the t-law's
+/// divided by N), and at r = 1 (exact EM, docs/objective-and-noise.md; Gaussian increments with the t-law's
 /// variance ν/(ν−2)) `sgd-sde` and `dcsgd-sde` with rand-k, N = 4, ω = 3 (T4 at Δt = η equals
 /// T3); all are T3 with their (N, ω), ω = 0 without compression. η = 0.01; burn-in 400 steps =
 /// 4/(ηh_min); 600 averaging steps (T = 6): design relative SE of E x_i² √(2/(P h_i T)), 0.64%
@@ -391,9 +391,9 @@ fn dsignsgd_loss(nu: f64, eta: f64, n: u32) -> f64 {
     (0..4).map(|i| 0.5 * H[i] * dsignsgd_lattice(H[i], SCALE[i], eta, n, c_nu(nu), &|z| t.cdf(z))).sum()
 }
 
-/// The lattice oracle reproduces the spec's Monte Carlo checks at η = 1e-3 within their stated
-/// ±0.6% (spec §14.0): S7 (Gaussian, N = 4) MC 5.0761e-4, S3 (ν = 3, N = 1) MC 2.2114e-3; and the
-/// phase-3 formulas are within 0.3% of it there (spec: linearisation bias ≤ 0.3%).
+/// The lattice oracle reproduces the Monte Carlo checks of docs/oracles.md at η = 1e-3 within their stated
+/// ±0.6% (docs/statistics.md): S7 (Gaussian, N = 4) MC 5.0761e-4, S3 (ν = 3, N = 1) MC 2.2114e-3; and the
+/// phase-3 formulas are within 0.3% of it there (docs/statistics.md: linearisation bias ≤ 0.3%).
 #[test]
 fn dsignsgd_lattice_oracle_reproduces_spec_s3_s7() {
     let gauss = Normal::new(0.0, 1.0).unwrap();
@@ -449,7 +449,7 @@ per_engine!(s10_dsignsgd_student_t_matches_exact_discrete);
 const DC_ETA: f64 = 0.02;
 const DC_EXTRA: &str = "agents = 4\n[compressor]\nname = 'rand-k'\nk = 1";
 
-/// Spec §6.4 items 1, 2, 6 and S10 for the discrete `dcsgd`: stationary E x_j² is T3 with the
+/// docs/compressed.md items 1, 2, 6 and S10 for the discrete `dcsgd`: stationary E x_j² is T3 with the
 /// noise variance scale_j² Var T (the sampler's; the t-law value is printed). Sizes: burn-in
 /// 300 steps = 6/(ηh_min), 700 averaging steps, 8192 paths (32 batches); [`Z::ONE`] plus the
 /// heavy-tail shortfall δ of the module docs (for the loss; per coordinate only at ν = 5).
@@ -486,7 +486,7 @@ fn dcsgd_student_t(name: &str, e: &mut dyn Engine, nu: f64, seed: u64) {
     let total: f64 = terms.iter().map(|(m, c, _)| m * c * v).sum();
     assert!((total / loss - 1.0).abs() < 1e-9, "Σ M c Var T = {total} must be the T3 loss {loss}");
     let (delta, s_tail) = heavy_tail_allowance(nu, &terms);
-    // The Gaussian part (spec §14.0): Var of the time average of ½h_j x_j² is (½h_j m_j)² 2/(P h_j T).
+    // The Gaussian part (docs/statistics.md): Var of the time average of ½h_j x_j² is (½h_j m_j)² 2/(P h_j T).
     let t_units = win * DC_ETA;
     let s_gauss =
         (0..4).map(|i| (0.5 * H[i] * want[i]).powi(2) * 2.0 / (paths as f64 * H[i] * t_units)).sum::<f64>().sqrt();
@@ -506,7 +506,7 @@ fn dcsgd_student_t(name: &str, e: &mut dyn Engine, nu: f64, seed: u64) {
     let se = st.loss_se.max(se_model);
     eprintln!("{name}: batch SE {:.2}%, used {:.2}%", 100.0 * st.loss_se / loss, 100.0 * se / loss);
     Tolerance::se(Z::ONE, se).bias(delta).assert(&format!("{name} dcsgd ν={nu} loss (T3)"), st.loss_mean, loss);
-    // The spec's formula (t-law variance): the sampler's documented cap is a further bias.
+    // The docs/compressed.md formula (t-law variance): the sampler's documented cap is a further bias.
     let cap = loss_law - loss;
     let what = format!("{name} dcsgd ν={nu} loss vs T3 with ν/(ν−2) (cap bias {:.2}%)", 100.0 * cap / loss);
     Tolerance::se(Z::ONE, se).bias(delta + cap).assert(&what, st.loss_mean, loss_law);

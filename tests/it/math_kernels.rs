@@ -1,5 +1,5 @@
-//! Float32 special functions of `src/math.rs` against f64 references (spec §13.1, §13.2,
-//! §14.1 T8/T9). Each test prints the largest error it found, and a failing assertion prints
+//! Float32 special functions of `src/math.rs` against f64 references (docs/numerics.md,
+//! docs/oracles.md T8/T9). Each test prints the largest error it found, and a failing assertion prints
 //! x, actual, expected, difference and tolerance. Every function is checked in both
 //! arithmetics (`optsde::cpu::Arith`): multiply-adds split (`FMA` false, what lavapipe computes)
 //! and fused (`FMA` true, the CPU backend's default), against the same bounds.
@@ -8,11 +8,11 @@ use optsde::math::*;
 use optsde::rng::open_unit;
 use statrs::function::erf::{erf, erfc};
 
-/// T8 (spec §14.1): erf abs error ≤ 2e-7 on [−6, 6].
+/// T8 (docs/oracles.md): erf abs error ≤ 2e-7 on [−6, 6].
 const ERF_ABS_TOL: f64 = 2e-7;
 /// T8: erf relative error ≤ 5e-7 for x ≠ 0.
 const ERF_REL_TOL: f64 = 5e-7;
-/// 1 − erf² relative error on [0, 6] (spec §13.2 measures 2.8e-6, from rounding −x² in erfc).
+/// 1 − erf² relative error on [0, 6] (docs/numerics.md measures 2.8e-6, from rounding −x² in erfc).
 const ONE_MINUS_SQ_REL_TOL: f64 = 1e-5;
 /// √(1 − erf²) from `erf_and_diffusion` for |x| < 0.5: its degree-4 polynomial (fit 4.0e-9,
 /// f32 evaluation measured ≤ 6.4e-8 relative) with margin for a few f32 roundings (2^-22).
@@ -95,7 +95,7 @@ fn t8_erf_accuracy_in<const FMA: bool>() {
     );
 }
 
-/// √(1 − erf²) from `erf_and_diffusion` (the SignSGD SDE's diffusion factor, spec §3.2, §13.2) on
+/// √(1 − erf²) from `erf_and_diffusion` (the SignSGD SDE's diffusion factor, docs/signsgd.md, docs/numerics.md) on
 /// [−6, 6] and small |x|, against f64; its erf is `erf_f32` bit for bit, its |x| < 0.5 branch is
 /// `erf_small_and_diffusion` bit for bit; T9 through it.
 #[test]
@@ -140,12 +140,12 @@ fn diffusion_factor_accuracy_in<const FMA: bool>() {
     }
     println!("({mode}) sqrt(1 - erf^2): max rel error {max_small:.3e} for |x| < 0.5, {max_big:.3e} on 0.5 <= |x| <= 6");
 
-    // T9 (spec §14.1): sqrt(1 − erf²) at x = 4.5 is 1.983e-5.
+    // T9 (docs/oracles.md): sqrt(1 − erf²) at x = 4.5 is 1.983e-5.
     let x = 4.5f32;
     let expected = one_minus_erf_sq(x as f64).sqrt();
     assert!(
         (expected - 1.983e-5).abs() <= 0.0005e-5,
-        "T9 reference: sqrt(1 - erf^2)(4.5) in f64 = {expected:e}, spec value 1.983e-5 (4 digits)"
+        "T9 reference: sqrt(1 - erf^2)(4.5) in f64 = {expected:e}, docs value 1.983e-5 (4 digits)"
     );
     let actual = erf_and_diffusion::<FMA>(x).1 as f64;
     let diff = actual - expected;
@@ -176,7 +176,7 @@ fn diffusion_factor_never_nan_and_erf_saturates_in<const FMA: bool>() {
         assert!(!e.is_nan() && e.abs() <= 1.0, "({mode}) x = {x:e}: erf = {e:e}, expected in [-1, 1]");
     }
     // In the far tail (true 1 − erf² ≈ 1e-175 at |x| = 20) the computed 1 − erf² = s² is bounded
-    // by the exp clamp at −87: erfc ≤ t·e^−87 ≈ 1.5e-39, which spec §13.1 calls negligible; at
+    // by the exp clamp at −87: erfc ≤ t·e^−87 ≈ 1.5e-39, which docs/numerics.md calls negligible; at
     // ±inf t = 0.
     const TAIL_TOL: f64 = 1e-37;
     for (x, want) in [(f32::INFINITY, 1.0f32), (f32::NEG_INFINITY, -1.0), (20.0, 1.0), (-20.0, -1.0)] {

@@ -1,6 +1,6 @@
-//! Closed-form oracles of `shared/spec/models.md`, each run on every engine (CPU twin and, with
+//! Closed-form oracles of `docs/oracles.md`, each run on every engine (CPU twin and, with
 //! an adapter, the GPU). Tolerances: the standard-error tier (batch spread over independent
-//! paths, spec §14.0), with a bias allowance where the oracle is an approximation.
+//! paths, docs/statistics.md), with a bias allowance where the oracle is an approximation.
 
 use crate::common;
 use crate::tolerance::{Tolerance, Z};
@@ -13,7 +13,7 @@ const ETA: f64 = 1e-3;
 const H: [f64; 4] = [1.0, 2.0, 5.0, 10.0];
 const SIGMA: [f64; 4] = [1.0, 2.0, 0.5, 3.0];
 
-/// Spec §1.4 (T1): EM of dX = −aX dt + s dW with step Δt has stationary variance
+/// docs/objective-and-noise.md (T1): EM of dX = −aX dt + s dW with step Δt has stationary variance
 /// s² / (a (2 − aΔt)); for the SGD SDE a = h, s² = ησ², Δt = η/r.
 fn exact_em_var(h: f64, sigma: f64, refine: u32) -> f64 {
     let dt = ETA / f64::from(refine);
@@ -38,7 +38,7 @@ fn sgd_sde_stationary_matches_exact_em(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(sgd_sde_stationary_matches_exact_em);
 
-/// Test 1, transient (spec R3, in its exact-EM form): from x0 = 1, E x_k² follows
+/// Test 1, transient (docs/oracles.md R3, in its exact-EM form): from x0 = 1, E x_k² follows
 /// m ← (1 − hΔt)² m + ησ²Δt per EM substep. Each record's E x² = var + mean² has
 /// SE = sqrt((2v² + 4μ²v)/P) (Gaussian law of the linear scheme); [`Z::FAMILY`]: 4 coordinates
 /// × 6 records are tested at once.
@@ -70,7 +70,7 @@ fn sgd_sde_transient_matches_exact_em_recursion(name: &str, e: &mut dyn Engine) 
 }
 per_engine!(sgd_sde_transient_matches_exact_em_recursion);
 
-/// Test 2 (spec T2, §2 (c)): discrete SGD stationary loss = 3.575089e-3 (exact linear
+/// Test 2 (docs/oracles.md T2, docs/sgd.md): discrete SGD stationary loss = 3.575089e-3 (exact linear
 /// recursion), within [`Z::ONE`] SE.
 fn sgd_discrete_stationary_loss(name: &str, e: &mut dyn Engine) {
     let x = reference("sgd", 1, 16384, 30000, 5000, 10);
@@ -86,9 +86,9 @@ fn sgd_discrete_stationary_loss(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(sgd_discrete_stationary_loss);
 
-/// Test 3 (spec S2, §3.4 item 2): SignSGD (SDE and optimizer) stationary loss
+/// Test 3 (docs/oracles.md S2, docs/signsgd.md): SignSGD (SDE and optimizer) stationary loss
 /// (η/4)√(π/2) Tr Σ^{1/2} = 2.036635e-3, within [`Z::ONE`] SE plus a 0.5% allowance for the
-/// phase-3 linearisation and discretisation bias (spec: O(ηh/σ) ≤ 0.3%; Monte Carlo ratios
+/// phase-3 linearisation and discretisation bias (docs/signsgd.md: O(ηh/σ) ≤ 0.3%; Monte Carlo ratios
 /// 1.0021 for the SDE with Δt = η and 1.0031 for the optimizer). Burn-in 7000 steps ≥ 5/a_min
 /// (a_min = √(2/π)·h/σ = 0.8).
 fn signsgd_stationary_loss(name: &str, e: &mut dyn Engine) {
@@ -106,7 +106,7 @@ fn signsgd_stationary_loss(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(signsgd_stationary_loss);
 
-/// The exact 1-D stationary density of the SignSGD SDE (spec §3.4 item 4, H2), by quadrature:
+/// The exact 1-D stationary density of the SignSGD SDE (docs/signsgd.md, H2), by quadrature:
 /// log p(x) = −ln(1 − e²) − (2/η) ∫₀ˣ e/(1 − e²) du, e = erf(hu/(√2σ)), with 1 − e² computed as
 /// erfc(|z|)(2 − erfc(|z|)). Returns grid points and normalised density on [−l, l].
 fn signsgd_density(h: f64, sigma: f64, eta: f64, l: f64, n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -146,7 +146,7 @@ fn signsgd_sde_histogram_matches_fokker_planck(name: &str, e: &mut dyn Engine) {
     let (xs, p) = signsgd_density(h, sigma, eta, 1.0, 200_000);
     let dx = xs[1] - xs[0];
     let var: f64 = xs.iter().zip(&p).map(|(x, p)| x * x * p * dx).sum();
-    assert!((var - 0.00611).abs() < 0.00001, "quadrature variance {var} vs spec check 0.00611");
+    assert!((var - 0.00611).abs() < 0.00001, "quadrature variance {var} vs docs check 0.00611");
     let mass = |a: f64, b: f64| -> f64 {
         xs.windows(2)
             .zip(p.windows(2))
@@ -191,7 +191,7 @@ range = [-0.6, 0.6]
 per_engine!(signsgd_sde_histogram_matches_fokker_planck);
 
 /// Guards the oracle plumbing itself: the histogram test's quadrature agrees with the
-/// phase-3 Gaussian variance (η/2)√(π/2) σ/h to the spec's stated 2.6% gap (0.00627 vs 0.00611).
+/// phase-3 Gaussian variance (η/2)√(π/2) σ/h to the 2.6% gap stated in docs/signsgd.md (0.00627 vs 0.00611).
 #[test]
 fn signsgd_density_quadrature_sanity() {
     let (xs, p) = signsgd_density(1.0, 0.2, 0.05, 1.0, 200_000);

@@ -1,6 +1,6 @@
 //! Figures, `.npy` files and `optsde plot`: every figure renders as SVG and PNG for one model of
 //! each family, the `.npy` files hold exactly the numbers of the CSV and JSON outputs, a saved
-//! run redraws to the same figures, and the closed forms drawn over the data match the spec's
+//! run redraws to the same figures, and the closed forms drawn over the data match the docs'
 //! own checks. CPU engine only, tiny runs.
 
 use crate::common;
@@ -312,7 +312,7 @@ fn one_d(model: &str, rest: &str, h: f64, sigma: f64) -> Experiment {
 
 #[test]
 fn theory_matches_the_spec_checks() {
-    // Spec §3.4 (4): h = 1, σ = 0.2, η = 0.05: the Fokker–Planck variance is 0.00611.
+    // docs/signsgd.md: h = 1, σ = 0.2, η = 0.05: the Fokker–Planck variance is 0.00611.
     let exp = one_d("name = \"signsgd-sde\"\neta = 0.05", "", 1.0, 0.2);
     let th = theory::stationary(&exp, &[0.6]);
     let law = &th.laws[0].as_ref().unwrap().law;
@@ -323,13 +323,13 @@ fn theory_matches_the_spec_checks() {
     let mass: f64 = (0..n).map(|k| law.pdf(-0.6 + 1.2 * (k as f64 + 0.5) / n as f64) * 1.2 / n as f64).sum();
     assert!((mass - 1.0).abs() < 1e-6, "mass {mass}");
 
-    // Spec §3.4 (2): the reference SignSGD SDE loss, 2.034390e-3 with the b_i correction.
+    // docs/signsgd.md: the reference SignSGD SDE loss, 2.034390e-3 with the b_i correction.
     let exp = common::reference("signsgd-sde", 1, 256, 100, 50, 10);
     let half = [0.2, 0.2, 0.05, 0.1];
     let (loss, label) = theory::stationary(&exp, &half).loss.unwrap();
     assert!((loss / 2.034390e-3 - 1.0).abs() < 1e-3, "reference sign-SDE loss {loss:.6e} ({label})");
 
-    // Spec §6.4 (3): h = 2, σ = 1, ω = 3, N = 2, η = 0.05: ν′ = 14.33, variance 0.02703,
+    // docs/compressed.md item 4: h = 2, σ = 1, ω = 3, N = 2, η = 0.05: ν′ = 14.33, variance 0.02703,
     // |x| quantiles 0.2682 / 0.4524 / 0.6278 at 0.9 / 0.99 / 0.999.
     let exp =
         one_d("name = \"dcsgd-sde\"\neta = 0.05\nagents = 2", "[compressor]\nname = \"bernoulli\"\np = 0.25", 2.0, 1.0);
@@ -352,7 +352,7 @@ fn theory_matches_the_spec_checks() {
         assert!((q - expected).abs() < 2e-4, "|x| quantile {q} vs {expected}");
     }
 
-    // Spec §2 (c) / T2: discrete SGD on the reference instance, E f = 3.575089e-3; T3: DCSGD.
+    // docs/sgd.md / T2: discrete SGD on the reference instance, E f = 3.575089e-3; T3: DCSGD.
     let (loss, _) = theory::stationary(&common::reference("sgd", 1, 256, 100, 50, 10), &half).loss.unwrap();
     assert!((loss / 3.575089e-3 - 1.0).abs() < 1e-6, "SGD {loss}");
     let dcsgd = optsde::spec::example("dcsgd", &Default::default()).unwrap();

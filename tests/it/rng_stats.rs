@@ -322,7 +322,7 @@ fn fused_and_split_normals_agree() {
 /// across 256 blocks each) against the standard normal CDF.
 ///
 /// alpha = 1e-4; asymptotic critical value D_crit = sqrt(−ln(alpha/2)/2)/sqrt(n)
-/// (≈ 2.17e-3 at n = 2^20). Box–Muller in f32 caps |z| at ≈ 5.77 (spec §13.4), a missing
+/// (≈ 2.17e-3 at n = 2^20). Box–Muller in f32 caps |z| at ≈ 5.77 (docs/numerics.md), a missing
 /// probability ≈ 8e-9, far below the KS resolution at this n.
 #[test]
 fn ks_standard_normal() {

@@ -1,6 +1,6 @@
 //! Student-t noise (`src/noise.rs`, `shaders/shared/tdist.wgsl`): the sign-SDE drift
-//! A = 2F_ν − 1 and diffusion² 1 − A² (spec §3.2, §13.2, §13.3, §14.1 T10), the sampler
-//! (spec §13.4), c_ν and the sign-SDE loss oracle (spec §3.4 item 3), and the GPU kernels
+//! A = 2F_ν − 1 and diffusion² 1 − A² (docs/heavy-tails.md, docs/oracles.md T10), the sampler
+//! (docs/heavy-tails.md), c_ν and the sign-SDE loss oracle (docs/heavy-tails.md), and the GPU kernels
 //! against their CPU twins. Failing assertions print the input, actual, expected, difference
 //! and tolerance; every accuracy test prints the largest error it found.
 //!
@@ -39,11 +39,11 @@ fn sample(fma: bool, w: &[u32; 4], t: &TParams) -> f32 {
     }
 }
 
-/// T10 (spec §14.1): |A − (2F_ν − 1)| ≤ 6e-7.
+/// T10 (docs/oracles.md): |A − (2F_ν − 1)| ≤ 6e-7.
 const T10_ABS_TOL: f64 = 6e-7;
-/// Spec T10's closed-form ν.
+/// docs/oracles.md T10's closed-form ν.
 const CLOSED_NUS: [f64; 7] = [1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 30.0];
-/// Table ν: the non-integer ones of spec T10's extension and 100, plus integers (the table
+/// Table ν: the non-integer ones of docs/oracles.md T10's extension and 100, plus integers (the table
 /// serves any ν ≥ 0.5), ν = 1000 and two ν < 1.
 const TABLE_NUS: [f64; 12] = [0.5, 0.7, 1.0, 1.5, 2.5, 3.0, 3.7, 7.3, 30.0, 64.0, 100.0, 1000.0];
 /// Table path, relative error of 1 − A² (measured ≤ 2.1e-6 for ν ≤ 1000 while 1 − A² ≥ 1e-4,
@@ -159,10 +159,10 @@ fn check_moments(what: &str, nu: f64, tab: f32, table: &[f32], abs_oms_tol: f64,
 // Host references
 // ---------------------------------------------------------------------------------------------
 
-/// c_ν (spec §14.1 T10: c_3 = 0.367552597, c_4 = 0.375) against statrs' density at 0, and the
-/// sign-SDE stationary-loss constants 1/(8c_ν) of spec §3.4 item 3 (six digits).
+/// c_ν (docs/oracles.md T10: c_3 = 0.367552597, c_4 = 0.375) against statrs' density at 0, and the
+/// sign-SDE stationary-loss constants 1/(8c_ν) of docs/heavy-tails.md (six digits).
 #[test]
-#[allow(clippy::approx_constant)] // spec §3.4's six digits, 0.392699 = π/8 at ν = 1
+#[allow(clippy::approx_constant)] // docs/heavy-tails.md six digits, 0.392699 = π/8 at ν = 1
 fn c_nu_values_and_sign_sde_oracle() {
     let c3 = c_nu(3.0);
     assert!((c3 - 0.367_552_597).abs() <= 5e-10, "c_3: actual {c3:.12}, expected 0.367552597, tolerance 5e-10");
