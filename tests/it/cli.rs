@@ -246,6 +246,7 @@ fn small_cpu_run_writes_the_three_files() {
             "histograms.json",
             "loss.png",
             "loss.svg",
+            "manifest.json",
             "moments.csv",
             "moments.npy",
             "moments.png",
