@@ -5,9 +5,12 @@
 
 use crate::experiment::{BATCH, Experiment};
 use crate::plan::RunResult;
-use crate::stats::{MIN_RELIABLE_BATCHES, STATIONARITY_Z};
+use crate::stats::{MIN_RELIABLE_BATCHES, RecordStats, STATIONARITY_Z};
 
-use super::summary::last_reached;
+/// The last record any path has reached (the last step once the run is complete).
+pub fn last_reached(r: &RunResult) -> Option<&RecordStats> {
+    r.records.iter().rev().find(|rec| rec.paths > 0)
+}
 
 /// Whether paths reached a record and every one of them had diverged there.
 pub fn all_diverged(r: &RunResult) -> bool {

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{self, MANIFEST};
 use super::npy::{HIST_COUNTS_NPY, HIST_EDGES_NPY, HIST_OUTSIDE_NPY, MOMENTS_NPY};
-use super::{HISTOGRAMS, MOMENTS, SUMMARY, SWEEP_CSV};
+use super::moments::MOMENTS;
+use super::run::HISTOGRAMS;
+use super::summary::SUMMARY;
+use super::sweep::SWEEP_CSV;
 use crate::error::{Error, Result};
 
 /// What is about to be written into a folder.

@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::checks::warnings;
+use super::checks::{last_reached, warnings};
 use super::moments::MomentRow;
-use super::summary::{SUMMARY, em_updates_per_second, last_reached, path_steps_per_second, ratio};
+use super::summary::{SUMMARY, em_updates_per_second, path_steps_per_second, ratio};
 use crate::experiment::Experiment;
 use crate::plan::RunResult;
 use crate::spec::Study;

@@ -4,11 +4,10 @@
 
 use serde_json::{Value, json};
 
-use super::checks::{all_diverged, warnings};
+use super::checks::{all_diverged, last_reached, warnings};
 use super::moments::MomentRow;
 use crate::experiment::Experiment;
 use crate::plan::RunResult;
-use crate::stats::RecordStats;
 
 /// The file name of [`summary_json`]'s text.
 pub const SUMMARY: &str = "summary.json";
@@ -25,11 +24,6 @@ fn nums(xs: &[f64]) -> Value {
 /// `a / b`, `NaN` (→ null) when `b` is not positive.
 pub(super) fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { f64::NAN }
-}
-
-/// The last record any path has reached (the last step once the run is complete).
-pub(super) fn last_reached(r: &RunResult) -> Option<&RecordStats> {
-    r.records.iter().rev().find(|rec| rec.paths > 0)
 }
 
 /// Optimizer path-steps per second.

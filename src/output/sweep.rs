@@ -6,11 +6,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::checks::last_reached;
 use super::files::create_dir;
 use super::manifest::{MANIFEST, Manifest};
 use super::moments::MomentRow;
 use super::run::write_run_files;
-use super::summary::{last_reached, num, ratio, summary_json};
+use super::summary::{num, ratio, summary_json};
 use crate::error::Result;
 use crate::plan::RunResult;
 use crate::spec::Study;

@@ -115,12 +115,12 @@ fn cli_draws_and_redraws_the_sweep_figure() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(bare.join("sweep.csv").is_file() && !bare.join("sweep.svg").exists());
 
-    // A damaged sweep.csv: a clear error naming the file.
+    // A damaged sweep.csv: a clear error naming the file (it is not the one the manifest lists).
     std::fs::write(bare.join("sweep.csv"), "point,stationary_loss\n").unwrap();
     let o = Command::new(BIN).args(["plot", bare.to_str().unwrap()]).output().unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("sweep.csv") && err.contains("header"), "{err}");
+    assert!(err.contains("sweep.csv is not the file manifest.json lists"), "{err}");
 
     // The library entry point writes into the sweep directory too.
     let st = study(&format!("{BASE}{GRID}"));
