@@ -98,14 +98,6 @@ pub fn read(dir: &Path) -> Result<Option<Manifest>> {
 /// listed length and hash (a sweep's point manifests are checked in turn by loading the point).
 pub fn verify(dir: &Path) -> Result<Manifest> {
     let Some(m) = read(dir)? else {
-        let summary = dir.join(super::summary::SUMMARY);
-        if !summary.exists() && !dir.join(super::sweep::SWEEP_CSV).exists() {
-            return Err(Error::Io {
-                action: "not an optsde run directory (`optsde run --out DIR` writes one): cannot read",
-                path: summary,
-                source: std::io::ErrorKind::NotFound.into(),
-            });
-        }
         return Err(mixed(
             dir,
             format!(

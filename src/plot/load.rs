@@ -67,7 +67,6 @@ pub struct SavedRun {
 /// `histograms.json` from `dir`, after checking that they are the snapshot its `manifest.json`
 /// lists (a folder of mixed snapshots is refused).
 pub fn load_run(dir: &Path) -> Result<SavedRun> {
-    output::manifest::verify(dir)?;
     let read = |name: &str| {
         let path = dir.join(name);
         std::fs::read_to_string(&path).map(|text| (text, path.clone())).map_err(|source| Error::Io {
@@ -80,6 +79,9 @@ pub fn load_run(dir: &Path) -> Result<SavedRun> {
         serde_json::from_str::<Value>(text)
             .map_err(|e| Error::Syntax { path: path.display().to_string(), message: e.to_string() })
     };
+    // A folder without a summary is not a run's (that message first); then the manifest check.
+    read(output::SUMMARY)?;
+    output::manifest::verify(dir)?;
     let (text, summary_path) = read(output::SUMMARY)?;
     let summary = json(&text, &summary_path)?;
     let exp = crate::spec::experiment_from_summary(&summary, &summary_path)?;

@@ -42,8 +42,8 @@ pub fn figure_files() -> Vec<String> {
 /// Redraw the figures of the run saved in `dir` (`optsde plot DIR`), or of every point and of
 /// the sweep when `dir` holds a sweep (a `sweep.csv`; see [`replot_sweep`]).
 pub fn replot(dir: &Path) -> Result<Vec<PathBuf>> {
-    let manifest = output::manifest::verify(dir)?;
-    if manifest.kind == "sweep" {
+    let kind = output::manifest::read(dir)?.map(|m| m.kind);
+    if kind.as_deref() == Some("sweep") || (kind.is_none() && dir.join(output::SWEEP_CSV).is_file()) {
         return replot_sweep(dir);
     }
     let run = load_run(dir)?;
