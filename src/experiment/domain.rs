@@ -78,6 +78,16 @@ pub fn fmt_f64(x: f64) -> String {
     }
 }
 
+/// `x` rounded to 15 significant decimal digits, the most every f64 holds exactly: a value
+/// computed from decimal inputs (a grid point, k·η) then reads as its decimal intent
+/// (`0.7`, not `7.000000000000001e-1`). Not finite: `x` itself.
+pub fn round_to_15_digits(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.14e}").parse().unwrap_or(x)
+}
+
 /// A list as messages show it: `[a, b, ...]`, at most [`SHOW_MAX`] elements and then the count.
 pub fn show_list<T: Display>(items: &[T]) -> String {
     let shown: Vec<String> = items.iter().take(SHOW_MAX).map(ToString::to_string).collect();
