@@ -249,6 +249,9 @@ fn distributed_scaling_rules() {
     Tolerance::se(Z::ONE, r.loss_ratio_se).bias(0.015).assert("dsignsgd loss ratio", r.loss_ratio, 1.0);
     let steps = r.steps_ratio.unwrap();
     Tolerance::se(Z::ONE, r.steps_ratio_se).bias(0.05 * 0.5).assert("dsignsgd steps ratio", steps, 0.5);
+    // Both ratios agree with the rule's predictions (0.3 and 0.9 SE with seed 5), and the report says so.
+    assert_eq!((r.loss_ratio_agrees, r.steps_ratio_agrees), (Some(true), Some(true)), "{}", r.table());
+    assert!(r.table().contains("agrees ("), "{}", r.table());
 
     let h: Vec<f64> = (1..=8).map(f64::from).collect();
     let sigma: Vec<f64> = (0..8).map(|i| 0.5 + 1.5 * f64::from(i) / 7.0).collect();
@@ -272,6 +275,34 @@ fn distributed_scaling_rules() {
     Tolerance::se(Z::ONE, r.loss_ratio_se).assert("dcsgd loss ratio vs exact discrete", r.loss_ratio, want);
     let steps = r.steps_ratio.unwrap();
     Tolerance::se(Z::ONE, r.steps_ratio_se).bias(0.05).assert("dcsgd steps ratio", steps, 1.0);
+}
+
+/// A scaling rule far outside its validity is flagged: `dcsgd` (B → (1 + ω)B, predicted loss
+/// ratio 1) with rand-k (ω = 3), N = 2 at η = 0.05, where the exact discrete stationary losses
+/// (spec §6.4 item 2, as in `distributed_scaling_rules`) differ by a factor 1.71. The table says
+/// DISAGREES with the distance in SE and the relative difference; `scale.json` has
+/// `loss_ratio_agrees: false`.
+#[test]
+fn scale_flags_a_ratio_far_from_its_prediction() {
+    let dc = exp("[model]\nname = 'dcsgd'\neta = 0.05\nagents = 2\n[compressor]\nname = 'rand-k'\nk = 1\n\
+         [objective]\nname = 'quadratic'\nh = [1.0, 2.0, 5.0, 10.0]\n[noise]\nname = 'gaussian'\n\
+         sigma = [1.0, 2.0, 0.5, 3.0]\n[init]\nx0 = 1.0\n[run]\npaths = 2048\nsteps = 2000\nseed = 5\n\
+         [record]\nevery = 10\n[stationary]\nstart = 500\nevery = 5\nbins = 16\n");
+    let plan = scale::plan_scale(&dc, &ScaleOptions { rule: Rule::Dcsgd, kappa: None, threshold: 1.1 }).unwrap();
+    let r = scale::scale(&plan, &mut CpuEngine::new(), &mut |_| {}).unwrap();
+    let table = r.table();
+    eprint!("{table}");
+    let (eta, n, omega) = (0.05, 2.0, 3.0);
+    let (h, sigma) = ([1.0, 2.0, 5.0, 10.0], [1.0f64, 2.0, 0.5, 3.0]);
+    let loss = |w: f64| -> f64 { (0..4).map(|i| sigma[i].powi(2) / (2.0 * n - eta * h[i] * (n + w))).sum() };
+    let exact = loss(omega) / loss(0.0);
+    eprintln!("exact discrete ratio {exact:.4}, measured {:.4} ± {:.4}", r.loss_ratio, r.loss_ratio_se);
+    assert!(exact > 1.5, "{exact}");
+    assert_eq!(r.loss_ratio_agrees, Some(false), "z = {}", r.loss_ratio_z);
+    assert!(r.loss_ratio_z > scale::AGREE_Z, "{}", r.loss_ratio_z);
+    assert!(table.contains("DISAGREES: ") && table.contains("SE from the prediction (+"), "{table}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["loss_ratio_agrees"], false);
 }
 
 fn err_of<T: std::fmt::Debug>(r: optsde::Result<T>) -> String {
