@@ -1,5 +1,6 @@
 //! Path-steps per second of the fused advance kernel on each backend (criterion reports
-//! "elements/s" = optimizer path-steps/s; for d = 16 multiply by 16 for coordinate-steps).
+//! "elements/s" = path-steps/s, paths × steps / s; for d = 16 multiply by 16 for
+//! path-coordinate-steps/s).
 //! `signsgd-sde` and `sgd-sde` at d = 1, `adam-sde` at d = 1 and d = 16, `dsignsgd` and
 //! `dcsgd` (rand-k, k = 4) with N = 4 agents at d = 16; 2^20 paths × 1000 steps (d = 16: 2^16
 //! paths), stationary sampling every 10 steps after step 500.

@@ -57,6 +57,51 @@ pub(crate) fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
     Err(Error::NoAdapter { detail: "optsde was built without the `gpu` feature".into() })
 }
 
+/// Give the process a usable `XDG_RUNTIME_DIR` when it has none (unset, or not a directory):
+/// a private `optsde-runtime-<uid>` folder (mode 0700) in the temporary directory. Mesa's Vulkan
+/// drivers (lavapipe included) look for one when wgpu creates the instance and print `error:
+/// XDG_RUNTIME_DIR is invalid or not set in the environment` otherwise, which reads as an optsde
+/// error although nothing is wrong. If the folder cannot be made, the variable is left as it was
+/// (Mesa's message is the only effect).
+///
+/// # Safety
+///
+/// Call it before the process starts any thread (`main` calls it first): it sets an environment
+/// variable, which races with any other thread reading or writing the environment.
+pub unsafe fn ensure_runtime_dir() {
+    let usable = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_dir());
+    if usable {
+        return;
+    }
+    if let Some(dir) = private_runtime_dir() {
+        // SAFETY: the caller guarantees that no other thread exists yet.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir) };
+    }
+}
+
+/// `optsde-runtime-<uid>` in the temporary directory, created with mode 0700 if missing; an
+/// existing one only if it is a directory of this user that nobody else can enter. `None` where
+/// the user id is unknown (no `/proc/self`: Mesa's Linux drivers are not there either).
+#[cfg(unix)]
+fn private_runtime_dir() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let dir = std::env::temp_dir().join(format!("optsde-runtime-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => Some(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let m = std::fs::symlink_metadata(&dir).ok()?;
+            (m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o077 == 0).then_some(dir)
+        }
+        Err(_) => None,
+    }
+}
+
+#[cfg(not(unix))]
+fn private_runtime_dir() -> Option<std::path::PathBuf> {
+    None
+}
+
 /// One line per adapter wgpu can see (empty without the `gpu` feature).
 pub fn adapters() -> Vec<String> {
     #[cfg(feature = "gpu")]

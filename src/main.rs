@@ -217,6 +217,8 @@ fn positive(s: &str) -> std::result::Result<u64, String> {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: the first statement of main; no thread exists yet.
+    unsafe { backend::ensure_runtime_dir() };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),

@@ -1,6 +1,7 @@
 """The table of an alternated run of benches/ab/alternate.sh: per entry and backend, each
-round's median path-steps/s of both binaries, their ratio per round, and the spread of the old
-binary's timed runs ((max - min) / median). Usage: python3 benches/ab/table.py OUT"""
+round's median path-steps/s (paths × steps / s) of both binaries, their ratio per round, and the spread of the old
+binary's timed runs ((max - min) / median). The rate is computed from the median seconds, not
+read from bench.json, whose `path_steps_per_second` counted paths × d × steps before issue 23. Usage: python3 benches/ab/table.py OUT"""
 import glob
 import json
 import os
@@ -17,7 +18,7 @@ for f in sorted(glob.glob(os.path.join(out, "*", "*", "bench.json"))):
             backend = m["backend"]["kind"] + (" (sw)" if m["software"] else "")
             work = m["steps"] * m["paths"]
             runs.setdefault((name, backend), {}).setdefault(binary, []).append(
-                (int(round_), m["path_steps_per_second"], [work / s for s in m["run_seconds"]]))
+                (int(round_), work / m["seconds"], [work / s for s in m["run_seconds"]]))
 
 print("| entry | backend | old, per round | new, per round | new / old, per round | spread of old's runs |")
 print("|---|---|---|---|---|---|")

@@ -24,7 +24,8 @@ generator, not optsde's Threefry streams, so the two agree in law only: compare 
 z-score the bench prints.
 
 Timing: a warm-up (a few steps on one chunk, excluded) and then the whole loop over every chunk
-(`seconds`); `path_steps_per_second` = paths * dim * steps / seconds. Paths are processed in
+(`seconds`); `path_steps_per_second` = paths * steps / seconds (as `optsde run` counts) and
+`path_coordinate_steps_per_second` = paths * dim * steps / seconds. Paths are processed in
 chunks of at most 2^22 numbers per array, so memory stays bounded for any ensemble size.
 
 Usage: numpy_loop.py --model signsgd-sde --dim 1 --paths 1048576 --steps 1000 --seed 1
@@ -189,7 +190,8 @@ def main():
         "seed": a.seed,
         "chunk": chunk,
         "seconds": seconds,
-        "path_steps_per_second": a.paths * a.dim * a.steps / seconds,
+        "path_steps_per_second": a.paths * a.steps / seconds,
+        "path_coordinate_steps_per_second": a.paths * a.dim * a.steps / seconds,
         "final_loss_mean": float(final.astype(np.float64).mean()),
         "stationary_loss": float(per_path.mean()),
         "stationary_loss_se": se,

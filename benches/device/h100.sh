@@ -15,9 +15,9 @@ mkdir -p "$OUT"
 exec > >(tee -a "$OUT/log.txt") 2>&1
 say() { echo; echo "=== $* ($(date +%T))"; }
 skip() { case " ${SKIP:-} " in *" $1 "*) echo "(skipped: SKIP has $1)"; return 0;; esac; return 1; }
-# The last variant run's path-steps/s per entry (from its bench.json), or its error.
+# The last variant run's path-coordinate-steps/s (paths × d × steps / s) per entry (from its bench.json), or its error.
 rates() {
-    python3 -c "import json; d = json.load(open('/tmp/var/bench.json')); print('  '.join(f\"{e['entry']} {e['optsde'][0]['path_steps_per_second']:.3e}\" for e in d['entries']))" \
+    python3 -c "import json; d = json.load(open('/tmp/var/bench.json')); print('  '.join(f\"{e['entry']} {e['optsde'][0]['path_coordinate_steps_per_second']:.3e}\" for e in d['entries']))" \
         2>/dev/null || tail -2 /tmp/var.txt
     rm -f /tmp/var/bench.json
 }

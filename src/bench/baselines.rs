@@ -63,7 +63,10 @@ pub struct BaselineResult {
     pub paths: u64,
     pub steps: u64,
     pub seconds: f64,
+    /// paths × steps / seconds.
     pub path_steps_per_second: f64,
+    /// paths × d × steps / seconds.
+    pub path_coordinate_steps_per_second: f64,
     pub final_loss_mean: f64,
     pub stationary_loss: f64,
     pub stationary_loss_se: f64,

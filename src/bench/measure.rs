@@ -33,10 +33,10 @@ pub struct Measurement {
     pub seconds: f64,
     /// Every timed run's wall time, in order.
     pub run_seconds: Vec<f64>,
-    /// paths × d × steps / seconds.
+    /// paths × steps / seconds, as `optsde run` counts path-steps.
     pub path_steps_per_second: f64,
-    /// paths × steps / seconds.
-    pub optimizer_path_steps_per_second: f64,
+    /// paths × d × steps / seconds: coordinate updates.
+    pub path_coordinate_steps_per_second: f64,
     pub stationary_loss: f64,
     pub stationary_loss_se: f64,
     pub stationary_samples: u64,
@@ -135,7 +135,7 @@ pub(super) fn measure(
     let r = result.expect("at least one timed run");
     let seconds = median(&run_seconds);
     let (paths, steps) = (exp.run.paths, exp.run.steps);
-    let opt = paths as f64 * steps as f64 / seconds;
+    let path_steps = paths as f64 * steps as f64 / seconds;
     Ok(Measurement {
         backend: r.backend.clone(),
         software,
@@ -145,8 +145,8 @@ pub(super) fn measure(
         warmup_runs,
         seconds,
         run_seconds,
-        path_steps_per_second: opt * exp.dim as f64,
-        optimizer_path_steps_per_second: opt,
+        path_steps_per_second: path_steps,
+        path_coordinate_steps_per_second: path_steps * exp.dim as f64,
         stationary_loss: r.stationary.loss_mean,
         stationary_loss_se: r.stationary.loss_se,
         stationary_samples: r.stationary.samples,

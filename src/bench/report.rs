@@ -148,7 +148,10 @@ pub fn table(r: &Report) -> String {
         let _ = writeln!(s, "load      {:.2} (1-min average) before{after}, {} threads", l[0], m.cpu_threads);
     }
     let _ = writeln!(s);
-    let _ = writeln!(s, "path-steps/s = paths × d × steps / s (optimizer path-steps/s = paths × steps / s)");
+    let _ = writeln!(
+        s,
+        "path-steps/s = paths × steps / s (as optsde run counts); path-coord-steps/s = paths × d × steps / s"
+    );
     // A column per baseline: numpy and jax always (a dash where they did not run), torch when
     // it was asked for.
     let cols: Vec<&str> = r
@@ -157,7 +160,7 @@ pub fn table(r: &Report) -> String {
         .filter(|t| t.name != "torch" || t.unavailable.as_deref() != Some(NOT_ASKED))
         .map(|t| t.name.as_str())
         .collect();
-    let mut head = format!("{:<24} {:<9} {:>12} {:>12}", "entry", "backend", "path-st/s", "opt p-st/s");
+    let mut head = format!("{:<24} {:<9} {:>12} {:>12}", "entry", "backend", "path-st/s", "p-coord-st/s");
     for c in &cols {
         head.push_str(&format!(" {c:>12}"));
     }
@@ -177,7 +180,7 @@ pub fn table(r: &Report) -> String {
                 e.entry,
                 backend_label(&mm.backend.kind, mm.software),
                 sci(mm.path_steps_per_second),
-                sci(mm.optimizer_path_steps_per_second),
+                sci(mm.path_coordinate_steps_per_second),
             );
             for b in &bases {
                 line.push_str(&format!(" {:>12}", b.map_or("-".into(), sci)));

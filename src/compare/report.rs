@@ -22,6 +22,10 @@ pub(crate) fn pm(x: f64, se: f64) -> String {
     format!("{x:.4e} ± {se:.1e}")
 }
 
+/// Least |weak error| / SE of a weak error resolved from zero: the table marks the rows below
+/// it, and every point of a resolved order fit has at least this ([`super::order`] says why 3).
+pub const RESOLVED_Z: f64 = 3.0;
+
 /// One run's headline numbers.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunSummary {
@@ -125,9 +129,15 @@ pub struct OrderFit {
     pub quantity: &'static str,
     pub etas: Vec<f64>,
     pub errors: Vec<f64>,
+    /// Each error's standard error (NaN where there is none: "var").
+    pub errors_se: Vec<f64>,
     pub order: f64,
     /// From the points' Monte Carlo standard errors (NaN where they have none: "var").
     pub order_se: f64,
+    /// Whether the noise lets `order` stand as a result ([`super::order`]'s rule).
+    pub order_resolved: bool,
+    /// Why it is or is not resolved, with the paths a resolved fit would need.
+    pub order_note: String,
 }
 
 /// The result of [`compare`](super::compare).
@@ -255,7 +265,11 @@ impl CompareReport {
                     c.weak_var_max(),
                     pm(r.stationary_loss, r.stationary_loss_se),
                     pm(c.stationary_diff, c.stationary_diff_se),
-                    if c.weak_loss < 3.0 * c.weak_loss_se { "  (weak loss error within 3 SE of 0)" } else { "" }
+                    if c.weak_loss < RESOLVED_Z * c.weak_loss_se {
+                        format!("  (weak loss error within {RESOLVED_Z} SE of 0)")
+                    } else {
+                        String::new()
+                    }
                 );
             }
         }
@@ -265,12 +279,17 @@ impl CompareReport {
                 let se = if f.order_se.is_finite() { format!(" ± {:.3}", f.order_se) } else { String::new() };
                 let pts: Vec<String> =
                     f.etas.iter().zip(&f.errors).map(|(e, v)| format!("({e:.3e}, {v:.3e})")).collect();
+                // An unresolved p is not shown as a result: the note leads and p follows in brackets.
+                let fit = if f.order_resolved {
+                    format!("p = {:.3}{se}", f.order)
+                } else {
+                    format!("{} (p = {:.3}{se})", f.order_note, f.order)
+                };
                 let _ = writeln!(
                     s,
-                    "  {:<20} {:<4}  p = {:.3}{se}   points (eta, weak error): {}",
+                    "  {:<20} {:<4}  {fit}   points (eta, weak error): {}",
                     f.model,
                     f.quantity,
-                    f.order,
                     pts.join(" ")
                 );
             }

@@ -3,7 +3,7 @@
 //! the loss and of each coordinate's mean and variance, and the stationary loss difference.
 
 use super::report::{RecordGap, RunSummary, SdeComparison};
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, model_time};
 use crate::plan::RunResult;
 use crate::stats::Moments;
 
@@ -26,8 +26,8 @@ pub fn weak_errors(oe: &Experiment, opt: &RunResult, se: &Experiment, sde: &RunR
         let (mean_gap, mean_gap_se): (Vec<f64>, Vec<f64>) = (0..dim).map(diff).unzip();
         records.push(RecordGap {
             step: a.step,
-            t: a.step as f64 * oe.model.eta,
-            t_sde: a.step as f64 * tps,
+            t: model_time(a.step, oe.model.eta),
+            t_sde: model_time(a.step, tps),
             loss_optimizer: a.q[dim].mean,
             loss_optimizer_se: se_of(&a.q[dim]),
             loss_sde: b.q[dim].mean,

@@ -78,12 +78,14 @@ pub fn fmt_f64(x: f64) -> String {
     }
 }
 
-/// The model time of optimizer step `step` (`step × time_per_step`), rounded to 15 significant
-/// digits so that, say, step 7 at η = 0.1 reads 0.7 and not 0.7000000000000001: the product's
-/// last-bit error is float noise, not information.
-pub fn model_time(step: u64, time_per_step: f64) -> f64 {
-    let t = step as f64 * time_per_step;
-    if t.is_finite() && t != 0.0 { format!("{t:.14e}").parse().unwrap_or(t) } else { t }
+/// `x` rounded to 15 significant decimal digits, the most every f64 holds exactly: a value
+/// computed from decimal inputs (a grid point, k·η) then reads as its decimal intent
+/// (`0.7`, not `7.000000000000001e-1`). Not finite: `x` itself.
+pub fn round_to_15_digits(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.14e}").parse().unwrap_or(x)
 }
 
 /// A list as messages show it: `[a, b, ...]`, at most [`SHOW_MAX`] elements and then the count.

@@ -21,10 +21,10 @@ use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use serde::{Deserialize, Serialize};
 
-pub use domain::{Domain, SHOW_MAX, fmt_f64, model_time, show_list, show_reals};
+pub use domain::{Domain, SHOW_MAX, fmt_f64, round_to_15_digits, show_list, show_reals};
 pub use model::{
     Adaptive, BETA, Correction, EPS, ETA, MAX_AGENTS, ModelKind, ModelSpec, NO_CLOSED_FORM, WEIGHT_DECAY,
-    agents_domain, no_compressor,
+    agents_domain, model_time, no_compressor,
 };
 pub use problem::{
     ANY_REAL, CURVATURE, Compressor, KEEP_PROBABILITY, LEVELS, MIN_NU, MIN_NU_SIGN_SDE, NOISE_SCALE, NU, Noise,

@@ -5,7 +5,7 @@ use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use serde::{Deserialize, Serialize};
 
-use super::domain::{Domain, fmt_f64};
+use super::domain::{Domain, fmt_f64, round_to_15_digits};
 use super::problem::Compressor;
 use crate::error::{Error, Result};
 
@@ -161,6 +161,13 @@ impl ModelKind {
     pub fn time_per_step(self, eta: f64) -> f64 {
         if self.is_malladi() { eta * eta } else { eta }
     }
+}
+
+/// The model time t after `step` optimizer steps of `per_step` each
+/// ([`ModelKind::time_per_step`]), rounded to 15 significant digits so that t = 700 × 1e-3
+/// reads 0.7 wherever it is shown or written.
+pub fn model_time(step: u64, per_step: f64) -> f64 {
+    round_to_15_digits(step as f64 * per_step)
 }
 
 /// How the Adam SDE treats P1's ηρ₁(∇f − M) drift correction (docs/adaptive.md).

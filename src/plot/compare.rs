@@ -11,7 +11,9 @@
 //!   label says so. One legend above the panels names the models (same colours throughout).
 //! * `compare-order.svg/.png`, with two or more η: the weak error of the loss (max over the
 //!   records) against η on log–log axes, ± 2 SE, with each SDE's least-squares line (slope p from
-//!   [`crate::compare::order`], the value in the legend) and a slope-1 reference line.
+//!   [`crate::compare::order`], the value in the legend, followed by "within noise, not a
+//!   result" or "not determined, not a result" when the fit is not resolved) and a slope-1
+//!   reference line.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -396,11 +398,28 @@ impl<'a> ComparePlots<'a> {
                     let (e0, e1) =
                         lx.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
                     let at = |l: f64| (l.exp(), (my + f.order * (l - mx)).exp());
-                    Fit { order: f.order, order_se: f.order_se, line: [at(e0), at(e1)], centre: (mx.exp(), my.exp()) }
+                    Fit {
+                        order: f.order,
+                        order_se: f.order_se,
+                        unresolved: (!f.order_resolved).then(|| Self::verdict(f)),
+                        line: [at(e0), at(e1)],
+                        centre: (mx.exp(), my.exp()),
+                    }
                 });
                 OrderSeries { name: r.sdes[j], colour: Self::colour(j + 1), pts, fit }
             })
             .collect()
+    }
+
+    /// An unresolved fit's verdict as the legend shows it, from [`OrderFit::order_note`]:
+    /// "within noise, not a result (raise --paths ≈ 4×)" or "not determined, ...".
+    fn verdict(f: &OrderFit) -> String {
+        let (what, rest) = f.order_note.split_once(':').unwrap_or((&f.order_note, ""));
+        let factor = rest.split_once("(≈ ").and_then(|(_, t)| t.split_once('×')).map(|(n, _)| n);
+        match factor {
+            Some(n) => format!("{what}, not a result (raise --paths ≈ {n}×)"),
+            None => format!("{what}, not a result"),
+        }
     }
 
     fn order_entries(series: &[OrderSeries]) -> Vec<(String, Mark)> {
@@ -410,7 +429,13 @@ impl<'a> ComparePlots<'a> {
         }
         for s in series {
             let text = match &s.fit {
-                Some(f) => format!("{}: fitted order p = {}", s.name, fmt_order(f.order, f.order_se)),
+                Some(f) => {
+                    let p = fmt_order(f.order, f.order_se);
+                    match &f.unresolved {
+                        None => format!("{}: fitted order p = {p}", s.name),
+                        Some(why) => format!("{}: fitted order p = {p}, {why}", s.name),
+                    }
+                }
                 None => format!("{}: no fit (a weak error is 0 or not finite)", s.name),
             };
             e.push((text, Mark::Fit(s.colour)));
@@ -492,6 +517,8 @@ struct OrderSeries {
 struct Fit {
     order: f64,
     order_se: f64,
+    /// Why the fit is not a result ([`crate::compare::order`]'s rule); `None` when resolved.
+    unresolved: Option<String>,
     line: [(f64, f64); 2],
     centre: (f64, f64),
 }

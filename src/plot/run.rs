@@ -19,9 +19,9 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::kit::{
-    CAPTION_PX, DESC_PX, Drawing, Drawn, Mark, PALETTE, SIM, THEORY, TICK_PX, WIDTH, chart_builder, legend,
-    legend_strip, log_scale, log_ticks, mesh, render_png, render_svg, text_style, tick_format, top_center, value_range,
-    write_figure,
+    CAPTION_PX, DESC_PX, Drawing, Drawn, Mark, PALETTE, SIM, THEORY, TICK_PX, WIDTH, chart_builder, clear_upper_corner,
+    legend, legend_strip, log_scale, log_ticks, mesh, render_png, render_svg, text_style, tick_format, top_center,
+    value_range, write_figure,
 };
 use crate::error::Result;
 use crate::experiment::{Experiment, ModelKind, Objective};
@@ -376,6 +376,23 @@ impl<'a> Plots<'a> {
             .chain(grid.iter().map(|p| &p.1))
             .fold(0.0f64, |a, &b| if b.is_finite() { a.max(b) } else { a });
         let top = if top > 0.0 { top * 1.12 } else { 1.0 };
+        let theory_label = law.map(|l| match &l.detail {
+            Some(d) => format!("theory, {d}"),
+            None => "theory".to_string(),
+        });
+        let labels: Vec<&str> = std::iter::once("simulation").chain(theory_label.as_deref()).collect();
+        let ink: Vec<(f64, f64, f64)> = density
+            .iter()
+            .enumerate()
+            .map(|(j, &d)| (h.lo + j as f64 * width, h.lo + (j + 1) as f64 * width, d))
+            .chain(grid.iter().map(|&(x, y)| (x, x, y)))
+            .filter(|q| q.2.is_finite())
+            .collect();
+        // The plotting area inside the margins, tick labels and caption (the caption's height
+        // taken as two lines, so the box's share of the height errs on the large side).
+        let (aw, ah) = area.dim_in_pixel();
+        let plot_px = (f64::from(aw) - 24.0 - 78.0, f64::from(ah) - 24.0 - 52.0 - 2.0 * f64::from(DESC_PX));
+        let (corner, top) = clear_upper_corner(plot_px, &labels, h.lo..h.hi, top, &ink);
         let mut b = ChartBuilder::on(area);
         b.caption(caption, text_style(DESC_PX)).margin(12).x_label_area_size(52).y_label_area_size(78);
         let mut chart = b.build_cartesian_2d(h.lo..h.hi, 0.0..top)?;
@@ -400,17 +417,13 @@ impl<'a> Plots<'a> {
             }))?
             .label("simulation")
             .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 24, y + 7)], bar));
-        if let Some(l) = law {
-            let label = match &l.detail {
-                Some(d) => format!("theory, {d}"),
-                None => "theory".to_string(),
-            };
+        if let Some(label) = theory_label {
             chart
                 .draw_series(LineSeries::new(grid, THEORY.stroke_width(2)))?
                 .label(label)
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], THEORY.stroke_width(2)));
         }
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
+        legend(&mut chart, corner)
     }
 }
 

@@ -12,6 +12,27 @@ use crate::experiment::Experiment;
 use crate::output::files::{create_dir, json_bytes, write_atomic};
 use crate::plan::BackendInfo;
 
+/// A ratio further than this many standard errors from its prediction disagrees with it (the
+/// module docs say why 4).
+pub const AGREE_Z: f64 = 4.0;
+
+/// How many standard errors `measured` lies from `predicted` (signed), and whether that is
+/// within [`AGREE_Z`]; `None` when `se` is not a positive finite number.
+pub(crate) fn agreement(measured: f64, se: f64, predicted: f64) -> (f64, Option<bool>) {
+    let z = (measured - predicted) / se;
+    (z, (se > 0.0 && z.is_finite()).then(|| z.abs() <= AGREE_Z))
+}
+
+/// The verdict after a ratio in the table.
+fn verdict(z: f64, agrees: Option<bool>, measured: f64, predicted: f64) -> String {
+    let off = 100.0 * (measured / predicted - 1.0);
+    match agrees {
+        Some(true) => format!("agrees ({:.1} SE)", z.abs()),
+        Some(false) => format!("DISAGREES: {:.1} SE from the prediction ({off:+.1}%)", z.abs()),
+        None => "no standard error: agreement not judged".into(),
+    }
+}
+
 /// One side of a scaling check.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScaleSide {
@@ -43,9 +64,15 @@ pub struct ScaleReport {
     pub loss_ratio: f64,
     pub loss_ratio_se: f64,
     pub predicted_loss_ratio: f64,
+    /// (loss_ratio − predicted) / SE, and whether it is within [`AGREE_Z`] (`None`: no SE).
+    pub loss_ratio_z: f64,
+    pub loss_ratio_agrees: Option<bool>,
     pub steps_ratio: Option<f64>,
     pub steps_ratio_se: f64,
     pub predicted_steps_ratio: f64,
+    /// As for the loss ratio; `None` when the steps ratio was not measured.
+    pub steps_ratio_z: Option<f64>,
+    pub steps_ratio_agrees: Option<bool>,
     pub interpolation: &'static str,
     pub notes: Vec<String>,
     pub wall_seconds: f64,
@@ -92,20 +119,27 @@ impl ScaleReport {
         }
         let _ = writeln!(
             s,
-            "\nstationary loss ratio (scaled/base)  {:.4} ± {:.4}   predicted {}",
+            "\nstationary loss ratio (scaled/base)  {:.4} ± {:.4}   predicted {}   {}",
             self.loss_ratio,
             self.loss_ratio_se,
-            num(self.predicted_loss_ratio)
+            num(self.predicted_loss_ratio),
+            verdict(self.loss_ratio_z, self.loss_ratio_agrees, self.loss_ratio, self.predicted_loss_ratio)
         );
         match self.steps_ratio {
             Some(r) => {
                 let _ = writeln!(
                     s,
-                    "steps ratio to {}x the stationary loss  {:.4} ± {:.4}   predicted {:.4}",
+                    "steps ratio to {}x the stationary loss  {:.4} ± {:.4}   predicted {:.4}   {}",
                     num(self.threshold),
                     r,
                     self.steps_ratio_se,
-                    self.predicted_steps_ratio
+                    self.predicted_steps_ratio,
+                    verdict(
+                        self.steps_ratio_z.unwrap_or(f64::NAN),
+                        self.steps_ratio_agrees,
+                        r,
+                        self.predicted_steps_ratio
+                    )
                 );
             }
             None => {

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::plan::ScalePlan;
-use super::report::{ScaleReport, ScaleSide};
+use super::report::{ScaleReport, ScaleSide, agreement};
 use crate::compare::report::{RunSummary, num};
 use crate::error::Result;
 use crate::experiment::Experiment;
@@ -45,6 +45,8 @@ pub fn scale(plan: &ScalePlan, engine: &mut dyn Engine, log: &mut dyn FnMut(&str
         }
         _ => (None, f64::NAN),
     };
+    let (loss_ratio_z, loss_ratio_agrees) = agreement(loss_ratio, loss_ratio_se, plan.predicted_loss_ratio);
+    let steps_agreement = steps_ratio.map(|r| agreement(r, steps_ratio_se, plan.predicted_steps_ratio));
     let mut notes = plan.notes.clone();
     for (what, s) in [("base", &base), ("scaled", &scaled)] {
         if s.steps_to_target.is_none() {
@@ -68,9 +70,13 @@ pub fn scale(plan: &ScalePlan, engine: &mut dyn Engine, log: &mut dyn FnMut(&str
         loss_ratio,
         loss_ratio_se,
         predicted_loss_ratio: plan.predicted_loss_ratio,
+        loss_ratio_z,
+        loss_ratio_agrees,
         steps_ratio,
         steps_ratio_se,
         predicted_steps_ratio: plan.predicted_steps_ratio,
+        steps_ratio_z: steps_agreement.map(|a| a.0),
+        steps_ratio_agrees: steps_agreement.and_then(|a| a.1),
         interpolation: INTERPOLATION,
         notes,
         wall_seconds: t0.elapsed().as_secs_f64(),

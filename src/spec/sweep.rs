@@ -9,7 +9,7 @@ use super::doc::{Overrides, SpecFile, Val, parse, set_key};
 use super::table::{Table, bad};
 use super::validate::validate;
 use crate::error::{Error, Result};
-use crate::experiment::{BATCH, Experiment, fmt_f64};
+use crate::experiment::{BATCH, Experiment, fmt_f64, round_to_15_digits};
 use crate::kernel::KernelConsts;
 
 /// The sweepable parameters: (key, table). A key may also be written dotted (`model.eta`).
@@ -222,12 +222,7 @@ fn sweep_axes(sweep: &Val, origin: &str) -> Result<Vec<Axis>> {
                     },
                     None => return Err(bad(&field_name, v, "needs points = n (an integer >= 2)")),
                 };
-                (0..points)
-                    .map(|j| {
-                        let u = j as f64 / (points - 1) as f64;
-                        if kind == "log" { (lo.ln() + u * (hi.ln() - lo.ln())).exp() } else { lo + u * (hi - lo) }
-                    })
-                    .collect()
+                grid(kind == "log", lo, hi, points)
             }
             _ => {
                 return Err(bad(
@@ -240,6 +235,25 @@ fn sweep_axes(sweep: &Val, origin: &str) -> Result<Vec<Axis>> {
         axes.push(Axis { key: full, values });
     }
     Ok(axes)
+}
+
+/// `points` values from `lo` to `hi`, evenly spaced in log10 (`log`) or linearly: the ends
+/// exactly as written, the inner values rounded to 15 significant digits, so that a decade
+/// split in two gives 0.1, not 1.0000000000000002e-1 (every point's experiment, files and
+/// labels carry the value).
+fn grid(log: bool, lo: f64, hi: f64, points: usize) -> Vec<f64> {
+    (0..points)
+        .map(|j| {
+            if j == 0 {
+                return lo;
+            } else if j == points - 1 {
+                return hi;
+            }
+            let u = j as f64 / (points - 1) as f64;
+            let v = if log { 10f64.powf(lo.log10() + u * (hi.log10() - lo.log10())) } else { lo + u * (hi - lo) };
+            round_to_15_digits(v)
+        })
+        .collect()
 }
 
 /// A swept value as the file would write it (integers without a fraction).

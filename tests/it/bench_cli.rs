@@ -73,13 +73,16 @@ fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
         assert_eq!(r["backend"]["kind"], "cpu");
         assert_eq!(r["paths"], 1024);
         let what = spec.label();
+        // path-steps as `optsde run` counts them (paths × steps), and coordinate updates (× d).
         let ps = positive_finite(&r["path_steps_per_second"], &format!("{what}: path_steps_per_second"));
-        let ops =
-            positive_finite(&r["optimizer_path_steps_per_second"], &format!("{what}: optimizer_path_steps_per_second"));
+        let pcs = positive_finite(
+            &r["path_coordinate_steps_per_second"],
+            &format!("{what}: path_coordinate_steps_per_second"),
+        );
         let secs = positive_finite(&r["seconds"], &format!("{what}: seconds"));
         let expect = 1024.0 * 50.0 / secs;
-        assert!((ops - expect).abs() <= 1e-9 * expect, "{what}: {ops} optimizer path-steps/s, expected {expect}");
-        assert!((ps - ops * spec.dim as f64).abs() <= 1e-9 * ps, "{what}: {ps} path-steps/s vs {ops} × d");
+        assert!((ps - expect).abs() <= 1e-9 * expect, "{what}: {ps} path-steps/s, expected {expect}");
+        assert!((pcs - ps * spec.dim as f64).abs() <= 1e-9 * pcs, "{what}: {pcs} path-coordinate-steps/s vs {ps} × d");
         positive_finite(&r["stationary_loss"], &format!("{what}: stationary_loss"));
         positive_finite(&r["stationary_loss_se"], &format!("{what}: stationary_loss_se"));
         assert_eq!(e["baselines"].as_array().map(Vec::len), Some(0), "{what}: baselines ran despite --no-baselines");
@@ -206,8 +209,14 @@ fn baselines_print_their_figures() {
             let v: Value =
                 serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{tool} {model}: {e}: {stdout}"));
             assert_eq!((&v["tool"], &v["model"]), (&Value::from(tool), &Value::from(model)));
-            for key in ["seconds", "path_steps_per_second", "final_loss_mean", "stationary_loss", "stationary_loss_se"]
-            {
+            for key in [
+                "seconds",
+                "path_steps_per_second",
+                "path_coordinate_steps_per_second",
+                "final_loss_mean",
+                "stationary_loss",
+                "stationary_loss_se",
+            ] {
                 positive_finite(&v[key], &format!("{tool} {model}: {key}"));
             }
             // The bench reads exactly these fields.

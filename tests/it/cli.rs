@@ -399,6 +399,31 @@ fn auto_without_adapter_uses_the_cpu() {
     assert_eq!(summary["backend"]["kind"], "cpu");
 }
 
+/// Mesa's Vulkan drivers print `error: XDG_RUNTIME_DIR is invalid or not set in the environment`
+/// when the variable is unset or not a directory, which reads as an optsde error; optsde gives
+/// itself a private one first (`backend::ensure_runtime_dir`), so a GPU run says nothing of it.
+#[test]
+fn gpu_run_without_xdg_runtime_dir_prints_no_mesa_error() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let tmp = TempDir::new("xdg");
+    let f = tmp.file("tiny.toml", TINY);
+    for value in [None, Some("/nonexistent/xdg-runtime")] {
+        let out = tmp.path().join(format!("out-{}", value.is_some()));
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", f.to_str().unwrap(), "--backend", "gpu", "--quiet", "--out", out.to_str().unwrap()]);
+        match value {
+            None => cmd.env_remove("XDG_RUNTIME_DIR"),
+            Some(v) => cmd.env("XDG_RUNTIME_DIR", v),
+        };
+        let o = cmd.output().expect("the optsde binary runs");
+        let err = stderr(&o);
+        assert!(o.status.success(), "XDG_RUNTIME_DIR = {value:?}: {err}");
+        assert!(!err.contains("XDG_RUNTIME_DIR"), "XDG_RUNTIME_DIR = {value:?}: {err}");
+    }
+}
+
 /// An interrupted run keeps its last snapshot: with OPTSDE_CHECKPOINT_SECONDS=0 the outputs are
 /// rewritten after every segment; the process is killed mid-run and the files that remain are
 /// complete JSON marked `"complete": false`.

@@ -112,6 +112,24 @@ fn bad_sweep_specs_are_rejected() {
     assert!(e.contains("sweep") && e.contains("Study"), "{e}");
 }
 
+/// Range grids are the decimal values they stand for: the ends as written, the inner points
+/// rounded to 15 significant digits (issue 23: a log grid once gave 1.0000000000000002e-1).
+#[test]
+fn range_grids_have_clean_values() {
+    let values = |sweep: &str| -> Vec<f64> {
+        let st = study(&format!("{BASE}[sweep]\n{sweep}\n")).unwrap_or_else(|e| panic!("{sweep}: {e}"));
+        st.axes[0].values.clone()
+    };
+    assert_eq!(values("eta = { log = [1e-4, 1e-1], points = 4 }"), [1e-4, 1e-3, 1e-2, 1e-1]);
+    assert_eq!(
+        values("eta = { log = [0.01, 1.0], points = 5 }"),
+        [0.01, 0.0316227766016838, 0.1, 0.316227766016838, 1.0]
+    );
+    assert_eq!(values("eta = { linear = [0.1, 0.3], points = 5 }"), [0.1, 0.15, 0.2, 0.25, 0.3]);
+    let st = study(&format!("{BASE}[sweep]\neta = {{ log = [1e-3, 1e-1], points = 3 }}\n")).unwrap();
+    assert_eq!(st.points[1].exp.model.eta, 1e-2, "the point's experiment carries the clean value");
+}
+
 /// `optsde run` on a sweep file writes `sweep.csv` (one row per point, the swept values first)
 /// and a directory per point whose summary names its parameters.
 #[test]

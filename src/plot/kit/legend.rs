@@ -2,6 +2,8 @@
 //! (one centred row, or rows wrapped to the figure's width) from entries of a text and a
 //! [`Mark`], the sample drawn before it.
 
+use std::ops::Range;
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -24,6 +26,37 @@ where
         .border_style(BLACK.mix(0.4))
         .margin(12)
         .draw()
+}
+
+/// Where [`legend`]'s box of `labels` covers no data in a chart whose plotting area is `plot_px`
+/// (width, height in pixels) over x in `x` and y from 0 to `top`: the upper corner (left or
+/// right) whose strip under the box holds less data, and the y top that lifts the data in that
+/// strip below the box (at least `top`). `ink` is the data as (x₀, x₁, y): a bar over [x₀, x₁]
+/// or a point (x₀ = x₁) up to height y. With a plotting area too small for the box: the upper
+/// right and `top`.
+pub fn clear_upper_corner(
+    plot_px: (f64, f64),
+    labels: &[&str],
+    x: Range<f64>,
+    top: f64,
+    ink: &[(f64, f64, f64)],
+) -> (SeriesLabelPosition, f64) {
+    let style = text_style(LEGEND_PX);
+    let text_w = labels.iter().map(|t| style.font.box_size(t).map_or(10 * t.len() as u32, |b| b.0)).max().unwrap_or(0);
+    // plotters' box: 30 px of sample, a 12 px margin each side, 5 px from the plot's edges; its
+    // lines 1.25 font sizes apart (rounded up here).
+    let box_w = f64::from(text_w) + 30.0 + 24.0 + 5.0;
+    let box_h = labels.len() as f64 * 1.3 * f64::from(LEGEND_PX) + 24.0 + 5.0;
+    let (fx, fy) = (box_w / plot_px.0, box_h / plot_px.1);
+    if !(fx < 1.0 && fy < 0.8) {
+        return (SeriesLabelPosition::UpperRight, top);
+    }
+    let span = x.end - x.start;
+    let under = |lo: f64, hi: f64| ink.iter().filter(|q| q.1 >= lo && q.0 <= hi).map(|q| q.2).fold(0.0f64, f64::max);
+    let needed = |m: f64| top.max(m / (1.0 - fy));
+    let right = needed(under(x.end - fx * span, x.end));
+    let left = needed(under(x.start, x.start + fx * span));
+    if left < right { (SeriesLabelPosition::UpperLeft, left) } else { (SeriesLabelPosition::UpperRight, right) }
 }
 
 /// A legend sample.

@@ -16,7 +16,7 @@ mod render;
 mod style;
 
 pub use axes::{chart_builder, log_scale, log_ticks, log_ticks_at_most, mesh, tick_format, value_range};
-pub use legend::{Mark, legend, legend_height, legend_strip, legend_wrapped};
+pub use legend::{Mark, clear_upper_corner, legend, legend_height, legend_strip, legend_wrapped};
 pub use marker::{CAP, RING, Shape, draw_shape};
 pub use render::{Drawing, Drawn, render_png, render_svg, write_figure};
 pub use style::{
