@@ -21,6 +21,7 @@ pub const HISTOGRAMS: &str = "histograms.json";
 pub fn write_outputs(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> {
     create_dir(dir)?;
     write_atomic(dir, SUMMARY, &json_bytes(&summary_json(exp, r)))?;
+    write_atomic(dir, crate::spec::EXPERIMENT_TOML, crate::spec::to_toml(exp).as_bytes())?;
     write_atomic(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;
     let hists = serde_json::to_value(&r.histograms).unwrap_or(Value::Null);
     write_atomic(dir, HISTOGRAMS, &json_bytes(&hists))?;

@@ -32,6 +32,7 @@ pub fn write_sweep(dir: &Path, study: &Study, results: &[RunResult]) -> Result<(
         summary["sweep"] = Value::Object(params);
         write_atomic(&pd, SUMMARY, &json_bytes(&summary))?;
     }
+    write_atomic(dir, crate::spec::EXPERIMENT_TOML, crate::spec::study_toml(study).as_bytes())?;
     write_atomic(dir, SWEEP_CSV, sweep_csv(study, results).as_bytes())
 }
 
