@@ -180,14 +180,10 @@ pub fn parse(get: impl Fn(&str) -> Option<OsString>, set: &[String]) -> Result<E
     if let Some(s) = text(SHADER_DIR_VAR)?.filter(|s| s.trim().is_empty()) {
         return Err(Error::invalid(SHADER_DIR_VAR, format!("\"{s}\""), format!("must be {}", valid(SHADER_DIR_VAR))));
     }
-    if let Some(s) = text(BENCH_PATHS_VAR)? {
-        if !s.trim().parse::<u64>().is_ok_and(|n| n >= 1) {
-            return Err(Error::invalid(
-                BENCH_PATHS_VAR,
-                format!("\"{s}\""),
-                format!("must be {}", valid(BENCH_PATHS_VAR)),
-            ));
-        }
+    if let Some(s) = text(BENCH_PATHS_VAR)?
+        && !s.trim().parse::<u64>().is_ok_and(|n| n >= 1)
+    {
+        return Err(Error::invalid(BENCH_PATHS_VAR, format!("\"{s}\""), format!("must be {}", valid(BENCH_PATHS_VAR))));
     }
     let unknown = set.iter().filter(|n| !VARS.iter().any(|v| v.0 == n.as_str())).cloned().collect();
     Ok(Env { checkpoint_every, cpu_arith_split, gpu_variant, gpu_validation, unknown })

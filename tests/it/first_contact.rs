@@ -94,9 +94,9 @@ fn examples_name_prints_the_toml() {
     assert!(err.contains("\"sgdd\"") && EXAMPLES.iter().all(|(n, _, _)| err.contains(n)), "{err}");
 }
 
-/// Every hint line of `optsde examples` (`Label:   optsde ...`) works as printed: `examples NAME
-/// > FILE` writes a file that validates, `run` commands validate, and the quick look runs, with
-/// fewer path-steps than the example.
+/// Every hint line of `optsde examples` (`Label:   optsde ...`) works as printed: `examples
+/// NAME > FILE` writes a file that validates, `run` commands validate, and the quick look runs,
+/// with fewer path-steps than the example.
 #[test]
 fn every_hint_of_examples_works() {
     let o = optsde(&["examples"]);
