@@ -40,10 +40,7 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> 
 pub(crate) fn open_gpu() -> Result<(Box<dyn Engine>, bool)> {
     // A bad OPTSDE_GPU_VARIANT is an error even where no adapter exists (and `auto` would fall
     // back to the CPU): it is checked before the adapter is looked for.
-    let variant = match std::env::var(crate::gpu::VARIANT_VAR) {
-        Ok(spec) => Some((crate::gpu::VariantSettings::parse(&spec)?, spec)),
-        Err(_) => None,
-    };
+    let variant = crate::env::gpu_variant()?;
     let mut g = crate::gpu::GpuEngine::new()?;
     if let Some((settings, spec)) = &variant {
         g.apply_settings(settings, spec)?;

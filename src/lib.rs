@@ -12,6 +12,7 @@ pub mod backend;
 pub mod bench;
 pub mod compare;
 pub mod cpu;
+pub mod env;
 pub mod error;
 pub mod experiment;
 #[cfg(feature = "gpu")]
@@ -25,6 +26,7 @@ pub mod noise;
 pub mod output;
 pub mod plan;
 pub mod plot;
+pub mod provenance;
 pub mod rng;
 pub mod scale;
 pub mod shader;

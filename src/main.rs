@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use optsde::Result;
 use optsde::compare::{self, CompareOptions};
+use optsde::env::checkpoint_every;
 use optsde::experiment::{BackendChoice, Experiment};
 use optsde::scale::{self, Rule, ScaleOptions};
 use optsde::spec::{self, Overrides, Study};
@@ -30,8 +31,8 @@ struct Cli {
 enum Command {
     /// Run an experiment file (TOML, or JSON by extension) or a built-in example.
     Run(RunArgs),
-    /// List the built-in examples.
-    Examples,
+    /// List the built-in examples, or print one's TOML (`optsde examples sgd > my.toml`).
+    Examples(ExamplesArgs),
     /// List the GPU adapters wgpu can see.
     Devices,
     /// Run an optimizer and its SDEs on the same problem; report their weak error (and its
@@ -69,6 +70,15 @@ struct RunArgs {
     /// Random seed (overrides run.seed).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// First step of the stationary window (overrides stationary.start; must be < the steps).
+    #[arg(long, value_name = "N")]
+    start: Option<u64>,
+    /// Record the moments every N steps (overrides record.every).
+    #[arg(long, value_name = "N")]
+    record_every: Option<u64>,
+    /// Euler–Maruyama substeps per optimizer step, SDE models only (overrides run.refine).
+    #[arg(long, value_name = "R")]
+    refine: Option<u64>,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -79,6 +89,13 @@ struct RunArgs {
     /// wrote there, and nothing else).
     #[arg(long)]
     force: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ExamplesArgs {
+    /// Print this example's TOML instead of the list.
+    #[arg(value_name = "NAME")]
+    name: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -220,12 +237,17 @@ fn main() -> ExitCode {
     // SAFETY: the first statement of main; no thread exists yet.
     unsafe { backend::ensure_runtime_dir() };
     let cli = Cli::parse();
+    // The environment first, as the experiment file is validated before anything runs.
+    if matches!(cli.command, Command::Run(_) | Command::Compare(_) | Command::Scale(_) | Command::Bench(_))
+        && let Err(e) = optsde::env::load()
+    {
+        eprintln!("{}", error_report(&e));
+        return ExitCode::FAILURE;
+    }
+    optsde::provenance::start();
     let result = match cli.command {
         Command::Run(args) => run(args),
-        Command::Examples => {
-            examples();
-            Ok(())
-        }
+        Command::Examples(args) => examples(args.name.as_deref()),
         Command::Devices => {
             devices();
             Ok(())
@@ -290,11 +312,19 @@ fn open_backend(choice: BackendChoice) -> Result<Box<dyn plan::Engine>> {
 }
 
 fn run(args: RunArgs) -> Result<()> {
-    let overrides = Overrides { paths: args.paths, steps: args.steps, seed: args.seed, backend: args.backend };
+    let overrides = Overrides {
+        paths: args.paths,
+        steps: args.steps,
+        seed: args.seed,
+        backend: args.backend,
+        refine: args.refine,
+        start: args.start,
+        record_every: args.record_every,
+    };
     // 1. Validate (nothing touches the disk or the GPU before this succeeds).
     let study = match (&args.file, &args.example) {
         (Some(file), None) => Study::load(file, &overrides)?,
-        (None, Some(name)) => Study::single(spec::example(name, &overrides)?),
+        (None, Some(name)) => Study::single(example_noted(name, &overrides)?),
         (Some(_), Some(_)) => {
             usage_error(ErrorKind::ArgumentConflict, "give either an experiment FILE or --example NAME, not both")
         }
@@ -419,12 +449,6 @@ fn run_sweep(
     Ok(())
 }
 
-/// How often a running study rewrites its outputs: OPTSDE_CHECKPOINT_SECONDS, default 30.
-fn checkpoint_every() -> Duration {
-    let secs = std::env::var("OPTSDE_CHECKPOINT_SECONDS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(30.0);
-    Duration::from_secs_f64(secs.max(0.0))
-}
-
 /// The figures written, one per line.
 fn print_files(files: &[PathBuf]) {
     for f in files {
@@ -513,16 +537,43 @@ fn progress_bar(total: u128, quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn examples() {
+/// A built-in example with the overrides; what they made it rescale is a note on stderr.
+fn example_noted(name: &str, overrides: &Overrides) -> Result<Experiment> {
+    let (exp, notes) = spec::example_noted(name, overrides)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    Ok(exp)
+}
+
+/// The paths and steps of the quick run `optsde examples` suggests: 1/16 of the examples'
+/// paths, 1/10 of their steps (the step settings rescale with them).
+const QUICK_PATHS: u64 = 4096;
+const QUICK_STEPS: u64 = 3000;
+
+/// `optsde examples`: the list and how to use it, every hint a command that works as printed
+/// (`tests/it/first_contact.rs` runs them); `optsde examples NAME`: the example's TOML.
+fn examples(name: Option<&str>) -> Result<()> {
+    if let Some(name) = name {
+        print!("{}", spec::example_text(name)?);
+        return Ok(());
+    }
     println!("Built-in examples:");
     let width = spec::EXAMPLES.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
     for (name, description, _) in spec::EXAMPLES {
         println!("  {name:<width$} — {description}");
     }
+    let first = spec::EXAMPLES[0].0;
     println!();
-    println!("Run one with:   optsde run --example NAME [--backend auto|gpu|cpu] [--out DIR]");
-    println!("Smaller run:    optsde run --example sgd --paths 65536");
-    println!("Its TOML text is a starting point for your own experiment file.");
+    println!("Run one:          optsde run --example {first}");
+    println!("A quick look:     optsde run --example {first} --paths {QUICK_PATHS} --steps {QUICK_STEPS}");
+    println!("Print its TOML:   optsde examples {first} > {first}.toml");
+    println!("Run your copy:    optsde run {first}.toml");
+    println!();
+    println!("Run options (optsde run --help): --backend auto|gpu|cpu, --out DIR, --paths N, --steps N,");
+    println!("--seed N, --start N, --record-every N, --refine R. A quick look runs 1/16 of the paths for");
+    println!("1/10 of the steps; the example's stationary.start and record.every scale with the steps.");
+    Ok(())
 }
 
 fn devices() {

@@ -24,6 +24,14 @@ use crate::math::{ln_unit, sincos_quarter};
 /// rounds do about a third less work per random block (the effect on speed: `benches/NOTES.md`).
 pub const ROUNDS: u32 = 13;
 
+/// The version of the random streams, recorded in every run's provenance (`summary.json`): the
+/// generator, its rounds, and the date its streams were fixed. It must change whenever the same
+/// seed would give other numbers: another generator or round count, another mapping of
+/// (seed, stream, path, step) to counters and keys, another Box–Muller or sampler (Student-t,
+/// compressors), or another log/sin/cos polynomial. `tests/it/value_stability.rs` pins values
+/// of the current streams; a change that moves them moves this too.
+pub const STREAM_VERSION: &str = "threefry-4x32-13/2026-11-26";
+
 /// Stream of the gradient noise. Later models use other streams.
 pub const STREAM_NOISE: u32 = 0;
 /// Stream of the compressors' randomness (DCSGD, `crate::model::compressed`): word m of this

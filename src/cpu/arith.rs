@@ -1,9 +1,9 @@
 //! How the CPU backend rounds the special functions' multiply-adds: [`Arith`].
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The environment variable that picks the CPU backend's [`Arith`]: `fused` or `split`.
-pub const ARITH_VAR: &str = "OPTSDE_CPU_ARITH";
+pub const ARITH_VAR: &str = crate::env::ARITH_VAR;
 
 /// How the CPU backend rounds the multiply-adds a·b + c of the special functions
 /// (`src/math.rs`: the generator's logarithm and sine/cosine, erf, exp, ...; `math::madd`).
@@ -31,22 +31,17 @@ pub enum Arith {
 impl Arith {
     /// Parses a value of [`ARITH_VAR`].
     pub fn parse(value: &str) -> Result<Self> {
-        match value.trim() {
-            "fused" => Ok(Arith::Fused),
-            "split" => Ok(Arith::Split),
-            _ => Err(Error::invalid(ARITH_VAR, format!("\"{value}\""), "valid: fused or split (fused is the default)")),
-        }
+        crate::env::parse_cpu_arith(value).map(Self::from_split)
     }
 
-    /// [`ARITH_VAR`]'s value, or the default where it is not set.
+    /// [`ARITH_VAR`]'s value, or the default where it is not set (read once, with the other
+    /// variables, by [`crate::env`]).
     pub fn from_env() -> Result<Self> {
-        match std::env::var(ARITH_VAR) {
-            Ok(v) => Self::parse(&v),
-            Err(std::env::VarError::NotPresent) => Ok(Arith::default()),
-            Err(std::env::VarError::NotUnicode(v)) => {
-                Err(Error::invalid(ARITH_VAR, format!("{v:?}"), "valid: fused or split (fused is the default)"))
-            }
-        }
+        crate::env::cpu_arith_split().map(Self::from_split)
+    }
+
+    fn from_split(split: bool) -> Self {
+        if split { Arith::Split } else { Arith::Fused }
     }
 
     /// The arithmetic closest to a GPU adapter's: `Split` (bit for bit) for a software adapter,

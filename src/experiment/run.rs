@@ -48,7 +48,12 @@ pub fn seed_domain() -> Domain<i128> {
     Domain::worded(
         Included(0),
         Included(u64::MAX.into()),
-        format!("must be an integer >= 0 and <= {} (any u64)", u64::MAX),
+        format!(
+            "must be an integer >= 0 and <= {} (any u64); above 2^63 - 1, TOML's largest integer, write it \
+             as a string, decimal or 0x-hexadecimal (seed = \"{}\")",
+            u64::MAX,
+            u64::MAX
+        ),
     )
 }
 

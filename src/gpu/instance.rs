@@ -17,7 +17,7 @@ fn instance() -> &'static wgpu::Instance {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = wgpu::Backends::PRIMARY;
         desc.flags = wgpu::InstanceFlags::from_build_config();
-        if std::env::var_os("OPTSDE_GPU_VALIDATION").is_some() {
+        if crate::env::gpu_validation() {
             desc.flags |= wgpu::InstanceFlags::VALIDATION;
         }
         wgpu::Instance::new(desc.with_env())

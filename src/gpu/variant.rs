@@ -10,82 +10,9 @@ use crate::layout::Params;
 use crate::shader::{self, Variant};
 
 /// The environment variable through which the command line sets [`VariantSettings`].
-pub const VARIANT_VAR: &str = "OPTSDE_GPU_VARIANT";
+pub const VARIANT_VAR: &str = crate::env::GPU_VARIANT_VAR;
 
-/// Kernel variants forced by hand, for measuring them on an adapter (`optsde bench` with
-/// `OPTSDE_GPU_VARIANT=pack=2,checks=off`, say). Each field is `None` where the setting leaves
-/// the engine's own choice; `Some(None)` is an explicit `auto`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct VariantSettings {
-    /// `pack=auto|1|2|4|8`: paths per invocation of the d = 1 loop ([`GpuEngine::set_pack_width`]).
-    pub pack: Option<Option<usize>>,
-    /// `speculate=auto|on|off` ([`GpuEngine::set_speculation`]).
-    pub speculate: Option<Option<bool>>,
-    /// `private-hist=auto|on|off` ([`GpuEngine::set_private_hist`]).
-    pub private_hist: Option<Option<bool>>,
-    /// `coef-regs=auto|on|off` ([`GpuEngine::set_coef_registers`]).
-    pub coef_regs: Option<Option<bool>>,
-    /// `checks=auto|on|off` ([`GpuEngine::set_runtime_checks`]).
-    pub checks: Option<Option<bool>>,
-}
-
-impl VariantSettings {
-    /// Parse comma-separated `key=value` pairs (an empty string sets nothing). An unknown key or
-    /// value is an error that names it and the valid ones.
-    pub fn parse(spec: &str) -> Result<Self> {
-        const KEYS: &str = "pack, speculate, private-hist, coef-regs, checks";
-        let mut v = VariantSettings::default();
-        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (key, value) =
-                item.split_once('=').map(|(k, v)| (k.trim(), v.trim())).ok_or_else(|| Error::Invalid {
-                    field: VARIANT_VAR.into(),
-                    value: format!("\"{item}\""),
-                    expected: format!("comma-separated key=value pairs; keys: {KEYS}"),
-                })?;
-            let bad = |expected: &str| Error::Invalid {
-                field: format!("{VARIANT_VAR} {key}"),
-                value: format!("\"{value}\""),
-                expected: expected.into(),
-            };
-            let switch = || -> Result<Option<bool>> {
-                match value {
-                    "on" => Ok(Some(true)),
-                    "off" => Ok(Some(false)),
-                    "auto" => Ok(None),
-                    _ => Err(bad("auto, on or off")),
-                }
-            };
-            match key {
-                "pack" => {
-                    v.pack = Some(match value {
-                        "auto" => None,
-                        _ => match value.parse::<usize>() {
-                            Ok(w) if shader::PACK_WIDTHS.contains(&w) => Some(w),
-                            _ => {
-                                return Err(bad(&format!(
-                                    "auto or paths per invocation, one of {:?}",
-                                    shader::PACK_WIDTHS
-                                )));
-                            }
-                        },
-                    })
-                }
-                "speculate" => v.speculate = Some(switch()?),
-                "private-hist" => v.private_hist = Some(switch()?),
-                "coef-regs" => v.coef_regs = Some(switch()?),
-                "checks" => v.checks = Some(switch()?),
-                _ => {
-                    return Err(Error::UnknownName {
-                        field: format!("{VARIANT_VAR} key"),
-                        value: key.into(),
-                        valid: KEYS.into(),
-                    });
-                }
-            }
-        }
-        Ok(v)
-    }
-}
+pub use crate::env::VariantSettings;
 
 impl GpuEngine {
     /// Force the advance kernel to keep the per-coordinate coefficients in registers (`Some(true)`)

@@ -14,6 +14,7 @@ use super::run::HISTOGRAMS;
 use super::summary::SUMMARY;
 use super::sweep::SWEEP_CSV;
 use crate::error::{Error, Result};
+use crate::spec::EXPERIMENT_TOML;
 
 /// What is about to be written into a folder.
 #[derive(Clone, Copy, Debug)]
@@ -24,8 +25,17 @@ pub struct Owner<'a> {
 }
 
 /// The data files optsde writes into a run's folder.
-pub const DATA_FILES: [&str; 8] =
-    [SUMMARY, MOMENTS, HISTOGRAMS, MOMENTS_NPY, HIST_COUNTS_NPY, HIST_EDGES_NPY, HIST_OUTSIDE_NPY, MANIFEST];
+pub const DATA_FILES: [&str; 9] = [
+    SUMMARY,
+    EXPERIMENT_TOML,
+    MOMENTS,
+    HISTOGRAMS,
+    MOMENTS_NPY,
+    HIST_COUNTS_NPY,
+    HIST_EDGES_NPY,
+    HIST_OUTSIDE_NPY,
+    MANIFEST,
+];
 
 /// Make `dir` ready for `owner`'s outputs. `other_files` are further names optsde writes there
 /// (figures, the experiment file), deleted with the data files.

@@ -29,6 +29,7 @@ pub(super) fn write_run_files(dir: &Path, exp: &Experiment, r: &RunResult, summa
     create_dir(dir)?;
     let mut m = Manifest::new("run", &exp.name, r.complete);
     m.write_file(dir, SUMMARY, &json_bytes(&summary))?;
+    m.write_file(dir, crate::spec::EXPERIMENT_TOML, crate::spec::to_toml(exp).as_bytes())?;
     m.write_file(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;
     let hists = serde_json::to_value(&r.histograms).unwrap_or(Value::Null);
     m.write_file(dir, HISTOGRAMS, &json_bytes(&hists))?;

@@ -89,11 +89,12 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
             "z": num(r.stationarity.z),
         },
     });
-    // Through `Value` so that any non-finite float inside the experiment also becomes null.
-    let experiment = serde_json::to_value(exp).unwrap_or(Value::Null);
+    // The file form (experiment.toml as JSON): copied into a .json file, it runs again.
+    let experiment = crate::spec::to_json(exp);
     json!({
         "name": exp.name,
         "experiment": experiment,
+        "provenance": crate::provenance::json(&r.backend),
         "backend": {
             "kind": r.backend.kind,
             "adapter": r.backend.adapter,

@@ -38,6 +38,7 @@ pub fn write_sweep(dir: &Path, study: &Study, results: &[RunResult]) -> Result<(
         let point_manifest = write_run_files(&dir.join(point_dir(i)), &p.exp, r, summary)?;
         m.list(&format!("{}/{MANIFEST}", point_dir(i)), &point_manifest);
     }
+    m.write_file(dir, crate::spec::EXPERIMENT_TOML, crate::spec::study_toml(study).as_bytes())?;
     m.write_file(dir, SWEEP_CSV, sweep_csv(study, results).as_bytes())?;
     m.finish(dir).map(drop)
 }

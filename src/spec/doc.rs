@@ -205,30 +205,58 @@ pub(super) fn parse(text: &str, format: &str, origin: &str) -> Result<Entries> {
 /// Command-line overrides applied before validation, so they are validated like file values.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
+    /// `run.paths` (`--paths`).
     pub paths: Option<u64>,
+    /// `run.steps` (`--steps`).
     pub steps: Option<u64>,
+    /// `run.seed` (`--seed`).
     pub seed: Option<u64>,
+    /// `run.backend` (`--backend`).
     pub backend: Option<BackendChoice>,
+    /// `run.refine` (`--refine`).
+    pub refine: Option<u64>,
+    /// `stationary.start` (`--start`).
+    pub start: Option<u64>,
+    /// `record.every` (`--record-every`).
+    pub record_every: Option<u64>,
 }
 
 impl Overrides {
-    /// Replace (or add) the overridden keys of `[run]`.
+    /// Replace (or add) the overridden keys.
     pub(super) fn apply(&self, doc: &mut Entries) {
-        let mut set = Vec::new();
-        if let Some(p) = self.paths {
-            set.push(("paths", Val::Int(p.into())));
+        let int = |n: u64| Val::Int(n.into());
+        let set = [
+            ("run", "paths", self.paths.map(int)),
+            ("run", "steps", self.steps.map(int)),
+            ("run", "seed", self.seed.map(int)),
+            ("run", "backend", self.backend.map(|b| Val::Str(b.name().to_string()))),
+            ("run", "refine", self.refine.map(int)),
+            ("stationary", "start", self.start.map(int)),
+            ("record", "every", self.record_every.map(int)),
+        ];
+        for (table, key, val) in set {
+            if let Some(val) = val {
+                set_key(doc, table, key, val);
+            }
         }
-        if let Some(s) = self.steps {
-            set.push(("steps", Val::Int(s.into())));
-        }
-        if let Some(s) = self.seed {
-            set.push(("seed", Val::Int(s.into())));
-        }
-        if let Some(b) = self.backend {
-            set.push(("backend", Val::Str(b.name().to_string())));
-        }
-        for (key, val) in set {
-            set_key(doc, "run", key, val);
+    }
+
+    /// `e` with a hint where the overrides caused it: a `--steps` at or below the file's
+    /// `stationary.start` names `--start` (and `--record-every`, whose stride the file may have
+    /// fitted to its own steps).
+    pub(super) fn explain(&self, e: Error) -> Error {
+        match e {
+            Error::Invalid { field, value, expected }
+                if field == "stationary.start" && self.steps.is_some() && self.start.is_none() =>
+            {
+                let expected = format!(
+                    "{expected} (run.steps comes from --steps: lower stationary.start in the file, or give --start N \
+                     with N < --steps, and --record-every to keep the number of records)"
+                );
+                Error::Invalid { field, value, expected }
+            }
+            Error::SweepPoint { point, source } => Error::SweepPoint { point, source: Box::new(self.explain(*source)) },
+            other => other,
         }
     }
 }

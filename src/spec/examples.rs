@@ -1,6 +1,7 @@
 //! The built-in examples (`optsde examples`, `optsde run --example NAME`).
 
-use super::doc::Overrides;
+use super::doc::{Entries, Overrides, Val, parse, set_key};
+use super::validate::validate;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 
@@ -33,13 +34,75 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Parses and validates the built-in example `name` (see [`EXAMPLES`]).
+/// Parses and validates the built-in example `name` (see [`EXAMPLES`]), as [`example_noted`]
+/// does, without the notes.
 pub fn example(name: &str, overrides: &Overrides) -> Result<Experiment> {
+    example_noted(name, overrides).map(|(e, _)| e)
+}
+
+/// The TOML text of the built-in example `name`; an unknown name is an error that lists the
+/// examples.
+pub fn example_text(name: &str) -> Result<&'static str> {
     match EXAMPLES.iter().find(|(n, _, _)| *n == name) {
-        Some((n, _, text)) => Experiment::from_str(text, "toml", &format!("example {n}"), n, overrides),
+        Some((_, _, text)) => Ok(text),
         None => Err(Error::UnknownExample {
             name: name.to_string(),
             available: EXAMPLES.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", "),
         }),
     }
+}
+
+/// Parses and validates the built-in example `name` with `overrides`, and says what it changed
+/// beyond them. An example's step-valued settings are fitted to its own `run.steps`: where a
+/// `--steps` override is at or below the example's `stationary.start`, which would make the
+/// example invalid, the settings the overrides leave alone are scaled by the same factor as
+/// the steps (`stationary.start`, `record.every`, and `stationary.every` where it would exceed
+/// the rescaled stationary window), and each change is one note (for stderr). A user's file is
+/// never rescaled: it gets the error, with a hint ([`Overrides`]).
+pub fn example_noted(name: &str, overrides: &Overrides) -> Result<(Experiment, Vec<String>)> {
+    let text = example_text(name)?;
+    let origin = format!("example {name}");
+    let mut doc = parse(text, "toml", &origin)?;
+    let before = doc.clone();
+    overrides.apply(&mut doc);
+    let notes = rescale(&before, &mut doc, overrides, name);
+    let exp = validate(&doc, &origin, name).map_err(|e| overrides.explain(e))?;
+    Ok((exp, notes))
+}
+
+/// The rescaling of [`example_noted`] on `doc` (`before`: the example as written).
+fn rescale(before: &Entries, doc: &mut Entries, overrides: &Overrides, name: &str) -> Vec<String> {
+    let get = |table: &str, key: &str| -> Option<u64> {
+        let (_, t) = before.iter().find(|(k, _)| k == table)?;
+        let Val::Table(fields) = t else { return None };
+        let (_, v) = fields.iter().find(|(k, _)| k == key)?;
+        v.as_int().and_then(|i| u64::try_from(i).ok())
+    };
+    let (Some(steps), Some(old_steps), Some(start)) =
+        (overrides.steps, get("run", "steps"), get("stationary", "start"))
+    else {
+        return Vec::new();
+    };
+    if overrides.start.is_some() || start < steps || old_steps == 0 {
+        return Vec::new();
+    }
+    let scaled = |n: u64| ((u128::from(n) * u128::from(steps) / u128::from(old_steps)) as u64).max(1);
+    let new_start = (u128::from(start) * u128::from(steps) / u128::from(old_steps)) as u64;
+    let mut changes = vec![("stationary", "start", start, new_start)];
+    if let (None, Some(every)) = (overrides.record_every, get("record", "every")) {
+        changes.push(("record", "every", every, scaled(every)));
+    }
+    if let Some(every) = get("stationary", "every").filter(|&e| e > steps - new_start) {
+        changes.push(("stationary", "every", every, scaled(every)));
+    }
+    let mut said = Vec::new();
+    for &(table, key, old, new) in &changes {
+        set_key(doc, table, key, Val::Int(new.into()));
+        said.push(format!("{table}.{key} {old} -> {new}"));
+    }
+    vec![format!(
+        "--steps {steps} <= example {name}'s stationary.start = {start}: its step settings are scaled by \
+         {steps}/{old_steps} like the steps: {} (give --start and --record-every to choose)",
+        said.join(", ")
+    )]
 }

@@ -28,9 +28,9 @@ pub use crate::experiment::{
     RecordSpec, RunSpec, StationarySpec,
 };
 pub use doc::Overrides;
-pub use examples::{EXAMPLES, example};
+pub use examples::{EXAMPLES, example, example_noted, example_text};
 pub use sweep::{Axis, MAX_SWEEP_POINTS, Point, SWEEP_KEYS, Study};
-pub use write::{experiment_from_summary, revalidate, to_toml};
+pub use write::{EXPERIMENT_TOML, experiment_from_summary, revalidate, study_toml, to_json, to_toml};
 
 use crate::error::Result;
 
@@ -61,6 +61,6 @@ impl Experiment {
     ) -> Result<Experiment> {
         let mut document = doc::parse(text, format_hint, origin)?;
         overrides.apply(&mut document);
-        validate::validate(&document, origin, name)
+        validate::validate(&document, origin, name).map_err(|e| overrides.explain(e))
     }
 }

@@ -71,6 +71,10 @@ impl Study {
     /// Parse and validate every grid point (each as a full experiment, so every point gets the
     /// ordinary checks), then check that the points can share launches.
     pub fn from_str(text: &str, format_hint: &str, origin: &str, name: &str, overrides: &Overrides) -> Result<Study> {
+        Self::from_str_inner(text, format_hint, origin, name, overrides).map_err(|e| overrides.explain(e))
+    }
+
+    fn from_str_inner(text: &str, format_hint: &str, origin: &str, name: &str, overrides: &Overrides) -> Result<Study> {
         let mut doc = parse(text, format_hint, origin)?;
         overrides.apply(&mut doc);
         let Some(pos) = doc.iter().position(|(k, _)| k == "sweep") else {

@@ -290,7 +290,11 @@ fn run(top: &Table<'_>, kind: ModelKind, objective: &Objective, x0: &[f64]) -> R
     if let Some(v) = t.get("refine").filter(|_| refine != 1 && !kind.is_sde()) {
         return Err(bad("run.refine", v, refine_only_for_sdes(kind)));
     }
-    let seed = t.int("seed", &seed_domain())?.map_or(1, |s| s as u64);
+    let seed = match t.get("seed") {
+        // Above 2^63 - 1 TOML has no integer: a decimal or 0x-hexadecimal string.
+        Some(v @ Val::Str(s)) => seed_from_str(s).ok_or_else(|| bad("run.seed", v, seed_domain().expected()))?,
+        _ => t.int("seed", &seed_domain())?.map_or(1, |s| s as u64),
+    };
     let backend = match t.get("backend") {
         None => BackendChoice::Auto,
         Some(Val::Str(s)) => BackendChoice::from_name(s, "run.backend")?,
@@ -309,6 +313,15 @@ fn run(top: &Table<'_>, kind: ModelKind, objective: &Objective, x0: &[f64]) -> R
         None => default_divergence_bound(objective, x0)?,
     };
     RunSpec::new(paths, steps, refine, seed, backend, chunk, divergence_bound)
+}
+
+/// A seed written as a string: decimal digits, or hexadecimal after `0x`.
+fn seed_from_str(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse::<u64>().ok(),
+    }
+    .filter(|_| !s.contains('+'))
 }
 
 /// `[record]`: by default about 200 records.

@@ -1,6 +1,9 @@
-//! The one writer: an [`Experiment`] back to its file form ([`to_toml`]), which the parser reads
-//! back to the same experiment. A saved run's experiment (summary.json's serde form) is read
-//! through it, so it passes the same checks as a new file ([`experiment_from_summary`]).
+//! The one writer: an [`Experiment`] back to its file form ([`to_toml`]; [`to_json`], the same
+//! in JSON; [`study_toml`] for a sweep), which the parser reads back to the same experiment. A
+//! run's folder keeps it as `experiment.toml` ([`EXPERIMENT_TOML`]) and `summary.json`'s
+//! `experiment`, and either runs again to the same numbers; a saved run's experiment is read
+//! back through the parser, so it passes the same checks as a new file
+//! ([`experiment_from_summary`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,21 +11,28 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::doc::Overrides;
+use super::sweep::Study;
 use crate::error::{Error, Result};
 use crate::experiment::{
     Adaptive, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, RecordSpec,
     RunSpec, StationarySpec, fmt_f64,
 };
 
-/// `exp` written as an experiment file (TOML) that [`Experiment::from_str`] reads back to `exp`
-/// when the seed comes as an override, as [`revalidate`] passes it: TOML integers stop at
-/// 2⁶³ − 1 and seeds go to 2⁶⁴ − 1. Floats use Rust's shortest round-trip form, so they come
-/// back bit for bit; vectors are written in full. Every struct is destructured field by field,
-/// so a new `Experiment` field is a compile error here rather than a silently dropped key.
+/// The name of the experiment file a run writes beside `summary.json`: [`to_toml`] of its
+/// experiment ([`study_toml`] at the top of a sweep's folder).
+pub const EXPERIMENT_TOML: &str = "experiment.toml";
+
+/// `exp` written as an experiment file (TOML) that [`Experiment::from_str`] reads back to `exp`,
+/// so that `optsde run experiment.toml` repeats the run bit for bit. Floats use Rust's shortest
+/// round-trip form, so they come back bit for bit; vectors are written in full; the seed is an
+/// integer up to 2⁶³ − 1, TOML's largest, and a decimal string above (`seed =
+/// "18446744073709551615"`), which the parser accepts. Every struct is destructured field by
+/// field, so a new `Experiment` field is a compile error here rather than a silently dropped
+/// key.
 pub fn to_toml(exp: &Experiment) -> String {
     let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
     let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
-    let RunSpec { paths, steps, refine, seed: _, backend, chunk, divergence_bound } = run;
+    let RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound } = run;
     let RecordSpec { every: record_every } = record;
     let StationarySpec { start, every: stat_every, bins, range } = stationary;
     let mut t = String::new();
@@ -80,6 +90,11 @@ pub fn to_toml(exp: &Experiment) -> String {
     let _ = writeln!(t, "\n[init]\nx0 = {}", nums(x0));
     let _ =
         writeln!(t, "\n[run]\npaths = {paths}\nsteps = {steps}\nrefine = {refine}\nbackend = \"{}\"", backend.name());
+    if *seed <= i64::MAX as u64 {
+        let _ = writeln!(t, "seed = {seed}");
+    } else {
+        let _ = writeln!(t, "seed = \"{seed}\"  # above 2^63 - 1, TOML's largest integer: a string");
+    }
     if let Some(c) = chunk {
         let _ = writeln!(t, "chunk = {c}");
     }
@@ -97,21 +112,48 @@ pub fn to_toml(exp: &Experiment) -> String {
     t
 }
 
-/// Validate `exp` again through the writer and the parser; `origin` names it in messages.
-pub fn revalidate(exp: &Experiment, origin: &str) -> Result<Experiment> {
-    let overrides = Overrides { seed: Some(exp.run.seed), ..Overrides::default() };
-    Experiment::from_str(&to_toml(exp), "toml", origin, &exp.name, &overrides)
+/// [`to_toml`] as JSON: the same keys and values, an experiment file when saved as `.json`
+/// (`summary.json`'s `experiment`).
+pub fn to_json(exp: &Experiment) -> serde_json::Value {
+    // Every value of a validated experiment is finite, so the TOML always converts; floats keep
+    // their bits (serde_json's float_roundtrip).
+    toml::from_str(&to_toml(exp)).unwrap_or(serde_json::Value::Null)
 }
 
-/// The `experiment` of a `summary.json` (at `path`, for messages): its serde form read back and
-/// validated again through [`revalidate`], so a saved run obeys the same checks as a new one.
+/// A study written as the file that runs it again: [`to_toml`] of its first point and, for a
+/// sweep, a `[sweep]` table listing every axis's values in full (a `log`/`linear` range as the
+/// values it gave, written exactly), so the grid comes back bit for bit.
+pub fn study_toml(study: &Study) -> String {
+    let mut t = to_toml(&study.points[0].exp);
+    if !study.axes.is_empty() {
+        t.push_str("\n[sweep]\n");
+        for a in &study.axes {
+            let _ = writeln!(t, "{} = {}", a.key, nums(&a.values));
+        }
+    }
+    t
+}
+
+/// Validate `exp` again through the writer and the parser; `origin` names it in messages.
+pub fn revalidate(exp: &Experiment, origin: &str) -> Result<Experiment> {
+    Experiment::from_str(&to_toml(exp), "toml", origin, &exp.name, &Overrides::default())
+}
+
+/// The `experiment` of a `summary.json` (at `path`, for messages), validated again as an
+/// experiment file, so a saved run obeys the same checks as a new one. It is the file form
+/// ([`to_json`]); the serde form of [`Experiment`] that earlier versions wrote (with `dim` at
+/// the top) is read too, through [`revalidate`].
 pub fn experiment_from_summary(summary: &serde_json::Value, path: &Path) -> Result<Experiment> {
     let origin = format!("{} (its `experiment`)", path.display());
     let syntax = |message: String| Error::Syntax { path: origin.clone(), message };
     let e = summary.get("experiment").filter(|e| e.is_object());
     let e = e.ok_or_else(|| syntax("has no `experiment` object".into()))?;
-    let exp = Experiment::deserialize(e).map_err(|err| syntax(err.to_string()))?;
-    revalidate(&exp, &origin)
+    if e.get("dim").is_some() {
+        let exp = Experiment::deserialize(e).map_err(|err| syntax(err.to_string()))?;
+        return revalidate(&exp, &origin);
+    }
+    let name = e.get("name").and_then(|n| n.as_str()).unwrap_or("experiment");
+    Experiment::from_str(&e.to_string(), "json", &origin, name, &Overrides::default())
 }
 
 fn num(x: f64) -> String {
@@ -153,6 +195,8 @@ mod tests {
             assert_eq!(revalidate(&e, "test").unwrap(), e, "example {name}:\n{}", to_toml(&e));
             let summary = serde_json::json!({ "experiment": serde_json::to_value(&e).unwrap() });
             assert_eq!(experiment_from_summary(&summary, Path::new("summary.json")).unwrap(), e, "example {name}");
+            let summary = serde_json::json!({ "experiment": to_json(&e) });
+            assert_eq!(experiment_from_summary(&summary, Path::new("summary.json")).unwrap(), e, "example {name}");
             let mut derived = 0;
             for k in ModelKind::ALL {
                 let Ok(m) = e.with_model(k, 4) else { continue };
@@ -166,6 +210,10 @@ mod tests {
         e.name = "a \"quoted\"\\ name\t".into();
         e.stationary.range = HistRange::Fixed { lo: -0.5, hi: 1e-8 };
         e.x0 = vec![0.1, -0.30000000000000004, 1.2345678901234567e-300, -0.0];
+        assert_eq!(revalidate(&e, "test").unwrap(), e, "{}", to_toml(&e));
+        let summary = serde_json::json!({ "experiment": to_json(&e) });
+        assert_eq!(experiment_from_summary(&summary, Path::new("summary.json")).unwrap(), e);
+        e.run.seed = i64::MAX as u64;
         assert_eq!(revalidate(&e, "test").unwrap(), e, "{}", to_toml(&e));
     }
 

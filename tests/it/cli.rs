@@ -238,6 +238,7 @@ fn small_cpu_run_writes_the_three_files() {
     assert_eq!(
         files,
         [
+            "experiment.toml",
             "hist.png",
             "hist.svg",
             "hist_counts.npy",
@@ -339,8 +340,8 @@ fn steps_below_stationary_start() {
 fn example_steps_below_its_stationary_start() {
     fails(
         None,
-        &["--example", "signsgd", "--paths", "256", "--steps", "200"],
-        &["stationary.start = 10000", "run.steps = 200"],
+        &["--example", "signsgd", "--paths", "256", "--steps", "200", "--start", "300"],
+        &["stationary.start = 300", "run.steps = 200"],
     );
 }
 
