@@ -15,7 +15,7 @@ use optsde::compare::{self, CompareOptions};
 use optsde::experiment::{BackendChoice, Experiment};
 use optsde::scale::{self, Rule, ScaleOptions};
 use optsde::spec::{self, Overrides, Study};
-use optsde::{backend, bench, output, plan, plot};
+use optsde::{backend, bench, guard, output, plan, plot};
 
 /// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU
 /// (wgpu compute shaders) or the CPU.
@@ -75,6 +75,10 @@ struct RunArgs {
     /// Do not draw the figures (loss, moments, hist .svg/.png) at the end.
     #[arg(long)]
     no_plots: bool,
+    /// Run even if the resource estimate exceeds this machine's memory, disk or a year of
+    /// compute; also lets --out replace another experiment's files.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -283,6 +287,10 @@ fn run(args: RunArgs) -> Result<()> {
 
     // 2. Open the backend.
     let mut engine = open_backend(exp.run.backend)?;
+    // Estimate memory, output and time; refuse what this machine cannot hold (src/guard.rs).
+    let points: Vec<Experiment> = study.points.iter().map(|p| p.exp.clone()).collect();
+    let guard = guard::Options { plots: !args.no_plots, force: args.force, quiet: args.quiet };
+    guard::guard(&points, engine.as_mut(), &out_dir, &guard)?;
     if study.points.len() > 1 {
         return run_sweep(&study, &args, &out_dir, engine.as_mut());
     }
