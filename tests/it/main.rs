@@ -18,6 +18,7 @@ mod heavy_tails;
 mod math_kernels;
 mod physics;
 mod plots;
+mod resource_guard;
 mod rng_stats;
 mod shaders;
 mod source_layout;
