@@ -346,38 +346,49 @@ fn point_output(exp: &Experiment, records: u64, plots: bool) -> u64 {
     summary + moments + json + npy + figures
 }
 
-/// The pilot experiment: `exp`'s kernel on `paths` paths for `steps` steps, sampling the
-/// histograms over the same fraction of the steps, with a fixed range (no range pilot).
+/// The pilot experiment: `exp`'s kernel on `paths` paths for `steps` steps, recording as often,
+/// sampling the histograms over the same fraction of the steps, with a fixed range (no range
+/// pilot).
 fn pilot(exp: &Experiment, paths: u64, steps: u64) -> Experiment {
     let mut e = exp.truncated(paths, steps);
+    // Segments as long as the run's (a record interval at most), so their cost counts.
+    e.record.every = exp.record.every.min(steps);
     let start = u128::from(steps) * u128::from(exp.stationary.start) / u128::from(exp.run.steps);
     e.stationary.start = (start as u64).min(steps - 1);
     e.stationary.range = HistRange::Fixed { lo: -1.0, hi: 1.0 };
     e
 }
 
-/// Path-steps per second of `points`' kernel on `engine`: a warm-up step (compiles the GPU
-/// pipelines, which the run then reuses), then runs of more and more steps until one takes
-/// [`PILOT_SECONDS`] (or reaches the run's steps).
+/// Path-steps per second of `points`' kernel on `engine`: a warm-up (compiles the GPU pipelines,
+/// which the run then reuses), a short run, then longer runs until one takes [`PILOT_SECONDS`]
+/// more than the short one (or reaches the run's steps). The rate is the marginal one between
+/// them, so what every run pays once (buffers, a pipeline for its segment lengths, histograms),
+/// which dominates a short run on a software adapter, does not count as if paid per step.
 pub fn pilot_rate(points: &[Experiment], engine: &mut dyn Engine) -> Result<f64> {
     let exp = &points[0];
     let total = exp.run.paths.saturating_mul(points.len() as u64);
     let paths = total.min(plan::chunk_size(exp, engine)).min(PILOT_MAX_PATHS);
-    plan::run(&pilot(exp, paths, 1), engine, &mut |_| {})?;
-    let mut steps = 4u64.min(exp.run.steps);
-    let mut rate = 0.0;
-    for _ in 0..12 {
+    let mut time = |steps: u64| -> Result<f64> {
         let t0 = Instant::now();
         plan::run(&pilot(exp, paths, steps), engine, &mut |_| {})?;
-        let t = t0.elapsed().as_secs_f64().max(1e-6);
-        rate = (paths * steps) as f64 / t;
-        if t >= PILOT_SECONDS || steps == exp.run.steps {
-            break;
+        Ok(t0.elapsed().as_secs_f64().max(1e-6))
+    };
+    let s0 = 4u64.min(exp.run.steps);
+    time(s0)?;
+    let t0 = time(s0)?;
+    let mut steps = s0;
+    while steps < exp.run.steps {
+        // 16 times the steps, or the steps that the last run's marginal time says fill the budget.
+        steps = (steps * 16).min(exp.run.steps);
+        let t = time(steps)?;
+        let dt = t - t0;
+        if dt >= PILOT_SECONDS || steps == exp.run.steps {
+            return Ok(if dt > 0.0 { (paths * (steps - s0)) as f64 / dt } else { (paths * steps) as f64 / t });
         }
-        let grow = (1.5 * PILOT_SECONDS / t).clamp(2.0, 1024.0) as u64;
-        steps = steps.saturating_mul(grow).min(exp.run.steps);
+        let per_step = dt.max(1e-6) / (steps - s0) as f64;
+        steps = steps.max((1.5 * PILOT_SECONDS / per_step) as u64 / 16).min(exp.run.steps);
     }
-    Ok(rate)
+    Ok((paths * steps) as f64 / t0)
 }
 
 /// `MemAvailable` of `/proc/meminfo` in bytes (Linux); `None` elsewhere.
