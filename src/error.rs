@@ -63,6 +63,9 @@ pub enum Error {
     /// estimate.
     #[error("{0}")]
     AllDiverged(String),
+    /// A run whose estimated memory, output or time exceeds this machine's ([`crate::guard`]).
+    #[error("refusing to start: {excess} (estimate: {estimate}); --force to run anyway")]
+    Resources { excess: String, estimate: String },
     /// An example name that is not built in.
     #[error("no built-in example named \"{name}\"; available: {available}")]
     UnknownExample { name: String, available: String },

@@ -4,7 +4,8 @@
 //! The pieces: [`spec`] turns an experiment file into a validated [`experiment::Experiment`];
 //! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
 //! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files;
-//! [`plot`] draws them with the closed forms of [`theory`].
+//! [`plot`] draws them with the closed forms of [`theory`]; [`guard`] estimates a run's memory,
+//! output and time before it starts and refuses what this machine cannot hold.
 //! [`compare`] runs an optimizer next to its SDEs (weak error, its order in η); [`scale`] checks
 //! the scaling rules by simulation; [`bench`](mod@bench) times a fixed suite against Python baselines.
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod experiment;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod guard;
 pub mod interrupt;
 pub mod kernel;
 pub mod layout;

@@ -16,7 +16,7 @@ use optsde::env::checkpoint_every;
 use optsde::experiment::{BackendChoice, Experiment};
 use optsde::scale::{self, Rule, ScaleOptions};
 use optsde::spec::{self, Overrides, Study};
-use optsde::{backend, bench, interrupt, output, plan, plot};
+use optsde::{backend, bench, guard, interrupt, output, plan, plot};
 
 /// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU
 /// (wgpu compute shaders) or the CPU.
@@ -85,8 +85,9 @@ struct RunArgs {
     /// Do not draw the figures (loss, moments, hist .svg/.png) at the end.
     #[arg(long)]
     no_plots: bool,
-    /// Write into --out even if it holds another experiment's outputs (deleting what optsde
-    /// wrote there, and nothing else).
+    /// Run even if the resource estimate exceeds this machine's memory, disk or a year of
+    /// compute; also write into --out when it holds another experiment's outputs (deleting what
+    /// optsde wrote there, and nothing else).
     #[arg(long)]
     force: bool,
 }
@@ -338,6 +339,10 @@ fn run(args: RunArgs) -> Result<()> {
 
     // 2. Open the backend; make the output folder ready (nothing is deleted before this point).
     let mut engine = open_backend(exp.run.backend)?;
+    // Estimate memory, output and time; refuse what this machine cannot hold (src/guard.rs).
+    let points: Vec<Experiment> = study.points.iter().map(|p| p.exp.clone()).collect();
+    let guard = guard::Options { plots: !args.no_plots, force: args.force, quiet: args.quiet };
+    guard::guard(&points, engine.as_mut(), &out_dir, &guard)?;
     let kind = if study.points.len() > 1 { "sweep" } else { "run" };
     output::folder::prepare(&out_dir, output::Owner { kind, name: &exp.name }, args.force, &plot::figure_files())?;
     let stop = interrupt::StopSignal::install()?;

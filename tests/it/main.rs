@@ -21,6 +21,7 @@ mod math_kernels;
 mod physics;
 mod plots;
 mod provenance;
+mod resource_guard;
 mod rng_stats;
 mod shaders;
 mod source_layout;
