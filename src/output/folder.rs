@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use super::manifest::{self, MANIFEST};
-use super::npy::{HIST_COUNTS_NPY, HIST_EDGES_NPY, HIST_OUTSIDE_NPY, MOMENTS_NPY};
 use super::moments::MOMENTS;
+use super::npy::{HIST_COUNTS_NPY, HIST_EDGES_NPY, HIST_OUTSIDE_NPY, MOMENTS_NPY};
 use super::run::HISTOGRAMS;
 use super::summary::SUMMARY;
 use super::sweep::SWEEP_CSV;
