@@ -129,8 +129,16 @@ pub fn gpu_validation() -> bool {
 
 /// The `OPTSDE_*` names among `vars`.
 fn names(vars: &[(OsString, OsString)]) -> Vec<String> {
-    vars.iter().filter_map(|(k, _)| k.to_str()).filter(|k| k.starts_with("OPTSDE_")).map(str::to_string).collect()
+    vars.iter()
+        .filter_map(|(k, _)| k.to_str())
+        .filter(|k| k.starts_with("OPTSDE_") && !k.starts_with(BUILD_PREFIX))
+        .map(str::to_string)
+        .collect()
 }
+
+/// build.rs's variables (`OPTSDE_BUILD_GIT_COMMIT`, ...), compiled into the binary; `cargo run`
+/// and `cargo test` also set them in the environment, so they are not misspelt run-time ones.
+const BUILD_PREFIX: &str = "OPTSDE_BUILD_";
 
 /// Parse the variables that `get` returns (by name; `None` when unset); `set` names every
 /// `OPTSDE_*` variable present, for the unknown ones. Public for the tests: the process's own

@@ -338,6 +338,8 @@ fn run(args: RunArgs) -> Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&exp.name)));
 
     // 2. Open the backend; make the output folder ready (nothing is deleted before this point).
+    // From here a stop signal is graceful: the run polls it after its first segment.
+    let stop = interrupt::StopSignal::install()?;
     let mut engine = open_backend(exp.run.backend)?;
     // Estimate memory, output and time; refuse what this machine cannot hold (src/guard.rs).
     let points: Vec<Experiment> = study.points.iter().map(|p| p.exp.clone()).collect();
@@ -345,7 +347,6 @@ fn run(args: RunArgs) -> Result<()> {
     guard::guard(&points, engine.as_mut(), &out_dir, &guard)?;
     let kind = if study.points.len() > 1 { "sweep" } else { "run" };
     output::folder::prepare(&out_dir, output::Owner { kind, name: &exp.name }, args.force, &plot::figure_files())?;
-    let stop = interrupt::StopSignal::install()?;
     if study.points.len() > 1 {
         return run_sweep(&study, &args, &out_dir, engine.as_mut(), &stop);
     }
