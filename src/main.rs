@@ -5,234 +5,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+mod args;
+
+use args::{BenchArgs, Cli, Command, CompareArgs, RunArgs, ScaleArgs, dir_name};
 use optsde::Result;
 use optsde::compare::{self, CompareOptions};
 use optsde::env::checkpoint_every;
 use optsde::experiment::{BackendChoice, Experiment};
-use optsde::scale::{self, Rule, ScaleOptions};
+use optsde::scale::{self, ScaleOptions};
 use optsde::spec::{self, Overrides, Study};
 use optsde::{backend, bench, guard, interrupt, output, plan, plot};
-
-/// Ensemble simulator for stochastic optimizers and their SDEs (SGD, SignSGD) on the GPU
-/// (wgpu compute shaders) or the CPU.
-#[derive(Parser, Debug)]
-#[command(name = "optsde", version, about, propagate_version = true)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Run an experiment file (TOML, or JSON by extension) or a built-in example.
-    Run(RunArgs),
-    /// List the built-in examples, or print one's TOML (`optsde examples sgd > my.toml`).
-    Examples(ExamplesArgs),
-    /// List the GPU adapters wgpu can see.
-    Devices,
-    /// Run an optimizer and its SDEs on the same problem; report their weak error (and its
-    /// order in eta with --etas).
-    Compare(CompareArgs),
-    /// Check a scaling rule: run an experiment and its scaled copy; compare with the prediction.
-    Scale(ScaleArgs),
-    /// Redraw a run's figures (loss, moments, hist; SVG and PNG) from its saved outputs, or a
-    /// sweep's (every point's and sweep.svg/.png).
-    Plot(PlotArgs),
-    /// Time a fixed suite on every backend against NumPy/JAX (and PyTorch) baselines; write bench.json.
-    Bench(BenchArgs),
-}
-
-#[derive(clap::Args, Debug)]
-struct RunArgs {
-    /// Experiment file (TOML; `.json` is read as JSON). Give this or --example.
-    #[arg(value_name = "FILE")]
-    file: Option<PathBuf>,
-    /// Run a built-in example instead of a file (see `optsde examples`).
-    #[arg(long, value_name = "NAME")]
-    example: Option<String>,
-    /// Output directory [default: optsde-out/<experiment name>].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Where to run (overrides run.backend).
-    #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
-    backend: Option<BackendChoice>,
-    /// Number of paths (overrides run.paths).
-    #[arg(long, value_name = "N")]
-    paths: Option<u64>,
-    /// Optimizer steps (overrides run.steps).
-    #[arg(long, value_name = "N")]
-    steps: Option<u64>,
-    /// Random seed (overrides run.seed).
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
-    /// First step of the stationary window (overrides stationary.start; must be < the steps).
-    #[arg(long, value_name = "N")]
-    start: Option<u64>,
-    /// Record the moments every N steps (overrides record.every).
-    #[arg(long, value_name = "N")]
-    record_every: Option<u64>,
-    /// Euler–Maruyama substeps per optimizer step, SDE models only (overrides run.refine).
-    #[arg(long, value_name = "R")]
-    refine: Option<u64>,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
-    /// Do not draw the figures (loss, moments, hist .svg/.png) at the end.
-    #[arg(long)]
-    no_plots: bool,
-    /// Run even if the resource estimate exceeds this machine's memory, disk or a year of
-    /// compute; also write into --out when it holds another experiment's outputs (deleting what
-    /// optsde wrote there, and nothing else).
-    #[arg(long)]
-    force: bool,
-}
-
-#[derive(clap::Args, Debug)]
-struct ExamplesArgs {
-    /// Print this example's TOML instead of the list.
-    #[arg(value_name = "NAME")]
-    name: Option<String>,
-}
-
-#[derive(clap::Args, Debug)]
-struct BenchArgs {
-    /// Backends to time: all (the CPU, and the GPU when an adapter exists, software ones
-    /// included), cpu, or gpu.
-    #[arg(long, value_name = "BACKEND", default_value = "all", value_parser = bench_backend_parser())]
-    backend: bench::BackendSet,
-    /// Paths of every run [default: 1048576; 16384 with CI set].
-    #[arg(long, value_name = "N", value_parser = positive)]
-    paths: Option<u64>,
-    /// Optimizer steps of every run [default: 1000; 200 with CI set].
-    #[arg(long, value_name = "N", value_parser = positive)]
-    steps: Option<u64>,
-    /// Suite entries to time, comma-separated: signsgd-sde-d1, signsgd-sde-d16, sgd-sde-d1,
-    /// adam-sde-d1, dcsgd-d16, dsignsgd-d16, or all; also adam-sde-d16 (not in the suite).
-    #[arg(long, value_name = "LIST", default_value = "all")]
-    only: String,
-    /// Paths of the baselines (same steps) [default: min(paths, baseline-numbers / d)].
-    #[arg(long, value_name = "N", value_parser = positive)]
-    baseline_paths: Option<u64>,
-    /// Numbers per array (paths × d) of the baselines when --baseline-paths is not given; raise it
-    /// to fill a GPU that JAX or PyTorch runs on.
-    #[arg(long, value_name = "N", value_parser = positive, default_value = "1048576")]
-    baseline_numbers: u64,
-    /// Timed runs per entry and backend after the warm-up; the table shows the median.
-    #[arg(long, value_name = "N", value_parser = positive, default_value = "1")]
-    repeat: u64,
-    /// Baselines to run, comma-separated: numpy, jax, torch (a PyTorch loop; not in the default), or none.
-    #[arg(long, value_name = "LIST", default_value = "numpy,jax")]
-    baselines: String,
-    /// Output directory of bench.json [default: optsde-out/bench].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Do not run any baseline (= --baselines none).
-    #[arg(long)]
-    no_baselines: bool,
-    /// Python interpreter that runs the baselines.
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    python: PathBuf,
-}
-
-#[derive(clap::Args, Debug)]
-struct PlotArgs {
-    /// A run's output directory (summary.json, moments.csv, histograms.json), or a sweep's
-    /// (sweep.csv, point-NNN/).
-    #[arg(value_name = "DIR")]
-    dir: PathBuf,
-}
-
-/// The input and run flags of `compare` and `scale`.
-#[derive(clap::Args, Debug)]
-struct SideArgs {
-    /// Experiment file (TOML; `.json` is read as JSON).
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
-    /// Output directory [default: optsde-out/<experiment name>-compare or -scale].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Where to run (overrides run.backend).
-    #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
-    backend: Option<BackendChoice>,
-    /// Number of paths of every run (overrides run.paths).
-    #[arg(long, value_name = "N")]
-    paths: Option<u64>,
-    /// Random seed of every run (overrides run.seed).
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
-    /// No progress lines on stderr.
-    #[arg(long, short)]
-    quiet: bool,
-}
-
-impl SideArgs {
-    fn overrides(&self) -> Overrides {
-        Overrides { paths: self.paths, seed: self.seed, backend: self.backend, ..Overrides::default() }
-    }
-    fn out_dir(&self, exp: &Experiment, what: &str) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&format!("{}-{what}", exp.name))))
-    }
-}
-
-#[derive(clap::Args, Debug)]
-struct CompareArgs {
-    #[command(flatten)]
-    side: SideArgs,
-    /// Learning rates, comma-separated; steps scale as 1/eta to keep the SDE time
-    /// [default: the file's eta].
-    #[arg(long, value_name = "A,B,...", allow_hyphen_values = true)]
-    etas: Option<String>,
-    /// Euler–Maruyama substeps per optimizer step for the SDE runs (replaces run.refine).
-    #[arg(long, value_name = "R", default_value_t = compare::DEFAULT_COMPARE_REFINE)]
-    refine: u32,
-    /// Do not draw the figures (compare.svg/.png; compare-order.svg/.png with several etas).
-    #[arg(long)]
-    no_plots: bool,
-}
-
-#[derive(clap::Args, Debug)]
-struct ScaleArgs {
-    #[command(flatten)]
-    side: SideArgs,
-    /// The scaling rule.
-    #[arg(long, value_name = "NAME", value_parser = rule_parser())]
-    rule: Rule,
-    /// The factor kappa (for dcsgd fixed to 1 + omega by the compressor; may be left out).
-    #[arg(long, value_name = "K", allow_negative_numbers = true)]
-    kappa: Option<f64>,
-    /// Time the first crossing of this multiple of the stationary loss.
-    #[arg(long, value_name = "X", default_value_t = scale::DEFAULT_THRESHOLD, allow_negative_numbers = true)]
-    threshold: f64,
-}
-
-/// `auto | gpu | cpu`, listed in --help and in clap's message for other values.
-fn backend_parser() -> impl TypedValueParser<Value = BackendChoice> {
-    PossibleValuesParser::new(BackendChoice::ALL.map(BackendChoice::name)).try_map(|s| s.parse::<BackendChoice>())
-}
-
-/// The scaling rules of `optsde scale`, listed in --help and in clap's message for other values.
-fn rule_parser() -> impl TypedValueParser<Value = Rule> {
-    PossibleValuesParser::new(Rule::ALL.map(Rule::name)).try_map(|s| s.parse::<Rule>())
-}
-
-/// `all | cpu | gpu` for `optsde bench`.
-fn bench_backend_parser() -> impl TypedValueParser<Value = bench::BackendSet> {
-    PossibleValuesParser::new(bench::BackendSet::ALL.map(bench::BackendSet::name))
-        .try_map(|s| s.parse::<bench::BackendSet>())
-}
-
-/// An integer >= 1.
-fn positive(s: &str) -> std::result::Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("must be an integer >= 1".into()),
-    }
-}
 
 fn main() -> ExitCode {
     // SAFETY: the first statement of main; no thread exists yet.
@@ -511,16 +297,6 @@ fn usage_error(kind: ErrorKind, message: &str) -> ! {
         Some(run) => run.error(kind, message).exit(),
         None => cmd.error(kind, message).exit(),
     }
-}
-
-/// The experiment name as one safe path component.
-fn dir_name(name: &str) -> String {
-    let s: String = name
-        .trim()
-        .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
-        .collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') { "experiment".to_string() } else { s }
 }
 
 /// Divisor that keeps path-step counts (up to 2^72) inside the bar's u64.
