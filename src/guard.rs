@@ -222,24 +222,6 @@ pub fn render(est: &Estimate) -> String {
     s
 }
 
-/// Record steps of a run: those of [`plan::record_steps`], counted without listing them.
-pub fn record_count(steps: u64, every: u64) -> u64 {
-    steps / every + 1 + u64::from(!steps.is_multiple_of(every))
-}
-
-/// Segments of one chunk: those of [`plan::segments`], counted without listing them. The
-/// longest segment comes from `plan::segments` on one record interval of at most 2^14 steps
-/// (no segment is longer: an invocation runs at most 2^14 coordinate-substeps per dispatch).
-pub fn segment_count(exp: &Experiment, chunk: u64) -> u64 {
-    let every = exp.record.every.min(exp.run.steps);
-    let mut probe = exp.clone();
-    probe.run.steps = every.min(1 << 14);
-    probe.record.every = probe.run.steps;
-    let longest = plan::segments(&probe, chunk, true).get(1).map_or(1, |s| (s.k_end - s.k_begin).max(1));
-    let (full, rest) = (exp.run.steps / every, exp.run.steps % every);
-    1 + full * every.div_ceil(longest) + rest.div_ceil(longest)
-}
-
 /// Everything but the time: memory and output sizes of `points` on `engine`.
 pub fn sizes(points: &[Experiment], engine: &dyn Engine, plots: bool) -> Estimate {
     let exp = &points[0];
@@ -251,8 +233,8 @@ pub fn sizes(points: &[Experiment], engine: &dyn Engine, plots: bool) -> Estimat
     let gpu = kind == "gpu";
     let chunk = plan::chunk_size(exp, engine);
     let n_wg = chunk / WG as u64;
-    let records = record_count(exp.run.steps, exp.record.every);
-    let segments = segment_count(exp, chunk);
+    let records = plan::record_count(exp.run.steps, exp.record.every);
+    let segments = plan::segment_count(exp, chunk, true);
     let cols = 5 + 2 * d;
     let size = |n: usize| n as u64;
 

@@ -129,20 +129,56 @@ pub fn record_steps(steps: u64, every: u64) -> Vec<u64> {
     r
 }
 
+/// The number of steps [`record_steps`] lists, without listing them.
+pub fn record_count(steps: u64, every: u64) -> u64 {
+    steps / every + 1 + u64::from(!steps.is_multiple_of(every))
+}
+
+/// The most optimizer steps one dispatch of a chunk runs: the work and iteration limits, and
+/// when `sampling` the histogram count limit.
+pub fn max_segment_steps(exp: &Experiment, chunk: u64, sampling: bool) -> u64 {
+    let draws = u64::from(KernelConsts::new(exp, 1).draws);
+    let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine) * draws;
+    let max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1))
+        .min(MAX_ITERATIONS_PER_INVOCATION / (exp.dim as u64 * u64::from(exp.run.refine) * draws))
+        .max(1);
+    if sampling {
+        let max_samples = (MAX_COUNT_PER_DISPATCH / chunk.max(1)).max(1);
+        return max_steps.min(max_samples.saturating_mul(exp.stationary.every));
+    }
+    max_steps
+}
+
+/// The number of segments [`segments`] lists, without listing them (the resource estimate
+/// counts them for runs whose list would not fit in memory).
+pub fn segment_count(exp: &Experiment, chunk: u64, sampling: bool) -> u64 {
+    let longest = max_segment_steps(exp, chunk, sampling);
+    let (steps, every) = (exp.run.steps, exp.record.every);
+    let count = 1 + (steps / every) * every.div_ceil(longest) + (steps % every).div_ceil(longest);
+    count + u64::from(sampling && split_is_inserted(exp, longest))
+}
+
+/// Whether [`segments`] inserts the [`stationary_split`] (no segment end lies within a quarter of
+/// the window from its middle), from the segment ends' arithmetic: in the record interval
+/// `(r, r']` they are `r + j·longest` and `r'`.
+fn split_is_inserted(exp: &Experiment, longest: u64) -> bool {
+    let (start, steps, every) = (exp.stationary.start, exp.run.steps, exp.record.every);
+    if steps < start + 2 {
+        return false;
+    }
+    let (mid, quarter) = (start + (steps - start) / 2, (steps - start) / 4);
+    let (lo, hi) = ((mid - quarter).max(start + 1), (mid + quarter).min(steps - 1));
+    let r = (lo - 1) / every * every;
+    let next_end = (r + (lo - r).div_ceil(longest) * longest).min((r + every).min(steps));
+    next_end > hi
+}
+
 /// Segments of one chunk: a zero-step initial segment (records step 0), then one segment per
 /// record interval, split so that no dispatch exceeds the work and count limits. When
 /// `sampling`, a segment also ends at [`stationary_split`], so the stationary samples of the two
 /// halves of the window can be told apart.
 pub fn segments(exp: &Experiment, chunk: u64, sampling: bool) -> Vec<Segment> {
-    let draws = u64::from(KernelConsts::new(exp, 1).draws);
-    let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine) * draws;
-    let mut max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1))
-        .min(MAX_ITERATIONS_PER_INVOCATION / (exp.dim as u64 * u64::from(exp.run.refine) * draws))
-        .max(1);
-    if sampling {
-        let max_samples = (MAX_COUNT_PER_DISPATCH / chunk.max(1)).max(1);
-        max_steps = max_steps.min(max_samples.saturating_mul(exp.stationary.every));
-    }
+    let max_steps = max_segment_steps(exp, chunk, sampling);
     let mut segs = vec![Segment { init: true, k_begin: 0, k_end: 0, record: true }];
     let recs = record_steps(exp.run.steps, exp.record.every);
     for w in recs.windows(2) {
