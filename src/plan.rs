@@ -467,14 +467,8 @@ pub fn run_study(
             if !(stop || due) {
                 return Ok(());
             }
-            let mut snaps = stat.clone();
-            let mut snap_halves = halves.clone();
-            for (w, b) in batches.iter().enumerate() {
-                let g = group_of(offset + (w * WG) as u64);
-                snaps[g].add_batch(b);
-                snap_halves[g][0].add_batch(&half_batches[w][0]);
-                snap_halves[g][1].add_batch(&half_batches[w][1]);
-            }
+            let (mut snaps, mut snap_halves) = (stat.clone(), halves.clone());
+            fold_batches(&mut snaps, &mut snap_halves, &batches, &half_batches, &group_of, offset);
             let peak = peak_memory_bytes();
             let results: Vec<RunResult> = (0..n_points)
                 .map(|g| RunResult {
@@ -500,12 +494,7 @@ pub fn run_study(
             }
             Ok(())
         })?;
-        for (w, b) in batches.iter().enumerate() {
-            let g = group_of(offset + (w * WG) as u64);
-            stat[g].add_batch(b);
-            halves[g][0].add_batch(&half_batches[w][0]);
-            halves[g][1].add_batch(&half_batches[w][1]);
-        }
+        fold_batches(&mut stat, &mut halves, &batches, &half_batches, &group_of, offset);
         offset += n;
     }
     let backend = engine.info();
@@ -527,6 +516,24 @@ pub fn run_study(
             peak_memory_bytes: peak,
         })
         .collect())
+}
+
+/// Add a chunk's per-workgroup batch sums (whole window and per half), whose first path is
+/// `offset`, to the accumulators of the points they belong to.
+fn fold_batches(
+    stat: &mut [StationaryAcc],
+    halves: &mut [[StationaryAcc; 2]],
+    batches: &[BatchSums],
+    half_batches: &[[BatchSums; 2]],
+    group_of: &dyn Fn(u64) -> usize,
+    offset: u64,
+) {
+    for (w, (b, hb)) in batches.iter().zip(half_batches).enumerate() {
+        let g = group_of(offset + (w * WG) as u64);
+        stat[g].add_batch(b);
+        halves[g][0].add_batch(&hb[0]);
+        halves[g][1].add_batch(&hb[1]);
+    }
 }
 
 /// Diverged paths at the last record that any path has reached.
