@@ -83,6 +83,11 @@ fn wait(child: Child) -> (ExitStatus, String) {
     (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// The `.NAME.tmp-PID` files in `dir`.
+fn temporaries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).count()
+}
+
 fn read_json(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
@@ -173,11 +178,7 @@ fn random_signals_leave_a_consistent_snapshot_or_a_refused_folder() {
         if sig != "KILL" && out.exists() {
             // A graceful stop leaves a whole snapshot, never a refused folder or temporaries.
             assert!(check_folder(&out, &what), "{what}: a graceful stop must leave a readable snapshot");
-            let temps = std::fs::read_dir(&out)
-                .unwrap()
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"));
-            assert_eq!(temps.count(), 0, "{what}: temporaries left");
+            assert_eq!(temporaries(&out), 0, "{what}: temporaries left");
             accepted += 1;
         } else if out.exists() {
             if check_folder(&out, &what) {
@@ -190,11 +191,7 @@ fn random_signals_leave_a_consistent_snapshot_or_a_refused_folder() {
             let (status, stderr) = wait(start_with(&out, &short, &["--paths", "1024"]));
             assert!(status.success(), "{what}: rerun: {stderr}");
             assert!(check_folder(&out, &what));
-            let temps = std::fs::read_dir(&out)
-                .unwrap()
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"));
-            assert_eq!(temps.count(), 0, "{what}: temporaries survived the rerun");
+            assert_eq!(temporaries(&out), 0, "{what}: temporaries survived the rerun");
         }
         let _ = std::fs::remove_dir_all(&out);
         let _ = std::fs::remove_file(out.with_extension("toml"));

@@ -164,7 +164,10 @@ fn too_few_batches_mark_the_standard_error_unreliable() {
 /// The stationarity check: SGD started far from the minimum (x0 = 3, relaxation time
 /// 1/(ηh) = 1000 steps for h = 1) and sampled from step 0 is still relaxing in the first half of
 /// the window: flagged `converged: false` with a warning. The same run sampled from step 8000
-/// (8 relaxation times: the transient is e^−16 of the start) is stationary: converged.
+/// (8 relaxation times: the transient is e^−16 of the start) is stationary: converged. The
+/// tolerance is the check's own, 4 combined batch SEs (`stats::STATIONARITY_Z`): a stationary
+/// window passes it with probability above 1 − 6·10⁻⁵ (the halves' positive correlation only
+/// raises it), and the relaxing one is thousands of SEs apart.
 #[test]
 fn a_window_that_is_still_relaxing_is_flagged() {
     let relaxing = |start: u64| exp(&format!("{}[init]\nx0 = 3.0\n", sgd("relax", 1e-3, 4096, 16000, start)));
