@@ -25,6 +25,7 @@ pub mod layout;
 pub mod math;
 pub mod model;
 pub mod noise;
+pub mod objective;
 pub mod output;
 pub mod plan;
 pub mod plot;

@@ -1,0 +1,1 @@
+//! Losses written as formulas (a helper is building this module).
