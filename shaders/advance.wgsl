@@ -30,7 +30,11 @@
 #import shared/tdist.wgsl
 #import shared/layout.wgsl
 #import shared/coefs.wgsl
+#if OBJ_DENSE
+#import shared/objective_dense.wgsl
+#else
 #import shared/objective.wgsl
+#endif
 #import shared/time_factors.wgsl
 #import shared/model.wgsl
 #import shared/cursor.wgsl
@@ -48,6 +52,9 @@
 @group(0) @binding(5) var<storage, read> tcdf: array<f32>;
 // Per-group scalars (one group per sweep point; see src/layout.rs Group).
 @group(0) @binding(6) var<storage, read> groups: array<Group>;
+// The objective's words of every group (a dense Hessian; see src/layout.rs Upload); one
+// placeholder word for the diagonal quadratic.
+@group(0) @binding(7) var<storage, read> objective: array<f32>;
 
 // Invocations per workgroup.
 const INV: u32 = WG / PACK;
@@ -58,6 +65,8 @@ const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
 // This invocation's parameter group and its first coefficient.
 var<private> grp: u32;
 var<private> g_base: u32;
+// The group's first word in the objective buffer.
+var<private> o_base: u32;
 // The group's scalars used every step, read from storage once per invocation.
 var<private> g_bound: f32;
 var<private> g_tf_a: f32;
@@ -89,6 +98,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     p_hi = key.y;
     g_base = grp * DIM;
     g_bound = groups[grp].div_bound;
+#if OBJ_BUFFER
+    o_base = groups[grp].obj_base;
+#endif
     g_tf_a = groups[grp].tf_a;
     g_tf_b = groups[grp].tf_b;
     if (TIME_FACTORS) {

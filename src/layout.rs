@@ -51,7 +51,9 @@ pub struct Group {
     /// A live path whose |x_i| exceeds this (or turns non-finite) at the end of a step is
     /// frozen and counted as diverged.
     pub div_bound: f32,
-    pub _pad0: f32,
+    /// The group's first word in the objective buffer (binding 7): its dense Hessian or its
+    /// formula's parameters (`crate::objective::Stage::words` per group).
+    pub obj_base: u32,
     pub _pad1: f32,
     pub _pad2: f32,
 }
@@ -102,12 +104,14 @@ const _: () = assert!(offset_of!(Coef, hist_inv_w) == 52);
 
 /// What a chunk's kernel reads besides `Params`: the per-coordinate coefficients of every group
 /// (binding 1; group g's coordinate i at `g * dim + i`), the Student-t CDF tables (binding 5,
-/// never empty) and the per-group scalars (binding 6).
+/// never empty), the per-group scalars (binding 6) and the objective's words of every group
+/// (binding 7, never empty; group g's from `groups[g].obj_base`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Upload {
     pub coef: Vec<Coef>,
     pub tcdf: Vec<f32>,
     pub groups: Vec<Group>,
+    pub objective: Vec<f32>,
 }
 
 /// Words of one workgroup's partials for dimension `dim` (see [`PartialLayout`]).

@@ -26,7 +26,7 @@ struct Group {
     loss_lo: f32,
     loss_inv_w: f32,
     div_bound: f32,
-    _pad0: f32,
+    obj_base: u32,
     _pad1: f32,
     _pad2: f32,
 }

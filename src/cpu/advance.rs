@@ -23,16 +23,17 @@ use rayon::prelude::*;
 use super::LANES;
 use super::cursor::Cursor;
 use super::hist::TWO_COPIES_MAX_WORDS;
+use super::objective::gradient;
 use super::reduce::{Scratch, reduce_partials};
 use super::simd::VectorUnit;
 use super::step::{
-    Frozen, Inputs, dcsgd_step, gradient, in_bounds, load_path, randk_sde_step, sample, still_live, store_path,
-    update_coords,
+    Frozen, Inputs, dcsgd_step, in_bounds, load_path, randk_sde_step, sample, still_live, store_path, update_coords,
 };
 use crate::kernel::coefs::SLOTS;
 use crate::kernel::{Kernel, KernelConsts, WG};
 use crate::layout::{Coef, Group, Params, Upload, partial_words};
 use crate::model::adaptive::TimeBlocks;
+use crate::objective::Stage;
 use crate::rng::{STREAM_COMPRESS, STREAM_NOISE};
 
 /// Twin of the `advance` entry point. `state` holds `ceil(n_paths / WG)` workgroups of
@@ -68,6 +69,7 @@ pub fn advance(
 pub(super) struct Ctx<'a> {
     coef: &'a [Coef],
     tcdf: &'a [f32],
+    objective: &'a [f32],
     group: Group,
     shift: u64,
 }
@@ -101,9 +103,12 @@ fn advance_model<const M: u32, const FMA: bool>(
             |mut h, (wid, (st, part))| {
                 // Every workgroup lies inside one group (group sizes are multiples of WG).
                 let g = (base + (wid * WG) as u64).checked_div(ppg).unwrap_or(0) as usize;
+                let ow = k.objective_words();
+                let ob = up.groups[g].obj_base as usize;
                 let ctx = Ctx {
                     coef: &up.coef[g * dim..(g + 1) * dim],
                     tcdf: &up.tcdf,
+                    objective: &up.objective[ob..ob + ow],
                     group: up.groups[g],
                     shift: g as u64 * ppg,
                 };
@@ -243,7 +248,8 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let (h, c): (Vec<f32>, Vec<f32>) = ctx.coef.iter().map(|q| (q.h, q.c)).unzip();
     let p: Vec<[f32; SLOTS]> =
         ctx.coef.iter().map(|q| [q.p0, q.p1, q.p2, q.p3, q.p4, q.p5, q.p6, q.p7, q.p8]).collect();
-    let inp = Inputs { coef: ctx.coef, tcdf: ctx.tcdf, group: &ctx.group, h: &h, c: &c, p: &p };
+    let inp =
+        Inputs { coef: ctx.coef, tcdf: ctx.tcdf, group: &ctx.group, h: &h, c: &c, p: &p, objective: ctx.objective };
     // The block's rows (one per coordinate): state slots, gradient, the steps of their own of
     // DCSGD and the rand-k SDE (an agent's noisy gradient or z₂, DCSGD's sum over agents), and
     // the stationary sums.
@@ -283,7 +289,8 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         if kk >= params.k_end {
             break;
         }
-        let sign_fast = kernel == Kernel::SignsgdSde && !k.tcdf && all_alive;
+        // The fused pass computes the diagonal quadratic's gradient itself.
+        let sign_fast = kernel == Kernel::SignsgdSde && !k.tcdf && all_alive && k.objective == Stage::Diagonal;
         let mut fused_inb = [true; LANES];
         for j in 0..params.refine {
             // Adam's time factors, computed a substep ahead: their chain of dependent operations

@@ -34,6 +34,8 @@ pub(super) struct Inputs<'a> {
     pub h: &'a [f32],
     pub c: &'a [f32],
     pub p: &'a [[f32; SLOTS]],
+    /// The group's words of the objective buffer (`crate::layout::Upload::objective`).
+    pub objective: &'a [f32],
 }
 
 /// The lanes frozen in this dispatch: how many (0 or 1 each), Σ of their steps, the earliest.
@@ -112,17 +114,11 @@ pub(super) fn sample(
 ) {
     let (dim, bins) = (k.dim, k.bins);
     let hs = bins as usize + 2;
-    let (h, c) = (inp.h, inp.c);
+    let c = inp.c;
     let mut loss = [0.0f32; LANES];
-    for i in 0..dim {
-        for l in 0..LANES {
-            let y = x[i][l] - c[i];
-            loss[l] += h[i] * y * y;
-        }
-    }
+    super::objective::loss(k, inp, x, &mut loss);
     let mut ok = [false; LANES];
     for l in 0..LANES {
-        loss[l] *= 0.5;
         ok[l] = alive[l] && is_finite_bits(loss[l]) && l < n_active;
         ns[l] += if ok[l] { 1.0 } else { 0.0 };
     }
@@ -142,17 +138,6 @@ pub(super) fn sample(
         bin[l] = bin_of(loss[l], inp.group.loss_lo, inp.group.loss_inv_w, bins);
     }
     hist_add(&mut hist[dim * hs..(dim + 1) * hs], copy_of(hist2, dim * hs..(dim + 1) * hs), &bin, &ok, n_active);
-}
-
-/// The quadratic's gradient h (x − c) of every coordinate, into `g`.
-#[inline(always)]
-pub(super) fn gradient(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, g: &mut Rows) {
-    for i in 0..k.dim {
-        let (hi, ci) = (inp.h[i], inp.c[i]);
-        for l in 0..LANES {
-            g[i][l] = hi * (x[i][l] - ci);
-        }
-    }
 }
 
 /// DCSGD: agents outside, coordinates inside (both streams read in order); each agent's noisy
@@ -465,12 +450,7 @@ pub(super) fn store_path(
                 st[(slot_v * dim + i) * WG + t] = vv[i][l];
             }
         }
-        let mut loss = 0.0f32;
-        for i in 0..dim {
-            let y = x[i][l] - inp.c[i];
-            loss += inp.h[i] * y * y;
-        }
-        sc.loss[t] = 0.5 * loss;
+        sc.loss[t] = super::objective::loss_of_lane(k, inp, x, l);
         sc.ok[t] = alive[l] && is_finite_bits(sc.loss[t]);
         sc.ns[t] = ns[l];
         sc.dn[t] = frozen.n[l];

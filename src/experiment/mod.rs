@@ -14,6 +14,7 @@
 mod derive;
 mod domain;
 mod model;
+mod objective;
 mod problem;
 mod run;
 
@@ -26,9 +27,10 @@ pub use model::{
     Adaptive, BETA, Correction, EPS, ETA, MAX_AGENTS, ModelKind, ModelSpec, NO_CLOSED_FORM, WEIGHT_DECAY,
     agents_domain, model_time, no_compressor,
 };
+pub use objective::{BASIS_SEED, Basis, FORMULA_BOUND_LIMIT, MATRIX_ENTRY, Objective, Spectrum, show_matrix};
 pub use problem::{
     ANY_REAL, CURVATURE, Compressor, KEEP_PROBABILITY, LEVELS, MIN_NU, MIN_NU_SIGN_SDE, NOISE_SCALE, NU, Noise,
-    Objective, kept_domain, min_nu_domain,
+    kept_domain, min_nu_domain,
 };
 pub use run::{
     BATCH, BackendChoice, DEFAULT_DIVERGENCE_BOUND, HistRange, MAX_BINS, MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE,
@@ -121,8 +123,9 @@ pub fn divergence_domain(objective: &Objective, x0: &[f64]) -> Domain<f64> {
         Excluded(x0_max),
         Included(limit),
         format!(
-            "must be a finite number > max |x0| = {x0_max} and <= {limit:.4e} (beyond it the loss \
-             1/2 sum h (bound + |c|)^2 exceeds {MAX_LOSS_AT_BOUND:e}, which the f32 statistics cannot hold)"
+            "must be a finite number > max |x0| = {x0_max} and <= {limit:.4e} (beyond it {} exceeds \
+             {MAX_LOSS_AT_BOUND:e}, which the f32 statistics cannot hold)",
+            objective.bound_reason()
         ),
     )
 }
@@ -192,10 +195,10 @@ impl Experiment {
         self.objective.check()?;
         let d = self.objective.dim();
         if !(1..=MAX_DIM).contains(&d) || self.dim != d {
-            let Objective::Quadratic { h, .. } = &self.objective;
+            let (field, values) = self.objective.vectors()[0];
             return Err(Error::invalid(
-                "objective.h",
-                show_reals(h),
+                field,
+                show_reals(values),
                 format!(
                     "has length {d} (the dimension, dim = {}); 1 to {MAX_DIM} coordinates (MAX_DIM) are supported",
                     self.dim

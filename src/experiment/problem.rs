@@ -1,12 +1,11 @@
-//! The problem a model runs on: the landscape ([`Objective`]), the gradient noise ([`Noise`]) and
-//! the compressor of the compressed models ([`Compressor`]).
+//! The problem a model runs on besides its landscape (`super::objective`): the gradient noise
+//! ([`Noise`]) and the compressor of the compressed models ([`Compressor`]).
 
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
 use serde::{Deserialize, Serialize};
 
 use super::domain::{Domain, show_reals};
-use super::run::MAX_LOSS_AT_BOUND;
 use crate::error::{Error, Result};
 
 /// `objective.h`, the diagonal Hessian.
@@ -31,61 +30,6 @@ pub fn kept_domain(dim: usize) -> Domain<i128> {
         Included(dim as i128),
         format!("must be an integer with 1 <= k <= d = {dim} (the dimension)"),
     )
-}
-
-/// The landscape f.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "kebab-case")]
-pub enum Objective {
-    /// f(x) = ½ Σ h_i (x_i − c_i)², diagonal Hessian.
-    Quadratic { h: Vec<f64>, center: Vec<f64> },
-}
-
-impl Objective {
-    /// The quadratic with curvatures `h` > 0 and minimum `center`, of the same length.
-    pub fn quadratic(h: Vec<f64>, center: Vec<f64>) -> Result<Objective> {
-        let o = Objective::Quadratic { h, center };
-        o.check()?;
-        Ok(o)
-    }
-
-    /// The dimension.
-    pub fn dim(&self) -> usize {
-        match self {
-            Objective::Quadratic { h, .. } => h.len(),
-        }
-    }
-
-    /// The per-coordinate vectors, named as the file writes them.
-    pub fn vectors(&self) -> Vec<(&'static str, &[f64])> {
-        match self {
-            Objective::Quadratic { h, center } => vec![("objective.h", h), ("objective.center", center)],
-        }
-    }
-
-    /// The largest divergence bound b whose loss at the far corner, ½ Σ h (b + |c|)², stays
-    /// below [`MAX_LOSS_AT_BOUND`] (the f32 statistics hold the loss of every live path).
-    pub fn bound_limit(&self) -> f64 {
-        let Objective::Quadratic { h, center } = self;
-        let loss_at = |b: f64| -> f64 { h.iter().zip(center).map(|(h, c)| 0.5 * h * (b + c.abs()).powi(2)).sum() };
-        // Bisection: loss_at is increasing in b.
-        let (mut lo, mut hi) = (0.0f64, 1e30f64);
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if loss_at(mid) <= MAX_LOSS_AT_BOUND { lo = mid } else { hi = mid }
-        }
-        lo
-    }
-
-    pub(super) fn check(&self) -> Result<()> {
-        match self {
-            Objective::Quadratic { h, center } => {
-                CURVATURE.check_each("objective.h", h)?;
-                ANY_REAL.check_each("objective.center", center)?;
-            }
-        }
-        same_lengths(&self.vectors())
-    }
 }
 
 /// Smallest Student-t ν the samplers support: below it f32 samples would saturate (see

@@ -76,6 +76,7 @@ impl GpuEngine {
             s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(&up.coef));
             s.queue.write_buffer(&b.tcdf, 0, bytemuck::cast_slice(&up.tcdf));
             s.queue.write_buffer(&b.groups, 0, bytemuck::cast_slice(&up.groups));
+            s.queue.write_buffer(&b.objective, 0, bytemuck::cast_slice(&up.objective));
             let mut pending: VecDeque<(usize, wgpu::SubmissionIndex)> = VecDeque::new();
             let mut go = true;
             let mut collect = |seg: usize, idx: wgpu::SubmissionIndex, read: bool| -> Result<bool> {
@@ -144,7 +145,7 @@ impl Engine for GpuEngine {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
         let v = self.variant(k, first, self.speculates(k, segs));
-        self.ensure(k, v, n_wg, up.tcdf.len(), up.groups.len())?;
+        self.ensure(k, v, n_wg, up.tcdf.len(), up.groups.len(), up.objective.len())?;
         if v.spec {
             self.spec_tried += 1;
             // Keep the segments' results until the chunk is known to be exact; stop at the first

@@ -27,6 +27,9 @@ pub(super) struct Buffers {
     pub(super) groups: wgpu::Buffer,
     /// Parameter groups the coef, groups and hist buffers hold.
     pub(super) n_groups: usize,
+    pub(super) objective: wgpu::Buffer,
+    /// Words the `objective` buffer holds.
+    pub(super) objective_words: usize,
     pub(super) staging: [wgpu::Buffer; 2],
     pub(super) bind_group: wgpu::BindGroup,
 }
@@ -152,24 +155,28 @@ impl GpuEngine {
         n_wg: usize,
         tcdf_words: usize,
         n_groups: usize,
+        objective_words: usize,
     ) -> Result<()> {
         let full = Variant { spec: false, ..v };
         let key = (*k, full);
         for variant in [full, v] {
             if !self.pipelines.contains_key(&(*k, variant)) {
-                // Bindings 1..6: coef (read), state, partials, hist (read-write), tcdf, groups (read).
-                let storage = [true, false, false, false, true, true];
+                // Bindings 1..7: coef (read), state, partials, hist (read-write), tcdf, groups,
+                // objective (read).
+                let storage = [true, false, false, false, true, true, true];
                 let src = shader::advance_source(k, &variant)?;
                 let p =
                     self.compute_pipeline_with("optsde.advance", &src, "advance", Some(&storage), variant.checks)?;
                 self.pipelines.insert((*k, variant), p);
             }
         }
-        if self
-            .bufs
-            .as_ref()
-            .is_some_and(|b| b.key == key && b.n_wg >= n_wg && b.tcdf_words >= tcdf_words && b.n_groups == n_groups)
-        {
+        if self.bufs.as_ref().is_some_and(|b| {
+            b.key == key
+                && b.n_wg >= n_wg
+                && b.tcdf_words >= tcdf_words
+                && b.n_groups == n_groups
+                && b.objective_words >= objective_words
+        }) {
             return Ok(());
         }
         use wgpu::BufferUsages as U;
@@ -190,10 +197,14 @@ impl GpuEngine {
         let partials = self.buffer("optsde.partials", pbytes, U::STORAGE | U::COPY_SRC);
         let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
         let tcdf = self.buffer("optsde.tcdf", (tcdf_words * 4) as u64, U::STORAGE | U::COPY_DST);
+        let objective = self.buffer("optsde.objective", (objective_words * 4) as u64, U::STORAGE | U::COPY_DST);
         let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
         let layout = &self.pipelines[&key].layout;
-        let bind_group =
-            self.bind_group("optsde.advance", layout, &[&params, &coef, &state, &partials, &hist, &tcdf, &groups]);
+        let bind_group = self.bind_group(
+            "optsde.advance",
+            layout,
+            &[&params, &coef, &state, &partials, &hist, &tcdf, &groups, &objective],
+        );
         self.bufs = Some(Buffers {
             key,
             n_wg,
@@ -206,6 +217,8 @@ impl GpuEngine {
             tcdf_words,
             groups,
             n_groups,
+            objective,
+            objective_words,
             staging,
             bind_group,
         });

@@ -7,7 +7,8 @@
 
 pub mod coefs;
 
-use crate::experiment::{BATCH, Compressor, Experiment, ModelKind, Noise};
+use crate::experiment::{BATCH, Compressor, Experiment, ModelKind, Noise, Objective};
+use crate::objective::Stage;
 
 /// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
 /// unless it packs several paths into each (`crate::shader::pack_for`).
@@ -187,6 +188,14 @@ pub fn comp_id(c: &Compressor) -> u32 {
     }
 }
 
+/// The objective stage that computes `objective`.
+pub fn stage_of(objective: &Objective) -> Stage {
+    match objective {
+        Objective::Quadratic { .. } => Stage::Diagonal,
+        Objective::DenseQuadratic { .. } => Stage::Dense,
+    }
+}
+
 /// The constants the WGSL kernel receives by injection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct KernelConsts {
@@ -203,6 +212,8 @@ pub struct KernelConsts {
     pub tnoise: bool,
     /// The sign SDE evaluates the Student-t CDF (`crate::noise::t_sign_moments`) for erf.
     pub tcdf: bool,
+    /// How the kernel computes f and ∇f.
+    pub objective: Stage,
 }
 
 impl KernelConsts {
@@ -224,7 +235,13 @@ impl KernelConsts {
             comp: comp_id(&exp.model.compressor),
             tnoise: student && !exp.model.name.is_sde(),
             tcdf: student && kernel == Kernel::SignsgdSde,
+            objective: stage_of(&exp.objective),
         }
+    }
+
+    /// f32 words per parameter group of the objective buffer (binding 7).
+    pub fn objective_words(&self) -> usize {
+        self.objective.words(self.dim)
     }
 
     /// State words per coordinate (x, then the EMAs).

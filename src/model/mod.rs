@@ -70,18 +70,37 @@ pub type GroupInput<'a> = (&'a Experiment, &'a [(f64, f64)], (f64, f64));
 /// with tabulated ν (binding 5; one placeholder word otherwise), and the per-group scalars
 /// (binding 6: Adam time rates, loss-histogram range, divergence bound).
 pub fn upload(groups: &[GroupInput<'_>], bins: u32) -> Upload {
-    let mut up = Upload { coef: Vec::new(), tcdf: Vec::new(), groups: Vec::new() };
+    let mut up = Upload { coef: Vec::new(), tcdf: Vec::new(), groups: Vec::new(), objective: Vec::new() };
     for (exp, ranges, loss_range) in groups {
         add_group(&mut up, exp, ranges, *loss_range, bins);
     }
     if up.tcdf.is_empty() {
         up.tcdf.push(0.0);
     }
+    if up.objective.is_empty() {
+        up.objective.push(0.0);
+    }
     up
 }
 
+/// What the objective stage reads per coordinate (h_i, c_i; `Coef::h`, `Coef::c`) and per group
+/// (the objective buffer's words): the diagonal quadratic's h and c; a dense quadratic's
+/// diagonal H_ii (read by no kernel), its c, and H row by row; for other objectives, c = 0 (the
+/// stationary sums are then raw moments).
+fn objective_inputs(obj: &Objective) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
+    match obj {
+        Objective::Quadratic { h, center } => (h.clone(), center.clone(), Vec::new()),
+        Objective::DenseQuadratic { hessian, center, .. } => {
+            let diag = (0..hessian.len()).map(|i| hessian[i][i]).collect();
+            (diag, center.clone(), hessian.iter().flatten().map(|&v| v as f32).collect())
+        }
+    }
+}
+
 fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_range: (f64, f64), bins: u32) {
-    let Objective::Quadratic { h, center } = &exp.objective;
+    let (h, center, words) = objective_inputs(&exp.objective);
+    let obj_base = up.objective.len() as u32;
+    up.objective.extend(words);
     let sign_sde = matches!(exp.model.name, ModelKind::SignsgdSde | ModelKind::DsignsgdSde);
     for i in 0..exp.dim {
         let p = model_coefs(exp, i).map(|v| v as f32);
@@ -123,6 +142,7 @@ fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_rang
         loss_lo: loss_range.0 as f32,
         loss_inv_w: (f64::from(bins) / (loss_range.1 - loss_range.0)) as f32,
         div_bound: exp.run.divergence_bound as f32,
+        obj_base,
         ..Group::default()
     });
 }

@@ -2,4 +2,26 @@
 //! gradient and its Hessian–vector product. The separable quadratic (`shaders/shared/objective.wgsl`)
 //! is the fast path; [`formula`] compiles a loss written as a formula into the same stage.
 
+pub mod dense;
 pub mod formula;
+
+/// How a kernel computes the loss and its gradient: one of its constants
+/// (`crate::kernel::KernelConsts::objective`), so each form is a kernel of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// The separable quadratic from the coefficients h and c (`shaders/shared/objective.wgsl`).
+    Diagonal,
+    /// A dense quadratic: H from the objective buffer, O(d²) per gradient
+    /// (`shaders/shared/objective_dense.wgsl`).
+    Dense,
+}
+
+impl Stage {
+    /// f32 words per parameter group in the objective buffer (binding 7) for dimension `dim`.
+    pub fn words(self, dim: usize) -> usize {
+        match self {
+            Stage::Diagonal => 0,
+            Stage::Dense => dim * dim,
+        }
+    }
+}

@@ -24,7 +24,7 @@ use super::kit::{
     value_range, write_figure,
 };
 use crate::error::Result;
-use crate::experiment::{Experiment, ModelKind, Objective};
+use crate::experiment::{Experiment, ModelKind};
 use crate::output::MomentRow;
 use crate::output::moments::rows_from_run;
 use crate::plan::RunResult;
@@ -74,7 +74,7 @@ pub fn write_run_figures(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<
 /// The closed forms drawn over a run's figures: [`theory::stationary`] over each coordinate's
 /// histogram range (`hists` as in [`RunResult::histograms`]).
 pub fn run_theory(exp: &Experiment, hists: &[Histogram]) -> Stationary {
-    let Objective::Quadratic { center, .. } = &exp.objective;
+    let center = exp.objective.center();
     let half_widths: Vec<f64> = (0..exp.dim)
         .map(|i| hists.get(i).map_or(0.0, |h| (h.lo - center[i]).abs().max((h.hi - center[i]).abs())))
         .collect();
@@ -334,7 +334,7 @@ impl<'a> Plots<'a> {
         head.draw(&Text::new(theory_line, ((w / 2) as i32, 54), text_style(DESC_PX).pos(top_center())))?;
         let cols = if n <= 1 { 1 } else { 2 };
         let panels = body.split_evenly((n.div_ceil(cols).max(1), cols));
-        let Objective::Quadratic { center, .. } = &self.exp.objective;
+        let center = self.exp.objective.center();
         for (i, area) in panels.iter().enumerate().take(n) {
             let Some(h) = self.hists.get(i) else { continue };
             let law = self.theory.laws.get(i).and_then(Option::as_ref);

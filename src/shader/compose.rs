@@ -10,6 +10,7 @@ use super::preprocess::{Defines, Value, preprocess};
 use crate::error::{Error, Result};
 use crate::kernel::coefs::{self, LAYOUTS};
 use crate::kernel::{COMPRESSOR_IDS, Kernel, KernelConsts, WG};
+use crate::objective::Stage;
 use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 
 /// Embedded shader sources, by path relative to `shaders/`.
@@ -25,6 +26,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("shared/math.wgsl", include_str!("../../shaders/shared/math.wgsl")),
     ("shared/model.wgsl", include_str!("../../shaders/shared/model.wgsl")),
     ("shared/objective.wgsl", include_str!("../../shaders/shared/objective.wgsl")),
+    ("shared/objective_dense.wgsl", include_str!("../../shaders/shared/objective_dense.wgsl")),
     ("shared/paths.wgsl", include_str!("../../shaders/shared/paths.wgsl")),
     ("shared/reduce.wgsl", include_str!("../../shaders/shared/reduce.wgsl")),
     ("shared/rng.wgsl", include_str!("../../shaders/shared/rng.wgsl")),
@@ -204,6 +206,9 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     );
     // shaders/advance/fast4.wgsl: `fast4_coords` written out, not looped.
     defines.insert("FAST4_WRITTEN_OUT".into(), Value::Flag(fast4_written_out(k)));
+    // advance.wgsl: the objective stage (crate::objective::Stage).
+    defines.insert("OBJ_DENSE".into(), Value::Flag(k.objective == Stage::Dense));
+    defines.insert("OBJ_BUFFER".into(), Value::Flag(k.objective != Stage::Diagonal));
     // shared/coefs.wgsl: the coefficient slots p0, p1, ... of `Coef` (crate::layout::Coef).
     defines.insert("COEF_SLOTS".into(), Value::Number(coefs::SLOTS as i64));
     let header: String = consts.iter().map(Injected::wgsl).collect();

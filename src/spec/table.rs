@@ -135,6 +135,36 @@ impl<'a> Table<'a> {
     }
 }
 
+impl Table<'_> {
+    /// A matrix written as an array of rows (arrays of numbers), each entry in `domain`.
+    pub fn matrix(&self, key: &str, domain: &Domain<f64>) -> Result<Option<Vec<Vec<f64>>>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let field = self.field(key);
+        let shape = "must be a matrix: an array of rows, each an array of numbers (rows as written)";
+        let Val::Array(rows) = v else { return Err(bad(&field, v, shape)) };
+        if rows.is_empty() {
+            return Err(bad(&field, v, shape));
+        }
+        rows.iter()
+            .enumerate()
+            .map(|(i, row)| match row {
+                Val::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(j, x)| match x.as_f64() {
+                        Some(x) if domain.contains(x) => Ok(x),
+                        _ => Err(bad(&format!("{field}[{i}][{j}]"), x, domain.expected())),
+                    })
+                    .collect(),
+                _ => Err(bad(&format!("{field}[{i}]"), row, shape)),
+            })
+            .collect::<Result<Vec<Vec<f64>>>>()
+            .map(Some)
+    }
+}
+
 /// A per-coordinate field as written: one number (broadcast) or a vector.
 pub(super) struct Coords {
     pub field: String,

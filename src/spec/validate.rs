@@ -11,17 +11,20 @@ use super::doc::{Entries, Val};
 use super::table::{Coords, Table, bad, names};
 use crate::error::{Error, Result};
 use crate::experiment::{
-    ANY_REAL, Adaptive, BETA, BackendChoice, CURVATURE, Compressor, Correction, EPS, ETA, Experiment, HistRange,
-    KEEP_PROBABILITY, LEVELS, MAX_DIM, ModelKind, ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordSpec, RunSpec,
-    StationarySpec, WEIGHT_DECAY, agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain,
-    divergence_domain, every_domain, kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain,
-    refine_domain, refine_only_for_sdes, seed_domain, start_domain, steps_domain,
+    ANY_REAL, Adaptive, BASIS_SEED, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA,
+    Experiment, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_DIM, ModelKind, ModelSpec, NU, Noise, Objective,
+    RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY, agents_domain, bins_domain, chunk_domain,
+    default_divergence_bound, dim_domain, divergence_domain, every_domain, kept_domain, no_compressor,
+    noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes, seed_domain, start_domain,
+    steps_domain,
 };
 
 const TOP_KEYS: &[&str] =
     &["name", "model", "objective", "noise", "compressor", "init", "run", "record", "stationary", "sweep"];
 const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction", "agents"];
-const OBJECTIVE_KEYS: &[&str] = &["name", "h", "center", "dim"];
+const OBJECTIVE_KEYS: &[&str] = &["name", "h", "hessian", "eigenvalues", "basis", "basis_seed", "center", "dim"];
+/// The keys that give a quadratic's Hessian, one form each.
+const HESSIAN_FORMS: [&str; 3] = ["h", "hessian", "eigenvalues"];
 const NOISE_KEYS: &[&str] = &["name", "sigma", "nu", "scale"];
 const COMPRESSOR_KEYS: &[&str] = &["name", "p", "k", "levels"];
 const INIT_KEYS: &[&str] = &["x0"];
@@ -50,9 +53,10 @@ pub(super) fn validate(doc: &Entries, origin: &str, default_name: &str) -> Resul
     let objective = objective(&top)?;
     let noise = noise(&top, model.kind)?;
     let x0 = init(&top)?;
-    let mut vectors = vec![&objective.h, &objective.center, &noise.scale, &x0];
+    let mut vectors = objective.vectors();
+    vectors.extend([&noise.scale, &x0]);
     vectors.extend(&noise.nu);
-    let dim = dimension(objective.dim, &vectors)?;
+    let dim = dimension(objective.dim.clone(), &vectors)?;
     let (objective, noise, x0) = (objective.expand(dim)?, noise.expand(dim)?, x0.expand(dim));
     let compressor = compressor(&top, model.kind, dim)?;
     let model = ModelSpec::new(model.kind, model.eta, model.adaptive, model.agents, compressor)?;
@@ -138,25 +142,111 @@ fn adaptive(t: &Table<'_>, kind: ModelKind) -> Result<Option<Adaptive>> {
 
 /// `[objective]` as written: the vectors before the dimension is known.
 struct ObjectiveSection {
-    dim: Option<usize>,
-    h: Coords,
+    /// `objective.dim`, or the dimension a matrix fixes, with what fixed it (for messages).
+    dim: Option<(usize, String)>,
+    hessian: HessianSection,
     center: Coords,
 }
 
+/// How the quadratic's Hessian was written.
+enum HessianSection {
+    /// `h`: the diagonal.
+    Diagonal(Coords),
+    /// `hessian`: every entry.
+    Dense(Vec<Vec<f64>>),
+    /// `eigenvalues` and `basis`.
+    Spectral(Coords, Basis),
+}
+
 impl ObjectiveSection {
+    /// The per-coordinate vectors, for the dimension.
+    fn vectors(&self) -> Vec<&Coords> {
+        match &self.hessian {
+            HessianSection::Diagonal(h) | HessianSection::Spectral(h, _) => vec![h, &self.center],
+            HessianSection::Dense(_) => vec![&self.center],
+        }
+    }
+
     fn expand(self, dim: usize) -> Result<Objective> {
-        Objective::quadratic(self.h.expand(dim), self.center.expand(dim))
+        let center = self.center.expand(dim);
+        match self.hessian {
+            HessianSection::Diagonal(h) => Objective::quadratic(h.expand(dim), center),
+            HessianSection::Dense(m) => Objective::dense(m, center),
+            HessianSection::Spectral(l, basis) => Objective::spectral(l.expand(dim), basis, center),
+        }
     }
 }
 
 fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
     let t = top.require_sub("objective", OBJECTIVE_KEYS)?;
     t.name_of(OBJECTIVE_NAMES)?;
-    let dim = t.int("dim", &dim_domain())?.map(|d| d as usize);
-    t.require("h", "the diagonal Hessian: a finite number > 0, or an array of them")?;
-    let h = t.coords("h", &CURVATURE)?.expect("required");
+    let given: Vec<&str> = HESSIAN_FORMS.into_iter().filter(|k| t.get(k).is_some()).collect();
+    if given.len() > 1 {
+        let field = t.field(given[1]);
+        return Err(bad(
+            &field,
+            t.get(given[1]).expect("given"),
+            format!(
+                "cannot be given with objective.{}: the quadratic's Hessian is one of h (diagonal), hessian \
+                 (every entry) or eigenvalues with basis",
+                given[0]
+            ),
+        ));
+    }
+    let form = given.first().copied().unwrap_or("h");
+    let keys: &[&str] = match form {
+        "hessian" => &["name", "hessian", "center"],
+        "eigenvalues" => &["name", "eigenvalues", "basis", "basis_seed", "center", "dim"],
+        _ => &["name", "h", "center", "dim"],
+    };
+    t.check_keys(keys)?;
+    let mut dim = t.int("dim", &dim_domain())?.map(|d| (d as usize, format!("objective.dim = {d}")));
     let center = t.coords("center", &ANY_REAL)?.unwrap_or_else(|| Coords::scalar("objective.center", 0.0));
-    Ok(ObjectiveSection { dim, h, center })
+    let hessian = match form {
+        "hessian" => {
+            let m = t.matrix("hessian", &MATRIX_ENTRY)?.expect("given");
+            if m.len() > MAX_DIM {
+                return Err(bad(
+                    "objective.hessian",
+                    t.get("hessian").expect("given"),
+                    format!("has {} rows; at most {MAX_DIM} coordinates (MAX_DIM) are supported", m.len()),
+                ));
+            }
+            dim = Some((m.len(), format!("objective.hessian has {} rows", m.len())));
+            HessianSection::Dense(m)
+        }
+        "eigenvalues" => {
+            let l = t.coords("eigenvalues", &MATRIX_ENTRY)?.expect("given");
+            t.require("basis", "\"random\" (with basis_seed) or the orthonormal matrix Q, rows as written")?;
+            let basis = match t.get("basis").expect("required") {
+                Val::Str(s) if s == "random" => {
+                    Basis::Random { seed: t.int("basis_seed", &BASIS_SEED)?.map_or(0, |s| s as u64) }
+                }
+                v @ Val::Str(_) => {
+                    return Err(bad(
+                        "objective.basis",
+                        v,
+                        "must be \"random\" or the orthonormal matrix Q (rows as written; its columns are the eigenvectors)",
+                    ));
+                }
+                _ => {
+                    if let Some(v) = t.get("basis_seed") {
+                        return Err(bad("objective.basis_seed", v, "applies only to basis = \"random\""));
+                    }
+                    Basis::Given { q: t.matrix("basis", &MATRIX_ENTRY)?.expect("given") }
+                }
+            };
+            HessianSection::Spectral(l, basis)
+        }
+        _ => {
+            t.require(
+                "h",
+                "the Hessian: h (diagonal: a finite number > 0, or an array of them), hessian or eigenvalues",
+            )?;
+            HessianSection::Diagonal(t.coords("h", &CURVATURE)?.expect("required"))
+        }
+    };
+    Ok(ObjectiveSection { dim, hessian, center })
 }
 
 /// `[noise]` as written.
@@ -207,13 +297,13 @@ fn init(top: &Table<'_>) -> Result<Coords> {
 }
 
 /// The dimension: `objective.dim`, else the first vector's length, else 1; all vectors agree.
-fn dimension(fixed: Option<usize>, fields: &[&Coords]) -> Result<usize> {
+fn dimension(fixed: Option<(usize, String)>, fields: &[&Coords]) -> Result<usize> {
     let mut vectors = fields.iter().filter(|c| c.vector);
     let Some(first) = vectors.clone().next() else {
-        return Ok(fixed.unwrap_or(1));
+        return Ok(fixed.map_or(1, |(d, _)| d));
     };
-    let (d, against) = match fixed {
-        Some(d) => (d, format!("objective.dim = {d}")),
+    let (d, against) = match fixed.clone() {
+        Some(f) => f,
         None => (first.xs.len(), format!("{} has length {}", first.field, first.xs.len())),
     };
     if fixed.is_none() && d > MAX_DIM {

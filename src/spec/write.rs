@@ -14,8 +14,8 @@ use super::doc::Overrides;
 use super::sweep::Study;
 use crate::error::{Error, Result};
 use crate::experiment::{
-    Adaptive, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, RecordSpec,
-    RunSpec, StationarySpec, fmt_f64,
+    Adaptive, Basis, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, RecordSpec,
+    RunSpec, Spectrum, StationarySpec, fmt_f64,
 };
 
 /// The name of the experiment file a run writes beside `summary.json`: [`to_toml`] of its
@@ -77,6 +77,26 @@ pub fn to_toml(exp: &Experiment) -> String {
     match objective {
         Objective::Quadratic { h, center } => {
             let _ = writeln!(t, "\n[objective]\nname = \"quadratic\"\nh = {}\ncenter = {}", nums(h), nums(center));
+        }
+        Objective::DenseQuadratic { hessian, center, spectrum } => {
+            let _ = writeln!(t, "\n[objective]\nname = \"quadratic\"");
+            match spectrum {
+                None => {
+                    let _ = writeln!(t, "hessian = {}", matrix(hessian));
+                }
+                Some(Spectrum { eigenvalues, basis }) => {
+                    let _ = writeln!(t, "eigenvalues = {}", nums(eigenvalues));
+                    match basis {
+                        Basis::Random { seed } => {
+                            let _ = writeln!(t, "basis = \"random\"\nbasis_seed = {seed}");
+                        }
+                        Basis::Given { q } => {
+                            let _ = writeln!(t, "basis = {}", matrix(q));
+                        }
+                    }
+                }
+            }
+            let _ = writeln!(t, "center = {}", nums(center));
         }
     }
     match noise {
@@ -162,6 +182,12 @@ fn num(x: f64) -> String {
 
 fn nums(xs: &[f64]) -> String {
     format!("[{}]", xs.iter().map(|&x| num(x)).collect::<Vec<_>>().join(", "))
+}
+
+/// A matrix as an array of rows, one row per line.
+fn matrix(rows: &[Vec<f64>]) -> String {
+    let rows: Vec<String> = rows.iter().map(|r| format!("  {}", nums(r))).collect();
+    format!("[\n{},\n]", rows.join(",\n"))
 }
 
 /// A TOML basic string.

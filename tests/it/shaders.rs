@@ -3,6 +3,7 @@
 
 use optsde::kernel::{Kernel, KernelConsts};
 use optsde::layout::{Coef, Params, RngParams};
+use optsde::objective::Stage;
 use optsde::shader::{self, Variant};
 use optsde::spec::ModelKind;
 
@@ -13,7 +14,7 @@ fn consts(model: ModelKind, kernel: Kernel, dim: usize, bins: u32) -> KernelCons
         Kernel::RandkSde => 2,
         _ => 1,
     };
-    KernelConsts { model, kernel, dim, bins, draws, comp: 0, tnoise: false, tcdf: false }
+    KernelConsts { model, kernel, dim, bins, draws, comp: 0, tnoise: false, tcdf: false, objective: Stage::Diagonal }
 }
 
 /// The FAST4 loop's shapes (shaders/advance/fast4.wgsl): four coordinates per block written out
@@ -51,6 +52,8 @@ fn every_kernel_configuration_validates() {
                 for bins in [16u32, 4096] {
                     let k = consts(model, kernel, dim, bins);
                     configs.push(k);
+                    // Every kernel composed with each objective stage.
+                    configs.push(KernelConsts { objective: Stage::Dense, ..k });
                     if !model.is_sde() {
                         configs.push(KernelConsts { tnoise: true, ..k });
                     }

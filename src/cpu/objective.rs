@@ -1,0 +1,115 @@
+//! The objective stage of a block of lanes (twins of `shaders/shared/objective.wgsl` and
+//! `objective_dense.wgsl`): the gradient of every coordinate ([`gradient`]) and the loss
+//! ([`loss`], [`loss_of_lane`]), for the stage the kernel is composed with
+//! (`crate::objective::Stage`). Same operations in the same order as the WGSL.
+
+use super::LANES;
+use super::step::{Inputs, Rows};
+use crate::kernel::KernelConsts;
+use crate::objective::Stage;
+
+/// ∇f of every lane into `g`.
+#[inline(always)]
+pub(super) fn gradient(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, g: &mut Rows) {
+    match k.objective {
+        Stage::Diagonal => {
+            for i in 0..k.dim {
+                let (hi, ci) = (inp.h[i], inp.c[i]);
+                for l in 0..LANES {
+                    g[i][l] = hi * (x[i][l] - ci);
+                }
+            }
+        }
+        Stage::Dense => {
+            let y = centred(k, inp, x);
+            for i in 0..k.dim {
+                g[i] = dense_row(k.dim, &inp.objective[i * k.dim..(i + 1) * k.dim], &y);
+            }
+        }
+    }
+}
+
+/// x − c of every lane.
+fn centred(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows) -> Vec<[f32; LANES]> {
+    (0..k.dim)
+        .map(|j| {
+            let mut y = [0.0f32; LANES];
+            for l in 0..LANES {
+                y[l] = x[j][l] - inp.c[j];
+            }
+            y
+        })
+        .collect()
+}
+
+/// (H y)_i of every lane, from row i of H: Σ_j in order from 0.0 (`dense_row` of the WGSL).
+#[inline(always)]
+fn dense_row(dim: usize, row: &[f32], y: &[[f32; LANES]]) -> [f32; LANES] {
+    let mut s = [0.0f32; LANES];
+    for j in 0..dim {
+        let hij = row[j];
+        for l in 0..LANES {
+            s[l] += hij * y[j][l];
+        }
+    }
+    s
+}
+
+/// f of every lane into `out`.
+#[inline(always)]
+pub(super) fn loss(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, out: &mut [f32; LANES]) {
+    match k.objective {
+        Stage::Diagonal => {
+            let mut l2 = [0.0f32; LANES];
+            for i in 0..k.dim {
+                for l in 0..LANES {
+                    let y = x[i][l] - inp.c[i];
+                    l2[l] += inp.h[i] * y * y;
+                }
+            }
+            for l in 0..LANES {
+                out[l] = 0.5 * l2[l];
+            }
+        }
+        Stage::Dense => {
+            let y = centred(k, inp, x);
+            let mut l2 = [0.0f32; LANES];
+            for i in 0..k.dim {
+                let hy = dense_row(k.dim, &inp.objective[i * k.dim..(i + 1) * k.dim], &y);
+                for l in 0..LANES {
+                    l2[l] += y[i][l] * hy[l];
+                }
+            }
+            for l in 0..LANES {
+                out[l] = 0.5 * l2[l];
+            }
+        }
+    }
+}
+
+/// f of lane `lane` alone (the record's loss of a stored path; the same operations as [`loss`]).
+pub(super) fn loss_of_lane(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, lane: usize) -> f32 {
+    match k.objective {
+        Stage::Diagonal => {
+            let mut l2 = 0.0f32;
+            for i in 0..k.dim {
+                let y = x[i][lane] - inp.c[i];
+                l2 += inp.h[i] * y * y;
+            }
+            0.5 * l2
+        }
+        Stage::Dense => {
+            let d = k.dim;
+            let y: Vec<f32> = (0..d).map(|j| x[j][lane] - inp.c[j]).collect();
+            let mut l2 = 0.0f32;
+            for i in 0..d {
+                let mut s = 0.0f32;
+                for j in 0..d {
+                    s += inp.objective[i * d + j] * y[j];
+                }
+                l2 += y[i] * s;
+            }
+            0.5 * l2
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The landscape f a model runs on ([`Objective`]): the separable quadratic, dense quadratics
+//! (a full Hessian, or a spectrum and an eigenbasis), and losses written as formulas. Each is
+//! checked here; the kernels get it through `crate::objective`.
+
+use std::ops::Bound::{Included, Unbounded};
+
+use serde::{Deserialize, Serialize};
+
+use super::domain::{Domain, show_reals};
+use super::problem::{ANY_REAL, CURVATURE};
+use super::run::MAX_LOSS_AT_BOUND;
+use crate::error::{Error, Result};
+use crate::objective::dense;
+
+/// `objective.hessian` entries and `objective.eigenvalues`: any finite number (an indefinite
+/// Hessian is allowed: paths along a negative direction diverge and are counted).
+pub const MATRIX_ENTRY: Domain<f64> = Domain::new(Unbounded, Unbounded, "must be a finite number");
+/// `objective.basis_seed`.
+pub const BASIS_SEED: Domain<i128> = Domain::new(Included(0), Included(i64::MAX as i128), "must be an integer >= 0");
+/// Where the divergence bound of a formula objective stops: coordinates beyond it have no f32
+/// precision left for any step.
+pub const FORMULA_BOUND_LIMIT: f64 = 1e15;
+
+/// How a dense quadratic's eigenbasis was given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// Haar-random, drawn from this seed (`crate::objective::dense::haar_orthogonal`).
+    Random { seed: u64 },
+    /// The matrix Q written row by row; its columns are the eigenvectors.
+    Given { q: Vec<Vec<f64>> },
+}
+
+/// A dense quadratic given by its spectrum: H = Q diag(λ) Qᵀ.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spectrum {
+    pub eigenvalues: Vec<f64>,
+    pub basis: Basis,
+}
+
+impl Spectrum {
+    /// Q, rows as written (drawn for a random basis).
+    pub fn q(&self) -> Vec<Vec<f64>> {
+        match &self.basis {
+            Basis::Random { seed } => dense::haar_orthogonal(self.eigenvalues.len(), *seed),
+            Basis::Given { q } => q.clone(),
+        }
+    }
+}
+
+/// The landscape f.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Objective {
+    /// f(x) = ½ Σ h_i (x_i − c_i)², diagonal Hessian: the kernels' fast path.
+    Quadratic { h: Vec<f64>, center: Vec<f64> },
+    /// f(x) = ½ (x − c)ᵀ H (x − c) with a dense symmetric H (rows), given entry by entry
+    /// (`spectrum` None) or as Q diag(λ) Qᵀ.
+    DenseQuadratic { hessian: Vec<Vec<f64>>, center: Vec<f64>, spectrum: Option<Spectrum> },
+}
+
+impl Objective {
+    /// The quadratic with curvatures `h` > 0 and minimum `center`, of the same length.
+    pub fn quadratic(h: Vec<f64>, center: Vec<f64>) -> Result<Objective> {
+        let o = Objective::Quadratic { h, center };
+        o.check()?;
+        Ok(o)
+    }
+
+    /// The dense quadratic with Hessian `hessian` (symmetric to [`dense::SYMMETRY_TOL`]) and
+    /// minimum `center`.
+    pub fn dense(hessian: Vec<Vec<f64>>, center: Vec<f64>) -> Result<Objective> {
+        let o = Objective::DenseQuadratic { hessian, center, spectrum: None };
+        o.check()?;
+        Ok(o)
+    }
+
+    /// The dense quadratic H = Q diag(λ) Qᵀ: `eigenvalues` λ and an orthonormal basis Q
+    /// (to [`dense::ORTHONORMAL_TOL`]), minimum `center`.
+    pub fn spectral(eigenvalues: Vec<f64>, basis: Basis, center: Vec<f64>) -> Result<Objective> {
+        MATRIX_ENTRY.check_each("objective.eigenvalues", &eigenvalues)?;
+        let spectrum = Spectrum { eigenvalues, basis };
+        let d = spectrum.eigenvalues.len();
+        if let Basis::Given { q } = &spectrum.basis {
+            check_square("objective.basis", q, d, "objective.eigenvalues")?;
+            let (err, a, b) = dense::orthonormality_error(q);
+            if err > dense::ORTHONORMAL_TOL {
+                return Err(Error::invalid(
+                    "objective.basis",
+                    show_matrix(q),
+                    format!(
+                        "must have orthonormal columns (the eigenvectors): columns {a} and {b} have dot product \
+                         off by {err:.3e} (tolerance {:e})",
+                        dense::ORTHONORMAL_TOL
+                    ),
+                ));
+            }
+        }
+        let hessian = dense::from_spectrum(&spectrum.eigenvalues, &spectrum.q());
+        let o = Objective::DenseQuadratic { hessian, center, spectrum: Some(spectrum) };
+        o.check()?;
+        Ok(o)
+    }
+
+    /// The dimension.
+    pub fn dim(&self) -> usize {
+        match self {
+            Objective::Quadratic { h, .. } => h.len(),
+            Objective::DenseQuadratic { hessian, .. } => hessian.len(),
+        }
+    }
+
+    /// The minimum of a quadratic, and the origin for other objectives: the point the
+    /// stationary sums centre the coordinates on.
+    pub fn center(&self) -> Vec<f64> {
+        match self {
+            Objective::Quadratic { center, .. } | Objective::DenseQuadratic { center, .. } => center.clone(),
+        }
+    }
+
+    /// The diagonal quadratic's (h, c), where the closed forms of the separable landscape hold.
+    pub fn diagonal(&self) -> Option<(&[f64], &[f64])> {
+        match self {
+            Objective::Quadratic { h, center } => Some((h, center)),
+            _ => None,
+        }
+    }
+
+    /// f(x) in f64.
+    pub fn loss(&self, x: &[f64]) -> f64 {
+        match self {
+            Objective::Quadratic { h, center } => {
+                0.5 * h.iter().zip(center).zip(x).map(|((h, c), x)| h * (x - c) * (x - c)).sum::<f64>()
+            }
+            Objective::DenseQuadratic { hessian, center, .. } => dense::loss(hessian, center, x),
+        }
+    }
+
+    /// Whether f ≥ 0 everywhere (so that a loss histogram can start at 0).
+    pub fn is_nonnegative(&self) -> bool {
+        match self {
+            Objective::Quadratic { .. } => true,
+            Objective::DenseQuadratic { spectrum, .. } => {
+                spectrum.as_ref().is_some_and(|s| s.eigenvalues.iter().all(|&l| l >= 0.0))
+            }
+        }
+    }
+
+    /// The objective's name in files and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Objective::Quadratic { .. } | Objective::DenseQuadratic { .. } => "quadratic",
+        }
+    }
+
+    /// The per-coordinate vectors, named as the file writes them.
+    pub fn vectors(&self) -> Vec<(&'static str, &[f64])> {
+        match self {
+            Objective::Quadratic { h, center } => vec![("objective.h", h), ("objective.center", center)],
+            Objective::DenseQuadratic { center, spectrum, .. } => {
+                let mut v = vec![("objective.center", &center[..])];
+                if let Some(s) = spectrum {
+                    v.insert(0, ("objective.eigenvalues", &s.eigenvalues[..]));
+                }
+                v
+            }
+        }
+    }
+
+    /// The largest divergence bound b whose loss at the far corner stays below
+    /// [`MAX_LOSS_AT_BOUND`] (the f32 statistics hold the loss of every live path): ½ Σ h (b +
+    /// |c|)² for the diagonal quadratic; ½ ρ d (b + max |c|)² for a dense one, ρ the largest
+    /// absolute row sum of H (which bounds its spectral radius).
+    pub fn bound_limit(&self) -> f64 {
+        let loss_at: Box<dyn Fn(f64) -> f64 + '_> = match self {
+            Objective::Quadratic { h, center } => {
+                Box::new(move |b: f64| h.iter().zip(center).map(|(h, c)| 0.5 * h * (b + c.abs()).powi(2)).sum())
+            }
+            Objective::DenseQuadratic { hessian, center, .. } => {
+                let rho = dense::row_sum_norm(hessian);
+                let c = center.iter().fold(0.0f64, |a, c| a.max(c.abs()));
+                let d = hessian.len() as f64;
+                Box::new(move |b: f64| 0.5 * rho * d * (b + c).powi(2))
+            }
+        };
+        // Bisection: loss_at is increasing in b.
+        let (mut lo, mut hi) = (0.0f64, 1e30f64);
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if loss_at(mid) <= MAX_LOSS_AT_BOUND { lo = mid } else { hi = mid }
+        }
+        lo
+    }
+
+    /// What [`Objective::bound_limit`] keeps below [`MAX_LOSS_AT_BOUND`], for messages.
+    pub fn bound_reason(&self) -> &'static str {
+        match self {
+            Objective::Quadratic { .. } => "the loss 1/2 sum h (bound + |c|)^2",
+            Objective::DenseQuadratic { .. } => {
+                "the bound 1/2 rho d (bound + max |c|)^2 on the loss (rho: max row sum of |H|)"
+            }
+        }
+    }
+
+    pub(super) fn check(&self) -> Result<()> {
+        match self {
+            Objective::Quadratic { h, center } => {
+                CURVATURE.check_each("objective.h", h)?;
+                ANY_REAL.check_each("objective.center", center)?;
+            }
+            Objective::DenseQuadratic { hessian, center, spectrum } => {
+                let field = if spectrum.is_some() { "objective.eigenvalues" } else { "objective.hessian" };
+                let d = hessian.len();
+                if d == 0 {
+                    return Err(Error::invalid(field, "[]", "must not be empty"));
+                }
+                check_square("objective.hessian", hessian, d, "rows")?;
+                for (i, row) in hessian.iter().enumerate() {
+                    MATRIX_ENTRY.check_each(&format!("objective.hessian[{i}]"), row)?;
+                }
+                if let Some((i, j, a, b)) = dense::asymmetry(hessian) {
+                    return Err(Error::invalid(
+                        "objective.hessian",
+                        show_matrix(hessian),
+                        format!(
+                            "must be symmetric (to {:e} of its largest entry): hessian[{i}][{j}] = {a} but \
+                             hessian[{j}][{i}] = {b}",
+                            dense::SYMMETRY_TOL
+                        ),
+                    ));
+                }
+                ANY_REAL.check_each("objective.center", center)?;
+            }
+        }
+        super::problem::same_lengths(&self.vectors())
+    }
+}
+
+/// That `m` has `d` rows of `d` entries (`against` names what fixed d).
+fn check_square(field: &str, m: &[Vec<f64>], d: usize, against: &str) -> Result<()> {
+    if m.len() != d {
+        return Err(Error::invalid(
+            field,
+            show_matrix(m),
+            format!("has {} rows but {against} gives d = {d}; it must be a d x d matrix", m.len()),
+        ));
+    }
+    match m.iter().enumerate().find(|(_, r)| r.len() != d) {
+        Some((i, r)) => Err(Error::invalid(
+            format!("{field}[{i}]"),
+            show_reals(r),
+            format!("has {} entries; every row of a {d} x {d} matrix has {d}", r.len()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A matrix for a message: its first rows.
+pub fn show_matrix(m: &[Vec<f64>]) -> String {
+    let rows: Vec<String> = m.iter().take(4).map(|r| show_reals(r)).collect();
+    let more = if m.len() > 4 { format!(", ... ({} rows)", m.len()) } else { String::new() };
+    format!("[{}{more}]", rows.join(", "))
+}
