@@ -288,8 +288,12 @@ fn loss_range_over_box(objective: &Objective, lo: f64, hi: f64) -> Range {
             (a, b) = (a.min(f), b.max(f));
         }
     }
-    if !(a < b) {
-        return (a.min(0.0).max(-1e30) - 1.0, b.max(0.0).min(1e30) + 1.0);
+    if a == b {
+        return (a - 1.0, a + 1.0);
+    }
+    if a > b {
+        // No finite loss anywhere in the box.
+        return (0.0, 1.0);
     }
     let pad = 0.05 * (b - a);
     (if objective.is_nonnegative() { a.max(0.0) } else { a - pad }, b + pad)

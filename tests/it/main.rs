@@ -17,6 +17,7 @@ mod divergence;
 mod env_vars;
 mod first_contact;
 mod heavy_tails;
+mod landscapes;
 mod math_kernels;
 mod physics;
 mod plots;
