@@ -32,6 +32,11 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "distributed SignSGD under Student-t noise with nu = 1.5 (infinite variance); stationary E f = 5.961378e-4",
         include_str!("../../examples/heavy-tails.toml"),
     ),
+    (
+        "rotated-adam",
+        "Adam on a rotated ill-conditioned quadratic (eigenvalues 1..128, random basis, d = 8); SGD there: E f = 2.033320e-3",
+        include_str!("../../examples/rotated-adam.toml"),
+    ),
 ];
 
 /// Parses and validates the built-in example `name` (see [`EXAMPLES`]), as [`example_noted`]
