@@ -55,7 +55,7 @@ fn fx_sincos_reduced(x: f32) -> FxSinCos {
     let ps = fma(fma(-0.00019515296, z, 0.008332161), z, -0.16666655);
     let s = fma(ps * z, r, r);
     let pc = fma(fma(2.4433157e-5, z, -0.0013887316), z, 0.041666646);
-    let c = fma(pc * z, z, fma(-0.5, z, 1.0));
+    let c = fma(z, fma(pc, z, -0.5), 1.0);
     return FxSinCos(s, c, q);
 }
 

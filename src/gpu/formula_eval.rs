@@ -40,8 +40,31 @@ impl GpuEngine {
                 formula.param_words()
             )));
         }
-        let src = shader::formula_eval_source(d, &formula.wgsl())?;
-        let pipe = self.compute_pipeline("optsde.formula_eval", &src, "formula_eval")?;
+        self.eval_formula_wgsl(d, &formula.wgsl(), params, points)
+    }
+
+    /// [`Self::eval_formula`] for any WGSL `functions` with the signatures of
+    /// [`Formula::wgsl`]'s, for dimension `d` (tests probe intermediate values with it).
+    pub fn eval_formula_wgsl(
+        &mut self,
+        d: usize,
+        functions: &str,
+        params: &[f32],
+        points: &[(Vec<f32>, Vec<f32>)],
+    ) -> Result<Vec<FormulaValues>> {
+        use wgpu::BufferUsages as U;
+        let n = points.len();
+        let groups = (n as u64).div_ceil(FORMULA_WG);
+        if groups > u64::from(self.limits.max_compute_workgroups_per_dimension) {
+            return Err(Error::Gpu(format!("eval_formula: {n} points exceed one dispatch")));
+        }
+        if points.iter().any(|(x, v)| x.len() != d || v.len() != d) {
+            return Err(Error::Gpu(format!("eval_formula: points need {d} coordinates")));
+        }
+        let src = shader::formula_eval_source(d, functions)?;
+        // An explicit layout: a formula without parameters leaves `prm` unused.
+        let pipe =
+            self.compute_pipeline_with("optsde.formula_eval", &src, "formula_eval", Some(&[true, true, false]), true)?;
         let mut flat: Vec<f32> = points.iter().flat_map(|(x, _)| x.iter().copied()).collect();
         flat.extend(points.iter().flat_map(|(_, v)| v.iter().copied()));
         let stride = 1 + 2 * d;

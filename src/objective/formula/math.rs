@@ -76,7 +76,9 @@ fn sincos_reduced<const FMA: bool>(x: f32) -> (f32, f32, u32) {
     let ps = m(m(-1.951_529_6e-4, z, 8.332_160_9e-3), z, -1.666_665_5e-1);
     let s = m(ps * z, r, r);
     let pc = m(m(2.443_315_7e-5, z, -1.388_731_6e-3), z, 4.166_664_6e-2);
-    let c = m(pc * z, z, m(-0.5, z, 1.0));
+    // Horner to the end (1 + z·(−0.5 + z·pc)): lavapipe's NIR rewrites t + (−0.5·z + 1)
+    // into this form anyway, so writing it so keeps the twins equal.
+    let c = m(z, m(pc, z, -0.5), 1.0);
     (s, c, q)
 }
 
