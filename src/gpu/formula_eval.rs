@@ -27,7 +27,6 @@ impl GpuEngine {
         params: &[f32],
         points: &[(Vec<f32>, Vec<f32>)],
     ) -> Result<Vec<FormulaValues>> {
-        use wgpu::BufferUsages as U;
         let d = formula.dim();
         let n = points.len();
         let groups = (n as u64).div_ceil(FORMULA_WG);
