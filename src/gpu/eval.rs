@@ -131,7 +131,7 @@ impl GpuEngine {
 impl GpuEngine {
     /// An encoder holding one dispatch of `groups` workgroups of `pipe`, with `buffers` bound at
     /// 0, 1, … in order; the caller adds its copies and submits it.
-    fn dispatch_once(
+    pub(super) fn dispatch_once(
         &self,
         label: &str,
         pipe: &Pipeline,

@@ -11,10 +11,12 @@ use crate::shader::Variant;
 
 mod engine;
 mod eval;
+mod formula_eval;
 mod instance;
 mod pipeline;
 mod variant;
 
+pub use formula_eval::FormulaValues;
 pub use instance::adapters;
 pub use variant::{VARIANT_VAR, VariantSettings};
 

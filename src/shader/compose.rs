@@ -18,9 +18,11 @@ const SOURCES: &[(&str, &str)] = &[
     ("advance.wgsl", include_str!("../../shaders/advance.wgsl")),
     ("advance/fast1.wgsl", include_str!("../../shaders/advance/fast1.wgsl")),
     ("advance/fast4.wgsl", include_str!("../../shaders/advance/fast4.wgsl")),
+    ("formula_eval.wgsl", include_str!("../../shaders/formula_eval.wgsl")),
     ("rng_words.wgsl", include_str!("../../shaders/rng_words.wgsl")),
     ("shared/coefs.wgsl", include_str!("../../shaders/shared/coefs.wgsl")),
     ("shared/cursor.wgsl", include_str!("../../shaders/shared/cursor.wgsl")),
+    ("shared/formula_math.wgsl", include_str!("../../shaders/shared/formula_math.wgsl")),
     ("shared/hist.wgsl", include_str!("../../shaders/shared/hist.wgsl")),
     ("shared/layout.wgsl", include_str!("../../shaders/shared/layout.wgsl")),
     ("shared/math.wgsl", include_str!("../../shaders/shared/math.wgsl")),
@@ -222,6 +224,12 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
 pub fn rng_words_source() -> Result<String> {
     let header = format!("const RNG_ROUNDS: u32 = {ROUNDS}u;\nconst STREAM_NOISE: u32 = {STREAM_NOISE}u;\n");
     Ok(header + &resolve("rng_words.wgsl")?)
+}
+
+/// The composed `formula_eval` test kernel for a formula of dimension `dim` whose functions
+/// ([`crate::objective::formula::Formula::wgsl`]) are `functions`.
+pub fn formula_eval_source(dim: usize, functions: &str) -> Result<String> {
+    Ok(format!("const DIM: u32 = {dim}u;\n{}\n{functions}", resolve("formula_eval.wgsl")?))
 }
 
 /// The composed `tdist_eval` test kernel (Student-t sampler and sign-SDE moments).

@@ -10,7 +10,7 @@ pub mod compose;
 pub mod policy;
 pub mod preprocess;
 
-pub use compose::{advance_source, compose, resolve, rng_words_source, tdist_eval_source};
+pub use compose::{advance_source, compose, formula_eval_source, resolve, rng_words_source, tdist_eval_source};
 pub use policy::{
     COEF_REGS_MAX_DIM, PACK_WIDTHS, PRIVATE_HIST_MAX_WORDS, SOFTWARE_PACK, UNROLL_MAX_VARIATES, Variant, coef_regs,
     default_pack, fast4_written_out, pack_for, packable, private_hist_fits, private_hist_for, runtime_checks,

@@ -16,6 +16,7 @@ mod distributed;
 mod divergence;
 mod env_vars;
 mod first_contact;
+mod formula;
 mod heavy_tails;
 mod landscapes;
 mod math_kernels;

@@ -1,0 +1,73 @@
+//! The WGSL emitter: each tape as straight-line code, one `let tK = ...;` per instruction,
+//! with constant indices into x, v, g, hv and constant parameter words. Constants are written
+//! as `bitcast<f32>(0x...u)` (with the value in a comment), which names their f32 bits exactly:
+//! a decimal literal would be parsed by the shader compiler, possibly through f64.
+//! Transcendentals call `shaders/shared/formula_math.wgsl`; sign is `sign_f32` of
+//! `shaders/shared/math.wgsl`.
+
+use std::fmt::Write;
+
+use super::graph::{Bin, Un};
+use super::tape::{Op, Tape};
+
+fn body(tape: &Tape, out: &mut String) {
+    for (k, op) in tape.ops.iter().enumerate() {
+        let expr = match *op {
+            Op::Const(c, _) => format!("bitcast<f32>({:#010x}u); // {c:e}", c.to_bits()),
+            Op::Var(i) => format!("(*x)[{i}];"),
+            Op::Dir(i) => format!("(*v)[{i}];"),
+            Op::Param(w) => format!("obj_param({w}u);"),
+            Op::Un(Un::Neg, a) => format!("-t{a};"),
+            Op::Un(op, a) => {
+                let f = match op {
+                    Un::Neg => unreachable!("negation is written above"),
+                    Un::Exp => "fx_exp",
+                    Un::Log => "fx_log",
+                    Un::Sqrt => "fx_sqrt",
+                    Un::Sin => "fx_sin",
+                    Un::Cos => "fx_cos",
+                    Un::Tanh => "fx_tanh",
+                    Un::Cosh => "fx_cosh",
+                    Un::Sinh => "fx_sinh",
+                    Un::Abs => "abs",
+                    Un::Sign => "sign_f32",
+                };
+                format!("{f}(t{a});")
+            }
+            Op::Bin(op, a, b) => {
+                let sym = match op {
+                    Bin::Add => '+',
+                    Bin::Sub => '-',
+                    Bin::Mul => '*',
+                    Bin::Div => '/',
+                };
+                format!("t{a} {sym} t{b};")
+            }
+            Op::SelLe(p, q, t, f) => format!("select(t{f}, t{t}, t{p} <= t{q});"),
+        };
+        let _ = writeln!(out, "    let t{k} = {expr}");
+    }
+}
+
+/// The three functions the kernel composes in (see the module docs of [`super`]).
+pub fn wgsl(loss: &Tape, grad: &Tape, hvp: &Tape) -> String {
+    let mut s = String::new();
+    s.push_str("fn formula_loss(x: ptr<function, array<f32, DIM>>) -> f32 {\n");
+    body(loss, &mut s);
+    let _ = writeln!(s, "    return t{};\n}}\n", loss.outputs[0]);
+    s.push_str("fn formula_gradient(x: ptr<function, array<f32, DIM>>, g: ptr<function, array<f32, DIM>>) {\n");
+    body(grad, &mut s);
+    for (i, o) in grad.outputs.iter().enumerate() {
+        let _ = writeln!(s, "    (*g)[{i}] = t{o};");
+    }
+    s.push_str("}\n\n");
+    s.push_str(
+        "fn formula_hvp(x: ptr<function, array<f32, DIM>>, v: ptr<function, array<f32, DIM>>, hv: ptr<function, array<f32, DIM>>) {\n",
+    );
+    body(hvp, &mut s);
+    for (i, o) in hvp.outputs.iter().enumerate() {
+        let _ = writeln!(s, "    (*hv)[{i}] = t{o};");
+    }
+    s.push_str("}\n");
+    s
+}
