@@ -32,6 +32,9 @@
 #import shared/coefs.wgsl
 #if OBJ_DENSE
 #import shared/objective_dense.wgsl
+#elif OBJ_FORMULA
+#import shared/formula_math.wgsl
+#import shared/objective_formula.wgsl
 #else
 #import shared/objective.wgsl
 #endif
@@ -65,8 +68,9 @@ const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
 // This invocation's parameter group and its first coefficient.
 var<private> grp: u32;
 var<private> g_base: u32;
-// The group's first word in the objective buffer.
+// The group's first word in the objective buffer, and a word that is 0 (Group::zero).
 var<private> o_base: u32;
+var<private> g_zero: u32;
 // The group's scalars used every step, read from storage once per invocation.
 var<private> g_bound: f32;
 var<private> g_tf_a: f32;
@@ -100,6 +104,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     g_bound = groups[grp].div_bound;
 #if OBJ_BUFFER
     o_base = groups[grp].obj_base;
+    g_zero = groups[grp].zero;
 #endif
     g_tf_a = groups[grp].tf_a;
     g_tf_b = groups[grp].tf_b;

@@ -23,6 +23,11 @@ fn obj_param(k: u32) -> f32 {
     return prm[k];
 }
 
+// A run-time zero (the host writes 0 to pad0), for fx_keep.
+fn fx_opaque_zero() -> u32 {
+    return params.pad0;
+}
+
 @compute @workgroup_size(64)
 fn formula_eval(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;

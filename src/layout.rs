@@ -54,7 +54,9 @@ pub struct Group {
     /// The group's first word in the objective buffer (binding 7): its dense Hessian or its
     /// formula's parameters (`crate::objective::Stage::words` per group).
     pub obj_base: u32,
-    pub _pad1: f32,
+    /// 0, read by the kernel at run time (shaders/shared/formula_math.wgsl `fx_keep`: a value
+    /// the shader compiler cannot see through).
+    pub zero: u32,
     pub _pad2: f32,
 }
 

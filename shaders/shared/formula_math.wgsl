@@ -1,7 +1,8 @@
 // The formula language's transcendentals: twin of src/objective/formula/math.rs (same
 // polynomials, same order; each madd there is an fma here, which lavapipe splits into a
 // multiply and an add, as the CPU's FMA = false). Ranges, special values and accuracy are
-// documented there. Needs shared/math.wgsl (exp_f32, expm1_pos, LN2_HI, LN2_LO) before it.
+// documented there. Needs shared/math.wgsl (exp_f32, expm1_pos, LN2_HI, LN2_LO) before it, and
+// the kernel's `fx_opaque_zero()`.
 
 const FX_EXP_SPLIT: f32 = 88.0;
 const FX_EXP_ZERO: f32 = -87.0;
@@ -14,6 +15,12 @@ const FX_MIN_POSITIVE: f32 = 1.17549435e-38;
 // Infinity and NaN from bits held in a private variable, so that no constant expression is
 // non-finite (WGSL forbids that).
 var<private> fx_inf_bits: u32 = 0x7F800000u;
+
+// `v` unchanged, but opaque to the shader compiler (src/objective/formula/emit.rs says why):
+// fx_opaque_zero() is a word the kernel reads at run time, which the host sets to 0.
+fn fx_keep(v: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(v) ^ fx_opaque_zero());
+}
 
 fn fx_exp(y: f32) -> f32 {
     let h = exp_f32(0.5 * y);

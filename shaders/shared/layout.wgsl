@@ -27,7 +27,7 @@ struct Group {
     loss_inv_w: f32,
     div_bound: f32,
     obj_base: u32,
-    _pad1: f32,
+    zero: u32,
     _pad2: f32,
 }
 

@@ -18,6 +18,8 @@
 //! Whether a path is frozen is a function of its state (out of bounds), so a segment that
 //! resumes a chunk knows without extra state.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 use super::LANES;
@@ -33,7 +35,8 @@ use crate::kernel::coefs::SLOTS;
 use crate::kernel::{Kernel, KernelConsts, WG};
 use crate::layout::{Coef, Group, Params, Upload, partial_words};
 use crate::model::adaptive::TimeBlocks;
-use crate::objective::Stage;
+use crate::objective::formula::Formula;
+use crate::objective::{Stage, registry};
 use crate::rng::{STREAM_COMPRESS, STREAM_NOISE};
 
 /// Twin of the `advance` entry point. `state` holds `ceil(n_paths / WG)` workgroups of
@@ -70,6 +73,7 @@ pub(super) struct Ctx<'a> {
     coef: &'a [Coef],
     tcdf: &'a [f32],
     objective: &'a [f32],
+    formula: Option<&'a Formula>,
     group: Group,
     shift: u64,
 }
@@ -90,6 +94,10 @@ fn advance_model<const M: u32, const FMA: bool>(
     let ppg = u64::from(params.group_paths);
     let base = u64::from(params.path_hi) << 32 | u64::from(params.path_lo);
     let wg_fn = select_workgroup::<M, FMA>();
+    let formula = match k.objective {
+        Stage::Formula(key) => Some(registry::by_key(key).expect("a formula kernel's formula is registered")),
+        _ => None,
+    };
     let copies = if hw * n_groups <= TWO_COPIES_MAX_WORDS { 2 } else { 1 };
     let sw = k.slots() * dim * WG;
     let local = state[..n_wg * sw]
@@ -109,6 +117,7 @@ fn advance_model<const M: u32, const FMA: bool>(
                     coef: &up.coef[g * dim..(g + 1) * dim],
                     tcdf: &up.tcdf,
                     objective: &up.objective[ob..ob + ow],
+                    formula: formula.as_deref(),
                     group: up.groups[g],
                     shift: g as u64 * ppg,
                 };
@@ -248,8 +257,18 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let (h, c): (Vec<f32>, Vec<f32>) = ctx.coef.iter().map(|q| (q.h, q.c)).unzip();
     let p: Vec<[f32; SLOTS]> =
         ctx.coef.iter().map(|q| [q.p0, q.p1, q.p2, q.p3, q.p4, q.p5, q.p6, q.p7, q.p8]).collect();
-    let inp =
-        Inputs { coef: ctx.coef, tcdf: ctx.tcdf, group: &ctx.group, h: &h, c: &c, p: &p, objective: ctx.objective };
+    let regs = RefCell::new(Vec::new());
+    let inp = Inputs {
+        coef: ctx.coef,
+        tcdf: ctx.tcdf,
+        group: &ctx.group,
+        h: &h,
+        c: &c,
+        p: &p,
+        objective: ctx.objective,
+        formula: ctx.formula,
+        regs: &regs,
+    };
     // The block's rows (one per coordinate): state slots, gradient, the steps of their own of
     // DCSGD and the rand-k SDE (an agent's noisy gradient or z₂, DCSGD's sum over agents), and
     // the stationary sums.
@@ -284,7 +303,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let mut sample_now = params.init == 1 && is_sample(params, 0);
     loop {
         if sample_now {
-            sample(k, &inp, n_active, &x, &alive, &mut s1, &mut s2, &mut ns, hist, hist2);
+            sample::<FMA>(k, &inp, n_active, &x, &alive, &mut s1, &mut s2, &mut ns, hist, hist2);
         }
         if kk >= params.k_end {
             break;
@@ -301,7 +320,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             tf_ahead = time_blocks.factors::<M, FMA>(k_next, j_next, params.refine);
             let last = j + 1 == params.refine;
             if !sign_fast {
-                gradient(k, &inp, &x, &mut g);
+                gradient::<FMA>(k, &inp, &x, &mut g);
             }
             if kernel == Kernel::Dcsgd {
                 let cw = cw.as_mut().expect("DCSGD has a compressor stream");
@@ -333,5 +352,5 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         still_live(&inb, kk, &mut alive, &mut all_alive, &mut frozen);
         sample_now = is_sample(params, kk);
     }
-    store_path(k, &inp, st, sc, lid0, n_active, &x, &mm, &vv, &alive, &s1, &s2, &ns, &frozen);
+    store_path::<FMA>(k, &inp, st, sc, lid0, n_active, &x, &mm, &vv, &alive, &s1, &s2, &ns, &frozen);
 }

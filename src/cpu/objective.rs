@@ -1,7 +1,8 @@
-//! The objective stage of a block of lanes (twins of `shaders/shared/objective.wgsl` and
-//! `objective_dense.wgsl`): the gradient of every coordinate ([`gradient`]) and the loss
-//! ([`loss`], [`loss_of_lane`]), for the stage the kernel is composed with
-//! (`crate::objective::Stage`). Same operations in the same order as the WGSL.
+//! The objective stage of a block of lanes (twins of `shaders/shared/objective.wgsl`,
+//! `objective_dense.wgsl` and `objective_formula.wgsl`): the gradient of every coordinate
+//! ([`gradient`]) and the loss ([`loss`]), for the stage the kernel is composed with
+//! (`crate::objective::Stage`). Same operations in the same order as the WGSL; a formula runs
+//! in its lane interpreter (`crate::objective::formula`).
 
 use super::LANES;
 use super::step::{Inputs, Rows};
@@ -10,8 +11,12 @@ use crate::objective::Stage;
 
 /// ∇f of every lane into `g`.
 #[inline(always)]
-pub(super) fn gradient(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, g: &mut Rows) {
+pub(super) fn gradient<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, g: &mut Rows) {
     match k.objective {
+        Stage::Formula(_) => {
+            let f = inp.formula.expect("a formula kernel has its formula");
+            f.gradient_lanes::<FMA, LANES>(x, inp.objective, g, &mut inp.regs.borrow_mut());
+        }
         Stage::Diagonal => {
             for i in 0..k.dim {
                 let (hi, ci) = (inp.h[i], inp.c[i]);
@@ -57,8 +62,12 @@ fn dense_row(dim: usize, row: &[f32], y: &[[f32; LANES]]) -> [f32; LANES] {
 
 /// f of every lane into `out`.
 #[inline(always)]
-pub(super) fn loss(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, out: &mut [f32; LANES]) {
+pub(super) fn loss<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, out: &mut [f32; LANES]) {
     match k.objective {
+        Stage::Formula(_) => {
+            let f = inp.formula.expect("a formula kernel has its formula");
+            f.loss_lanes::<FMA, LANES>(x, inp.objective, out, &mut inp.regs.borrow_mut());
+        }
         Stage::Diagonal => {
             let mut l2 = [0.0f32; LANES];
             for i in 0..k.dim {
@@ -83,33 +92,6 @@ pub(super) fn loss(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, out: &mut [f32;
             for l in 0..LANES {
                 out[l] = 0.5 * l2[l];
             }
-        }
-    }
-}
-
-/// f of lane `lane` alone (the record's loss of a stored path; the same operations as [`loss`]).
-pub(super) fn loss_of_lane(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, lane: usize) -> f32 {
-    match k.objective {
-        Stage::Diagonal => {
-            let mut l2 = 0.0f32;
-            for i in 0..k.dim {
-                let y = x[i][lane] - inp.c[i];
-                l2 += inp.h[i] * y * y;
-            }
-            0.5 * l2
-        }
-        Stage::Dense => {
-            let d = k.dim;
-            let y: Vec<f32> = (0..d).map(|j| x[j][lane] - inp.c[j]).collect();
-            let mut l2 = 0.0f32;
-            for i in 0..d {
-                let mut s = 0.0f32;
-                for j in 0..d {
-                    s += inp.objective[i * d + j] * y[j];
-                }
-                l2 += y[i] * s;
-            }
-            0.5 * l2
         }
     }
 }

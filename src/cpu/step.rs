@@ -7,6 +7,8 @@
 //! (`super::advance::block`), whose locals the rows are, the shape that was measured
 //! (benches/NOTES.md, "The CPU twin in stages").
 
+use std::cell::RefCell;
+
 use super::LANES;
 use super::cursor::Cursor;
 use super::hist::{bin_of, copy_of, hist_add};
@@ -20,6 +22,7 @@ use crate::model::distributed::accumulate;
 use crate::model::signsgd::sde_update_with;
 use crate::model::update;
 use crate::noise::t_sign_moments;
+use crate::objective::formula::Formula;
 
 /// One row of [`LANES`] values per coordinate (a state slot, the gradient, a sum, ...).
 pub(super) type Rows = [[f32; LANES]];
@@ -36,6 +39,10 @@ pub(super) struct Inputs<'a> {
     pub p: &'a [[f32; SLOTS]],
     /// The group's words of the objective buffer (`crate::layout::Upload::objective`).
     pub objective: &'a [f32],
+    /// A formula kernel's formula (`crate::objective::Stage::Formula`).
+    pub formula: Option<&'a Formula>,
+    /// The formula interpreter's registers, reused across calls.
+    pub regs: &'a RefCell<Vec<[f32; LANES]>>,
 }
 
 /// The lanes frozen in this dispatch: how many (0 or 1 each), Σ of their steps, the earliest.
@@ -100,7 +107,7 @@ pub(super) fn load_path(
 /// sums `s1` (of x − c, and of the loss in the last row), `s2` (of (x − c)²) and `ns` (the count),
 /// and the histograms. Vectorised over lanes; only the histogram increments are scalar.
 #[inline(always)]
-pub(super) fn sample(
+pub(super) fn sample<const FMA: bool>(
     k: &KernelConsts,
     inp: &Inputs<'_>,
     n_active: usize,
@@ -116,7 +123,7 @@ pub(super) fn sample(
     let hs = bins as usize + 2;
     let c = inp.c;
     let mut loss = [0.0f32; LANES];
-    super::objective::loss(k, inp, x, &mut loss);
+    super::objective::loss::<FMA>(k, inp, x, &mut loss);
     let mut ok = [false; LANES];
     for l in 0..LANES {
         ok[l] = alive[l] && is_finite_bits(loss[l]) && l < n_active;
@@ -421,7 +428,7 @@ pub(super) fn still_live(
 /// The first `n_active` lanes' state slots back into the workgroup's block `st`, and what the
 /// workgroup's reductions read into `sc`: their loss, whether they count, their sums and counts.
 #[inline(always)]
-pub(super) fn store_path(
+pub(super) fn store_path<const FMA: bool>(
     k: &KernelConsts,
     inp: &Inputs<'_>,
     st: &mut [f32],
@@ -438,6 +445,8 @@ pub(super) fn store_path(
     frozen: &Frozen,
 ) {
     let (dim, slots) = (k.dim, k.slots());
+    let mut losses = [0.0f32; LANES];
+    super::objective::loss::<FMA>(k, inp, x, &mut losses);
     let (slot_m, slot_v) = (1, slots - 1);
     for l in 0..n_active {
         let t = lid0 + l;
@@ -450,7 +459,7 @@ pub(super) fn store_path(
                 st[(slot_v * dim + i) * WG + t] = vv[i][l];
             }
         }
-        sc.loss[t] = super::objective::loss_of_lane(k, inp, x, l);
+        sc.loss[t] = losses[l];
         sc.ok[t] = alive[l] && is_finite_bits(sc.loss[t]);
         sc.ns[t] = ns[l];
         sc.dn[t] = frozen.n[l];

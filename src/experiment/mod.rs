@@ -27,7 +27,9 @@ pub use model::{
     Adaptive, BETA, Correction, EPS, ETA, MAX_AGENTS, ModelKind, ModelSpec, NO_CLOSED_FORM, WEIGHT_DECAY,
     agents_domain, model_time, no_compressor,
 };
-pub use objective::{BASIS_SEED, Basis, FORMULA_BOUND_LIMIT, MATRIX_ENTRY, Objective, Spectrum, show_matrix};
+pub use objective::{
+    BASIS_SEED, Basis, FORMULA_BOUND_LIMIT, FormulaParam, MATRIX_ENTRY, Objective, Spectrum, show_matrix,
+};
 pub use problem::{
     ANY_REAL, CURVATURE, Compressor, KEEP_PROBABILITY, LEVELS, MIN_NU, MIN_NU_SIGN_SDE, NOISE_SCALE, NU, Noise,
     kept_domain, min_nu_domain,
@@ -222,6 +224,22 @@ impl Experiment {
         vectors.extend(self.noise.vectors());
         vectors.push(("init.x0", &self.x0));
         problem::same_lengths(&vectors)?;
+        if self.x0.len() != d {
+            return Err(Error::invalid(
+                "init.x0",
+                show_reals(&self.x0),
+                format!("has length {} but the objective's dimension is d = {d}", self.x0.len()),
+            ));
+        }
+        if let Some((f, words)) = self.objective.formula() {
+            f.defined_at(&self.x0, &words).map_err(|why| {
+                Error::invalid(
+                    "objective.loss",
+                    format!("{:?}", f.text()),
+                    format!("is undefined at the start init.x0 = {}: {why}", show_reals(&self.x0)),
+                )
+            })?;
+        }
         self.model.compressor.check(d)?;
 
         self.run.check()?;

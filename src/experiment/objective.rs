@@ -11,6 +11,8 @@ use super::problem::{ANY_REAL, CURVATURE};
 use super::run::MAX_LOSS_AT_BOUND;
 use crate::error::{Error, Result};
 use crate::objective::dense;
+use crate::objective::formula::{Formula, ParamShape};
+use crate::objective::registry;
 
 /// `objective.hessian` entries and `objective.eigenvalues`: any finite number (an indefinite
 /// Hessian is allowed: paths along a negative direction diverge and are counted).
@@ -48,6 +50,20 @@ impl Spectrum {
     }
 }
 
+/// A named parameter of a formula: a number, or a vector with one entry per coordinate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FormulaParam {
+    pub name: String,
+    pub values: Vec<f64>,
+    pub vector: bool,
+}
+
+impl FormulaParam {
+    fn shape(&self) -> ParamShape {
+        if self.vector { ParamShape::Vector } else { ParamShape::Scalar }
+    }
+}
+
 /// The landscape f.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
@@ -57,6 +73,9 @@ pub enum Objective {
     /// f(x) = ½ (x − c)ᵀ H (x − c) with a dense symmetric H (rows), given entry by entry
     /// (`spectrum` None) or as Q diag(λ) Qᵀ.
     DenseQuadratic { hessian: Vec<Vec<f64>>, center: Vec<f64>, spectrum: Option<Spectrum> },
+    /// A loss written as a formula (`crate::objective::formula`), differentiated by the program,
+    /// in dimension `dim` with the named parameters `params`.
+    Expression { loss: String, dim: usize, params: Vec<FormulaParam> },
 }
 
 impl Objective {
@@ -102,12 +121,31 @@ impl Objective {
         Ok(o)
     }
 
+    /// The formula `loss` in dimension `dim` (or the largest index it names + 1) with the
+    /// parameters `params`: compiled here, so that an error points into the formula.
+    pub fn expression(loss: String, dim: Option<usize>, params: Vec<FormulaParam>) -> Result<Objective> {
+        let f = compile(&loss, dim, &params)?;
+        let o = Objective::Expression { loss, dim: f.dim(), params };
+        o.check()?;
+        Ok(o)
+    }
+
     /// The dimension.
     pub fn dim(&self) -> usize {
         match self {
             Objective::Quadratic { h, .. } => h.len(),
             Objective::DenseQuadratic { hessian, .. } => hessian.len(),
+            Objective::Expression { dim, .. } => *dim,
         }
+    }
+
+    /// A formula objective's compiled formula and its parameter words (f64, in the formula's
+    /// layout).
+    pub fn formula(&self) -> Option<(std::sync::Arc<Formula>, Vec<f64>)> {
+        let Objective::Expression { loss, dim, params } = self else { return None };
+        let f = compile(loss, Some(*dim), params).expect("a validated formula compiles");
+        let words = f.pack_params_f64(&param_values(params)).expect("validated parameters");
+        Some((f, words))
     }
 
     /// The minimum of a quadratic, and the origin for other objectives: the point the
@@ -115,6 +153,7 @@ impl Objective {
     pub fn center(&self) -> Vec<f64> {
         match self {
             Objective::Quadratic { center, .. } | Objective::DenseQuadratic { center, .. } => center.clone(),
+            Objective::Expression { dim, .. } => vec![0.0; *dim],
         }
     }
 
@@ -133,6 +172,10 @@ impl Objective {
                 0.5 * h.iter().zip(center).zip(x).map(|((h, c), x)| h * (x - c) * (x - c)).sum::<f64>()
             }
             Objective::DenseQuadratic { hessian, center, .. } => dense::loss(hessian, center, x),
+            Objective::Expression { .. } => {
+                let (f, words) = self.formula().expect("a formula");
+                f.loss_f64(x, &words)
+            }
         }
     }
 
@@ -143,6 +186,7 @@ impl Objective {
             Objective::DenseQuadratic { spectrum, .. } => {
                 spectrum.as_ref().is_some_and(|s| s.eigenvalues.iter().all(|&l| l >= 0.0))
             }
+            Objective::Expression { .. } => false,
         }
     }
 
@@ -150,6 +194,7 @@ impl Objective {
     pub fn name(&self) -> &'static str {
         match self {
             Objective::Quadratic { .. } | Objective::DenseQuadratic { .. } => "quadratic",
+            Objective::Expression { .. } => "expression",
         }
     }
 
@@ -164,6 +209,8 @@ impl Objective {
                 }
                 v
             }
+            // A vector parameter's length is checked against d by the formula.
+            Objective::Expression { .. } => Vec::new(),
         }
     }
 
@@ -182,6 +229,7 @@ impl Objective {
                 let d = hessian.len() as f64;
                 Box::new(move |b: f64| 0.5 * rho * d * (b + c).powi(2))
             }
+            Objective::Expression { .. } => return FORMULA_BOUND_LIMIT,
         };
         // Bisection: loss_at is increasing in b.
         let (mut lo, mut hi) = (0.0f64, 1e30f64);
@@ -199,6 +247,7 @@ impl Objective {
             Objective::DenseQuadratic { .. } => {
                 "the bound 1/2 rho d (bound + max |c|)^2 on the loss (rho: max row sum of |H|)"
             }
+            Objective::Expression { .. } => "the coordinates (no f32 precision is left there)",
         }
     }
 
@@ -231,9 +280,46 @@ impl Objective {
                 }
                 ANY_REAL.check_each("objective.center", center)?;
             }
+            Objective::Expression { loss, dim, params } => {
+                let f = compile(loss, Some(*dim), params)?;
+                for p in params {
+                    let field = format!("objective.params.{}", p.name);
+                    ANY_REAL.check_each(&field, &p.values)?;
+                    if p.vector && p.values.len() != *dim {
+                        return Err(Error::invalid(
+                            field,
+                            show_reals(&p.values),
+                            format!(
+                                "has length {} but the formula's dimension is d = {dim}; a vector parameter has d entries (a single number is a scalar parameter)",
+                                p.values.len()
+                            ),
+                        ));
+                    }
+                }
+                if f.dim() != *dim {
+                    return Err(Error::invalid(
+                        "objective.dim",
+                        dim,
+                        format!("disagrees with the formula's d = {}", f.dim()),
+                    ));
+                }
+            }
         }
         super::problem::same_lengths(&self.vectors())
     }
+}
+
+/// A formula's parameters as the formula packs them.
+fn param_values(params: &[FormulaParam]) -> Vec<(String, Vec<f64>)> {
+    params.iter().map(|p| (p.name.clone(), p.values.clone())).collect()
+}
+
+/// `loss` compiled (through the registry); an error names `objective.loss`, the column and
+/// what was expected, with a caret under the place.
+fn compile(loss: &str, dim: Option<usize>, params: &[FormulaParam]) -> Result<std::sync::Arc<Formula>> {
+    let declared: Vec<(String, ParamShape)> = params.iter().map(|p| (p.name.clone(), p.shape())).collect();
+    registry::compile(loss, dim, &declared)
+        .map_err(|e| Error::invalid("objective.loss", format!("{loss:?}"), format!("is not a valid formula: {e}")))
 }
 
 /// That `m` has `d` rows of `d` entries (`against` names what fixed d).

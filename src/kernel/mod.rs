@@ -193,6 +193,7 @@ pub fn stage_of(objective: &Objective) -> Stage {
     match objective {
         Objective::Quadratic { .. } => Stage::Diagonal,
         Objective::DenseQuadratic { .. } => Stage::Dense,
+        Objective::Expression { .. } => Stage::Formula(objective.formula().expect("a formula").0.key()),
     }
 }
 

@@ -94,6 +94,10 @@ fn objective_inputs(obj: &Objective) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
             let diag = (0..hessian.len()).map(|i| hessian[i][i]).collect();
             (diag, center.clone(), hessian.iter().flatten().map(|&v| v as f32).collect())
         }
+        Objective::Expression { dim, .. } => {
+            let (_, words) = obj.formula().expect("a formula");
+            (vec![0.0; *dim], vec![0.0; *dim], words.into_iter().map(|v| v as f32).collect())
+        }
     }
 }
 

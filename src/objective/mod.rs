@@ -4,6 +4,7 @@
 
 pub mod dense;
 pub mod formula;
+pub mod registry;
 
 /// How a kernel computes the loss and its gradient: one of its constants
 /// (`crate::kernel::KernelConsts::objective`), so each form is a kernel of its own.
@@ -14,6 +15,9 @@ pub enum Stage {
     /// A dense quadratic: H from the objective buffer, O(d²) per gradient
     /// (`shaders/shared/objective_dense.wgsl`).
     Dense,
+    /// A formula ([`formula`]), named by its key ([`registry::by_key`]); its parameters in the
+    /// objective buffer (`shaders/shared/objective_formula.wgsl`).
+    Formula(u64),
 }
 
 impl Stage {
@@ -22,6 +26,7 @@ impl Stage {
         match self {
             Stage::Diagonal => 0,
             Stage::Dense => dim * dim,
+            Stage::Formula(key) => registry::by_key(key).map_or(0, |f| f.param_words()),
         }
     }
 }

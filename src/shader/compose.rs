@@ -10,7 +10,7 @@ use super::preprocess::{Defines, Value, preprocess};
 use crate::error::{Error, Result};
 use crate::kernel::coefs::{self, LAYOUTS};
 use crate::kernel::{COMPRESSOR_IDS, Kernel, KernelConsts, WG};
-use crate::objective::Stage;
+use crate::objective::{Stage, registry};
 use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 
 /// Embedded shader sources, by path relative to `shaders/`.
@@ -29,6 +29,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("shared/model.wgsl", include_str!("../../shaders/shared/model.wgsl")),
     ("shared/objective.wgsl", include_str!("../../shaders/shared/objective.wgsl")),
     ("shared/objective_dense.wgsl", include_str!("../../shaders/shared/objective_dense.wgsl")),
+    ("shared/objective_formula.wgsl", include_str!("../../shaders/shared/objective_formula.wgsl")),
     ("shared/paths.wgsl", include_str!("../../shaders/shared/paths.wgsl")),
     ("shared/reduce.wgsl", include_str!("../../shaders/shared/reduce.wgsl")),
     ("shared/rng.wgsl", include_str!("../../shaders/shared/rng.wgsl")),
@@ -210,14 +211,25 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     defines.insert("FAST4_WRITTEN_OUT".into(), Value::Flag(fast4_written_out(k)));
     // advance.wgsl: the objective stage (crate::objective::Stage).
     defines.insert("OBJ_DENSE".into(), Value::Flag(k.objective == Stage::Dense));
+    defines.insert("OBJ_FORMULA".into(), Value::Flag(matches!(k.objective, Stage::Formula(_))));
     defines.insert("OBJ_BUFFER".into(), Value::Flag(k.objective != Stage::Diagonal));
     // shared/coefs.wgsl: the coefficient slots p0, p1, ... of `Coef` (crate::layout::Coef).
     defines.insert("COEF_SLOTS".into(), Value::Number(coefs::SLOTS as i64));
     let header: String = consts.iter().map(Injected::wgsl).collect();
+    // A formula's functions (shared/objective_formula.wgsl calls them).
+    let formula = match k.objective {
+        Stage::Formula(key) => {
+            let f = registry::by_key(key)
+                .ok_or_else(|| Error::Gpu(format!("no compiled formula with key {key:#x} in this process")))?;
+            format!("\n// The formula `{}` (src/objective/formula).\n{}", f.text().replace('\n', " "), f.wgsl())
+        }
+        _ => String::new(),
+    };
     Ok(kernel_names()
         + "// The constants this kernel is specialised for (src/shader/compose.rs).\n"
         + &header
-        + &compose("advance.wgsl", &defines)?)
+        + &compose("advance.wgsl", &defines)?
+        + &formula)
 }
 
 /// The composed `rng_words` kernel.

@@ -12,9 +12,9 @@ use super::table::{Coords, Table, bad, names};
 use crate::error::{Error, Result};
 use crate::experiment::{
     ANY_REAL, Adaptive, BASIS_SEED, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA,
-    Experiment, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_DIM, ModelKind, ModelSpec, NU, Noise, Objective,
-    RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY, agents_domain, bins_domain, chunk_domain,
-    default_divergence_bound, dim_domain, divergence_domain, every_domain, kept_domain, no_compressor,
+    Experiment, FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_DIM, ModelKind, ModelSpec, NU,
+    Noise, Objective, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY, agents_domain, bins_domain,
+    chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain, kept_domain, no_compressor,
     noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes, seed_domain, start_domain,
     steps_domain,
 };
@@ -22,7 +22,8 @@ use crate::experiment::{
 const TOP_KEYS: &[&str] =
     &["name", "model", "objective", "noise", "compressor", "init", "run", "record", "stationary", "sweep"];
 const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction", "agents"];
-const OBJECTIVE_KEYS: &[&str] = &["name", "h", "hessian", "eigenvalues", "basis", "basis_seed", "center", "dim"];
+const OBJECTIVE_KEYS: &[&str] =
+    &["name", "h", "hessian", "eigenvalues", "basis", "basis_seed", "center", "dim", "loss", "params"];
 /// The keys that give a quadratic's Hessian, one form each.
 const HESSIAN_FORMS: [&str; 3] = ["h", "hessian", "eigenvalues"];
 const NOISE_KEYS: &[&str] = &["name", "sigma", "nu", "scale"];
@@ -32,7 +33,7 @@ const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chun
 const RECORD_KEYS: &[&str] = &["every"];
 const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range"];
 
-const OBJECTIVE_NAMES: &[&str] = &["quadratic"];
+const OBJECTIVE_NAMES: &[&str] = &["quadratic", "expression"];
 const NOISE_NAMES: &[&str] = &["gaussian", "student-t"];
 
 /// Validate a document (its top-level entries); `origin` names it in messages, `default_name`
@@ -156,6 +157,8 @@ enum HessianSection {
     Dense(Vec<Vec<f64>>),
     /// `eigenvalues` and `basis`.
     Spectral(Coords, Basis),
+    /// Not a quadratic: a formula (`name = "expression"`), already whole.
+    Expression(Objective),
 }
 
 impl ObjectiveSection {
@@ -164,6 +167,7 @@ impl ObjectiveSection {
         match &self.hessian {
             HessianSection::Diagonal(h) | HessianSection::Spectral(h, _) => vec![h, &self.center],
             HessianSection::Dense(_) => vec![&self.center],
+            HessianSection::Expression(_) => Vec::new(),
         }
     }
 
@@ -173,13 +177,16 @@ impl ObjectiveSection {
             HessianSection::Diagonal(h) => Objective::quadratic(h.expand(dim), center),
             HessianSection::Dense(m) => Objective::dense(m, center),
             HessianSection::Spectral(l, basis) => Objective::spectral(l.expand(dim), basis, center),
+            HessianSection::Expression(o) => Ok(o),
         }
     }
 }
 
 fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
     let t = top.require_sub("objective", OBJECTIVE_KEYS)?;
-    t.name_of(OBJECTIVE_NAMES)?;
+    if t.name_of(OBJECTIVE_NAMES)? == "expression" {
+        return expression(&t);
+    }
     let given: Vec<&str> = HESSIAN_FORMS.into_iter().filter(|k| t.get(k).is_some()).collect();
     if given.len() > 1 {
         let field = t.field(given[1]);
@@ -247,6 +254,59 @@ fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
         }
     };
     Ok(ObjectiveSection { dim, hessian, center })
+}
+
+/// `[objective]` with `name = "expression"`: `loss`, optional `dim`, `params`.
+fn expression(t: &Table<'_>) -> Result<ObjectiveSection> {
+    t.check_keys(&["name", "loss", "dim", "params"])?;
+    let loss = match t.require("loss", "the loss as a formula, e.g. \"0.25*(x0^2 - 1)^2 + 0.1*x0\"")? {
+        Val::Str(s) if !s.trim().is_empty() => s.clone(),
+        v => return Err(bad("objective.loss", v, "must be a non-empty string: the loss as a formula")),
+    };
+    let dim = t.int("dim", &dim_domain())?.map(|d| d as usize);
+    let mut params = Vec::new();
+    match t.get("params") {
+        None => {}
+        Some(Val::Table(entries)) => {
+            for (name, v) in entries {
+                let field = format!("objective.params.{name}");
+                let number = |x: &Val, field: &str| match x.as_f64() {
+                    Some(x) if ANY_REAL.contains(x) => Ok(x),
+                    _ => Err(bad(field, x, ANY_REAL.expected())),
+                };
+                let (values, vector) = match v {
+                    Val::Array(items) if !items.is_empty() => (
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(j, x)| number(x, &format!("{field}[{j}]")))
+                            .collect::<Result<Vec<f64>>>()?,
+                        true,
+                    ),
+                    _ => (vec![number(v, &field)?], false),
+                };
+                params.push(FormulaParam { name: name.clone(), values, vector });
+            }
+        }
+        Some(v) => {
+            return Err(bad(
+                "objective.params",
+                v,
+                "must be a table of named parameters: { a = 2.0, c = [1.0, 2.0] } (numbers, or vectors of d numbers)",
+            ));
+        }
+    }
+    let o = Objective::expression(loss, dim, params)?;
+    let d = o.dim();
+    let against = match dim {
+        Some(d) => format!("objective.dim = {d}"),
+        None => format!("the formula's dimension is d = {d} (its highest index + 1)"),
+    };
+    Ok(ObjectiveSection {
+        dim: Some((d, against)),
+        hessian: HessianSection::Expression(o),
+        center: Coords::scalar("objective.center", 0.0),
+    })
 }
 
 /// `[noise]` as written.

@@ -98,6 +98,19 @@ pub fn to_toml(exp: &Experiment) -> String {
             }
             let _ = writeln!(t, "center = {}", nums(center));
         }
+        Objective::Expression { loss, dim, params } => {
+            let _ = writeln!(t, "\n[objective]\nname = \"expression\"\nloss = {}\ndim = {dim}", quoted(loss));
+            if !params.is_empty() {
+                let items: Vec<String> = params
+                    .iter()
+                    .map(|p| {
+                        let v = if p.vector { nums(&p.values) } else { num(p.values[0]) };
+                        format!("{} = {v}", p.name)
+                    })
+                    .collect();
+                let _ = writeln!(t, "params = {{ {} }}", items.join(", "));
+            }
+        }
     }
     match noise {
         Noise::Gaussian { sigma } => {

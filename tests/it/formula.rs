@@ -4,13 +4,13 @@
 //! give exactly `*_lanes::<false, L>`. The fx_* transcendentals are checked the same way, through
 //! one-function formulas, against `optsde::objective::formula::math` directly.
 //!
-//! The tape test is ignored for now: lavapipe does not compute the emitted tapes as written.
-//! Mesa's NIR applies its inexact algebraic rewrites (reassociation around constants,
-//! a·b + a·c → a·(b + c), ...) to naga's SPIR-V, which carries no NoContraction decorations, so
-//! plain tapes differ by an ulp here and there (Rosenbrock d = 4: 121 of 2304 values; the
-//! function mix: 331 of 1792). The fx_* functions are written in forms NIR leaves alone
-//! (fx_cos's polynomial is Horner to the end, the form NIR rewrote it into) and match on every
-//! argument. Each test counts every mismatch before it fails, so `--ignored` shows the gap.
+//! Plain tapes would not match: Mesa's NIR applies its inexact algebraic rewrites
+//! (reassociation around constants, a·b + a·c → a·(b + c), ...) to naga's SPIR-V, which carries
+//! no NoContraction decorations (measured before the barrier: Rosenbrock d = 4, 121 of 2304
+//! values an ulp off; the function mix, 331 of 1792). The emitter passes every computed value
+//! through `fx_keep`, opaque to the compiler (src/objective/formula/emit.rs), and the fx_*
+//! functions are written in forms NIR leaves alone (fx_cos's polynomial is Horner to the end).
+//! Each test counts every mismatch before it fails.
 
 use optsde::objective::formula::math::*;
 use optsde::objective::formula::{Formula, ParamShape};
@@ -56,7 +56,6 @@ fn cases() -> Vec<(&'static str, usize, f32)> {
 }
 
 #[test]
-#[ignore = "lavapipe's NIR reassociates the emitted arithmetic (module docs)"]
 fn formula_eval_matches_split_lanes_bit_for_bit() {
     let Some(mut g) = gpu() else { return };
     let decl = [("a".to_string(), ParamShape::Scalar), ("c".to_string(), ParamShape::Vector)];

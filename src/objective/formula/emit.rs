@@ -4,6 +4,15 @@
 //! a decimal literal would be parsed by the shader compiler, possibly through f64.
 //! Transcendentals call `shaders/shared/formula_math.wgsl`; sign is `sign_f32` of
 //! `shaders/shared/math.wgsl`.
+//!
+//! Every computed value passes through `fx_keep` (formula_math.wgsl), an XOR of its bits with a
+//! word the kernel reads at run time and the host sets to 0: the value is unchanged, but a
+//! shader compiler can no longer see which operation made it. Without it Mesa's NIR (lavapipe)
+//! applies its inexact algebraic rewrites across instructions (reassociating sums and products,
+//! fusing a product into the next sum's polynomial form), since naga's SPIR-V marks no
+//! operation exact, and some results then differ by an ulp from the CPU twin's, which computes
+//! the tape as written (counted in `tests/it/formula.rs`). One integer operation per
+//! instruction buys the bit-for-bit agreement.
 
 use std::fmt::Write;
 
@@ -45,7 +54,11 @@ fn body(tape: &Tape, out: &mut String) {
             }
             Op::SelLe(p, q, t, f) => format!("select(t{f}, t{t}, t{p} <= t{q});"),
         };
-        let _ = writeln!(out, "    let t{k} = {expr}");
+        let kept = match *op {
+            Op::Const(..) | Op::Var(_) | Op::Dir(_) | Op::Param(_) => expr,
+            _ => format!("fx_keep({});", expr.trim_end_matches(';')),
+        };
+        let _ = writeln!(out, "    let t{k} = {kept}");
     }
 }
 

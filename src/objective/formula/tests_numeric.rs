@@ -167,6 +167,7 @@ pub fn validation_module(f: &Formula) -> String {
         "const DIM: u32 = {}u;\n\
          @group(0) @binding(0) var<storage, read_write> prm: array<f32>;\n\
          fn obj_param(k: u32) -> f32 {{ return prm[k]; }}\n\
+         fn fx_opaque_zero() -> u32 {{ return bitcast<u32>(prm[0]) & 0u; }}\n\
          {}\n{}\n{}\n\
          @compute @workgroup_size(1)\n\
          fn main() {{\n\
