@@ -11,7 +11,7 @@ use optsde::cpu::{Arith, CpuEngine};
 use optsde::plan::{Engine, states_after};
 
 /// Every model name with the [model] lines it needs (agents, compressor).
-const MODELS: [(&str, &str); 20] = [
+pub(crate) const MODELS: [(&str, &str); 20] = [
     ("sgd-sde", ""),
     ("sgd", ""),
     ("signsgd-sde", ""),

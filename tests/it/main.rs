@@ -17,6 +17,7 @@ mod divergence;
 mod env_vars;
 mod first_contact;
 mod formula;
+mod formula_runs;
 mod heavy_tails;
 mod landscapes;
 mod math_kernels;
