@@ -23,7 +23,13 @@ fn map2<const L: usize>(o: &mut [f32; L], a: &[f32; L], b: &[f32; L], f: impl Fn
     }
 }
 
-/// Runs `tape` over the lanes; afterwards `regs[k]` holds register k. `regs` only grows.
+/// Runs `tape` over the lanes; afterwards `regs[k]` holds register k, in lane 0 alone where
+/// the register is uniform (`Tape::uniform`: constants, parameters and what only they make,
+/// computed once instead of once per lane: the same operation on the same values, so the same
+/// bits). `regs` only grows. Inlined into the CPU twin's workgroup function, so that it is
+/// compiled for the vector unit (`crate::cpu::VectorUnit`: fused multiply-adds are one
+/// instruction there, a libm call elsewhere).
+#[inline(always)]
 pub fn run<const FMA: bool, const L: usize>(
     tape: &Tape,
     x: &[[f32; L]],
@@ -34,43 +40,87 @@ pub fn run<const FMA: bool, const L: usize>(
     if regs.len() < tape.ops.len() {
         regs.resize(tape.ops.len(), [0.0; L]);
     }
+    let uni = &tape.uniform;
     for (k, op) in tape.ops.iter().enumerate() {
         let (done, rest) = regs.split_at_mut(k);
         let o = &mut rest[0];
         match *op {
-            Op::Const(c, _) => *o = [c; L],
+            Op::Const(c, _) => o[0] = c,
             Op::Var(i) => *o = x[i as usize],
             Op::Dir(i) => *o = v[i as usize],
-            Op::Param(w) => *o = [p[w as usize]; L],
+            Op::Param(w) => o[0] = p[w as usize],
             Op::Un(op, a) => {
-                let a = &done[a as usize];
+                let f: fn(f32) -> f32 = match op {
+                    Un::Neg => |a| -a,
+                    Un::Exp => fx_exp::<FMA>,
+                    Un::Log => fx_log::<FMA>,
+                    Un::Sqrt => fx_sqrt,
+                    Un::Sin => fx_sin::<FMA>,
+                    Un::Cos => fx_cos::<FMA>,
+                    Un::Tanh => fx_tanh::<FMA>,
+                    Un::Cosh => fx_cosh::<FMA>,
+                    Un::Sinh => fx_sinh::<FMA>,
+                    Un::Abs => f32::abs,
+                    Un::Sign => sign_f32,
+                };
+                let a_reg = &done[a as usize];
+                if uni[a as usize] {
+                    o[0] = f(a_reg[0]);
+                    continue;
+                }
                 match op {
-                    Un::Neg => map1(o, a, |a| -a),
-                    Un::Exp => map1(o, a, fx_exp::<FMA>),
-                    Un::Log => map1(o, a, fx_log::<FMA>),
-                    Un::Sqrt => map1(o, a, fx_sqrt),
-                    Un::Sin => map1(o, a, fx_sin::<FMA>),
-                    Un::Cos => map1(o, a, fx_cos::<FMA>),
-                    Un::Tanh => map1(o, a, fx_tanh::<FMA>),
-                    Un::Cosh => map1(o, a, fx_cosh::<FMA>),
-                    Un::Sinh => map1(o, a, fx_sinh::<FMA>),
-                    Un::Abs => map1(o, a, f32::abs),
-                    Un::Sign => map1(o, a, sign_f32),
+                    Un::Neg => map1(o, a_reg, |a| -a),
+                    Un::Exp => map1(o, a_reg, fx_exp::<FMA>),
+                    Un::Log => map1(o, a_reg, fx_log::<FMA>),
+                    Un::Sqrt => map1(o, a_reg, fx_sqrt),
+                    Un::Sin => map1(o, a_reg, fx_sin::<FMA>),
+                    Un::Cos => map1(o, a_reg, fx_cos::<FMA>),
+                    Un::Tanh => map1(o, a_reg, fx_tanh::<FMA>),
+                    Un::Cosh => map1(o, a_reg, fx_cosh::<FMA>),
+                    Un::Sinh => map1(o, a_reg, fx_sinh::<FMA>),
+                    Un::Abs => map1(o, a_reg, f32::abs),
+                    Un::Sign => map1(o, a_reg, sign_f32),
                 }
             }
             Op::Bin(op, a, b) => {
+                let (ua, ub) = (uni[a as usize], uni[b as usize]);
                 let (a, b) = (&done[a as usize], &done[b as usize]);
+                macro_rules! bin {
+                    ($f:expr) => {{
+                        let f = $f;
+                        match (ua, ub) {
+                            (true, true) => o[0] = f(a[0], b[0]),
+                            (true, false) => {
+                                let s = a[0];
+                                for l in 0..L {
+                                    o[l] = f(s, b[l]);
+                                }
+                            }
+                            (false, true) => {
+                                let s = b[0];
+                                for l in 0..L {
+                                    o[l] = f(a[l], s);
+                                }
+                            }
+                            (false, false) => map2(o, a, b, f),
+                        }
+                    }};
+                }
                 match op {
-                    Bin::Add => map2(o, a, b, |a, b| a + b),
-                    Bin::Sub => map2(o, a, b, |a, b| a - b),
-                    Bin::Mul => map2(o, a, b, |a, b| a * b),
-                    Bin::Div => map2(o, a, b, |a, b| a / b),
+                    Bin::Add => bin!(|a: f32, b: f32| a + b),
+                    Bin::Sub => bin!(|a: f32, b: f32| a - b),
+                    Bin::Mul => bin!(|a: f32, b: f32| a * b),
+                    Bin::Div => bin!(|a: f32, b: f32| a / b),
                 }
             }
             Op::SelLe(p, q, t, f) => {
-                let (p, q, t, f) = (&done[p as usize], &done[q as usize], &done[t as usize], &done[f as usize]);
-                for l in 0..L {
-                    o[l] = if p[l] <= q[l] { t[l] } else { f[l] };
+                let lane = |r: u32, l: usize| if uni[r as usize] { done[r as usize][0] } else { done[r as usize][l] };
+                if uni[k] {
+                    o[0] = if lane(p, 0) <= lane(q, 0) { lane(t, 0) } else { lane(f, 0) };
+                } else {
+                    for l in 0..L {
+                        o[l] = if lane(p, l) <= lane(q, l) { lane(t, l) } else { lane(f, l) };
+                    }
                 }
             }
         }

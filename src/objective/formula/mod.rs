@@ -252,6 +252,7 @@ impl Formula {
     }
 
     /// f at L points (x[i][l] = coordinate i of lane l), twin of `formula_loss`.
+    #[inline(always)]
     pub fn loss_lanes<const FMA: bool, const L: usize>(
         &self,
         x: &[[f32; L]],
@@ -260,10 +261,11 @@ impl Formula {
         regs: &mut Vec<[f32; L]>,
     ) {
         eval::run::<FMA, L>(&self.loss, x, &[], p, regs);
-        *out = regs[self.loss.outputs[0] as usize];
+        *out = self.loss.lanes(regs, self.loss.outputs[0]);
     }
 
     /// ∇f at L points, twin of `formula_gradient`.
+    #[inline(always)]
     pub fn gradient_lanes<const FMA: bool, const L: usize>(
         &self,
         x: &[[f32; L]],
@@ -273,11 +275,12 @@ impl Formula {
     ) {
         eval::run::<FMA, L>(&self.grad, x, &[], p, regs);
         for (gi, &o) in g.iter_mut().zip(&self.grad.outputs) {
-            *gi = regs[o as usize];
+            *gi = self.grad.lanes(regs, o);
         }
     }
 
     /// H(x)·v at L points, twin of `formula_hvp`.
+    #[inline(always)]
     pub fn hvp_lanes<const FMA: bool, const L: usize>(
         &self,
         x: &[[f32; L]],
@@ -288,7 +291,7 @@ impl Formula {
     ) {
         eval::run::<FMA, L>(&self.hvp, x, v, p, regs);
         for (h, &o) in hv.iter_mut().zip(&self.hvp.outputs) {
-            *h = regs[o as usize];
+            *h = self.hvp.lanes(regs, o);
         }
     }
 

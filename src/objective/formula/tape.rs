@@ -26,6 +26,9 @@ pub struct Tape {
     pub outputs: Vec<u32>,
     /// The graph node of each instruction (for messages).
     pub nodes: Vec<Id>,
+    /// Whether each register depends on constants and parameters only (the same in every lane;
+    /// the interpreter keeps those in lane 0, [`Tape::lanes`]).
+    pub uniform: Vec<bool>,
 }
 
 impl Tape {
@@ -60,7 +63,26 @@ impl Tape {
             ops.push(op);
             nodes.push(id as Id);
         }
-        Tape { outputs: outputs.iter().map(|&o| reg[o as usize]).collect(), ops, nodes }
+        let mut uniform: Vec<bool> = Vec::with_capacity(ops.len());
+        for op in &ops {
+            let u = |r: &u32| uniform[*r as usize];
+            let flag = match op {
+                Op::Const(..) | Op::Param(_) => true,
+                Op::Var(_) | Op::Dir(_) => false,
+                Op::Un(_, a) => u(a),
+                Op::Bin(_, a, b) => u(a) && u(b),
+                Op::SelLe(p, q, t, f) => [p, q, t, f].into_iter().all(u),
+            };
+            uniform.push(flag);
+        }
+        Tape { outputs: outputs.iter().map(|&o| reg[o as usize]).collect(), ops, nodes, uniform }
+    }
+
+    /// Register `r`'s lanes after the interpreter ran (`super::eval::run`): a uniform register
+    /// holds its value in lane 0 only.
+    pub fn lanes<const L: usize>(&self, regs: &[[f32; L]], r: u32) -> [f32; L] {
+        let v = regs[r as usize];
+        if self.uniform[r as usize] { [v[0]; L] } else { v }
     }
 
     /// Every register's value in f64 at (x, v, params).
