@@ -37,6 +37,26 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "Adam on a rotated ill-conditioned quadratic (eigenvalues 1..128, random basis, d = 8); SGD there: E f = 2.033320e-3",
         include_str!("../../examples/rotated-adam.toml"),
     ),
+    (
+        "double-well",
+        "the SGD SDE hopping between the wells of 0.25(x^2 - 1)^2 + 0.1x (a formula); Gibbs: E f = 0.052617, P(x > 0) = 0.30262",
+        include_str!("../../examples/double-well.toml"),
+    ),
+    (
+        "cosh",
+        "the SGD SDE on f = cosh x, an (L0, L1)-smooth formula; Gibbs: E cosh X = K1(20)/K0(20) = 1.024702",
+        include_str!("../../examples/cosh.toml"),
+    ),
+    (
+        "rosenbrock",
+        "discrete SGD in Rosenbrock's valley, d = 2 (a formula with a neighbour sum); near the minimum E f ~ 7.5085e-6",
+        include_str!("../../examples/rosenbrock.toml"),
+    ),
+    (
+        "rosenbrock-32",
+        "Adam on the d = 32 Rosenbrock function (a formula), from x0 = 0 to the minimum at x = 1",
+        include_str!("../../examples/rosenbrock-32.toml"),
+    ),
 ];
 
 /// Parses and validates the built-in example `name` (see [`EXAMPLES`]), as [`example_noted`]

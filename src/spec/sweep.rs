@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::doc::{Overrides, SpecFile, Val, parse, set_key};
+use super::doc::{Entries, Overrides, SpecFile, Val, parse, set_key};
 use super::table::{Table, bad};
 use super::validate::validate;
 use crate::error::{Error, Result};
@@ -81,7 +81,7 @@ impl Study {
             return Ok(Study::single(validate(&doc, origin, name)?));
         };
         let (_, sweep) = doc.remove(pos);
-        let axes = sweep_axes(&sweep, origin)?;
+        let axes = sweep_axes(&sweep, origin, &formula_scalars(&doc))?;
         let n: usize = axes.iter().map(|a| a.values.len()).product();
         if n > MAX_SWEEP_POINTS {
             return Err(bad("sweep", &sweep, format!("has {n} grid points; at most {MAX_SWEEP_POINTS}")));
@@ -96,8 +96,13 @@ impl Study {
             }
             let mut point = doc.clone();
             for (a, &v) in axes.iter().zip(&values) {
-                let (table, key) = a.key.split_once('.').expect("axis keys are table.key");
-                set_key(&mut point, table, key, number(v));
+                match a.key.strip_prefix(PARAMS_PREFIX) {
+                    Some(param) => set_param(&mut point, param, number(v)),
+                    None => {
+                        let (table, key) = a.key.split_once('.').expect("axis keys are table.key");
+                        set_key(&mut point, table, key, number(v));
+                    }
+                }
             }
             let label =
                 axes.iter().zip(&values).map(|(a, v)| format!("{} = {}", a.key, fmt_f64(*v))).collect::<Vec<_>>();
@@ -143,22 +148,61 @@ impl Study {
     }
 }
 
+/// The axis key of a formula's scalar parameter (`[sweep] a = [...]` or
+/// `objective.params.a = [...]`): one kernel serves every value, since parameters live in the
+/// objective buffer.
+const PARAMS_PREFIX: &str = "objective.params.";
+
+/// The scalar parameters of a formula objective (`name = "expression"`), as the document
+/// writes them.
+fn formula_scalars(doc: &Entries) -> Vec<String> {
+    let Some((_, Val::Table(obj))) = doc.iter().find(|(k, _)| k == "objective") else { return Vec::new() };
+    let is_expression = obj.iter().any(|(k, v)| k == "name" && matches!(v, Val::Str(s) if s == "expression"));
+    match obj.iter().find(|(k, _)| k == "params") {
+        Some((_, Val::Table(params))) if is_expression => {
+            params.iter().filter(|(_, v)| !matches!(v, Val::Array(_))).map(|(k, _)| k.clone()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Sets `objective.params.name = val` in the document.
+fn set_param(doc: &mut Entries, name: &str, val: Val) {
+    let Some((_, Val::Table(obj))) = doc.iter_mut().find(|(k, _)| k == "objective") else { return };
+    let Some((_, Val::Table(params))) = obj.iter_mut().find(|(k, _)| k == "params") else { return };
+    match params.iter_mut().find(|(k, _)| k == name) {
+        Some(entry) => entry.1 = val,
+        None => params.push((name.to_string(), val)),
+    }
+}
+
 /// The axes of a `[sweep]` table: `key = [v, ...]` or `key = { log = [lo, hi], points = n }`
-/// (geometric) or `key = { linear = [lo, hi], points = n }`.
-fn sweep_axes(sweep: &Val, origin: &str) -> Result<Vec<Axis>> {
+/// (geometric) or `key = { linear = [lo, hi], points = n }`; `params` are the formula's scalar
+/// parameters, which are sweep keys too.
+fn sweep_axes(sweep: &Val, origin: &str, params: &[String]) -> Result<Vec<Axis>> {
     let Val::Table(entries) = sweep else {
         return Err(bad("sweep", sweep, "must be a table of parameter = [values] or { log = [lo, hi], points = n }"));
     };
     if entries.is_empty() {
         return Err(bad("sweep", sweep, "must name at least one parameter"));
     }
-    let valid = SWEEP_KEYS.iter().map(|(k, t)| format!("{k} ({t}.{k})")).collect::<Vec<_>>().join(", ");
-    // TOML writes `model.eta = [...]` as a nested table: flatten those to dotted keys.
+    let mut valid = SWEEP_KEYS.iter().map(|(k, t)| format!("{k} ({t}.{k})")).collect::<Vec<_>>();
+    valid.extend(params.iter().map(|p| format!("{p} ({PARAMS_PREFIX}{p})")));
+    let valid = valid.join(", ");
+    // TOML writes `model.eta = [...]` as a nested table (and `objective.params.a` as two):
+    // flatten those to dotted keys.
     let mut flat: Vec<(String, &Val)> = Vec::new();
     for (key, v) in entries {
         match v {
             Val::Table(inner) if SWEEP_KEYS.iter().any(|(_, t)| t == key) => {
-                flat.extend(inner.iter().map(|(k, x)| (format!("{key}.{k}"), x)));
+                for (k, x) in inner {
+                    match x {
+                        Val::Table(deeper) if key == "objective" && k == "params" => {
+                            flat.extend(deeper.iter().map(|(p, y)| (format!("{PARAMS_PREFIX}{p}"), y)));
+                        }
+                        _ => flat.push((format!("{key}.{k}"), x)),
+                    }
+                }
             }
             _ => flat.push((key.clone(), v)),
         }
@@ -166,6 +210,18 @@ fn sweep_axes(sweep: &Val, origin: &str) -> Result<Vec<Axis>> {
     let mut axes: Vec<Axis> = Vec::new();
     for (key, v) in flat {
         let key = &key;
+        let param = key.strip_prefix(PARAMS_PREFIX).or_else(|| {
+            let bare = !key.contains('.') && !SWEEP_KEYS.iter().any(|(k, _)| k == key);
+            bare.then_some(key.as_str())
+        });
+        if let Some(p) = param.filter(|p| params.iter().any(|q| q == p)) {
+            let full = format!("{PARAMS_PREFIX}{p}");
+            if axes.iter().any(|a| a.key == full) {
+                return Err(bad(&format!("sweep.{key}"), v, format!("repeats the parameter {full}")));
+            }
+            axes.push(Axis { key: full, values: axis_values(&format!("sweep.{key}"), v, origin)? });
+            continue;
+        }
         let (table, field) = match key.split_once('.') {
             Some((t, k)) => (t, k),
             None => match SWEEP_KEYS.iter().find(|(k, _)| k == key) {
@@ -180,65 +236,69 @@ fn sweep_axes(sweep: &Val, origin: &str) -> Result<Vec<Axis>> {
         if axes.iter().any(|a| a.key == full) {
             return Err(bad(&format!("sweep.{key}"), v, format!("repeats the parameter {full}")));
         }
-        let field_name = format!("sweep.{key}");
-        let values = match v {
-            Val::Array(items) if !items.is_empty() => items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| match x.as_f64() {
-                    Some(f) if f.is_finite() => Ok(f),
-                    _ => Err(bad(&format!("{field_name}[{i}]"), x, "must be a finite number")),
-                })
-                .collect::<Result<Vec<f64>>>()?,
-            Val::Table(t) => {
-                let spec = Table { origin, prefix: "sweep", entries: t };
-                let kind = if t.iter().any(|(k, _)| k == "log") { "log" } else { "linear" };
-                spec.check_keys(&[kind, "points"]).map_err(|_| {
-                    bad(&field_name, v, "must be { log = [lo, hi], points = n } or { linear = [lo, hi], points = n }")
-                })?;
-                let range = match t.iter().find(|(k, _)| k == kind).map(|(_, r)| r) {
-                    Some(Val::Array(r)) if r.len() == 2 => (r[0].as_f64(), r[1].as_f64()),
-                    _ => (None, None),
-                };
-                let (Some(lo), Some(hi)) = range else {
-                    return Err(bad(&field_name, v, format!("needs {kind} = [lo, hi], two finite numbers")));
-                };
-                if !(lo.is_finite() && hi.is_finite()) || (kind == "log" && (lo <= 0.0 || hi <= 0.0)) {
-                    return Err(bad(
-                        &field_name,
-                        v,
-                        format!(
-                            "needs {kind} = [lo, hi] with finite bounds{}",
-                            if kind == "log" { " > 0 (a log range must be positive)" } else { "" }
-                        ),
-                    ));
-                }
-                let points = match t.iter().find(|(k, _)| k == "points").map(|(_, p)| p) {
-                    Some(p) => match p.as_int() {
-                        Some(n) if (2..=MAX_SWEEP_POINTS as i128).contains(&n) => n as usize,
-                        _ => {
-                            return Err(bad(
-                                &format!("{field_name}.points"),
-                                p,
-                                format!("must be an integer >= 2 and <= {MAX_SWEEP_POINTS}"),
-                            ));
-                        }
-                    },
-                    None => return Err(bad(&field_name, v, "needs points = n (an integer >= 2)")),
-                };
-                grid(kind == "log", lo, hi, points)
-            }
-            _ => {
+        axes.push(Axis { key: full.clone(), values: axis_values(&format!("sweep.{key}"), v, origin)? });
+    }
+    Ok(axes)
+}
+
+/// The values of one axis `field_name = v`: a list of numbers, or a log or linear grid.
+fn axis_values(field_name: &str, v: &Val, origin: &str) -> Result<Vec<f64>> {
+    let values = match v {
+        Val::Array(items) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| match x.as_f64() {
+                Some(f) if f.is_finite() => Ok(f),
+                _ => Err(bad(&format!("{field_name}[{i}]"), x, "must be a finite number")),
+            })
+            .collect::<Result<Vec<f64>>>()?,
+        Val::Table(t) => {
+            let spec = Table { origin, prefix: "sweep", entries: t };
+            let kind = if t.iter().any(|(k, _)| k == "log") { "log" } else { "linear" };
+            spec.check_keys(&[kind, "points"]).map_err(|_| {
+                bad(&field_name, v, "must be { log = [lo, hi], points = n } or { linear = [lo, hi], points = n }")
+            })?;
+            let range = match t.iter().find(|(k, _)| k == kind).map(|(_, r)| r) {
+                Some(Val::Array(r)) if r.len() == 2 => (r[0].as_f64(), r[1].as_f64()),
+                _ => (None, None),
+            };
+            let (Some(lo), Some(hi)) = range else {
+                return Err(bad(&field_name, v, format!("needs {kind} = [lo, hi], two finite numbers")));
+            };
+            if !(lo.is_finite() && hi.is_finite()) || (kind == "log" && (lo <= 0.0 || hi <= 0.0)) {
                 return Err(bad(
                     &field_name,
                     v,
-                    "must be a non-empty list of numbers, or { log = [lo, hi], points = n }, or { linear = [lo, hi], points = n }",
+                    format!(
+                        "needs {kind} = [lo, hi] with finite bounds{}",
+                        if kind == "log" { " > 0 (a log range must be positive)" } else { "" }
+                    ),
                 ));
             }
-        };
-        axes.push(Axis { key: full, values });
-    }
-    Ok(axes)
+            let points = match t.iter().find(|(k, _)| k == "points").map(|(_, p)| p) {
+                Some(p) => match p.as_int() {
+                    Some(n) if (2..=MAX_SWEEP_POINTS as i128).contains(&n) => n as usize,
+                    _ => {
+                        return Err(bad(
+                            &format!("{field_name}.points"),
+                            p,
+                            format!("must be an integer >= 2 and <= {MAX_SWEEP_POINTS}"),
+                        ));
+                    }
+                },
+                None => return Err(bad(&field_name, v, "needs points = n (an integer >= 2)")),
+            };
+            grid(kind == "log", lo, hi, points)
+        }
+        _ => {
+            return Err(bad(
+                &field_name,
+                v,
+                "must be a non-empty list of numbers, or { log = [lo, hi], points = n }, or { linear = [lo, hi], points = n }",
+            ));
+        }
+    };
+    Ok(values)
 }
 
 /// `points` values from `lo` to `hi`, evenly spaced in log10 (`log`) or linearly: the ends
