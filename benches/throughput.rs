@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for (name, mut engine) in engines {
         eprintln!("{name}: {}", engine.info().adapter);
-        let entry = |model, dim, agents, randk| Entry { model, dim, agents, randk };
+        let entry = Entry::quadratic;
         for e in [
             entry("signsgd-sde", 1usize, 1, None),
             entry("sgd-sde", 1, 1, None),

@@ -25,6 +25,6 @@ pub use measure::{Measurement, Versus, WARMUP_MAX_RUNS, WARMUP_MIN_SECONDS, medi
 pub use report::{EntryReport, Machine, Report, load_average, table};
 pub use run::run;
 pub use suite::{
-    BackendSet, CI_SIZES, DEFAULT_SIZES, EXTRA, Entry, Options, SEED, SUITE, Sizes, default_sizes, experiment,
-    select_entries,
+    BackendSet, CI_SIZES, DEFAULT_SIZES, EXTRA, Entry, Landscape, Options, SEED, SUITE, Sizes, default_sizes,
+    experiment, select_entries,
 };

@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::spec::Overrides;
 
-/// One suite entry: a model at a dimension, with N agents (1: single-agent) and rand-k's k for
-/// `dcsgd`.
+/// One suite entry: a model at a dimension on a landscape, with N agents (1: single-agent) and
+/// rand-k's k for `dcsgd`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Entry {
     pub model: &'static str,
@@ -18,12 +18,76 @@ pub struct Entry {
     pub agents: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub randk: Option<u32>,
+    pub landscape: Landscape,
+}
+
+/// The objective of a suite entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Landscape {
+    /// The diagonal quadratic ½ Σ x², the built-in fast path (and the Python baselines' loop).
+    Quadratic,
+    /// The same quadratic written as a formula, `sum(i, 0.5*x[i]^2)`: the formula stage's cost
+    /// against the built-in one.
+    QuadraticFormula,
+    /// A dense quadratic: eigenvalues 1..2 (linearly spaced) in a random basis.
+    Dense,
+    /// The tilted double well 0.25(x² − 1)² + 0.1x (d = 1), a formula.
+    DoubleWell,
+    /// Rosenbrock's function, a formula with a neighbour sum.
+    Rosenbrock,
+}
+
+impl Landscape {
+    /// The suffix of [`Entry::key`] and [`Entry::label`] ("" for the quadratic).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Landscape::Quadratic => "",
+            Landscape::QuadraticFormula => "formula",
+            Landscape::Dense => "dense",
+            Landscape::DoubleWell => "double-well",
+            Landscape::Rosenbrock => "rosenbrock",
+        }
+    }
+
+    /// The `[objective]` table in dimension `dim`, and the fixed histogram range.
+    fn objective(self, dim: usize) -> (String, &'static str) {
+        match self {
+            Landscape::Quadratic => (format!("name = \"quadratic\"\nh = 1.0\ndim = {dim}"), "[-0.2, 0.2]"),
+            Landscape::QuadraticFormula => {
+                (format!("name = \"expression\"\nloss = \"sum(i, 0.5*x[i]^2)\"\ndim = {dim}"), "[-0.2, 0.2]")
+            }
+            Landscape::Dense => {
+                let eig: Vec<String> =
+                    (0..dim).map(|i| format!("{}", 1.0 + i as f64 / (dim.max(2) - 1) as f64)).collect();
+                (
+                    format!(
+                        "name = \"quadratic\"\neigenvalues = [{}]\nbasis = \"random\"\nbasis_seed = 1",
+                        eig.join(", ")
+                    ),
+                    "[-0.2, 0.2]",
+                )
+            }
+            Landscape::DoubleWell => {
+                ("name = \"expression\"\nloss = \"0.25*(x0^2 - 1)^2 + 0.1*x0\"".to_string(), "[-2.0, 2.0]")
+            }
+            Landscape::Rosenbrock => (
+                format!(
+                    "name = \"expression\"\nloss = \"sum(i, 100*(x[i+1] - x[i]^2)^2 + (1 - x[i])^2)\"\ndim = {dim}"
+                ),
+                "[-2.0, 2.0]",
+            ),
+        }
+    }
 }
 
 impl Entry {
     /// The name `--only` selects it by: "signsgd-sde-d1", "dcsgd-d16".
     pub fn key(&self) -> String {
-        format!("{}-d{}", self.model, self.dim)
+        match self.landscape.suffix() {
+            "" => format!("{}-d{}", self.model, self.dim),
+            l => format!("{}-d{}-{l}", self.model, self.dim),
+        }
     }
 
     /// "signsgd-sde d=1", "dcsgd rand-4 d=16 N=4".
@@ -36,23 +100,41 @@ impl Entry {
         if self.agents > 1 {
             s.push_str(&format!(" N={}", self.agents));
         }
+        if self.landscape != Landscape::Quadratic {
+            s.push_str(&format!(" {}", self.landscape.suffix()));
+        }
         s
+    }
+
+    /// An entry on the diagonal quadratic.
+    pub const fn quadratic(model: &'static str, dim: usize, agents: u32, randk: Option<u32>) -> Entry {
+        Entry { model, dim, agents, randk, landscape: Landscape::Quadratic }
+    }
+
+    /// A single-agent entry on `landscape`.
+    pub const fn on(model: &'static str, dim: usize, landscape: Landscape) -> Entry {
+        Entry { model, dim, agents: 1, randk: None, landscape }
     }
 }
 
-/// The benchmark suite (issue 5).
-pub const SUITE: [Entry; 6] = [
-    Entry { model: "signsgd-sde", dim: 1, agents: 1, randk: None },
-    Entry { model: "signsgd-sde", dim: 16, agents: 1, randk: None },
-    Entry { model: "sgd-sde", dim: 1, agents: 1, randk: None },
-    Entry { model: "adam-sde", dim: 1, agents: 1, randk: None },
-    Entry { model: "dcsgd", dim: 16, agents: 4, randk: Some(4) },
-    Entry { model: "dsignsgd", dim: 16, agents: 4, randk: None },
+/// The benchmark suite (issue 5; the landscapes of issue 24 after the quadratic's).
+pub const SUITE: [Entry; 10] = [
+    Entry::quadratic("signsgd-sde", 1, 1, None),
+    Entry::quadratic("signsgd-sde", 16, 1, None),
+    Entry::quadratic("sgd-sde", 1, 1, None),
+    Entry::quadratic("adam-sde", 1, 1, None),
+    Entry::quadratic("dcsgd", 16, 4, Some(4)),
+    Entry::quadratic("dsignsgd", 16, 4, None),
+    Entry::on("sgd-sde", 16, Landscape::Dense),
+    Entry::on("signsgd-sde", 1, Landscape::DoubleWell),
+    Entry::on("adam", 32, Landscape::Rosenbrock),
+    Entry::on("sgd-sde", 4, Landscape::QuadraticFormula),
 ];
 
 /// Entries outside the fixed suite, timed only when `--only` names them: `adam-sde` at d = 16
-/// (issue 3's second adaptive size; `benches/throughput.rs` has it too).
-pub const EXTRA: [Entry; 1] = [Entry { model: "adam-sde", dim: 16, agents: 1, randk: None }];
+/// (issue 3's second adaptive size; `benches/throughput.rs` has it too), and the built-in
+/// quadratic at d = 4, the reference of the formula entry `sgd-sde-d4-formula`.
+pub const EXTRA: [Entry; 2] = [Entry::quadratic("adam-sde", 16, 1, None), Entry::quadratic("sgd-sde", 4, 1, None)];
 
 /// Default ensemble and steps: 2^20 paths × 1000 steps, enough to fill a GPU.
 pub const DEFAULT_SIZES: Sizes = Sizes { paths: 1 << 20, steps: 1000 };
@@ -135,18 +217,17 @@ pub fn default_sizes() -> (Sizes, bool) {
 pub fn experiment(e: &Entry, sizes: Sizes) -> Result<Experiment> {
     let agents = if e.agents > 1 { format!("agents = {}", e.agents) } else { String::new() };
     let compressor = e.randk.map(|k| format!("[compressor]\nname = \"rand-k\"\nk = {k}")).unwrap_or_default();
+    let (objective, range) = e.landscape.objective(e.dim);
     let toml = format!(
         r#"
-name = "bench-{model}-d{dim}"
+name = "bench-{key}"
 [model]
 name = "{model}"
 eta = 1e-3
 {agents}
 {compressor}
 [objective]
-name = "quadratic"
-h = 1.0
-dim = {dim}
+{objective}
 [noise]
 name = "gaussian"
 sigma = 1.0
@@ -162,10 +243,10 @@ every = {steps}
 start = {start}
 every = 10
 bins = 128
-range = [-0.2, 0.2]
+range = {range}
 "#,
         model = e.model,
-        dim = e.dim,
+        key = e.key(),
         paths = sizes.paths,
         steps = sizes.steps,
         start = sizes.steps / 2,

@@ -5,6 +5,7 @@
 //! | the `advance` entry point: workgroups on rayon (compiled per vector unit), a block's step loop | `advance.rs` |
 //! | the step loop's stages, named like the WGSL functions they mirror | `step.rs` |
 //! | the objective stage: gradient and loss | `objective.rs` |
+//! | what a block reads, and its rows | `inputs.rs` |
 //! | random streams of a block of lanes | `cursor.rs` |
 //! | histogram bins and counts | `hist.rs` |
 //! | the workgroup reductions into the partials | `reduce.rs` |
@@ -16,6 +17,7 @@ pub mod advance;
 mod arith;
 mod cursor;
 mod hist;
+mod inputs;
 mod objective;
 mod reduce;
 pub mod rng_words;

@@ -5,7 +5,7 @@
 //! in its lane interpreter (`crate::objective::formula`).
 
 use super::LANES;
-use super::step::{Inputs, Rows};
+use super::inputs::{Inputs, Rows};
 use crate::kernel::KernelConsts;
 use crate::objective::Stage;
 

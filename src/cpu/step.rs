@@ -7,43 +7,21 @@
 //! (`super::advance::block`), whose locals the rows are, the shape that was measured
 //! (benches/NOTES.md, "The CPU twin in stages").
 
-use std::cell::RefCell;
-
 use super::LANES;
 use super::cursor::Cursor;
 use super::hist::{bin_of, copy_of, hist_add};
 use super::reduce::Scratch;
-use crate::kernel::coefs::{SLOTS, agents, dcsgd, randk_sde, signsgd_sde};
+use crate::kernel::coefs::{agents, dcsgd, randk_sde, signsgd_sde};
 use crate::kernel::{COMP_QSGD, Kernel, KernelConsts, WG};
-use crate::layout::{Coef, Group, Params};
+use crate::layout::{Coef, Params};
 use crate::math::{erf_small_and_diffusion, is_finite_bits};
 use crate::model::compressed::{compress, randk_sde_update};
 use crate::model::distributed::accumulate;
 use crate::model::signsgd::sde_update_with;
 use crate::model::update;
 use crate::noise::t_sign_moments;
-use crate::objective::formula::Formula;
 
-/// One row of [`LANES`] values per coordinate (a state slot, the gradient, a sum, ...).
-pub(super) type Rows = [[f32; LANES]];
-
-/// What a block reads and a dispatch does not change: its group's coefficients (h and c, and the
-/// slots as rows, taken out once per block), the Student-t CDF tables and the group's scalars.
-#[derive(Clone, Copy)]
-pub(super) struct Inputs<'a> {
-    pub coef: &'a [Coef],
-    pub tcdf: &'a [f32],
-    pub group: &'a Group,
-    pub h: &'a [f32],
-    pub c: &'a [f32],
-    pub p: &'a [[f32; SLOTS]],
-    /// The group's words of the objective buffer (`crate::layout::Upload::objective`).
-    pub objective: &'a [f32],
-    /// A formula kernel's formula (`crate::objective::Stage::Formula`).
-    pub formula: Option<&'a Formula>,
-    /// The formula interpreter's registers, reused across calls.
-    pub regs: &'a RefCell<Vec<[f32; LANES]>>,
-}
+pub(super) use super::inputs::{Inputs, Rows};
 
 /// The lanes frozen in this dispatch: how many (0 or 1 each), Σ of their steps, the earliest.
 pub(super) struct Frozen {
