@@ -256,18 +256,18 @@ fn axis_values(field_name: &str, v: &Val, origin: &str) -> Result<Vec<f64>> {
             let spec = Table { origin, prefix: "sweep", entries: t };
             let kind = if t.iter().any(|(k, _)| k == "log") { "log" } else { "linear" };
             spec.check_keys(&[kind, "points"]).map_err(|_| {
-                bad(&field_name, v, "must be { log = [lo, hi], points = n } or { linear = [lo, hi], points = n }")
+                bad(field_name, v, "must be { log = [lo, hi], points = n } or { linear = [lo, hi], points = n }")
             })?;
             let range = match t.iter().find(|(k, _)| k == kind).map(|(_, r)| r) {
                 Some(Val::Array(r)) if r.len() == 2 => (r[0].as_f64(), r[1].as_f64()),
                 _ => (None, None),
             };
             let (Some(lo), Some(hi)) = range else {
-                return Err(bad(&field_name, v, format!("needs {kind} = [lo, hi], two finite numbers")));
+                return Err(bad(field_name, v, format!("needs {kind} = [lo, hi], two finite numbers")));
             };
             if !(lo.is_finite() && hi.is_finite()) || (kind == "log" && (lo <= 0.0 || hi <= 0.0)) {
                 return Err(bad(
-                    &field_name,
+                    field_name,
                     v,
                     format!(
                         "needs {kind} = [lo, hi] with finite bounds{}",
@@ -286,13 +286,13 @@ fn axis_values(field_name: &str, v: &Val, origin: &str) -> Result<Vec<f64>> {
                         ));
                     }
                 },
-                None => return Err(bad(&field_name, v, "needs points = n (an integer >= 2)")),
+                None => return Err(bad(field_name, v, "needs points = n (an integer >= 2)")),
             };
             grid(kind == "log", lo, hi, points)
         }
         _ => {
             return Err(bad(
-                &field_name,
+                field_name,
                 v,
                 "must be a non-empty list of numbers, or { log = [lo, hi], points = n }, or { linear = [lo, hi], points = n }",
             ));
