@@ -47,6 +47,12 @@ pub enum Law {
         du: f64,
         p: Vec<f64>,
     },
+    /// A normalised density on the grid u_j = lo + j du (any shape), zero beyond it.
+    Table {
+        lo: f64,
+        du: f64,
+        p: Vec<f64>,
+    },
 }
 
 impl Law {
@@ -66,6 +72,17 @@ impl Law {
                     _ => 0.0,
                 }
             }
+            Law::Table { lo, du, p } => {
+                let x = (u - lo) / du;
+                if x < 0.0 {
+                    return 0.0;
+                }
+                let j = x.floor() as usize;
+                match (p.get(j), p.get(j + 1)) {
+                    (Some(a), Some(b)) => a + (b - a) * (x - j as f64),
+                    _ => 0.0,
+                }
+            }
         }
     }
 
@@ -76,6 +93,9 @@ impl Law {
             Law::StudentT { nu, scale } if *nu > 2.0 => scale * scale * nu / (nu - 2.0),
             Law::StudentT { .. } => f64::INFINITY,
             Law::Grid { du, p } => 2.0 * trapezoid(p.iter().enumerate().map(|(j, p)| (j as f64 * du).powi(2) * p), *du),
+            Law::Table { lo, du, p } => {
+                trapezoid(p.iter().enumerate().map(|(j, p)| (lo + j as f64 * du).powi(2) * p), *du)
+            }
         }
     }
 }
@@ -105,7 +125,7 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
     // The closed forms below are those of the separable quadratic; other objectives have none
     // here (a run draws no theory line for them and says so).
     let Some((h, _)) = exp.objective.diagonal() else {
-        return Stationary { laws: vec![None; exp.dim], loss: None };
+        return gibbs(exp, half_widths).unwrap_or(Stationary { laws: vec![None; exp.dim], loss: None });
     };
     let kind = exp.model.name;
     let eta = exp.model.eta;
@@ -278,6 +298,50 @@ fn sign_sde_law(eta: f64, h: f64, s: f64, nu: Option<f64>, n: f64, min_half_widt
     }
     p.iter_mut().for_each(|v| *v /= z);
     Some(Law::Grid { du, p })
+}
+
+/// The Gibbs law of the SGD SDE on a 1-D formula objective, dX = −f′(X) dt + √η σ dW with
+/// Gaussian noise: p ∝ exp(−2f/(ησ²)) (docs/objectives.md), by quadrature on a grid that covers
+/// the histogram (`half_widths`) and reaches out until the density is below e⁻⁶⁰ of its peak
+/// (at most |x| ≤ 10⁴); and E f under it. None for other objectives, models and noises, or a
+/// law that does not normalise (f bounded below too weakly).
+fn gibbs(exp: &Experiment, half_widths: &[f64]) -> Option<Stationary> {
+    let gaussian_noise = matches!(exp.noise, Noise::Gaussian { .. });
+    if exp.dim != 1 || exp.objective.formula().is_none() || exp.model.name != ModelKind::SgdSde || !gaussian_noise {
+        return None;
+    }
+    let temp = exp.model.eta * exp.noise.std_dev(0).powi(2) / 2.0;
+    if temp <= 0.0 {
+        return None;
+    }
+    let f = |x: f64| exp.objective.loss(&[x]);
+    let inside = half_widths.first().copied().unwrap_or(1.0).max(1e-6);
+    let n = 20_000usize;
+    // Widen [−r, r] until the ends are negligible against the bulk.
+    let mut r = inside;
+    let (lo, du, p, ef) = loop {
+        let du = 2.0 * r / n as f64;
+        let xs: Vec<f64> = (0..=n).map(|j| -r + j as f64 * du).collect();
+        let us: Vec<f64> = xs.iter().map(|&x| f(x) / temp).collect();
+        let umin = us.iter().copied().filter(|u| u.is_finite()).fold(f64::INFINITY, f64::min);
+        let p: Vec<f64> = us.iter().map(|u| if u.is_finite() { (umin - u).exp() } else { 0.0 }).collect();
+        let edge = p[0].max(p[n]);
+        if edge < (-60.0f64).exp() || r >= 1e4 {
+            let z = trapezoid(p.iter().copied(), du);
+            if !(z.is_finite() && z > 0.0) || edge >= (-60.0f64).exp() {
+                return None;
+            }
+            let p: Vec<f64> = p.iter().map(|v| v / z).collect();
+            let ef = trapezoid(xs.iter().zip(&p).map(|(&x, &q)| f(x) * q), du);
+            break (-r, du, p, ef);
+        }
+        r *= 2.0;
+    };
+    let label = "Gibbs density exp(-2f/(eta sigma^2)), SGD SDE (docs/objectives.md)".to_string();
+    Some(Stationary {
+        laws: vec![Some(CoordLaw { law: Law::Table { lo, du, p }, label: label.clone(), detail: None })],
+        loss: Some((ef, label)),
+    })
 }
 
 /// ∫₀^{(n−1)du} of samples f_0 … f_{n−1} by the trapezoid rule.

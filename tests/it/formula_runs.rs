@@ -122,6 +122,13 @@ fn gibbs_laws_of_one_dimensional_formulas(name: &str, e: &mut dyn Engine) {
         ));
         let want =
             averages(-8.0, 8.0, 160_000, |y| f(y) / temp, &[&|y| y, &|y| y * y, f, &|y| f64::from(u8::from(y > 0.0))]);
+        // The run's own theory (the figures' line and summary.json's theory loss) is the same law.
+        let (theory, _) = optsde::theory::stationary(&x, &[4.0]).loss.expect("the Gibbs law of a 1-D formula");
+        assert!(
+            (theory - want[2]).abs() <= 1e-5 * want[2].abs(),
+            "{loss}: theory E f {theory} vs quadrature {}",
+            want[2]
+        );
         let r = run(&x, e).unwrap();
         let st = &r.stationary;
         let sd = (want[1] - want[0] * want[0]).sqrt();
