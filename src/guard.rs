@@ -252,14 +252,17 @@ pub fn sizes(points: &[Experiment], engine: &dyn Engine, plots: bool) -> Estimat
     let state = chunk * k.slots() as u64 * d * 4;
     let partials = n_wg * partial_words(exp.dim) as u64 * 4;
     let hist_words = k.hist_words() as u64 * p * 4 + 4;
-    let engine_host = if gpu {
-        segments.saturating_mul(partials + hist_words) + 2 * (partials + hist_words)
-    } else {
-        state + partials + hist_words
-    };
+    // The objective buffer (a dense H or a formula's parameters per point), held by the upload.
+    let objective = p * k.objective_words() as u64 * 4;
+    let engine_host = objective
+        + if gpu {
+            segments.saturating_mul(partials + hist_words) + 2 * (partials + hist_words)
+        } else {
+            state + partials + hist_words
+        };
     let device = gpu.then(|| {
         let coef = p * d * size(size_of::<crate::layout::Coef>()) + p * size(size_of::<crate::layout::Group>());
-        state + partials + hist_words + 2 * (partials + hist_words) + coef + (64 << 10)
+        state + partials + hist_words + 2 * (partials + hist_words) + coef + objective + (64 << 10)
     });
 
     // The writers: a snapshot clones every point's records and histograms, then the largest
