@@ -314,7 +314,8 @@ fn gibbs(exp: &Experiment, half_widths: &[f64]) -> Option<Stationary> {
     if temp <= 0.0 {
         return None;
     }
-    let f = |x: f64| exp.objective.loss(&[x]);
+    let loss = exp.objective.loss_fn();
+    let f = |x: f64| loss(&[x]);
     let inside = half_widths.first().copied().unwrap_or(1.0).max(1e-6);
     let n = 20_000usize;
     // Widen [−r, r] until the ends are negligible against the bulk.

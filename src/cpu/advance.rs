@@ -98,6 +98,8 @@ fn advance_model<const M: u32, const FMA: bool>(
         Stage::Formula(key) => Some(registry::by_key(key).expect("a formula kernel's formula is registered")),
         _ => None,
     };
+    // Words per group of the objective buffer (a registry lookup for a formula: once per dispatch).
+    let ow = k.objective_words();
     let copies = if hw * n_groups <= TWO_COPIES_MAX_WORDS { 2 } else { 1 };
     let sw = k.slots() * dim * WG;
     let local = state[..n_wg * sw]
@@ -111,7 +113,6 @@ fn advance_model<const M: u32, const FMA: bool>(
             |mut h, (wid, (st, part))| {
                 // Every workgroup lies inside one group (group sizes are multiples of WG).
                 let g = (base + (wid * WG) as u64).checked_div(ppg).unwrap_or(0) as usize;
-                let ow = k.objective_words();
                 let ob = up.groups[g].obj_base as usize;
                 let ctx = Ctx {
                     coef: &up.coef[g * dim..(g + 1) * dim],

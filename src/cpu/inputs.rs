@@ -25,6 +25,7 @@ pub(super) struct Inputs<'a> {
     pub objective: &'a [f32],
     /// A formula kernel's formula (`crate::objective::Stage::Formula`).
     pub formula: Option<&'a Formula>,
-    /// The formula interpreter's registers, reused across calls.
+    /// The objective stage's scratch rows, reused across calls: the formula interpreter's
+    /// registers, or a dense quadratic's x − c.
     pub regs: &'a RefCell<Vec<[f32; LANES]>>,
 }

@@ -26,7 +26,8 @@ pub(super) fn gradient<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &
             }
         }
         Stage::Dense => {
-            let y = centred(k, inp, x);
+            let mut y = inp.regs.borrow_mut();
+            centred(k, inp, x, &mut y);
             for i in 0..k.dim {
                 g[i] = dense_row(k.dim, &inp.objective[i * k.dim..(i + 1) * k.dim], &y);
             }
@@ -34,17 +35,17 @@ pub(super) fn gradient<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &
     }
 }
 
-/// x − c of every lane.
-fn centred(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows) -> Vec<[f32; LANES]> {
-    (0..k.dim)
-        .map(|j| {
-            let mut y = [0.0f32; LANES];
-            for l in 0..LANES {
-                y[l] = x[j][l] - inp.c[j];
-            }
-            y
-        })
-        .collect()
+/// x − c of every lane into `y` (the block's scratch rows, grown once: no allocation per step).
+#[inline(always)]
+fn centred(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows, y: &mut Vec<[f32; LANES]>) {
+    if y.len() < k.dim {
+        y.resize(k.dim, [0.0; LANES]);
+    }
+    for j in 0..k.dim {
+        for l in 0..LANES {
+            y[j][l] = x[j][l] - inp.c[j];
+        }
+    }
 }
 
 /// (H y)_i of every lane, from row i of H: Σ_j in order from 0.0 (`dense_row` of the WGSL).
@@ -81,7 +82,8 @@ pub(super) fn loss<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows
             }
         }
         Stage::Dense => {
-            let y = centred(k, inp, x);
+            let mut y = inp.regs.borrow_mut();
+            centred(k, inp, x, &mut y);
             let mut l2 = [0.0f32; LANES];
             for i in 0..k.dim {
                 let hy = dense_row(k.dim, &inp.objective[i * k.dim..(i + 1) * k.dim], &y);

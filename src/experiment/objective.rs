@@ -23,6 +23,9 @@ pub const BASIS_SEED: Domain<i128> = Domain::new(Included(0), Included(i64::MAX 
 /// precision left for any step.
 pub const FORMULA_BOUND_LIMIT: f64 = 1e15;
 
+/// f as a function of x in f64 ([`Objective::loss_fn`]).
+pub type LossFn<'a> = Box<dyn Fn(&[f64]) -> f64 + 'a>;
+
 /// How a dense quadratic's eigenbasis was given.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -167,14 +170,22 @@ impl Objective {
 
     /// f(x) in f64.
     pub fn loss(&self, x: &[f64]) -> f64 {
+        self.loss_fn()(x)
+    }
+
+    /// f in f64 as a function, with a formula compiled (looked up) once: for callers that
+    /// evaluate f at many points.
+    pub fn loss_fn(&self) -> LossFn<'_> {
         match self {
-            Objective::Quadratic { h, center } => {
+            Objective::Quadratic { h, center } => Box::new(move |x: &[f64]| {
                 0.5 * h.iter().zip(center).zip(x).map(|((h, c), x)| h * (x - c) * (x - c)).sum::<f64>()
+            }),
+            Objective::DenseQuadratic { hessian, center, .. } => {
+                Box::new(move |x: &[f64]| dense::loss(hessian, center, x))
             }
-            Objective::DenseQuadratic { hessian, center, .. } => dense::loss(hessian, center, x),
             Objective::Expression { .. } => {
                 let (f, words) = self.formula().expect("a formula");
-                f.loss_f64(x, &words)
+                Box::new(move |x: &[f64]| f.loss_f64(x, &words))
             }
         }
     }
@@ -201,6 +212,7 @@ impl Objective {
             let top: f64 = (0..d).map(|i| 0.5 * h[i] * (lo - center[i]).powi(2).max((hi - center[i]).powi(2))).sum();
             return (0.0, if top > 0.0 { top } else { 1.0 });
         }
+        let loss = self.loss_fn();
         let mut points = vec![vec![0.5 * (lo + hi); d]];
         if d <= 10 {
             points.extend((0..1usize << d).map(|m| (0..d).map(|i| if m >> i & 1 == 1 { hi } else { lo }).collect()));
@@ -214,7 +226,7 @@ impl Objective {
         }
         let (mut a, mut b) = (f64::INFINITY, f64::NEG_INFINITY);
         for p in &points {
-            let f = self.loss(p);
+            let f = loss(p);
             if f.is_finite() {
                 (a, b) = (a.min(f), b.max(f));
             }
