@@ -44,6 +44,7 @@
 #import shared/paths.wgsl
 #import shared/schedule.wgsl
 #import shared/hist.wgsl
+#import shared/cross.wgsl
 #import shared/reduce.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -63,7 +64,7 @@
 const INV: u32 = WG / PACK;
 // Quantities: the coordinates and the loss.
 const NQ: u32 = DIM + 1u;
-const PARTIAL_WORDS: u32 = 4u * DIM + 9u;
+const PARTIAL_WORDS: u32 = 4u * DIM + 9u + CROSS;
 
 // This invocation's parameter group and its first coefficient.
 var<private> grp: u32;
@@ -136,6 +137,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         s2[i] = 0.0;
     }
     s1[DIM] = 0.0;
+    cross_clear();
     spec_fail = false;
     d_n = 0.0;
     d_sum = 0.0;
@@ -327,6 +329,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         }
         workgroupBarrier();
     }
+
+    // The pair sums of the covariance (after the divergence words).
+    cross_reduce(lid, base + 9u + 4u * DIM);
 
     // Divergence: paths frozen in this segment, the sum of their steps, the earliest step.
     red_m[lid] = select(0.0, d_n, live);

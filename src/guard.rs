@@ -33,7 +33,7 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, HistRange};
 use crate::kernel::{KernelConsts, WG};
-use crate::layout::{Params, partial_words};
+use crate::layout::Params;
 use crate::plan::{self, Engine, Segment};
 use crate::stats::{BatchSums, Histogram, Moments, RecordStats, StationaryAcc};
 
@@ -243,14 +243,16 @@ pub fn sizes(points: &[Experiment], engine: &dyn Engine, plots: bool) -> Estimat
     let records_all = p * records * record;
     let hist = size(size_of::<Histogram>()) + ALLOC + bins * 8;
     let hists_all = p * (d + 1) * hist;
-    let batch = size(size_of::<BatchSums>()) + 2 * ALLOC + (2 * d + 1) * 8;
-    let stat = size(size_of::<StationaryAcc>()) + (d + 1) * 8 * 8;
+    // The covariance's pair sums: one per batch, six accumulators per point.
+    let pairs = k.cross_pairs() as u64;
+    let batch = size(size_of::<BatchSums>()) + 3 * ALLOC + (2 * d + 1 + pairs) * 8;
+    let stat = size(size_of::<StationaryAcc>()) + (d + 1) * 8 * 8 + pairs * 6 * 8;
     let seg = size(size_of::<Segment>()) + size(size_of::<Params>());
     let plan_state = 8 * records + segments * seg + n_wg * batch + p * stat + records_all + hists_all;
 
     // The engine's buffers.
     let state = chunk * k.slots() as u64 * d * 4;
-    let partials = n_wg * partial_words(exp.dim) as u64 * 4;
+    let partials = n_wg * k.partial_layout().words() as u64 * 4;
     let hist_words = k.hist_words() as u64 * p * 4 + 4;
     // The objective buffer (a dense H or a formula's parameters per point), held by the upload.
     let objective = p * k.objective_words() as u64 * 4;

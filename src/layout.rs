@@ -116,9 +116,10 @@ pub struct Upload {
     pub objective: Vec<f32>,
 }
 
-/// Words of one workgroup's partials for dimension `dim` (see [`PartialLayout`]).
-pub const fn partial_words(dim: usize) -> usize {
-    4 * dim + 9
+/// Words of one workgroup's partials for dimension `dim` with `cross` pair sums (see
+/// [`PartialLayout`]).
+pub const fn partial_words(dim: usize, cross: usize) -> usize {
+    4 * dim + 9 + cross
 }
 
 /// Offsets inside one workgroup's partials (f32 words). Quantities `q < dim` are coordinates,
@@ -131,14 +132,18 @@ pub const fn partial_words(dim: usize) -> usize {
 /// * `div_n`: paths that diverged (were frozen) during this segment; `div_sum`: Σ of the steps
 ///   at which they did (f32); `div_min_hi`, `div_min_lo`: the earliest such step as two exact
 ///   16-bit halves (hi = 65536 when none).
+/// * `stat_s12[p]`: Σ (x_i − c_i)(x_j − c_j) over the stationary samples for the p-th pair
+///   i < j in row order ((0,1), (0,2), …, (1,2), …), when the kernel keeps them (`cross` pairs).
 #[derive(Clone, Copy, Debug)]
 pub struct PartialLayout {
     pub dim: usize,
+    /// Pair sums kept (0, or d(d − 1)/2).
+    pub cross: usize,
 }
 
 impl PartialLayout {
     pub fn words(&self) -> usize {
-        partial_words(self.dim)
+        partial_words(self.dim, self.cross)
     }
     pub fn rec_n(&self) -> usize {
         0
@@ -170,6 +175,15 @@ impl PartialLayout {
     pub fn div_min_lo(&self) -> usize {
         8 + 4 * self.dim
     }
+    pub fn stat_s12(&self, pair: usize) -> usize {
+        9 + 4 * self.dim + pair
+    }
+}
+
+/// The index of pair (i, j), i < j, among the pairs of `dim` coordinates in row order.
+pub fn pair_index(dim: usize, i: usize, j: usize) -> usize {
+    debug_assert!(i < j && j < dim);
+    i * (2 * dim - i - 1) / 2 + (j - i - 1)
 }
 
 /// Parameters of the `rng_words` test kernel (a grid of paths × blocks).

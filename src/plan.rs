@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, HistRange};
 use crate::kernel::{KernelConsts, WG};
-use crate::layout::{Params, PartialLayout, Upload, partial_words};
+use crate::layout::{Params, Upload};
 use crate::model::upload;
 use crate::stats::{
     BatchSums, Divergence, Histogram, RecordStats, StationarityCheck, StationaryAcc, StationaryEstimate,
@@ -35,7 +35,7 @@ pub struct BackendInfo {
 }
 
 /// Called after each segment with the segment index, its partials (workgroups ×
-/// [`partial_words`]) and its histogram counts ([`KernelConsts::hist_words`]).
+/// [`crate::layout::partial_words`]) and its histogram counts ([`KernelConsts::hist_words`]).
 pub type Sink<'a> = dyn FnMut(usize, &[f32], &[u32]) -> Result<()> + 'a;
 
 /// An executor of plans: the GPU backend or its CPU twin.
@@ -285,14 +285,15 @@ pub fn hist_ranges(points: &[Experiment], engine: &mut dyn Engine) -> Result<Vec
     let ppg = if points.len() > 1 { n.div_ceil(WG as u64) * WG as u64 } else { 0 };
     let total = if points.len() > 1 { ppg * points.len() as u64 } else { n };
     let dummy = vec![(0.0, 1.0); exp.dim];
-    let k = KernelConsts::new(exp, 1);
+    // The pilot needs no pair sums.
+    let k = KernelConsts { cross: false, ..KernelConsts::new(exp, 1) };
     let groups: Vec<_> = pilots.iter().map(|p| (p, &dummy[..], (0.0, 1.0))).collect();
     let up = upload(&groups, 1);
     let segs: Vec<Params> = segments(&pilots[0], total.div_ceil(WG as u64) * WG as u64, false)
         .iter()
         .map(|s| params_for(&pilots[0], 0, total, s, false, ppg))
         .collect();
-    let lay = PartialLayout { dim: exp.dim };
+    let lay = k.partial_layout();
     let last = segs.len() - 1;
     let mut recs: Vec<RecordStats> = points.iter().map(|_| RecordStats::new(exp.stationary.start, exp.dim)).collect();
     engine.run_chunk(&k, &up, &segs, &mut |s, part, _| {
@@ -368,8 +369,8 @@ pub fn run_study(
     let chunk = chunk_size(exp, engine);
     let segs = segments(exp, chunk, true);
     let split = stationary_split(exp, &segs);
-    let lay = PartialLayout { dim };
-    let pw = partial_words(dim);
+    let lay = k.partial_layout();
+    let pw = lay.words();
     let hs = bins as usize + 2;
     let hw = k.hist_words();
     let group_of = |path: u64| path.checked_div(ppg).unwrap_or(0) as usize;
@@ -382,9 +383,10 @@ pub fn run_study(
     // Records are added as the first chunk reaches them, so memory holds what was recorded.
     let rec_steps = record_steps(exp.run.steps, exp.record.every);
     let mut records: Vec<Vec<RecordStats>> = vec![Vec::new(); n_points];
-    let mut stat = vec![StationaryAcc::new(dim); n_points];
+    let cov = exp.stationary.cov;
+    let mut stat = vec![StationaryAcc::new(dim, cov); n_points];
     // The stationary samples of each half of the window ([`stationary_split`]).
-    let mut halves = vec![[StationaryAcc::new(dim), StationaryAcc::new(dim)]; n_points];
+    let mut halves = vec![[StationaryAcc::new(dim, false), StationaryAcc::new(dim, false)]; n_points];
     let mut divergence = vec![Divergence::default(); n_points];
     let mut names: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
     names.push("loss".into());
@@ -415,8 +417,8 @@ pub fn run_study(
         let n = chunk.min(total - offset);
         let n_wg = n.div_ceil(WG as u64) as usize;
         let params: Vec<Params> = segs.iter().map(|s| params_for(exp, offset, n, s, true, ppg)).collect();
-        let mut batches = vec![BatchSums::new(dim); n_wg];
-        let mut half_batches = vec![[BatchSums::new(dim), BatchSums::new(dim)]; n_wg];
+        let mut batches = vec![BatchSums::new(dim, lay.cross); n_wg];
+        let mut half_batches = vec![[BatchSums::new(dim, 0), BatchSums::new(dim, 0)]; n_wg];
         let mut rec_idx = 0usize;
         let backend = engine.info();
         engine.run_chunk(&k, &up, &params, &mut |s, part, hist| {

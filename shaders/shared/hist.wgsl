@@ -41,6 +41,9 @@ fn sample(x: ptr<function, array<f32, DIM>>, live_path: bool, m: ptr<function, M
             (*s2)[i] += y * y;
             hist_add(i * HIST_STRIDE + bin_of((*x)[i], cf_hist_lo(m, i), cf_hist_inv_w(m, i)));
         }
+        if (CROSS > 0u) {
+            cross_add(x, m);
+        }
         (*s1)[DIM] += loss;
         hist_add(DIM * HIST_STRIDE + bin_of(loss, g_loss_lo, g_loss_inv_w));
     }

@@ -33,7 +33,7 @@ use super::step::{
 };
 use crate::kernel::coefs::SLOTS;
 use crate::kernel::{Kernel, KernelConsts, WG};
-use crate::layout::{Coef, Group, Params, Upload, partial_words};
+use crate::layout::{Coef, Group, Params, Upload};
 use crate::model::adaptive::TimeBlocks;
 use crate::objective::formula::Formula;
 use crate::objective::{Stage, registry};
@@ -41,7 +41,7 @@ use crate::rng::{STREAM_COMPRESS, STREAM_NOISE};
 
 /// Twin of the `advance` entry point. `state` holds `ceil(n_paths / WG)` workgroups of
 /// `dim × WG` words (coordinate-major inside a workgroup), `partials` as many blocks of
-/// [`partial_words`], and `hist` receives atomic-style increments. `fused`: the special
+/// [`crate::layout::partial_words`], and `hist` receives atomic-style increments. `fused`: the special
 /// functions' multiply-adds are fused ([`super::Arith`]).
 pub fn advance(
     k: &KernelConsts,
@@ -88,7 +88,7 @@ fn advance_model<const M: u32, const FMA: bool>(
 ) {
     let dim = k.dim;
     let n_wg = (params.n_paths as usize).div_ceil(WG);
-    let pw = partial_words(dim);
+    let pw = k.partial_layout().words();
     let hw = k.hist_words();
     let n_groups = up.groups.len();
     let ppg = u64::from(params.group_paths);
@@ -224,6 +224,7 @@ pub(super) fn workgroup<const M: u32, const FMA: bool, const TF: usize>(
         ns: vec![0.0; WG],
         s1: vec![0.0; (dim + 1) * WG],
         s2: vec![0.0; dim * WG],
+        s12: vec![0.0; k.cross_pairs() * WG],
         dn: vec![0.0; WG],
         dsum: vec![0.0; WG],
         dmin: vec![u32::MAX; WG],
@@ -282,6 +283,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let mut acc = vec![[0.0f32; LANES]; if kernel == Kernel::Dcsgd { dim } else { 0 }];
     let mut s1 = vec![[0.0f32; LANES]; dim + 1];
     let mut s2 = vec![[0.0f32; LANES]; dim];
+    let mut s12 = vec![[0.0f32; LANES]; k.cross_pairs()];
     let mut ns = [0.0f32; LANES];
     let bound = ctx.group.div_bound;
     let mut alive = in_bounds(&x, bound);
@@ -304,7 +306,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let mut sample_now = params.init == 1 && is_sample(params, 0);
     loop {
         if sample_now {
-            sample::<FMA>(k, &inp, n_active, &x, &alive, &mut s1, &mut s2, &mut ns, hist, hist2);
+            sample::<FMA>(k, &inp, n_active, &x, &alive, &mut s1, &mut s2, &mut s12, &mut ns, hist, hist2);
         }
         if kk >= params.k_end {
             break;
@@ -353,5 +355,5 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         still_live(&inb, kk, &mut alive, &mut all_alive, &mut frozen);
         sample_now = is_sample(params, kk);
     }
-    store_path::<FMA>(k, &inp, st, sc, lid0, n_active, &x, &mm, &vv, &alive, &s1, &s2, &ns, &frozen);
+    store_path::<FMA>(k, &inp, st, sc, lid0, n_active, &x, &mm, &vv, &alive, &s1, &s2, &s12, &ns, &frozen);
 }

@@ -14,6 +14,8 @@ pub(super) struct Scratch {
     pub(super) s1: Vec<f32>,
     /// dim × WG
     pub(super) s2: Vec<f32>,
+    /// The pair sums (`KernelConsts::cross_pairs` × WG).
+    pub(super) s12: Vec<f32>,
     /// Paths frozen in this segment, Σ of their steps, earliest step (u32::MAX: none).
     pub(super) dn: Vec<f32>,
     pub(super) dsum: Vec<f32>,
@@ -54,7 +56,7 @@ fn reduce_moments(n: &mut [f32; WG], m: &mut [f32; WG], s: &mut [f32; WG]) -> (f
 #[inline(always)]
 pub(super) fn reduce_partials(k: &KernelConsts, params: &Params, part: &mut [f32], sc: &Scratch, st: &[f32]) {
     let dim = k.dim;
-    let lay = PartialLayout { dim };
+    let lay = k.partial_layout();
     if params.record == 1 {
         for q in 0..=dim {
             let mut n = [0.0f32; WG];
@@ -82,6 +84,7 @@ pub(super) fn reduce_partials(k: &KernelConsts, params: &Params, part: &mut [f32
         a.copy_from_slice(&sc.s2[i * WG..(i + 1) * WG]);
         part[lay.stat_s2(i)] = reduce_sum(&mut a);
     }
+    reduce_cross(&lay, part, &sc.s12);
     a.copy_from_slice(&sc.dn);
     part[lay.div_n()] = reduce_sum(&mut a);
     a.copy_from_slice(&sc.dsum);
@@ -94,6 +97,18 @@ pub(super) fn reduce_partials(k: &KernelConsts, params: &Params, part: &mut [f32
     let (h, l) = reduce_min_step(&mut hi, &mut lo);
     part[lay.div_min_hi()] = h;
     part[lay.div_min_lo()] = l;
+}
+
+/// Twin of the WGSL `cross_reduce` (shaders/shared/cross.wgsl): each pair's sums added in lane
+/// order.
+fn reduce_cross(lay: &PartialLayout, part: &mut [f32], s12: &[f32]) {
+    for (p, lanes) in s12.chunks_exact(WG).enumerate() {
+        let mut acc = 0.0f32;
+        for &v in lanes {
+            acc += v;
+        }
+        part[lay.stat_s12(p)] = acc;
+    }
 }
 
 /// A step as two exact 16-bit halves (u32::MAX, "none", becomes (65536, 0)).

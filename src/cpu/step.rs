@@ -93,6 +93,7 @@ pub(super) fn sample<const FMA: bool>(
     alive: &[bool; LANES],
     s1: &mut Rows,
     s2: &mut Rows,
+    s12: &mut Rows,
     ns: &mut [f32; LANES],
     hist: &mut [u32],
     hist2: &mut [u32],
@@ -117,6 +118,19 @@ pub(super) fn sample<const FMA: bool>(
             bin[l] = bin_of(x[i][l], lo, iw, bins);
         }
         hist_add(&mut hist[i * hs..(i + 1) * hs], copy_of(hist2, i * hs..(i + 1) * hs), &bin, &ok, n_active);
+    }
+    // The pair products (twin of shaders/shared/cross.wgsl `cross_add`).
+    if !s12.is_empty() {
+        let mut pairs = s12.iter_mut();
+        for i in 0..dim {
+            for j in i + 1..dim {
+                let row = pairs.next().expect("a pair sum per pair i < j");
+                for l in 0..LANES {
+                    let (yi, yj) = (x[i][l] - c[i], x[j][l] - c[j]);
+                    row[l] += if ok[l] { yi * yj } else { 0.0 };
+                }
+            }
+        }
     }
     for l in 0..LANES {
         s1[dim][l] += if ok[l] { loss[l] } else { 0.0 };
@@ -419,6 +433,7 @@ pub(super) fn store_path<const FMA: bool>(
     alive: &[bool; LANES],
     s1: &Rows,
     s2: &Rows,
+    s12: &Rows,
     ns: &[f32; LANES],
     frozen: &Frozen,
 ) {
@@ -448,6 +463,9 @@ pub(super) fn store_path<const FMA: bool>(
         }
         for i in 0..dim {
             sc.s2[i * WG + t] = s2[i][l];
+        }
+        for (p, row) in s12.iter().enumerate() {
+            sc.s12[p * WG + t] = row[l];
         }
     }
 }

@@ -35,9 +35,9 @@ pub use problem::{
     kept_domain, min_nu_domain,
 };
 pub use run::{
-    BATCH, BackendChoice, DEFAULT_DIVERGENCE_BOUND, HistRange, MAX_BINS, MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE,
-    RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, bins_domain, chunk_domain, every_domain, paths_domain,
-    refine_domain, seed_domain, start_domain, steps_domain,
+    BATCH, BackendChoice, DEFAULT_DIVERGENCE_BOUND, HistRange, MAX_BINS, MAX_COV_DIM, MAX_HIST_PAIRS,
+    MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, bins_domain,
+    chunk_domain, every_domain, paths_domain, refine_domain, seed_domain, start_domain, steps_domain,
 };
 
 use crate::error::{Error, Result};
@@ -268,7 +268,8 @@ impl Experiment {
 
         every_domain().check("record.every", self.record.every)?;
         start_domain(self.run.steps).check("stationary.start", self.stationary.start)?;
-        self.stationary.check()
+        self.stationary.check()?;
+        self.stationary.check_dim(d)
     }
 
     /// Total optimizer-steps times paths (for progress).

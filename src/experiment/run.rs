@@ -224,11 +224,26 @@ pub struct StationarySpec {
     pub every: u64,
     pub bins: u32,
     pub range: HistRange,
+    /// The full covariance matrix of the coordinates (`summary.json` `stationary.cov`), for
+    /// d ≤ [`MAX_COV_DIM`]: the kernel then also sums the d(d − 1)/2 products of coordinate
+    /// pairs at every sample.
+    #[serde(default)]
+    pub cov: bool,
+    /// Coordinate pairs (i, j) with a 2-D stationary histogram (`histograms2d.json`).
+    #[serde(default)]
+    pub pairs: Vec<[usize; 2]>,
 }
+
+/// The largest dimension whose stationary covariance matrix a run keeps: d(d − 1)/2 = 2016 pair
+/// sums per path in the kernel's registers (spilled to scratch memory well before that).
+pub const MAX_COV_DIM: usize = 64;
+
+/// The most coordinate pairs with a 2-D stationary histogram.
+pub const MAX_HIST_PAIRS: usize = 8;
 
 impl StationarySpec {
     pub fn new(start: u64, every: u64, bins: u32, range: HistRange) -> Result<StationarySpec> {
-        let s = StationarySpec { start, every, bins, range };
+        let s = StationarySpec { start, every, bins, range, cov: false, pairs: Vec::new() };
         s.check()?;
         Ok(s)
     }
@@ -238,6 +253,39 @@ impl StationarySpec {
         bins_domain().check("stationary.bins", self.bins)?;
         if let HistRange::Fixed { lo, hi } = self.range {
             HistRange::fixed(lo, hi)?;
+        }
+        Ok(())
+    }
+
+    /// The checks that need the dimension: `cov` for d ≤ [`MAX_COV_DIM`], `pairs` of distinct
+    /// coordinates below d, at most [`MAX_HIST_PAIRS`] of them, none twice.
+    pub(super) fn check_dim(&self, dim: usize) -> Result<()> {
+        if self.cov && dim > MAX_COV_DIM {
+            return Err(Error::invalid(
+                "stationary.cov",
+                true,
+                format!("needs d <= {MAX_COV_DIM} (MAX_COV_DIM; this problem has d = {dim}): set cov = false"),
+            ));
+        }
+        let shown = || format!("{:?}", self.pairs);
+        if self.pairs.len() > MAX_HIST_PAIRS {
+            return Err(Error::invalid(
+                "stationary.pairs",
+                shown(),
+                format!("has {} pairs; at most {MAX_HIST_PAIRS} (MAX_HIST_PAIRS)", self.pairs.len()),
+            ));
+        }
+        for (n, &[i, j]) in self.pairs.iter().enumerate() {
+            if i >= dim || j >= dim || i == j {
+                return Err(Error::invalid(
+                    format!("stationary.pairs[{n}]"),
+                    format!("[{i}, {j}]"),
+                    format!("must name two different coordinates in 0..{dim} (d = {dim})"),
+                ));
+            }
+            if self.pairs[..n].contains(&[i, j]) {
+                return Err(Error::invalid(format!("stationary.pairs[{n}]"), format!("[{i}, {j}]"), "is given twice"));
+            }
         }
         Ok(())
     }

@@ -14,6 +14,10 @@ use crate::objective::Stage;
 /// unless it packs several paths into each (`crate::shader::pack_for`).
 pub const WG: usize = BATCH as usize;
 
+/// Pair sums of the stationary covariance the workgroup reduction adds per pass: each pass
+/// holds CROSS_TILE × WG words of workgroup memory (shaders/shared/cross.wgsl).
+pub const CROSS_TILE: usize = 16;
+
 /// The advance kernels: each runs one update rule on every path. The WGSL knows them by the
 /// names [`Kernel::wgsl_name`] (`K_SGD_SDE`, ...), constants the composer writes from this enum,
 /// so their numbers exist only here. Several models share a kernel ([`Kernel::of`]).
@@ -215,6 +219,9 @@ pub struct KernelConsts {
     pub tcdf: bool,
     /// How the kernel computes f and ∇f.
     pub objective: Stage,
+    /// The stationary samples also sum the products (x_i − c_i)(x_j − c_j) of every pair i < j
+    /// (the `[stationary] cov` matrix).
+    pub cross: bool,
 }
 
 impl KernelConsts {
@@ -237,7 +244,18 @@ impl KernelConsts {
             tnoise: student && !exp.model.name.is_sde(),
             tcdf: student && kernel == Kernel::SignsgdSde,
             objective: stage_of(&exp.objective),
+            cross: exp.stationary.cov && exp.dim > 1,
         }
+    }
+
+    /// Coordinate pairs i < j whose cross sums the stationary samples keep (0 without `cross`).
+    pub fn cross_pairs(&self) -> usize {
+        if self.cross { self.dim * (self.dim - 1) / 2 } else { 0 }
+    }
+
+    /// The partial words of one workgroup ([`crate::layout::PartialLayout`]).
+    pub fn partial_layout(&self) -> crate::layout::PartialLayout {
+        crate::layout::PartialLayout { dim: self.dim, cross: self.cross_pairs() }
     }
 
     /// f32 words per parameter group of the objective buffer (binding 7).

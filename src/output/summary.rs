@@ -65,7 +65,9 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         None => Value::Null,
     };
     let s = &r.stationary;
-    let stationary = json!({
+    let matrix =
+        |m: &Option<Vec<Vec<f64>>>| m.as_ref().map_or(Value::Null, |rows| rows.iter().map(|r| nums(r)).collect());
+    let mut stationary = json!({
         "start": exp.stationary.start,
         "every": exp.stationary.every,
         "samples": s.samples,
@@ -89,6 +91,11 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
             "z": num(r.stationarity.z),
         },
     });
+    // The covariance matrix (rows), where the run kept it (`[stationary] cov`).
+    if s.cov.is_some() {
+        stationary["cov"] = matrix(&s.cov);
+        stationary["cov_se"] = matrix(&s.cov_se);
+    }
     // The file form (experiment.toml as JSON): copied into a .json file, it runs again.
     let experiment = crate::spec::to_json(exp);
     json!({

@@ -9,7 +9,7 @@ use super::policy::{
 use super::preprocess::{Defines, Value, preprocess};
 use crate::error::{Error, Result};
 use crate::kernel::coefs::{self, LAYOUTS};
-use crate::kernel::{COMPRESSOR_IDS, Kernel, KernelConsts, WG};
+use crate::kernel::{COMPRESSOR_IDS, CROSS_TILE, Kernel, KernelConsts, WG};
 use crate::objective::{Stage, registry};
 use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
 
@@ -21,6 +21,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("formula_eval.wgsl", include_str!("../../shaders/formula_eval.wgsl")),
     ("rng_words.wgsl", include_str!("../../shaders/rng_words.wgsl")),
     ("shared/coefs.wgsl", include_str!("../../shaders/shared/coefs.wgsl")),
+    ("shared/cross.wgsl", include_str!("../../shaders/shared/cross.wgsl")),
     ("shared/cursor.wgsl", include_str!("../../shaders/shared/cursor.wgsl")),
     ("shared/formula_math.wgsl", include_str!("../../shaders/shared/formula_math.wgsl")),
     ("shared/hist.wgsl", include_str!("../../shaders/shared/hist.wgsl")),
@@ -133,6 +134,16 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
             "FAST4",
             "Each substep of the general loop takes whole random blocks (KernelConsts::whole_blocks).",
             Bool(k.whole_blocks()),
+        ),
+        i(
+            "CROSS",
+            "Coordinate pairs whose products the stationary samples sum (KernelConsts::cross_pairs).",
+            U32(k.cross_pairs() as u64),
+        ),
+        i(
+            "CROSS_TILE",
+            "Pair sums added per pass of the workgroup reduction (crate::kernel::CROSS_TILE).",
+            U32(CROSS_TILE as u64),
         ),
         i("BINS", "Histogram bins per quantity, besides underflow and overflow.", U32(u64::from(k.bins))),
         i("WG", "Paths per workgroup: one statistics batch (crate::kernel::WG).", U32(WG as u64)),

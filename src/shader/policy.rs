@@ -4,7 +4,7 @@
 //! drivers") and on hardware GPUs. The measurements behind each choice are in benches/NOTES.md,
 //! in the sections named below.
 
-use crate::kernel::{Kernel, KernelConsts, WG};
+use crate::kernel::{CROSS_TILE, Kernel, KernelConsts, WG};
 use crate::layout::Params;
 
 /// How a composed advance kernel computes.
@@ -37,7 +37,8 @@ const LOCAL_HIST_BUDGET_WORDS: usize = 4096 - 3 * WG;
 /// Whether the advance kernel keeps its histogram in workgroup memory (else every count is an
 /// atomic add to the global histogram).
 pub fn uses_local_hist(k: &KernelConsts) -> bool {
-    k.hist_words() <= LOCAL_HIST_BUDGET_WORDS
+    let cross_tile = if k.cross { CROSS_TILE * WG } else { 0 };
+    k.hist_words() + cross_tile <= LOCAL_HIST_BUDGET_WORDS
 }
 
 /// Largest d whose per-coordinate coefficients the advance kernel keeps in registers

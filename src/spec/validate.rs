@@ -12,11 +12,11 @@ use super::table::{Coords, Table, bad, names};
 use crate::error::{Error, Result};
 use crate::experiment::{
     ANY_REAL, Adaptive, BASIS_SEED, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA,
-    Experiment, FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_DIM, ModelKind, ModelSpec, NU,
-    Noise, Objective, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY, agents_domain, bins_domain,
-    chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain, kept_domain, no_compressor,
-    noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes, seed_domain, start_domain,
-    steps_domain,
+    Experiment, FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_COV_DIM, MAX_DIM, ModelKind,
+    ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY, agents_domain,
+    bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain, kept_domain,
+    no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes, seed_domain,
+    start_domain, steps_domain,
 };
 
 const TOP_KEYS: &[&str] =
@@ -31,7 +31,7 @@ const COMPRESSOR_KEYS: &[&str] = &["name", "p", "k", "levels"];
 const INIT_KEYS: &[&str] = &["x0"];
 const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk", "divergence_bound"];
 const RECORD_KEYS: &[&str] = &["every"];
-const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range"];
+const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range", "cov", "pairs"];
 
 const OBJECTIVE_NAMES: &[&str] = &["quadratic", "expression"];
 const NOISE_NAMES: &[&str] = &["gaussian", "student-t"];
@@ -63,7 +63,7 @@ pub(super) fn validate(doc: &Entries, origin: &str, default_name: &str) -> Resul
     let model = ModelSpec::new(model.kind, model.eta, model.adaptive, model.agents, compressor)?;
     let run = run(&top, model.name, &objective, &x0)?;
     let record = record(&top, run.steps)?;
-    let stationary = stationary(&top, run.steps)?;
+    let stationary = stationary(&top, run.steps, &objective, dim)?;
     Experiment::new(name, model, objective, noise, x0, run, record, stationary)
 }
 
@@ -484,10 +484,24 @@ fn record(top: &Table<'_>, steps: u64) -> Result<RecordSpec> {
 }
 
 /// `[stationary]`: by default the second half of the run, every 10 steps, 128 bins, the range
-/// from a pilot ensemble.
-fn stationary(top: &Table<'_>, steps: u64) -> Result<StationarySpec> {
+/// from a pilot ensemble, the covariance matrix where the objective couples coordinates (not
+/// the diagonal quadratic, whose models move every coordinate on its own) and d ≤ 64, no 2-D
+/// histograms.
+fn stationary(top: &Table<'_>, steps: u64, objective: &Objective, dim: usize) -> Result<StationarySpec> {
     let (mut start, mut every, mut bins, mut range) = (steps / 2, 10, 128, HistRange::Auto);
+    let couples = !matches!(objective, Objective::Quadratic { .. });
+    let mut cov = couples && dim > 1 && dim <= MAX_COV_DIM;
+    let mut pairs = Vec::new();
     if let Some(t) = top.sub("stationary", STATIONARY_KEYS)? {
+        if let Some(v) = t.get("cov") {
+            let Val::Bool(b) = v else {
+                return Err(bad("stationary.cov", v, "must be true or false"));
+            };
+            cov = *b;
+        }
+        if let Some(v) = t.get("pairs") {
+            pairs = coordinate_pairs(v)?;
+        }
         if let Some(s) = t.int("start", &start_domain(steps))? {
             start = s as u64;
         }
@@ -501,7 +515,34 @@ fn stationary(top: &Table<'_>, steps: u64) -> Result<StationarySpec> {
             range = hist_range(v)?;
         }
     }
-    StationarySpec::new(start, every, bins, range)
+    Ok(StationarySpec { cov, pairs, ..StationarySpec::new(start, every, bins, range)? })
+}
+
+/// `stationary.pairs`: an array of [i, j] coordinate pairs (checked against d by the
+/// experiment).
+fn coordinate_pairs(v: &Val) -> Result<Vec<[usize; 2]>> {
+    const EXPECTED: &str = "must be an array of coordinate pairs [i, j], e.g. [[0, 1], [2, 3]]";
+    let Val::Array(items) = v else {
+        return Err(bad("stationary.pairs", v, EXPECTED));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(n, item)| {
+            let field = format!("stationary.pairs[{n}]");
+            let Val::Array(ij) = item else {
+                return Err(bad(&field, item, EXPECTED));
+            };
+            let index = |x: &Val| x.as_int().filter(|&i| (0..=u32::MAX as i128).contains(&i)).map(|i| i as usize);
+            match ij.as_slice() {
+                [a, b] => match (index(a), index(b)) {
+                    (Some(i), Some(j)) => Ok([i, j]),
+                    _ => Err(bad(&field, item, "must be two coordinate indices [i, j] (integers >= 0)")),
+                },
+                _ => Err(bad(&field, item, "must be two coordinate indices [i, j]")),
+            }
+        })
+        .collect()
 }
 
 fn hist_range(v: &Val) -> Result<HistRange> {

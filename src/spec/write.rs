@@ -34,7 +34,7 @@ pub fn to_toml(exp: &Experiment) -> String {
     let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
     let RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound } = run;
     let RecordSpec { every: record_every } = record;
-    let StationarySpec { start, every: stat_every, bins, range } = stationary;
+    let StationarySpec { start, every: stat_every, bins, range, cov, pairs } = stationary;
     let mut t = String::new();
     let _ = writeln!(t, "name = {}", quoted(name));
     let _ = writeln!(t, "\n[model]\nname = \"{}\"\neta = {}", kind.name(), num(*eta));
@@ -141,6 +141,11 @@ pub fn to_toml(exp: &Experiment) -> String {
         HistRange::Fixed { lo, hi } => {
             let _ = writeln!(t, "range = [{}, {}]", num(*lo), num(*hi));
         }
+    }
+    let _ = writeln!(t, "cov = {cov}");
+    if !pairs.is_empty() {
+        let list: Vec<String> = pairs.iter().map(|[i, j]| format!("[{i}, {j}]")).collect();
+        let _ = writeln!(t, "pairs = [{}]", list.join(", "));
     }
     t
 }

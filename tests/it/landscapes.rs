@@ -96,9 +96,10 @@ fn lyapunov(h: &[Vec<f64>], sigma: &[f64], dt: f64, q: f64) -> Vec<Vec<f64>> {
 }
 
 /// `sgd` and `sgd-sde` (refine 1 and 2) on the rotated quadratic with non-isotropic σ, so that S
-/// is not diagonal in H's eigenbasis: the stationary variances of every coordinate and the loss
-/// E f = ½ tr(H S) (which weighs the off-diagonal entries of S by those of H) against the
-/// Lyapunov fixed point, within [`Z::FAMILY`] SE (nine quantities per model tested at once).
+/// is not diagonal in H's eigenbasis: the full stationary covariance matrix (`stationary.cov`,
+/// off-diagonal entries included) and the loss E f = ½ tr(H S) against the Lyapunov fixed
+/// point, within [`Z::FAMILY`] SE (eleven quantities per model tested at once: ten entries of
+/// the symmetric S and the loss).
 fn rotated_quadratic_matches_lyapunov(name: &str, e: &mut dyn Engine) {
     let sigma = [0.5, 1.0, 0.2, 2.0];
     for (model, refine) in [("sgd", 1u32), ("sgd-sde", 1), ("sgd-sde", 2)] {
@@ -113,10 +114,19 @@ fn rotated_quadratic_matches_lyapunov(name: &str, e: &mut dyn Engine) {
         let s = lyapunov(hessian, &sigma, dt, q);
         let r = run(&x, e).unwrap();
         let st = &r.stationary;
+        let (cov, cov_se) = (st.cov.as_ref().expect("a dense quadratic keeps cov"), st.cov_se.as_ref().unwrap());
+        let mut off_diagonal_seen = 0;
         for i in 0..4 {
-            let tol = Tolerance::se(Z::FAMILY, st.var_se[i]);
-            tol.assert(&format!("{name} {model} r={refine} var x{i}"), st.var[i], s[i][i]);
+            assert_eq!((cov[i][i], cov_se[i][i]), (st.var[i], st.var_se[i]), "cov's diagonal is var");
+            for j in i..4 {
+                assert_eq!(cov[i][j], cov[j][i], "cov is symmetric");
+                let tol = Tolerance::se(Z::FAMILY, cov_se[i][j]);
+                tol.assert(&format!("{name} {model} r={refine} cov[{i}][{j}]"), cov[i][j], s[i][j]);
+                off_diagonal_seen += usize::from(i != j && s[i][j].abs() > 10.0 * cov_se[i][j]);
+            }
         }
+        // The oracle's off-diagonal entries are resolved, so a wrong sign or pair would show.
+        assert!(off_diagonal_seen >= 3, "{model}: only {off_diagonal_seen} off-diagonal entries resolved");
         let loss: f64 = 0.5 * (0..4).map(|i| (0..4).map(|k| hessian[i][k] * s[k][i]).sum::<f64>()).sum::<f64>();
         Tolerance::se(Z::FAMILY, st.loss_se).assert(&format!("{name} {model} r={refine} E f"), st.loss_mean, loss);
         // The off-diagonal entries matter: with S's diagonal alone the loss would be off.

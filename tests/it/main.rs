@@ -12,6 +12,7 @@ mod cli;
 mod compare;
 mod compare_plots;
 mod compressed;
+mod coupled_outputs;
 mod distributed;
 mod divergence;
 mod env_vars;

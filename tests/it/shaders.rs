@@ -14,7 +14,18 @@ fn consts(model: ModelKind, kernel: Kernel, dim: usize, bins: u32) -> KernelCons
         Kernel::RandkSde => 2,
         _ => 1,
     };
-    KernelConsts { model, kernel, dim, bins, draws, comp: 0, tnoise: false, tcdf: false, objective: Stage::Diagonal }
+    KernelConsts {
+        model,
+        kernel,
+        dim,
+        bins,
+        draws,
+        comp: 0,
+        tnoise: false,
+        tcdf: false,
+        objective: Stage::Diagonal,
+        cross: false,
+    }
 }
 
 /// The FAST4 loop's shapes (shaders/advance/fast4.wgsl): four coordinates per block written out
@@ -54,6 +65,10 @@ fn every_kernel_configuration_validates() {
                     configs.push(k);
                     // Every kernel composed with each objective stage.
                     configs.push(KernelConsts { objective: Stage::Dense, ..k });
+                    // With the covariance's pair sums (shaders/shared/cross.wgsl).
+                    if dim > 1 {
+                        configs.push(KernelConsts { objective: Stage::Dense, cross: true, ..k });
+                    }
                     if !model.is_sde() {
                         configs.push(KernelConsts { tnoise: true, ..k });
                     }

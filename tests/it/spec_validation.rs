@@ -343,7 +343,10 @@ fn examples_parse_with_dimension_four() {
             }
         );
         assert_eq!(e.record.every, 100);
-        assert_eq!(e.stationary, StationarySpec { start: 10_000, every: 10, bins: 128, range: HistRange::Auto });
+        assert_eq!(
+            e.stationary,
+            StationarySpec { start: 10_000, every: 10, bins: 128, range: HistRange::Auto, cov: false, pairs: vec![] }
+        );
         assert_eq!(e.path_steps(), (1u128 << 16) * 30_000);
     }
     assert_eq!(example("sgd", &none()).unwrap().model.name, ModelKind::Sgd);
@@ -415,7 +418,10 @@ fn defaults_are_as_documented() {
     assert_eq!(e.x0, vec![0.0; 4]);
     assert_eq!(e.objective, Objective::Quadratic { h: vec![1.0, 2.0, 5.0, 10.0], center: vec![0.0; 4] });
     assert_eq!(e.record.every, 5); // max(1, 1000 / 200)
-    assert_eq!(e.stationary, StationarySpec { start: 500, every: 10, bins: 128, range: HistRange::Auto });
+    assert_eq!(
+        e.stationary,
+        StationarySpec { start: 500, every: 10, bins: 128, range: HistRange::Auto, cov: false, pairs: vec![] }
+    );
     // record.every never drops to 0.
     let e = parse(&edit("steps", "steps = 150")).unwrap();
     assert_eq!(e.record.every, 1);

@@ -2,9 +2,12 @@
 //! exactly across chunks, shards and backends: counts, Chan-merged moments, and sums over
 //! fixed batches of [`crate::experiment::BATCH`] global paths.
 
+mod cross;
+
 use serde::Serialize;
 
 use crate::layout::PartialLayout;
+pub use cross::{CrossAcc, Marginals, PairAcc, pair_cov};
 
 /// Count, mean and sum of squared deviations (Chan et al. parallel merge).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -104,11 +107,13 @@ pub struct BatchSums {
     pub s1: Vec<f64>,
     /// Σ (x_i − c_i)².
     pub s2: Vec<f64>,
+    /// Σ (x_i − c_i)(x_j − c_j) per pair i < j (empty when the kernel keeps no pair sums).
+    pub s12: Vec<f64>,
 }
 
 impl BatchSums {
-    pub fn new(dim: usize) -> Self {
-        BatchSums { n: 0.0, s1: vec![0.0; dim + 1], s2: vec![0.0; dim] }
+    pub fn new(dim: usize, pairs: usize) -> Self {
+        BatchSums { n: 0.0, s1: vec![0.0; dim + 1], s2: vec![0.0; dim], s12: vec![0.0; pairs] }
     }
     pub fn add_partial(&mut self, lay: &PartialLayout, p: &[f32]) {
         self.n += f64::from(p[lay.stat_n()]);
@@ -117,6 +122,9 @@ impl BatchSums {
         }
         for (i, s) in self.s2.iter_mut().enumerate() {
             *s += f64::from(p[lay.stat_s2(i)]);
+        }
+        for (q, s) in self.s12.iter_mut().enumerate() {
+            *s += f64::from(p[lay.stat_s12(q)]);
         }
     }
 }
@@ -138,6 +146,8 @@ pub struct StationaryAcc {
     pub a2a2: Vec<f64>,
     pub a2n: Vec<f64>,
     pub a1a2: Vec<f64>,
+    /// The covariance matrix's pair sums (`None`: no covariance asked for).
+    pub cross: Option<CrossAcc>,
 }
 
 /// Stationary estimates (means are of x, not of the shifted x − c).
@@ -154,10 +164,18 @@ pub struct StationaryEstimate {
     pub second_moment_se: Vec<f64>,
     pub var: Vec<f64>,
     pub var_se: Vec<f64>,
+    /// The covariance matrix (d × d, rows; the diagonal is `var`) and its standard errors, when
+    /// the run kept the pair sums (`[stationary] cov`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cov: Option<Vec<Vec<f64>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cov_se: Option<Vec<Vec<f64>>>,
 }
 
 impl StationaryAcc {
-    pub fn new(dim: usize) -> Self {
+    /// Accumulators of `dim` coordinates, with the covariance matrix when `cov` (its
+    /// d(d − 1)/2 pair sums).
+    pub fn new(dim: usize, cov: bool) -> Self {
         let z = |n| vec![0.0; n];
         StationaryAcc {
             a1: z(dim + 1),
@@ -167,6 +185,7 @@ impl StationaryAcc {
             a2a2: z(dim),
             a2n: z(dim),
             a1a2: z(dim),
+            cross: cov.then(|| CrossAcc::new(dim * dim.saturating_sub(1) / 2)),
             ..Default::default()
         }
     }
@@ -189,6 +208,9 @@ impl StationaryAcc {
             self.a2n[i] += b.s2[i] * b.n;
             self.a1a2[i] += b.s1[i] * b.s2[i];
         }
+        if let Some(c) = &mut self.cross {
+            c.add_batch(b);
+        }
     }
 
     pub fn merge(&mut self, o: &StationaryAcc) {
@@ -203,6 +225,9 @@ impl StationaryAcc {
         add(&mut self.a2a2, &o.a2a2);
         add(&mut self.a2n, &o.a2n);
         add(&mut self.a1a2, &o.a1a2);
+        if let (Some(a), Some(b)) = (&mut self.cross, &o.cross) {
+            a.merge(b);
+        }
     }
 
     /// Ratio estimates with delta-method standard errors over batches:
@@ -231,6 +256,8 @@ impl StationaryAcc {
             second_moment_se: vec![0.0; dim],
             var: vec![0.0; dim],
             var_se: vec![0.0; dim],
+            cov: None,
+            cov_se: None,
         };
         for i in 0..dim {
             let m1 = self.a1[i] / n;
@@ -247,7 +274,36 @@ impl StationaryAcc {
                 - 4.0 * m1 * cc * self.a1n[i];
             est.var_se[i] = se_of(zz);
         }
+        if let Some(cross) = &self.cross {
+            let (cov, cov_se) = self.covariance(cross, &est, corr);
+            (est.cov, est.cov_se) = (Some(cov), Some(cov_se));
+        }
         est
+    }
+
+    /// The covariance matrix and its standard errors: `var` on the diagonal, the pair sums off
+    /// it ([`pair_cov`]).
+    fn covariance(&self, cross: &CrossAcc, est: &StationaryEstimate, corr: f64) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let dim = est.var.len();
+        let mut cov = vec![vec![0.0; dim]; dim];
+        let mut se = vec![vec![0.0; dim]; dim];
+        let mut pairs = cross.pairs.iter();
+        for i in 0..dim {
+            (cov[i][i], se[i][i]) = (est.var[i], est.var_se[i]);
+            for j in i + 1..dim {
+                let a = pairs.next().expect("a pair accumulator per pair i < j");
+                let m = Marginals {
+                    a1: [self.a1[i], self.a1[j]],
+                    a1a1: [self.a1a1[i], self.a1a1[j]],
+                    a1n: [self.a1n[i], self.a1n[j]],
+                    n: self.n,
+                    nn: self.nn,
+                };
+                let (c, s) = pair_cov(a, &m, corr);
+                (cov[i][j], cov[j][i], se[i][j], se[j][i]) = (c, c, s, s);
+            }
+        }
+        (cov, se)
     }
 }
 
