@@ -369,7 +369,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 if (USE_LOCAL_HIST) {
                     atomicAdd(&wg_hist[w], v);
                 } else {
-                    atomicAdd(&hist[grp * NQ * HIST_STRIDE + w], v);
+                    atomicAdd(&hist[grp * HIST_WORDS + w], v);
                 }
             }
         }
@@ -379,7 +379,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         for (var w = lid; w < LOCAL_HIST_WORDS; w += INV) {
             let v = atomicLoad(&wg_hist[w]);
             if (v != 0u) {
-                atomicAdd(&hist[grp * NQ * HIST_STRIDE + w], v);
+                atomicAdd(&hist[grp * HIST_WORDS + w], v);
             }
         }
     }

@@ -18,7 +18,8 @@ use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, Upload};
 use crate::model::upload;
 use crate::stats::{
-    BatchSums, Divergence, Histogram, RecordStats, StationarityCheck, StationaryAcc, StationaryEstimate,
+    BatchSums, Divergence, Histogram, Histogram2d, RecordStats, StationarityCheck, StationaryAcc, StationaryEstimate,
+    add_pair_blocks, pair_histograms,
 };
 
 /// Which engine ran, for summary.json.
@@ -69,6 +70,8 @@ pub struct RunResult {
     /// The two halves of the stationary window compared.
     pub stationarity: StationarityCheck,
     pub histograms: Vec<Histogram>,
+    /// The 2-D histograms of `[stationary] pairs`.
+    pub histograms2d: Vec<Histogram2d>,
     /// Diverged paths among those that reached the last record with any paths.
     pub diverged: u64,
     /// When the diverged paths diverged.
@@ -285,8 +288,8 @@ pub fn hist_ranges(points: &[Experiment], engine: &mut dyn Engine) -> Result<Vec
     let ppg = if points.len() > 1 { n.div_ceil(WG as u64) * WG as u64 } else { 0 };
     let total = if points.len() > 1 { ppg * points.len() as u64 } else { n };
     let dummy = vec![(0.0, 1.0); exp.dim];
-    // The pilot needs no pair sums.
-    let k = KernelConsts { cross: false, ..KernelConsts::new(exp, 1) };
+    // The pilot needs no pair sums or 2-D histograms.
+    let k = KernelConsts { cross: false, pairs: Default::default(), ..KernelConsts::new(exp, 1) };
     let groups: Vec<_> = pilots.iter().map(|p| (p, &dummy[..], (0.0, 1.0))).collect();
     let up = upload(&groups, 1);
     let segs: Vec<Params> = segments(&pilots[0], total.div_ceil(WG as u64) * WG as u64, false)
@@ -390,6 +393,7 @@ pub fn run_study(
     let mut divergence = vec![Divergence::default(); n_points];
     let mut names: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
     names.push("loss".into());
+    let mut hists2d: Vec<Vec<Histogram2d>> = ranges.iter().map(|(r, _)| pair_histograms(&k, r)).collect();
     let mut hists: Vec<Vec<Histogram>> = ranges
         .iter()
         .map(|(r, loss_range)| {
@@ -451,6 +455,7 @@ pub fn run_study(
                 for (q, h) in hg.iter_mut().enumerate() {
                     h.add_block(&hist[g * hw + q * hs..g * hw + (q + 1) * hs]);
                 }
+                add_pair_blocks(&k, &mut hists2d[g], &hist[g * hw..(g + 1) * hw]);
             }
             done += u128::from(n) * u128::from(seg.k_end - seg.k_begin);
             progress(done);
@@ -473,6 +478,7 @@ pub fn run_study(
                     stationarity: check(&snap_halves[g], &points[g]),
                     records: records[g].clone(),
                     histograms: hists[g].clone(),
+                    histograms2d: hists2d[g].clone(),
                     diverged: diverged_of(&records[g]),
                     divergence: divergence[g],
                     chunk,
@@ -505,6 +511,7 @@ pub fn run_study(
             divergence: divergence[g],
             records: std::mem::take(&mut records[g]),
             histograms: std::mem::take(&mut hists[g]),
+            histograms2d: std::mem::take(&mut hists2d[g]),
             chunk,
             wall_seconds: wall,
             complete: true,

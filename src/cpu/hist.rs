@@ -2,6 +2,7 @@
 //! counting of a block's lanes (the twin of `hist_add`).
 
 use super::LANES;
+use crate::layout::Coef;
 
 #[inline(always)]
 pub(super) fn bin_of(v: f32, lo: f32, inv_w: f32, bins: u32) -> u32 {
@@ -15,6 +16,17 @@ pub(super) fn bin_of(v: f32, lo: f32, inv_w: f32, bins: u32) -> u32 {
     let idx = (uc.floor() + 8_388_608.0).to_bits() - 0x4B00_0000;
     let idx = if u >= b { bins + 1 } else { idx };
     if u < 0.0 { bins } else { idx }
+}
+
+/// Twin of the WGSL `pair_bin`: the bin of (x_i, x_j) in a 2-D histogram of `pb` bins per axis
+/// (x slow), `pb²` outside the box, from the coordinates' 1-D histogram ranges in `ci`, `cj`.
+#[inline(always)]
+pub(super) fn pair_bin(xi: f32, ci: &Coef, xj: f32, cj: &Coef, pb: u32, scale: f32) -> u32 {
+    let u = (xi - ci.hist_lo) * (ci.hist_inv_w * scale);
+    let v = (xj - cj.hist_lo) * (cj.hist_inv_w * scale);
+    let b = pb as f32;
+    let inside = (u >= 0.0) & (u < b) & (v >= 0.0) & (v < b);
+    if inside { (u as u32) * pb + v as u32 } else { pb * pb }
 }
 
 /// The largest histogram buffer (words, every group) that the CPU twin counts in two copies

@@ -9,7 +9,7 @@
 
 use super::LANES;
 use super::cursor::Cursor;
-use super::hist::{bin_of, copy_of, hist_add};
+use super::hist::{bin_of, copy_of, hist_add, pair_bin};
 use super::reduce::Scratch;
 use crate::kernel::coefs::{agents, dcsgd, randk_sde, signsgd_sde};
 use crate::kernel::{COMP_QSGD, Kernel, KernelConsts, WG};
@@ -118,6 +118,16 @@ pub(super) fn sample<const FMA: bool>(
             bin[l] = bin_of(x[i][l], lo, iw, bins);
         }
         hist_add(&mut hist[i * hs..(i + 1) * hs], copy_of(hist2, i * hs..(i + 1) * hs), &bin, &ok, n_active);
+    }
+    // The 2-D histograms (twin of the `#for p in 0..HIST_PAIRS` lines of shared/hist.wgsl).
+    let (pb, scale, ps) = (k.pair_bins(), k.pair_scale(), k.pair_hist_words());
+    for (p, [i, j]) in k.pairs.iter().enumerate() {
+        let (ci, cj) = (&inp.coef[i], &inp.coef[j]);
+        for l in 0..LANES {
+            bin[l] = pair_bin(x[i][l], ci, x[j][l], cj, pb, scale);
+        }
+        let r = k.pair_hist_base() + p * ps..k.pair_hist_base() + (p + 1) * ps;
+        hist_add(&mut hist[r.clone()], copy_of(hist2, r), &bin, &ok, n_active);
     }
     // The pair products (twin of shaders/shared/cross.wgsl `cross_add`).
     if !s12.is_empty() {

@@ -7,7 +7,7 @@
 
 pub mod coefs;
 
-use crate::experiment::{BATCH, Compressor, Experiment, ModelKind, Noise, Objective};
+use crate::experiment::{BATCH, Compressor, Experiment, MAX_HIST_PAIRS, ModelKind, Noise, Objective};
 use crate::objective::Stage;
 
 /// Paths per workgroup (= paths per statistics batch); the GPU kernel's invocations per workgroup
@@ -222,6 +222,42 @@ pub struct KernelConsts {
     /// The stationary samples also sum the products (x_i − c_i)(x_j − c_j) of every pair i < j
     /// (the `[stationary] cov` matrix).
     pub cross: bool,
+    /// The coordinate pairs with a 2-D stationary histogram (`[stationary] pairs`).
+    pub pairs: HistPairs,
+}
+
+/// Bins per axis of a 2-D stationary histogram at most (with fewer 1-D bins, as many as those).
+pub const MAX_PAIR_BINS: u32 = 64;
+
+/// The coordinate pairs (i, j) with a 2-D stationary histogram, held by value so that the kernel
+/// constants stay `Copy` (at most [`MAX_HIST_PAIRS`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct HistPairs {
+    n: u8,
+    ij: [[u16; 2]; MAX_HIST_PAIRS],
+}
+
+impl HistPairs {
+    /// `pairs` (checked by the experiment: at most [`MAX_HIST_PAIRS`], coordinates below
+    /// [`crate::experiment::MAX_DIM`]).
+    pub fn new(pairs: &[[usize; 2]]) -> Self {
+        let mut p = HistPairs::default();
+        for (k, &[i, j]) in pairs.iter().take(MAX_HIST_PAIRS).enumerate() {
+            p.ij[k] = [i as u16, j as u16];
+            p.n = k as u8 + 1;
+        }
+        p
+    }
+    pub fn len(&self) -> usize {
+        usize::from(self.n)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    /// The pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = [usize; 2]> + '_ {
+        self.ij[..self.len()].iter().map(|&[i, j]| [usize::from(i), usize::from(j)])
+    }
 }
 
 impl KernelConsts {
@@ -245,7 +281,30 @@ impl KernelConsts {
             tcdf: student && kernel == Kernel::SignsgdSde,
             objective: stage_of(&exp.objective),
             cross: exp.stationary.cov && exp.dim > 1,
+            pairs: HistPairs::new(&exp.stationary.pairs),
         }
+    }
+
+    /// Bins per axis of the 2-D histograms: the 1-D histograms' bins, at most [`MAX_PAIR_BINS`].
+    pub fn pair_bins(&self) -> u32 {
+        self.bins.min(MAX_PAIR_BINS)
+    }
+
+    /// PAIR_BINS / BINS as the f32 both backends multiply a coordinate's inverse bin width by
+    /// to bin it in a 2-D histogram.
+    pub fn pair_scale(&self) -> f32 {
+        (f64::from(self.pair_bins()) / f64::from(self.bins)) as f32
+    }
+
+    /// Words of one 2-D histogram: its bins² (x slow), then the samples outside its box.
+    pub fn pair_hist_words(&self) -> usize {
+        let b = self.pair_bins() as usize;
+        b * b + 1
+    }
+
+    /// Where the 2-D histograms start in a group's histogram words (after the 1-D ones).
+    pub fn pair_hist_base(&self) -> usize {
+        (self.dim + 1) * (self.bins as usize + 2)
     }
 
     /// Coordinate pairs i < j whose cross sums the stationary samples keep (0 without `cross`).
@@ -268,9 +327,10 @@ impl KernelConsts {
         self.model.slots()
     }
 
-    /// Length of the histogram buffer: (dim + 1) quantities × (bins, underflow, overflow).
+    /// Histogram words of one group: (dim + 1) quantities × (bins, underflow, overflow), then
+    /// the 2-D histograms.
     pub fn hist_words(&self) -> usize {
-        (self.dim + 1) * (self.bins as usize + 2)
+        self.pair_hist_base() + self.pairs.len() * self.pair_hist_words()
     }
 
     /// Whether each substep of the shader's general loop takes whole random blocks (the

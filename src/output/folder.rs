@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::manifest::{self, MANIFEST};
 use super::moments::MOMENTS;
 use super::npy::{HIST_COUNTS_NPY, HIST_EDGES_NPY, HIST_OUTSIDE_NPY, MOMENTS_NPY};
-use super::run::HISTOGRAMS;
+use super::run::{HISTOGRAMS, HISTOGRAMS2D};
 use super::summary::SUMMARY;
 use super::sweep::SWEEP_CSV;
 use crate::error::{Error, Result};
@@ -25,11 +25,12 @@ pub struct Owner<'a> {
 }
 
 /// The data files optsde writes into a run's folder.
-pub const DATA_FILES: [&str; 9] = [
+pub const DATA_FILES: [&str; 10] = [
     SUMMARY,
     EXPERIMENT_TOML,
     MOMENTS,
     HISTOGRAMS,
+    HISTOGRAMS2D,
     MOMENTS_NPY,
     HIST_COUNTS_NPY,
     HIST_EDGES_NPY,

@@ -6,7 +6,7 @@
 //! |------|--------|
 //! | `summary.json` | [`summary`] |
 //! | `moments.csv`, and [`MomentRow`], the row it shares with `moments.npy` and the figures | [`moments`] |
-//! | `histograms.json`, and the run's whole set of files ([`write_outputs`]) | [`run`] |
+//! | `histograms.json`, `histograms2d.json`, and the run's whole set of files ([`write_outputs`]) | [`run`] |
 //! | the `.npy` copies | [`npy`] |
 //! | `sweep.csv` and the `point-NNN/` directories | [`sweep`] |
 //! | the text printed after a run or a sweep | [`human`] |
@@ -33,6 +33,6 @@ pub use folder::Owner;
 pub use human::{human_summary, sweep_summary};
 pub use manifest::MANIFEST;
 pub use moments::{MOMENTS, MomentRow, moments_csv};
-pub use run::{HISTOGRAMS, write_outputs};
+pub use run::{HISTOGRAMS, HISTOGRAMS2D, write_outputs};
 pub use summary::{SUMMARY, summary_json};
 pub use sweep::{SWEEP_CSV, point_dir, sweep_csv, write_sweep};

@@ -1,5 +1,6 @@
 //! The files of one run: `summary.json`, `moments.csv`, `histograms.json` (the serde form of
-//! [`crate::stats::Histogram`]) and the `.npy` copies, written together as one snapshot.
+//! [`crate::stats::Histogram`]), `histograms2d.json` and the `.npy` copies, written together as
+//! one snapshot.
 
 use std::path::Path;
 
@@ -16,6 +17,9 @@ use crate::plan::RunResult;
 
 /// The file name of the histograms' JSON list.
 pub const HISTOGRAMS: &str = "histograms.json";
+/// The file name of the 2-D histograms' JSON list (the serde form of
+/// [`crate::stats::Histogram2d`]; written when `[stationary] pairs` names any).
+pub const HISTOGRAMS2D: &str = "histograms2d.json";
 
 /// Write `summary.json`, `moments.csv`, `histograms.json` and the `.npy` files of
 /// [`super::npy`] into `dir` (created with its parents), then the [`super::manifest::MANIFEST`] that makes them
@@ -33,6 +37,10 @@ pub(super) fn write_run_files(dir: &Path, exp: &Experiment, r: &RunResult, summa
     m.write_file(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;
     let hists = serde_json::to_value(&r.histograms).unwrap_or(Value::Null);
     m.write_file(dir, HISTOGRAMS, &json_bytes(&hists))?;
+    if !r.histograms2d.is_empty() {
+        let hists2d = serde_json::to_value(&r.histograms2d).unwrap_or(Value::Null);
+        m.write_file(dir, HISTOGRAMS2D, &json_bytes(&hists2d))?;
+    }
     for (name, bytes) in npy_files(exp, r)? {
         m.write_file(dir, name, &bytes)?;
     }

@@ -145,6 +145,8 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
             "Pair sums added per pass of the workgroup reduction (crate::kernel::CROSS_TILE).",
             U32(CROSS_TILE as u64),
         ),
+        i("HIST_PAIRS", "Coordinate pairs with a 2-D histogram (KernelConsts::pairs).", U32(k.pairs.len() as u64)),
+        i("PAIR_BINS", "Bins per axis of a 2-D histogram (KernelConsts::pair_bins).", U32(u64::from(k.pair_bins()))),
         i("BINS", "Histogram bins per quantity, besides underflow and overflow.", U32(u64::from(k.bins))),
         i("WG", "Paths per workgroup: one statistics batch (crate::kernel::WG).", U32(WG as u64)),
         i("RNG_ROUNDS", "Threefry rounds (crate::rng::ROUNDS).", U32(u64::from(ROUNDS))),
@@ -195,6 +197,17 @@ fn kernel_names() -> String {
     s
 }
 
+/// The 2-D histograms' constants: the scale from a coordinate's 1-D bins to its 2-D bins and
+/// the coordinates of each pair.
+fn pair_consts(k: &KernelConsts) -> String {
+    let scale = k.pair_scale();
+    let mut s = format!("// PAIR_BINS / BINS in f32 (KernelConsts::pair_scale).\nconst PAIR_SCALE: f32 = {scale:?};\n");
+    for (p, [i, j]) in k.pairs.iter().enumerate() {
+        s += &format!("const PAIR{p}_I: u32 = {i}u;\nconst PAIR{p}_J: u32 = {j}u;\n");
+    }
+    s
+}
+
 /// The composed `advance` kernel for these constants in variant `v`.
 pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     if v.pack != 1 && !(PACK_WIDTHS.contains(&v.pack) && packable(k)) {
@@ -239,6 +252,7 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     Ok(kernel_names()
         + "// The constants this kernel is specialised for (src/shader/compose.rs).\n"
         + &header
+        + &pair_consts(k)
         + &compose("advance.wgsl", &defines)?
         + &formula)
 }

@@ -3,11 +3,13 @@
 //! fixed batches of [`crate::experiment::BATCH`] global paths.
 
 mod cross;
+mod hist2d;
 
 use serde::Serialize;
 
 use crate::layout::PartialLayout;
 pub use cross::{CrossAcc, Marginals, PairAcc, pair_cov};
+pub use hist2d::{Histogram2d, add_pair_blocks, pair_histograms};
 
 /// Count, mean and sum of squared deviations (Chan et al. parallel merge).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -25,6 +25,7 @@ fn consts(model: ModelKind, kernel: Kernel, dim: usize, bins: u32) -> KernelCons
         tcdf: false,
         objective: Stage::Diagonal,
         cross: false,
+        pairs: Default::default(),
     }
 }
 
