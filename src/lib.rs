@@ -36,5 +36,6 @@ pub mod shader;
 pub mod spec;
 pub mod stats;
 pub mod theory;
+pub mod trajectory;
 
 pub use error::{Error, Result};
