@@ -62,8 +62,11 @@ const SVG_PER_COORD: u64 = 13_000;
 const SVG_PER_RECORD_COORD: u64 = 17;
 const SVG_PER_RECORD: u64 = 24;
 const SVG_PER_BIN_HIST: u64 = 125;
-/// The trajectories figure: bytes per vertex (a record of a path).
+/// The trajectories figure: bytes per vertex (a record of a path), of the contour lines under
+/// the paths at d >= 2 (up to ~3000 segments: 260 KB for Rosenbrock's valley), and of its PNG.
 const SVG_PER_TRAJECTORY_POINT: u64 = 16;
+const SVG_CONTOURS: u64 = 260_000;
+const PNG_TRAJECTORIES: u64 = 160_000;
 const PNG_FIXED: u64 = 100_000;
 const PNG_PER_COORD: u64 = 30_000;
 /// `histograms.json`: characters per count besides its digits (indent, comma, newline), and per
@@ -326,7 +329,8 @@ fn svg_bytes(exp: &Experiment, records: u64) -> u64 {
 /// The SVG of the trajectories figure (none without trajectories): one vertex per record and path.
 fn traj_svg_bytes(exp: &Experiment, records: u64) -> u64 {
     let traj = u64::from(exp.record.trajectories).min(exp.run.paths);
-    if traj == 0 { 0 } else { SVG_FIXED + records * traj * SVG_PER_TRAJECTORY_POINT }
+    let contours = if exp.dim >= 2 { SVG_CONTOURS } else { 0 };
+    if traj == 0 { 0 } else { SVG_FIXED + contours + records * traj * SVG_PER_TRAJECTORY_POINT }
 }
 
 /// The files of one point (a run's directory).
@@ -345,7 +349,7 @@ fn point_output(exp: &Experiment, records: u64, plots: bool) -> u64 {
     let traj = u64::from(exp.record.trajectories).min(exp.run.paths);
     let trajectories = if traj > 0 { 2 * 128 + records * (traj * d * 4 + 8) } else { 0 };
     let figures = if plots {
-        let traj_png = if traj > 0 { PNG_FIXED } else { 0 };
+        let traj_png = if traj > 0 { PNG_TRAJECTORIES } else { 0 };
         svg_bytes(exp, records)
             + traj_svg_bytes(exp, records)
             + PNG_FIXED

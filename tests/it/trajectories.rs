@@ -416,3 +416,28 @@ fn npy_f32(path: &std::path::Path) -> (Vec<u64>, Vec<f32>) {
     let shape = f.shape().to_vec();
     (shape, f.into_vec::<f32>().unwrap())
 }
+
+/// The resource estimate counts the trajectories' files and figure: within a factor of 2 of what
+/// a run with 64 trajectories over 401 records writes, and more than the same run without.
+#[test]
+fn the_resource_estimate_counts_the_trajectories() {
+    let dir = TempDir::new("traj-guard");
+    let toml = "name = 'g'\n[model]\nname = 'sgd'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = [1.0, 4.0]\n\
+                [noise]\nname = 'gaussian'\nsigma = 1.0\n[init]\nx0 = [1.0, -1.0]\n[run]\npaths = 256\nsteps = 2000\n\
+                backend = 'cpu'\n[record]\nevery = 5\ntrajectories = 64\n[stationary]\nstart = 1000\n";
+    let file = dir.file("g.toml", toml);
+    let out = dir.path().join("out");
+    status(&["run", file.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    let written: u64 = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    let est = optsde::guard::sizes(&[exp(toml)], &CpuEngine::new(), true);
+    let ratio = est.output_bytes as f64 / written as f64;
+    assert!((0.5..2.0).contains(&ratio), "estimated {} of output, wrote {written}", est.output_bytes);
+    let without = optsde::guard::sizes(&[exp(&toml.replace("trajectories = 64\n", ""))], &CpuEngine::new(), true);
+    let traj_files: u64 = ["trajectories.npy", "trajectory_steps.npy", "trajectories.svg", "trajectories.png"]
+        .iter()
+        .map(|f| std::fs::metadata(out.join(f)).unwrap().len())
+        .sum();
+    let counted = (est.output_bytes - without.output_bytes) as f64 / traj_files as f64;
+    assert!((0.5..2.0).contains(&counted), "counted {counted} × the trajectories' {traj_files} bytes");
+    assert!(est.host_bytes > without.host_bytes, "{est:?}");
+}
