@@ -11,7 +11,8 @@
 //!   steps, a chunk's segments and their [`Params`], the histograms (u64 counts), the per-batch
 //!   sums, the engine's chunk buffers (the CPU engine's state, partials and histogram words; the
 //!   GPU engine's speculative try keeps every segment's readback of a chunk, counted as an upper
-//!   bound), and the largest buffer the writers build (`moments.csv`'s text, the `.npy` rows, the
+//!   bound), the trajectories (`record.trajectories` states of every record, f32, cloned for a
+//!   snapshot), and the largest buffer the writers build (`moments.csv`'s text, the `.npy` rows, the
 //!   histograms' JSON tree, the figures' rows and raster);
 //! * device (GPU engine only): the buffers of `gpu::GpuEngine`'s `ensure`. wgpu does not report a
 //!   device's memory, so this is printed, not checked: the state buffer is capped by the engine's
@@ -61,6 +62,11 @@ const SVG_PER_COORD: u64 = 13_000;
 const SVG_PER_RECORD_COORD: u64 = 17;
 const SVG_PER_RECORD: u64 = 24;
 const SVG_PER_BIN_HIST: u64 = 125;
+/// The trajectories figure: bytes per vertex (a record of a path), of the contour lines under
+/// the paths at d >= 2 (up to ~3000 segments: 260 KB for Rosenbrock's valley), and of its PNG.
+const SVG_PER_TRAJECTORY_POINT: u64 = 16;
+const SVG_CONTOURS: u64 = 260_000;
+const PNG_TRAJECTORIES: u64 = 160_000;
 const PNG_FIXED: u64 = 100_000;
 const PNG_PER_COORD: u64 = 30_000;
 /// `histograms.json`: characters per count besides its digits (indent, comma, newline), and per
@@ -248,23 +254,29 @@ pub fn sizes(points: &[Experiment], engine: &dyn Engine, plots: bool) -> Estimat
     let batch = size(size_of::<BatchSums>()) + 3 * ALLOC + (2 * d + 1 + pairs) * 8;
     let stat = size(size_of::<StationaryAcc>()) + (d + 1) * 8 * 8 + pairs * 6 * 8;
     let seg = size(size_of::<Segment>()) + size(size_of::<Params>());
-    let plan_state = 8 * records + segments * seg + n_wg * batch + p * stat + records_all + hists_all;
+    // The trajectories: every record's x of the first paths of each point, and its step.
+    let traj = u64::from(exp.record.trajectories).min(exp.run.paths);
+    let traj_point = if traj > 0 { records * (traj * d * 4 + 8) } else { 0 };
+    let traj_all = p * traj_point;
+    let plan_state = 8 * records + segments * seg + n_wg * batch + p * stat + records_all + hists_all + traj_all;
 
     // The engine's buffers.
     let state = chunk * k.slots() as u64 * d * 4;
     let partials = n_wg * k.partial_layout().words() as u64 * 4;
     let hist_words = k.hist_words() as u64 * p * 4 + 4;
+    // The watched words of a record segment: the first paths of the points that start in a chunk.
+    let watched = if traj > 0 { chunk.div_ceil(exp.run.paths).min(p) * traj * d * 4 } else { 0 };
     // The objective buffer (a dense H or a formula's parameters per point), held by the upload.
     let objective = p * k.objective_words() as u64 * 4;
     let engine_host = objective
         + if gpu {
-            segments.saturating_mul(partials + hist_words) + 2 * (partials + hist_words)
+            segments.saturating_mul(partials + hist_words + watched) + 2 * (partials + hist_words + watched)
         } else {
-            state + partials + hist_words
+            state + partials + hist_words + watched
         };
     let device = gpu.then(|| {
         let coef = p * d * size(size_of::<crate::layout::Coef>()) + p * size(size_of::<crate::layout::Group>());
-        state + partials + hist_words + 2 * (partials + hist_words) + coef + objective + (64 << 10)
+        state + partials + hist_words + 2 * (partials + hist_words + watched) + coef + objective + (64 << 10)
     });
 
     // The writers: a snapshot clones every point's records and histograms, then the largest
@@ -272,8 +284,12 @@ pub fn sizes(points: &[Experiment], engine: &dyn Engine, plots: bool) -> Estimat
     let csv = records * cols * CSV_CHARS;
     let npy = records * (size(size_of::<Vec<f64>>()) + ALLOC + 3 * 8 * cols);
     let json = (d + 1) * bins * (JSON_VALUE + JSON_PER_COUNT + 8 + 8 * 4);
-    let figs = if plots { records * (8 * cols + 64) + svg_bytes(exp, records) + PNG_RASTER } else { 0 };
-    let writers = records_all + hists_all + csv.max(npy).max(json).max(figs);
+    let figs = if plots {
+        records * (8 * cols + 64) + svg_bytes(exp, records).max(traj_svg_bytes(exp, records)) + PNG_RASTER
+    } else {
+        0
+    };
+    let writers = records_all + hists_all + traj_all + csv.max(npy).max(json).max(figs).max(traj_point);
 
     let base = if gpu { BASE_GPU } else { BASE_CPU };
     let host = base + plan_state + engine_host + writers;
@@ -312,6 +328,13 @@ fn svg_bytes(exp: &Experiment, records: u64) -> u64 {
         + shown * bins * SVG_PER_BIN_HIST
 }
 
+/// The SVG of the trajectories figure (none without trajectories): one vertex per record and path.
+fn traj_svg_bytes(exp: &Experiment, records: u64) -> u64 {
+    let traj = u64::from(exp.record.trajectories).min(exp.run.paths);
+    let contours = if exp.dim >= 2 { SVG_CONTOURS } else { 0 };
+    if traj == 0 { 0 } else { SVG_FIXED + contours + records * traj * SVG_PER_TRAJECTORY_POINT }
+}
+
 /// The files of one point (a run's directory).
 fn point_output(exp: &Experiment, records: u64, plots: bool) -> u64 {
     let d = exp.dim as u64;
@@ -325,12 +348,19 @@ fn point_output(exp: &Experiment, records: u64, plots: bool) -> u64 {
     let digits = u64::from(mean_count.ilog10()) + 1;
     let json = (d + 1) * (JSON_PER_HIST + bins * (JSON_PER_COUNT + digits));
     let npy = 3 * 128 + (d + 1) * (8 * bins + 8 * (bins + 1) + 16);
+    let traj = u64::from(exp.record.trajectories).min(exp.run.paths);
+    let trajectories = if traj > 0 { 2 * 128 + records * (traj * d * 4 + 8) } else { 0 };
     let figures = if plots {
-        svg_bytes(exp, records) + PNG_FIXED + PNG_PER_COORD * exp.dim.min(crate::plot::MAX_COORDS) as u64
+        let traj_png = if traj > 0 { PNG_TRAJECTORIES } else { 0 };
+        svg_bytes(exp, records)
+            + traj_svg_bytes(exp, records)
+            + PNG_FIXED
+            + traj_png
+            + PNG_PER_COORD * exp.dim.min(crate::plot::MAX_COORDS) as u64
     } else {
         0
     };
-    summary + moments + json + npy + figures
+    summary + moments + json + npy + trajectories + figures
 }
 
 /// The pilot experiment: `exp`'s kernel on `paths` paths for `steps` steps, recording as often,

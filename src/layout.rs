@@ -4,6 +4,8 @@
 use bytemuck::{Pod, Zeroable};
 use std::mem::{offset_of, size_of};
 
+use crate::kernel::WG;
+
 /// Per-dispatch parameters (uniform buffer, binding 0).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
@@ -114,6 +116,14 @@ pub struct Upload {
     pub tcdf: Vec<f32>,
     pub groups: Vec<Group>,
     pub objective: Vec<f32>,
+}
+
+/// The word of state slot `slot` (x, then the EMAs) of coordinate `i` of the path at `lane` of
+/// workgroup `wid` in a state buffer of `slots` slots of dimension `dim`: twin of
+/// `state_index` in `shaders/shared/paths.wgsl` (slot-major rows of [`WG`] words inside a
+/// workgroup, so neighbouring paths hold neighbouring words).
+pub const fn state_index(slots: usize, dim: usize, wid: usize, slot: usize, i: usize, lane: usize) -> usize {
+    ((wid * slots + slot) * dim + i) * WG + lane
 }
 
 /// Words of one workgroup's partials for dimension `dim` with `cross` pair sums (see

@@ -2,8 +2,9 @@
 //! through WGSL compute shaders, with a bit-compatible CPU twin.
 //!
 //! The pieces: [`spec`] turns an experiment file into a validated [`experiment::Experiment`];
-//! [`plan`] decides chunks and segments and merges results in [`stats`]; an [`plan::Engine`]
-//! ([`cpu::CpuEngine`] or `gpu::GpuEngine`) runs the kernels; [`output`] writes the files;
+//! [`plan`] decides chunks and segments and merges results in [`stats`] (and keeps the first
+//! paths' states, [`trajectory`]); an [`plan::Engine`] ([`cpu::CpuEngine`] or `gpu::GpuEngine`)
+//! runs the kernels; [`output`] writes the files;
 //! [`plot`] draws them with the closed forms of [`theory`]; [`guard`] estimates a run's memory,
 //! output and time before it starts and refuses what this machine cannot hold.
 //! [`compare`] runs an optimizer next to its SDEs (weak error, its order in η); [`scale`] checks
@@ -36,5 +37,6 @@ pub mod shader;
 pub mod spec;
 pub mod stats;
 pub mod theory;
+pub mod trajectory;
 
 pub use error::{Error, Result};

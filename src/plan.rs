@@ -21,6 +21,7 @@ use crate::stats::{
     BatchSums, Divergence, Histogram, Histogram2d, RecordStats, StationarityCheck, StationaryAcc, StationaryEstimate,
     add_pair_blocks, pair_histograms,
 };
+use crate::trajectory::{Trajectories, Watch, watch_chunk};
 
 /// Which engine ran, for summary.json.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -36,16 +37,26 @@ pub struct BackendInfo {
 }
 
 /// Called after each segment with the segment index, its partials (workgroups ×
-/// [`crate::layout::partial_words`]) and its histogram counts ([`KernelConsts::hist_words`]).
-pub type Sink<'a> = dyn FnMut(usize, &[f32], &[u32]) -> Result<()> + 'a;
+/// [`crate::layout::partial_words`]), its histogram counts ([`KernelConsts::hist_words`]) and,
+/// after a record segment, the state words of the chunk's [`Watch`] ([`Watch::words`]; empty
+/// otherwise).
+pub type Sink<'a> = dyn FnMut(usize, &[f32], &[u32], &[f32]) -> Result<()> + 'a;
 
 /// An executor of plans: the GPU backend or its CPU twin.
 pub trait Engine {
     fn info(&self) -> BackendInfo;
     /// Largest chunk (a multiple of [`WG`]) this engine can hold for dimension `dim`.
     fn max_chunk(&self, dim: usize) -> u64;
-    /// Run `segs` (all for the same chunk, in order) and stream each segment's results.
-    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()>;
+    /// Run `segs` (all for the same chunk, in order) and stream each segment's results, with
+    /// the words of `watch` read from the state after each record segment.
+    fn run_chunk(
+        &mut self,
+        k: &KernelConsts,
+        up: &Upload,
+        segs: &[Params],
+        watch: &Watch,
+        sink: &mut Sink<'_>,
+    ) -> Result<()>;
     /// The state buffer after the last `run_chunk` (workgroups × dim × WG words).
     fn read_state(&mut self) -> Result<Vec<f32>>;
 }
@@ -72,6 +83,8 @@ pub struct RunResult {
     pub histograms: Vec<Histogram>,
     /// The 2-D histograms of `[stationary] pairs`.
     pub histograms2d: Vec<Histogram2d>,
+    /// The states of the first `record.trajectories` paths at the records (none when 0).
+    pub trajectories: Trajectories,
     /// Diverged paths among those that reached the last record with any paths.
     pub diverged: u64,
     /// When the diverged paths diverged.
@@ -299,7 +312,7 @@ pub fn hist_ranges(points: &[Experiment], engine: &mut dyn Engine) -> Result<Vec
     let lay = k.partial_layout();
     let last = segs.len() - 1;
     let mut recs: Vec<RecordStats> = points.iter().map(|_| RecordStats::new(exp.stationary.start, exp.dim)).collect();
-    engine.run_chunk(&k, &up, &segs, &mut |s, part, _| {
+    engine.run_chunk(&k, &up, &segs, &Watch::NONE, &mut |s, part, _, _| {
         if s == last {
             for (w, p) in part.chunks(lay.words()).enumerate().take(total.div_ceil(WG as u64) as usize) {
                 let g = (w as u64 * WG as u64).checked_div(ppg).unwrap_or(0) as usize;
@@ -391,6 +404,10 @@ pub fn run_study(
     // The stationary samples of each half of the window ([`stationary_split`]).
     let mut halves = vec![[StationaryAcc::new(dim, false), StationaryAcc::new(dim, false)]; n_points];
     let mut divergence = vec![Divergence::default(); n_points];
+    // The first paths of each point (`record.trajectories`; the pilots of `crate::guard` may
+    // have fewer paths).
+    let n_traj = u64::from(exp.record.trajectories).min(exp.run.paths) as usize;
+    let mut trajectories = vec![Trajectories::new(n_traj, dim); n_points];
     let mut names: Vec<String> = (0..dim).map(|i| format!("x{i}")).collect();
     names.push("loss".into());
     let mut hists2d: Vec<Vec<Histogram2d>> = ranges.iter().map(|(r, _)| pair_histograms(&k, r)).collect();
@@ -425,9 +442,11 @@ pub fn run_study(
         let mut half_batches = vec![[BatchSums::new(dim, 0), BatchSums::new(dim, 0)]; n_wg];
         let mut rec_idx = 0usize;
         let backend = engine.info();
-        engine.run_chunk(&k, &up, &params, &mut |s, part, hist| {
+        let (watch, watched) = watch_chunk(n_traj, exp.run.paths, n_points, offset, n);
+        let tw = watch.words(dim) / watched.len().max(1);
+        engine.run_chunk(&k, &up, &params, &watch, &mut |s, part, hist, x| {
             let seg = &segs[s];
-            if part.len() < n_wg * pw || hist.len() < hw * n_points {
+            if part.len() < n_wg * pw || hist.len() < hw * n_points || (seg.record && x.len() < tw * watched.len()) {
                 return Err(Error::Gpu(format!("segment {s}: short readback ({} partial words)", part.len())));
             }
             if seg.record && records[0].len() == rec_idx {
@@ -448,6 +467,9 @@ pub fn run_study(
             if seg.record {
                 for (g, recs) in records.iter_mut().enumerate() {
                     recs[rec_idx].paths += overlap(g, offset, offset + n);
+                }
+                for (j, &g) in watched.iter().enumerate() {
+                    trajectories[g].push(rec_steps[rec_idx], &x[j * tw..(j + 1) * tw]);
                 }
                 rec_idx += 1;
             }
@@ -479,6 +501,7 @@ pub fn run_study(
                     records: records[g].clone(),
                     histograms: hists[g].clone(),
                     histograms2d: hists2d[g].clone(),
+                    trajectories: trajectories[g].clone(),
                     diverged: diverged_of(&records[g]),
                     divergence: divergence[g],
                     chunk,
@@ -512,6 +535,7 @@ pub fn run_study(
             records: std::mem::take(&mut records[g]),
             histograms: std::mem::take(&mut hists[g]),
             histograms2d: std::mem::take(&mut hists2d[g]),
+            trajectories: std::mem::take(&mut trajectories[g]),
             chunk,
             wall_seconds: wall,
             complete: true,
@@ -555,7 +579,7 @@ pub fn states_after(exp: &Experiment, engine: &mut dyn Engine, n: u64, steps: u6
     let up = upload(&[(&e, &dummy[..], (0.0, 1.0))], 1);
     let chunk = n.div_ceil(WG as u64) * WG as u64;
     let params: Vec<Params> = segments(&e, chunk, false).iter().map(|s| params_for(&e, 0, n, s, false, 0)).collect();
-    engine.run_chunk(&k, &up, &params, &mut |_, _, _| Ok(()))?;
+    engine.run_chunk(&k, &up, &params, &Watch::NONE, &mut |_, _, _, _| Ok(()))?;
     let raw = engine.read_state()?;
     let rows = exp.model.name.slots() * dim;
     let mut out = vec![0.0f32; rows * n as usize];

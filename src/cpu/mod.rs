@@ -34,6 +34,7 @@ use crate::error::Result;
 use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, Upload};
 use crate::plan::{BackendInfo, Engine, Sink};
+use crate::trajectory::Watch;
 
 /// Runs plans on all cores with rayon.
 #[derive(Default)]
@@ -42,6 +43,8 @@ pub struct CpuEngine {
     state: Vec<f32>,
     partials: Vec<f32>,
     hist: Vec<u32>,
+    /// The watched state words of a record segment.
+    watched: Vec<f32>,
 }
 
 impl CpuEngine {
@@ -94,16 +97,33 @@ impl Engine for CpuEngine {
         (paths / WG as u64).max(1) * WG as u64
     }
 
-    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
+    fn run_chunk(
+        &mut self,
+        k: &KernelConsts,
+        up: &Upload,
+        segs: &[Params],
+        watch: &Watch,
+        sink: &mut Sink<'_>,
+    ) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
         self.state.resize(n_wg * k.slots() * k.dim * WG, 0.0);
         self.partials.resize(n_wg * k.partial_layout().words(), 0.0);
         self.hist.resize(k.hist_words() * up.groups.len(), 0);
+        self.watched.resize(watch.words(k.dim), 0.0);
+        let copies = watch.copies(k);
         for (s, p) in segs.iter().enumerate() {
             self.hist.fill(0);
             advance::advance(k, p, up, &mut self.state, &mut self.partials, &mut self.hist, self.arith == Arith::Fused);
-            sink(s, &self.partials, &self.hist)?;
+            let watched: &[f32] = if p.record == 1 {
+                for &(from, to, len) in &copies {
+                    self.watched[to..to + len].copy_from_slice(&self.state[from..from + len]);
+                }
+                &self.watched
+            } else {
+                &[]
+            };
+            sink(s, &self.partials, &self.hist, watched)?;
         }
         Ok(())
     }

@@ -36,8 +36,9 @@ pub use problem::{
 };
 pub use run::{
     BATCH, BackendChoice, DEFAULT_DIVERGENCE_BOUND, HistRange, MAX_BINS, MAX_COV_DIM, MAX_HIST_PAIRS,
-    MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, bins_domain,
-    chunk_domain, every_domain, paths_domain, refine_domain, seed_domain, start_domain, steps_domain,
+    MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE, MAX_TRAJECTORIES, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec,
+    bins_domain, chunk_domain, every_domain, paths_domain, refine_domain, seed_domain, start_domain, steps_domain,
+    trajectories_domain,
 };
 
 use crate::error::{Error, Result};
@@ -267,6 +268,7 @@ impl Experiment {
         divergence_domain(&self.objective, &self.x0).check("run.divergence_bound", self.run.divergence_bound)?;
 
         every_domain().check("record.every", self.record.every)?;
+        trajectories_domain(Some(self.run.paths)).check("record.trajectories", self.record.trajectories)?;
         start_domain(self.run.steps).check("stationary.start", self.stationary.start)?;
         self.stationary.check()?;
         self.stationary.check_dim(d)

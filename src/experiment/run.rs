@@ -18,6 +18,9 @@ pub const MAX_BINS: u32 = 1 << 16;
 pub const MAX_PATHS: u64 = 1 << 40;
 /// Largest `run.refine`.
 pub const MAX_REFINE: u32 = 1 << 16;
+/// Largest `record.trajectories`: the paths whose states every record keeps are few, for a
+/// reader to look at, not a sample to estimate from (the moments are that).
+pub const MAX_TRAJECTORIES: u32 = 64;
 /// Default `run.divergence_bound` (capped so the loss stays below [`MAX_LOSS_AT_BOUND`]).
 pub const DEFAULT_DIVERGENCE_BOUND: f64 = 1e6;
 /// Largest loss a live path may reach: per-workgroup moment sums are f32, and the squared loss
@@ -69,6 +72,21 @@ pub fn chunk_domain() -> Domain<i128> {
 /// `record.every` and `stationary.every`.
 pub fn every_domain() -> Domain<i128> {
     Domain::worded(Included(1), Included(u64::MAX.into()), format!("must be an integer >= 1 and <= {}", u64::MAX))
+}
+
+/// `record.trajectories` of a run (or sweep point) of `paths` paths: 0 (none) to
+/// [`MAX_TRAJECTORIES`], and no more than the paths (`None`: the paths not known yet).
+pub fn trajectories_domain(paths: Option<u64>) -> Domain<i128> {
+    let most = u64::from(MAX_TRAJECTORIES);
+    let expected = format!("must be an integer >= 0 (0: none) and <= {MAX_TRAJECTORIES} (MAX_TRAJECTORIES)");
+    match paths {
+        None => Domain::worded(Included(0), Included(most.into()), expected),
+        Some(paths) => Domain::worded(
+            Included(0),
+            Included(most.min(paths).into()),
+            format!("{expected} and <= run.paths = {paths} (the first paths of the run, or of each sweep point)"),
+        ),
+    }
 }
 
 /// `stationary.start` of a run of `steps` steps.
@@ -181,12 +199,19 @@ impl RunSpec {
 pub struct RecordSpec {
     /// Moments are recorded at step 0, every `every` steps, and at the last step.
     pub every: u64,
+    /// At every record, the state x of this many paths, the first ones (global indices 0, 1,
+    /// ...; in a sweep, the first of each point): `trajectories.npy`. 0: none. At most
+    /// [`MAX_TRAJECTORIES`] and the run's paths ([`trajectories_domain`], checked with the run by
+    /// `crate::experiment::Experiment::new`).
+    #[serde(default)]
+    pub trajectories: u32,
 }
 
 impl RecordSpec {
-    pub fn new(every: u64) -> Result<RecordSpec> {
+    pub fn new(every: u64, trajectories: u32) -> Result<RecordSpec> {
         every_domain().check("record.every", every)?;
-        Ok(RecordSpec { every })
+        trajectories_domain(None).check("record.trajectories", trajectories)?;
+        Ok(RecordSpec { every, trajectories })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, Upload};
 use crate::plan::{BackendInfo, Engine, Sink};
 use crate::shader::Variant;
+use crate::trajectory::Watch;
 
 /// Largest chunk on the GPU (paths); the dispatch width stays below 65 535 workgroups.
 const MAX_GPU_CHUNK: u64 = 1 << 22;
@@ -52,26 +53,32 @@ impl GpuEngine {
     }
 }
 
-/// Receives one segment's results (its index, partials, histogram words); false stops the run.
-type SegmentResult<'a> = dyn FnMut(usize, &[f32], &[u32]) -> Result<bool> + 'a;
+/// Receives one segment's results (its index, partials, histogram words, watched state words);
+/// false stops the run.
+type SegmentResult<'a> = dyn FnMut(usize, &[f32], &[u32], &[f32]) -> Result<bool> + 'a;
 
 impl GpuEngine {
     /// Run the segments of one chunk with the full or the speculative advance pipeline, handing
     /// each segment's partials and histogram words (the last word: the speculative failure
-    /// flag) to `on` in order, two segments in flight; `on` returning false stops the
-    /// submissions (the segments in flight finish, unread).
+    /// flag), and after a record segment the words of `watch`, to `on` in order, two segments
+    /// in flight; `on` returning false stops the submissions (the segments in flight finish,
+    /// unread). The watched words are copied from the state into the staging buffer behind the
+    /// histograms, by the segment's own submission.
     fn dispatch(
         &self,
         k: &KernelConsts,
         v: Variant,
         up: &Upload,
         segs: &[Params],
+        watch: &Watch,
         on: &mut SegmentResult<'_>,
     ) -> Result<()> {
         let n_wg = segs.first().map_or(0, |p| (p.n_paths as usize).div_ceil(WG));
         let (pbytes, hbytes) = readback_bytes(k, n_wg, up.groups.len());
         let b = self.bufs.as_ref().expect("buffers were ensured");
         let pipe = &self.pipelines[&(*k, v)];
+        let copies = watch.copies(k);
+        let watch_words = watch.words(k.dim);
         self.scoped("optsde.advance", |s| {
             s.queue.write_buffer(&b.coef, 0, bytemuck::cast_slice(&up.coef));
             s.queue.write_buffer(&b.tcdf, 0, bytemuck::cast_slice(&up.tcdf));
@@ -87,9 +94,11 @@ impl GpuEngine {
                     // The mapped view need not be aligned for f32: copy once.
                     let words: Vec<u32> =
                         bytes.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect();
-                    let split = (pbytes / 4) as usize;
+                    let (split, end) = ((pbytes / 4) as usize, ((pbytes + hbytes) / 4) as usize);
                     let part: &[f32] = bytemuck::cast_slice(&words[..split]);
-                    on(seg, part, &words[split..])
+                    let x: &[f32] =
+                        if segs[seg].record == 1 { bytemuck::cast_slice(&words[end..end + watch_words]) } else { &[] };
+                    on(seg, part, &words[split..end], x)
                 })?
             };
             for (i, p) in segs.iter().enumerate() {
@@ -112,6 +121,12 @@ impl GpuEngine {
                 let st = &b.staging[i % 2];
                 enc.copy_buffer_to_buffer(&b.partials, 0, st, 0, pbytes);
                 enc.copy_buffer_to_buffer(&b.hist, 0, st, pbytes, hbytes);
+                if p.record == 1 {
+                    for &(from, to, len) in &copies {
+                        let at = pbytes + hbytes + 4 * to as u64;
+                        enc.copy_buffer_to_buffer(&b.state, 4 * from as u64, st, at, 4 * len as u64);
+                    }
+                }
                 pending.push_back((i, s.queue.submit([enc.finish()])));
                 if pending.len() == 2 {
                     let (seg, idx) = pending.pop_front().expect("two pending");
@@ -141,37 +156,44 @@ impl Engine for GpuEngine {
         (paths / WG as u64).max(1) * WG as u64
     }
 
-    fn run_chunk(&mut self, k: &KernelConsts, up: &Upload, segs: &[Params], sink: &mut Sink<'_>) -> Result<()> {
+    fn run_chunk(
+        &mut self,
+        k: &KernelConsts,
+        up: &Upload,
+        segs: &[Params],
+        watch: &Watch,
+        sink: &mut Sink<'_>,
+    ) -> Result<()> {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
         let v = self.variant(k, first, self.speculates(k, segs));
-        self.ensure(k, v, n_wg, up.tcdf.len(), up.groups.len(), up.objective.len())?;
+        self.ensure(k, v, n_wg, up.tcdf.len(), up.groups.len(), up.objective.len(), watch.words(k.dim))?;
         if v.spec {
             self.spec_tried += 1;
             // Keep the segments' results until the chunk is known to be exact; stop at the first
             // failed segment.
-            let mut kept: Vec<(Vec<f32>, Vec<u32>)> = Vec::with_capacity(segs.len());
+            let mut kept: Vec<(Vec<f32>, Vec<u32>, Vec<f32>)> = Vec::with_capacity(segs.len());
             let mut failed = false;
-            self.dispatch(k, v, up, segs, &mut |_, part, hist| {
+            self.dispatch(k, v, up, segs, watch, &mut |_, part, hist, x| {
                 let (&flag, hist) = hist.split_last().expect("the flag word");
                 if flag != 0 {
                     failed = true;
                     return Ok(false);
                 }
-                kept.push((part.to_vec(), hist.to_vec()));
+                kept.push((part.to_vec(), hist.to_vec(), x.to_vec()));
                 Ok(true)
             })?;
             if !failed {
-                for (seg, (part, hist)) in kept.iter().enumerate() {
-                    sink(seg, part, hist)?;
+                for (seg, (part, hist, x)) in kept.iter().enumerate() {
+                    sink(seg, part, hist, x)?;
                 }
                 return Ok(());
             }
             self.spec_failed.insert(*k);
             self.spec_reruns += 1;
         }
-        self.dispatch(k, Variant { spec: false, ..v }, up, segs, &mut |seg, part, hist| {
-            sink(seg, part, &hist[..hist.len() - 1])?;
+        self.dispatch(k, Variant { spec: false, ..v }, up, segs, watch, &mut |seg, part, hist, x| {
+            sink(seg, part, &hist[..hist.len() - 1], x)?;
             Ok(true)
         })
     }

@@ -30,6 +30,9 @@ pub(super) struct Buffers {
     pub(super) objective: wgpu::Buffer,
     /// Words the `objective` buffer holds.
     pub(super) objective_words: usize,
+    /// Watched state words (`crate::trajectory::Watch`) the staging buffers hold behind the
+    /// partials and histograms.
+    pub(super) watch_words: usize,
     pub(super) staging: [wgpu::Buffer; 2],
     pub(super) bind_group: wgpu::BindGroup,
 }
@@ -146,8 +149,9 @@ impl GpuEngine {
     }
 
     /// The advance pipelines of kernel `k` in variant `v` (and its full variant if `v` is
-    /// speculative) and buffers for `n_wg` workgroups; every variant's bind group layout is the
-    /// same (explicit), so both use one bind group.
+    /// speculative) and buffers for `n_wg` workgroups, with room for `watch_words` watched state
+    /// words in the staging buffers; every variant's bind group layout is the same (explicit), so
+    /// both use one bind group.
     pub(super) fn ensure(
         &mut self,
         k: &KernelConsts,
@@ -156,6 +160,7 @@ impl GpuEngine {
         tcdf_words: usize,
         n_groups: usize,
         objective_words: usize,
+        watch_words: usize,
     ) -> Result<()> {
         let full = Variant { spec: false, ..v };
         let key = (*k, full);
@@ -176,6 +181,7 @@ impl GpuEngine {
                 && b.tcdf_words >= tcdf_words
                 && b.n_groups == n_groups
                 && b.objective_words >= objective_words
+                && b.watch_words >= watch_words
         }) {
             return Ok(());
         }
@@ -198,7 +204,8 @@ impl GpuEngine {
         let hist = self.buffer("optsde.hist", hbytes, U::STORAGE | U::COPY_SRC | U::COPY_DST);
         let tcdf = self.buffer("optsde.tcdf", (tcdf_words * 4) as u64, U::STORAGE | U::COPY_DST);
         let objective = self.buffer("optsde.objective", (objective_words * 4) as u64, U::STORAGE | U::COPY_DST);
-        let staging = [0, 1].map(|_| self.buffer("optsde.staging", pbytes + hbytes, U::MAP_READ | U::COPY_DST));
+        let staging_bytes = pbytes + hbytes + 4 * watch_words as u64;
+        let staging = [0, 1].map(|_| self.buffer("optsde.staging", staging_bytes, U::MAP_READ | U::COPY_DST));
         let layout = &self.pipelines[&key].layout;
         let bind_group = self.bind_group(
             "optsde.advance",
@@ -219,6 +226,7 @@ impl GpuEngine {
             n_groups,
             objective,
             objective_words,
+            watch_words,
             staging,
             bind_group,
         });

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{self, MANIFEST};
 use super::moments::MOMENTS;
-use super::npy::{HIST_COUNTS_NPY, HIST_EDGES_NPY, HIST_OUTSIDE_NPY, MOMENTS_NPY};
+use super::npy::{
+    HIST_COUNTS_NPY, HIST_EDGES_NPY, HIST_OUTSIDE_NPY, MOMENTS_NPY, TRAJECTORIES_NPY, TRAJECTORY_STEPS_NPY,
+};
 use super::run::{HISTOGRAMS, HISTOGRAMS2D};
 use super::summary::SUMMARY;
 use super::sweep::SWEEP_CSV;
@@ -25,7 +27,7 @@ pub struct Owner<'a> {
 }
 
 /// The data files optsde writes into a run's folder.
-pub const DATA_FILES: [&str; 10] = [
+pub const DATA_FILES: [&str; 12] = [
     SUMMARY,
     EXPERIMENT_TOML,
     MOMENTS,
@@ -35,6 +37,8 @@ pub const DATA_FILES: [&str; 10] = [
     HIST_COUNTS_NPY,
     HIST_EDGES_NPY,
     HIST_OUTSIDE_NPY,
+    TRAJECTORIES_NPY,
+    TRAJECTORY_STEPS_NPY,
     MANIFEST,
 ];
 

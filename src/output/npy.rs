@@ -1,7 +1,9 @@
 //! The NumPy `.npy` copies of a run's statistics, so that `np.load` needs no parsing code:
-//! `moments.npy`, `hist_counts.npy`, `hist_edges.npy` and `hist_outside.npy` (README's "NumPy
-//! files, figures and Python" gives their dtypes and shapes). `moments.npy`'s rows are the
-//! [`MomentRow`]s that `moments.csv` prints, so both hold the same numbers.
+//! `moments.npy`, `hist_counts.npy`, `hist_edges.npy` and `hist_outside.npy`, and with
+//! `record.trajectories` the paths' states `trajectories.npy` and their steps
+//! `trajectory_steps.npy` (README's "NumPy files, figures and Python" gives their dtypes and
+//! shapes). `moments.npy`'s rows are the [`MomentRow`]s that `moments.csv` prints, so both hold
+//! the same numbers.
 //!
 //! The files are written with [`npyz`], the maintained fork of `npy-rs`: it writes the header
 //! (format 1.0, `<f8`/`<u8`, C order, padded to 64 bytes) and the data without pulling in an
@@ -19,8 +21,12 @@ pub const MOMENTS_NPY: &str = "moments.npy";
 pub const HIST_COUNTS_NPY: &str = "hist_counts.npy";
 pub const HIST_EDGES_NPY: &str = "hist_edges.npy";
 pub const HIST_OUTSIDE_NPY: &str = "hist_outside.npy";
+/// The states of the first `record.trajectories` paths: float32 (records, paths, dim).
+pub const TRAJECTORIES_NPY: &str = "trajectories.npy";
+/// The record step of each row of [`TRAJECTORIES_NPY`]: uint64 (records,).
+pub const TRAJECTORY_STEPS_NPY: &str = "trajectory_steps.npy";
 
-/// The four `.npy` files of a run: (name, contents).
+/// The `.npy` files of a run: (name, contents); the trajectories' two when it records any.
 pub fn npy_files(exp: &Experiment, r: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let rows: Vec<Vec<f64>> = rows_from_run(exp, r).iter().map(MomentRow::values).collect();
     let cols = LEAD_COLUMNS.len() + 2 * exp.dim;
@@ -43,6 +49,12 @@ pub fn npy_files(exp: &Experiment, r: &RunResult) -> Result<Vec<(&'static str, V
     files.push((HIST_EDGES_NPY, npy_bytes(&[n, bins as u64 + 1], &edges)?));
     let outside: Vec<u64> = h.iter().flat_map(|x| [x.underflow, x.overflow]).collect();
     files.push((HIST_OUTSIDE_NPY, npy_bytes(&[n, 2], &outside)?));
+    let t = &r.trajectories;
+    if !t.is_empty() {
+        let shape = [t.records() as u64, t.paths as u64, t.dim as u64];
+        files.push((TRAJECTORIES_NPY, npy_bytes(&shape, &t.x)?));
+        files.push((TRAJECTORY_STEPS_NPY, npy_bytes(&[t.records() as u64], &t.steps)?));
+    }
     Ok(files)
 }
 

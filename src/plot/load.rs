@@ -1,6 +1,7 @@
 //! Reading a saved run or sweep back (`optsde plot`): `summary.json`'s experiment (validated
-//! again), `moments.csv` into [`MomentRow`]s, `histograms.json`, and `sweep.csv`. The files'
-//! names and columns are [`crate::output`]'s.
+//! again), `moments.csv` into [`MomentRow`]s, `histograms.json`, `trajectories.npy` with its
+//! steps where the run recorded trajectories, and `sweep.csv`. The files' names and columns are
+//! [`crate::output`]'s.
 
 use std::path::Path;
 
@@ -9,8 +10,10 @@ use serde_json::Value;
 use super::sweep::SweepPoint;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
+use crate::output::npy::{TRAJECTORIES_NPY, TRAJECTORY_STEPS_NPY};
 use crate::output::{self, MomentRow};
 use crate::stats::Histogram;
+use crate::trajectory::Trajectories;
 
 /// The rows of a `moments.csv` (`path` for messages): each with the live paths its moments are
 /// over (`paths`) and the diverged ones.
@@ -60,11 +63,14 @@ pub struct SavedRun {
     pub exp: Experiment,
     pub rows: Vec<MomentRow>,
     pub histograms: Vec<Histogram>,
+    /// `trajectories.npy` (empty when the run recorded none).
+    pub trajectories: Trajectories,
     pub complete: bool,
 }
 
-/// Read `summary.json` (its `experiment`, validated again), `moments.csv` and
-/// `histograms.json` from `dir`, after checking that they are the snapshot its `manifest.json`
+/// Read `summary.json` (its `experiment`, validated again), `moments.csv`, `histograms.json`
+/// and, where it exists, `trajectories.npy` (with `trajectory_steps.npy`) from `dir`, after
+/// checking that they are the snapshot its `manifest.json`
 /// lists (a folder of mixed snapshots is refused).
 pub fn load_run(dir: &Path) -> Result<SavedRun> {
     let read = |name: &str| {
@@ -90,7 +96,39 @@ pub fn load_run(dir: &Path) -> Result<SavedRun> {
     let rows = rows_from_csv(&text, &csv_path, exp.dim)?;
     let (text, hist_path) = read(output::HISTOGRAMS)?;
     let histograms = histograms_from_json(&json(&text, &hist_path)?, &hist_path)?;
-    Ok(SavedRun { exp, rows, histograms, complete })
+    let traj_path = dir.join(TRAJECTORIES_NPY);
+    let trajectories = if traj_path.is_file() {
+        let bytes = |path: &Path| {
+            std::fs::read(path).map_err(|source| Error::Io { action: "cannot read", path: path.to_path_buf(), source })
+        };
+        let steps_path = dir.join(TRAJECTORY_STEPS_NPY);
+        trajectories_from_npy(&bytes(&traj_path)?, &bytes(&steps_path)?, &traj_path, exp.dim)?
+    } else {
+        Trajectories::default()
+    };
+    Ok(SavedRun { exp, rows, histograms, trajectories, complete })
+}
+
+/// The trajectories of a `trajectories.npy` (float32, (records, paths, dim); `path` for
+/// messages) and its `trajectory_steps.npy` (uint64, (records,)), of dimension `dim`.
+pub fn trajectories_from_npy(x: &[u8], steps: &[u8], path: &Path, dim: usize) -> Result<Trajectories> {
+    let bad = |message: String| Error::Syntax { path: path.display().to_string(), message };
+    let not_npy = |name: &str, e: std::io::Error| bad(format!("{name} is not a .npy file: {e}"));
+    let xf = npyz::NpyFile::new(x).map_err(|e| not_npy(TRAJECTORIES_NPY, e))?;
+    let shape: Vec<u64> = xf.shape().to_vec();
+    if shape.len() != 3 || shape[2] != dim as u64 {
+        return Err(bad(format!(
+            "shape {shape:?}, expected (records, paths, {dim}) (dimension {dim} from summary.json)"
+        )));
+    }
+    let x: Vec<f32> = xf.into_vec().map_err(|e| bad(format!("expected float32 states: {e}")))?;
+    let sf = npyz::NpyFile::new(steps).map_err(|e| not_npy(TRAJECTORY_STEPS_NPY, e))?;
+    let steps: Vec<u64> =
+        sf.into_vec().map_err(|e| bad(format!("{TRAJECTORY_STEPS_NPY}: expected uint64 steps: {e}")))?;
+    if steps.len() as u64 != shape[0] {
+        return Err(bad(format!("{} records, but {TRAJECTORY_STEPS_NPY} lists {} steps", shape[0], steps.len())));
+    }
+    Ok(Trajectories { paths: shape[1] as usize, dim, steps, x })
 }
 
 /// The histograms of a `histograms.json`.

@@ -5,13 +5,15 @@
 //! |---------|--------|
 //! | a run's `loss`, `moments`, `hist` | [`run`] |
 //! | a sweep's `sweep` | [`sweep`] |
+//! | a run's `trajectories` (with `record.trajectories`) | [`trajectory`] |
 //! | `optsde compare`'s `compare`, `compare-order` | [`compare`] |
 //! | reading a saved run or sweep back | [`load`] |
 //! | the drawing kit the figures share: rendering, styles, axes, legends, markers | `kit` |
 //!
 //! [`replot`] (`optsde plot DIR`) redraws the figures of a finished (or interrupted) run from
-//! its `summary.json`, `moments.csv` and `histograms.json`, and those of a sweep (each point's,
-//! and the sweep figure from `sweep.csv`).
+//! its `summary.json`, `moments.csv` and `histograms.json` (and `trajectories.npy` where the run
+//! recorded trajectories), and those of a sweep (each point's, and the sweep figure from
+//! `sweep.csv`).
 
 use std::path::{Path, PathBuf};
 
@@ -23,19 +25,21 @@ mod kit;
 pub mod load;
 pub mod run;
 pub mod sweep;
+pub mod trajectory;
 
 use load::load_sweep;
 
 pub use crate::output::moments::rows_from_run;
 pub use compare::{COMPARE_ORDER_STEM, COMPARE_STEM, CompareFigure, ComparePlots, write_compare_figures};
-pub use load::{SavedRun, histograms_from_json, load_run, rows_from_csv};
+pub use load::{SavedRun, histograms_from_json, load_run, rows_from_csv, trajectories_from_npy};
 pub use run::{Figure, MAX_COORDS, Plots, write_run_figures};
 pub use sweep::{SWEEP_STEM, SweepPlot, SweepPoint, write_sweep_figures};
+pub use trajectory::{TRAJECTORIES_STEM, TrajectoryPlot, write_trajectory_figure};
 
 /// The names of the figure files a run or a sweep writes into its folder (for
 /// [`output::folder::prepare`], which deletes stale ones).
 pub fn figure_files() -> Vec<String> {
-    let stems = Figure::ALL.map(Figure::stem).into_iter().chain([SWEEP_STEM]);
+    let stems = Figure::ALL.map(Figure::stem).into_iter().chain([SWEEP_STEM, TRAJECTORIES_STEM]);
     stems.flat_map(|s| [format!("{s}.svg"), format!("{s}.png")]).collect()
 }
 
@@ -47,7 +51,9 @@ pub fn replot(dir: &Path) -> Result<Vec<PathBuf>> {
         return replot_sweep(dir);
     }
     let run = load_run(dir)?;
-    Plots::new(&run.exp, &run.rows, &run.histograms).write(dir)
+    let mut written = Plots::new(&run.exp, &run.rows, &run.histograms).write(dir)?;
+    written.extend(write_trajectory_figure(dir, &run.exp, &run.trajectories)?);
+    Ok(written)
 }
 
 /// Redraw the figures of the sweep saved in `dir` (`sweep.csv` and `point-NNN/`): every point's
@@ -62,6 +68,7 @@ pub fn replot_sweep(dir: &Path) -> Result<Vec<PathBuf>> {
         let run = load_run(&pd)?;
         let plots = Plots::new(&run.exp, &run.rows, &run.histograms);
         written.extend(plots.write(&pd)?);
+        written.extend(write_trajectory_figure(&pd, &run.exp, &run.trajectories)?);
         p.theory = plots.theory().loss.clone();
         first.get_or_insert(run.exp);
     }

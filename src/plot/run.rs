@@ -65,10 +65,13 @@ impl Figure {
     }
 }
 
-/// Draw the figures of a run that just finished into `dir`.
+/// Draw the figures of a run that just finished into `dir`, the trajectories' too when it
+/// recorded any (`super::trajectory`).
 pub fn write_run_figures(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<Vec<PathBuf>> {
     let rows = rows_from_run(exp, r);
-    Plots::new(exp, &rows, &r.histograms).write(dir)
+    let mut written = Plots::new(exp, &rows, &r.histograms).write(dir)?;
+    written.extend(super::trajectory::write_trajectory_figure(dir, exp, &r.trajectories)?);
+    Ok(written)
 }
 
 /// The closed forms drawn over a run's figures: [`theory::stationary`] over each coordinate's

@@ -16,7 +16,7 @@ use crate::experiment::{
     ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY, agents_domain,
     bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain, kept_domain,
     no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes, seed_domain,
-    start_domain, steps_domain,
+    start_domain, steps_domain, trajectories_domain,
 };
 
 const TOP_KEYS: &[&str] =
@@ -30,7 +30,7 @@ const NOISE_KEYS: &[&str] = &["name", "sigma", "nu", "scale"];
 const COMPRESSOR_KEYS: &[&str] = &["name", "p", "k", "levels"];
 const INIT_KEYS: &[&str] = &["x0"];
 const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk", "divergence_bound"];
-const RECORD_KEYS: &[&str] = &["every"];
+const RECORD_KEYS: &[&str] = &["every", "trajectories"];
 const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range", "cov", "pairs"];
 
 const OBJECTIVE_NAMES: &[&str] = &["quadratic", "expression"];
@@ -62,7 +62,7 @@ pub(super) fn validate(doc: &Entries, origin: &str, default_name: &str) -> Resul
     let compressor = compressor(&top, model.kind, dim)?;
     let model = ModelSpec::new(model.kind, model.eta, model.adaptive, model.agents, compressor)?;
     let run = run(&top, model.name, &objective, &x0)?;
-    let record = record(&top, run.steps)?;
+    let record = record(&top, &run)?;
     let stationary = stationary(&top, run.steps, &objective, dim)?;
     Experiment::new(name, model, objective, noise, x0, run, record, stationary)
 }
@@ -474,13 +474,16 @@ fn seed_from_str(s: &str) -> Option<u64> {
     .filter(|_| !s.contains('+'))
 }
 
-/// `[record]`: by default about 200 records.
-fn record(top: &Table<'_>, steps: u64) -> Result<RecordSpec> {
-    let every = match top.sub("record", RECORD_KEYS)? {
-        Some(t) => t.int("every", &every_domain())?.map(|e| e as u64),
-        None => None,
+/// `[record]`: by default about 200 records and no trajectories.
+fn record(top: &Table<'_>, run: &RunSpec) -> Result<RecordSpec> {
+    let (every, trajectories) = match top.sub("record", RECORD_KEYS)? {
+        Some(t) => (
+            t.int("every", &every_domain())?.map(|e| e as u64),
+            t.int("trajectories", &trajectories_domain(Some(run.paths)))?.map(|n| n as u32),
+        ),
+        None => (None, None),
     };
-    RecordSpec::new(every.unwrap_or_else(|| (steps / 200).max(1)))
+    RecordSpec::new(every.unwrap_or_else(|| (run.steps / 200).max(1)), trajectories.unwrap_or(0))
 }
 
 /// `[stationary]`: by default the second half of the run, every 10 steps, 128 bins, the range

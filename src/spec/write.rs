@@ -33,7 +33,7 @@ pub fn to_toml(exp: &Experiment) -> String {
     let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
     let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
     let RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound } = run;
-    let RecordSpec { every: record_every } = record;
+    let RecordSpec { every: record_every, trajectories } = record;
     let StationarySpec { start, every: stat_every, bins, range, cov, pairs } = stationary;
     let mut t = String::new();
     let _ = writeln!(t, "name = {}", quoted(name));
@@ -135,6 +135,10 @@ pub fn to_toml(exp: &Experiment) -> String {
     // Strides beyond i64 behave like any stride beyond run.steps (≤ 2^32 − 1).
     let big = |n: u64| n.min(i64::MAX as u64);
     let _ = writeln!(t, "\n[record]\nevery = {}", big(*record_every));
+    // Written when asked for, like `chunk`: a run without trajectories keeps its file as before.
+    if *trajectories > 0 {
+        let _ = writeln!(t, "trajectories = {trajectories}");
+    }
     let _ = writeln!(t, "\n[stationary]\nstart = {start}\nevery = {}\nbins = {bins}", big(*stat_every));
     match range {
         HistRange::Auto => t.push_str("range = \"auto\"\n"),
@@ -259,6 +263,18 @@ mod tests {
         assert_eq!(experiment_from_summary(&summary, Path::new("summary.json")).unwrap(), e);
         e.run.seed = i64::MAX as u64;
         assert_eq!(revalidate(&e, "test").unwrap(), e, "{}", to_toml(&e));
+        e.record.trajectories = 64;
+        assert!(to_toml(&e).contains("\n[record]\nevery = "), "{}", to_toml(&e));
+        assert!(to_toml(&e).contains("\ntrajectories = 64\n"), "{}", to_toml(&e));
+        assert_eq!(revalidate(&e, "test").unwrap(), e, "{}", to_toml(&e));
+        let summary = serde_json::json!({ "experiment": to_json(&e) });
+        assert_eq!(experiment_from_summary(&summary, Path::new("summary.json")).unwrap(), e);
+        // The serde form of an experiment from before `trajectories` existed reads as none.
+        let mut old = serde_json::to_value(&e).unwrap();
+        old["record"].as_object_mut().unwrap().remove("trajectories");
+        let summary = serde_json::json!({ "experiment": old });
+        let back = experiment_from_summary(&summary, Path::new("summary.json")).unwrap();
+        assert_eq!(back.record.trajectories, 0);
     }
 
     #[test]

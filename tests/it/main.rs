@@ -33,5 +33,6 @@ mod spec_validation;
 mod student_t;
 mod sweep;
 mod sweep_plots;
+mod trajectories;
 mod trust;
 mod value_stability;

@@ -138,6 +138,18 @@ impl Tolerance {
         Tolerance::Relative { rel: 1e-12, scale, abs: 0.0 }
     }
 
+    /// Tier 2 for an f32 recursion that contracts, x ← x − a (x − c) (a gradient step on a
+    /// quadratic without noise, |1 − a| ≤ ρ < 1 per coordinate), against its exact value
+    /// c + (1 − a)^k (x0 − c) in f64, `scale` the largest |x| and |x − c| it visits. Each step
+    /// rounds its four operations to half an ulp of values at most 2 scale (≤ 2⁻²² scale in
+    /// all), and the recursion shrinks an earlier step's error by ρ per step, so the rounding
+    /// errors sum to at most 2⁻²² scale / (1 − ρ); η rounded to f32 (2⁻²⁴ relative) moves the
+    /// k-th state by k ρ^(k−1) a 2⁻²⁴ |x0 − c| ≤ 2⁻²² scale / (1 − ρ) for ρ ≥ ½. Twice their
+    /// sum: 2⁻²⁰ scale / (1 − ρ). A state one step off moves by a |x − c|, far more.
+    pub fn f32_contraction(scale: f64, rho: f64) -> Tolerance {
+        Tolerance::absolute(scale / (1.0 - rho) / f64::from(1u32 << 20))
+    }
+
     /// Tier 2 with an absolute bound, which the caller derives.
     pub fn absolute(abs: f64) -> Tolerance {
         Tolerance::Relative { rel: 0.0, scale: 0.0, abs }

@@ -8,14 +8,17 @@
 //! | chart layout, mesh, ticks, log or linear scales and ranges | `axes` |
 //! | legends and their samples ([`Mark`]) | `legend` |
 //! | markers: shapes, error-bar caps, theory rings | `marker` |
+//! | contour lines of a function on a grid ([`Grid`]) | `contour` |
 
 mod axes;
+mod contour;
 mod legend;
 mod marker;
 mod render;
 mod style;
 
 pub use axes::{chart_builder, log_scale, log_ticks, log_ticks_at_most, mesh, tick_format, value_range};
+pub use contour::Grid;
 pub use legend::{Mark, clear_upper_corner, legend, legend_height, legend_strip, legend_wrapped};
 pub use marker::{CAP, RING, Shape, draw_shape};
 pub use render::{Drawing, Drawn, render_png, render_svg, write_figure};
