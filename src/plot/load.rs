@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::output::npy::{TRAJECTORIES_NPY, TRAJECTORY_STEPS_NPY};
 use crate::output::{self, MomentRow};
-use crate::stats::Histogram;
+use crate::stats::{Histogram, Histogram2d};
 use crate::trajectory::Trajectories;
 
 /// The rows of a `moments.csv` (`path` for messages): each with the live paths its moments are
@@ -65,11 +65,16 @@ pub struct SavedRun {
     pub histograms: Vec<Histogram>,
     /// `trajectories.npy` (empty when the run recorded none).
     pub trajectories: Trajectories,
+    /// `histograms2d.json` (empty when the run has no `[stationary] pairs`).
+    pub histograms2d: Vec<Histogram2d>,
+    /// `summary.json`'s `stationary.mean` (x0 where it has none: no sample yet).
+    pub stationary_mean: Vec<f64>,
     pub complete: bool,
 }
 
 /// Read `summary.json` (its `experiment`, validated again), `moments.csv`, `histograms.json`
-/// and, where it exists, `trajectories.npy` (with `trajectory_steps.npy`) from `dir`, after
+/// and, where they exist, `trajectories.npy` (with `trajectory_steps.npy`) and
+/// `histograms2d.json` from `dir`, after
 /// checking that they are the snapshot its `manifest.json`
 /// lists (a folder of mixed snapshots is refused).
 pub fn load_run(dir: &Path) -> Result<SavedRun> {
@@ -106,7 +111,20 @@ pub fn load_run(dir: &Path) -> Result<SavedRun> {
     } else {
         Trajectories::default()
     };
-    Ok(SavedRun { exp, rows, histograms, trajectories, complete })
+    let hist2d_path = dir.join(output::HISTOGRAMS2D);
+    let histograms2d = if hist2d_path.is_file() {
+        let (text, path) = read(output::HISTOGRAMS2D)?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Syntax { path: path.display().to_string(), message: e.to_string() })?
+    } else {
+        Vec::new()
+    };
+    let stationary_mean = summary["stationary"]["mean"]
+        .as_array()
+        .map(|m| m.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect::<Vec<f64>>())
+        .filter(|m| m.len() == exp.dim && m.iter().all(|v| v.is_finite()))
+        .unwrap_or_else(|| exp.x0.clone());
+    Ok(SavedRun { exp, rows, histograms, trajectories, histograms2d, stationary_mean, complete })
 }
 
 /// The trajectories of a `trajectories.npy` (float32, (records, paths, dim); `path` for

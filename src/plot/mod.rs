@@ -6,6 +6,7 @@
 //! | a run's `loss`, `moments`, `hist` | [`run`] |
 //! | a sweep's `sweep` | [`sweep`] |
 //! | a run's `trajectories` (with `record.trajectories`) | [`trajectory`] |
+//! | a run's `hist2d` (with `stationary.pairs`) | [`hist2d`] |
 //! | `optsde compare`'s `compare`, `compare-order` | [`compare`] |
 //! | reading a saved run or sweep back | [`load`] |
 //! | the drawing kit the figures share: rendering, styles, axes, legends, markers | `kit` |
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::output;
 
 pub mod compare;
+pub mod hist2d;
 mod kit;
 pub mod load;
 pub mod run;
@@ -31,6 +33,7 @@ use load::load_sweep;
 
 pub use crate::output::moments::rows_from_run;
 pub use compare::{COMPARE_ORDER_STEM, COMPARE_STEM, CompareFigure, ComparePlots, write_compare_figures};
+pub use hist2d::{HIST2D_STEM, Hist2dPlot, write_hist2d_figure};
 pub use load::{SavedRun, histograms_from_json, load_run, rows_from_csv, trajectories_from_npy};
 pub use run::{Figure, MAX_COORDS, Plots, write_run_figures};
 pub use sweep::{SWEEP_STEM, SweepPlot, SweepPoint, write_sweep_figures};
@@ -39,7 +42,7 @@ pub use trajectory::{TRAJECTORIES_STEM, TrajectoryPlot, write_trajectory_figure}
 /// The names of the figure files a run or a sweep writes into its folder (for
 /// [`output::folder::prepare`], which deletes stale ones).
 pub fn figure_files() -> Vec<String> {
-    let stems = Figure::ALL.map(Figure::stem).into_iter().chain([SWEEP_STEM, TRAJECTORIES_STEM]);
+    let stems = Figure::ALL.map(Figure::stem).into_iter().chain([SWEEP_STEM, TRAJECTORIES_STEM, HIST2D_STEM]);
     stems.flat_map(|s| [format!("{s}.svg"), format!("{s}.png")]).collect()
 }
 
@@ -53,6 +56,7 @@ pub fn replot(dir: &Path) -> Result<Vec<PathBuf>> {
     let run = load_run(dir)?;
     let mut written = Plots::new(&run.exp, &run.rows, &run.histograms).write(dir)?;
     written.extend(write_trajectory_figure(dir, &run.exp, &run.trajectories)?);
+    written.extend(write_hist2d_figure(dir, &run.exp, &run.histograms2d, &run.stationary_mean)?);
     Ok(written)
 }
 
@@ -69,6 +73,7 @@ pub fn replot_sweep(dir: &Path) -> Result<Vec<PathBuf>> {
         let plots = Plots::new(&run.exp, &run.rows, &run.histograms);
         written.extend(plots.write(&pd)?);
         written.extend(write_trajectory_figure(&pd, &run.exp, &run.trajectories)?);
+        written.extend(write_hist2d_figure(&pd, &run.exp, &run.histograms2d, &run.stationary_mean)?);
         p.theory = plots.theory().loss.clone();
         first.get_or_insert(run.exp);
     }

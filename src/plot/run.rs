@@ -71,6 +71,7 @@ pub fn write_run_figures(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<
     let rows = rows_from_run(exp, r);
     let mut written = Plots::new(exp, &rows, &r.histograms).write(dir)?;
     written.extend(super::trajectory::write_trajectory_figure(dir, exp, &r.trajectories)?);
+    written.extend(super::hist2d::write_hist2d_figure(dir, exp, &r.histograms2d, &r.stationary.mean)?);
     Ok(written)
 }
 

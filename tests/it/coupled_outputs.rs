@@ -6,7 +6,8 @@
 use crate::common;
 use crate::landscapes::ROTATED;
 
-use common::{exp, gpu, run};
+use crate::tolerance::{Tolerance, Z};
+use common::{exp, gpu, per_engine, run};
 use optsde::cpu::{Arith, CpuEngine};
 
 /// A coupled 2-D formula (a tilted, correlated bowl).
@@ -105,4 +106,75 @@ fn covariance_and_pairs_round_trip_through_their_file() {
                 .unwrap();
         assert_eq!(back, x, "{extra}\n{text}");
     }
+}
+
+/// A coupled 2-D quadratic centred at 0 (eigenvalues 0.5 and 3.5, correlation ρ ≈ −0.75 in its
+/// stationary law), with a histogram box symmetric about the centre so that the middle bin edge
+/// of each axis is at 0.
+const COUPLED_BOWL: &str = "[objective]\nname = 'quadratic'\nhessian = [[2.0, 1.5], [1.5, 2.0]]\n";
+
+/// The 2-D histogram of SGD on a coupled quadratic: its stationary law is Gaussian (a linear
+/// recursion with Gaussian noise) with covariance S, so the share of samples in the quadrant
+/// x0 > 0, x1 > 0 is the orthant probability 1/4 + asin(ρ)/(2π), ρ = S01/√(S00 S11), taken from
+/// the run's own `stationary.cov` (itself checked against Lyapunov in landscapes.rs). Samples 50
+/// steps apart are nearly independent ((1 − ηλ_min)^50 = 0.28 at η = 0.05, λ_min = 0.5... see
+/// the allowance), so the SE is the binomial one, inflated by 2 for what correlation remains.
+/// The x-marginal of the 2-D counts equals the 1-D histogram of x0 exactly (the same bins:
+/// bins ≤ 64), which pins the x-slow layout. Both backends.
+fn pair_histogram_matches_the_gaussian_quadrant(name: &str, e: &mut dyn optsde::plan::Engine) {
+    let x = exp(&format!(
+        "[model]\nname = 'sgd'\neta = 0.05\n{COUPLED_BOWL}[noise]\nname = 'gaussian'\nsigma = 1.0\n\
+         [run]\npaths = 4096\nsteps = 2500\n[stationary]\nstart = 500\nevery = 50\nbins = 32\nrange = [-6.0, 6.0]\n\
+         pairs = [[0, 1], [1, 0]]\n"
+    ));
+    let r = run(&x, e).unwrap();
+    let [h01, h10] = [&r.histograms2d[0], &r.histograms2d[1]];
+    assert_eq!((h01.x, h01.y, h01.bins, h01.lo, h01.hi), (0, 1, [32, 32], [-6.0, -6.0], [6.0, 6.0]));
+    let samples = r.stationary.samples;
+    assert_eq!(h01.total(), samples, "{name}: every sample is binned or outside");
+    assert_eq!(h01.outside, 0, "{name}: the box holds every sample (±6 is > 6 sd)");
+    // The x-marginal is the 1-D histogram of x0; the transposed pair is the transpose.
+    for a in 0..32 {
+        let row: u64 = h01.counts[a * 32..(a + 1) * 32].iter().sum();
+        assert_eq!(row, r.histograms[0].counts[a], "{name}: bin {a} of x0");
+        for b in 0..32 {
+            assert_eq!(h01.counts[a * 32 + b], h10.counts[b * 32 + a], "{name}: ({a}, {b}) transposed");
+        }
+    }
+    let cov = r.stationary.cov.as_ref().unwrap();
+    let rho = cov[0][1] / (cov[0][0] * cov[1][1]).sqrt();
+    assert!(rho < -0.5, "{name}: the bowl couples its coordinates (rho = {rho})");
+    let quadrant: u64 = (16..32).flat_map(|a| (16..32).map(move |b| a * 32 + b)).map(|k| h01.counts[k]).sum();
+    let p = quadrant as f64 / samples as f64;
+    let oracle = 0.25 + rho.asin() / (2.0 * std::f64::consts::PI);
+    let se = 2.0 * (oracle * (1.0 - oracle) / samples as f64).sqrt();
+    Tolerance::se(Z::ONE, se).assert(&format!("{name} P(x0 > 0, x1 > 0)"), p, oracle);
+}
+per_engine!(pair_histogram_matches_the_gaussian_quadrant);
+
+/// The 2-D histograms: the same counts on the CPU twin and a software adapter, written to
+/// histograms2d.json and drawn (hist2d.svg, .png) by a run and again by `optsde plot`.
+#[test]
+fn pair_histograms_agree_and_are_written_and_drawn() {
+    let Some(mut g) = gpu() else { return };
+    let x = experiment(ROTATED, "[0.5, 1.0, 0.2, 2.0]", "pairs = [[0, 1], [2, 3], [3, 0]]\n");
+    let a = run(&x, &mut g).unwrap();
+    let b = run(&x, &mut CpuEngine::with_arith(Arith::of_adapter(g.is_software()))).unwrap();
+    assert_eq!(a.histograms2d.len(), 3);
+    if g.is_software() {
+        assert_eq!(a.histograms2d, b.histograms2d, "2-D histograms differ between lavapipe and the CPU twin");
+    }
+    let dir = common::TempDir::new("hist2d");
+    optsde::output::write_outputs(dir.path(), &x, &a).unwrap();
+    optsde::plot::write_run_figures(dir.path(), &x, &a).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("histograms2d.json")).unwrap();
+    let back: Vec<optsde::stats::Histogram2d> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, a.histograms2d);
+    for f in ["hist2d.svg", "hist2d.png"] {
+        let path = dir.path().join(f);
+        assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{f} not drawn");
+        std::fs::remove_file(path).unwrap();
+    }
+    optsde::plot::replot(dir.path()).unwrap();
+    assert!(dir.path().join("hist2d.png").is_file(), "optsde plot redraws hist2d");
 }
