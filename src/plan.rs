@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::experiment::{Experiment, HistRange};
+use crate::experiment::{Experiment, HistRange, RecordBasis};
 use crate::kernel::{KernelConsts, WG};
 use crate::layout::{Params, Upload};
 use crate::model::upload;
@@ -400,7 +400,8 @@ pub fn run_study(
     let rec_steps = record_steps(exp.run.steps, exp.record.every);
     let mut records: Vec<Vec<RecordStats>> = vec![Vec::new(); n_points];
     let cov = exp.stationary.cov;
-    let mut stat = vec![StationaryAcc::new(dim, cov); n_points];
+    let eigen = |e: &Experiment| (e.record.basis == RecordBasis::Hessian).then(|| e.objective.eigenbasis()).flatten();
+    let mut stat: Vec<_> = points.iter().map(|e| StationaryAcc::new(dim, cov).with_eigenbasis(eigen(e))).collect();
     // The stationary samples of each half of the window ([`stationary_split`]).
     let mut halves = vec![[StationaryAcc::new(dim, false), StationaryAcc::new(dim, false)]; n_points];
     let mut divergence = vec![Divergence::default(); n_points];

@@ -36,9 +36,9 @@ pub use problem::{
 };
 pub use run::{
     BATCH, BackendChoice, DEFAULT_DIVERGENCE_BOUND, HistRange, MAX_BINS, MAX_COV_DIM, MAX_HIST_PAIRS,
-    MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE, MAX_TRAJECTORIES, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec,
-    bins_domain, chunk_domain, every_domain, paths_domain, refine_domain, seed_domain, start_domain, steps_domain,
-    trajectories_domain,
+    MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE, MAX_TRAJECTORIES, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec,
+    StationarySpec, bins_domain, chunk_domain, every_domain, paths_domain, refine_domain, seed_domain, start_domain,
+    steps_domain, trajectories_domain,
 };
 
 use crate::error::{Error, Result};
@@ -271,7 +271,14 @@ impl Experiment {
         trajectories_domain(Some(self.run.paths)).check("record.trajectories", self.record.trajectories)?;
         start_domain(self.run.steps).check("stationary.start", self.stationary.start)?;
         self.stationary.check()?;
-        self.stationary.check_dim(d)
+        if self.record.basis == RecordBasis::Hessian && self.objective.eigenbasis().is_none() {
+            return Err(Error::invalid(
+                "record.basis",
+                "\"hessian\"",
+                format!("needs a quadratic objective (h, hessian or eigenvalues), not {}", self.objective.name()),
+            ));
+        }
+        self.stationary.check_dim(d, self.record.basis)
     }
 
     /// Total optimizer-steps times paths (for progress).

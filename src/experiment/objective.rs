@@ -124,6 +124,21 @@ impl Objective {
         Ok(o)
     }
 
+    /// The eigenvalues (ascending for a `hessian`; as given for `eigenvalues`; h for the
+    /// diagonal quadratic) and eigenvectors (columns of Q) of a quadratic's H, for the moments
+    /// of Qᵀ(x − c) (`[record] basis = "hessian"`); `None` for a formula.
+    pub fn eigenbasis(&self) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+        match self {
+            Objective::Quadratic { h, .. } => {
+                let d = h.len();
+                Some((h.clone(), (0..d).map(|i| (0..d).map(|j| f64::from(u8::from(i == j))).collect()).collect()))
+            }
+            Objective::DenseQuadratic { spectrum: Some(s), .. } => Some((s.eigenvalues.clone(), s.q())),
+            Objective::DenseQuadratic { hessian, .. } => Some(dense::symmetric_eigen(hessian)),
+            Objective::Expression { .. } => None,
+        }
+    }
+
     /// The formula `loss` in dimension `dim` (or the largest index it names + 1) with the
     /// parameters `params`: compiled here, so that an error points into the formula.
     pub fn expression(loss: String, dim: Option<usize>, params: Vec<FormulaParam>) -> Result<Objective> {

@@ -205,13 +205,35 @@ pub struct RecordSpec {
     /// `crate::experiment::Experiment::new`).
     #[serde(default)]
     pub trajectories: u32,
+    /// The basis of extra moments: `hessian` adds the stationary moments of Qᵀ(x − c), the
+    /// coordinates in the quadratic's eigenbasis (`summary.json` `stationary.eigenbasis`).
+    #[serde(default)]
+    pub basis: RecordBasis,
+}
+
+/// The coordinates whose moments a run reports besides x (`[record] basis`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordBasis {
+    /// x alone.
+    #[default]
+    Coordinates,
+    /// x and y = Qᵀ(x − c), with H = Q diag(λ) Qᵀ (quadratic objectives; needs `stationary.cov`).
+    Hessian,
+}
+
+impl RecordBasis {
+    pub const NAMES: [&str; 2] = ["coordinates", "hessian"];
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
 impl RecordSpec {
     pub fn new(every: u64, trajectories: u32) -> Result<RecordSpec> {
         every_domain().check("record.every", every)?;
         trajectories_domain(None).check("record.trajectories", trajectories)?;
-        Ok(RecordSpec { every, trajectories })
+        Ok(RecordSpec { every, trajectories, basis: RecordBasis::Coordinates })
     }
 }
 
@@ -284,7 +306,14 @@ impl StationarySpec {
 
     /// The checks that need the dimension: `cov` for d ≤ [`MAX_COV_DIM`], `pairs` of distinct
     /// coordinates below d, at most [`MAX_HIST_PAIRS`] of them, none twice.
-    pub(super) fn check_dim(&self, dim: usize) -> Result<()> {
+    pub(super) fn check_dim(&self, dim: usize, basis: RecordBasis) -> Result<()> {
+        if basis == RecordBasis::Hessian && !self.cov && dim > 1 {
+            return Err(Error::invalid(
+                "record.basis",
+                "\"hessian\"",
+                "needs stationary.cov = true (the eigenbasis moments come from the covariance's pair sums)",
+            ));
+        }
         if self.cov && dim > MAX_COV_DIM {
             return Err(Error::invalid(
                 "stationary.cov",

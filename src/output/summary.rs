@@ -96,6 +96,18 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         stationary["cov"] = matrix(&s.cov);
         stationary["cov_se"] = matrix(&s.cov_se);
     }
+    // The moments of y = Qᵀ(x − c) (`[record] basis = "hessian"`).
+    if let Some((values, e)) = &s.eigenbasis {
+        stationary["eigenbasis"] = json!({
+            "eigenvalues": nums(values),
+            "mean": nums(&e.mean),
+            "mean_se": nums(&e.mean_se),
+            "var": nums(&e.var),
+            "var_se": nums(&e.var_se),
+            "second_moment": nums(&e.second_moment),
+            "second_moment_se": nums(&e.second_moment_se),
+        });
+    }
     // The file form (experiment.toml as JSON): copied into a .json file, it runs again.
     let experiment = crate::spec::to_json(exp);
     json!({

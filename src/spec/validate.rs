@@ -13,10 +13,10 @@ use crate::error::{Error, Result};
 use crate::experiment::{
     ANY_REAL, Adaptive, BASIS_SEED, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA,
     Experiment, FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_COV_DIM, MAX_DIM, ModelKind,
-    ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY, agents_domain,
-    bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain, kept_domain,
-    no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes, seed_domain,
-    start_domain, steps_domain, trajectories_domain,
+    ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY,
+    agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain,
+    kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes,
+    seed_domain, start_domain, steps_domain, trajectories_domain,
 };
 
 const TOP_KEYS: &[&str] =
@@ -30,7 +30,7 @@ const NOISE_KEYS: &[&str] = &["name", "sigma", "nu", "scale"];
 const COMPRESSOR_KEYS: &[&str] = &["name", "p", "k", "levels"];
 const INIT_KEYS: &[&str] = &["x0"];
 const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk", "divergence_bound"];
-const RECORD_KEYS: &[&str] = &["every", "trajectories"];
+const RECORD_KEYS: &[&str] = &["every", "trajectories", "basis"];
 const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range", "cov", "pairs"];
 
 const OBJECTIVE_NAMES: &[&str] = &["quadratic", "expression"];
@@ -63,7 +63,7 @@ pub(super) fn validate(doc: &Entries, origin: &str, default_name: &str) -> Resul
     let model = ModelSpec::new(model.kind, model.eta, model.adaptive, model.agents, compressor)?;
     let run = run(&top, model.name, &objective, &x0)?;
     let record = record(&top, &run)?;
-    let stationary = stationary(&top, run.steps, &objective, dim)?;
+    let stationary = stationary(&top, run.steps, &objective, dim, record.basis)?;
     Experiment::new(name, model, objective, noise, x0, run, record, stationary)
 }
 
@@ -476,23 +476,46 @@ fn seed_from_str(s: &str) -> Option<u64> {
 
 /// `[record]`: by default about 200 records and no trajectories.
 fn record(top: &Table<'_>, run: &RunSpec) -> Result<RecordSpec> {
+    let (every, trajectories, mut basis) = (None, None, RecordBasis::Coordinates);
     let (every, trajectories) = match top.sub("record", RECORD_KEYS)? {
-        Some(t) => (
-            t.int("every", &every_domain())?.map(|e| e as u64),
-            t.int("trajectories", &trajectories_domain(Some(run.paths)))?.map(|n| n as u32),
-        ),
-        None => (None, None),
+        Some(t) => {
+            if let Some(v) = t.get("basis") {
+                basis = match v {
+                    Val::Str(s) if s == "coordinates" => RecordBasis::Coordinates,
+                    Val::Str(s) if s == "hessian" => RecordBasis::Hessian,
+                    _ => {
+                        return Err(bad(
+                            "record.basis",
+                            v,
+                            format!("must be one of: {}", RecordBasis::NAMES.join(", ")),
+                        ));
+                    }
+                };
+            }
+            (
+                t.int("every", &every_domain())?.map(|e| e as u64),
+                t.int("trajectories", &trajectories_domain(Some(run.paths)))?.map(|n| n as u32),
+            )
+        }
+        None => (every, trajectories),
     };
-    RecordSpec::new(every.unwrap_or_else(|| (run.steps / 200).max(1)), trajectories.unwrap_or(0))
+    let spec = RecordSpec::new(every.unwrap_or_else(|| (run.steps / 200).max(1)), trajectories.unwrap_or(0))?;
+    Ok(RecordSpec { basis, ..spec })
 }
 
 /// `[stationary]`: by default the second half of the run, every 10 steps, 128 bins, the range
 /// from a pilot ensemble, the covariance matrix where the objective couples coordinates (not
 /// the diagonal quadratic, whose models move every coordinate on its own) and d ≤ 64, no 2-D
 /// histograms.
-fn stationary(top: &Table<'_>, steps: u64, objective: &Objective, dim: usize) -> Result<StationarySpec> {
+fn stationary(
+    top: &Table<'_>,
+    steps: u64,
+    objective: &Objective,
+    dim: usize,
+    basis: RecordBasis,
+) -> Result<StationarySpec> {
     let (mut start, mut every, mut bins, mut range) = (steps / 2, 10, 128, HistRange::Auto);
-    let couples = !matches!(objective, Objective::Quadratic { .. });
+    let couples = !matches!(objective, Objective::Quadratic { .. }) || basis == RecordBasis::Hessian;
     let mut cov = couples && dim > 1 && dim <= MAX_COV_DIM;
     let mut pairs = Vec::new();
     if let Some(t) = top.sub("stationary", STATIONARY_KEYS)? {

@@ -14,8 +14,8 @@ use super::doc::Overrides;
 use super::sweep::Study;
 use crate::error::{Error, Result};
 use crate::experiment::{
-    Adaptive, Basis, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective, RecordSpec,
-    RunSpec, Spectrum, StationarySpec, fmt_f64,
+    Adaptive, Basis, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective,
+    RecordBasis, RecordSpec, RunSpec, Spectrum, StationarySpec, fmt_f64,
 };
 
 /// The name of the experiment file a run writes beside `summary.json`: [`to_toml`] of its
@@ -33,7 +33,7 @@ pub fn to_toml(exp: &Experiment) -> String {
     let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
     let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
     let RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound } = run;
-    let RecordSpec { every: record_every, trajectories } = record;
+    let RecordSpec { every: record_every, trajectories, basis } = record;
     let StationarySpec { start, every: stat_every, bins, range, cov, pairs } = stationary;
     let mut t = String::new();
     let _ = writeln!(t, "name = {}", quoted(name));
@@ -138,6 +138,9 @@ pub fn to_toml(exp: &Experiment) -> String {
     // Written when asked for, like `chunk`: a run without trajectories keeps its file as before.
     if *trajectories > 0 {
         let _ = writeln!(t, "trajectories = {trajectories}");
+    }
+    if *basis != RecordBasis::Coordinates {
+        let _ = writeln!(t, "basis = \"{}\"", basis.name());
     }
     let _ = writeln!(t, "\n[stationary]\nstart = {start}\nevery = {}\nbins = {bins}", big(*stat_every));
     match range {

@@ -3,12 +3,14 @@
 //! fixed batches of [`crate::experiment::BATCH`] global paths.
 
 mod cross;
+mod eigen;
 mod hist2d;
 
 use serde::Serialize;
 
 use crate::layout::PartialLayout;
 pub use cross::{CrossAcc, Marginals, PairAcc, pair_cov};
+pub use eigen::EigenAcc;
 pub use hist2d::{Histogram2d, add_pair_blocks, pair_histograms};
 
 /// Count, mean and sum of squared deviations (Chan et al. parallel merge).
@@ -150,6 +152,8 @@ pub struct StationaryAcc {
     pub a1a2: Vec<f64>,
     /// The covariance matrix's pair sums (`None`: no covariance asked for).
     pub cross: Option<CrossAcc>,
+    /// The moments in a quadratic's eigenbasis (`[record] basis = "hessian"`).
+    pub eigen: Option<Box<EigenAcc>>,
 }
 
 /// Stationary estimates (means are of x, not of the shifted x − c).
@@ -172,6 +176,10 @@ pub struct StationaryEstimate {
     pub cov: Option<Vec<Vec<f64>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cov_se: Option<Vec<Vec<f64>>>,
+    /// The eigenvalues λ_k and the moments of y = Qᵀ(x − c) (`mean` of y, not of x), when the
+    /// run asked for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eigenbasis: Option<(Vec<f64>, Box<StationaryEstimate>)>,
 }
 
 impl StationaryAcc {
@@ -190,6 +198,12 @@ impl StationaryAcc {
             cross: cov.then(|| CrossAcc::new(dim * dim.saturating_sub(1) / 2)),
             ..Default::default()
         }
+    }
+
+    /// With the moments in the eigenbasis (λ, Q) too, when given (they need the pair sums).
+    pub fn with_eigenbasis(mut self, basis: Option<(Vec<f64>, Vec<Vec<f64>>)>) -> Self {
+        self.eigen = basis.map(|(values, q)| Box::new(EigenAcc::new(values, q)));
+        self
     }
 
     pub fn add_batch(&mut self, b: &BatchSums) {
@@ -213,6 +227,9 @@ impl StationaryAcc {
         if let Some(c) = &mut self.cross {
             c.add_batch(b);
         }
+        if let Some(e) = &mut self.eigen {
+            e.add_batch(b);
+        }
     }
 
     pub fn merge(&mut self, o: &StationaryAcc) {
@@ -229,6 +246,9 @@ impl StationaryAcc {
         add(&mut self.a1a2, &o.a1a2);
         if let (Some(a), Some(b)) = (&mut self.cross, &o.cross) {
             a.merge(b);
+        }
+        if let (Some(a), Some(b)) = (&mut self.eigen, &o.eigen) {
+            a.acc.merge(&b.acc);
         }
     }
 
@@ -260,6 +280,7 @@ impl StationaryAcc {
             var_se: vec![0.0; dim],
             cov: None,
             cov_se: None,
+            eigenbasis: None,
         };
         for i in 0..dim {
             let m1 = self.a1[i] / n;
@@ -279,6 +300,10 @@ impl StationaryAcc {
         if let Some(cross) = &self.cross {
             let (cov, cov_se) = self.covariance(cross, &est, corr);
             (est.cov, est.cov_se) = (Some(cov), Some(cov_se));
+        }
+        if let Some(e) = &self.eigen {
+            let zero = vec![0.0; e.eigenvalues.len()];
+            est.eigenbasis = Some((e.eigenvalues.clone(), Box::new(e.acc.estimate(&zero))));
         }
         est
     }

@@ -178,3 +178,61 @@ fn pair_histograms_agree_and_are_written_and_drawn() {
     optsde::plot::replot(dir.path()).unwrap();
     assert!(dir.path().join("hist2d.png").is_file(), "optsde plot redraws hist2d");
 }
+
+/// `[record] basis = "hessian"` on the rotated quadratic with isotropic noise σ: in H's
+/// eigenbasis y = Qᵀ(x − c) the chain is diagonal, y_k ← (1 − Δt λ_k) y_k + noise of variance
+/// q σ², so var y_k = q σ² / (Δt λ_k (2 − Δt λ_k)) and E y_k = 0 (discrete SGD: Δt = η, q = η²;
+/// the SGD SDE's chain at refine r: Δt = η/r, q = η²/r), within [`Z::FAMILY`] SE.
+fn eigenbasis_moments_are_the_diagonal_chain(name: &str, e: &mut dyn optsde::plan::Engine) {
+    let sigma = 0.8;
+    for (model, refine) in [("sgd", 1u32), ("sgd-sde", 2)] {
+        let x = exp(&format!(
+            "[model]\nname = '{model}'\neta = 0.01\n{ROTATED}[noise]\nname = 'gaussian'\nsigma = {sigma}\n\
+             [run]\npaths = 8192\nsteps = 3000\nrefine = {refine}\n[record]\nbasis = 'hessian'\n\
+             [stationary]\nstart = 1000\nevery = 10\n"
+        ));
+        let r = run(&x, e).unwrap();
+        let (values, y) = r.stationary.eigenbasis.as_ref().expect("eigenbasis moments");
+        assert_eq!(values, &vec![1.0, 2.0, 5.0, 10.0]);
+        let eta = x.model.eta;
+        let (dt, q) = (eta / f64::from(refine), eta * eta / f64::from(refine));
+        for (k, &lambda) in values.iter().enumerate() {
+            let oracle = q * sigma * sigma / (dt * lambda * (2.0 - dt * lambda));
+            Tolerance::se(Z::FAMILY, y.var_se[k]).assert(&format!("{name} {model} var y{k}"), y.var[k], oracle);
+            Tolerance::se(Z::FAMILY, y.mean_se[k]).assert(&format!("{name} {model} mean y{k}"), y.mean[k], 0.0);
+        }
+        // The eigenbasis preserves the trace: Σ var y_k = Σ var x_i (to rounding).
+        let (ty, tx): (f64, f64) = (y.var.iter().sum(), r.stationary.var.iter().sum());
+        assert!((ty - tx).abs() < 1e-9 * tx, "{name} {model}: trace {ty} vs {tx}");
+    }
+}
+per_engine!(eigenbasis_moments_are_the_diagonal_chain);
+
+/// Bad `[record] basis`: a formula has no eigenbasis, the moments need the covariance's pair
+/// sums, and only the two names exist; `basis` round-trips through experiment.toml.
+#[test]
+fn bad_record_basis_is_refused_and_good_round_trips() {
+    let parse = |objective: &str, rest: &str| {
+        let text = format!(
+            "[model]\nname = 'sgd'\neta = 0.01\n{objective}[noise]\nname = 'gaussian'\nsigma = 1.0\n\
+             [run]\npaths = 64\nsteps = 10\n{rest}\n"
+        );
+        optsde::spec::Experiment::from_str(&text, "toml", "t.toml", "t", &optsde::spec::Overrides::default())
+    };
+    let cases = [
+        (COUPLED_FORMULA, "[record]\nbasis = 'hessian'", "record.basis", "quadratic objective"),
+        (ROTATED, "[record]\nbasis = 'hessian'\n[stationary]\ncov = false", "record.basis", "stationary.cov"),
+        (ROTATED, "[record]\nbasis = 'eigen'", "record.basis", "coordinates, hessian"),
+    ];
+    for (objective, rest, field, says) in cases {
+        let err = parse(objective, rest).expect_err(rest).to_string();
+        assert!(err.contains(field) && err.contains(says), "{rest}:\n  {err}\n  (want {field:?}, {says:?})");
+    }
+    // The diagonal quadratic's eigenbasis is its axes; asking for it turns the pair sums on.
+    let x = parse("[objective]\nname = 'quadratic'\nh = [1.0, 2.0]\n", "[record]\nbasis = 'hessian'").unwrap();
+    assert!(x.stationary.cov);
+    let back =
+        optsde::spec::Experiment::from_str(&optsde::spec::to_toml(&x), "toml", "b.toml", "t", &Default::default())
+            .unwrap();
+    assert_eq!(back, x);
+}
