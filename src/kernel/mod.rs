@@ -15,8 +15,10 @@ use crate::objective::Stage;
 pub const WG: usize = BATCH as usize;
 
 /// Pair sums of the stationary covariance the workgroup reduction adds per pass: each pass
-/// holds CROSS_TILE × WG words of workgroup memory (shaders/shared/cross.wgsl).
-pub const CROSS_TILE: usize = 16;
+/// holds CROSS_TILE × WG words of workgroup memory (shaders/shared/cross.wgsl), 4 KiB of the
+/// 16 KiB that WebGPU guarantees (the reduction arrays take 3 KiB, the histogram what is left).
+pub const CROSS_TILE: usize = 4;
+const _: () = assert!((CROSS_TILE + 3) * WG * 4 <= 16384, "the workgroup memory of the reductions");
 
 /// The advance kernels: each runs one update rule on every path. The WGSL knows them by the
 /// names [`Kernel::wgsl_name`] (`K_SGD_SDE`, ...), constants the composer writes from this enum,
