@@ -34,7 +34,7 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, HistRange};
 use crate::kernel::{KernelConsts, WG};
-use crate::layout::Params;
+use crate::layout::{Params, PartialLayout};
 use crate::plan::{self, Engine, Segment};
 use crate::stats::{BatchSums, Histogram, Moments, RecordStats, StationaryAcc};
 
@@ -262,7 +262,7 @@ pub fn sizes(points: &[Experiment], engine: &dyn Engine, plots: bool) -> Estimat
 
     // The engine's buffers.
     let state = chunk * k.slots() as u64 * d * 4;
-    let partials = n_wg * k.partial_layout().words() as u64 * 4;
+    let partials = n_wg * PartialLayout::of(&k).words() as u64 * 4;
     let hist_words = k.hist_words() as u64 * p * 4 + 4;
     // The watched words of a record segment: the first paths of the points that start in a chunk.
     let watched = if traj > 0 { chunk.div_ceil(exp.run.paths).min(p) * traj * d * 4 } else { 0 };

@@ -152,6 +152,10 @@ pub struct PartialLayout {
 }
 
 impl PartialLayout {
+    /// The partials of kernel `k`.
+    pub fn of(k: &crate::kernel::KernelConsts) -> Self {
+        PartialLayout { dim: k.dim, cross: k.cross_pairs() }
+    }
     pub fn words(&self) -> usize {
         partial_words(self.dim, self.cross)
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, HistRange, RecordBasis};
 use crate::kernel::{KernelConsts, WG};
-use crate::layout::{Params, Upload};
+use crate::layout::{Params, PartialLayout, Upload};
 use crate::model::upload;
 use crate::stats::{
     BatchSums, Divergence, Histogram, Histogram2d, RecordStats, StationarityCheck, StationaryAcc, StationaryEstimate,
@@ -309,7 +309,7 @@ pub fn hist_ranges(points: &[Experiment], engine: &mut dyn Engine) -> Result<Vec
         .iter()
         .map(|s| params_for(&pilots[0], 0, total, s, false, ppg))
         .collect();
-    let lay = k.partial_layout();
+    let lay = PartialLayout::of(&k);
     let last = segs.len() - 1;
     let mut recs: Vec<RecordStats> = points.iter().map(|_| RecordStats::new(exp.stationary.start, exp.dim)).collect();
     engine.run_chunk(&k, &up, &segs, &Watch::NONE, &mut |s, part, _, _| {
@@ -385,7 +385,7 @@ pub fn run_study(
     let chunk = chunk_size(exp, engine);
     let segs = segments(exp, chunk, true);
     let split = stationary_split(exp, &segs);
-    let lay = k.partial_layout();
+    let lay = PartialLayout::of(&k);
     let pw = lay.words();
     let hs = bins as usize + 2;
     let hw = k.hist_words();

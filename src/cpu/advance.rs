@@ -33,7 +33,7 @@ use super::step::{
 };
 use crate::kernel::coefs::SLOTS;
 use crate::kernel::{Kernel, KernelConsts, WG};
-use crate::layout::{Coef, Group, Params, Upload};
+use crate::layout::{Coef, Group, Params, PartialLayout, Upload};
 use crate::model::adaptive::TimeBlocks;
 use crate::objective::formula::Formula;
 use crate::objective::{Stage, registry};
@@ -88,7 +88,7 @@ fn advance_model<const M: u32, const FMA: bool>(
 ) {
     let dim = k.dim;
     let n_wg = (params.n_paths as usize).div_ceil(WG);
-    let pw = k.partial_layout().words();
+    let pw = PartialLayout::of(k).words();
     let hw = k.hist_words();
     let n_groups = up.groups.len();
     let ppg = u64::from(params.group_paths);

@@ -32,7 +32,7 @@ pub const LANES: usize = 64;
 
 use crate::error::Result;
 use crate::kernel::{KernelConsts, WG};
-use crate::layout::{Params, Upload};
+use crate::layout::{Params, PartialLayout, Upload};
 use crate::plan::{BackendInfo, Engine, Sink};
 use crate::trajectory::Watch;
 
@@ -108,7 +108,7 @@ impl Engine for CpuEngine {
         let Some(first) = segs.first() else { return Ok(()) };
         let n_wg = (first.n_paths as usize).div_ceil(WG);
         self.state.resize(n_wg * k.slots() * k.dim * WG, 0.0);
-        self.partials.resize(n_wg * k.partial_layout().words(), 0.0);
+        self.partials.resize(n_wg * PartialLayout::of(k).words(), 0.0);
         self.hist.resize(k.hist_words() * up.groups.len(), 0);
         self.watched.resize(watch.words(k.dim), 0.0);
         let copies = watch.copies(k);

@@ -56,7 +56,7 @@ fn reduce_moments(n: &mut [f32; WG], m: &mut [f32; WG], s: &mut [f32; WG]) -> (f
 #[inline(always)]
 pub(super) fn reduce_partials(k: &KernelConsts, params: &Params, part: &mut [f32], sc: &Scratch, st: &[f32]) {
     let dim = k.dim;
-    let lay = k.partial_layout();
+    let lay = PartialLayout::of(k);
     if params.record == 1 {
         for q in 0..=dim {
             let mut n = [0.0f32; WG];

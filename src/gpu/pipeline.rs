@@ -4,7 +4,7 @@
 use super::GpuEngine;
 use crate::error::{Error, Result};
 use crate::kernel::{KernelConsts, WG};
-use crate::layout::{Coef, Group, Params};
+use crate::layout::{Coef, Group, Params, PartialLayout};
 use crate::shader::{self, Variant};
 
 pub(super) struct Pipeline {
@@ -41,7 +41,7 @@ pub(super) struct Buffers {
 /// parameter groups followed by one word: the speculative kernel's failure flag (the last word
 /// of the histogram buffer, shaders/advance.wgsl).
 pub(super) fn readback_bytes(k: &KernelConsts, n_wg: usize, n_groups: usize) -> (u64, u64) {
-    ((n_wg * k.partial_layout().words() * 4) as u64, (k.hist_words() * n_groups * 4 + 4) as u64)
+    ((n_wg * PartialLayout::of(k).words() * 4) as u64, (k.hist_words() * n_groups * 4 + 4) as u64)
 }
 
 impl GpuEngine {

@@ -314,11 +314,6 @@ impl KernelConsts {
         if self.cross { self.dim * (self.dim - 1) / 2 } else { 0 }
     }
 
-    /// The partial words of one workgroup ([`crate::layout::PartialLayout`]).
-    pub fn partial_layout(&self) -> crate::layout::PartialLayout {
-        crate::layout::PartialLayout { dim: self.dim, cross: self.cross_pairs() }
-    }
-
     /// f32 words per parameter group of the objective buffer (binding 7).
     pub fn objective_words(&self) -> usize {
         self.objective.words(self.dim)
