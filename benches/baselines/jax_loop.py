@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """JAX baseline for `optsde bench`: the suite's optimizer/SDE loops, jit-compiled, float32.
 
-The same models, parameters and statistics as numpy_loop.py (read its docstring for the update
-rules): f(x) = 1/2 sum_i h x_i^2, h = 1, x0 = 0, sigma = 1, eta = 1e-3, dt = eta; Adam
-beta1 = 0.9, beta2 = 0.999, eps = 1e-8, P1's SDE with V first, bias corrections and
+The same models, landscapes, parameters and statistics as numpy_loop.py (read its docstring for
+the update rules and the --landscape JSON: quadratic, dense, double-well, rosenbrock, each with
+its gradient written out): x0 = 0, sigma = 1, eta = 1e-3, dt = eta; Adam beta1 = 0.9,
+beta2 = 0.999, eps = 1e-8; the Adam SDE is P1's with V first, bias corrections and
 correction = "consistent"; N = 4 agents; rand-k with k = 4.
 
 Each chunk of paths runs as one `jax.jit`-compiled function: `jax.lax.fori_loop` over the steps,
@@ -14,7 +15,9 @@ excluded from `seconds`; `seconds` covers running every chunk to completion
 (`block_until_ready`). Chunks hold at most 2^22 numbers per array.
 
 Usage: jax_loop.py --model signsgd-sde --dim 1 --paths 1048576 --steps 1000 --seed 1
-Prints one JSON line.
+           [--landscape JSON]
+Prints one JSON line; --evaluate POINTS prints the landscape's loss and gradient at the points
+instead (as numpy_loop.py).
 """
 
 import argparse
@@ -28,14 +31,15 @@ import jax.numpy as jnp
 import numpy as np
 
 ETA = 1e-3
-H = 1.0
 SIGMA = 1.0
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 AGENTS = 4
 RANDK = 4
 EVERY = 10
 BATCH = 256
-MODELS = ("signsgd-sde", "sgd-sde", "adam-sde", "dsignsgd", "dcsgd")
+MODELS = ("signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
+LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock")
+DEFAULT_LANDSCAPE = '{"kind": "quadratic", "h": 1.0}'
 F32 = jnp.float32
 
 
@@ -52,7 +56,57 @@ def randk_mask(u):
     return jnp.stack(cols, axis=-1)
 
 
-def make_run(model, dim, n, steps, start):
+def landscape(spec, dim):
+    """(loss, grad) of the --landscape `spec` in dimension `dim` (numpy_loop.py's docstring
+    writes them out), float32: loss(x) has shape (n,) and grad(x) shape (n, d) for x of shape
+    (n, d). Raises ValueError on a bad spec."""
+    kind = spec.get("kind")
+    if kind == "quadratic":
+        h = float(spec["h"])
+        return (lambda x: F32(0.5 * h) * jnp.sum(x * x, axis=1)), (lambda x: F32(h) * x)
+    if kind == "dense":
+        hm, c = np.asarray(spec["h"], np.float64), np.asarray(spec["c"], np.float64)
+        if hm.size != dim * dim or c.size != dim:
+            raise ValueError(f"dense: {hm.size} entries of H and {c.size} of c, expected {dim * dim} and {dim}")
+        ht = jnp.asarray(hm.reshape(dim, dim).T, F32)
+        c = jnp.asarray(c, F32)
+
+        def dense_grad(x):
+            return jnp.dot(x - c, ht, precision=jax.lax.Precision.HIGHEST)
+
+        return (lambda x: F32(0.5) * jnp.sum((x - c) * dense_grad(x), axis=1)), dense_grad
+    if kind == "double-well":
+        if dim != 1:
+            raise ValueError(f"double-well: d = {dim}, it is 1-D")
+        a, b, four_a = F32(spec["a"]), F32(spec["b"]), F32(4.0 * float(spec["a"]))
+
+        def dw_loss(x):
+            u = x[:, 0] * x[:, 0] - F32(1.0)
+            return a * u * u + b * x[:, 0]
+
+        return dw_loss, (lambda x: four_a * x * (x * x - F32(1.0)) + b)
+    if kind == "rosenbrock":
+        if dim < 2:
+            raise ValueError(f"rosenbrock: d = {dim}, it needs d >= 2")
+        a, b = F32(spec["a"]), F32(spec["b"])
+        two_b, four_b = F32(2.0 * float(spec["b"])), F32(4.0 * float(spec["b"]))
+
+        def rb_loss(x):
+            lo, hi = x[:, :-1], x[:, 1:]
+            r, s = hi - lo * lo, a - lo
+            return jnp.sum(b * r * r + s * s, axis=1)
+
+        def rb_grad(x):
+            lo, hi = x[:, :-1], x[:, 1:]
+            r = hi - lo * lo
+            left = -four_b * lo * r - F32(2.0) * (a - lo)
+            return jnp.pad(left, ((0, 0), (0, 1))) + jnp.pad(two_b * r, ((0, 0), (1, 0)))
+
+        return rb_loss, rb_grad
+    raise ValueError(f"unknown landscape kind {kind!r}; known: {', '.join(LANDSCAPES)}")
+
+
+def make_run(model, dim, n, steps, start, loss, grad):
     """The jitted simulation of `n` paths: key -> (final loss per path, stationary sum per path)."""
     eta = dt = ETA
     sq = math.sqrt(eta * dt)
@@ -61,22 +115,28 @@ def make_run(model, dim, n, steps, start):
     om1, om2 = 1.0 - BETA1, 1.0 - BETA2
     p1, p8 = om1 / eta * noise, om1 * noise
     scale = dim / RANDK
-
-    def loss(x):
-        return 0.5 * H * jnp.sum(x * x, axis=1)
+    lb1, lb2 = math.log(BETA1), math.log(BETA2)
 
     def body(k, carry):
         x, m, v, stat, key = carry
         sample = (k >= start) & ((k - start) % EVERY == 0)
         stat = stat + jnp.where(sample, loss(x), F32(0.0))
         kk = jax.random.fold_in(key, k)
-        g = F32(H) * x
+        g = grad(x)
         if model == "signsgd-sde":
             e = jax.lax.erf(g * F32(inv))
             xi = jax.random.normal(kk, x.shape, F32)
             x = x - F32(dt) * e + F32(sq) * jnp.sqrt(jnp.maximum(1.0 - e * e, 0.0)) * xi
         elif model == "sgd-sde":
             x = x - F32(dt) * g + F32(noise) * jax.random.normal(kk, x.shape, F32)
+        elif model == "adam":
+            nn = (k + 1).astype(F32)
+            tf0 = F32(1.0) / -jnp.expm1(F32(lb1) * nn)
+            tf1 = F32(1.0) / -jnp.expm1(F32(lb2) * nn)
+            gg = g + F32(SIGMA) * jax.random.normal(kk, x.shape, F32)
+            m = m + F32(om1) * (gg - m)
+            v = v + F32(om2) * (gg * gg - v)
+            x = x - F32(eta) * (m * tf0) / (jnp.sqrt(jnp.maximum(v, 0.0) * tf1) + F32(EPS))
         elif model == "adam-sde":
             nn = (k + 1).astype(F32)
             i1 = -jnp.expm1(F32(-om1) * nn)
@@ -120,9 +180,22 @@ def main():
     ap.add_argument("--paths", type=int, required=True)
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--landscape", default=DEFAULT_LANDSCAPE, help="the landscape f as JSON (numpy_loop.py)")
+    ap.add_argument("--evaluate", metavar="POINTS", help="print f and its gradient at these points (JSON) and exit")
     a = ap.parse_args()
     if a.dim < 1 or a.paths < 1 or a.steps < 1:
         ap.error("--dim, --paths and --steps must be >= 1")
+    try:
+        spec = json.loads(a.landscape)
+        loss, grad = landscape(spec, a.dim)
+    except (ValueError, KeyError, TypeError) as err:
+        ap.error(f"--landscape {a.landscape[:200]}: {type(err).__name__}: {err}")
+    if a.evaluate is not None:
+        pts = jnp.asarray(np.asarray(json.loads(a.evaluate), np.float32).reshape(-1, a.dim))
+        out = {"tool": "jax", "loss": np.asarray(loss(pts)).tolist(), "grad": np.asarray(grad(pts)).tolist()}
+        json.dump(out, sys.stdout)
+        sys.stdout.write("\n")
+        return
     if a.model == "dcsgd" and a.dim < RANDK:
         ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
     width = a.dim * (AGENTS if a.model in ("dsignsgd", "dcsgd") else 1)
@@ -136,7 +209,7 @@ def main():
     compiled = {}
     for lo, hi in chunks:
         if hi - lo not in compiled:
-            compiled[hi - lo] = make_run(a.model, a.dim, hi - lo, a.steps, start).lower(key).compile()
+            compiled[hi - lo] = make_run(a.model, a.dim, hi - lo, a.steps, start, loss, grad).lower(key).compile()
     t_compile = time.perf_counter() - t_compile
 
     t0 = time.perf_counter()
@@ -160,6 +233,7 @@ def main():
         "version": jax.__version__,
         "device": str(jax.devices()[0]),
         "model": a.model,
+        "landscape": spec["kind"],
         "dim": a.dim,
         "paths": a.paths,
         "steps": a.steps,

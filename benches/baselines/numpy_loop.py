@@ -1,20 +1,38 @@
 #!/usr/bin/env python3
 """NumPy baseline for `optsde bench`: the suite's optimizer/SDE loops in float32.
 
-Same problem and parameters as the optsde bench suite (src/bench/suite.rs): f(x) = 1/2 sum_i h x_i^2
-with h = 1, centre 0, x0 = 0, Gaussian noise sigma = 1, eta = 1e-3, one Euler-Maruyama substep
-per optimizer step (dt = eta); Adam: beta1 = 0.9, beta2 = 0.999, eps = 1e-8; the distributed
-models with N = 4 agents; dcsgd with the rand-k compressor, k = 4 (a uniform k-subset of the d
-coordinates scaled by d/k, for every agent independently, drawn by selection sampling).
+Same problem and parameters as the optsde bench suite (src/bench/suite.rs): x0 = 0, Gaussian
+noise sigma = 1, eta = 1e-3, one Euler-Maruyama substep per optimizer step (dt = eta); Adam:
+beta1 = 0.9, beta2 = 0.999, eps = 1e-8, no weight decay; the distributed models with N = 4
+agents; dcsgd with the rand-k compressor, k = 4 (a uniform k-subset of the d coordinates scaled
+by d/k, for every agent independently, drawn by selection sampling).
 
-* signsgd-sde  x <- x - dt e + sqrt(eta dt) sqrt(1 - e^2) xi,  e = erf(h x / (sqrt(2) sigma))
-* sgd-sde      x <- x - dt h x + sqrt(eta dt) sigma xi
+The landscape f comes as JSON in --landscape (optsde writes it from the entry's experiment,
+src/bench/baselines.rs; the default is the suite's quadratic, {"kind": "quadratic", "h": 1}):
+
+* quadratic    f = 1/2 h sum_i x_i^2                        grad = h x
+* dense        f = 1/2 (x - c)^T H (x - c), "h": H row-major (d*d numbers), "c": c (d numbers);
+               grad = H (x - c)
+* double-well  f = a (x^2 - 1)^2 + b x (d = 1)                grad = 4 a x (x^2 - 1) + b
+* rosenbrock   f = sum_{i<d-1} b (x_{i+1} - x_i^2)^2 + (a - x_i)^2 (d >= 2);
+               grad_i = -4 b x_i (x_{i+1} - x_i^2) - 2 (a - x_i)  [i < d-1]
+                        + 2 b (x_i - x_{i-1}^2)                   [i >= 1]
+A "formula" key, when present, is the formula optsde runs (the suite's text, kept for the
+record); the gradients here are written out by hand from the parameters.
+
+The models, with g = grad f(x):
+
+* signsgd-sde  x <- x - dt e + sqrt(eta dt) sqrt(1 - e^2) xi,  e = erf(g / (sqrt(2) sigma))
+* sgd-sde      x <- x - dt g + sqrt(eta dt) sigma xi
+* adam         x <- x - eta (m / b1) / (sqrt(v / b2) + eps) with gg = g + sigma xi,
+               m <- m + (1 - beta1)(gg - m), v <- v + (1 - beta2)(gg^2 - v) first,
+               b_i = 1 - beta_i^(k+1) at step k = 0, 1, ...
 * adam-sde     P1's SDE as optsde integrates it (src/model/adaptive.rs): V first, then X with
                P(V_{n+1}) and M_n, then M; bias corrections sqrt(iota2)/iota1 with
                iota_i = 1 - exp(-rho_i dt n) at substep n = 1, 2, ...; correction = "consistent"
                (the eta rho1 drift term and its noise companion, driven by the same xi as M)
-* dsignsgd     x <- x - eta (1/N) sum_a sign(h x + sigma xi_a)
-* dcsgd        x <- x - eta (1/N) sum_a C_a(h x + sigma xi_a), C_a rand-k
+* dsignsgd     x <- x - eta (1/N) sum_a sign(g + sigma xi_a)
+* dcsgd        x <- x - eta (1/N) sum_a C_a(g + sigma xi_a), C_a rand-k
 
 Statistics are those optsde reports: the loss f(x) averaged over paths and over the samples at
 steps k = start, start + 10, ..., <= steps with start = steps // 2 (`stationary_loss`, with a
@@ -29,7 +47,10 @@ Timing: a warm-up (a few steps on one chunk, excluded) and then the whole loop o
 chunks of at most 2^22 numbers per array, so memory stays bounded for any ensemble size.
 
 Usage: numpy_loop.py --model signsgd-sde --dim 1 --paths 1048576 --steps 1000 --seed 1
-Prints one JSON line.
+           [--landscape JSON]
+Prints one JSON line. With --evaluate POINTS (a JSON list of points, each d numbers) it prints
+the landscape's loss and gradient at those points instead ({"loss": [...], "grad": [[...]]}),
+so that a test can check them against optsde's formula.
 """
 
 import argparse
@@ -41,14 +62,15 @@ import time
 import numpy as np
 
 ETA = 1e-3
-H = 1.0
 SIGMA = 1.0
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 AGENTS = 4
 RANDK = 4
 EVERY = 10
 BATCH = 256
-MODELS = ("signsgd-sde", "sgd-sde", "adam-sde", "dsignsgd", "dcsgd")
+MODELS = ("signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
+LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock")
+DEFAULT_LANDSCAPE = '{"kind": "quadratic", "h": 1.0}'
 F32 = np.float32
 
 try:  # erf in C when SciPy is there; otherwise a float32-accurate rational approximation.
@@ -81,12 +103,59 @@ def randk_mask(u):
     return keep
 
 
-def loss(x):
-    """f(x) per path, float32 (x has shape (n, d))."""
-    return F32(0.5 * H) * np.einsum("nd,nd->n", x, x)
+def landscape(spec, dim):
+    """(loss, grad) of the --landscape `spec` in dimension `dim`, float32: loss(x) has shape (n,)
+    and grad(x) shape (n, d) for x of shape (n, d). Raises ValueError on a bad spec."""
+    kind = spec.get("kind")
+    if kind == "quadratic":
+        h = float(spec["h"])
+        return (lambda x: F32(0.5 * h) * np.einsum("nd,nd->n", x, x)), (lambda x: F32(h) * x)
+    if kind == "dense":
+        hm, c = np.asarray(spec["h"], np.float64), np.asarray(spec["c"], np.float64)
+        if hm.size != dim * dim or c.size != dim:
+            raise ValueError(f"dense: {hm.size} entries of H and {c.size} of c, expected {dim * dim} and {dim}")
+        ht, c = np.ascontiguousarray(hm.reshape(dim, dim).T.astype(F32)), c.astype(F32)
+
+        def dense_loss(x):
+            y = x - c
+            return F32(0.5) * np.einsum("nd,nd->n", y, y @ ht)
+
+        return dense_loss, (lambda x: (x - c) @ ht)
+    if kind == "double-well":
+        if dim != 1:
+            raise ValueError(f"double-well: d = {dim}, it is 1-D")
+        a, b = F32(spec["a"]), F32(spec["b"])
+        four_a = F32(4.0 * float(spec["a"]))
+
+        def dw_loss(x):
+            u = x[:, 0] * x[:, 0] - F32(1.0)
+            return a * u * u + b * x[:, 0]
+
+        return dw_loss, (lambda x: four_a * x * (x * x - F32(1.0)) + b)
+    if kind == "rosenbrock":
+        if dim < 2:
+            raise ValueError(f"rosenbrock: d = {dim}, it needs d >= 2")
+        a, b = F32(spec["a"]), F32(spec["b"])
+        two_b, four_b = F32(2.0 * float(spec["b"])), F32(4.0 * float(spec["b"]))
+
+        def rb_loss(x):
+            lo, hi = x[:, :-1], x[:, 1:]
+            r, s = hi - lo * lo, a - lo
+            return (b * r * r + s * s).sum(axis=1, dtype=F32)
+
+        def rb_grad(x):
+            lo, hi = x[:, :-1], x[:, 1:]
+            r = hi - lo * lo
+            g = np.zeros_like(x)
+            g[:, :-1] = -four_b * lo * r - F32(2.0) * (a - lo)
+            g[:, 1:] += two_b * r
+            return g
+
+        return rb_loss, rb_grad
+    raise ValueError(f"unknown landscape kind {kind!r}; known: {', '.join(LANDSCAPES)}")
 
 
-def simulate(model, dim, n, steps, rng, start, stat_sum, final_out):
+def simulate(model, dim, n, steps, rng, start, stat_sum, final_out, loss, grad):
     """Run `n` paths for `steps` steps; add each path's stationary-sample sum into `stat_sum`
     (shape (n,), float64) and write the final loss into `final_out`."""
     x = np.zeros((n, dim), F32)
@@ -108,13 +177,21 @@ def simulate(model, dim, n, steps, rng, start, stat_sum, final_out):
             stat_sum += loss(x)
         if k == steps:
             break
-        g = F32(H) * x
+        g = grad(x)
         if model == "signsgd-sde":
             e = erf(g * inv).astype(F32)
             xi = rng.standard_normal(x.shape, dtype=F32)
             x -= dt * e - sq * np.sqrt(np.maximum(F32(1.0) - e * e, F32(0.0))) * xi
         elif model == "sgd-sde":
             x += -dt * g + noise * rng.standard_normal(x.shape, dtype=F32)
+        elif model == "adam":
+            # 1/b_i = 1/(1 - beta_i^(k+1)), in float64 (optsde's f32 values differ in the last bits).
+            tf0 = F32(-1.0 / math.expm1((k + 1) * math.log(BETA1)))
+            tf1 = F32(-1.0 / math.expm1((k + 1) * math.log(BETA2)))
+            gg = g + F32(SIGMA) * rng.standard_normal(x.shape, dtype=F32)
+            m += p2 * (gg - m)
+            v += p3 * (gg * gg - v)
+            x -= eta * (m * tf0) / (np.sqrt(np.maximum(v, F32(0.0)) * tf1) + p4)
         elif model == "adam-sde":
             nn = k + 1.0
             i1 = -math.expm1(-om1 * nn)
@@ -147,9 +224,21 @@ def main():
     ap.add_argument("--paths", type=int, required=True)
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--landscape", default=DEFAULT_LANDSCAPE, help="the landscape f as JSON (see above)")
+    ap.add_argument("--evaluate", metavar="POINTS", help="print f and its gradient at these points (JSON) and exit")
     a = ap.parse_args()
     if a.dim < 1 or a.paths < 1 or a.steps < 1:
         ap.error("--dim, --paths and --steps must be >= 1")
+    try:
+        spec = json.loads(a.landscape)
+        loss, grad = landscape(spec, a.dim)
+    except (ValueError, KeyError, TypeError) as err:
+        ap.error(f"--landscape {a.landscape[:200]}: {type(err).__name__}: {err}")
+    if a.evaluate is not None:
+        pts = np.asarray(json.loads(a.evaluate), F32).reshape(-1, a.dim)
+        json.dump({"tool": "numpy", "loss": loss(pts).tolist(), "grad": grad(pts).tolist()}, sys.stdout)
+        sys.stdout.write("\n")
+        return
     if a.model == "dcsgd" and a.dim < RANDK:
         ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
     width = a.dim * (AGENTS if a.model in ("dsignsgd", "dcsgd") else 1)
@@ -159,7 +248,7 @@ def main():
 
     # Warm-up: a few steps on one chunk (page faults, first-call costs), not timed.
     warm = np.zeros(chunk), np.zeros(chunk, F32)
-    simulate(a.model, a.dim, chunk, min(a.steps, 4), np.random.default_rng(a.seed + 1), 1 << 62, *warm)
+    simulate(a.model, a.dim, chunk, min(a.steps, 4), np.random.default_rng(a.seed + 1), 1 << 62, *warm, loss, grad)
 
     stat_sum = np.zeros(a.paths)
     final = np.zeros(a.paths, F32)
@@ -167,7 +256,7 @@ def main():
     for lo in range(0, a.paths, chunk):
         hi = min(a.paths, lo + chunk)
         s = np.zeros(hi - lo)
-        simulate(a.model, a.dim, hi - lo, a.steps, rng, start, s, final[lo:hi])
+        simulate(a.model, a.dim, hi - lo, a.steps, rng, start, s, final[lo:hi], loss, grad)
         stat_sum[lo:hi] = s
     seconds = time.perf_counter() - t0
 
@@ -184,6 +273,7 @@ def main():
         "version": np.__version__,
         "erf": "scipy.special.erf" if _erf is not None else "A&S 7.1.26",
         "model": a.model,
+        "landscape": spec["kind"],
         "dim": a.dim,
         "paths": a.paths,
         "steps": a.steps,

@@ -2,10 +2,11 @@
 """PyTorch baseline for `optsde bench`: the suite's optimizer/SDE loops, float32, on the GPU
 when PyTorch sees one (CUDA or ROCm), else on the CPU.
 
-The same models, parameters and statistics as numpy_loop.py and jax_loop.py (read
-numpy_loop.py's docstring for the update rules): f(x) = 1/2 sum_i h x_i^2, h = 1, x0 = 0,
-sigma = 1, eta = 1e-3, dt = eta; Adam beta1 = 0.9, beta2 = 0.999, eps = 1e-8, P1's SDE with V
-first, bias corrections and correction = "consistent"; N = 4 agents; rand-k with k = 4.
+The same models, landscapes, parameters and statistics as numpy_loop.py and jax_loop.py (read
+numpy_loop.py's docstring for the update rules and the --landscape JSON: quadratic, dense,
+double-well, rosenbrock, each with its gradient written out): x0 = 0, sigma = 1, eta = 1e-3,
+dt = eta; Adam beta1 = 0.9, beta2 = 0.999, eps = 1e-8; the Adam SDE is P1's with V first, bias
+corrections and correction = "consistent"; N = 4 agents; rand-k with k = 4.
 
 This is the loop a PyTorch user writes: a Python `for` over the steps, the state (x, m, v and
 each path's running sum of stationary samples) as device tensors, the normals from
@@ -17,7 +18,9 @@ Triton) the script falls back to eager and says so in `mode_note`. A warm-up of 
 completion (`torch.cuda.synchronize`). Chunks hold at most 2^22 numbers per array.
 
 Usage: torch_loop.py --model signsgd-sde --dim 1 --paths 1048576 --steps 1000 --seed 1
-Prints one JSON line.
+           [--landscape JSON]
+Prints one JSON line; --evaluate POINTS prints the landscape's loss and gradient at the points
+instead (as numpy_loop.py).
 """
 
 import argparse
@@ -30,14 +33,15 @@ import numpy as np
 import torch
 
 ETA = 1e-3
-H = 1.0
 SIGMA = 1.0
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 AGENTS = 4
 RANDK = 4
 EVERY = 10
 BATCH = 256
-MODELS = ("signsgd-sde", "sgd-sde", "adam-sde", "dsignsgd", "dcsgd")
+MODELS = ("signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
+LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock")
+DEFAULT_LANDSCAPE = '{"kind": "quadratic", "h": 1.0}'
 
 
 def randk_mask(u):
@@ -53,9 +57,60 @@ def randk_mask(u):
     return torch.stack(cols, dim=-1)
 
 
-def make_step(model, dim):
+def landscape(spec, dim, dev):
+    """(loss, grad) of the --landscape `spec` in dimension `dim` (numpy_loop.py's docstring
+    writes them out), float32 tensors on `dev`: loss(x) has shape (n,) and grad(x) shape (n, d)
+    for x of shape (n, d). Raises ValueError on a bad spec."""
+    kind = spec.get("kind")
+    if kind == "quadratic":
+        h = float(spec["h"])
+        return (lambda x: 0.5 * h * (x * x).sum(dim=1)), (lambda x: h * x)
+    if kind == "dense":
+        hm, c = np.asarray(spec["h"], np.float64), np.asarray(spec["c"], np.float64)
+        if hm.size != dim * dim or c.size != dim:
+            raise ValueError(f"dense: {hm.size} entries of H and {c.size} of c, expected {dim * dim} and {dim}")
+        ht = torch.tensor(hm.reshape(dim, dim).T.copy(), dtype=torch.float32, device=dev)
+        c = torch.tensor(c, dtype=torch.float32, device=dev)
+
+        def dense_grad(x):
+            return (x - c) @ ht
+
+        return (lambda x: 0.5 * ((x - c) * dense_grad(x)).sum(dim=1)), dense_grad
+    if kind == "double-well":
+        if dim != 1:
+            raise ValueError(f"double-well: d = {dim}, it is 1-D")
+        a, b = float(np.float32(spec["a"])), float(np.float32(spec["b"]))
+        four_a = float(np.float32(4.0 * float(spec["a"])))
+
+        def dw_loss(x):
+            u = x[:, 0] * x[:, 0] - 1.0
+            return a * u * u + b * x[:, 0]
+
+        return dw_loss, (lambda x: four_a * x * (x * x - 1.0) + b)
+    if kind == "rosenbrock":
+        if dim < 2:
+            raise ValueError(f"rosenbrock: d = {dim}, it needs d >= 2")
+        a, b = float(spec["a"]), float(spec["b"])
+
+        def rb_loss(x):
+            lo, hi = x[:, :-1], x[:, 1:]
+            r, s = hi - lo * lo, a - lo
+            return (b * r * r + s * s).sum(dim=1)
+
+        def rb_grad(x):
+            lo, hi = x[:, :-1], x[:, 1:]
+            r = hi - lo * lo
+            left = -4.0 * b * lo * r - 2.0 * (a - lo)
+            return torch.nn.functional.pad(left, (0, 1)) + torch.nn.functional.pad(2.0 * b * r, (1, 0))
+
+        return rb_loss, rb_grad
+    raise ValueError(f"unknown landscape kind {kind!r}; known: {', '.join(LANDSCAPES)}")
+
+
+def make_step(model, dim, grad):
     """The update of one step: (x, m, v, noise, tf) -> (x, m, v); `noise` is what the model
-    draws (normals; for dcsgd normals and uniforms), `tf` the Adam SDE's time factors."""
+    draws (normals; for dcsgd normals and uniforms), `tf` the Adam models' time factors
+    (the SDE's sqrt(iota2)/iota1 and sqrt(iota2); the optimizer's 1/b1 and 1/b2)."""
     eta = dt = ETA
     sq = math.sqrt(eta * dt)
     noise_scale = sq * SIGMA
@@ -65,12 +120,17 @@ def make_step(model, dim):
     scale = dim / RANDK
 
     def step(x, m, v, xi, u, tf0, tf1):
-        g = H * x
+        g = grad(x)
         if model == "signsgd-sde":
             e = torch.erf(g * inv)
             x = x - dt * e + sq * torch.sqrt(torch.clamp(1.0 - e * e, min=0.0)) * xi
         elif model == "sgd-sde":
             x = x - dt * g + noise_scale * xi
+        elif model == "adam":
+            gg = g + SIGMA * xi
+            m = m + om1 * (gg - m)
+            v = v + om2 * (gg * gg - v)
+            x = x - eta * (m * tf0) / (torch.sqrt(torch.clamp(v, min=0.0) * tf1) + EPS)
         elif model == "adam-sde":
             v = v + om2 * (g * g + SIGMA * SIGMA - v)
             pp = torch.sqrt(torch.clamp(v, min=0.0)) + EPS * tf1
@@ -99,32 +159,47 @@ def main():
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--mode", choices=("compile", "eager"), default="compile")
+    ap.add_argument("--landscape", default=DEFAULT_LANDSCAPE, help="the landscape f as JSON (numpy_loop.py)")
+    ap.add_argument("--evaluate", metavar="POINTS", help="print f and its gradient at these points (JSON) and exit")
     a = ap.parse_args()
     if a.dim < 1 or a.paths < 1 or a.steps < 1:
         ap.error("--dim, --paths and --steps must be >= 1")
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        spec = json.loads(a.landscape)
+        loss, grad = landscape(spec, a.dim, dev)
+    except (ValueError, KeyError, TypeError) as err:
+        ap.error(f"--landscape {a.landscape[:200]}: {type(err).__name__}: {err}")
+    if a.evaluate is not None:
+        pts = torch.tensor(np.asarray(json.loads(a.evaluate), np.float32).reshape(-1, a.dim), device=dev)
+        out = {"tool": "torch", "loss": loss(pts).cpu().tolist(), "grad": grad(pts).cpu().tolist()}
+        json.dump(out, sys.stdout)
+        sys.stdout.write("\n")
+        return
     if a.model == "dcsgd" and a.dim < RANDK:
         ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     multi = a.model in ("dsignsgd", "dcsgd")
     width = a.dim * (AGENTS if multi else 1)
     chunk = max(1, min(a.paths, (1 << 22) // width))
     start = a.steps // 2
     chunks = [(lo, min(a.paths, lo + chunk)) for lo in range(0, a.paths, chunk)]
 
-    eager = make_step(a.model, a.dim)
+    eager = make_step(a.model, a.dim, grad)
     step, mode, mode_note = eager, "eager", None
     if a.mode == "compile":
         step, mode = torch.compile(eager, dynamic=False), "compile"
-    # The Adam SDE's time factors of every step, on the device (index k is a view, no copy).
+    # The Adam models' time factors of every step, on the device (index k is a view, no copy):
+    # the SDE's sqrt(iota2)/iota1 and sqrt(iota2), the optimizer's 1/(1 - beta_i^(k+1)).
     kk = torch.arange(1, a.steps + 1, dtype=torch.float64)
-    i1 = -torch.expm1(-(1.0 - BETA1) * kk)
-    s2 = torch.sqrt(-torch.expm1(-(1.0 - BETA2) * kk))
-    tf0s = (s2 / i1).to(torch.float32).to(dev)
-    tf1s = s2.to(torch.float32).to(dev)
+    if a.model == "adam":
+        tf0s = -1.0 / torch.expm1(math.log(BETA1) * kk)
+        tf1s = -1.0 / torch.expm1(math.log(BETA2) * kk)
+    else:
+        i1 = -torch.expm1(-(1.0 - BETA1) * kk)
+        tf1s = torch.sqrt(-torch.expm1(-(1.0 - BETA2) * kk))
+        tf0s = tf1s / i1
+    tf0s, tf1s = tf0s.to(torch.float32).to(dev), tf1s.to(torch.float32).to(dev)
     shape_of = (lambda n: (n, AGENTS, a.dim)) if multi else (lambda n: (n, a.dim))
-
-    def loss(x):
-        return 0.5 * H * (x * x).sum(dim=1)
 
     def run(n, steps, gen):
         z = torch.zeros((n, a.dim), dtype=torch.float32, device=dev)
@@ -187,6 +262,7 @@ def main():
         "device": device,
         "mode": mode,
         "model": a.model,
+        "landscape": spec["kind"],
         "dim": a.dim,
         "paths": a.paths,
         "steps": a.steps,

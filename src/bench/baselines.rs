@@ -1,16 +1,18 @@
 //! The Python baselines: the same loops in float32 with NumPy, JAX and PyTorch
 //! (`benches/baselines/`). The scripts are embedded in the binary and written next to
 //! `bench.json` before they run, so the bench runs from any directory; each prints its time and
-//! the statistics optsde reports as one JSON line. A missing Python or package is a note in the
-//! report, never a failure.
+//! the statistics optsde reports as one JSON line. An entry's landscape reaches them as JSON
+//! ([`ScriptLandscape`], read from the entry's experiment), and they write its gradient out by
+//! hand. A missing Python or package is a note in the report, never a failure.
 
 use std::path::Path;
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use super::suite::{Entry, Landscape, Options, SEED, Sizes};
+use super::suite::{DOUBLE_WELL, Entry, Landscape, Options, QUADRATIC_FORMULA_H, ROSENBROCK, SEED, Sizes};
 use crate::error::{Error, Result};
+use crate::experiment::{Experiment, Objective};
 
 /// The baselines run at most this many numbers per array (paths × d) by default: their
 /// throughput stops growing at about that size (`benches/NOTES.md`, "Method");
@@ -53,6 +55,61 @@ pub fn select_baselines(list: &str) -> Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// An entry's landscape as the baseline scripts read it (`--landscape`, JSON with a `kind`;
+/// numpy_loop.py's docstring writes out each kind's f and gradient). `formula` is the text
+/// optsde compiles, for the record: the scripts compute from the parameters.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ScriptLandscape {
+    /// ½ h Σ x²: the built-in quadratic, or the formula that spells it.
+    Quadratic {
+        h: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        formula: Option<String>,
+    },
+    /// ½ (x − c)ᵀ H (x − c): H row-major, as optsde uploads it (in f64; the kernels round to f32).
+    Dense { h: Vec<f64>, c: Vec<f64> },
+    /// a(x² − 1)² + b x, d = 1.
+    DoubleWell { a: f64, b: f64, formula: String },
+    /// Σ_{i<d−1} b(x_{i+1} − x_i²)² + (a − x_i)².
+    Rosenbrock { a: f64, b: f64, formula: String },
+}
+
+/// The landscape of entry `e` for the scripts, read from its experiment `exp`; `Err` says why the
+/// scripts cannot run it (a note in the bench's log, not a failure).
+pub fn script_landscape(e: &Entry, exp: &Experiment) -> std::result::Result<ScriptLandscape, String> {
+    let name = match e.landscape.suffix() {
+        "" => "quadratic",
+        l => l,
+    };
+    let no = |why: &str| Err(format!("no Python baseline for the {name} landscape: {why}"));
+    match (e.landscape, &exp.objective) {
+        (Landscape::Quadratic, Objective::Quadratic { h, center }) => {
+            if h.iter().any(|&v| v != h[0]) || center.iter().any(|&c| c != 0.0) {
+                return no("the scripts' quadratic has one curvature and its minimum at 0");
+            }
+            Ok(ScriptLandscape::Quadratic { h: h[0], formula: None })
+        }
+        (Landscape::Dense, Objective::DenseQuadratic { hessian, center, .. }) => {
+            Ok(ScriptLandscape::Dense { h: hessian.iter().flatten().copied().collect(), c: center.clone() })
+        }
+        (l, Objective::Expression { loss, params, .. }) if params.is_empty() && Some(loss) == l.formula().as_ref() => {
+            let formula = loss.clone();
+            match l {
+                Landscape::QuadraticFormula => {
+                    Ok(ScriptLandscape::Quadratic { h: QUADRATIC_FORMULA_H, formula: Some(formula) })
+                }
+                Landscape::DoubleWell => {
+                    Ok(ScriptLandscape::DoubleWell { a: DOUBLE_WELL.0, b: DOUBLE_WELL.1, formula })
+                }
+                Landscape::Rosenbrock => Ok(ScriptLandscape::Rosenbrock { a: ROSENBROCK.0, b: ROSENBROCK.1, formula }),
+                _ => no("the scripts know no formula for it"),
+            }
+        }
+        (_, o) => no(&format!("its experiment has a {} objective the scripts do not implement", o.name())),
+    }
 }
 
 /// What a baseline script prints (one JSON line); other keys are kept in `extra`.
@@ -127,17 +184,20 @@ pub(super) fn run_baselines(
     opts: &Options,
     tools: &[Tool],
     e: &Entry,
+    exp: &Experiment,
     sizes: Sizes,
     log: &mut dyn FnMut(&str),
 ) -> Vec<BaselineOutcome> {
     let mut outcomes = Vec::new();
-    if e.landscape != Landscape::Quadratic {
-        // The scripts implement the diagonal quadratic's loops only (benches/NOTES.md).
-        log(&format!("{:<24} no Python baseline for this landscape yet", e.label()));
-        return outcomes;
-    }
+    let landscape = match script_landscape(e, exp) {
+        Ok(l) => serde_json::to_string(&l).expect("a landscape serialises"),
+        Err(note) => {
+            log(&format!("{:<24} {note}", e.label()));
+            return outcomes;
+        }
+    };
     for tool in tools.iter().filter(|t| t.version.is_some()) {
-        let r = run_baseline(&opts.python, Path::new(&tool.script), e, sizes);
+        let r = run_baseline(&opts.python, Path::new(&tool.script), e, &landscape, sizes);
         match &r {
             Ok(b) => log(&format!(
                 "{:<24} {:<9} {:.3e} path-steps/s ({:.2} s)",
@@ -180,11 +240,17 @@ fn probe(python: &Path, tool: &str) -> std::result::Result<String, String> {
     }
 }
 
-/// Run one baseline script on an entry.
-fn run_baseline(python: &Path, script: &Path, e: &Entry, sizes: Sizes) -> std::result::Result<BaselineResult, String> {
+/// Run one baseline script on an entry whose landscape is `landscape` ([`ScriptLandscape`]'s JSON).
+fn run_baseline(
+    python: &Path,
+    script: &Path,
+    e: &Entry,
+    landscape: &str,
+    sizes: Sizes,
+) -> std::result::Result<BaselineResult, String> {
     let out = Command::new(python)
         .arg(script)
-        .args(["--model", e.model, "--dim", &e.dim.to_string()])
+        .args(["--model", e.model, "--dim", &e.dim.to_string(), "--landscape", landscape])
         .args(["--paths", &sizes.paths.to_string(), "--steps", &sizes.steps.to_string()])
         .args(["--seed", &SEED.to_string()])
         .output()

@@ -18,13 +18,13 @@ pub mod run;
 pub mod suite;
 
 pub use baselines::{
-    BASELINE_NUMBERS, BASELINE_SCRIPTS, BASELINE_TOOLS, BaselineOutcome, BaselineResult, NOT_ASKED, Tool,
-    baseline_paths, select_baselines,
+    BASELINE_NUMBERS, BASELINE_SCRIPTS, BASELINE_TOOLS, BaselineOutcome, BaselineResult, NOT_ASKED, ScriptLandscape,
+    Tool, baseline_paths, script_landscape, select_baselines,
 };
 pub use measure::{Measurement, Versus, WARMUP_MAX_RUNS, WARMUP_MIN_SECONDS, median, warmup_sizes, z_score};
 pub use report::{EntryReport, Machine, Report, load_average, table};
 pub use run::run;
 pub use suite::{
-    BackendSet, CI_SIZES, DEFAULT_SIZES, EXTRA, Entry, Landscape, Options, SEED, SUITE, Sizes, default_sizes,
-    experiment, select_entries,
+    BackendSet, CI_SIZES, DEFAULT_SIZES, DOUBLE_WELL, EXTRA, Entry, Landscape, Options, QUADRATIC_FORMULA_H,
+    ROSENBROCK, SEED, SUITE, Sizes, default_sizes, experiment, select_entries,
 };

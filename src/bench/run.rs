@@ -54,7 +54,7 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
             paths: opts.baseline_paths.unwrap_or(baseline_paths(opts.sizes.paths, e.dim, opts.baseline_numbers)),
             steps: opts.sizes.steps,
         };
-        rep.baselines = run_baselines(opts, &tools, e, base_sizes, log);
+        rep.baselines = run_baselines(opts, &tools, e, exp, base_sizes, log);
         for (engine, soft) in engines.iter_mut() {
             let m = measure(exp, warm, engine.as_mut(), *soft, opts.repeat)?;
             log(&format!(

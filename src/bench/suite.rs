@@ -21,6 +21,13 @@ pub struct Entry {
     pub landscape: Landscape,
 }
 
+/// The curvature h of [`Landscape::QuadraticFormula`]'s `sum(i, ½h*x[i]^2)`.
+pub const QUADRATIC_FORMULA_H: f64 = 1.0;
+/// (a, b) of [`Landscape::DoubleWell`]'s a(x² − 1)² + b x.
+pub const DOUBLE_WELL: (f64, f64) = (0.25, 0.1);
+/// (a, b) of [`Landscape::Rosenbrock`]'s Σ_{i<d−1} b(x_{i+1} − x_i²)² + (a − x_i)².
+pub const ROSENBROCK: (f64, f64) = (1.0, 100.0);
+
 /// The objective of a suite entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -50,12 +57,31 @@ impl Landscape {
         }
     }
 
+    /// The loss of a formula landscape, written from its parameters ([`QUADRATIC_FORMULA_H`],
+    /// [`DOUBLE_WELL`], [`ROSENBROCK`]), which the baseline scripts get too; `None` for the
+    /// quadratics given by their Hessians.
+    pub fn formula(self) -> Option<String> {
+        match self {
+            Landscape::Quadratic | Landscape::Dense => None,
+            Landscape::QuadraticFormula => Some(format!("sum(i, {}*x[i]^2)", 0.5 * QUADRATIC_FORMULA_H)),
+            Landscape::DoubleWell => {
+                let (a, b) = DOUBLE_WELL;
+                Some(format!("{a}*(x0^2 - 1)^2 + {b}*x0"))
+            }
+            Landscape::Rosenbrock => {
+                let (a, b) = ROSENBROCK;
+                Some(format!("sum(i, {b}*(x[i+1] - x[i]^2)^2 + ({a} - x[i])^2)"))
+            }
+        }
+    }
+
     /// The `[objective]` table in dimension `dim`, and the fixed histogram range.
     fn objective(self, dim: usize) -> (String, &'static str) {
+        let formula = || self.formula().expect("a formula landscape");
         match self {
             Landscape::Quadratic => (format!("name = \"quadratic\"\nh = 1.0\ndim = {dim}"), "[-0.2, 0.2]"),
             Landscape::QuadraticFormula => {
-                (format!("name = \"expression\"\nloss = \"sum(i, 0.5*x[i]^2)\"\ndim = {dim}"), "[-0.2, 0.2]")
+                (format!("name = \"expression\"\nloss = \"{}\"\ndim = {dim}", formula()), "[-0.2, 0.2]")
             }
             Landscape::Dense => {
                 let eig: Vec<String> =
@@ -68,15 +94,10 @@ impl Landscape {
                     "[-0.2, 0.2]",
                 )
             }
-            Landscape::DoubleWell => {
-                ("name = \"expression\"\nloss = \"0.25*(x0^2 - 1)^2 + 0.1*x0\"".to_string(), "[-2.0, 2.0]")
+            Landscape::DoubleWell => (format!("name = \"expression\"\nloss = \"{}\"", formula()), "[-2.0, 2.0]"),
+            Landscape::Rosenbrock => {
+                (format!("name = \"expression\"\nloss = \"{}\"\ndim = {dim}", formula()), "[-2.0, 2.0]")
             }
-            Landscape::Rosenbrock => (
-                format!(
-                    "name = \"expression\"\nloss = \"sum(i, 100*(x[i+1] - x[i]^2)^2 + (1 - x[i])^2)\"\ndim = {dim}"
-                ),
-                "[-2.0, 2.0]",
-            ),
         }
     }
 }

@@ -55,6 +55,8 @@ fn tiny_cpu_bench_reports_every_entry_and_writes_bench_json() {
     }
     assert!(stdout.contains("[CI sizes]"), "CI=1 is not reported:\n{stdout}");
     assert!(stdout.contains("skipped (not asked for"), "baselines not reported as skipped:\n{stdout}");
+    // Every landscape has its Python baseline (`tests/it/bench_baselines.rs`), so none is noted.
+    assert!(!stderr.contains("no Python baseline"), "an entry has no Python baseline:\n{stderr}");
 
     let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
         .expect("bench.json is JSON");

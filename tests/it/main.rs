@@ -7,6 +7,7 @@ mod tolerance;
 
 mod adaptive;
 mod backends;
+mod bench_baselines;
 mod bench_cli;
 mod cli;
 mod compare;
