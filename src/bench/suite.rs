@@ -234,7 +234,9 @@ pub fn default_sizes() -> (Sizes, bool) {
     (if ci { CI_SIZES } else { DEFAULT_SIZES }, ci)
 }
 
-/// The experiment of an entry, built from TOML text and validated like a file.
+/// The experiment of an entry, built from TOML text and validated like a file. Without the
+/// covariance's pair sums (`cov = false`), so that the coupled landscapes time the same loop as
+/// their Python baselines, which keep no covariance.
 pub fn experiment(e: &Entry, sizes: Sizes) -> Result<Experiment> {
     let agents = if e.agents > 1 { format!("agents = {}", e.agents) } else { String::new() };
     let compressor = e.randk.map(|k| format!("[compressor]\nname = \"rand-k\"\nk = {k}")).unwrap_or_default();
@@ -265,6 +267,7 @@ start = {start}
 every = 10
 bins = 128
 range = {range}
+cov = false
 "#,
         model = e.model,
         key = e.key(),
