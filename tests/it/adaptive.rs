@@ -204,7 +204,8 @@ fn weak_gap(a: &optsde::plan::RunResult, b: &optsde::plan::RunResult) -> (f64, f
 /// Issue 3, item 3: the weak error between the Adam optimizer and the P1 Adam SDE (EM with
 /// refine 8, whose own error is also O(η)) shrinks in proportion to η: the least-squares slope
 /// of log gap against log η over η = 4e-3, 2e-3, 1e-3 lies in [0.7, 1.3] (measured 0.84 here;
-/// the first-order theory gives 1, approached from below), and every gap is resolved (> 5 SE).
+/// below 1 because the gap is η(A ln(1/η) + B), docs/adaptive.md "Weak error from v₀ = 0", which
+/// tests/it/compare_rotated.rs checks), and every gap is resolved (> 5 SE).
 /// The P7 SDE does not converge in this regime: from x0 = 1 the gradient dominates the noise,
 /// (∇f)² ≫ σ², which P7's dV (noise only) leaves out; its gap stays (ratio over the two halvings
 /// < 1.5, measured 1.0). Near stationarity, where its assumption holds, it matches the

@@ -12,6 +12,7 @@ mod bench_cli;
 mod cli;
 mod compare;
 mod compare_plots;
+mod compare_rotated;
 mod compressed;
 mod coupled_outputs;
 mod distributed;
