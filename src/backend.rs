@@ -8,15 +8,16 @@ use crate::plan::Engine;
 /// Open the engine for a backend choice. `Auto` takes the GPU when a hardware adapter exists,
 /// else the CPU, and the returned note says why (no adapter, or only a software rasteriser such
 /// as llvmpipe, which runs the same kernels slower than the CPU backend on the same cores);
-/// `Gpu` without any adapter is an error, and with a software adapter uses it.
+/// `Gpu` without any adapter is an error, and with a software adapter uses it, with a note when
+/// `dim` exceeds [`SOFTWARE_COMPILE_DIM`].
 ///
 /// A bad `OPTSDE_CPU_ARITH` ([`crate::cpu::Arith`]) is an error for every choice, before any
 /// adapter is looked for.
-pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> {
+pub fn open(choice: BackendChoice, dim: usize) -> Result<(Box<dyn Engine>, Option<String>)> {
     let arith = Arith::from_env()?;
     match choice {
         BackendChoice::Cpu => Ok((Box::new(CpuEngine::with_arith(arith)), None)),
-        BackendChoice::Gpu => open_gpu().map(|e| (e.0, None)),
+        BackendChoice::Gpu => open_gpu().map(|(engine, soft)| (engine, software_compile_note(soft, dim))),
         BackendChoice::Auto => match open_gpu() {
             Ok(e) if e.1 => Ok((
                 Box::new(CpuEngine::with_arith(arith)),
@@ -33,6 +34,25 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Engine>, Option<String>)> 
             Err(e) => Err(e),
         },
     }
+}
+
+/// Largest dimension whose kernels a software adapter compiles in well under a minute. Mesa's
+/// lavapipe (22.3) turns every indexed access to a function-local array (a path's state is kept in
+/// `array<f32, DIM>`) into a ladder of DIM branches, so its compile time grows with d: measured on
+/// the 2-core Xeon, 64 paths × 2 steps of `sgd` took 33 s at d = 64, 130 s (diagonal) and 156 s
+/// (dense) at d = 256, and well over 17 minutes at d = 1024. Hardware drivers put such arrays in
+/// local memory and compile them quickly.
+pub const SOFTWARE_COMPILE_DIM: usize = 64;
+
+/// The note for a software adapter (`soft`) that must compile kernels of dimension `dim`.
+fn software_compile_note(soft: bool, dim: usize) -> Option<String> {
+    (soft && dim > SOFTWARE_COMPILE_DIM).then(|| {
+        format!(
+            "d = {dim} on a software GPU adapter: its kernels take minutes to compile (lavapipe \
+             branches on every indexed array access; 2 to 3 minutes at d = 256 on 2 cores, longer above); \
+             backend = \"cpu\" runs the same model at once"
+        )
+    })
 }
 
 /// The GPU engine and whether its adapter is a software rasteriser.

@@ -89,9 +89,10 @@ fn error_report(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// The engine the experiment asks for; a fallback (no adapter under `auto`) is said on stderr.
-fn open_backend(choice: BackendChoice) -> Result<Box<dyn plan::Engine>> {
-    let (engine, note) = backend::open(choice)?;
+/// The engine the experiment asks for; a fallback (no adapter under `auto`) or a slow kernel
+/// compile ahead (a software adapter at large `dim`) is said on stderr.
+fn open_backend(choice: BackendChoice, dim: usize) -> Result<Box<dyn plan::Engine>> {
+    let (engine, note) = backend::open(choice, dim)?;
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
@@ -126,7 +127,7 @@ fn run(args: RunArgs) -> Result<()> {
     // 2. Open the backend; make the output folder ready (nothing is deleted before this point).
     // From here a stop signal is graceful: the run polls it after its first segment.
     let stop = interrupt::StopSignal::install()?;
-    let mut engine = open_backend(exp.run.backend)?;
+    let mut engine = open_backend(exp.run.backend, exp.dim)?;
     // Estimate memory, output and time; refuse what this machine cannot hold (src/guard.rs).
     let points: Vec<Experiment> = study.points.iter().map(|p| p.exp.clone()).collect();
     let guard = guard::Options { plots: !args.no_plots, force: args.force, quiet: args.quiet };
@@ -255,7 +256,7 @@ fn compare_cmd(args: CompareArgs) -> Result<()> {
     let etas = args.etas.as_deref().map(compare::parse_etas).transpose()?.unwrap_or_default();
     let plan = compare::plan_compare(&exp, &CompareOptions { etas, refine: args.refine })?;
     let out_dir = side.out_dir(&exp, "compare");
-    let mut engine = open_backend(exp.run.backend)?;
+    let mut engine = open_backend(exp.run.backend, exp.dim)?;
     let report = compare::compare(&plan, engine.as_mut(), &mut |line| {
         if !side.quiet {
             eprintln!("{line}");
@@ -277,7 +278,7 @@ fn scale_cmd(args: ScaleArgs) -> Result<()> {
     let opts = ScaleOptions { rule: args.rule, kappa: args.kappa, threshold: args.threshold };
     let plan = scale::plan_scale(&exp, &opts)?;
     let out_dir = side.out_dir(&exp, "scale");
-    let mut engine = open_backend(exp.run.backend)?;
+    let mut engine = open_backend(exp.run.backend, exp.dim)?;
     let report = scale::scale(&plan, engine.as_mut(), &mut |line| {
         if !side.quiet {
             eprintln!("{line}");

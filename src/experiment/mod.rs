@@ -44,7 +44,7 @@ pub use run::{
 use crate::error::{Error, Result};
 
 /// Largest supported dimension (per-path state lives in registers / private arrays).
-pub const MAX_DIM: usize = 256;
+pub const MAX_DIM: usize = 1024;
 
 /// `objective.dim`.
 pub fn dim_domain() -> Domain<i128> {

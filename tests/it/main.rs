@@ -15,6 +15,7 @@ mod compare_plots;
 mod compare_rotated;
 mod compressed;
 mod coupled_outputs;
+mod dense_large;
 mod distributed;
 mod divergence;
 mod env_vars;
