@@ -476,7 +476,7 @@ fn seed_from_str(s: &str) -> Option<u64> {
 
 /// `[record]`: by default about 200 records and no trajectories.
 fn record(top: &Table<'_>, run: &RunSpec) -> Result<RecordSpec> {
-    let (every, trajectories, mut basis) = (None, None, RecordBasis::Coordinates);
+    let mut basis = RecordBasis::Coordinates;
     let (every, trajectories) = match top.sub("record", RECORD_KEYS)? {
         Some(t) => {
             if let Some(v) = t.get("basis") {
@@ -497,7 +497,7 @@ fn record(top: &Table<'_>, run: &RunSpec) -> Result<RecordSpec> {
                 t.int("trajectories", &trajectories_domain(Some(run.paths)))?.map(|n| n as u32),
             )
         }
-        None => (every, trajectories),
+        None => (None, None),
     };
     let spec = RecordSpec::new(every.unwrap_or_else(|| (run.steps / 200).max(1)), trajectories.unwrap_or(0))?;
     Ok(RecordSpec { basis, ..spec })
