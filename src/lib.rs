@@ -31,6 +31,7 @@ pub mod output;
 pub mod plan;
 pub mod plot;
 pub mod provenance;
+pub mod regression;
 pub mod rng;
 pub mod scale;
 pub mod shader;

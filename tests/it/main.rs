@@ -29,6 +29,7 @@ mod physics;
 mod plots;
 mod provenance;
 mod resource_guard;
+mod risk_ode;
 mod rng_stats;
 mod shaders;
 mod source_layout;

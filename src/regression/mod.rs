@@ -1,0 +1,10 @@
+//! One-pass least squares with Gaussian data (issue 25; docs/regression.md): so far the
+//! deterministic risk curves that simulations of it are compared against.
+//!
+//! | piece | module |
+//! |-------|--------|
+//! | signSGD's and SGD's risk ODEs in t = k/d, their fixed points | [`risk_ode`] |
+
+pub mod risk_ode;
+
+pub use risk_ode::{RiskCurve, RiskProblem, phi_gaussian, sgd_fixed_point, sgd_risk, sign_fixed_point, sign_risk};

@@ -1,0 +1,178 @@
+//! The deterministic risk curves of one-pass least squares with Gaussian data in high dimension
+//! (docs/regression.md derives them): signSGD's, through the signHSGD limit, and plain SGD's,
+//! both in the time t = k/d of steps of size η/d, with their fixed points at constant η.
+
+use crate::objective::dense::symmetric_eigen;
+
+/// One-pass least squares: data a ~ N(0, K), labels y = aᵀθ* + ε with ε ~ N(0, σ_ε²), the
+/// iterate started at `x0`; η is the step in the time t = k/d (each step moves by η/d).
+#[derive(Clone, Debug)]
+pub struct RiskProblem {
+    /// The data covariance K, symmetric positive definite, d × d.
+    pub k: Vec<Vec<f64>>,
+    /// θ*.
+    pub target: Vec<f64>,
+    pub x0: Vec<f64>,
+    pub eta: f64,
+    /// σ_ε, the label noise's standard deviation.
+    pub label_sigma: f64,
+}
+
+/// The excess risk P = ½ rᵀKr, r = θ − θ*, at the requested times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RiskCurve {
+    pub t: Vec<f64>,
+    pub risk: Vec<f64>,
+}
+
+/// φ(P) = (2/π) E_ε[e^{−ε²/(4P)}/√(2P)] for Gaussian ε ~ N(0, σ²): 2/(π√(2P + σ²)).
+pub fn phi_gaussian(p: f64, sigma: f64) -> f64 {
+    2.0 / (std::f64::consts::PI * (2.0 * p + sigma * sigma).sqrt())
+}
+
+/// The modes of signHSGD's risk ODE: with D = diag K and K̃ = D^{−1/4} K D^{−1/4} = Σ λⱼ uⱼuⱼᵀ,
+/// the eigenvalues λⱼ, the noise weights qⱼ = uⱼᵀ D^{1/4} K_σ D^{1/4} uⱼ with
+/// K_σ = (2/π) arcsin(D^{−1/2} K D^{−1/2}) (entrywise), and the start zⱼ = ⟨uⱼ, D^{1/4} r₀⟩².
+struct SignModes {
+    lambda: Vec<f64>,
+    q: Vec<f64>,
+    z0: Vec<f64>,
+}
+
+fn sign_modes(pr: &RiskProblem) -> SignModes {
+    let d = pr.k.len();
+    let root4: Vec<f64> = (0..d).map(|i| pr.k[i][i].sqrt().sqrt()).collect();
+    let k_tilde: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| pr.k[i][j] / (root4[i] * root4[j])).collect()).collect();
+    let (lambda, u) = symmetric_eigen(&k_tilde);
+    // D^{1/4} K_σ D^{1/4}, entry (i, j) = K_i^{1/4} K_j^{1/4} (2/π) asin(K_ij / √(K_ii K_jj)). The
+    // diagonal is K_i^{1/2} exactly: asin near 1 would turn the last bit of a rounded 1 into a
+    // 1e-8 error.
+    let weighted: Vec<Vec<f64>> = (0..d)
+        .map(|i| {
+            (0..d)
+                .map(|j| {
+                    if i == j {
+                        return pr.k[i][i].sqrt();
+                    }
+                    let corr = (pr.k[i][j] / (pr.k[i][i] * pr.k[j][j]).sqrt()).clamp(-1.0, 1.0);
+                    root4[i] * root4[j] * std::f64::consts::FRAC_2_PI * corr.asin()
+                })
+                .collect()
+        })
+        .collect();
+    let s0: Vec<f64> = (0..d).map(|i| root4[i] * (pr.x0[i] - pr.target[i])).collect();
+    let mut q = Vec::with_capacity(d);
+    let mut z0 = Vec::with_capacity(d);
+    for j in 0..d {
+        let uj: Vec<f64> = (0..d).map(|i| u[i][j]).collect();
+        let wu: Vec<f64> = (0..d).map(|i| (0..d).map(|l| weighted[i][l] * uj[l]).sum()).collect();
+        q.push(uj.iter().zip(&wu).map(|(a, b)| a * b).sum());
+        let proj: f64 = uj.iter().zip(&s0).map(|(a, b)| a * b).sum();
+        z0.push(proj * proj);
+    }
+    SignModes { lambda, q, z0 }
+}
+
+/// Classical fourth-order Runge–Kutta of ż = rhs(z) from `z0`, sampled at `times` (ascending,
+/// ≥ 0) with steps of at most `dt`; `risk` maps a state to P.
+fn integrate(
+    z0: Vec<f64>,
+    times: &[f64],
+    dt: f64,
+    rhs: impl Fn(&[f64], &mut [f64]),
+    risk: impl Fn(&[f64]) -> f64,
+) -> RiskCurve {
+    let n = z0.len();
+    let (mut z, mut t) = (z0, 0.0);
+    let (mut k1, mut k2, mut k3, mut k4, mut tmp) =
+        (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let mut out = RiskCurve { t: Vec::new(), risk: Vec::new() };
+    for &target in times {
+        while t < target {
+            let h = dt.min(target - t);
+            rhs(&z, &mut k1);
+            (0..n).for_each(|i| tmp[i] = z[i] + 0.5 * h * k1[i]);
+            rhs(&tmp, &mut k2);
+            (0..n).for_each(|i| tmp[i] = z[i] + 0.5 * h * k2[i]);
+            rhs(&tmp, &mut k3);
+            (0..n).for_each(|i| tmp[i] = z[i] + h * k3[i]);
+            rhs(&tmp, &mut k4);
+            (0..n).for_each(|i| z[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]));
+            t += h;
+        }
+        out.t.push(target);
+        out.risk.push(risk(&z));
+    }
+    out
+}
+
+/// signSGD's risk ODE (the signHSGD limit, t = k/d): żⱼ = −2ηφ(P)λⱼzⱼ + (η²/d)qⱼ with
+/// P = ½ Σ λⱼzⱼ, by RK4 with steps of at most `dt`.
+pub fn sign_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
+    let m = sign_modes(pr);
+    let d = pr.k.len() as f64;
+    let (eta, sigma) = (pr.eta, pr.label_sigma);
+    let lambda = m.lambda.clone();
+    let p_of = move |z: &[f64]| 0.5 * z.iter().zip(&lambda).map(|(z, l)| z * l).sum::<f64>();
+    let p_rhs = p_of.clone();
+    let rhs = |z: &[f64], dz: &mut [f64]| {
+        let phi = phi_gaussian(p_rhs(z), sigma);
+        for j in 0..z.len() {
+            dz[j] = -2.0 * eta * phi * m.lambda[j] * z[j] + eta * eta / d * m.q[j];
+        }
+    };
+    integrate(m.z0.clone(), times, dt, rhs, p_of)
+}
+
+/// SGD's risk ODE (t = k/d): in K's eigenbasis (eigenvalues λⱼ), vⱼ = ½⟨r, eⱼ⟩² follows
+/// v̇ⱼ = −2ηλⱼvⱼ + (η²/(2d))λⱼ(2P + σ_ε²) with P = Σ λⱼvⱼ, by RK4 with steps of at most `dt`.
+pub fn sgd_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
+    let d = pr.k.len();
+    let (lambda, e) = symmetric_eigen(&pr.k);
+    let r0: Vec<f64> = (0..d).map(|i| pr.x0[i] - pr.target[i]).collect();
+    let v0: Vec<f64> = (0..d)
+        .map(|j| {
+            let p: f64 = (0..d).map(|i| e[i][j] * r0[i]).sum();
+            0.5 * p * p
+        })
+        .collect();
+    let (eta, s2, df) = (pr.eta, pr.label_sigma * pr.label_sigma, d as f64);
+    let lam = lambda.clone();
+    let p_of = move |v: &[f64]| v.iter().zip(&lam).map(|(v, l)| v * l).sum::<f64>();
+    let p_rhs = p_of.clone();
+    let rhs = |v: &[f64], dv: &mut [f64]| {
+        let p = p_rhs(v);
+        for j in 0..v.len() {
+            dv[j] = -2.0 * eta * lambda[j] * v[j] + eta * eta / (2.0 * df) * lambda[j] * (2.0 * p + s2);
+        }
+    };
+    integrate(v0, times, dt, rhs, p_of)
+}
+
+/// signSGD's stationary excess risk at constant η: the root of P φ(P) = (η/(4d)) Σᵢ √Kᵢᵢ
+/// (stationary zⱼ = ηqⱼ/(2dφλⱼ) and Σⱼ qⱼ = tr(D^{1/2}K_σ) = Σᵢ √Kᵢᵢ, diag K_σ = 1). P φ(P)
+/// increases from 0 without bound, so the root is unique; bisection to 1e-15 relative.
+pub fn sign_fixed_point(pr: &RiskProblem) -> f64 {
+    let d = pr.k.len() as f64;
+    let rhs = pr.eta / (4.0 * d) * (0..pr.k.len()).map(|i| pr.k[i][i].sqrt()).sum::<f64>();
+    let g = |p: f64| p * phi_gaussian(p, pr.label_sigma) - rhs;
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while g(hi) < 0.0 {
+        hi *= 2.0;
+    }
+    while hi - lo > 1e-15 * hi {
+        let mid = 0.5 * (lo + hi);
+        if g(mid) < 0.0 { lo = mid } else { hi = mid }
+    }
+    0.5 * (lo + hi)
+}
+
+/// SGD's stationary excess risk at constant η: with vⱼ = η(2P + σ_ε²)/(4d) for every j,
+/// P = ησ_ε² tr K/(4d) / (1 − η tr K/(2d)); `None` when η tr K ≥ 2d (no stationary point:
+/// the risk grows).
+pub fn sgd_fixed_point(pr: &RiskProblem) -> Option<f64> {
+    let d = pr.k.len() as f64;
+    let tr: f64 = (0..pr.k.len()).map(|i| pr.k[i][i]).sum();
+    let denom = 1.0 - pr.eta * tr / (2.0 * d);
+    (denom > 0.0).then(|| pr.eta * pr.label_sigma.powi(2) * tr / (4.0 * d) / denom)
+}
