@@ -170,7 +170,7 @@ fn h_series(nu: f64, x: f64) -> (f64, f64) {
 }
 
 /// 8-point Gauss–Legendre quadrature of f over [a, b].
-fn gauss8(a: f64, b: f64, f: impl Fn(f64) -> f64) -> f64 {
+pub(crate) fn gauss8(a: f64, b: f64, f: impl Fn(f64) -> f64) -> f64 {
     const X: [f64; 4] =
         [0.183_434_642_495_649_8, 0.525_532_409_916_329, 0.796_666_477_413_626_7, 0.960_289_856_497_536_3];
     const W: [f64; 4] =

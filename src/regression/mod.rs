@@ -3,8 +3,11 @@
 //!
 //! | piece | module |
 //! |-------|--------|
+//! | the label noise: E ε², the drift factor φ(P) | [`label`] |
 //! | signSGD's and SGD's risk ODEs in t = k/d, their fixed points | [`risk_ode`] |
 
+pub mod label;
 pub mod risk_ode;
 
-pub use risk_ode::{RiskCurve, RiskProblem, phi_gaussian, sgd_fixed_point, sgd_risk, sign_fixed_point, sign_risk};
+pub use label::{LabelNoise, student_gauss_mean};
+pub use risk_ode::{RiskCurve, RiskProblem, sgd_fixed_point, sgd_risk, sign_fixed_point, sign_risk};

@@ -2,10 +2,11 @@
 //! (docs/regression.md derives them): signSGD's, through the signHSGD limit, and plain SGD's,
 //! both in the time t = k/d of steps of size η/d, with their fixed points at constant η.
 
+use super::label::LabelNoise;
 use crate::objective::dense::symmetric_eigen;
 
-/// One-pass least squares: data a ~ N(0, K), labels y = aᵀθ* + ε with ε ~ N(0, σ_ε²), the
-/// iterate started at `x0`; η is the step in the time t = k/d (each step moves by η/d).
+/// One-pass least squares: data a ~ N(0, K), labels y = aᵀθ* + ε, the iterate started at `x0`;
+/// η is the step in the time t = k/d (each step moves by η/d).
 #[derive(Clone, Debug)]
 pub struct RiskProblem {
     /// The data covariance K, symmetric positive definite, d × d.
@@ -14,8 +15,8 @@ pub struct RiskProblem {
     pub target: Vec<f64>,
     pub x0: Vec<f64>,
     pub eta: f64,
-    /// σ_ε, the label noise's standard deviation.
-    pub label_sigma: f64,
+    /// The law of ε.
+    pub label: LabelNoise,
 }
 
 /// The excess risk P = ½ rᵀKr, r = θ − θ*, at the requested times.
@@ -23,11 +24,6 @@ pub struct RiskProblem {
 pub struct RiskCurve {
     pub t: Vec<f64>,
     pub risk: Vec<f64>,
-}
-
-/// φ(P) = (2/π) E_ε[e^{−ε²/(4P)}/√(2P)] for Gaussian ε ~ N(0, σ²): 2/(π√(2P + σ²)).
-pub fn phi_gaussian(p: f64, sigma: f64) -> f64 {
-    2.0 / (std::f64::consts::PI * (2.0 * p + sigma * sigma).sqrt())
 }
 
 /// The modes of signHSGD's risk ODE: with D = diag K and K̃ = D^{−1/4} K D^{−1/4} = Σ λⱼ uⱼuⱼᵀ,
@@ -111,12 +107,12 @@ fn integrate(
 pub fn sign_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
     let m = sign_modes(pr);
     let d = pr.k.len() as f64;
-    let (eta, sigma) = (pr.eta, pr.label_sigma);
+    let (eta, label) = (pr.eta, pr.label);
     let lambda = m.lambda.clone();
     let p_of = move |z: &[f64]| 0.5 * z.iter().zip(&lambda).map(|(z, l)| z * l).sum::<f64>();
     let p_rhs = p_of.clone();
     let rhs = |z: &[f64], dz: &mut [f64]| {
-        let phi = phi_gaussian(p_rhs(z), sigma);
+        let phi = label.phi(p_rhs(z));
         for j in 0..z.len() {
             dz[j] = -2.0 * eta * phi * m.lambda[j] * z[j] + eta * eta / d * m.q[j];
         }
@@ -125,8 +121,10 @@ pub fn sign_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
 }
 
 /// SGD's risk ODE (t = k/d): in K's eigenbasis (eigenvalues λⱼ), vⱼ = ½⟨r, eⱼ⟩² follows
-/// v̇ⱼ = −2ηλⱼvⱼ + (η²/(2d))λⱼ(2P + σ_ε²) with P = Σ λⱼvⱼ, by RK4 with steps of at most `dt`.
-pub fn sgd_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
+/// v̇ⱼ = −2ηλⱼvⱼ + (η²/(2d))λⱼ(2P + E ε²) with P = Σ λⱼvⱼ, by RK4 with steps of at most `dt`;
+/// `None` where E ε² is infinite.
+pub fn sgd_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> Option<RiskCurve> {
+    let s2 = pr.label.second_moment()?;
     let d = pr.k.len();
     let (lambda, e) = symmetric_eigen(&pr.k);
     let r0: Vec<f64> = (0..d).map(|i| pr.x0[i] - pr.target[i]).collect();
@@ -136,7 +134,7 @@ pub fn sgd_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
             0.5 * p * p
         })
         .collect();
-    let (eta, s2, df) = (pr.eta, pr.label_sigma * pr.label_sigma, d as f64);
+    let (eta, df) = (pr.eta, d as f64);
     let lam = lambda.clone();
     let p_of = move |v: &[f64]| v.iter().zip(&lam).map(|(v, l)| v * l).sum::<f64>();
     let p_rhs = p_of.clone();
@@ -146,16 +144,17 @@ pub fn sgd_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
             dv[j] = -2.0 * eta * lambda[j] * v[j] + eta * eta / (2.0 * df) * lambda[j] * (2.0 * p + s2);
         }
     };
-    integrate(v0, times, dt, rhs, p_of)
+    Some(integrate(v0, times, dt, rhs, p_of))
 }
 
 /// signSGD's stationary excess risk at constant η: the root of P φ(P) = (η/(4d)) Σᵢ √Kᵢᵢ
-/// (stationary zⱼ = ηqⱼ/(2dφλⱼ) and Σⱼ qⱼ = tr(D^{1/2}K_σ) = Σᵢ √Kᵢᵢ, diag K_σ = 1). P φ(P)
-/// increases from 0 without bound, so the root is unique; bisection to 1e-15 relative.
+/// (stationary zⱼ = ηqⱼ/(2dφλⱼ) and Σⱼ qⱼ = tr(D^{1/2}K_σ) = Σᵢ √Kᵢᵢ, diag K_σ = 1).
+/// P φ(P) = (2/π)√(P/2) E[e^{−ε²/(4P)}] increases from 0 without bound (both factors increase
+/// with P), so the root is unique; bisection to 1e-15 relative.
 pub fn sign_fixed_point(pr: &RiskProblem) -> f64 {
     let d = pr.k.len() as f64;
     let rhs = pr.eta / (4.0 * d) * (0..pr.k.len()).map(|i| pr.k[i][i].sqrt()).sum::<f64>();
-    let g = |p: f64| p * phi_gaussian(p, pr.label_sigma) - rhs;
+    let g = |p: f64| p * pr.label.phi(p) - rhs;
     let (mut lo, mut hi) = (0.0, 1.0);
     while g(hi) < 0.0 {
         hi *= 2.0;
@@ -167,12 +166,13 @@ pub fn sign_fixed_point(pr: &RiskProblem) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// SGD's stationary excess risk at constant η: with vⱼ = η(2P + σ_ε²)/(4d) for every j,
-/// P = ησ_ε² tr K/(4d) / (1 − η tr K/(2d)); `None` when η tr K ≥ 2d (no stationary point:
-/// the risk grows).
+/// SGD's stationary excess risk at constant η: with vⱼ = η(2P + E ε²)/(4d) for every j,
+/// P = η E ε² tr K/(4d) / (1 − η tr K/(2d)); `None` when η tr K ≥ 2d (no stationary point:
+/// the risk grows) or E ε² is infinite.
 pub fn sgd_fixed_point(pr: &RiskProblem) -> Option<f64> {
+    let s2 = pr.label.second_moment()?;
     let d = pr.k.len() as f64;
     let tr: f64 = (0..pr.k.len()).map(|i| pr.k[i][i]).sum();
     let denom = 1.0 - pr.eta * tr / (2.0 * d);
-    (denom > 0.0).then(|| pr.eta * pr.label_sigma.powi(2) * tr / (4.0 * d) / denom)
+    (denom > 0.0).then(|| pr.eta * s2 * tr / (4.0 * d) / denom)
 }
