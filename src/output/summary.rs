@@ -8,9 +8,25 @@ use super::checks::{all_diverged, last_reached, warnings};
 use super::moments::MomentRow;
 use crate::experiment::Experiment;
 use crate::plan::RunResult;
+use crate::stats::StationaryEstimate;
 
 /// The file name of [`summary_json`]'s text.
 pub const SUMMARY: &str = "summary.json";
+
+/// The per-coordinate stationary moments of `e` and their standard errors, as fields of `obj`
+/// (the coordinates' own, or those in H's eigenbasis).
+fn add_moments(obj: &mut Value, e: &StationaryEstimate) {
+    for (key, xs) in [
+        ("mean", &e.mean),
+        ("mean_se", &e.mean_se),
+        ("var", &e.var),
+        ("var_se", &e.var_se),
+        ("second_moment", &e.second_moment),
+        ("second_moment_se", &e.second_moment_se),
+    ] {
+        obj[key] = nums(xs);
+    }
+}
 
 /// A JSON number, or `null` when not finite.
 pub(super) fn num(x: f64) -> Value {
@@ -74,12 +90,6 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         "batches": s.batches,
         "loss_mean": num(s.loss_mean),
         "loss_se": num(s.loss_se),
-        "mean": nums(&s.mean),
-        "mean_se": nums(&s.mean_se),
-        "var": nums(&s.var),
-        "var_se": nums(&s.var_se),
-        "second_moment": nums(&s.second_moment),
-        "second_moment_se": nums(&s.second_moment_se),
         "se_reliable": s.se_reliable(),
         "converged": r.stationarity.converged,
         "halves": {
@@ -91,6 +101,7 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
             "z": num(r.stationarity.z),
         },
     });
+    add_moments(&mut stationary, s);
     // The covariance matrix (rows), where the run kept it (`[stationary] cov`).
     if s.cov.is_some() {
         stationary["cov"] = matrix(&s.cov);
@@ -98,15 +109,9 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
     }
     // The moments of y = Qᵀ(x − c) (`[record] basis = "hessian"`).
     if let Some((values, e)) = &s.eigenbasis {
-        stationary["eigenbasis"] = json!({
-            "eigenvalues": nums(values),
-            "mean": nums(&e.mean),
-            "mean_se": nums(&e.mean_se),
-            "var": nums(&e.var),
-            "var_se": nums(&e.var_se),
-            "second_moment": nums(&e.second_moment),
-            "second_moment_se": nums(&e.second_moment_se),
-        });
+        let mut eigen = json!({ "eigenvalues": nums(values) });
+        add_moments(&mut eigen, e);
+        stationary["eigenbasis"] = eigen;
     }
     // The file form (experiment.toml as JSON): copied into a .json file, it runs again.
     let experiment = crate::spec::to_json(exp);
