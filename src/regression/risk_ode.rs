@@ -69,6 +69,10 @@ fn sign_modes(pr: &RiskProblem) -> SignModes {
     SignModes { lambda, q, z0 }
 }
 
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
+}
+
 /// Classical fourth-order Runge–Kutta of ż = rhs(z) from `z0`, sampled at `times` (ascending,
 /// ≥ 0) with steps of at most `dt`; `risk` maps a state to P.
 fn integrate(
@@ -108,11 +112,9 @@ pub fn sign_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> RiskCurve {
     let m = sign_modes(pr);
     let d = pr.k.len() as f64;
     let (eta, label) = (pr.eta, pr.label);
-    let lambda = m.lambda.clone();
-    let p_of = move |z: &[f64]| 0.5 * z.iter().zip(&lambda).map(|(z, l)| z * l).sum::<f64>();
-    let p_rhs = p_of.clone();
+    let p_of = |z: &[f64]| 0.5 * dot(z, &m.lambda);
     let rhs = |z: &[f64], dz: &mut [f64]| {
-        let phi = label.phi(p_rhs(z));
+        let phi = label.phi(p_of(z));
         for j in 0..z.len() {
             dz[j] = -2.0 * eta * phi * m.lambda[j] * z[j] + eta * eta / d * m.q[j];
         }
@@ -135,11 +137,9 @@ pub fn sgd_risk(pr: &RiskProblem, times: &[f64], dt: f64) -> Option<RiskCurve> {
         })
         .collect();
     let (eta, df) = (pr.eta, d as f64);
-    let lam = lambda.clone();
-    let p_of = move |v: &[f64]| v.iter().zip(&lam).map(|(v, l)| v * l).sum::<f64>();
-    let p_rhs = p_of.clone();
+    let p_of = |v: &[f64]| dot(v, &lambda);
     let rhs = |v: &[f64], dv: &mut [f64]| {
-        let p = p_rhs(v);
+        let p = p_of(v);
         for j in 0..v.len() {
             dv[j] = -2.0 * eta * lambda[j] * v[j] + eta * eta / (2.0 * df) * lambda[j] * (2.0 * p + s2);
         }
