@@ -40,6 +40,7 @@
 #endif
 #import shared/time_factors.wgsl
 #import shared/model.wgsl
+#import shared/data.wgsl
 #import shared/cursor.wgsl
 #import shared/paths.wgsl
 #import shared/schedule.wgsl
@@ -180,7 +181,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         // unrolled; a block holds at most one sampled step when refine * every >= 4 (or none
         // when the dispatch samples nothing). The host packs paths (PACK > 1) only when these
         // hold (src/shader/policy.rs pack_for).
-        let fast1 = PACK > 1u || (DIM == 1u && DRAWS == 1u && SINGLE_AGENT && !TNOISE && !TCDF
+        let fast1 = PACK > 1u || (DIM == 1u && DRAWS == 1u && SINGLE_AGENT && !TNOISE && !TCDF && !DATA
             && (params.stat_start == 0xFFFFFFFFu || params.refine >= 4u || params.stat_every >= 4u
                 || params.refine * params.stat_every >= 4u));
         if (fast1) {
@@ -206,10 +207,18 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     if (n >= total || had) {
                         break;
                     }
-                    if (alive) {
+                    if (DATA && MODEL != K_SGD_SDE) {
+                        // A discrete model on sampled data (shared/data.wgsl).
+                        if (alive) {
+                            data_step(&x, &mm, &vv, &m, time_factors(k, j));
+                        }
+                    } else if (alive) {
                         var g: array<f32, DIM>;
                         gradient(&x, &m, &g);
-                        if (FAST4) {
+                        if (DATA) {
+                            // The SGD SDE's state-dependent diffusion (shared/data.wgsl).
+                            data_sde_coords(&g, time_factors(k, j), &x, &mm, &vv, &m);
+                        } else if (FAST4) {
                             // Whole random blocks per substep (d x draws a multiple of 4, so every
                             // segment starts at a block boundary: m0 = k_begin refine d draws):
                             // the blocks are fetched at fixed variates instead of testing the

@@ -153,11 +153,10 @@ pub fn record_count(steps: u64, every: u64) -> u64 {
 /// The most optimizer steps one dispatch of a chunk runs: the work and iteration limits, and
 /// when `sampling` the histogram count limit.
 pub fn max_segment_steps(exp: &Experiment, chunk: u64, sampling: bool) -> u64 {
-    let draws = u64::from(KernelConsts::new(exp, 1).draws);
-    let per_step = chunk * exp.dim as u64 * u64::from(exp.run.refine) * draws;
-    let max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1))
-        .min(MAX_ITERATIONS_PER_INVOCATION / (exp.dim as u64 * u64::from(exp.run.refine) * draws))
-        .max(1);
+    // Work per path and step: the noise variates it takes (d · draws, or more on sampled data).
+    let per_path = KernelConsts::new(exp, 1).variates_per_substep() * u64::from(exp.run.refine);
+    let per_step = chunk * per_path;
+    let max_steps = (MAX_WORK_PER_DISPATCH / per_step.max(1)).min(MAX_ITERATIONS_PER_INVOCATION / per_path).max(1);
     if sampling {
         let max_samples = (MAX_COUNT_PER_DISPATCH / chunk.max(1)).max(1);
         return max_steps.min(max_samples.saturating_mul(exp.stationary.every));
@@ -240,8 +239,7 @@ fn inserted_split(exp: &Experiment, segs: &[Segment]) -> Option<u64> {
 /// Kernel parameters of one segment of one chunk.
 pub fn params_for(exp: &Experiment, offset: u64, n: u64, seg: &Segment, sampling: bool, group_paths: u64) -> Params {
     let kc = KernelConsts::new(exp, 1);
-    let draws = u64::from(kc.draws);
-    let m0 = seg.k_begin * u64::from(exp.run.refine) * exp.dim as u64 * draws;
+    let m0 = seg.k_begin * u64::from(exp.run.refine) * kc.variates_per_substep();
     let (_, _, gsq) = crate::model::time_rates(exp);
     let (stat_start, stat_every) = if sampling {
         (exp.stationary.start as u32, exp.stationary.every.min(u64::from(u32::MAX)) as u32)

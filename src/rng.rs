@@ -40,6 +40,9 @@ pub const STREAM_COMPRESS: u32 = 1;
 /// Stream of the host's draws of a random eigenbasis (`basis = "random"`,
 /// `crate::objective::dense::haar_orthogonal`), keyed by `basis_seed`.
 pub const STREAM_BASIS: u32 = 2;
+/// Stream of the host's draw of a regression target x* ~ N(0, I/d) (`target = { seed = s }`,
+/// `crate::regression::data::draw_target`), keyed by that seed.
+pub const STREAM_TARGET: u32 = 3;
 
 const ROT: [[u32; 2]; 8] = [[10, 26], [11, 21], [13, 27], [23, 5], [6, 20], [17, 11], [25, 10], [18, 20]];
 const PARITY: u32 = 0x1BD1_1BDA;

@@ -24,6 +24,7 @@ use rayon::prelude::*;
 
 use super::LANES;
 use super::cursor::Cursor;
+use super::data::{data_sde_coords, data_step};
 use super::hist::TWO_COPIES_MAX_WORDS;
 use super::objective::gradient;
 use super::reduce::{Scratch, reduce_partials};
@@ -281,6 +282,10 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let mut g = vec![[0.0f32; LANES]; dim];
     let mut va = vec![[0.0f32; LANES]; if kernel.has_own_step() { dim } else { 0 }];
     let mut acc = vec![[0.0f32; LANES]; if kernel == Kernel::Dcsgd { dim } else { 0 }];
+    // A discrete model on sampled data: the agents' sum, one agent's gradient, a data point.
+    let data = k.objective.samples_data();
+    let discrete_data = data && kernel != Kernel::SgdSde;
+    let mut data_rows = vec![vec![[0.0f32; LANES]; if discrete_data { dim } else { 0 }]; 3];
     let mut s1 = vec![[0.0f32; LANES]; dim + 1];
     let mut s2 = vec![[0.0f32; LANES]; dim];
     let mut s12 = vec![[0.0f32; LANES]; k.cross_pairs()];
@@ -322,10 +327,20 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             let (k_next, j_next) = if j + 1 == params.refine { (kk + 1, 0) } else { (kk, j + 1) };
             tf_ahead = time_blocks.factors::<M, FMA>(k_next, j_next, params.refine);
             let last = j + 1 == params.refine;
+            if discrete_data {
+                let [r0, r1, r2] = &mut data_rows[..] else { unreachable!("three scratch rows") };
+                let gsq = params.gsq;
+                data_step::<M, FMA, TF>(k, &inp, &mut noise, tf, gsq, &mut x, &mut mm, &mut vv, [r0, r1, r2], &alive);
+                continue;
+            }
             if !sign_fast {
                 gradient::<FMA>(k, &inp, &x, &mut g);
             }
-            if kernel == Kernel::Dcsgd {
+            if data {
+                data_sde_coords::<M, FMA, TF>(
+                    k, &inp, &mut noise, tf, params.gsq, &mut x, &mut mm, &mut vv, &g, &alive,
+                );
+            } else if kernel == Kernel::Dcsgd {
                 let cw = cw.as_mut().expect("DCSGD has a compressor stream");
                 dcsgd_step(k, &inp, &mut noise, cw, &mut x, &g, &mut va, &mut acc, &alive);
             } else if kernel == Kernel::RandkSde {
@@ -350,8 +365,9 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             }
         }
         kk += 1;
-        // The kernels with a step of their own update in passes, without the fused bound check.
-        let inb = if kernel.has_own_step() { in_bounds(&x, bound) } else { fused_inb };
+        // The kernels with a step of their own, and the data stage, update in passes, without
+        // the fused bound check.
+        let inb = if kernel.has_own_step() || data { in_bounds(&x, bound) } else { fused_inb };
         still_live(&inb, kk, &mut alive, &mut all_alive, &mut frozen);
         sample_now = is_sample(params, kk);
     }

@@ -16,6 +16,7 @@
 pub mod advance;
 mod arith;
 mod cursor;
+mod data;
 mod hist;
 mod inputs;
 mod objective;

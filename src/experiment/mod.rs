@@ -28,7 +28,7 @@ pub use model::{
     agents_domain, model_time, no_compressor,
 };
 pub use objective::{
-    BASIS_SEED, Basis, FORMULA_BOUND_LIMIT, FormulaParam, MATRIX_ENTRY, Objective, Spectrum, show_matrix,
+    BASIS_SEED, BATCH_SAMPLES, Basis, FORMULA_BOUND_LIMIT, FormulaParam, MATRIX_ENTRY, Objective, Spectrum, show_matrix,
 };
 pub use problem::{
     ANY_REAL, CURVATURE, Compressor, KEEP_PROBABILITY, LEVELS, MIN_NU, MIN_NU_SIGN_SDE, NOISE_SCALE, NU, Noise,
@@ -37,8 +37,8 @@ pub use problem::{
 pub use run::{
     BATCH, BackendChoice, DEFAULT_DIVERGENCE_BOUND, HistRange, MAX_BINS, MAX_COV_DIM, MAX_HIST_PAIRS,
     MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE, MAX_TRAJECTORIES, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec,
-    StationarySpec, bins_domain, chunk_domain, every_domain, paths_domain, refine_domain, seed_domain, start_domain,
-    steps_domain, trajectories_domain,
+    StationarySpec, TimeAxis, bins_domain, chunk_domain, every_domain, paths_domain, refine_domain, seed_domain,
+    start_domain, steps_domain, trajectories_domain,
 };
 
 use crate::error::{Error, Result};
@@ -242,6 +242,9 @@ impl Experiment {
             })?;
         }
         self.model.compressor.check(d)?;
+        if self.objective.samples_data() {
+            self.check_regression()?;
+        }
 
         self.run.check()?;
         let refine = self.run.refine;
@@ -278,7 +281,79 @@ impl Experiment {
                 format!("needs a quadratic objective (h, hessian or eigenvalues), not {}", self.objective.name()),
             ));
         }
+        if self.record.time == TimeAxis::PerDimension && !self.objective.samples_data() {
+            return Err(Error::invalid(
+                "record.time",
+                "\"k/d\"",
+                format!(
+                    "needs objective linear-regression, whose time k/d counts d data points per unit; objective {} \
+                     has no data, so its time is the model's (leave record.time out or set it to \"model\")",
+                    self.objective.name()
+                ),
+            ));
+        }
         self.stationary.check_dim(d, self.record.basis)
+    }
+
+    /// What a `linear-regression` objective needs of the model and the noise: a model whose
+    /// update takes a sampled gradient (every discrete optimizer) or whose SDE is driven by the
+    /// gradient covariance alone (the SGD SDEs, with the state-dependent covariance of Gaussian
+    /// design), and one label-noise law for every sample (`[noise]`: one σ).
+    fn check_regression(&self) -> Result<()> {
+        let kind = self.model.name;
+        let c = self.model.compressor;
+        // The models the SGD SDE's kernel runs (`crate::kernel::Kernel::of`): dcsgd-sde with a
+        // compressor of ω = 0 is the DSGD SDE.
+        let exact = c == Compressor::Identity || matches!(c, Compressor::RandK { .. }) && c.omega(self.dim) == 0.0;
+        let sgd_sde = matches!(kind, ModelKind::SgdSde | ModelKind::DsgdSde) || kind == ModelKind::DcsgdSde && exact;
+        if kind.is_sde() && !sgd_sde {
+            let why = if kind.is_sign_sde() {
+                "its drift erf(g / (sqrt(2) sigma)) assumes Gaussian gradient noise of a fixed scale, which \
+                 sampled data does not have; simulate the discrete signsgd (with eta/d, the paper's algorithm) \
+                 and compare it with the risk ODE of `optsde risk`"
+            } else {
+                "its state-dependent diffusion on sampled data is not built yet; the discrete optimizers and \
+                 sgd-sde, dsgd-sde and dcsgd-sde (identity) run on this objective"
+            };
+            return Err(Error::invalid(
+                "model.name",
+                kind.name(),
+                format!("cannot run on objective linear-regression: {why}"),
+            ));
+        }
+        if kind == ModelKind::Dcsgd && c != Compressor::Identity {
+            return Err(Error::invalid(
+                "compressor.name",
+                self.model.compressor.name(),
+                "is not supported yet on objective linear-regression (dcsgd with the identity, i.e. dsgd, is)",
+            ));
+        }
+        let scales = self.noise.scales();
+        if scales.iter().any(|&s| s != scales[0]) {
+            return Err(Error::invalid(
+                format!("noise.{}", self.noise.scale_key()),
+                show_reals(scales),
+                "must be one number for linear-regression: it is the label noise's scale (y = a^T x* + eps)",
+            ));
+        }
+        if let Noise::StudentT { .. } = self.noise {
+            return Err(Error::invalid(
+                "noise.name",
+                "\"student-t\"",
+                "is not supported yet as the label noise of a simulated linear-regression (gaussian is); \
+                 `optsde risk` integrates the risk ODEs with Student-t labels",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The time a record advances per optimizer step on the records' axis (`[record] time`):
+    /// the model's ([`ModelKind::time_per_step`]) or 1/d.
+    pub fn record_time_per_step(&self) -> f64 {
+        match self.record.time {
+            TimeAxis::Model => self.model.name.time_per_step(self.model.eta),
+            TimeAxis::PerDimension => 1.0 / self.dim as f64,
+        }
     }
 
     /// Total optimizer-steps times paths (for progress).

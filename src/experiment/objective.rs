@@ -19,6 +19,9 @@ use crate::objective::registry;
 pub const MATRIX_ENTRY: Domain<f64> = Domain::new(Unbounded, Unbounded, "must be a finite number");
 /// `objective.basis_seed`.
 pub const BASIS_SEED: Domain<i128> = Domain::new(Included(0), Included(i64::MAX as i128), "must be an integer >= 0");
+/// `objective.batch`: samples per step of a regression.
+pub const BATCH_SAMPLES: Domain<i128> =
+    Domain::new(Included(1), Included(1 << 16), "must be an integer >= 1 and <= 65536");
 /// Where the divergence bound of a formula objective stops: coordinates beyond it have no f32
 /// precision left for any step.
 pub const FORMULA_BOUND_LIMIT: f64 = 1e15;
@@ -79,6 +82,12 @@ pub enum Objective {
     /// A loss written as a formula (`crate::objective::formula`), differentiated by the program,
     /// in dimension `dim` with the named parameters `params`.
     Expression { loss: String, dim: usize, params: Vec<FormulaParam> },
+    /// One-pass least squares on Gaussian data (docs/regression.md): each step draws a ~ N(0,
+    /// diag k) and y = aᵀx* + ε and takes the loss ½(aᵀx − y)², averaged over `batch` samples.
+    /// Its population gradient is K r and its excess risk P = ½ rᵀKr with r = x − x*, so the
+    /// kernels' objective stage is the diagonal quadratic with h = k and c = x* (`target`); the
+    /// data stage samples the gradient (`shaders/shared/data.wgsl`).
+    LinearRegression { k: Vec<f64>, target: Vec<f64>, batch: u32 },
 }
 
 impl Objective {
@@ -129,7 +138,7 @@ impl Objective {
     /// of Qᵀ(x − c) (`[record] basis = "hessian"`); `None` for a formula.
     pub fn eigenbasis(&self) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
         match self {
-            Objective::Quadratic { h, .. } => {
+            Objective::Quadratic { h, .. } | Objective::LinearRegression { k: h, .. } => {
                 let d = h.len();
                 Some((h.clone(), (0..d).map(|i| (0..d).map(|j| f64::from(u8::from(i == j))).collect()).collect()))
             }
@@ -148,10 +157,34 @@ impl Objective {
         Ok(o)
     }
 
+    /// The regression problem with data covariance diag `k` (entries > 0), target `target` of
+    /// the same length and `batch` ≥ 1 samples per step.
+    pub fn linear_regression(k: Vec<f64>, target: Vec<f64>, batch: u32) -> Result<Objective> {
+        let o = Objective::LinearRegression { k, target, batch };
+        o.check()?;
+        Ok(o)
+    }
+
+    /// The separable quadratic the objective's population loss is, as (h, c): the diagonal
+    /// quadratic itself, and the excess risk ½ Σ k_i (x_i − x*_i)² of a regression.
+    pub fn separable(&self) -> Option<(&[f64], &[f64])> {
+        match self {
+            Objective::Quadratic { h, center } => Some((h, center)),
+            Objective::LinearRegression { k, target, .. } => Some((k, target)),
+            _ => None,
+        }
+    }
+
+    /// Whether the gradient is sampled from data (its noise depends on the state) rather than
+    /// ∇f plus the `[noise]` law.
+    pub fn samples_data(&self) -> bool {
+        matches!(self, Objective::LinearRegression { .. })
+    }
+
     /// The dimension.
     pub fn dim(&self) -> usize {
         match self {
-            Objective::Quadratic { h, .. } => h.len(),
+            Objective::Quadratic { h, .. } | Objective::LinearRegression { k: h, .. } => h.len(),
             Objective::DenseQuadratic { hessian, .. } => hessian.len(),
             Objective::Expression { dim, .. } => *dim,
         }
@@ -171,11 +204,13 @@ impl Objective {
     pub fn center(&self) -> Vec<f64> {
         match self {
             Objective::Quadratic { center, .. } | Objective::DenseQuadratic { center, .. } => center.clone(),
+            Objective::LinearRegression { target, .. } => target.clone(),
             Objective::Expression { dim, .. } => vec![0.0; *dim],
         }
     }
 
-    /// The diagonal quadratic's (h, c), where the closed forms of the separable landscape hold.
+    /// The diagonal quadratic's (h, c), where the closed forms of the separable landscape with
+    /// constant noise hold (not a regression: its noise depends on the state).
     pub fn diagonal(&self) -> Option<(&[f64], &[f64])> {
         match self {
             Objective::Quadratic { h, center } => Some((h, center)),
@@ -192,9 +227,11 @@ impl Objective {
     /// evaluate f at many points.
     pub fn loss_fn(&self) -> LossFn<'_> {
         match self {
-            Objective::Quadratic { h, center } => Box::new(move |x: &[f64]| {
-                0.5 * h.iter().zip(center).zip(x).map(|((h, c), x)| h * (x - c) * (x - c)).sum::<f64>()
-            }),
+            Objective::Quadratic { h, center } | Objective::LinearRegression { k: h, target: center, .. } => {
+                Box::new(move |x: &[f64]| {
+                    0.5 * h.iter().zip(center).zip(x).map(|((h, c), x)| h * (x - c) * (x - c)).sum::<f64>()
+                })
+            }
             Objective::DenseQuadratic { hessian, center, .. } => {
                 Box::new(move |x: &[f64]| dense::loss(hessian, center, x))
             }
@@ -208,7 +245,7 @@ impl Objective {
     /// Whether f ≥ 0 everywhere (so that a loss histogram can start at 0).
     pub fn is_nonnegative(&self) -> bool {
         match self {
-            Objective::Quadratic { .. } => true,
+            Objective::Quadratic { .. } | Objective::LinearRegression { .. } => true,
             Objective::DenseQuadratic { spectrum, .. } => {
                 spectrum.as_ref().is_some_and(|s| s.eigenvalues.iter().all(|&l| l >= 0.0))
             }
@@ -223,7 +260,7 @@ impl Objective {
     /// inside the box whose loss is outside them lands in the underflow or overflow bin.
     pub fn loss_range_over_box(&self, lo: f64, hi: f64) -> (f64, f64) {
         let d = self.dim();
-        if let Some((h, center)) = self.diagonal() {
+        if let Some((h, center)) = self.separable() {
             let top: f64 = (0..d).map(|i| 0.5 * h[i] * (lo - center[i]).powi(2).max((hi - center[i]).powi(2))).sum();
             return (0.0, if top > 0.0 { top } else { 1.0 });
         }
@@ -273,6 +310,7 @@ impl Objective {
         match self {
             Objective::Quadratic { .. } | Objective::DenseQuadratic { .. } => "quadratic",
             Objective::Expression { .. } => "expression",
+            Objective::LinearRegression { .. } => "linear-regression",
         }
     }
 
@@ -287,6 +325,7 @@ impl Objective {
                 }
                 v
             }
+            Objective::LinearRegression { k, target, .. } => vec![("objective.k", k), ("objective.target", target)],
             // A vector parameter's length is checked against d by the formula.
             Objective::Expression { .. } => Vec::new(),
         }
@@ -298,7 +337,7 @@ impl Objective {
     /// absolute row sum of H (which bounds its spectral radius).
     pub fn bound_limit(&self) -> f64 {
         let loss_at: Box<dyn Fn(f64) -> f64 + '_> = match self {
-            Objective::Quadratic { h, center } => {
+            Objective::Quadratic { h, center } | Objective::LinearRegression { k: h, target: center, .. } => {
                 Box::new(move |b: f64| h.iter().zip(center).map(|(h, c)| 0.5 * h * (b + c.abs()).powi(2)).sum())
             }
             Objective::DenseQuadratic { hessian, center, .. } => {
@@ -322,6 +361,7 @@ impl Objective {
     pub fn bound_reason(&self) -> &'static str {
         match self {
             Objective::Quadratic { .. } => "the loss 1/2 sum h (bound + |c|)^2",
+            Objective::LinearRegression { .. } => "the excess risk 1/2 sum k (bound + |target|)^2",
             Objective::DenseQuadratic { .. } => {
                 "the bound 1/2 rho d (bound + max |c|)^2 on the loss (rho: max row sum of |H|)"
             }
@@ -357,6 +397,18 @@ impl Objective {
                     ));
                 }
                 ANY_REAL.check_each("objective.center", center)?;
+            }
+            Objective::LinearRegression { k, target, batch } => {
+                CURVATURE.check_each("objective.k", k)?;
+                ANY_REAL.check_each("objective.target", target)?;
+                BATCH_SAMPLES.check("objective.batch", *batch)?;
+                if target.len() != k.len() {
+                    return Err(Error::invalid(
+                        "objective.target",
+                        show_reals(target),
+                        format!("has length {} but objective.k gives d = {}; x* has d entries", target.len(), k.len()),
+                    ));
+                }
             }
             Objective::Expression { loss, dim, params } => {
                 let f = compile(loss, Some(*dim), params)?;

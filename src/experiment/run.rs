@@ -209,6 +209,28 @@ pub struct RecordSpec {
     /// coordinates in the quadratic's eigenbasis (`summary.json` `stationary.eigenbasis`).
     #[serde(default)]
     pub basis: RecordBasis,
+    /// The time axis of the records and plots (`[record] time`).
+    #[serde(default)]
+    pub time: TimeAxis,
+}
+
+/// What t a record at optimizer step k shows (`[record] time`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeAxis {
+    /// The model's time: t = kη (kη² for the Malladi SDEs), the SDE's clock.
+    #[default]
+    Model,
+    /// t = k/d, one-pass regression's time (d data points per unit of time; the
+    /// high-dimensional papers' axis, with per-sample step η/d). `linear-regression` only.
+    PerDimension,
+}
+
+impl TimeAxis {
+    pub const NAMES: [&str; 2] = ["model", "k/d"];
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
 }
 
 /// The coordinates whose moments a run reports besides x (`[record] basis`).
@@ -233,7 +255,7 @@ impl RecordSpec {
     pub fn new(every: u64, trajectories: u32) -> Result<RecordSpec> {
         every_domain().check("record.every", every)?;
         trajectories_domain(None).check("record.trajectories", trajectories)?;
-        Ok(RecordSpec { every, trajectories, basis: RecordBasis::Coordinates })
+        Ok(RecordSpec { every, trajectories, basis: RecordBasis::Coordinates, time: TimeAxis::Model })
     }
 }
 

@@ -200,6 +200,7 @@ pub fn stage_of(objective: &Objective) -> Stage {
         Objective::Quadratic { .. } => Stage::Diagonal,
         Objective::DenseQuadratic { .. } => Stage::Dense,
         Objective::Expression { .. } => Stage::Formula(objective.formula().expect("a formula").0.key()),
+        Objective::LinearRegression { batch, .. } => Stage::Regression { batch: *batch },
     }
 }
 
@@ -337,7 +338,23 @@ impl KernelConsts {
     /// Every segment then starts at a block boundary (m0 = k_begin refine d draws).
     pub fn whole_blocks(&self) -> bool {
         let shape = (self.draws == 1 && self.dim.is_multiple_of(4)) || self.draws.is_multiple_of(4);
-        shape && !self.tnoise && !self.kernel.has_own_step()
+        shape && !self.tnoise && !self.kernel.has_own_step() && !self.objective.samples_data()
+    }
+
+    /// Noise variates each path takes per substep: one per coordinate and draw; on sampled
+    /// data, d + 1 per data point (the design a, then the label noise) for the discrete models'
+    /// draws × batch points, and 1 + d for the SGD SDE's state-dependent diffusion (z′, then z).
+    /// Segment j starts at variate k_begin · refine · this (`crate::plan::params_for`).
+    pub fn variates_per_substep(&self) -> u64 {
+        let d = self.dim as u64;
+        if !self.objective.samples_data() {
+            return d * u64::from(self.draws);
+        }
+        if self.kernel == Kernel::SgdSde {
+            d + 1
+        } else {
+            u64::from(self.draws) * u64::from(self.objective.batch()) * (d + 1)
+        }
     }
 
     /// Variates per random block of the noise stream: four normals, or one Student-t variate

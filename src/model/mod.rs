@@ -29,7 +29,12 @@ pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; SLOTS] {
     let eta = exp.model.eta;
     let dt = eta / f64::from(exp.run.refine);
     let scale = exp.noise.scale(i);
-    let std = exp.noise.std_dev(i);
+    // On sampled data the SGD SDE's diffusion is √(η/B) Σ(r)^{1/2}: its noise slot holds
+    // √(ηΔt/B) and the data stage multiplies by the state-dependent factor (crate::objective).
+    let std = match exp.objective {
+        Objective::LinearRegression { batch, .. } => 1.0 / f64::from(batch).sqrt(),
+        _ => exp.noise.std_dev(i),
+    };
     let student = matches!(exp.noise, Noise::StudentT { .. });
     let n = exp.model.agents;
     match (exp.model.name, &exp.model.adaptive) {
@@ -85,10 +90,16 @@ pub fn upload(groups: &[GroupInput<'_>], bins: u32) -> Upload {
 
 /// What the objective stage reads per coordinate (h_i, c_i; `Coef::h`, `Coef::c`) and per group
 /// (the objective buffer's words): the diagonal quadratic's h and c; a dense quadratic's
-/// diagonal H_ii (read by no kernel), its c, and H row by row; for other objectives, c = 0 (the
-/// stationary sums are then raw moments).
-fn objective_inputs(obj: &Objective) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
+/// diagonal H_ii (read by no kernel), its c, and H row by row; a regression's k and x* (its
+/// population loss is that quadratic) and the data stage's √k_i, σ_ε, E ε² = σ_ε², 1/B (label
+/// scale `label`); for formulas, c = 0 (the stationary sums are then raw moments).
+fn objective_inputs(obj: &Objective, label: f64) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
     match obj {
+        Objective::LinearRegression { k, target, batch } => {
+            let mut words: Vec<f32> = k.iter().map(|&v| v.sqrt() as f32).collect();
+            words.extend([label as f32, (label * label) as f32, (1.0 / f64::from(*batch)) as f32]);
+            (k.clone(), target.clone(), words)
+        }
         Objective::Quadratic { h, center } => (h.clone(), center.clone(), Vec::new()),
         Objective::DenseQuadratic { hessian, center, .. } => {
             let diag = (0..hessian.len()).map(|i| hessian[i][i]).collect();
@@ -102,7 +113,7 @@ fn objective_inputs(obj: &Objective) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
 }
 
 fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_range: (f64, f64), bins: u32) {
-    let (h, center, words) = objective_inputs(&exp.objective);
+    let (h, center, words) = objective_inputs(&exp.objective, exp.noise.scale(0));
     let obj_base = up.objective.len() as u32;
     up.objective.extend(words);
     let sign_sde = matches!(exp.model.name, ModelKind::SignsgdSde | ModelKind::DsignsgdSde);

@@ -18,6 +18,12 @@ pub enum Stage {
     /// A formula ([`formula`]), named by its key ([`registry::by_key`]); its parameters in the
     /// objective buffer (`shaders/shared/objective_formula.wgsl`).
     Formula(u64),
+    /// One-pass least squares (`linear-regression`): the population gradient and excess risk
+    /// are the diagonal quadratic's with h = k and c = x*; the discrete models' gradients are
+    /// sampled from `batch` data points per step and agent, and the SGD SDE's diffusion depends
+    /// on the state (`shaders/shared/data.wgsl`). Its words per group: √k_i, then σ_ε, E ε²
+    /// and 1/batch.
+    Regression { batch: u32 },
 }
 
 impl Stage {
@@ -27,6 +33,20 @@ impl Stage {
             Stage::Diagonal => 0,
             Stage::Dense => dim * dim,
             Stage::Formula(key) => registry::by_key(key).map_or(0, |f| f.param_words()),
+            Stage::Regression { .. } => dim + 3,
+        }
+    }
+
+    /// Whether the gradient is sampled from data ([`Stage::Regression`]).
+    pub fn samples_data(self) -> bool {
+        matches!(self, Stage::Regression { .. })
+    }
+
+    /// Data points per step and agent (1 where the gradient is not sampled from data).
+    pub fn batch(self) -> u32 {
+        match self {
+            Stage::Regression { batch } => batch,
+            _ => 1,
         }
     }
 }

@@ -44,7 +44,7 @@ impl MomentRow {
         let var = |m: &crate::stats::Moments| if live { m.var() } else { f64::NAN };
         MomentRow {
             step: rec.step,
-            t: crate::experiment::model_time(rec.step, exp.model.name.time_per_step(exp.model.eta)),
+            t: crate::experiment::model_time(rec.step, exp.record_time_per_step()),
             loss_mean: mean(loss),
             loss_var: var(loss),
             diverged: rec.diverged(),

@@ -133,7 +133,7 @@ impl<'a> TrajectoryPlot<'a> {
     }
 
     fn draw_over_time<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let per_step = self.exp.model.name.time_per_step(self.exp.model.eta);
+        let per_step = self.exp.record_time_per_step();
         let times: Vec<f64> = self.t.steps.iter().map(|&k| model_time(k, per_step)).collect();
         let x = match (times.first(), times.last()) {
             (Some(&a), Some(&b)) if b > a => a..b,

@@ -1,11 +1,14 @@
-//! One-pass least squares with Gaussian data (issue 25; docs/regression.md): so far the
-//! deterministic risk curves that simulations of it are compared against.
+//! One-pass least squares with Gaussian data (docs/regression.md): the host's side of the
+//! `linear-regression` objective (the kernels sample its data: `shaders/shared/data.wgsl`), and
+//! the deterministic risk curves that simulations of it are compared against.
 //!
 //! | piece | module |
 //! |-------|--------|
+//! | the spectrum of K and the random target x* | [`data`] |
 //! | the label noise: E ε², the drift factor φ(P) | [`label`] |
 //! | signSGD's and SGD's risk ODEs in t = k/d, their fixed points | [`risk_ode`] |
 
+pub mod data;
 pub mod label;
 pub mod risk_ode;
 

@@ -30,6 +30,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("shared/model.wgsl", include_str!("../../shaders/shared/model.wgsl")),
     ("shared/objective.wgsl", include_str!("../../shaders/shared/objective.wgsl")),
     ("shared/objective_dense.wgsl", include_str!("../../shaders/shared/objective_dense.wgsl")),
+    ("shared/data.wgsl", include_str!("../../shaders/shared/data.wgsl")),
     ("shared/objective_formula.wgsl", include_str!("../../shaders/shared/objective_formula.wgsl")),
     ("shared/paths.wgsl", include_str!("../../shaders/shared/paths.wgsl")),
     ("shared/reduce.wgsl", include_str!("../../shaders/shared/reduce.wgsl")),
@@ -124,6 +125,16 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
             Bool(k.kernel.has_time_factors()),
         ),
         i("TNOISE", "The optimizer samples Student-t variates instead of normals.", Bool(k.tnoise)),
+        i(
+            "DATA",
+            "The gradient is sampled from data, a linear regression (crate::objective::Stage::Regression).",
+            Bool(k.objective.samples_data()),
+        ),
+        i(
+            "DATA_BATCH",
+            "Data points per step and agent (crate::objective::Stage::batch).",
+            U32(u64::from(k.objective.batch())),
+        ),
         i("TCDF", "The sign SDE evaluates the Student-t CDF for erf.", Bool(k.tcdf)),
         i(
             "PER_BLOCK",

@@ -65,7 +65,7 @@ pub const PACK_WIDTHS: [usize; 4] = [1, 2, 4, 8];
 /// per four substeps, the one loop that may pack several paths per invocation: one coordinate,
 /// one normal per substep, none of the multi-draw, compressed or Student-t kernels.
 pub fn packable(k: &KernelConsts) -> bool {
-    k.dim == 1 && k.draws == 1 && k.kernel.is_single_agent() && !k.tnoise && !k.tcdf
+    k.dim == 1 && k.draws == 1 && k.kernel.is_single_agent() && !k.tnoise && !k.tcdf && !k.objective.samples_data()
 }
 
 /// The paths per invocation an adapter asks for by default: [`SOFTWARE_PACK`] on a software

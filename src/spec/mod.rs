@@ -15,6 +15,7 @@
 
 mod doc;
 mod examples;
+mod regression;
 mod sweep;
 mod table;
 mod validate;

@@ -13,27 +13,33 @@ use crate::error::{Error, Result};
 use crate::experiment::{
     ANY_REAL, Adaptive, BASIS_SEED, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA,
     Experiment, FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_COV_DIM, MAX_DIM, ModelKind,
-    ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec, StationarySpec, WEIGHT_DECAY,
-    agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain,
-    kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes,
-    seed_domain, start_domain, steps_domain, trajectories_domain,
+    ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec, StationarySpec, TimeAxis,
+    WEIGHT_DECAY, agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain,
+    every_domain, kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain,
+    refine_only_for_sdes, seed_domain, start_domain, steps_domain, trajectories_domain,
 };
 
 const TOP_KEYS: &[&str] =
     &["name", "model", "objective", "noise", "compressor", "init", "run", "record", "stationary", "sweep"];
 const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction", "agents"];
-const OBJECTIVE_KEYS: &[&str] =
-    &["name", "h", "hessian", "eigenvalues", "basis", "basis_seed", "center", "dim", "loss", "params"];
+// Every key of `[objective]`, a row per objective (quadratic, expression, linear-regression);
+// each objective's reader then checks its own.
+#[rustfmt::skip]
+const OBJECTIVE_KEYS: &[&str] = &[
+    "name", "h", "hessian", "eigenvalues", "basis", "basis_seed", "center", "dim",
+    "loss", "params",
+    "k", "spectrum", "target", "batch",
+];
 /// The keys that give a quadratic's Hessian, one form each.
 const HESSIAN_FORMS: [&str; 3] = ["h", "hessian", "eigenvalues"];
 const NOISE_KEYS: &[&str] = &["name", "sigma", "nu", "scale"];
 const COMPRESSOR_KEYS: &[&str] = &["name", "p", "k", "levels"];
 const INIT_KEYS: &[&str] = &["x0"];
 const RUN_KEYS: &[&str] = &["paths", "steps", "refine", "seed", "backend", "chunk", "divergence_bound"];
-const RECORD_KEYS: &[&str] = &["every", "trajectories", "basis"];
+const RECORD_KEYS: &[&str] = &["every", "trajectories", "basis", "time"];
 const STATIONARY_KEYS: &[&str] = &["start", "every", "bins", "range", "cov", "pairs"];
 
-const OBJECTIVE_NAMES: &[&str] = &["quadratic", "expression"];
+const OBJECTIVE_NAMES: &[&str] = &["quadratic", "expression", "linear-regression"];
 const NOISE_NAMES: &[&str] = &["gaussian", "student-t"];
 
 /// Validate a document (its top-level entries); `origin` names it in messages, `default_name`
@@ -157,17 +163,23 @@ enum HessianSection {
     Dense(Vec<Vec<f64>>),
     /// `eigenvalues` and `basis`.
     Spectral(Coords, Basis),
-    /// Not a quadratic: a formula (`name = "expression"`), already whole.
-    Expression(Objective),
+    /// Not a quadratic: a formula (`name = "expression"`) or a regression, already whole.
+    Whole(Objective),
 }
 
 impl ObjectiveSection {
+    /// An objective that is not a quadratic, already whole; `against` says what fixed d.
+    fn whole(against: String, o: Objective) -> ObjectiveSection {
+        let center = Coords::scalar("objective.center", 0.0);
+        ObjectiveSection { dim: Some((o.dim(), against)), hessian: HessianSection::Whole(o), center }
+    }
+
     /// The per-coordinate vectors, for the dimension.
     fn vectors(&self) -> Vec<&Coords> {
         match &self.hessian {
             HessianSection::Diagonal(h) | HessianSection::Spectral(h, _) => vec![h, &self.center],
             HessianSection::Dense(_) => vec![&self.center],
-            HessianSection::Expression(_) => Vec::new(),
+            HessianSection::Whole(_) => Vec::new(),
         }
     }
 
@@ -177,15 +189,20 @@ impl ObjectiveSection {
             HessianSection::Diagonal(h) => Objective::quadratic(h.expand(dim), center),
             HessianSection::Dense(m) => Objective::dense(m, center),
             HessianSection::Spectral(l, basis) => Objective::spectral(l.expand(dim), basis, center),
-            HessianSection::Expression(o) => Ok(o),
+            HessianSection::Whole(o) => Ok(o),
         }
     }
 }
 
 fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
     let t = top.require_sub("objective", OBJECTIVE_KEYS)?;
-    if t.name_of(OBJECTIVE_NAMES)? == "expression" {
-        return expression(&t);
+    match t.name_of(OBJECTIVE_NAMES)? {
+        "expression" => return expression(&t),
+        "linear-regression" => {
+            let o = super::regression::regression(&t)?;
+            return Ok(ObjectiveSection::whole(format!("objective.k has {} entries", o.dim()), o));
+        }
+        _ => {}
     }
     let given: Vec<&str> = HESSIAN_FORMS.into_iter().filter(|k| t.get(k).is_some()).collect();
     if given.len() > 1 {
@@ -302,11 +319,7 @@ fn expression(t: &Table<'_>) -> Result<ObjectiveSection> {
         Some(d) => format!("objective.dim = {d}"),
         None => format!("the formula's dimension is d = {d} (its highest index + 1)"),
     };
-    Ok(ObjectiveSection {
-        dim: Some((d, against)),
-        hessian: HessianSection::Expression(o),
-        center: Coords::scalar("objective.center", 0.0),
-    })
+    Ok(ObjectiveSection::whole(against, o))
 }
 
 /// `[noise]` as written.
@@ -476,22 +489,12 @@ fn seed_from_str(s: &str) -> Option<u64> {
 
 /// `[record]`: by default about 200 records and no trajectories.
 fn record(top: &Table<'_>, run: &RunSpec) -> Result<RecordSpec> {
-    let mut basis = RecordBasis::Coordinates;
+    let (mut basis, mut time) = (RecordBasis::Coordinates, TimeAxis::Model);
     let (every, trajectories) = match top.sub("record", RECORD_KEYS)? {
         Some(t) => {
-            if let Some(v) = t.get("basis") {
-                basis = match v {
-                    Val::Str(s) if s == "coordinates" => RecordBasis::Coordinates,
-                    Val::Str(s) if s == "hessian" => RecordBasis::Hessian,
-                    _ => {
-                        return Err(bad(
-                            "record.basis",
-                            v,
-                            format!("must be one of: {}", RecordBasis::NAMES.join(", ")),
-                        ));
-                    }
-                };
-            }
+            basis = one_of(&t, "basis", &RecordBasis::NAMES, [RecordBasis::Coordinates, RecordBasis::Hessian])?
+                .unwrap_or(basis);
+            time = one_of(&t, "time", &TimeAxis::NAMES, [TimeAxis::Model, TimeAxis::PerDimension])?.unwrap_or(time);
             (
                 t.int("every", &every_domain())?.map(|e| e as u64),
                 t.int("trajectories", &trajectories_domain(Some(run.paths)))?.map(|n| n as u32),
@@ -500,7 +503,16 @@ fn record(top: &Table<'_>, run: &RunSpec) -> Result<RecordSpec> {
         None => (None, None),
     };
     let spec = RecordSpec::new(every.unwrap_or_else(|| (run.steps / 200).max(1)), trajectories.unwrap_or(0))?;
-    Ok(RecordSpec { basis, ..spec })
+    Ok(RecordSpec { basis, time, ..spec })
+}
+
+/// The value named by the string at `key`, one of `names` (in the order of `values`).
+fn one_of<T: Copy, const N: usize>(t: &Table<'_>, key: &str, names: &[&str; N], values: [T; N]) -> Result<Option<T>> {
+    let Some(v) = t.get(key) else { return Ok(None) };
+    match v {
+        Val::Str(s) if names.contains(&s.as_str()) => Ok(Some(values[names.iter().position(|n| n == s).expect("in")])),
+        _ => Err(bad(&t.field(key), v, format!("must be one of: {}", names.join(", ")))),
+    }
 }
 
 /// `[stationary]`: by default the second half of the run, every 10 steps, 128 bins, the range

@@ -15,7 +15,7 @@ use super::sweep::Study;
 use crate::error::{Error, Result};
 use crate::experiment::{
     Adaptive, Basis, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective,
-    RecordBasis, RecordSpec, RunSpec, Spectrum, StationarySpec, fmt_f64,
+    RecordBasis, RecordSpec, RunSpec, Spectrum, StationarySpec, TimeAxis, fmt_f64,
 };
 
 /// The name of the experiment file a run writes beside `summary.json`: [`to_toml`] of its
@@ -33,7 +33,7 @@ pub fn to_toml(exp: &Experiment) -> String {
     let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
     let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
     let RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound } = run;
-    let RecordSpec { every: record_every, trajectories, basis } = record;
+    let RecordSpec { every: record_every, trajectories, basis, time } = record;
     let StationarySpec { start, every: stat_every, bins, range, cov, pairs } = stationary;
     let mut t = String::new();
     let _ = writeln!(t, "name = {}", quoted(name));
@@ -98,6 +98,14 @@ pub fn to_toml(exp: &Experiment) -> String {
             }
             let _ = writeln!(t, "center = {}", nums(center));
         }
+        Objective::LinearRegression { k, target, batch } => {
+            let _ = writeln!(
+                t,
+                "\n[objective]\nname = \"linear-regression\"\nk = {}\ntarget = {}\nbatch = {batch}",
+                nums(k),
+                nums(target)
+            );
+        }
         Objective::Expression { loss, dim, params } => {
             let _ = writeln!(t, "\n[objective]\nname = \"expression\"\nloss = {}\ndim = {dim}", quoted(loss));
             if !params.is_empty() {
@@ -138,6 +146,9 @@ pub fn to_toml(exp: &Experiment) -> String {
     // Written when asked for, like `chunk`: a run without trajectories keeps its file as before.
     if *trajectories > 0 {
         let _ = writeln!(t, "trajectories = {trajectories}");
+    }
+    if *time != TimeAxis::Model {
+        let _ = writeln!(t, "time = \"{}\"", time.name());
     }
     if *basis != RecordBasis::Coordinates {
         let _ = writeln!(t, "basis = \"{}\"", basis.name());

@@ -37,7 +37,7 @@ fn optsde_loss_grad(exp: &Experiment, x: &[f64]) -> (f64, Vec<f64>) {
             .iter()
             .map(|row| row.iter().zip(x.iter().zip(center)).map(|(h, (x, c))| h * (x - c)).sum())
             .collect(),
-        Objective::Quadratic { h, center } => {
+        Objective::Quadratic { h, center } | Objective::LinearRegression { k: h, target: center, .. } => {
             h.iter().zip(x.iter().zip(center)).map(|(h, (x, c))| h * (x - c)).collect()
         }
     };

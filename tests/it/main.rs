@@ -28,6 +28,7 @@ mod math_kernels;
 mod physics;
 mod plots;
 mod provenance;
+mod regression;
 mod resource_guard;
 mod risk_ode;
 mod rng_stats;

@@ -1,0 +1,86 @@
+// The data stage of a `linear-regression` objective (docs/regression.md): data a ~ N(0, diag k),
+// labels y = a^T x* + eps with eps = sigma_eps z, drawn from the path's noise stream. The discrete
+// models take the sampled gradient (1/B) sum_b a_b (a_b^T x - y_b) (`data_step`); the SGD SDE
+// takes the exact state-dependent diffusion of Gaussian design (`data_sde_coords`). The
+// population gradient K r and excess risk are the diagonal quadratic's (objective.wgsl) with
+// h = k, c = x*. The group's words in the objective buffer from o_base: sqrt(k_i) for i < DIM,
+// then sigma_eps, E eps^2 and 1/B. Twin: src/cpu/data.rs. Requires: objective.wgsl,
+// cursor.wgsl (noise_next), model.wgsl (update), and the kernel's `objective`, `o_base`.
+
+fn data_sqrt_k(i: u32) -> f32 {
+    return objective[o_base + i];
+}
+
+// One stochastic gradient into g: per data point the design's d normals, then the label's
+// normal; u = a^T r - eps, and g accumulates a u; then the batch mean.
+fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, g: ptr<function, array<f32, DIM>>) {
+    var a: array<f32, DIM>;
+    for (var i = 0u; i < DIM; i += 1u) {
+        (*g)[i] = 0.0;
+    }
+    for (var b = 0u; b < DATA_BATCH; b += 1u) {
+        var u = 0.0;
+        for (var i = 0u; i < DIM; i += 1u) {
+            let ai = data_sqrt_k(i) * noise_next(i);
+            a[i] = ai;
+            u += ai * ((*x)[i] - cf_c(m, i));
+        }
+        u -= objective[o_base + DIM] * noise_next(0u);
+        for (var i = 0u; i < DIM; i += 1u) {
+            (*g)[i] += a[i] * u;
+        }
+    }
+    let inv_b = objective[o_base + DIM + 2u];
+    for (var i = 0u; i < DIM; i += 1u) {
+        (*g)[i] = (*g)[i] * inv_b;
+    }
+}
+
+// A discrete model's step on sampled data: each agent's gradient from its own data points
+// (agents in order), summed per coordinate (or their signs, K_DSIGNSGD), then the update with no
+// added noise (xi = 0): the sample is the gradient's noise.
+fn data_step(x: ptr<function, array<f32, DIM>>, ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>,
+             m: ptr<function, ModelCoefs>, tf: vec2<f32>) {
+    var acc: array<f32, DIM>;
+    var ga: array<f32, DIM>;
+    for (var i = 0u; i < DIM; i += 1u) {
+        acc[i] = 0.0;
+    }
+    for (var a = 0u; a < DRAWS; a += 1u) {
+        data_gradient(x, m, &ga);
+        for (var i = 0u; i < DIM; i += 1u) {
+            if (MODEL == K_DSIGNSGD) {
+                acc[i] += sign_f32(ga[i]);
+            } else {
+                acc[i] += ga[i];
+            }
+        }
+    }
+    for (var i = 0u; i < DIM; i += 1u) {
+        if (MODEL == K_DSIGNSGD) {
+            update(i, 0.0, acc[i], tf, x, ms, vs, m);
+        } else if (MODEL == K_DSGD) {
+            update(i, acc[i] * agents_inv_agents(m, i), 0.0, tf, x, ms, vs, m);
+        } else {
+            update(i, acc[i], 0.0, tf, x, ms, vs, m);
+        }
+    }
+}
+
+// The SGD SDE's substep on sampled data, g = K r: the diffusion sqrt(eta/B) Sigma(r)^{1/2} with
+// Sigma(r) = (r^T K r + E eps^2) K + K r r^T K applied as s sqrt(k_i) z_i + (K r)_i z' with
+// s = sqrt(r^T K r + E eps^2) (z' first, then z_0 .. z_{d-1}); the coefficient sqrt(eta dt / B)
+// (over sqrt N for dsgd-sde) is the model's noise slot.
+fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<function, array<f32, DIM>>,
+                   ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    let zp = noise_next(0u);
+    var q = 0.0;
+    for (var i = 0u; i < DIM; i += 1u) {
+        q += (*g)[i] * ((*x)[i] - cf_c(m, i));
+    }
+    let s = sqrt(q + objective[o_base + DIM + 1u]);
+    for (var i = 0u; i < DIM; i += 1u) {
+        let xi = s * (data_sqrt_k(i) * noise_next(i)) + (*g)[i] * zp;
+        update(i, (*g)[i], xi, tf, x, ms, vs, m);
+    }
+}

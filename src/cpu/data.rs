@@ -1,0 +1,144 @@
+//! The data stage of a `linear-regression` objective for a block of lanes: twin of
+//! `shaders/shared/data.wgsl` (same variates in the same order, same operations). The discrete
+//! models' step on sampled gradients ([`data_step`]) and the SGD SDE's state-dependent
+//! diffusion ([`data_sde_coords`]). The group's objective words: √k_i, then σ_ε, E ε², 1/B.
+
+use super::LANES;
+use super::cursor::Cursor;
+use super::inputs::{Inputs, Rows};
+use crate::kernel::coefs::agents;
+use crate::kernel::{Kernel, KernelConsts};
+use crate::math::sign_f32;
+use crate::model::update;
+
+/// One stochastic gradient of every lane into `g` (`data_gradient`): per data point the design's
+/// d normals, then the label's; u = aᵀr − ε and g accumulates a·u; then the batch mean. `a`: a
+/// row per coordinate of scratch.
+#[inline(always)]
+fn data_gradient<const FMA: bool, const TF: usize>(
+    k: &KernelConsts,
+    inp: &Inputs<'_>,
+    noise: &mut Cursor<FMA, TF>,
+    x: &Rows,
+    g: &mut Rows,
+    a: &mut Rows,
+) {
+    let (dim, w) = (k.dim, inp.objective);
+    for gi in g.iter_mut() {
+        *gi = [0.0; LANES];
+    }
+    for _ in 0..k.objective.batch() {
+        let mut u = [0.0f32; LANES];
+        for i in 0..dim {
+            let z = noise.variate(&inp.coef[i]);
+            let (sk, ci) = (w[i], inp.c[i]);
+            for l in 0..LANES {
+                let ai = sk * z[l];
+                a[i][l] = ai;
+                u[l] += ai * (x[i][l] - ci);
+            }
+        }
+        let e = noise.variate(&inp.coef[0]);
+        for l in 0..LANES {
+            u[l] -= w[dim] * e[l];
+        }
+        for i in 0..dim {
+            for l in 0..LANES {
+                g[i][l] += a[i][l] * u[l];
+            }
+        }
+    }
+    let inv_b = w[dim + 2];
+    for gi in g.iter_mut() {
+        for l in 0..LANES {
+            gi[l] *= inv_b;
+        }
+    }
+}
+
+/// A discrete model's step on sampled data (`data_step`): each agent's gradient from its own
+/// data points, summed per coordinate (their signs for DSignSGD), then the update with ξ = 0.
+/// `acc`, `ga`, `a`: scratch rows.
+#[inline(always)]
+pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
+    k: &KernelConsts,
+    inp: &Inputs<'_>,
+    noise: &mut Cursor<FMA, TF>,
+    tf: [f32; 2],
+    gsq: f32,
+    x: &mut Rows,
+    mm: &mut Rows,
+    vv: &mut Rows,
+    scratch: [&mut Rows; 3],
+    alive: &[bool; LANES],
+) {
+    let kernel = const { Kernel::from_id(M) };
+    let [acc, ga, a] = scratch;
+    for r in acc.iter_mut() {
+        *r = [0.0; LANES];
+    }
+    for _ in 0..k.draws {
+        data_gradient(k, inp, noise, x, ga, a);
+        for i in 0..k.dim {
+            for l in 0..LANES {
+                acc[i][l] += if kernel == Kernel::Dsignsgd { sign_f32(ga[i][l]) } else { ga[i][l] };
+            }
+        }
+    }
+    for i in 0..k.dim {
+        let pi = &inp.p[i];
+        for l in 0..LANES {
+            let (g, xi) = match kernel {
+                Kernel::Dsignsgd => (0.0, acc[i][l]),
+                Kernel::Dsgd => (acc[i][l] * pi[agents::INV_AGENTS], 0.0),
+                _ => (acc[i][l], 0.0),
+            };
+            let (mut x1, mut m1, mut v1) = (x[i][l], mm[i][l], vv[i][l]);
+            update::<M, FMA>(&mut x1, &mut m1, &mut v1, g, xi, pi, tf, gsq);
+            if alive[l] {
+                (x[i][l], mm[i][l], vv[i][l]) = (x1, m1, v1);
+            }
+        }
+    }
+}
+
+/// The SGD SDE's substep on sampled data (`data_sde_coords`), `g` = K r: z′ first, s =
+/// √(rᵀKr + E ε²), then coordinate i's variate s √k_i z_i + g_i z′ into the SDE's update.
+#[inline(always)]
+pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
+    k: &KernelConsts,
+    inp: &Inputs<'_>,
+    noise: &mut Cursor<FMA, TF>,
+    tf: [f32; 2],
+    gsq: f32,
+    x: &mut Rows,
+    mm: &mut Rows,
+    vv: &mut Rows,
+    g: &Rows,
+    alive: &[bool; LANES],
+) {
+    let (dim, w) = (k.dim, inp.objective);
+    let zp = noise.variate(&inp.coef[0]);
+    let mut q = [0.0f32; LANES];
+    for i in 0..dim {
+        for l in 0..LANES {
+            q[l] += g[i][l] * (x[i][l] - inp.c[i]);
+        }
+    }
+    let mut s = [0.0f32; LANES];
+    for l in 0..LANES {
+        s[l] = (q[l] + w[dim + 1]).sqrt();
+    }
+    for i in 0..dim {
+        let z = noise.variate(&inp.coef[i]);
+        let pi = &inp.p[i];
+        for l in 0..LANES {
+            let xi = s[l] * (w[i] * z[l]) + g[i][l] * zp[l];
+            let (mut x1, mut m1, mut v1) = (x[i][l], mm[i][l], vv[i][l]);
+            update::<M, FMA>(&mut x1, &mut m1, &mut v1, g[i][l], xi, pi, tf, gsq);
+            if alive[l] {
+                (x[i][l], mm[i][l], vv[i][l]) = (x1, m1, v1);
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The `linear-regression` objective (docs/regression.md): one-pass least squares on Gaussian
+//! data, its sampled gradients and the SGD SDE's state-dependent diffusion, on both backends.
+//! Oracles: the exact linear recursions of E[r rᵀ] for SGD and for the SDE's Euler–Maruyama
+//! chain, and signSGD's risk ODE (spec §10.4's case) at d = 300.
+
+use crate::backends::compare_states;
+use crate::common;
+use crate::tolerance::{Tolerance, Z};
+
+use common::{exp, gpu, per_engine, run};
+use optsde::cpu::{Arith, CpuEngine};
+use optsde::plan::{Engine, states_after};
+use optsde::regression::{LabelNoise, RiskProblem, sign_fixed_point, sign_risk};
+use optsde::spec::{Experiment, Objective};
+
+/// The models that run on sampled data, with the [model] lines they need.
+const MODELS: [(&str, &str); 10] = [
+    ("sgd", ""),
+    ("signsgd", ""),
+    ("rmsprop", "beta = 0.9"),
+    ("adam", ""),
+    ("dsgd", "agents = 3"),
+    ("dsignsgd", "agents = 3"),
+    ("dcsgd", "agents = 2\n[compressor]\nname = 'identity'"),
+    ("sgd-sde", ""),
+    ("dsgd-sde", "agents = 3"),
+    ("dcsgd-sde", "agents = 3\n[compressor]\nname = 'identity'"),
+];
+
+/// A regression experiment: `model` with `extra` [model] lines, data covariance diag `k`
+/// (a TOML array), `batch` points per step, label noise σ_ε = `sigma`.
+fn regression(model: &str, extra: &str, eta: f64, k: &str, batch: u32, sigma: f64, run: &str) -> Experiment {
+    exp(&format!(
+        "[model]\nname = '{model}'\neta = {eta}\n{extra}\n[objective]\nname = 'linear-regression'\nk = {k}\n\
+         target = {{ seed = 3 }}\nbatch = {batch}\n[noise]\nname = 'gaussian'\nsigma = {sigma}\n[run]\n{run}\n"
+    ))
+}
+
+/// Every model that runs on this objective, on both backends: the per-path states after 100
+/// steps, bit for bit on a software adapter (the same data points, the same sums), within the
+/// per-path bound on hardware.
+#[test]
+fn every_model_agrees_on_sampled_data() {
+    let Some(mut g) = gpu() else { return };
+    let arith = Arith::of_adapter(g.is_software());
+    for (model, extra) in MODELS {
+        let refine = if model.ends_with("-sde") { 2 } else { 1 };
+        let x = regression(
+            model,
+            extra,
+            0.02,
+            "[0.5, 1.0, 1.5, 2.0]",
+            2,
+            0.5,
+            &format!("paths = 1000\nsteps = 100\nrefine = {refine}"),
+        );
+        let a = states_after(&x, &mut g, 1000, 100).unwrap();
+        let b = states_after(&x, &mut CpuEngine::with_arith(arith), 1000, 100).unwrap();
+        let same = compare_states(&format!("{model} {extra} regression"), &a, &b, 1000, g.is_software());
+        if g.is_software() {
+            assert_eq!(same, a.len(), "{model} {extra}: regression states not bit-identical on lavapipe");
+        }
+        // The data moved the paths apart: a sampled gradient, not a deterministic one.
+        let spread = a.iter().step_by(4).take(200).fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        assert!(spread.1 > spread.0, "{model}: every path at the same state");
+    }
+}
+
+/// E[r rᵀ]'s diagonal along discrete SGD on diagonal K with batch B (docs/regression.md):
+/// S' = S − η(KS + SK) + η²[(1 + 1/B) KSK + (1/B)(tr(KS) + Eε²) K], whose diagonal closes on
+/// itself: S_ii' = S_ii (1 − 2ηk_i + η²(1 + 1/B)k_i²) + (η²/B)(Σ_j k_j S_jj + Eε²) k_i.
+/// Returns E P = ½ Σ k_i S_ii after each step 0 ..= steps.
+fn sgd_excess_risk(k: &[f64], r0: &[f64], eta: f64, batch: u32, label_var: f64, steps: usize) -> Vec<f64> {
+    let b = f64::from(batch);
+    let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
+    let mut out = Vec::with_capacity(steps + 1);
+    for n in 0..=steps {
+        let trks: f64 = k.iter().zip(&s).map(|(k, s)| k * s).sum();
+        out.push(0.5 * trks);
+        if n == steps {
+            break;
+        }
+        for (si, &ki) in s.iter_mut().zip(k) {
+            *si = *si * (1.0 - 2.0 * eta * ki + eta * eta * (1.0 + 1.0 / b) * ki * ki)
+                + eta * eta / b * (trks + label_var) * ki;
+        }
+    }
+    out
+}
+
+/// The same for the SGD SDE's EM chain at Δt = η/r with noise √(ηΔt/(BN)) Σ(r)^{1/2}, Σ(r) =
+/// (rᵀKr + Eε²)K + K r rᵀ K: S' = A S A + (ηΔt/(BN))((tr(KS) + Eε²)K + KSK), A = I − ΔtK; per
+/// substep, E P after every optimizer step.
+fn sde_excess_risk(k: &[f64], r0: &[f64], eta: f64, refine: u32, q: f64, label_var: f64, steps: usize) -> Vec<f64> {
+    let dt = eta / f64::from(refine);
+    let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
+    let mut out = Vec::with_capacity(steps + 1);
+    for n in 0..=steps {
+        out.push(0.5 * k.iter().zip(&s).map(|(k, s)| k * s).sum::<f64>());
+        if n == steps {
+            break;
+        }
+        for _ in 0..refine {
+            let trks: f64 = k.iter().zip(&s).map(|(k, s)| k * s).sum();
+            for (si, &ki) in s.iter_mut().zip(k) {
+                *si = *si * (1.0 - dt * ki).powi(2) + eta * dt * q * ((trks + label_var) * ki + ki * ki * *si);
+            }
+        }
+    }
+    out
+}
+
+/// The run's record means of the excess risk against `oracle` (indexed by step), each within
+/// `z` standard errors of the path mean (independent paths: SE = sd/√n), plus 1e-6 of the value
+/// for the f32 state and sums (step 0 is deterministic: SE 0, a few ulp from the f64 oracle).
+fn records_match(name: &str, x: &Experiment, e: &mut dyn Engine, oracle: &[f64], z: Z) {
+    let r = run(x, e).unwrap();
+    let dim = x.dim;
+    let mut resolved = 0;
+    for rec in &r.records {
+        let m = &rec.q[dim];
+        let se = (m.var() / m.n).sqrt();
+        let want = oracle[rec.step as usize];
+        Tolerance::se(z, se).bias(1e-6 * want).assert(&format!("{name} E P at step {}", rec.step), m.mean, want);
+        resolved += usize::from((want - oracle[0]).abs() > 20.0 * se);
+    }
+    // The curve moves far beyond the SE: a wrong drift or noise would show.
+    assert!(resolved * 2 >= r.records.len(), "{name}: the risk curve is not resolved");
+}
+
+fn target_of(x: &Experiment) -> (Vec<f64>, Vec<f64>) {
+    let Objective::LinearRegression { k, target, .. } = &x.objective else { panic!("a regression") };
+    (k.clone(), target.iter().zip(&x.x0).map(|(t, x0)| x0 - t).collect())
+}
+
+/// `sgd` at d = 8, batch 2, σ_ε = 0.5 from x0 = 0: E P at each of the 11 records against the
+/// exact recursion within [`Z::MANY`] SE (8192 paths).
+fn sgd_follows_the_second_moment_recursion(name: &str, e: &mut dyn Engine) {
+    let ks = "[0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 2.0]";
+    let x = regression("sgd", "", 0.05, ks, 2, 0.5, "paths = 8192\nsteps = 200\n[record]\nevery = 20");
+    let (k, r0) = target_of(&x);
+    let oracle = sgd_excess_risk(&k, &r0, 0.05, 2, 0.25, 200);
+    records_match(&format!("{name} sgd d=8"), &x, e, &oracle, Z::MANY);
+}
+per_engine!(sgd_follows_the_second_moment_recursion);
+
+/// The same at d = 256 with one data point per step (the CPU twin; lavapipe compiles kernels of
+/// this size for minutes: README, "Large d"). η = 2e-3 keeps the η² tr(K) K term, which grows
+/// with d, below the contraction: k_i from 0.5 to 2, tr K = 320.
+#[test]
+fn sgd_at_d256_follows_the_second_moment_recursion() {
+    let x = exp(
+        "[model]\nname = 'sgd'\neta = 0.002\n[objective]\nname = 'linear-regression'\nspectrum = { linear = [0.5, 2.0] }\n\
+         dim = 256\ntarget = { seed = 5 }\n[noise]\nname = 'gaussian'\nsigma = 0.3\n[run]\npaths = 2048\nsteps = 1500\n\
+         [record]\nevery = 150",
+    );
+    let (k, r0) = target_of(&x);
+    let oracle = sgd_excess_risk(&k, &r0, 0.002, 1, 0.09, 1500);
+    records_match("cpu sgd d=256", &x, &mut CpuEngine::new(), &oracle, Z::MANY);
+}
+
+/// `sgd-sde` (refine 2) and `dsgd-sde` (3 agents, refine 1) with the state-dependent diffusion:
+/// E P against the EM chain's recursion within [`Z::MANY`] SE.
+fn sgd_sde_follows_its_em_recursion(name: &str, e: &mut dyn Engine) {
+    let ks = "[0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 2.0]";
+    for (model, extra, refine, agents) in [("sgd-sde", "", 2u32, 1.0), ("dsgd-sde", "agents = 3", 1, 3.0)] {
+        let x = regression(
+            model,
+            extra,
+            0.1,
+            ks,
+            2,
+            0.5,
+            &format!("paths = 8192\nsteps = 100\nrefine = {refine}\n[record]\nevery = 10"),
+        );
+        let (k, r0) = target_of(&x);
+        let oracle = sde_excess_risk(&k, &r0, 0.1, refine, 1.0 / (2.0 * agents), 0.25, 100);
+        records_match(&format!("{name} {model} d=8"), &x, e, &oracle, Z::MANY);
+    }
+}
+per_engine!(sgd_sde_follows_its_em_recursion);
+
+/// Spec §10.4's case at d = 300: K = diag(linspace(0.2, 2, 300)), σ_ε = 0.5, θ₀ = 0, and the
+/// target 1/√d in every coordinate (the expected squared projections of θ* ~ N(0, I/d), so that
+/// P₀ = 0.55 exactly as in the ODE). Discrete one-pass signSGD with step η/d, η = 0.5.
+fn sign_case(steps: u64, every: u64, paths: u64) -> Experiment {
+    let d = 300;
+    exp(&format!(
+        "[model]\nname = 'signsgd'\neta = {}\n[objective]\nname = 'linear-regression'\nspectrum = {{ linear = [0.2, 2.0] }}\n\
+         dim = {d}\ntarget = {}\n[noise]\nname = 'gaussian'\nsigma = 0.5\n[run]\npaths = {paths}\nsteps = {steps}\n\
+         [record]\nevery = {every}\n[stationary]\nstart = {}\nevery = 30\n",
+        0.5 / d as f64,
+        1.0 / (d as f64).sqrt(),
+        steps / 2
+    ))
+}
+
+fn sign_problem(x: &Experiment) -> RiskProblem {
+    let Objective::LinearRegression { k, target, .. } = &x.objective else { panic!("a regression") };
+    let d = k.len();
+    RiskProblem {
+        k: (0..d).map(|i| (0..d).map(|j| if i == j { k[i] } else { 0.0 }).collect()).collect(),
+        target: target.clone(),
+        x0: x.x0.clone(),
+        eta: 0.5,
+        label: LabelNoise::Gaussian { sigma: 0.5 },
+    }
+}
+
+/// Discrete signSGD at d = 300 against the signHSGD risk ODE at t = k/d = 1, 2, 4, 8 (the CPU
+/// twin, 512 paths). The ODE is the d → ∞ limit: at d = 300 the measured gap is at most 0.4% of
+/// P (1.5e-3 at t = 1, where P falls fastest; 4e-4 at t = 2, 3e-4 at t = 4 and 1e-4 at t = 8,
+/// measured on 512 paths with SE ≈ 9e-4). Allowed: 4 SE plus a finite-d allowance of 0.5% of P.
+#[test]
+fn signsgd_at_d300_follows_the_risk_ode() {
+    let x = sign_case(2400, 300, 512);
+    let times = [1.0, 2.0, 4.0, 8.0];
+    let ode = sign_risk(&sign_problem(&x), &times, 1e-3);
+    let r = run(&x, &mut CpuEngine::new()).unwrap();
+    for (t, p) in times.iter().zip(&ode.risk) {
+        let step = (t * 300.0) as u64;
+        let rec = r.records.iter().find(|rec| rec.step == step).expect("a record at t");
+        let m = &rec.q[300];
+        let se = (m.var() / m.n).sqrt();
+        Tolerance::se(Z::ONE, se).bias(5e-3 * p).assert(&format!("signsgd d=300 E P at t = {t}"), m.mean, *p);
+    }
+    // The curve falls from 0.55 to near the fixed point: far beyond the allowance.
+    assert!(ode.risk[0] - ode.risk[3] > 100.0 * 5e-3 * ode.risk[3]);
+}
+
+/// A long run (t = 30) settles at spec §10.4's fixed point P∞ = 0.14682 of the diagonal case:
+/// the stationary window t ∈ [15, 30] holds E P within 4 SE plus the finite-d allowance of 1%
+/// (the ODE's own P(15) is within 1e-4 of P∞; measured at d = 300: 0.14769, 0.6% above P∞).
+#[test]
+fn signsgd_settles_at_the_fixed_point() {
+    let x = sign_case(9000, 1500, 1024);
+    let p_inf = sign_fixed_point(&sign_problem(&x));
+    assert!((p_inf - 0.14682).abs() < 5e-6);
+    let r = run(&x, &mut CpuEngine::new()).unwrap();
+    let st = &r.stationary;
+    Tolerance::se(Z::ONE, st.loss_se).bias(1e-2 * p_inf).assert("signsgd stationary E P", st.loss_mean, p_inf);
+}
+
+/// Bad input, each refused naming its field before anything runs.
+#[test]
+fn bad_regressions_are_refused_with_the_field() {
+    let base = |objective: &str, model: &str, noise: &str| {
+        Experiment::from_str(
+            &format!(
+                "[model]\neta = 0.01\nname = '{model}\n[objective]\nname = 'linear-regression'\n{objective}\n\
+                 [noise]\n{noise}\n[run]\npaths = 64\nsteps = 10\n"
+            ),
+            "toml",
+            "bad.toml",
+            "bad",
+            &Default::default(),
+        )
+    };
+    let gauss = "name = 'gaussian'\nsigma = 0.5";
+    let cases: [(&str, &str, &str, &str); 11] = [
+        ("k = [1.0, 0.0]", "sgd'", gauss, "objective.k[1]"),
+        ("k = [1.0, -2.0]", "sgd'", gauss, "objective.k[1]"),
+        ("spectrum = { linear = [0.2, 2.0] }", "sgd'", gauss, "objective.dim"),
+        ("k = 1.0", "sgd'", gauss, "objective.dim"),
+        ("k = [1.0, 2.0]\ntarget = [1.0, 2.0, 3.0]", "sgd'", gauss, "objective.target"),
+        ("k = [1.0, 2.0]\nbatch = 0", "sgd'", gauss, "objective.batch"),
+        ("k = [1.0, 2.0]", "signsgd-sde'", gauss, "model.name"),
+        ("k = [1.0, 2.0]", "adam-sde'", gauss, "model.name"),
+        ("k = [1.0, 2.0]", "sgd'", "name = 'gaussian'\nsigma = [0.5, 1.0]", "noise.sigma"),
+        ("k = [1.0, 2.0]", "sgd'", "name = 'student-t'\nnu = 3.0\nscale = 1.0", "noise.name"),
+        ("k = [1.0, 2.0]", "dcsgd'\nagents = 2\n[compressor]\nname = 'natural'", gauss, "compressor.name"),
+    ];
+    for (objective, model, noise, field) in cases {
+        let err = base(objective, model, noise).expect_err(objective).to_string();
+        assert!(err.contains(field), "{objective} ({model}): {err:?} does not name {field}");
+    }
+    let err = base("k = [1.0, 2.0]", "signsgd-sde'", gauss).unwrap_err().to_string();
+    assert!(err.contains("signsgd") && err.contains("risk"), "points to the discrete model and the ODE: {err}");
+}
+
+/// The file `optsde run` writes back (experiment.toml) reads to the same experiment: k and the
+/// drawn target written out, batch kept.
+#[test]
+fn regressions_round_trip_through_their_file() {
+    let x = exp(
+        "[model]\nname = 'sgd'\neta = 0.01\n[objective]\nname = 'linear-regression'\nspectrum = { power = 1.0, scale = 2.0 }\n\
+         dim = 5\ntarget = { seed = 9 }\nbatch = 4\n[noise]\nname = 'gaussian'\nsigma = 0.5\n[run]\npaths = 64\nsteps = 10\n",
+    );
+    let Objective::LinearRegression { k, batch, .. } = &x.objective else { panic!("a regression") };
+    assert_eq!(k, &vec![2.0, 1.0, 2.0 / 3.0, 0.5, 0.4]);
+    assert_eq!(*batch, 4);
+    let text = optsde::spec::to_toml(&x);
+    let back = exp(&text);
+    assert_eq!(back, x, "{text}");
+}
+
+/// `[record] time = "k/d"`: the records' t is k/d (moments.csv and every plot read it), written
+/// back to the file; a quadratic, which has no data, refuses it naming the field.
+#[test]
+fn records_can_count_time_in_data_points_per_dimension() {
+    let text = "[model]\nname = 'sgd'\neta = 0.01\n[objective]\nname = 'linear-regression'\nk = [1.0, 2.0, 0.5, 1.5]\n\
+                [noise]\nname = 'gaussian'\nsigma = 0.5\n[run]\npaths = 64\nsteps = 20\n[record]\nevery = 2\ntime = 'k/d'\n";
+    let x = exp(text);
+    assert_eq!(x.record_time_per_step(), 0.25);
+    assert_eq!(exp(&optsde::spec::to_toml(&x)), x, "time survives the round trip");
+    let quad = text.replace("name = 'linear-regression'\nk =", "name = 'quadratic'\nh =");
+    let err = Experiment::from_str(&quad, "toml", "q.toml", "q", &Default::default()).unwrap_err().to_string();
+    assert!(err.contains("record.time") && err.contains("linear-regression"), "{err}");
+    let dir = common::TempDir::new("regression-time");
+    let file = dir.file("x.toml", text);
+    let out = dir.path().join("out");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_optsde"))
+        .args(["run", "--backend", "cpu", "-q", "--no-plots", "--out"])
+        .arg(&out)
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let csv = std::fs::read_to_string(out.join("moments.csv")).unwrap();
+    let t_at_8: Vec<&str> = csv.lines().filter(|l| l.starts_with("8,")).collect();
+    assert_eq!(t_at_8.len(), 1);
+    assert!(t_at_8[0].starts_with("8,2e0,"), "t = 8/4: {}", t_at_8[0]);
+}
