@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use optsde::bench;
 use optsde::compare;
 use optsde::experiment::{BackendChoice, Experiment};
+use optsde::regression::risk_cmd;
 use optsde::scale::{self, Rule};
 use optsde::spec::Overrides;
 
@@ -39,6 +40,14 @@ pub enum Command {
     Plot(PlotArgs),
     /// Time a fixed suite on every backend against NumPy/JAX (and PyTorch) baselines; write bench.json.
     Bench(BenchArgs),
+    /// Integrate the deterministic risk ODEs of one-pass least squares (signSGD's and SGD's) for a
+    /// linear-regression experiment; write risk.csv and print the fixed points P_inf.
+    ///
+    /// The file's model.eta is each step's size, eta_ode/d in the ODEs' terms (one fresh sample
+    /// per step, time t = k/d, docs/regression.md), so the ODEs run with eta_ode = model.eta × d:
+    /// model.eta = 0.5/d is the paper's signSGD with eta = 0.5. K is the objective's diagonal,
+    /// the target and x0 are the file's, the label noise is [noise]'s; objective.batch must be 1.
+    Risk(RiskArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -84,6 +93,32 @@ pub struct RunArgs {
     /// optsde wrote there, and nothing else).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RiskArgs {
+    /// Experiment file with objective linear-regression (TOML; `.json` is read as JSON). Give
+    /// this or --example.
+    #[arg(value_name = "FILE", required_unless_present = "example", conflicts_with = "example")]
+    pub file: Option<PathBuf>,
+    /// Use a built-in example instead of a file (signsgd-risk; see `optsde examples`).
+    #[arg(long, value_name = "NAME")]
+    pub example: Option<String>,
+    /// Output directory of risk.csv [default: optsde-out/<experiment name>-risk].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// End of the curves in t = k/d [default: run.steps / d, the file's run].
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    pub t_end: Option<f64>,
+    /// Output times, evenly spaced from t = 0 to the end, both included.
+    #[arg(long, value_name = "N", default_value_t = risk_cmd::DEFAULT_POINTS)]
+    pub points: usize,
+}
+
+impl RiskArgs {
+    pub fn out_dir(&self, exp: &Experiment) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| Path::new("optsde-out").join(dir_name(&format!("{}-risk", exp.name))))
+    }
 }
 
 #[derive(clap::Args, Debug)]

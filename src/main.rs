@@ -11,11 +11,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 mod args;
 
-use args::{BenchArgs, Cli, Command, CompareArgs, RunArgs, ScaleArgs, dir_name};
+use args::{BenchArgs, Cli, Command, CompareArgs, RiskArgs, RunArgs, ScaleArgs, dir_name};
 use optsde::Result;
 use optsde::compare::{self, CompareOptions};
 use optsde::env::checkpoint_every;
 use optsde::experiment::{BackendChoice, Experiment};
+use optsde::regression::risk_cmd::{self, RiskOptions};
 use optsde::scale::{self, ScaleOptions};
 use optsde::spec::{self, Overrides, Study};
 use optsde::{backend, bench, guard, interrupt, output, plan, plot};
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::Scale(args) => scale_cmd(args),
         Command::Plot(args) => plot::replot(&args.dir).map(|files| print_files(&files)),
         Command::Bench(args) => bench_cmd(args),
+        Command::Risk(args) => risk(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -287,6 +289,21 @@ fn scale_cmd(args: ScaleArgs) -> Result<()> {
     report.write(&out_dir)?;
     print!("{}", report.table());
     println!("output      {} (scale.json)", out_dir.display());
+    Ok(())
+}
+
+/// `optsde risk`: validate the file and the options, integrate both risk ODEs, then write
+/// risk.csv and print the report.
+fn risk(args: RiskArgs) -> Result<()> {
+    let exp = match (&args.file, &args.example) {
+        (Some(file), _) => Experiment::load(file, &Overrides::default())?,
+        (None, Some(name)) => spec::example(name, &Overrides::default())?,
+        (None, None) => unreachable!("clap requires FILE or --example"),
+    };
+    let opts = RiskOptions { t_end: args.t_end, points: args.points, ..RiskOptions::default() };
+    let table = risk_cmd::risk_table(&exp, &opts)?;
+    let csv = table.write(&args.out_dir(&exp))?;
+    print!("{}", table.summary(&csv));
     Ok(())
 }
 

@@ -7,9 +7,11 @@
 //! | the spectrum of K and the random target x* | [`data`] |
 //! | the label noise: E ε², the drift factor φ(P) | [`label`] |
 //! | signSGD's and SGD's risk ODEs in t = k/d, their fixed points | [`risk_ode`] |
+//! | `optsde risk`: both curves of an experiment file, `risk.csv`, the report | [`risk_cmd`] |
 
 pub mod data;
 pub mod label;
+pub mod risk_cmd;
 pub mod risk_ode;
 
 pub use label::{LabelNoise, student_gauss_mean};

@@ -30,6 +30,7 @@ mod plots;
 mod provenance;
 mod regression;
 mod resource_guard;
+mod risk_cli;
 mod risk_ode;
 mod rng_stats;
 mod shaders;
