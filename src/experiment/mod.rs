@@ -356,6 +356,12 @@ impl Experiment {
         }
     }
 
+    /// A regression's irreducible risk ½ E ε² (the label noise's variance; the population risk
+    /// is the excess risk P, the kernels' loss, plus this); `None` for other objectives.
+    pub fn irreducible_risk(&self) -> Option<f64> {
+        self.objective.samples_data().then(|| 0.5 * self.noise.std_dev(0).powi(2))
+    }
+
     /// Total optimizer-steps times paths (for progress).
     pub fn path_steps(&self) -> u128 {
         self.run.paths as u128 * self.run.steps as u128

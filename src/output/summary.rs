@@ -80,6 +80,17 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         }
         None => Value::Null,
     };
+    // A regression's loss is its excess risk P; the population risk adds ½ E ε².
+    let mut final_ = final_;
+    if let (Some(floor), Some(rec)) = (exp.irreducible_risk(), last) {
+        let row = MomentRow::of(exp, rec);
+        final_["risk"] = json!({
+            "excess_mean": num(row.loss_mean),
+            "excess_var": num(row.loss_var),
+            "population_mean": num(row.loss_mean + floor),
+            "irreducible": num(floor),
+        });
+    }
     let s = &r.stationary;
     let matrix =
         |m: &Option<Vec<Vec<f64>>>| m.as_ref().map_or(Value::Null, |rows| rows.iter().map(|r| nums(r)).collect());
@@ -102,6 +113,15 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
         },
     });
     add_moments(&mut stationary, s);
+    if let Some(floor) = exp.irreducible_risk() {
+        stationary["risk"] = json!({
+            "excess_mean": num(s.loss_mean),
+            "excess_se": num(s.loss_se),
+            "population_mean": num(s.loss_mean + floor),
+            "population_se": num(s.loss_se),
+            "irreducible": num(floor),
+        });
+    }
     // The covariance matrix (rows), where the run kept it (`[stationary] cov`).
     if s.cov.is_some() {
         stationary["cov"] = matrix(&s.cov);
@@ -126,6 +146,8 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
             "api": r.backend.api,
         },
         "model": exp.model.name.name(),
+        // What the loss columns hold: f, or a regression's excess risk P = ½ rᵀKr.
+        "loss": if exp.irreducible_risk().is_some() { "excess-risk" } else { "objective" },
         "paths": exp.run.paths,
         "steps": exp.run.steps,
         "refine": exp.run.refine,

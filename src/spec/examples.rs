@@ -57,6 +57,16 @@ pub const EXAMPLES: &[(&str, &str, &str)] = &[
         "Adam on the d = 32 Rosenbrock function (a formula), from x0 = 0 to the minimum at x = 1",
         include_str!("../../examples/rosenbrock-32.toml"),
     ),
+    (
+        "signsgd-risk",
+        "one-pass signSGD on least squares, d = 500, power-law data spectrum, t = k/d (compare with `optsde risk`)",
+        include_str!("../../examples/signsgd-risk.toml"),
+    ),
+    (
+        "regression-adam",
+        "Adam on one-pass least squares, d = 32, minibatches of 4: gradient noise that depends on the state",
+        include_str!("../../examples/regression-adam.toml"),
+    ),
 ];
 
 /// Parses and validates the built-in example `name` (see [`EXAMPLES`]), as [`example_noted`]

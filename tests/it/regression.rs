@@ -145,7 +145,7 @@ fn sgd_follows_the_second_moment_recursion(name: &str, e: &mut dyn Engine) {
 per_engine!(sgd_follows_the_second_moment_recursion);
 
 /// The same at d = 256 with one data point per step (the CPU twin; lavapipe compiles kernels of
-/// this size for minutes: README, "Large d"). η = 2e-3 keeps the η² tr(K) K term, which grows
+/// this size for minutes, README "Quick start"). η = 2e-3 keeps the η² tr(K) K term, which grows
 /// with d, below the contraction: k_i from 0.5 to 2, tr K = 320.
 #[test]
 fn sgd_at_d256_follows_the_second_moment_recursion() {

@@ -321,7 +321,7 @@ fn wrong_table_types() {
 
 #[test]
 fn examples_parse_with_dimension_four() {
-    assert_eq!(EXAMPLES.len(), 10);
+    assert_eq!(EXAMPLES.len(), 12);
     // The reference-quadratic examples; dcsgd and heavy-tails are checked below.
     for (name, desc, _) in &EXAMPLES[..3] {
         let e = example(name, &none()).unwrap();
