@@ -302,10 +302,7 @@ impl Experiment {
     fn check_regression(&self) -> Result<()> {
         let kind = self.model.name;
         let c = self.model.compressor;
-        // The models the SGD SDE's kernel runs (`crate::kernel::Kernel::of`): dcsgd-sde with a
-        // compressor of ω = 0 is the DSGD SDE.
-        let exact = c == Compressor::Identity || matches!(c, Compressor::RandK { .. }) && c.omega(self.dim) == 0.0;
-        let sgd_sde = matches!(kind, ModelKind::SgdSde | ModelKind::DsgdSde) || kind == ModelKind::DcsgdSde && exact;
+        let sgd_sde = self.model.is_sgd_sde(self.dim);
         if kind.is_sde() && !sgd_sde {
             let why = if kind.is_sign_sde() {
                 "its drift erf(g / (sqrt(2) sigma)) assumes Gaussian gradient noise of a fixed scale, which \

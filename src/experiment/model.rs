@@ -320,6 +320,21 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
+    /// Whether the model's SDE is the (distributed) SGD SDE in dimension `dim`: `sgd-sde`,
+    /// `dsgd-sde`, and `dcsgd-sde` with a compressor that adds no covariance of its own (not
+    /// bernoulli, not rand-k with k < d). `crate::kernel::Kernel::of` runs these on one kernel.
+    pub fn is_sgd_sde(&self, dim: usize) -> bool {
+        let c = self.compressor;
+        match self.name {
+            ModelKind::SgdSde | ModelKind::DsgdSde => true,
+            ModelKind::DcsgdSde => {
+                !(matches!(c, Compressor::Bernoulli { .. })
+                    || matches!(c, Compressor::RandK { .. }) && c.omega(dim) > 0.0)
+            }
+            _ => false,
+        }
+    }
+
     /// A model with its parameters: `adaptive` exactly for the RMSprop/Adam models, `agents`
     /// 1 unless distributed, a compressor other than the identity only for dcsgd(-sde), and
     /// one with a closed-form covariance for dcsgd-sde.

@@ -113,10 +113,9 @@ impl Kernel {
         let c = exp.model.compressor;
         match exp.model.name {
             ModelKind::Dcsgd if c != Compressor::Identity => Kernel::Dcsgd,
-            ModelKind::DcsgdSde => match c {
+            ModelKind::DcsgdSde if !exp.model.is_sgd_sde(exp.dim) => match c {
                 Compressor::Bernoulli { .. } => Kernel::BernoulliSde,
-                Compressor::RandK { .. } if c.omega(exp.dim) > 0.0 => Kernel::RandkSde,
-                _ => Kernel::SgdSde,
+                _ => Kernel::RandkSde,
             },
             kind => Kernel::of_model(kind),
         }
