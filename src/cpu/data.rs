@@ -6,7 +6,7 @@
 use super::LANES;
 use super::cursor::Cursor;
 use super::inputs::{Inputs, Rows};
-use crate::kernel::coefs::agents;
+use crate::kernel::coefs::{SLOTS, agents};
 use crate::kernel::{Kernel, KernelConsts};
 use crate::math::sign_f32;
 use crate::model::update;
@@ -56,6 +56,26 @@ fn data_gradient<const FMA: bool, const TF: usize>(
     }
 }
 
+/// The model's update of one lane's state slots (x, m, v) given its gradient and variate, kept
+/// only where the lane is `alive`.
+#[inline(always)]
+fn update_lane<const M: u32, const FMA: bool>(
+    state: [&mut f32; 3],
+    g: f32,
+    xi: f32,
+    p: &[f32; SLOTS],
+    tf: [f32; 2],
+    gsq: f32,
+    alive: bool,
+) {
+    let [x, m, v] = state;
+    let (mut x1, mut m1, mut v1) = (*x, *m, *v);
+    update::<M, FMA>(&mut x1, &mut m1, &mut v1, g, xi, p, tf, gsq);
+    if alive {
+        (*x, *m, *v) = (x1, m1, v1);
+    }
+}
+
 /// A discrete model's step on sampled data (`data_step`): each agent's gradient from its own
 /// data points, summed per coordinate (their signs for DSignSGD), then the update with ξ = 0.
 /// `acc`, `ga`, `a`: scratch rows.
@@ -93,11 +113,7 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
                 Kernel::Dsgd => (acc[i][l] * pi[agents::INV_AGENTS], 0.0),
                 _ => (acc[i][l], 0.0),
             };
-            let (mut x1, mut m1, mut v1) = (x[i][l], mm[i][l], vv[i][l]);
-            update::<M, FMA>(&mut x1, &mut m1, &mut v1, g, xi, pi, tf, gsq);
-            if alive[l] {
-                (x[i][l], mm[i][l], vv[i][l]) = (x1, m1, v1);
-            }
+            update_lane::<M, FMA>([&mut x[i][l], &mut mm[i][l], &mut vv[i][l]], g, xi, pi, tf, gsq, alive[l]);
         }
     }
 }
@@ -134,11 +150,7 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
         let pi = &inp.p[i];
         for l in 0..LANES {
             let xi = s[l] * (w[i] * z[l]) + g[i][l] * zp[l];
-            let (mut x1, mut m1, mut v1) = (x[i][l], mm[i][l], vv[i][l]);
-            update::<M, FMA>(&mut x1, &mut m1, &mut v1, g[i][l], xi, pi, tf, gsq);
-            if alive[l] {
-                (x[i][l], mm[i][l], vv[i][l]) = (x1, m1, v1);
-            }
+            update_lane::<M, FMA>([&mut x[i][l], &mut mm[i][l], &mut vv[i][l]], g[i][l], xi, pi, tf, gsq, alive[l]);
         }
     }
 }
