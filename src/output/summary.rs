@@ -66,7 +66,7 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
     let final_ = match last {
         Some(rec) => {
             let row = MomentRow::of(exp, rec);
-            json!({
+            let mut f = json!({
                 "step": row.step,
                 "t": num(row.t),
                 "finite": row.finite,
@@ -76,21 +76,20 @@ pub fn summary_json(exp: &Experiment, r: &RunResult) -> Value {
                 "loss_var": num(row.loss_var),
                 "mean": nums(&row.mean),
                 "var": nums(&row.var),
-            })
+            });
+            // A regression's loss is its excess risk P; the population risk adds ½ E ε².
+            if let Some(floor) = exp.irreducible_risk() {
+                f["risk"] = json!({
+                    "excess_mean": num(row.loss_mean),
+                    "excess_var": num(row.loss_var),
+                    "population_mean": num(row.loss_mean + floor),
+                    "irreducible": num(floor),
+                });
+            }
+            f
         }
         None => Value::Null,
     };
-    // A regression's loss is its excess risk P; the population risk adds ½ E ε².
-    let mut final_ = final_;
-    if let (Some(floor), Some(rec)) = (exp.irreducible_risk(), last) {
-        let row = MomentRow::of(exp, rec);
-        final_["risk"] = json!({
-            "excess_mean": num(row.loss_mean),
-            "excess_var": num(row.loss_var),
-            "population_mean": num(row.loss_mean + floor),
-            "irreducible": num(floor),
-        });
-    }
     let s = &r.stationary;
     let matrix =
         |m: &Option<Vec<Vec<f64>>>| m.as_ref().map_or(Value::Null, |rows| rows.iter().map(|r| nums(r)).collect());
