@@ -207,7 +207,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     if (n >= total || had) {
                         break;
                     }
-                    if (DATA && MODEL != K_SGD_SDE) {
+                    if (DATA && !DATA_SDE) {
                         // A discrete model on sampled data (shared/data.wgsl).
                         if (alive) {
                             data_step(&x, &mm, &vv, &m, time_factors(k, j));
@@ -216,7 +216,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                         var g: array<f32, DIM>;
                         gradient(&x, &m, &g);
                         if (DATA) {
-                            // The SGD SDE's state-dependent diffusion (shared/data.wgsl).
+                            // An SDE's state-dependent diffusion (shared/data.wgsl).
                             data_sde_coords(&g, time_factors(k, j), &x, &mm, &vv, &m);
                         } else if (FAST4) {
                             // Whole random blocks per substep (d x draws a multiple of 4, so every

@@ -1,11 +1,11 @@
 // The data stage of a `linear-regression` objective (docs/regression.md): data a ~ N(0, diag k),
 // labels y = a^T x* + eps with eps = sigma_eps z, drawn from the path's noise stream. The discrete
-// models take the sampled gradient (1/B) sum_b a_b (a_b^T x - y_b) (`data_step`); the SGD SDE
-// takes the exact state-dependent diffusion of Gaussian design (`data_sde_coords`). The
+// models take the sampled gradient (1/B) sum_b a_b (a_b^T x - y_b) (`data_step`); the SDEs take
+// the state-dependent diffusion of Gaussian design, and signHSGD its drift (`data_sde_coords`). The
 // population gradient K r and excess risk are the diagonal quadratic's (objective.wgsl) with
 // h = k, c = x*. The group's words in the objective buffer from o_base: sqrt(k_i) for i < DIM,
 // then sigma_eps, E eps^2 and 1/B. Twin: src/cpu/data.rs. Requires: objective.wgsl,
-// cursor.wgsl (noise_next), model.wgsl (update), and the kernel's `objective`, `o_base`.
+// cursor.wgsl (noise_next), model.wgsl (update), and the kernel's `objective`, `o_base`, `g_zero`.
 
 fn data_sqrt_k(i: u32) -> f32 {
     return objective[o_base + i];
@@ -67,20 +67,58 @@ fn data_step(x: ptr<function, array<f32, DIM>>, ms: ptr<function, array<f32, DIM
     }
 }
 
-// The SGD SDE's substep on sampled data, g = K r: the diffusion sqrt(eta/B) Sigma(r)^{1/2} with
-// Sigma(r) = (r^T K r + E eps^2) K + K r r^T K applied as s sqrt(k_i) z_i + (K r)_i z' with
-// s = sqrt(r^T K r + E eps^2) (z' first, then z_0 .. z_{d-1}); the coefficient sqrt(eta dt / B)
-// (over sqrt N for dsgd-sde) is the model's noise slot.
+// The adaptive SDEs' sigma^2 in V's drift (`update`) on sampled data: the slot's 1/B times
+// diag Sigma(r)_ii, set by `data_sde_coords` before each coordinate's update; unused elsewhere.
+var<private> data_sigma_sq: f32 = 0.0;
+
+// `v` unchanged, but opaque to the shader compiler: an XOR of its bits with the group's run-time
+// zero (as fx_keep in formula_math.wgsl, src/objective/formula/emit.rs says why).
+fn data_keep(v: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(v) ^ g_zero);
+}
+
+// 2/pi, signHSGD's drift factor phi(P) = 2/(pi sqrt(2P + E eps^2)).
+const DATA_TWO_OVER_PI: f32 = 0.63661977236758134;
+
+// An SDE's substep on sampled data, g = K r, s^2 = r^T K r + E eps^2 (= 2P + E eps^2):
+// - the SGD SDE: the diffusion sqrt(eta/B) Sigma(r)^{1/2} with Sigma(r) = s^2 K + K r r^T K applied
+//   as s sqrt(k_i) z_i + (K r)_i z' (z' first, then z_0 .. z_{d-1}); the coefficient
+//   sqrt(eta dt / B) (over sqrt N for dsgd-sde) is the model's noise slot;
+// - signHSGD (SIGN_LIMIT): the drift phi(P) sqrt(k_i) r_i, phi(P) = (2/pi)/s, and the unit
+//   diffusion z_i (0 where s = 0: r = 0 without label noise);
+// - the adaptive SDEs: the diagonal diffusion sqrt(diag Sigma(r)_ii) z_i, diag Sigma(r)_ii =
+//   s^2 k_i + g_i^2, which also multiplies V's sigma^2 slot (`data_sigma_sq`).
 fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<function, array<f32, DIM>>,
                    ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
-    let zp = noise_next(0u);
+    var zp = 0.0;
+    if (MODEL == K_SGD_SDE && !SIGN_LIMIT) {
+        zp = noise_next(0u);
+    }
     var q = 0.0;
     for (var i = 0u; i < DIM; i += 1u) {
         q += (*g)[i] * ((*x)[i] - cf_c(m, i));
     }
-    let s = sqrt(q + objective[o_base + DIM + 1u]);
+    let s2 = q + objective[o_base + DIM + 1u];
+    let s = sqrt(s2);
+    let phi = select(0.0, DATA_TWO_OVER_PI / s, s > 0.0);
     for (var i = 0u; i < DIM; i += 1u) {
-        let xi = s * (data_sqrt_k(i) * noise_next(i)) + (*g)[i] * zp;
-        update(i, (*g)[i], xi, tf, x, ms, vs, m);
+        let z = noise_next(i);
+        if (SIGN_LIMIT) {
+            let drift = phi * (data_sqrt_k(i) * ((*x)[i] - cf_c(m, i)));
+            update(i, drift, z, tf, x, ms, vs, m);
+        } else if (MODEL == K_SGD_SDE) {
+            let xi = s * (data_sqrt_k(i) * z) + (*g)[i] * zp;
+            update(i, (*g)[i], xi, tf, x, ms, vs, m);
+        } else {
+            let v = s2 * cf_h(m, i) + (*g)[i] * (*g)[i];
+            // Opaque to the shader compiler (data_keep): else Mesa's NIR factors g_i^2 out of V's
+            // drift, and the sums round differently from the CPU twin's.
+            if (MODEL == K_RMSPROP_SDE) {
+                data_sigma_sq = data_keep(rmsprop_sde_sigma_sq(m, i) * v);
+            } else {
+                data_sigma_sq = data_keep(adam_sde_sigma_sq(m, i) * v);
+            }
+            update(i, (*g)[i], sqrt(v) * z, tf, x, ms, vs, m);
+        }
     }
 }

@@ -2,7 +2,7 @@
 // (src/kernel/mod.rs Kernel says which models run on which): one coordinate's update given its
 // gradient and noise (`update`), the agents' aggregate, the compressors, and the steps of their
 // own that K_DCSGD and K_RANDK_SDE take. Twin: src/model/. Requires: math.wgsl, tdist.wgsl,
-// coefs.wgsl (the named accessors), cursor.wgsl (noise_next, comp_next), and the kernel's
+// coefs.wgsl (the named accessors), cursor.wgsl (noise_next, comp_next), data.wgsl (data_sigma_sq), and the kernel's
 // `coef`, `g_base`, `u_gsq`, `spec_fail`.
 
 // One agent's variate added to a coordinate's aggregate: the variate itself for the one-draw
@@ -107,7 +107,9 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         (*xs)[i] = x - adam_eta(m, i) * (mm * tf.x) / (sqrt(max(v, 0.0) * tf.y) + adam_eps(m, i)) - adam_eta_decay(m, i) * x;
     } else if (MODEL == K_RMSPROP_SDE) {
         // V first; u_gsq = params.gsq = 1 (P1) or 0 (P7).
-        let v = (*vs)[i] + rmsprop_sde_rho_dt(m, i) * (u_gsq * g * g + rmsprop_sde_sigma_sq(m, i) - (*vs)[i]);
+        // On sampled data sigma^2 is state-dependent: data_sigma_sq (data.wgsl).
+        let s2 = select(rmsprop_sde_sigma_sq(m, i), data_sigma_sq, DATA);
+        let v = (*vs)[i] + rmsprop_sde_rho_dt(m, i) * (u_gsq * g * g + s2 - (*vs)[i]);
         (*vs)[i] = v;
         let pp = sqrt(max(v, 0.0)) + rmsprop_sde_eps(m, i);
         (*xs)[i] = x - (rmsprop_sde_dt(m, i) * g + rmsprop_sde_noise(m, i) * xi) / pp - rmsprop_sde_decay_dt(m, i) * x;
@@ -122,7 +124,8 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
         (*xs)[i] = x - bernoulli_sde_dt(m, i) * g + sqrt(bernoulli_sde_base_var(m, i) + bernoulli_sde_grad_var(m, i) * (g * g)) * xi;
     } else {
         // K_ADAM_SDE: V first, then X with M_n, then M.
-        let v = (*vs)[i] + adam_sde_rho2_dt(m, i) * (u_gsq * g * g + adam_sde_sigma_sq(m, i) - (*vs)[i]);
+        let s2 = select(adam_sde_sigma_sq(m, i), data_sigma_sq, DATA);
+        let v = (*vs)[i] + adam_sde_rho2_dt(m, i) * (u_gsq * g * g + s2 - (*vs)[i]);
         (*vs)[i] = v;
         let pp = sqrt(max(v, 0.0)) + adam_sde_eps(m, i) * tf.y;
         let mo = (*ms)[i];

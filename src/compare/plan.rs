@@ -13,6 +13,7 @@ pub fn family(kind: ModelKind) -> Option<(ModelKind, &'static [ModelKind])> {
     Some(match kind {
         M::Sgd | M::SgdSde => (M::Sgd, &[M::SgdSde]),
         M::Signsgd | M::SignsgdSde => (M::Signsgd, &[M::SignsgdSde]),
+        M::Signhsgd => (M::Signsgd, &[M::Signhsgd]),
         M::Rmsprop | M::RmspropSde | M::RmspropMalladiSde => (M::Rmsprop, &[M::RmspropSde, M::RmspropMalladiSde]),
         M::Adam | M::AdamSde | M::AdamMalladiSde => (M::Adam, &[M::AdamSde, M::AdamMalladiSde]),
         M::Dsgd | M::DsgdSde => (M::Dsgd, &[M::DsgdSde]),
@@ -99,11 +100,15 @@ pub fn plan_compare(exp: &Experiment, opts: &CompareOptions) -> Result<ComparePl
         return Err(Error::invalid("--refine", 0, "must be an integer >= 1 (EM substeps per optimizer step)"));
     }
     let kind = exp.model.name;
-    let Some((optimizer, all_sdes)) = family(kind) else {
+    // On sampled data signSGD's SDE is signHSGD (the sign SDE's erf needs a fixed noise law).
+    let family_kind =
+        if kind == ModelKind::Signsgd && exp.objective.samples_data() { ModelKind::Signhsgd } else { kind };
+    let Some((optimizer, all_sdes)) = family(family_kind) else {
         return Err(Error::invalid(
             "model.name",
             format!("\"{}\"", kind.name()),
-            "has no optimizer/SDE pair that compare knows (sgd, signsgd, rmsprop, adam, dsgd, dsignsgd, dcsgd and their SDEs)",
+            "has no optimizer/SDE pair that compare knows (sgd, signsgd, rmsprop, adam, dsgd, dsignsgd, dcsgd and their SDEs, \
+             signhsgd)",
         ));
     };
     let mut notes = Vec::new();

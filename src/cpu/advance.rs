@@ -284,7 +284,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let mut acc = vec![[0.0f32; LANES]; if kernel == Kernel::Dcsgd { dim } else { 0 }];
     // A discrete model on sampled data: the agents' sum, one agent's gradient, a data point.
     let data = k.objective.samples_data();
-    let discrete_data = data && kernel != Kernel::SgdSde;
+    let discrete_data = data && !k.model.is_sde();
     let mut data_rows = vec![vec![[0.0f32; LANES]; if discrete_data { dim } else { 0 }]; 3];
     let mut s1 = vec![[0.0f32; LANES]; dim + 1];
     let mut s2 = vec![[0.0f32; LANES]; dim];

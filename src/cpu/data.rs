@@ -1,12 +1,15 @@
 //! The data stage of a `linear-regression` objective for a block of lanes: twin of
 //! `shaders/shared/data.wgsl` (same variates in the same order, same operations). The discrete
-//! models' step on sampled gradients ([`data_step`]) and the SGD SDE's state-dependent
-//! diffusion ([`data_sde_coords`]). The group's objective words: √k_i, then σ_ε, E ε², 1/B.
+//! models' step on sampled gradients ([`data_step`]) and the SDEs' state-dependent diffusions
+//! and signHSGD's drift ([`data_sde_coords`]). The group's objective words: √k_i, then σ_ε, E ε², 1/B.
+
+use std::f32::consts::FRAC_2_PI;
 
 use super::LANES;
 use super::cursor::Cursor;
 use super::inputs::{Inputs, Rows};
-use crate::kernel::coefs::{SLOTS, agents};
+
+use crate::kernel::coefs::{SLOTS, adam_sde, agents, rmsprop_sde};
 use crate::kernel::{Kernel, KernelConsts};
 use crate::math::sign_f32;
 use crate::model::update;
@@ -118,8 +121,10 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
     }
 }
 
-/// The SGD SDE's substep on sampled data (`data_sde_coords`), `g` = K r: z′ first, s =
-/// √(rᵀKr + E ε²), then coordinate i's variate s √k_i z_i + g_i z′ into the SDE's update.
+/// An SDE's substep on sampled data (`data_sde_coords`), `g` = K r, s² = rᵀKr + E ε²: the SGD
+/// SDE's z′ first, then per coordinate its variate s √k_i z_i + g_i z′; signHSGD's drift
+/// φ(P) √k_i r_i with φ = (2/π)/s and unit diffusion z_i; the adaptive SDEs' diagonal diffusion
+/// √v z_i with v = s² k_i + g_i², which also multiplies V's σ² slot.
 #[inline(always)]
 pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     k: &KernelConsts,
@@ -133,24 +138,44 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     g: &Rows,
     alive: &[bool; LANES],
 ) {
+    let kernel = const { Kernel::from_id(M) };
     let (dim, w) = (k.dim, inp.objective);
-    let zp = noise.variate(&inp.coef[0]);
+    let sign_limit = k.sign_limit();
+    let zp = if kernel == Kernel::SgdSde && !sign_limit { noise.variate(&inp.coef[0]) } else { [0.0; LANES] };
     let mut q = [0.0f32; LANES];
     for i in 0..dim {
         for l in 0..LANES {
             q[l] += g[i][l] * (x[i][l] - inp.c[i]);
         }
     }
-    let mut s = [0.0f32; LANES];
+    let (mut s2, mut s, mut phi) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
     for l in 0..LANES {
-        s[l] = (q[l] + w[dim + 1]).sqrt();
+        s2[l] = q[l] + w[dim + 1];
+        s[l] = s2[l].sqrt();
+        phi[l] = if s[l] > 0.0 { FRAC_2_PI / s[l] } else { 0.0 };
     }
+    let sigma_sq_slot = match kernel {
+        Kernel::RmspropSde => rmsprop_sde::SIGMA_SQ,
+        Kernel::AdamSde => adam_sde::SIGMA_SQ,
+        _ => 0,
+    };
     for i in 0..dim {
         let z = noise.variate(&inp.coef[i]);
         let pi = &inp.p[i];
         for l in 0..LANES {
-            let xi = s[l] * (w[i] * z[l]) + g[i][l] * zp[l];
-            update_lane::<M, FMA>([&mut x[i][l], &mut mm[i][l], &mut vv[i][l]], g[i][l], xi, pi, tf, gsq, alive[l]);
+            let state = [&mut x[i][l], &mut mm[i][l], &mut vv[i][l]];
+            if sign_limit {
+                let drift = phi[l] * (w[i] * (*state[0] - inp.c[i]));
+                update_lane::<M, FMA>(state, drift, z[l], pi, tf, gsq, alive[l]);
+            } else if kernel == Kernel::SgdSde {
+                let xi = s[l] * (w[i] * z[l]) + g[i][l] * zp[l];
+                update_lane::<M, FMA>(state, g[i][l], xi, pi, tf, gsq, alive[l]);
+            } else {
+                let v = s2[l] * inp.h[i] + g[i][l] * g[i][l];
+                let mut p = *pi;
+                p[sigma_sq_slot] *= v;
+                update_lane::<M, FMA>(state, g[i][l], v.sqrt() * z[l], &p, tf, gsq, alive[l]);
+            }
         }
     }
 }

@@ -244,6 +244,17 @@ impl Experiment {
         self.model.compressor.check(d)?;
         if self.objective.samples_data() {
             self.check_regression()?;
+        } else if kind == ModelKind::Signhsgd {
+            return Err(Error::invalid(
+                "model.name",
+                kind.name(),
+                format!(
+                    "needs objective linear-regression: signHSGD is the limit of signSGD on one-pass least squares \
+                     (docs/regression.md), its drift phi(P) K^(1/2) r is that problem's; objective {} has no data \
+                     (simulate signsgd or signsgd-sde on it)",
+                    self.objective.name()
+                ),
+            ));
         }
 
         self.run.check()?;
@@ -296,21 +307,27 @@ impl Experiment {
     }
 
     /// What a `linear-regression` objective needs of the model and the noise: a model whose
-    /// update takes a sampled gradient (every discrete optimizer) or whose SDE is driven by the
+    /// update takes a sampled gradient (every discrete optimizer), whose SDE is driven by the
     /// gradient covariance alone (the SGD SDEs, with the state-dependent covariance of Gaussian
-    /// design), and one label-noise law for every sample (`[noise]`: one σ).
+    /// design; the adaptive SDEs, with its diagonal), or signHSGD (one sample per step); and one
+    /// label-noise law for every sample (`[noise]`: one σ).
     fn check_regression(&self) -> Result<()> {
         let kind = self.model.name;
         let c = self.model.compressor;
-        let sgd_sde = self.model.is_sgd_sde(self.dim);
-        if kind.is_sde() && !sgd_sde {
+        let runs = !kind.is_sde()
+            || self.model.is_sgd_sde(self.dim)
+            || kind == ModelKind::Signhsgd
+            || self.model.adaptive.is_some();
+        if !runs {
             let why = if kind.is_sign_sde() {
                 "its drift erf(g / (sqrt(2) sigma)) assumes Gaussian gradient noise of a fixed scale, which \
-                 sampled data does not have; simulate the discrete signsgd (with eta/d, the paper's algorithm) \
-                 and compare it with the risk ODE of `optsde risk`"
+                 sampled data does not have; simulate signhsgd (the high-dimensional limit SDE of signSGD on \
+                 this objective), the discrete signsgd (with eta/d, the paper's algorithm), or the risk ODE of \
+                 `optsde risk`"
             } else {
-                "its state-dependent diffusion on sampled data is not built yet; the discrete optimizers and \
-                 sgd-sde, dsgd-sde and dcsgd-sde (identity) run on this objective"
+                "the state-dependent covariance of a compressor other than the identity (or rand-k with k = d) \
+                 on sampled data is not built yet; the discrete optimizers and the SGD, adaptive and signHSGD \
+                 SDEs run on this objective"
             };
             return Err(Error::invalid(
                 "model.name",
@@ -323,6 +340,16 @@ impl Experiment {
                 "compressor.name",
                 self.model.compressor.name(),
                 "is not supported yet on objective linear-regression (dcsgd with the identity, i.e. dsgd, is)",
+            ));
+        }
+        if let (ModelKind::Signhsgd, Objective::LinearRegression { batch, .. }) = (kind, &self.objective)
+            && *batch != 1
+        {
+            return Err(Error::invalid(
+                "objective.batch",
+                batch,
+                "must be 1 for signhsgd: its drift phi(P) = 2/(pi sqrt(2P + E eps^2)) is the sign of one sample's \
+                 gradient (a minibatch mean has another law); simulate the discrete signsgd with this batch",
             ));
         }
         let scales = self.noise.scales();

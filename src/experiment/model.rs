@@ -45,11 +45,14 @@ pub enum ModelKind {
     Dcsgd,
     /// Its SDE with the exact compressor covariance, docs/compressed.md.
     DcsgdSde,
+    /// signHSGD, the high-dimensional limit SDE of signSGD on one-pass least squares
+    /// (objective `linear-regression` only), docs/regression.md.
+    Signhsgd,
 }
 
 impl ModelKind {
     /// All models.
-    pub const ALL: [ModelKind; 16] = [
+    pub const ALL: [ModelKind; 17] = [
         Self::SgdSde,
         Self::Sgd,
         Self::SignsgdSde,
@@ -66,6 +69,7 @@ impl ModelKind {
         Self::DsignsgdSde,
         Self::Dcsgd,
         Self::DcsgdSde,
+        Self::Signhsgd,
     ];
 
     /// The name used in experiment files.
@@ -87,6 +91,7 @@ impl ModelKind {
             Self::DsignsgdSde => "dsignsgd-sde",
             Self::Dcsgd => "dcsgd",
             Self::DcsgdSde => "dcsgd-sde",
+            Self::Signhsgd => "signhsgd",
         }
     }
 
@@ -101,6 +106,7 @@ impl ModelKind {
                 | Self::DsgdSde
                 | Self::DsignsgdSde
                 | Self::DcsgdSde
+                | Self::Signhsgd
         ) || self.is_malladi()
     }
 

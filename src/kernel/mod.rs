@@ -27,7 +27,8 @@ const _: () = assert!((CROSS_TILE + 3) * WG * 4 <= 16384, "the workgroup memory 
 #[repr(u32)]
 pub enum Kernel {
     /// Euler–Maruyama step of the SGD SDE: `sgd-sde`, and `dsgd-sde` and `dcsgd-sde` with ω = 0,
-    /// whose noise is scaled by 1/√N.
+    /// whose noise is scaled by 1/√N; and `signhsgd`, whose drift the data stage computes
+    /// ([`KernelConsts::sign_limit`]).
     SgdSde = 0,
     /// Discrete SGD.
     Sgd = 1,
@@ -124,7 +125,7 @@ impl Kernel {
     /// The kernel of a model with the identity compressor (see [`Kernel::of`]).
     pub fn of_model(kind: ModelKind) -> Kernel {
         match kind {
-            ModelKind::SgdSde | ModelKind::DsgdSde | ModelKind::DcsgdSde => Kernel::SgdSde,
+            ModelKind::SgdSde | ModelKind::DsgdSde | ModelKind::DcsgdSde | ModelKind::Signhsgd => Kernel::SgdSde,
             ModelKind::Sgd => Kernel::Sgd,
             ModelKind::SignsgdSde | ModelKind::DsignsgdSde => Kernel::SignsgdSde,
             ModelKind::Signsgd => Kernel::Signsgd,
@@ -340,19 +341,28 @@ impl KernelConsts {
         shape && !self.tnoise && !self.kernel.has_own_step() && !self.objective.samples_data()
     }
 
+    /// The SGD SDE kernel runs signHSGD (`signhsgd`): on sampled data its drift is
+    /// φ(P) √k_i r_i, which the data stage computes, and its diffusion is isotropic.
+    pub fn sign_limit(&self) -> bool {
+        self.model == ModelKind::Signhsgd
+    }
+
     /// Noise variates each path takes per substep: one per coordinate and draw; on sampled
     /// data, d + 1 per data point (the design a, then the label noise) for the discrete models'
-    /// draws × batch points, and 1 + d for the SGD SDE's state-dependent diffusion (z′, then z).
+    /// draws × batch points, 1 + d for the SGD SDE's state-dependent diffusion (z′, then z) and
+    /// d for signHSGD and the adaptive SDEs (their diffusions are diagonal).
     /// Segment j starts at variate k_begin · refine · this (`crate::plan::params_for`).
     pub fn variates_per_substep(&self) -> u64 {
         let d = self.dim as u64;
         if !self.objective.samples_data() {
             return d * u64::from(self.draws);
         }
-        if self.kernel == Kernel::SgdSde {
+        if !self.model.is_sde() {
+            u64::from(self.draws) * u64::from(self.objective.batch()) * (d + 1)
+        } else if self.kernel == Kernel::SgdSde && !self.sign_limit() {
             d + 1
         } else {
-            u64::from(self.draws) * u64::from(self.objective.batch()) * (d + 1)
+            d
         }
     }
 

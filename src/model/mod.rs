@@ -39,6 +39,8 @@ pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; SLOTS] {
     let n = exp.model.agents;
     match (exp.model.name, &exp.model.adaptive) {
         (ModelKind::SgdSde, _) => sgd::sde_coefs(eta, dt, std),
+        // signHSGD's diffusion √η dW in t = kη (docs/regression.md): unit variance per coordinate.
+        (ModelKind::Signhsgd, _) => sgd::sde_coefs(eta, dt, 1.0),
         (ModelKind::Sgd, _) => sgd::discrete_coefs(eta, scale),
         (ModelKind::SignsgdSde, _) => signsgd::sde_coefs(eta, dt, scale, student),
         (ModelKind::Signsgd, _) => signsgd::discrete_coefs(eta, scale),

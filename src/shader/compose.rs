@@ -131,6 +131,12 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
             Bool(k.objective.samples_data()),
         ),
         i(
+            "DATA_SDE",
+            "An SDE on sampled data: data.wgsl's data_sde_coords gives its diffusion.",
+            Bool(k.objective.samples_data() && k.model.is_sde()),
+        ),
+        i("SIGN_LIMIT", "The SGD SDE kernel runs signHSGD's drift (KernelConsts::sign_limit).", Bool(k.sign_limit())),
+        i(
             "DATA_BATCH",
             "Data points per step and agent (crate::objective::Stage::batch).",
             U32(u64::from(k.objective.batch())),

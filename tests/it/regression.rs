@@ -1,7 +1,8 @@
 //! The `linear-regression` objective (docs/regression.md): one-pass least squares on Gaussian
-//! data, its sampled gradients and the SGD SDE's state-dependent diffusion, on both backends.
-//! Oracles: the exact linear recursions of E[r rᵀ] for SGD and for the SDE's Euler–Maruyama
-//! chain, and signSGD's risk ODE (spec §10.4's case) at d = 300.
+//! data, its sampled gradients, the SDEs' state-dependent diffusions and signHSGD, on both
+//! backends. Oracles: the exact linear recursions of E[r rᵀ] for SGD and for the SDE's
+//! Euler–Maruyama chain, the adaptive SDEs' exact first step, and the risk ODE (spec §10.4's
+//! case) at d = 300 for signSGD and signHSGD.
 
 use crate::backends::compare_states;
 use crate::common;
@@ -14,7 +15,7 @@ use optsde::regression::{LabelNoise, RiskProblem, sign_fixed_point, sign_risk};
 use optsde::spec::{Experiment, Objective};
 
 /// The models that run on sampled data, with the [model] lines they need.
-const MODELS: [(&str, &str); 10] = [
+const MODELS: [(&str, &str); 13] = [
     ("sgd", ""),
     ("signsgd", ""),
     ("rmsprop", "beta = 0.9"),
@@ -25,6 +26,9 @@ const MODELS: [(&str, &str); 10] = [
     ("sgd-sde", ""),
     ("dsgd-sde", "agents = 3"),
     ("dcsgd-sde", "agents = 3\n[compressor]\nname = 'identity'"),
+    ("rmsprop-sde", "beta = 0.9"),
+    ("adam-sde", "beta2 = 0.99"),
+    ("signhsgd", ""),
 ];
 
 /// A regression experiment: `model` with `extra` [model] lines, data covariance diag `k`
@@ -50,7 +54,7 @@ fn every_model_agrees_on_sampled_data() {
             extra,
             0.02,
             "[0.5, 1.0, 1.5, 2.0]",
-            2,
+            if model == "signhsgd" { 1 } else { 2 },
             0.5,
             &format!("paths = 1000\nsteps = 100\nrefine = {refine}"),
         );
@@ -182,11 +186,12 @@ per_engine!(sgd_sde_follows_its_em_recursion);
 
 /// Spec §10.4's case at d = 300: K = diag(linspace(0.2, 2, 300)), σ_ε = 0.5, θ₀ = 0, and the
 /// target 1/√d in every coordinate (the expected squared projections of θ* ~ N(0, I/d), so that
-/// P₀ = 0.55 exactly as in the ODE). Discrete one-pass signSGD with step η/d, η = 0.5.
-fn sign_case(steps: u64, every: u64, paths: u64) -> Experiment {
+/// P₀ = 0.55 exactly as in the ODE). `model`: the discrete one-pass signSGD with step η/d,
+/// η = 0.5, or signHSGD at the same η/d (one EM substep per step).
+fn sign_case(model: &str, steps: u64, every: u64, paths: u64) -> Experiment {
     let d = 300;
     exp(&format!(
-        "[model]\nname = 'signsgd'\neta = {}\n[objective]\nname = 'linear-regression'\nspectrum = {{ linear = [0.2, 2.0] }}\n\
+        "[model]\nname = '{model}'\neta = {}\n[objective]\nname = 'linear-regression'\nspectrum = {{ linear = [0.2, 2.0] }}\n\
          dim = {d}\ntarget = {}\n[noise]\nname = 'gaussian'\nsigma = 0.5\n[run]\npaths = {paths}\nsteps = {steps}\n\
          [record]\nevery = {every}\n[stationary]\nstart = {}\nevery = 30\n",
         0.5 / d as f64,
@@ -213,7 +218,7 @@ fn sign_problem(x: &Experiment) -> RiskProblem {
 /// measured on 512 paths with SE ≈ 9e-4). Allowed: 4 SE plus a finite-d allowance of 0.5% of P.
 #[test]
 fn signsgd_at_d300_follows_the_risk_ode() {
-    let x = sign_case(2400, 300, 512);
+    let x = sign_case("signsgd", 2400, 300, 512);
     let times = [1.0, 2.0, 4.0, 8.0];
     let ode = sign_risk(&sign_problem(&x), &times, 1e-3);
     let r = run(&x, &mut CpuEngine::new()).unwrap();
@@ -233,13 +238,91 @@ fn signsgd_at_d300_follows_the_risk_ode() {
 /// (the ODE's own P(15) is within 1e-4 of P∞; measured at d = 300: 0.14769, 0.6% above P∞).
 #[test]
 fn signsgd_settles_at_the_fixed_point() {
-    let x = sign_case(9000, 1500, 1024);
+    let x = sign_case("signsgd", 9000, 1500, 1024);
     let p_inf = sign_fixed_point(&sign_problem(&x));
     assert!((p_inf - 0.14682).abs() < 5e-6);
     let r = run(&x, &mut CpuEngine::new()).unwrap();
     let st = &r.stationary;
     Tolerance::se(Z::ONE, st.loss_se).bias(1e-2 * p_inf).assert("signsgd stationary E P", st.loss_mean, p_inf);
 }
+
+/// signHSGD at d = 300 on spec §10.4's case against the same risk ODE at t = 1, 2, 4, 8 (the CPU
+/// twin, 1024 paths), and its stationary window t ∈ [15, 30] against P∞ = 0.14682. The ODE is
+/// the SDE's mean with φ(P) evaluated at E P, exact as d → ∞; at d = 300 P's spread shifts the
+/// mean. Measured (seed 0): 0.38309, 0.27966, 0.18683, 0.15103 against the ODE's 0.38276,
+/// 0.27921, 0.18602, 0.15050 (gaps 0.1–0.4% of P, 0.4–1.3 SE), and a stationary 0.14721, 0.26%
+/// above P∞ (3 SE: a finite-d gap smaller than discrete signSGD's 0.6%). Allowed: 4 SE plus 0.5%
+/// (curve) and 1% (fixed point) of P.
+#[test]
+fn signhsgd_at_d300_follows_the_risk_ode() {
+    let x = sign_case("signhsgd", 2400, 300, 1024);
+    let times = [1.0, 2.0, 4.0, 8.0];
+    let ode = sign_risk(&sign_problem(&x), &times, 1e-3);
+    let r = run(&x, &mut CpuEngine::new()).unwrap();
+    for (t, p) in times.iter().zip(&ode.risk) {
+        let step = (t * 300.0) as u64;
+        let rec = r.records.iter().find(|rec| rec.step == step).expect("a record at t");
+        let m = &rec.q[300];
+        let se = (m.var() / m.n).sqrt();
+        Tolerance::se(Z::ONE, se).bias(5e-3 * p).assert(&format!("signhsgd d=300 E P at t = {t}"), m.mean, *p);
+    }
+    let long = sign_case("signhsgd", 9000, 1500, 1024);
+    let p_inf = sign_fixed_point(&sign_problem(&long));
+    let st = run(&long, &mut CpuEngine::new()).unwrap().stationary;
+    Tolerance::se(Z::ONE, st.loss_se).bias(1e-2 * p_inf).assert("signhsgd stationary E P", st.loss_mean, p_inf);
+}
+
+/// The adaptive SDEs' first Euler–Maruyama substep from V = M = 0 (refine 1, Δt = η) on sampled
+/// data: X₁ = x₀ − (drift + c √v_i z)/P with v_i = diag Σ(r₀)_ii = (rᵀKr + Eε²) k_i + (k_i r_i)²,
+/// V₁ = ρΔt (g² + v_i) and P = √V₁ + ε(√ι₂): X₁ is Gaussian with a mean and a variance in
+/// closed form (docs/regression.md; the records are of x, from x₀ = 0). Both per coordinate within [`Z::MANY`] SE over 16384 paths
+/// (the variance's SE is var √(2/n)). The start r₀ = (−1, 2) makes (k_i r_i)² most of v in the
+/// second coordinate, so a diffusion without it, or V's σ² without the state's factor, fails.
+fn adaptive_sdes_take_the_diagonal_covariance(name: &str, e: &mut dyn Engine) {
+    let (k, r0, sigma, eta) = ([0.5, 2.0], [-1.0, 2.0], 0.5, 0.05);
+    let s2: f64 = k.iter().zip(&r0).map(|(k, r)| k * r * r).sum::<f64>() + sigma * sigma;
+    for (model, extra) in
+        [("rmsprop-sde", "beta = 0.9\neps = 1e-3"), ("adam-sde", "beta1 = 0.8\nbeta2 = 0.95\neps = 1e-3")]
+    {
+        let x = exp(&format!(
+            "[model]\nname = '{model}'\neta = {eta}\n{extra}\n[objective]\nname = 'linear-regression'\nk = [0.5, 2.0]\n\
+             target = [1.0, -2.0]\n[noise]\nname = 'gaussian'\nsigma = {sigma}\n[init]\nx0 = 0.0\n[run]\npaths = 16384\n\
+             steps = 1\nrefine = 1\n[record]\nevery = 1"
+        ));
+        let rec = run(&x, e).unwrap().records.into_iter().find(|r| r.step == 1).expect("the record of step 1");
+        for i in 0..2 {
+            let g = k[i] * r0[i];
+            let v = s2 * k[i] + g * g;
+            let (mean, sd) = if model == "rmsprop-sde" {
+                let p = (0.1 * (g * g + v)).sqrt() + 1e-3;
+                (r0[i] - eta * g / p, eta * v.sqrt() / p)
+            } else {
+                // ι_j = 1 − e^{−(1 − β_j)}, time factors √ι₂/ι₁ and √ι₂; the consistent correction
+                // (1 − β₁)(g − M) in the drift and its companion (1 − β₁)√(ηΔt) √v z.
+                let (i1, i2) = (-(-0.2f64).exp_m1(), -(-0.05f64).exp_m1());
+                let tf = i2.sqrt() / i1;
+                let p = (0.05 * (g * g + v)).sqrt() + 1e-3 * i2.sqrt();
+                (r0[i] - tf * eta * 0.2 * g / p, tf * 0.2 * eta * v.sqrt() / p)
+            };
+            // The records hold x = r + x* (x₀ = 0).
+            let mean = mean - r0[i];
+            let m = &rec.q[i];
+            let what = format!("{name} {model} step 1 coordinate {i}");
+            Tolerance::se(Z::MANY, (m.var() / m.n).sqrt()).bias(1e-6 * mean.abs()).assert(
+                &format!("{what} mean"),
+                m.mean,
+                mean,
+            );
+            let var = sd * sd;
+            Tolerance::se(Z::MANY, var * (2.0 / m.n).sqrt()).bias(1e-5 * var).assert(
+                &format!("{what} variance"),
+                m.var(),
+                var,
+            );
+        }
+    }
+}
+per_engine!(adaptive_sdes_take_the_diagonal_covariance);
 
 /// Bad input, each refused naming its field before anything runs.
 #[test]
@@ -257,7 +340,7 @@ fn bad_regressions_are_refused_with_the_field() {
         )
     };
     let gauss = "name = 'gaussian'\nsigma = 0.5";
-    let cases: [(&str, &str, &str, &str); 11] = [
+    let cases: [(&str, &str, &str, &str); 12] = [
         ("k = [1.0, 0.0]", "sgd'", gauss, "objective.k[1]"),
         ("k = [1.0, -2.0]", "sgd'", gauss, "objective.k[1]"),
         ("spectrum = { linear = [0.2, 2.0] }", "sgd'", gauss, "objective.dim"),
@@ -265,7 +348,8 @@ fn bad_regressions_are_refused_with_the_field() {
         ("k = [1.0, 2.0]\ntarget = [1.0, 2.0, 3.0]", "sgd'", gauss, "objective.target"),
         ("k = [1.0, 2.0]\nbatch = 0", "sgd'", gauss, "objective.batch"),
         ("k = [1.0, 2.0]", "signsgd-sde'", gauss, "model.name"),
-        ("k = [1.0, 2.0]", "adam-sde'", gauss, "model.name"),
+        ("k = [1.0, 2.0]", "dcsgd-sde'\nagents = 2\n[compressor]\nname = 'bernoulli'\np = 0.5", gauss, "model.name"),
+        ("k = [1.0, 2.0]\nbatch = 2", "signhsgd'", gauss, "objective.batch"),
         ("k = [1.0, 2.0]", "sgd'", "name = 'gaussian'\nsigma = [0.5, 1.0]", "noise.sigma"),
         ("k = [1.0, 2.0]", "sgd'", "name = 'student-t'\nnu = 3.0\nscale = 1.0", "noise.name"),
         ("k = [1.0, 2.0]", "dcsgd'\nagents = 2\n[compressor]\nname = 'natural'", gauss, "compressor.name"),
@@ -275,7 +359,14 @@ fn bad_regressions_are_refused_with_the_field() {
         assert!(err.contains(field), "{objective} ({model}): {err:?} does not name {field}");
     }
     let err = base("k = [1.0, 2.0]", "signsgd-sde'", gauss).unwrap_err().to_string();
-    assert!(err.contains("signsgd") && err.contains("risk"), "points to the discrete model and the ODE: {err}");
+    assert!(
+        err.contains("signhsgd") && err.contains("signsgd") && err.contains("risk"),
+        "points to signHSGD, the discrete model and the ODE: {err}"
+    );
+    let quad = "[model]\nname = 'signhsgd'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = [1.0]\n[noise]\nname = 'gaussian'\n\
+                sigma = 0.5\n[run]\npaths = 64\nsteps = 10\n";
+    let err = Experiment::from_str(quad, "toml", "q.toml", "q", &Default::default()).unwrap_err().to_string();
+    assert!(err.contains("model.name") && err.contains("linear-regression"), "{err}");
 }
 
 /// The file `optsde run` writes back (experiment.toml) reads to the same experiment: k and the
@@ -320,4 +411,25 @@ fn records_can_count_time_in_data_points_per_dimension() {
     let t_at_8: Vec<&str> = csv.lines().filter(|l| l.starts_with("8,")).collect();
     assert_eq!(t_at_8.len(), 1);
     assert!(t_at_8[0].starts_with("8,2e0,"), "t = 8/4: {}", t_at_8[0]);
+}
+
+/// `optsde compare` on a signSGD regression file puts signHSGD beside it (the sign SDE is refused
+/// on sampled data), and both run.
+#[test]
+fn compare_pairs_signsgd_with_signhsgd_on_data() {
+    let x = regression(
+        "signsgd",
+        "",
+        0.01,
+        "[0.5, 1.0, 1.5, 2.0, 0.5, 1.0, 1.5, 2.0]",
+        1,
+        0.5,
+        "paths = 512\nsteps = 200\n[record]\nevery = 50",
+    );
+    let plan = optsde::compare::plan_compare(&x, &Default::default()).unwrap();
+    assert_eq!(plan.optimizer.name(), "signsgd");
+    assert_eq!(plan.sdes.iter().map(|k| k.name()).collect::<Vec<_>>(), ["signhsgd"]);
+    let r = optsde::compare::compare(&plan, &mut CpuEngine::new(), &mut |_| {}).unwrap();
+    assert_eq!(r.points[0].sdes.len(), 1);
+    assert!(r.table().contains("signhsgd"), "{}", r.table());
 }
