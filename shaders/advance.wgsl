@@ -210,7 +210,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     if (DATA && !DATA_SDE) {
                         // A discrete model on sampled data (shared/data.wgsl).
                         if (alive) {
-                            data_step(&x, &mm, &vv, &m, time_factors(k, j));
+                            data_step(&x, &mm, &vv, &m, time_factors(k, j), k);
                         }
                     } else if (alive) {
                         var g: array<f32, DIM>;

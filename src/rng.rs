@@ -43,6 +43,11 @@ pub const STREAM_BASIS: u32 = 2;
 /// Stream of the host's draw of a regression target x* ~ N(0, I/d) (`target = { seed = s }`,
 /// `crate::regression::data::draw_target`), keyed by that seed.
 pub const STREAM_TARGET: u32 = 3;
+/// Stream of a regression's Student-t label noise (`linear-regression` with `[noise]
+/// student-t`, shaders/shared/data.wgsl): one Threefry block per label, counter (optimizer
+/// step, agent · B + point), so that a label depends on its step and not on where a segment
+/// starts; its words x, y, z make the variate as the noise stream's Student-t sampler does.
+pub const STREAM_LABEL: u32 = 4;
 
 const ROT: [[u32; 2]; 8] = [[10, 26], [11, 21], [13, 27], [23, 5], [6, 20], [17, 11], [25, 10], [18, 20]];
 const PARITY: u32 = 0x1BD1_1BDA;

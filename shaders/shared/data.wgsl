@@ -4,16 +4,25 @@
 // the state-dependent diffusion of Gaussian design, and signHSGD its drift (`data_sde_coords`). The
 // population gradient K r and excess risk are the diagonal quadratic's (objective.wgsl) with
 // h = k, c = x*. The group's words in the objective buffer from o_base: sqrt(k_i) for i < DIM,
-// then sigma_eps, E eps^2 and 1/B. Twin: src/cpu/data.rs. Requires: objective.wgsl,
+// then the label scale (sigma_eps, or the Student-t scale s), E eps^2 and 1/B. Twin: src/cpu/data.rs. Requires: objective.wgsl,
 // cursor.wgsl (noise_next), model.wgsl (update), and the kernel's `objective`, `o_base`, `g_zero`.
 
 fn data_sqrt_k(i: u32) -> f32 {
     return objective[o_base + i];
 }
 
-// One stochastic gradient into g: per data point the design's d normals, then the label's
-// normal; u = a^T r - eps, and g accumulates a u; then the batch mean.
-fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, g: ptr<function, array<f32, DIM>>) {
+// Label j of optimizer step k with Student-t noise (TLABEL): STREAM_LABEL's block (k, j) of the
+// path, its words made a t_nu variate as the noise stream's sampler does (nu from coordinate 0).
+fn data_t_label(k: u32, j: u32) -> f32 {
+    let w = threefry4x32(vec4<u32>(k, j, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_LABEL, 0u));
+    return student_t(w.x, w.y, w.z, coef[g_base].nu, coef[g_base].two_over_nu);
+}
+
+// One stochastic gradient of agent `agent` at step k into g: per data point the design's d
+// normals, then the label's normal (or, TLABEL, its Student-t variate); u = a^T r - eps, and g
+// accumulates a u; then the batch mean.
+fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, g: ptr<function, array<f32, DIM>>,
+                 k: u32, agent: u32) {
     var a: array<f32, DIM>;
     for (var i = 0u; i < DIM; i += 1u) {
         (*g)[i] = 0.0;
@@ -25,7 +34,13 @@ fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>
             a[i] = ai;
             u += ai * ((*x)[i] - cf_c(m, i));
         }
-        u -= objective[o_base + DIM] * noise_next(0u);
+        var e: f32;
+        if (TLABEL) {
+            e = data_t_label(k, agent * DATA_BATCH + b);
+        } else {
+            e = noise_next(0u);
+        }
+        u -= objective[o_base + DIM] * e;
         for (var i = 0u; i < DIM; i += 1u) {
             (*g)[i] += a[i] * u;
         }
@@ -40,14 +55,14 @@ fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>
 // (agents in order), summed per coordinate (or their signs, K_DSIGNSGD), then the update with no
 // added noise (xi = 0): the sample is the gradient's noise.
 fn data_step(x: ptr<function, array<f32, DIM>>, ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>,
-             m: ptr<function, ModelCoefs>, tf: vec2<f32>) {
+             m: ptr<function, ModelCoefs>, tf: vec2<f32>, k: u32) {
     var acc: array<f32, DIM>;
     var ga: array<f32, DIM>;
     for (var i = 0u; i < DIM; i += 1u) {
         acc[i] = 0.0;
     }
     for (var a = 0u; a < DRAWS; a += 1u) {
-        data_gradient(x, m, &ga);
+        data_gradient(x, m, &ga, k, a);
         for (var i = 0u; i < DIM; i += 1u) {
             if (MODEL == K_DSIGNSGD) {
                 acc[i] += sign_f32(ga[i]);

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use super::LANES;
 use super::cursor::Cursor;
-use super::data::{data_sde_coords, data_step};
+use super::data::{LabelKey, data_sde_coords, data_step};
 use super::hist::TWO_COPIES_MAX_WORDS;
 use super::objective::gradient;
 use super::reduce::{Scratch, reduce_partials};
@@ -330,7 +330,8 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             if discrete_data {
                 let [r0, r1, r2] = &mut data_rows[..] else { unreachable!("three scratch rows") };
                 let gsq = params.gsq;
-                data_step::<M, FMA, TF>(k, &inp, &mut noise, tf, gsq, &mut x, &mut mm, &mut vv, [r0, r1, r2], &alive);
+                let key = LabelKey { step: kk, params, path0 };
+                data_step::<M, FMA, TF>(k, &inp, &mut noise, key, tf, gsq, &mut x, &mut mm, &mut vv, [r0, r1, r2], &alive);
                 continue;
             }
             if !sign_fast {

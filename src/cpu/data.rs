@@ -1,7 +1,8 @@
 //! The data stage of a `linear-regression` objective for a block of lanes: twin of
 //! `shaders/shared/data.wgsl` (same variates in the same order, same operations). The discrete
 //! models' step on sampled gradients ([`data_step`]) and the SDEs' state-dependent diffusions
-//! and signHSGD's drift ([`data_sde_coords`]). The group's objective words: √k_i, then σ_ε, E ε², 1/B.
+//! and signHSGD's drift ([`data_sde_coords`]). The group's objective words: √k_i, then the label
+//! scale (σ_ε or the Student-t scale), E ε², 1/B.
 
 use std::f32::consts::FRAC_2_PI;
 
@@ -11,17 +12,41 @@ use super::inputs::{Inputs, Rows};
 
 use crate::kernel::coefs::{SLOTS, adam_sde, agents, rmsprop_sde};
 use crate::kernel::{Kernel, KernelConsts};
+use crate::layout::{Coef, Params};
+use crate::rng::STREAM_LABEL;
 use crate::math::sign_f32;
 use crate::model::update;
 
-/// One stochastic gradient of every lane into `g` (`data_gradient`): per data point the design's
-/// d normals, then the label's; u = aᵀr − ε and g accumulates a·u; then the batch mean. `a`: a
-/// row per coordinate of scratch.
+/// Where a step's Student-t labels come from (`data_t_label`): the optimizer step, the run's
+/// seed (in `params`) and the block's first path.
+#[derive(Clone, Copy)]
+pub(super) struct LabelKey<'a> {
+    pub step: u32,
+    pub params: &'a Params,
+    pub path0: u64,
+}
+
+impl LabelKey<'_> {
+    /// Label j of the step for every lane: [`STREAM_LABEL`]'s block (step, j), made a t_ν
+    /// variate with coordinate 0's ν.
+    #[inline(always)]
+    fn t_label<const FMA: bool, const TF: usize>(&self, j: u32, q: &Coef) -> [f32; LANES] {
+        let blk = u64::from(j) << 32 | u64::from(self.step);
+        Cursor::<FMA, TF>::new(blk, 1, false, STREAM_LABEL, self.params, self.path0).variate(q)
+    }
+}
+
+/// One stochastic gradient of every lane into `g` (`data_gradient`) for agent `agent`: per data
+/// point the design's d normals, then the label's (or its Student-t variate, `tlabel`);
+/// u = aᵀr − ε and g accumulates a·u; then the batch mean. `a`: a row per coordinate of scratch.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn data_gradient<const FMA: bool, const TF: usize>(
     k: &KernelConsts,
     inp: &Inputs<'_>,
     noise: &mut Cursor<FMA, TF>,
+    key: LabelKey<'_>,
+    agent: u32,
     x: &Rows,
     g: &mut Rows,
     a: &mut Rows,
@@ -30,7 +55,8 @@ fn data_gradient<const FMA: bool, const TF: usize>(
     for gi in g.iter_mut() {
         *gi = [0.0; LANES];
     }
-    for _ in 0..k.objective.batch() {
+    let batch = k.objective.batch();
+    for b in 0..batch {
         let mut u = [0.0f32; LANES];
         for i in 0..dim {
             let z = noise.variate(&inp.coef[i]);
@@ -41,7 +67,11 @@ fn data_gradient<const FMA: bool, const TF: usize>(
                 u[l] += ai * (x[i][l] - ci);
             }
         }
-        let e = noise.variate(&inp.coef[0]);
+        let e = if k.tlabel {
+            key.t_label::<FMA, TF>(agent * batch + b, &inp.coef[0])
+        } else {
+            noise.variate(&inp.coef[0])
+        };
         for l in 0..LANES {
             u[l] -= w[dim] * e[l];
         }
@@ -87,6 +117,7 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
     k: &KernelConsts,
     inp: &Inputs<'_>,
     noise: &mut Cursor<FMA, TF>,
+    key: LabelKey<'_>,
     tf: [f32; 2],
     gsq: f32,
     x: &mut Rows,
@@ -100,8 +131,8 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
     for r in acc.iter_mut() {
         *r = [0.0; LANES];
     }
-    for _ in 0..k.draws {
-        data_gradient(k, inp, noise, x, ga, a);
+    for agent in 0..k.draws {
+        data_gradient(k, inp, noise, key, agent, x, ga, a);
         for i in 0..k.dim {
             for l in 0..LANES {
                 acc[i][l] += if kernel == Kernel::Dsignsgd { sign_f32(ga[i][l]) } else { ga[i][l] };

@@ -360,13 +360,23 @@ impl Experiment {
                 "must be one number for linear-regression: it is the label noise's scale (y = a^T x* + eps)",
             ));
         }
-        if let Noise::StudentT { .. } = self.noise {
-            return Err(Error::invalid(
-                "noise.name",
-                "\"student-t\"",
-                "is not supported yet as the label noise of a simulated linear-regression (gaussian is); \
-                 `optsde risk` integrates the risk ODEs with Student-t labels",
-            ));
+        if let Noise::StudentT { nu, .. } = &self.noise {
+            if nu.iter().any(|&v| v != nu[0]) {
+                return Err(Error::invalid(
+                    "noise.nu",
+                    show_reals(nu),
+                    "must be one number for linear-regression: it is the Student-t label noise's nu",
+                ));
+            }
+            if kind == ModelKind::Signhsgd {
+                return Err(Error::invalid(
+                    "noise.name",
+                    "\"student-t\"",
+                    "is not supported yet for signhsgd (its drift phi(P) with Student-t labels needs \
+                     E[exp(-eps^2 / (4P))] tabulated in the kernel); simulate the discrete signsgd with these \
+                     labels, and `optsde risk` integrates the risk ODE with them",
+                ));
+            }
         }
         Ok(())
     }

@@ -218,6 +218,9 @@ pub struct KernelConsts {
     pub comp: u32,
     /// The discrete optimizer samples Student-t variates (two words each) instead of normals.
     pub tnoise: bool,
+    /// A discrete model on sampled data draws Student-t labels from their own stream
+    /// (`crate::rng::STREAM_LABEL`); its noise stream then holds the design's normals only.
+    pub tlabel: bool,
     /// The sign SDE evaluates the Student-t CDF (`crate::noise::t_sign_moments`) for erf.
     pub tcdf: bool,
     /// How the kernel computes f and ∇f.
@@ -280,7 +283,8 @@ impl KernelConsts {
             bins,
             draws,
             comp: comp_id(&exp.model.compressor),
-            tnoise: student && !exp.model.name.is_sde(),
+            tnoise: student && !exp.model.name.is_sde() && !exp.objective.samples_data(),
+            tlabel: student && !exp.model.name.is_sde() && exp.objective.samples_data(),
             tcdf: student && kernel == Kernel::SignsgdSde,
             objective: stage_of(&exp.objective),
             cross: exp.stationary.cov && exp.dim > 1,
@@ -348,8 +352,8 @@ impl KernelConsts {
     }
 
     /// Noise variates each path takes per substep: one per coordinate and draw; on sampled
-    /// data, d + 1 per data point (the design a, then the label noise) for the discrete models'
-    /// draws × batch points, 1 + d for the SGD SDE's state-dependent diffusion (z′, then z) and
+    /// data, d + 1 per data point (the design a, then the label noise; d with Student-t labels,
+    /// which have their own stream) for the discrete models' draws × batch points, 1 + d for the SGD SDE's state-dependent diffusion (z′, then z) and
     /// d for signHSGD and the adaptive SDEs (their diffusions are diagonal).
     /// Segment j starts at variate k_begin · refine · this (`crate::plan::params_for`).
     pub fn variates_per_substep(&self) -> u64 {
@@ -358,7 +362,7 @@ impl KernelConsts {
             return d * u64::from(self.draws);
         }
         if !self.model.is_sde() {
-            u64::from(self.draws) * u64::from(self.objective.batch()) * (d + 1)
+            u64::from(self.draws) * u64::from(self.objective.batch()) * (d + u64::from(!self.tlabel))
         } else if self.kernel == Kernel::SgdSde && !self.sign_limit() {
             d + 1
         } else {

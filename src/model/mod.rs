@@ -93,13 +93,15 @@ pub fn upload(groups: &[GroupInput<'_>], bins: u32) -> Upload {
 /// What the objective stage reads per coordinate (h_i, c_i; `Coef::h`, `Coef::c`) and per group
 /// (the objective buffer's words): the diagonal quadratic's h and c; a dense quadratic's
 /// diagonal H_ii (read by no kernel), its c, and H row by row; a regression's k and x* (its
-/// population loss is that quadratic) and the data stage's √k_i, σ_ε, E ε² = σ_ε², 1/B (label
-/// scale `label`); for formulas, c = 0 (the stationary sums are then raw moments).
-fn objective_inputs(obj: &Objective, label: f64) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
+/// population loss is that quadratic) and the data stage's √k_i, the label's scale (σ_ε, or the
+/// Student-t scale s), E ε² (`label_var`: σ_ε², or s²ν/(ν − 2), infinite for ν ≤ 2, where only
+/// the discrete models run, which do not read it) and 1/B; for formulas, c = 0 (the stationary
+/// sums are then raw moments).
+fn objective_inputs(obj: &Objective, label: f64, label_var: f64) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
     match obj {
         Objective::LinearRegression { k, target, batch } => {
             let mut words: Vec<f32> = k.iter().map(|&v| v.sqrt() as f32).collect();
-            words.extend([label as f32, (label * label) as f32, (1.0 / f64::from(*batch)) as f32]);
+            words.extend([label as f32, label_var as f32, (1.0 / f64::from(*batch)) as f32]);
             (k.clone(), target.clone(), words)
         }
         Objective::Quadratic { h, center } => (h.clone(), center.clone(), Vec::new()),
@@ -115,7 +117,7 @@ fn objective_inputs(obj: &Objective, label: f64) -> (Vec<f64>, Vec<f64>, Vec<f32
 }
 
 fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_range: (f64, f64), bins: u32) {
-    let (h, center, words) = objective_inputs(&exp.objective, exp.noise.scale(0));
+    let (h, center, words) = objective_inputs(&exp.objective, exp.noise.scale(0), exp.noise.std_dev(0).powi(2));
     let obj_base = up.objective.len() as u32;
     up.objective.extend(words);
     let sign_sde = matches!(exp.model.name, ModelKind::SignsgdSde | ModelKind::DsignsgdSde);

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::kernel::coefs::{self, LAYOUTS};
 use crate::kernel::{COMPRESSOR_IDS, CROSS_TILE, Kernel, KernelConsts, WG};
 use crate::objective::{Stage, registry};
-use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_NOISE};
+use crate::rng::{ROUNDS, STREAM_COMPRESS, STREAM_LABEL, STREAM_NOISE};
 
 /// Embedded shader sources, by path relative to `shaders/`.
 const SOURCES: &[(&str, &str)] = &[
@@ -135,6 +135,11 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
             "An SDE on sampled data: data.wgsl's data_sde_coords gives its diffusion.",
             Bool(k.objective.samples_data() && k.model.is_sde()),
         ),
+        i(
+            "TLABEL",
+            "A discrete model on sampled data draws Student-t labels from their own stream (KernelConsts::tlabel).",
+            Bool(k.tlabel),
+        ),
         i("SIGN_LIMIT", "The SGD SDE kernel runs signHSGD's drift (KernelConsts::sign_limit).", Bool(k.sign_limit())),
         i(
             "DATA_BATCH",
@@ -168,6 +173,11 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
         i("WG", "Paths per workgroup: one statistics batch (crate::kernel::WG).", U32(WG as u64)),
         i("RNG_ROUNDS", "Threefry rounds (crate::rng::ROUNDS).", U32(u64::from(ROUNDS))),
         i("STREAM_NOISE", "Key word of the noise stream (crate::rng::STREAM_NOISE).", U32(u64::from(STREAM_NOISE))),
+        i(
+            "STREAM_LABEL",
+            "Key word of a regression's Student-t label stream (crate::rng::STREAM_LABEL).",
+            U32(u64::from(STREAM_LABEL)),
+        ),
         i(
             "STREAM_COMPRESS",
             "Key word of the compressor stream (crate::rng::STREAM_COMPRESS).",

@@ -22,6 +22,7 @@ fn consts(model: ModelKind, kernel: Kernel, dim: usize, bins: u32) -> KernelCons
         draws,
         comp: 0,
         tnoise: false,
+        tlabel: false,
         tcdf: false,
         objective: Stage::Diagonal,
         cross: false,
@@ -72,6 +73,13 @@ fn every_kernel_configuration_validates() {
                     }
                     if !model.is_sde() {
                         configs.push(KernelConsts { tnoise: true, ..k });
+                    }
+                    // On sampled data (shaders/shared/data.wgsl), with Student-t labels for the
+                    // discrete models.
+                    let data = Stage::Regression { batch: 2 };
+                    configs.push(KernelConsts { objective: data, ..k });
+                    if !model.is_sde() {
+                        configs.push(KernelConsts { objective: data, tlabel: true, ..k });
                     }
                     if kernel == Kernel::SignsgdSde {
                         configs.push(KernelConsts { tcdf: true, ..k });
