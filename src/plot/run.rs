@@ -3,7 +3,10 @@
 //! * `loss`: the mean loss E f(x) over time t = kη (kη² for the P7 SDEs) with a band of ±2
 //!   standard errors (√(loss_var / finite paths)) and the stationary loss of [`crate::theory`]
 //!   as a dashed line where a closed form exists; log y when the loss is positive and spans a
-//!   decade or more.
+//!   decade or more. The axis is the records' (`[record] time`: kη, or k/d for a regression).
+//!   On a `linear-regression` whose model has a risk ODE ([`crate::regression::run_curve`]) the
+//!   loss is the excess risk P, and the ODE's P at each record step k (τ = k/d, whatever the
+//!   axis) is drawn as a solid red line, its fixed point P∞ as the dashed theory line.
 //! * `moments`: the mean and the variance of the first [`MAX_COORDS`] coordinates over time,
 //!   with the stationary variance of the theory dashed in black.
 //! * `hist`: the stationary histograms of those coordinates as densities
@@ -24,10 +27,11 @@ use super::kit::{
     value_range, write_figure,
 };
 use crate::error::Result;
-use crate::experiment::{Experiment, ModelKind};
+use crate::experiment::{Experiment, ModelKind, TimeAxis};
 use crate::output::MomentRow;
 use crate::output::moments::rows_from_run;
 use crate::plan::RunResult;
+use crate::regression::{run_fixed_point, run_risk_curve};
 use crate::stats::Histogram;
 use crate::theory::{self, Stationary, fmt_sig};
 
@@ -82,7 +86,38 @@ pub fn run_theory(exp: &Experiment, hists: &[Histogram]) -> Stationary {
     let half_widths: Vec<f64> = (0..exp.dim)
         .map(|i| hists.get(i).map_or(0.0, |h| (h.lo - center[i]).abs().max((h.hi - center[i]).abs())))
         .collect();
-    theory::stationary(exp, &half_widths)
+    let mut th = theory::stationary(exp, &half_widths);
+    // A regression's loss is the excess risk P: the line is its risk ODE's fixed point, where the
+    // model has one (`theory` has no closed form for sampled data).
+    if th.loss.is_none() {
+        th.loss = run_fixed_point(exp).map(|p| (p, "fixed point P∞ of the risk ODE (docs/regression.md)".into()));
+    }
+    th
+}
+
+/// A regression's risk ODE as the loss figure draws it ([`run_risk_curve`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OdeSeries {
+    /// The legend's text: "risk ODE (signSGD)" or "risk ODE (SGD)", and where the curve stops
+    /// early (its cost bound), where.
+    pub label: String,
+    /// (t, P): each record's time on the records' own axis, and the ODE's P at τ = step/d.
+    pub points: Vec<(f64, f64)>,
+}
+
+impl OdeSeries {
+    /// The curve of `exp` at the steps of `rows`; `None` where no risk ODE applies.
+    pub fn of(exp: &Experiment, rows: &[MomentRow]) -> Option<OdeSeries> {
+        let steps: Vec<u64> = rows.iter().map(|r| r.step).collect();
+        let curve = run_risk_curve(exp, &steps)?;
+        let points =
+            rows.iter().filter_map(|r| curve.steps.binary_search(&r.step).ok().map(|i| (r.t, curve.risk[i]))).collect();
+        let mut label = curve.ode.label().to_string();
+        if let (true, Some(tau)) = (curve.truncated, curve.tau.last()) {
+            label.push_str(&format!(", to k/d = {} (cost bound)", fmt_sig(*tau)));
+        }
+        Some(OdeSeries { label, points })
+    }
 }
 
 /// The data of the figures of one run and its theory.
@@ -91,6 +126,7 @@ pub struct Plots<'a> {
     rows: &'a [MomentRow],
     hists: &'a [Histogram],
     theory: Stationary,
+    ode: Option<OdeSeries>,
 }
 
 impl Drawing for (&Plots<'_>, Figure) {
@@ -108,12 +144,17 @@ impl Drawing for (&Plots<'_>, Figure) {
 impl<'a> Plots<'a> {
     /// `hists` as in [`RunResult::histograms`] (coordinates, then the loss).
     pub fn new(exp: &'a Experiment, rows: &'a [MomentRow], hists: &'a [Histogram]) -> Self {
-        Plots { exp, rows, hists, theory: run_theory(exp, hists) }
+        Plots { exp, rows, hists, theory: run_theory(exp, hists), ode: OdeSeries::of(exp, rows) }
     }
 
     /// The theory drawn over the data.
     pub fn theory(&self) -> &Stationary {
         &self.theory
+    }
+
+    /// The risk ODE drawn under a regression's loss, where its model has one.
+    pub fn ode(&self) -> Option<&OdeSeries> {
+        self.ode.as_ref()
     }
 
     /// Coordinates shown.
@@ -150,10 +191,18 @@ impl<'a> Plots<'a> {
         root.present()
     }
 
-    /// "t = kη (η = 0.001)", or kη² for the P7 SDEs.
+    /// "t = kη (η = 0.001)", or kη² for the P7 SDEs, or k/d (`[record] time = "k/d"`).
     fn time_desc(&self) -> String {
+        if self.exp.record.time == TimeAxis::PerDimension {
+            return format!("t = k/d  (k = optimizer step, d = {})", self.exp.dim);
+        }
         let k = if self.exp.model.name.is_malladi() { "t = kη²" } else { "t = kη" };
         format!("{k}  (k = optimizer step, η = {})", fmt_sig(self.exp.model.eta))
+    }
+
+    /// The loss axis: E f(x), or E P for a regression (its loss is the excess risk).
+    fn loss_desc(&self) -> &'static str {
+        if self.exp.objective.samples_data() { "E P (excess risk)" } else { "E f(x)" }
     }
 
     fn t_range(&self) -> Range<f64> {
@@ -174,11 +223,20 @@ impl<'a> Plots<'a> {
         let t0 = self.t_range().start;
         let log = log_scale(pts.iter().filter(|p| p.0 > t0).map(|p| p.1), theory.map(|t| t.0));
         let pts: Vec<_> = pts.into_iter().filter(|p| !log || p.1 > 0.0).collect();
+        let ode: Vec<(f64, f64)> = self
+            .ode
+            .iter()
+            .flat_map(|o| &o.points)
+            .copied()
+            .filter(|p| p.1.is_finite() && (!log || p.1 > 0.0))
+            .collect();
         let lows = pts.iter().map(|p| p.1 - 2.0 * p.2).filter(|v| !log || *v > 0.0);
         let highs = pts.iter().map(|p| p.1 + 2.0 * p.2);
-        let values = pts.iter().map(|p| p.1).chain(lows).chain(highs).chain(theory.map(|t| t.0));
+        let values =
+            pts.iter().map(|p| p.1).chain(lows).chain(highs).chain(theory.map(|t| t.0)).chain(ode.iter().map(|p| p.1));
         let y = value_range(values, log);
-        let caption = format!("{}: mean loss over {} paths", self.who(), self.rows.last().map_or(0, |r| r.finite));
+        let what = if self.exp.objective.samples_data() { "excess risk" } else { "loss" };
+        let caption = format!("{}: mean {what} over {} paths", self.who(), self.rows.last().map_or(0, |r| r.finite));
         // The legend goes where the curve ends up not: below a loss that rises to its plateau.
         let end = pts.last().map_or(0.0, |p| p.1);
         let frac =
@@ -188,10 +246,10 @@ impl<'a> Plots<'a> {
         if log {
             let ticks = log_ticks(y.clone());
             let mut chart = b.build_cartesian_2d(self.t_range(), y.clone().log_scale().with_key_points(ticks))?;
-            self.loss_series(&mut chart, &pts, y, pos)
+            self.loss_series(&mut chart, &pts, &ode, y, pos)
         } else {
             let mut chart = b.build_cartesian_2d(self.t_range(), y.clone())?;
-            self.loss_series(&mut chart, &pts, y, pos)
+            self.loss_series(&mut chart, &pts, &ode, y, pos)
         }
     }
 
@@ -205,6 +263,7 @@ impl<'a> Plots<'a> {
         &self,
         chart: &mut ChartContext<'c, DB, Cartesian2d<RangedCoordf64, Y>>,
         pts: &[(f64, f64, f64)],
+        ode: &[(f64, f64)],
         y: Range<f64>,
         pos: SeriesLabelPosition,
     ) -> Drawn<DB>
@@ -212,7 +271,14 @@ impl<'a> Plots<'a> {
         DB: DrawingBackend + 'c,
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
-        mesh(chart, &self.time_desc(), "E f(x)", self.t_range(), y.clone())?;
+        mesh(chart, &self.time_desc(), self.loss_desc(), self.t_range(), y.clone())?;
+        // The risk ODE first and wider, so that a simulation agreeing with it stays visible on top.
+        if let Some(o) = &self.ode {
+            chart
+                .draw_series(LineSeries::new(ode.iter().copied(), THEORY.stroke_width(4)))?
+                .label(o.label.as_str())
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], THEORY.stroke_width(4)));
+        }
         let clamp = |v: f64| v.clamp(y.start, y.end);
         let band: Vec<(f64, f64)> = pts
             .iter()
@@ -233,7 +299,10 @@ impl<'a> Plots<'a> {
             chart
                 .draw_series(DashedLineSeries::new([(t.start, *v), (t.end, *v)], 12, 6, THEORY.stroke_width(2)))?
                 .label(format!("theory {}: {label}", fmt_sig(*v)))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 24, y)], THEORY.stroke_width(2)));
+                .legend(|(x, y)| {
+                    let dash = |a: i32| PathElement::new([(a, 0), (a + 8, 0)], THEORY.stroke_width(2));
+                    EmptyElement::at((x, y)) + dash(0) + dash(16)
+                });
         }
         legend(chart, pos)
     }

@@ -32,6 +32,7 @@ mod regression;
 mod resource_guard;
 mod risk_cli;
 mod risk_ode;
+mod risk_plot;
 mod rng_stats;
 mod shaders;
 mod source_layout;
