@@ -26,5 +26,6 @@ pub use report::{EntryReport, Machine, Report, load_average, table};
 pub use run::run;
 pub use suite::{
     BackendSet, CI_SIZES, DEFAULT_SIZES, DOUBLE_WELL, EXTRA, Entry, Landscape, Options, QUADRATIC_FORMULA_H,
-    ROSENBROCK, SEED, SUITE, Sizes, default_sizes, experiment, select_entries,
+    REGRESSION_SPECTRUM, REGRESSION_TARGET_SEED, ROSENBROCK, SEED, SUITE, Sizes, default_sizes, experiment,
+    select_entries,
 };
