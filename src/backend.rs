@@ -45,7 +45,7 @@ pub fn open(choice: BackendChoice, dim: usize) -> Result<(Box<dyn Engine>, Optio
 pub const SOFTWARE_COMPILE_DIM: usize = 64;
 
 /// The note for a software adapter (`soft`) that must compile kernels of dimension `dim`.
-fn software_compile_note(soft: bool, dim: usize) -> Option<String> {
+pub(crate) fn software_compile_note(soft: bool, dim: usize) -> Option<String> {
     (soft && dim > SOFTWARE_COMPILE_DIM).then(|| {
         format!(
             "d = {dim} on a software GPU adapter: its kernels take minutes to compile (lavapipe \

@@ -3,13 +3,16 @@
 
 The same models, landscapes, parameters and statistics as numpy_loop.py (read its docstring for
 the update rules and the --landscape JSON: quadratic, dense, double-well, rosenbrock, each with
-its gradient written out): x0 = 0, sigma = 1, eta = 1e-3, dt = eta; Adam beta1 = 0.9,
+its gradient written out, and regression, whose signsgd and sgd-sde sample the data: B (d + 1)
+and d + 1 normals per path and step, the same O(d) update): x0 = 0, sigma = 1, eta = 1e-3, dt = eta; Adam beta1 = 0.9,
 beta2 = 0.999, eps = 1e-8; the Adam SDE is P1's with V first, bias corrections and
 correction = "consistent"; N = 4 agents; rand-k with k = 4.
 
 Each chunk of paths runs as one `jax.jit`-compiled function: `jax.lax.fori_loop` over the steps,
 the state (x, m, v and each path's running sum of stationary samples) in the loop carry, the
-normals from `jax.random.normal(jax.random.fold_in(chunk_key, step), ...)` (threefry, float32).
+normals from `jax.random.normal(jax.random.fold_in(chunk_key, step), ...)` (threefry, float32;
+on the regression landscape one (n, d + 1) draw per data point, its last column the label's
+normal, or for sgd-sde its first column z').
 Compilation is done ahead of time (`jit(...).lower(...).compile()`) for every chunk shape and is
 excluded from `seconds`; `seconds` covers running every chunk to completion
 (`block_until_ready`). Chunks hold at most 2^22 numbers per array.
@@ -37,8 +40,9 @@ AGENTS = 4
 RANDK = 4
 EVERY = 10
 BATCH = 256
-MODELS = ("signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
-LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock")
+MODELS = ("signsgd", "signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
+LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock", "regression")
+DATA_MODELS = ("signsgd", "sgd-sde")  # the models that run on the regression landscape
 DEFAULT_LANDSCAPE = '{"kind": "quadratic", "h": 1.0}'
 F32 = jnp.float32
 
@@ -103,11 +107,45 @@ def landscape(spec, dim):
             return jnp.pad(left, ((0, 0), (0, 1))) + jnp.pad(two_b * r, ((0, 0), (1, 0)))
 
         return rb_loss, rb_grad
+    if kind == "regression":
+        k, c = regression_params(spec, dim)[:2]
+        return (lambda x: F32(0.5) * jnp.sum(k * (x - c) * (x - c), axis=1)), (lambda x: k * (x - c))
     raise ValueError(f"unknown landscape kind {kind!r}; known: {', '.join(LANDSCAPES)}")
 
 
-def make_run(model, dim, n, steps, start, loss, grad):
-    """The jitted simulation of `n` paths: key -> (final loss per path, stationary sum per path)."""
+def regression_params(spec, dim):
+    """The regression landscape's (k, x*, sqrt(k)) as float32 arrays and (sigma, B) as Python
+    numbers (numpy_loop.py's docstring); None for the other kinds. Raises ValueError on a bad spec."""
+    if spec.get("kind") != "regression":
+        return None
+    k, c = np.asarray(spec["k"], np.float64), np.asarray(spec["target"], np.float64)
+    sigma, batch = float(spec["sigma"]), int(spec["batch"])
+    if k.size != dim or c.size != dim:
+        raise ValueError(f"regression: {k.size} entries of k and {c.size} of target, expected {dim} each")
+    if (k <= 0).any() or sigma < 0 or batch < 1:
+        raise ValueError("regression: k must be > 0, sigma >= 0 and batch >= 1")
+    return jnp.asarray(k, F32), jnp.asarray(c, F32), jnp.asarray(np.sqrt(k), F32), sigma, batch
+
+
+def data_gradient(x, data, key):
+    """One sampled gradient per path on the regression landscape (numpy_loop.py's
+    `data_gradient`): per data point an (n, d + 1) draw, a = sqrt(k) z from its first d columns,
+    eps = sigma z_e from the last; the batch mean of a (a^T r - eps)."""
+    _, c, sk, sigma, batch = data
+    n, d = x.shape
+    r = x - c
+    g = jnp.zeros_like(x)
+    for b in range(batch):
+        w = jax.random.normal(key if batch == 1 else jax.random.fold_in(key, b), (n, d + 1), F32)
+        a = sk * w[:, :d]
+        u = jnp.sum(a * r, axis=1) - F32(sigma) * w[:, d]
+        g = g + a * u[:, None]
+    return g if batch == 1 else g * F32(1.0 / batch)
+
+
+def make_run(model, dim, n, steps, start, loss, grad, data=None):
+    """The jitted simulation of `n` paths: key -> (final loss per path, stationary sum per path).
+    `data`: the regression landscape's parameters (`regression_params`), None for the others."""
     eta = dt = ETA
     sq = math.sqrt(eta * dt)
     noise = sq * SIGMA
@@ -122,8 +160,19 @@ def make_run(model, dim, n, steps, start, loss, grad):
         sample = (k >= start) & ((k - start) % EVERY == 0)
         stat = stat + jnp.where(sample, loss(x), F32(0.0))
         kk = jax.random.fold_in(key, k)
+        if model == "signsgd" and data is not None:
+            x = x - F32(eta) * jnp.sign(data_gradient(x, data, kk))
+            return x, m, v, stat, key
         g = grad(x)
-        if model == "signsgd-sde":
+        if model == "sgd-sde" and data is not None:
+            _, c, sk, sigma, batch = data
+            w = jax.random.normal(kk, (n, dim + 1), F32)
+            s = jnp.sqrt(jnp.sum(g * (x - c), axis=1) + F32(sigma * sigma))
+            xi = s[:, None] * (sk * w[:, 1:]) + g * w[:, :1]
+            x = x - F32(dt) * g + F32(math.sqrt(eta * dt / batch)) * xi
+        elif model == "signsgd":
+            x = x - F32(eta) * jnp.sign(g + F32(SIGMA) * jax.random.normal(kk, x.shape, F32))
+        elif model == "signsgd-sde":
             e = jax.lax.erf(g * F32(inv))
             xi = jax.random.normal(kk, x.shape, F32)
             x = x - F32(dt) * e + F32(sq) * jnp.sqrt(jnp.maximum(1.0 - e * e, 0.0)) * xi
@@ -188,6 +237,7 @@ def main():
     try:
         spec = json.loads(a.landscape)
         loss, grad = landscape(spec, a.dim)
+        data = regression_params(spec, a.dim)
     except (ValueError, KeyError, TypeError) as err:
         ap.error(f"--landscape {a.landscape[:200]}: {type(err).__name__}: {err}")
     if a.evaluate is not None:
@@ -196,9 +246,11 @@ def main():
         json.dump(out, sys.stdout)
         sys.stdout.write("\n")
         return
+    if data is not None and a.model not in DATA_MODELS:
+        ap.error(f"--model {a.model} does not run on the regression landscape (only {', '.join(DATA_MODELS)})")
     if a.model == "dcsgd" and a.dim < RANDK:
         ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
-    width = a.dim * (AGENTS if a.model in ("dsignsgd", "dcsgd") else 1)
+    width = a.dim * (AGENTS if a.model in ("dsignsgd", "dcsgd") else 1) + (data is not None)
     chunk = max(1, min(a.paths, (1 << 22) // width))
     start = a.steps // 2
     chunks = [(lo, min(a.paths, lo + chunk)) for lo in range(0, a.paths, chunk)]
@@ -209,7 +261,8 @@ def main():
     compiled = {}
     for lo, hi in chunks:
         if hi - lo not in compiled:
-            compiled[hi - lo] = make_run(a.model, a.dim, hi - lo, a.steps, start, loss, grad).lower(key).compile()
+            run = make_run(a.model, a.dim, hi - lo, a.steps, start, loss, grad, data)
+            compiled[hi - lo] = run.lower(key).compile()
     t_compile = time.perf_counter() - t_compile
 
     t0 = time.perf_counter()

@@ -17,11 +17,18 @@ src/bench/baselines.rs; the default is the suite's quadratic, {"kind": "quadrati
 * rosenbrock   f = sum_{i<d-1} b (x_{i+1} - x_i^2)^2 + (a - x_i)^2 (d >= 2);
                grad_i = -4 b x_i (x_{i+1} - x_i^2) - 2 (a - x_i)  [i < d-1]
                         + 2 b (x_i - x_{i-1}^2)                   [i >= 1]
+* regression   one-pass least squares (docs/regression.md, optsde's `linear-regression`):
+               "k": K's diagonal (d numbers), "target": x* (d numbers), "sigma": the label
+               noise's standard deviation, "batch": B data points per step. Data a ~ N(0, diag k),
+               labels y = a^T x* + eps, eps ~ N(0, sigma^2). f is the excess risk
+               f = 1/2 sum_i k_i r_i^2 with r = x - x*, grad = k r (the population gradient).
+               Only the models that sample data (below: signsgd, sgd-sde) run on it.
 A "formula" key, when present, is the formula optsde runs (the suite's text, kept for the
 record); the gradients here are written out by hand from the parameters.
 
 The models, with g = grad f(x):
 
+* signsgd      x <- x - eta sign(g + sigma xi)  (sign(0) = 0)
 * signsgd-sde  x <- x - dt e + sqrt(eta dt) sqrt(1 - e^2) xi,  e = erf(g / (sqrt(2) sigma))
 * sgd-sde      x <- x - dt g + sqrt(eta dt) sigma xi
 * adam         x <- x - eta (m / b1) / (sqrt(v / b2) + eps) with gg = g + sigma xi,
@@ -33,6 +40,16 @@ The models, with g = grad f(x):
                (the eta rho1 drift term and its noise companion, driven by the same xi as M)
 * dsignsgd     x <- x - eta (1/N) sum_a sign(g + sigma xi_a)
 * dcsgd        x <- x - eta (1/N) sum_a C_a(g + sigma xi_a), C_a rand-k
+
+On the regression landscape the gradient's noise is the data's (optsde's data stage,
+src/cpu/data.rs), with r = x - x*, per step and path:
+
+* signsgd      per data point b = 1..B: d normals z (a_i = sqrt(k_i) z_i), then the label's normal
+               z_e (eps = sigma z_e); g = (1/B) sum_b a_b (a_b^T r - eps_b);
+               x <- x - eta sign(g), no added noise: B (d + 1) normals and O(B d) work per step
+* sgd-sde      the exact state-dependent diffusion: z' first, then d normals z;
+               x <- x - dt k r + sqrt(eta dt / B) (sqrt(r^T K r + sigma^2) sqrt(k_i) z_i + (k r)_i z')
+               (d + 1 normals and O(d) work per step)
 
 Statistics are those optsde reports: the loss f(x) averaged over paths and over the samples at
 steps k = start, start + 10, ..., <= steps with start = steps // 2 (`stationary_loss`, with a
@@ -68,8 +85,11 @@ AGENTS = 4
 RANDK = 4
 EVERY = 10
 BATCH = 256
-MODELS = ("signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
-LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock")
+MODELS = ("signsgd", "signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
+LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock", "regression")
+# The models that run on the regression landscape (they sample data; the others would need
+# optsde's data stage for their gradient).
+DATA_MODELS = ("signsgd", "sgd-sde")
 DEFAULT_LANDSCAPE = '{"kind": "quadratic", "h": 1.0}'
 F32 = np.float32
 
@@ -152,12 +172,52 @@ def landscape(spec, dim):
             return g
 
         return rb_loss, rb_grad
+    if kind == "regression":
+        k, c = regression_params(spec, dim)[:2]
+
+        def reg_loss(x):
+            r = x - c
+            return F32(0.5) * np.einsum("nd,nd->n", r * k, r)
+
+        return reg_loss, (lambda x: k * (x - c))
     raise ValueError(f"unknown landscape kind {kind!r}; known: {', '.join(LANDSCAPES)}")
 
 
-def simulate(model, dim, n, steps, rng, start, stat_sum, final_out, loss, grad):
+def regression_params(spec, dim):
+    """The regression landscape's (k, x*, sqrt(k), sigma, B) in float32 (sigma and B as Python
+    numbers); None for the other kinds. Raises ValueError on a bad spec."""
+    if spec.get("kind") != "regression":
+        return None
+    k, c = np.asarray(spec["k"], np.float64), np.asarray(spec["target"], np.float64)
+    sigma, batch = float(spec["sigma"]), int(spec["batch"])
+    if k.size != dim or c.size != dim:
+        raise ValueError(f"regression: {k.size} entries of k and {c.size} of target, expected {dim} each")
+    if (k <= 0).any() or sigma < 0 or batch < 1:
+        raise ValueError("regression: k must be > 0, sigma >= 0 and batch >= 1")
+    # sqrt(k) rounded from float64, as optsde uploads it.
+    return k.astype(F32), c.astype(F32), np.sqrt(k).astype(F32), sigma, batch
+
+
+def data_gradient(x, data, rng):
+    """One sampled gradient per path on the regression landscape: per data point d normals
+    (a = sqrt(k) z), then the label's normal (eps = sigma z_e); u = a^T r - eps; the batch mean
+    of a u."""
+    _, c, sk, sigma, batch = data
+    n, d = x.shape
+    r = x - c
+    g = np.zeros_like(x)
+    for _ in range(batch):
+        w = rng.standard_normal((n, d + 1), dtype=F32)
+        a = sk * w[:, :d]
+        u = np.einsum("nd,nd->n", a, r) - F32(sigma) * w[:, d]
+        g += a * u[:, None]
+    return g if batch == 1 else g * F32(1.0 / batch)
+
+
+def simulate(model, dim, n, steps, rng, start, stat_sum, final_out, loss, grad, data=None):
     """Run `n` paths for `steps` steps; add each path's stationary-sample sum into `stat_sum`
-    (shape (n,), float64) and write the final loss into `final_out`."""
+    (shape (n,), float64) and write the final loss into `final_out`. `data`: the regression
+    landscape's parameters (`regression_params`), None for the others."""
     x = np.zeros((n, dim), F32)
     m = np.zeros((n, dim), F32)
     v = np.zeros((n, dim), F32)
@@ -172,13 +232,26 @@ def simulate(model, dim, n, steps, rng, start, stat_sum, final_out, loss, grad):
     p8 = F32(om1 * noise)
     scale = F32(dim / RANDK)
     inv_n = F32(1.0 / AGENTS)
+    if data is not None:
+        c, sk, sigma2 = data[1], data[2], F32(data[3] * data[3])
+        noise_data = F32(math.sqrt(ETA * ETA / data[4]))  # sqrt(eta dt / B)
     for k in range(steps + 1):
         if k >= start and (k - start) % EVERY == 0:
             stat_sum += loss(x)
         if k == steps:
             break
+        if model == "signsgd" and data is not None:
+            x -= eta * np.sign(data_gradient(x, data, rng))
+            continue
         g = grad(x)
-        if model == "signsgd-sde":
+        if model == "sgd-sde" and data is not None:
+            w = rng.standard_normal((n, dim + 1), dtype=F32)
+            s = np.sqrt(np.einsum("nd,nd->n", g, x - c) + sigma2)
+            xi = s[:, None] * (sk * w[:, 1:]) + g * w[:, :1]
+            x += -dt * g + noise_data * xi
+        elif model == "signsgd":
+            x -= eta * np.sign(g + F32(SIGMA) * rng.standard_normal(x.shape, dtype=F32))
+        elif model == "signsgd-sde":
             e = erf(g * inv).astype(F32)
             xi = rng.standard_normal(x.shape, dtype=F32)
             x -= dt * e - sq * np.sqrt(np.maximum(F32(1.0) - e * e, F32(0.0))) * xi
@@ -232,6 +305,7 @@ def main():
     try:
         spec = json.loads(a.landscape)
         loss, grad = landscape(spec, a.dim)
+        data = regression_params(spec, a.dim)
     except (ValueError, KeyError, TypeError) as err:
         ap.error(f"--landscape {a.landscape[:200]}: {type(err).__name__}: {err}")
     if a.evaluate is not None:
@@ -239,16 +313,19 @@ def main():
         json.dump({"tool": "numpy", "loss": loss(pts).tolist(), "grad": grad(pts).tolist()}, sys.stdout)
         sys.stdout.write("\n")
         return
+    if data is not None and a.model not in DATA_MODELS:
+        ap.error(f"--model {a.model} does not run on the regression landscape (only {', '.join(DATA_MODELS)})")
     if a.model == "dcsgd" and a.dim < RANDK:
         ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
-    width = a.dim * (AGENTS if a.model in ("dsignsgd", "dcsgd") else 1)
+    width = a.dim * (AGENTS if a.model in ("dsignsgd", "dcsgd") else 1) + (data is not None)
     chunk = max(1, min(a.paths, (1 << 22) // width))
     start = a.steps // 2
     rng = np.random.default_rng(a.seed)
 
     # Warm-up: a few steps on one chunk (page faults, first-call costs), not timed.
     warm = np.zeros(chunk), np.zeros(chunk, F32)
-    simulate(a.model, a.dim, chunk, min(a.steps, 4), np.random.default_rng(a.seed + 1), 1 << 62, *warm, loss, grad)
+    warm_rng = np.random.default_rng(a.seed + 1)
+    simulate(a.model, a.dim, chunk, min(a.steps, 4), warm_rng, 1 << 62, *warm, loss, grad, data)
 
     stat_sum = np.zeros(a.paths)
     final = np.zeros(a.paths, F32)
@@ -256,7 +333,7 @@ def main():
     for lo in range(0, a.paths, chunk):
         hi = min(a.paths, lo + chunk)
         s = np.zeros(hi - lo)
-        simulate(a.model, a.dim, hi - lo, a.steps, rng, start, s, final[lo:hi], loss, grad)
+        simulate(a.model, a.dim, hi - lo, a.steps, rng, start, s, final[lo:hi], loss, grad, data)
         stat_sum[lo:hi] = s
     seconds = time.perf_counter() - t0
 

@@ -4,13 +4,17 @@ when PyTorch sees one (CUDA or ROCm), else on the CPU.
 
 The same models, landscapes, parameters and statistics as numpy_loop.py and jax_loop.py (read
 numpy_loop.py's docstring for the update rules and the --landscape JSON: quadratic, dense,
-double-well, rosenbrock, each with its gradient written out): x0 = 0, sigma = 1, eta = 1e-3,
+double-well, rosenbrock, each with its gradient written out, and regression, whose signsgd and
+sgd-sde sample the data: B (d + 1) and d + 1 normals per path and step, the same O(d) update):
+x0 = 0, sigma = 1, eta = 1e-3,
 dt = eta; Adam beta1 = 0.9, beta2 = 0.999, eps = 1e-8; the Adam SDE is P1's with V first, bias
 corrections and correction = "consistent"; N = 4 agents; rand-k with k = 4.
 
 This is the loop a PyTorch user writes: a Python `for` over the steps, the state (x, m, v and
 each path's running sum of stationary samples) as device tensors, the normals from
-`torch.randn(..., generator=g)` (Philox on a GPU, float32) and the update as tensor operations.
+`torch.randn(..., generator=g)` (Philox on a GPU, float32; on the regression landscape an
+(n, B, d + 1) draw for signsgd, the label's normal last, and an (n, d + 1) draw for sgd-sde, z'
+first) and the update as tensor operations.
 By default the update is compiled with `torch.compile` (fused into one kernel per step where
 the backend can); `--mode eager` runs it op by op. If compilation fails (no C++ compiler or
 Triton) the script falls back to eager and says so in `mode_note`. A warm-up of the same shapes
@@ -39,8 +43,9 @@ AGENTS = 4
 RANDK = 4
 EVERY = 10
 BATCH = 256
-MODELS = ("signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
-LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock")
+MODELS = ("signsgd", "signsgd-sde", "sgd-sde", "adam", "adam-sde", "dsignsgd", "dcsgd")
+LANDSCAPES = ("quadratic", "dense", "double-well", "rosenbrock", "regression")
+DATA_MODELS = ("signsgd", "sgd-sde")  # the models that run on the regression landscape
 DEFAULT_LANDSCAPE = '{"kind": "quadratic", "h": 1.0}'
 
 
@@ -104,13 +109,36 @@ def landscape(spec, dim, dev):
             return torch.nn.functional.pad(left, (0, 1)) + torch.nn.functional.pad(2.0 * b * r, (1, 0))
 
         return rb_loss, rb_grad
+    if kind == "regression":
+        k, c = regression_params(spec, dim, dev)[:2]
+        return (lambda x: 0.5 * (k * (x - c) * (x - c)).sum(dim=1)), (lambda x: k * (x - c))
     raise ValueError(f"unknown landscape kind {kind!r}; known: {', '.join(LANDSCAPES)}")
 
 
-def make_step(model, dim, grad):
+def regression_params(spec, dim, dev):
+    """The regression landscape's (k, x*, sqrt(k)) as float32 tensors on `dev` and (sigma, B) as
+    Python numbers (numpy_loop.py's docstring); None for the other kinds. Raises ValueError on a
+    bad spec."""
+    if spec.get("kind") != "regression":
+        return None
+    k, c = np.asarray(spec["k"], np.float64), np.asarray(spec["target"], np.float64)
+    sigma, batch = float(spec["sigma"]), int(spec["batch"])
+    if k.size != dim or c.size != dim:
+        raise ValueError(f"regression: {k.size} entries of k and {c.size} of target, expected {dim} each")
+    if (k <= 0).any() or sigma < 0 or batch < 1:
+        raise ValueError("regression: k must be > 0, sigma >= 0 and batch >= 1")
+
+    def f32(v):
+        return torch.tensor(v, dtype=torch.float32, device=dev)
+
+    return f32(k), f32(c), f32(np.sqrt(k)), sigma, batch
+
+
+def make_step(model, dim, grad, data=None):
     """The update of one step: (x, m, v, noise, tf) -> (x, m, v); `noise` is what the model
-    draws (normals; for dcsgd normals and uniforms), `tf` the Adam models' time factors
-    (the SDE's sqrt(iota2)/iota1 and sqrt(iota2); the optimizer's 1/b1 and 1/b2)."""
+    draws (normals; for dcsgd normals and uniforms; on the regression landscape, `data` its
+    parameters, the data's normals), `tf` the Adam models' time factors (the SDE's
+    sqrt(iota2)/iota1 and sqrt(iota2); the optimizer's 1/b1 and 1/b2)."""
     eta = dt = ETA
     sq = math.sqrt(eta * dt)
     noise_scale = sq * SIGMA
@@ -118,10 +146,25 @@ def make_step(model, dim, grad):
     om1, om2 = 1.0 - BETA1, 1.0 - BETA2
     p1, p8 = om1 / eta * noise_scale, om1 * noise_scale
     scale = dim / RANDK
+    if data is not None:
+        _, c, sk, sigma, batch = data
+        noise_data = math.sqrt(eta * dt / batch)
 
     def step(x, m, v, xi, u, tf0, tf1):
+        if model == "signsgd" and data is not None:
+            # xi: (n, B, d + 1), a data point per row, the label's normal last.
+            a = sk * xi[:, :, :dim]
+            res = (a * (x - c)[:, None, :]).sum(dim=2) - sigma * xi[:, :, dim]
+            g = (a * res[:, :, None]).sum(dim=1)
+            return x - eta * torch.sign(g if batch == 1 else g * (1.0 / batch)), m, v
         g = grad(x)
-        if model == "signsgd-sde":
+        if model == "sgd-sde" and data is not None:
+            # xi: (n, d + 1), z' first.
+            s = torch.sqrt((g * (x - c)).sum(dim=1) + sigma * sigma)
+            x = x - dt * g + noise_data * (s[:, None] * (sk * xi[:, 1:]) + g * xi[:, :1])
+        elif model == "signsgd":
+            x = x - eta * torch.sign(g + SIGMA * xi)
+        elif model == "signsgd-sde":
             e = torch.erf(g * inv)
             x = x - dt * e + sq * torch.sqrt(torch.clamp(1.0 - e * e, min=0.0)) * xi
         elif model == "sgd-sde":
@@ -168,6 +211,7 @@ def main():
     try:
         spec = json.loads(a.landscape)
         loss, grad = landscape(spec, a.dim, dev)
+        data = regression_params(spec, a.dim, dev)
     except (ValueError, KeyError, TypeError) as err:
         ap.error(f"--landscape {a.landscape[:200]}: {type(err).__name__}: {err}")
     if a.evaluate is not None:
@@ -176,15 +220,17 @@ def main():
         json.dump(out, sys.stdout)
         sys.stdout.write("\n")
         return
+    if data is not None and a.model not in DATA_MODELS:
+        ap.error(f"--model {a.model} does not run on the regression landscape (only {', '.join(DATA_MODELS)})")
     if a.model == "dcsgd" and a.dim < RANDK:
         ap.error(f"dcsgd uses rand-k with k = {RANDK}: --dim must be >= {RANDK}")
     multi = a.model in ("dsignsgd", "dcsgd")
-    width = a.dim * (AGENTS if multi else 1)
+    width = a.dim * (AGENTS if multi else 1) + (data is not None)
     chunk = max(1, min(a.paths, (1 << 22) // width))
     start = a.steps // 2
     chunks = [(lo, min(a.paths, lo + chunk)) for lo in range(0, a.paths, chunk)]
 
-    eager = make_step(a.model, a.dim, grad)
+    eager = make_step(a.model, a.dim, grad, data)
     step, mode, mode_note = eager, "eager", None
     if a.mode == "compile":
         step, mode = torch.compile(eager, dynamic=False), "compile"
@@ -200,6 +246,8 @@ def main():
         tf0s = tf1s / i1
     tf0s, tf1s = tf0s.to(torch.float32).to(dev), tf1s.to(torch.float32).to(dev)
     shape_of = (lambda n: (n, AGENTS, a.dim)) if multi else (lambda n: (n, a.dim))
+    if data is not None:  # the data's normals (make_step)
+        shape_of = (lambda n: (n, data[4], a.dim + 1)) if a.model == "signsgd" else (lambda n: (n, a.dim + 1))
 
     def run(n, steps, gen):
         z = torch.zeros((n, a.dim), dtype=torch.float32, device=dev)

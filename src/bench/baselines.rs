@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::suite::{DOUBLE_WELL, Entry, Landscape, Options, QUADRATIC_FORMULA_H, ROSENBROCK, SEED, Sizes};
 use crate::error::{Error, Result};
-use crate::experiment::{Experiment, Objective};
+use crate::experiment::{Experiment, Noise, Objective};
 
 /// The baselines run at most this many numbers per array (paths × d) by default: their
 /// throughput stops growing at about that size (`benches/NOTES.md`, "Method");
@@ -75,6 +75,10 @@ pub enum ScriptLandscape {
     DoubleWell { a: f64, b: f64, formula: String },
     /// Σ_{i<d−1} b(x_{i+1} − x_i²)² + (a − x_i)².
     Rosenbrock { a: f64, b: f64, formula: String },
+    /// One-pass least squares: data a ~ N(0, diag k), labels aᵀ target + ε with ε ~ N(0, σ²),
+    /// `batch` points per step; f = ½ Σ k_i (x_i − target_i)², the excess risk. The scripts
+    /// sample the data as optsde's data stage does (numpy_loop.py's docstring).
+    Regression { k: Vec<f64>, target: Vec<f64>, sigma: f64, batch: u32 },
 }
 
 /// The landscape of entry `e` for the scripts, read from its experiment `exp`; `Err` says why the
@@ -95,6 +99,12 @@ pub fn script_landscape(e: &Entry, exp: &Experiment) -> std::result::Result<Scri
         (Landscape::Dense, Objective::DenseQuadratic { hessian, center, .. }) => {
             Ok(ScriptLandscape::Dense { h: hessian.iter().flatten().copied().collect(), c: center.clone() })
         }
+        (Landscape::Regression, Objective::LinearRegression { k, target, batch }) => match &exp.noise {
+            Noise::Gaussian { sigma } if sigma.iter().all(|&s| s == sigma[0]) => {
+                Ok(ScriptLandscape::Regression { k: k.clone(), target: target.clone(), sigma: sigma[0], batch: *batch })
+            }
+            _ => no("the scripts' labels are Gaussian with one sigma"),
+        },
         (l, Objective::Expression { loss, params, .. }) if params.is_empty() && Some(loss) == l.formula().as_ref() => {
             let formula = loss.clone();
             match l {

@@ -22,9 +22,10 @@ pub use baselines::{
     Tool, baseline_paths, script_landscape, select_baselines,
 };
 pub use measure::{Measurement, Versus, WARMUP_MAX_RUNS, WARMUP_MIN_SECONDS, median, warmup_sizes, z_score};
-pub use report::{EntryReport, Machine, Report, load_average, table};
+pub use report::{EntryReport, Machine, NotTimed, Report, load_average, table};
 pub use run::run;
 pub use suite::{
     BackendSet, CI_SIZES, DEFAULT_SIZES, DOUBLE_WELL, EXTRA, Entry, Landscape, Options, QUADRATIC_FORMULA_H,
-    ROSENBROCK, SEED, SUITE, Sizes, default_sizes, experiment, select_entries,
+    REGRESSION_SPECTRUM, REGRESSION_TARGET_SEED, ROSENBROCK, SEED, SUITE, Sizes, default_sizes, experiment,
+    select_entries,
 };

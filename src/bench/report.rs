@@ -17,6 +17,20 @@ pub struct EntryReport {
     pub spec: Entry,
     pub optsde: Vec<Measurement>,
     pub baselines: Vec<BaselineOutcome>,
+    /// The backends that were open but did not time this entry, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_timed: Vec<NotTimed>,
+}
+
+/// A backend left out of one entry: a software GPU adapter at d > [`SOFTWARE_COMPILE_DIM`]
+/// under `--backend all` (`--backend gpu` times it).
+///
+/// [`SOFTWARE_COMPILE_DIM`]: crate::backend::SOFTWARE_COMPILE_DIM
+#[derive(Clone, Debug, Serialize)]
+pub struct NotTimed {
+    /// As the table names it: "gpu (sw)".
+    pub backend: String,
+    pub reason: String,
 }
 
 /// The machine the figures come from.
@@ -189,6 +203,9 @@ pub fn table(r: &Report) -> String {
                 line.push_str(&format!(" {:>9}", ratio(mm.path_steps_per_second, *b)));
             }
             let _ = writeln!(s, "{line}");
+        }
+        for n in &e.not_timed {
+            let _ = writeln!(s, "{:<24} {:<9} not timed: {}", e.entry, n.backend, n.reason);
         }
     }
     let _ = writeln!(s);

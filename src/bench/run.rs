@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use super::baselines::{baseline_paths, prepare_tools, run_baselines};
 use super::measure::{measure, open_engines, warmup_sizes};
-use super::report::{EntryReport, Machine, Report, backend_label, load_average};
-use super::suite::{Options, SEED, Sizes, experiment};
+use super::report::{EntryReport, Machine, NotTimed, Report, backend_label, load_average};
+use super::suite::{BackendSet, Options, SEED, Sizes, experiment};
+use crate::backend::{SOFTWARE_COMPILE_DIM, software_compile_note};
 use crate::cpu::{Arith, CpuEngine};
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
@@ -46,7 +47,13 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
 
     let mut entries = Vec::new();
     for (e, (exp, warm)) in opts.entries.iter().zip(&exps) {
-        let mut rep = EntryReport { entry: e.label(), spec: *e, optsde: Vec::new(), baselines: Vec::new() };
+        let mut rep = EntryReport {
+            entry: e.label(),
+            spec: *e,
+            optsde: Vec::new(),
+            baselines: Vec::new(),
+            not_timed: Vec::new(),
+        };
         // The baselines first, then optsde: on the H100 an optsde entry timed right after the
         // baselines' probes ran slow and every entry timed right after a baseline's run did not
         // (`benches/NOTES.md`, "The bench's order and warm-up").
@@ -56,6 +63,24 @@ pub fn run(opts: &Options, log: &mut dyn FnMut(&str)) -> Result<Report> {
         };
         rep.baselines = run_baselines(opts, &tools, e, exp, base_sizes, log);
         for (engine, soft) in engines.iter_mut() {
+            // A software adapter at large d (lavapipe: minutes of compiling, then an O(d) loop
+            // that runs like d², `backend::SOFTWARE_COMPILE_DIM`) is left out under `all`, and
+            // said so; `--backend gpu` asked for it and times it after the note.
+            if let Some(note) = software_compile_note(*soft, e.dim) {
+                let label = backend_label(&engine.info().kind, true);
+                if opts.backends == BackendSet::All {
+                    let reason = format!(
+                        "d = {} > {SOFTWARE_COMPILE_DIM} on a software adapter ({}), whose kernels take minutes \
+                         to compile and then run far slower than the CPU backend; --backend gpu times it",
+                        e.dim,
+                        engine.info().adapter
+                    );
+                    log(&format!("{:<24} {label:<9} not timed: {reason}", e.label()));
+                    rep.not_timed.push(NotTimed { backend: label, reason });
+                    continue;
+                }
+                log(&format!("{:<24} {label:<9} {note}", e.label()));
+            }
             let m = measure(exp, warm, engine.as_mut(), *soft, opts.repeat)?;
             log(&format!(
                 "{:<24} {:<9} {:.3e} path-steps/s ({:.2} s)",

@@ -27,6 +27,10 @@ pub const QUADRATIC_FORMULA_H: f64 = 1.0;
 pub const DOUBLE_WELL: (f64, f64) = (0.25, 0.1);
 /// (a, b) of [`Landscape::Rosenbrock`]'s Σ_{i<d−1} b(x_{i+1} − x_i²)² + (a − x_i)².
 pub const ROSENBROCK: (f64, f64) = (1.0, 100.0);
+/// [`Landscape::Regression`]'s data covariance: K = diag(linspace(lo, hi, d)).
+pub const REGRESSION_SPECTRUM: (f64, f64) = (0.2, 2.0);
+/// The seed of [`Landscape::Regression`]'s target x* ~ N(0, I/d) (`target = { seed = 0 }`).
+pub const REGRESSION_TARGET_SEED: u64 = 0;
 
 /// The objective of a suite entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -43,6 +47,11 @@ pub enum Landscape {
     DoubleWell,
     /// Rosenbrock's function, a formula with a neighbour sum.
     Rosenbrock,
+    /// One-pass least squares (`linear-regression`, docs/regression.md): data a ~ N(0, K) with
+    /// K = diag(linspace(0.2, 2, d)) ([`REGRESSION_SPECTRUM`]), labels y = aᵀx* + ε with x* drawn
+    /// from seed 0 ([`REGRESSION_TARGET_SEED`]) and ε ~ N(0, σ²), σ = 1 (the suite's noise),
+    /// one data point per step (batch 1). The loss is the excess risk ½ rᵀKr, r = x − x*.
+    Regression,
 }
 
 impl Landscape {
@@ -54,15 +63,16 @@ impl Landscape {
             Landscape::Dense => "dense",
             Landscape::DoubleWell => "double-well",
             Landscape::Rosenbrock => "rosenbrock",
+            Landscape::Regression => "regression",
         }
     }
 
     /// The loss of a formula landscape, written from its parameters ([`QUADRATIC_FORMULA_H`],
     /// [`DOUBLE_WELL`], [`ROSENBROCK`]), which the baseline scripts get too; `None` for the
-    /// quadratics given by their Hessians.
+    /// quadratics given by their Hessians and for the regression.
     pub fn formula(self) -> Option<String> {
         match self {
-            Landscape::Quadratic | Landscape::Dense => None,
+            Landscape::Quadratic | Landscape::Dense | Landscape::Regression => None,
             Landscape::QuadraticFormula => Some(format!("sum(i, {}*x[i]^2)", 0.5 * QUADRATIC_FORMULA_H)),
             Landscape::DoubleWell => {
                 let (a, b) = DOUBLE_WELL;
@@ -75,7 +85,8 @@ impl Landscape {
         }
     }
 
-    /// The `[objective]` table in dimension `dim`, and the fixed histogram range.
+    /// The `[objective]` table in dimension `dim`, and the fixed histogram range (of x, or of
+    /// r = x − x* on the regression).
     fn objective(self, dim: usize) -> (String, &'static str) {
         let formula = || self.formula().expect("a formula landscape");
         match self {
@@ -97,6 +108,16 @@ impl Landscape {
             Landscape::DoubleWell => (format!("name = \"expression\"\nloss = \"{}\"", formula()), "[-2.0, 2.0]"),
             Landscape::Rosenbrock => {
                 (format!("name = \"expression\"\nloss = \"{}\"\ndim = {dim}", formula()), "[-2.0, 2.0]")
+            }
+            Landscape::Regression => {
+                let (lo, hi) = REGRESSION_SPECTRUM;
+                (
+                    format!(
+                        "name = \"linear-regression\"\nspectrum = {{ linear = [{lo:?}, {hi:?}] }}\ndim = {dim}\n\
+                         target = {{ seed = {REGRESSION_TARGET_SEED} }}\nbatch = 1"
+                    ),
+                    "[-0.5, 0.5]",
+                )
             }
         }
     }
@@ -153,9 +174,16 @@ pub const SUITE: [Entry; 10] = [
 ];
 
 /// Entries outside the fixed suite, timed only when `--only` names them: `adam-sde` at d = 16
-/// (issue 3's second adaptive size; `benches/throughput.rs` has it too), and the built-in
-/// quadratic at d = 4, the reference of the formula entry `sgd-sde-d4-formula`.
-pub const EXTRA: [Entry; 2] = [Entry::quadratic("adam-sde", 16, 1, None), Entry::quadratic("sgd-sde", 4, 1, None)];
+/// (issue 3's second adaptive size; `benches/throughput.rs` has it too), the built-in
+/// quadratic at d = 4, the reference of the formula entry `sgd-sde-d4-formula`, and issue 25's
+/// regression entries at d = 256: `signsgd` on sampled data and `sgd-sde` with the
+/// state-dependent diffusion, d + 1 normals per path-step each.
+pub const EXTRA: [Entry; 4] = [
+    Entry::quadratic("adam-sde", 16, 1, None),
+    Entry::quadratic("sgd-sde", 4, 1, None),
+    Entry::on("signsgd", 256, Landscape::Regression),
+    Entry::on("sgd-sde", 256, Landscape::Regression),
+];
 
 /// Default ensemble and steps: 2^20 paths × 1000 steps, enough to fill a GPU.
 pub const DEFAULT_SIZES: Sizes = Sizes { paths: 1 << 20, steps: 1000 };

@@ -334,3 +334,45 @@ fn gpu_variant_variable_is_checked_and_recorded() {
     assert!(driver.ends_with("[OPTSDE_GPU_VARIANT=checks=off, pack=1]"), "{driver}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An entry above `backend::SOFTWARE_COMPILE_DIM` (the regression entries, d = 256) is not timed
+/// on a software adapter under `--backend all`: lavapipe would compile for minutes. The table
+/// and bench.json say so and why, and the CPU times it. On hardware the GPU times it; without an
+/// adapter (OPTSDE_REQUIRE_GPU unset) only the CPU row is checked.
+#[test]
+fn software_adapter_at_large_d_is_not_timed_and_says_why() {
+    let dir = out_dir("large-d");
+    let d = dir.to_str().unwrap();
+    let key = "sgd-sde-d256-regression";
+    let out =
+        bench(&["--paths", "256", "--steps", "10", "--backend", "all", "--only", key, "--no-baselines", "--out", d]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).expect("bench.json"))
+        .expect("bench.json is JSON");
+    let e = &json["entries"][0];
+    assert_eq!(e["entry"], "sgd-sde d=256 regression");
+    assert_eq!(e["optsde"][0]["backend"]["kind"], "cpu", "{e}");
+    let label = "sgd-sde d=256 regression";
+    assert!(stdout.lines().any(|l| l.starts_with(label) && l.contains("cpu")), "no CPU row:\n{stdout}");
+    match (json["machine"]["gpu"].is_object(), json["machine"]["gpu_software"].as_bool()) {
+        (true, Some(true)) => {
+            assert_eq!(e["optsde"].as_array().map(Vec::len), Some(1), "the software GPU timed d = 256: {e}");
+            let n = &e["not_timed"][0];
+            assert_eq!(n["backend"], "gpu (sw)", "{e}");
+            let reason = n["reason"].as_str().expect("reason");
+            for part in ["d = 256 > 64", "software adapter", "--backend gpu"] {
+                assert!(reason.contains(part), "no `{part}` in {reason:?}");
+            }
+            let row = format!("{label} gpu (sw)  not timed: d = 256 > 64");
+            assert!(stdout.contains(&row), "no `{row}` in:\n{stdout}");
+            assert!(stderr.contains("not timed"), "the log does not say it: {stderr}");
+        }
+        (true, _) => assert_eq!(e["optsde"].as_array().map(Vec::len), Some(2), "a hardware GPU times it: {e}"),
+        (false, _) => {
+            assert!(std::env::var_os("OPTSDE_REQUIRE_GPU").is_none(), "no GPU adapter with OPTSDE_REQUIRE_GPU set");
+            assert!(e.get("not_timed").is_none(), "{e}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
