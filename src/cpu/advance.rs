@@ -331,7 +331,19 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                 let [r0, r1, r2] = &mut data_rows[..] else { unreachable!("three scratch rows") };
                 let gsq = params.gsq;
                 let key = LabelKey { step: kk, params, path0 };
-                data_step::<M, FMA, TF>(k, &inp, &mut noise, key, tf, gsq, &mut x, &mut mm, &mut vv, [r0, r1, r2], &alive);
+                data_step::<M, FMA, TF>(
+                    k,
+                    &inp,
+                    &mut noise,
+                    key,
+                    tf,
+                    gsq,
+                    &mut x,
+                    &mut mm,
+                    &mut vv,
+                    [r0, r1, r2],
+                    &alive,
+                );
                 continue;
             }
             if !sign_fast {

@@ -13,9 +13,9 @@ use super::inputs::{Inputs, Rows};
 use crate::kernel::coefs::{SLOTS, adam_sde, agents, rmsprop_sde};
 use crate::kernel::{Kernel, KernelConsts};
 use crate::layout::{Coef, Params};
-use crate::rng::STREAM_LABEL;
 use crate::math::sign_f32;
 use crate::model::update;
+use crate::rng::STREAM_LABEL;
 
 /// Where a step's Student-t labels come from (`data_t_label`): the optimizer step, the run's
 /// seed (in `params`) and the block's first path.

@@ -227,10 +227,15 @@ per_engine!(sgd_sde_follows_its_em_recursion);
 /// P₀ = 0.55 exactly as in the ODE). `model`: the discrete one-pass signSGD with step η/d,
 /// η = 0.5, or signHSGD at the same η/d (one EM substep per step).
 fn sign_case(model: &str, steps: u64, every: u64, paths: u64) -> Experiment {
+    sign_case_with(model, "name = 'gaussian'\nsigma = 0.5", steps, every, paths)
+}
+
+/// The same with the label noise's `[noise]` lines `noise`.
+fn sign_case_with(model: &str, noise: &str, steps: u64, every: u64, paths: u64) -> Experiment {
     let d = 300;
     exp(&format!(
         "[model]\nname = '{model}'\neta = {}\n[objective]\nname = 'linear-regression'\nspectrum = {{ linear = [0.2, 2.0] }}\n\
-         dim = {d}\ntarget = {}\n[noise]\nname = 'gaussian'\nsigma = 0.5\n[run]\npaths = {paths}\nsteps = {steps}\n\
+         dim = {d}\ntarget = {}\n[noise]\n{noise}\n[run]\npaths = {paths}\nsteps = {steps}\n\
          [record]\nevery = {every}\n[stationary]\nstart = {}\nevery = 30\n",
         0.5 / d as f64,
         1.0 / (d as f64).sqrt(),
@@ -250,6 +255,23 @@ fn sign_problem(x: &Experiment) -> RiskProblem {
     }
 }
 
+/// Runs `x` (spec §10.4's case, d = 300) on the CPU twin and holds its E P at t = k/d = 1, 2, 4, 8
+/// to the risk ODE of `pr` within 4 SE plus `allowance` of P (the finite-d gap each caller
+/// states). Returns the ODE's values.
+fn follows_the_risk_ode(name: &str, x: &Experiment, pr: &RiskProblem, allowance: f64) -> Vec<f64> {
+    let times = [1.0, 2.0, 4.0, 8.0];
+    let ode = sign_risk(pr, &times, 1e-3);
+    let r = run(x, &mut CpuEngine::new()).unwrap();
+    for (t, p) in times.iter().zip(&ode.risk) {
+        let step = (t * 300.0) as u64;
+        let rec = r.records.iter().find(|rec| rec.step == step).expect("a record at t");
+        let m = &rec.q[300];
+        let se = (m.var() / m.n).sqrt();
+        Tolerance::se(Z::ONE, se).bias(allowance * p).assert(&format!("{name} d=300 E P at t = {t}"), m.mean, *p);
+    }
+    ode.risk
+}
+
 /// Discrete signSGD at d = 300 against the signHSGD risk ODE at t = k/d = 1, 2, 4, 8 (the CPU
 /// twin, 512 paths). The ODE is the d → ∞ limit: at d = 300 the measured gap is at most 0.4% of
 /// P (1.5e-3 at t = 1, where P falls fastest; 4e-4 at t = 2, 3e-4 at t = 4 and 1e-4 at t = 8,
@@ -257,18 +279,9 @@ fn sign_problem(x: &Experiment) -> RiskProblem {
 #[test]
 fn signsgd_at_d300_follows_the_risk_ode() {
     let x = sign_case("signsgd", 2400, 300, 512);
-    let times = [1.0, 2.0, 4.0, 8.0];
-    let ode = sign_risk(&sign_problem(&x), &times, 1e-3);
-    let r = run(&x, &mut CpuEngine::new()).unwrap();
-    for (t, p) in times.iter().zip(&ode.risk) {
-        let step = (t * 300.0) as u64;
-        let rec = r.records.iter().find(|rec| rec.step == step).expect("a record at t");
-        let m = &rec.q[300];
-        let se = (m.var() / m.n).sqrt();
-        Tolerance::se(Z::ONE, se).bias(5e-3 * p).assert(&format!("signsgd d=300 E P at t = {t}"), m.mean, *p);
-    }
+    let ode = follows_the_risk_ode("signsgd", &x, &sign_problem(&x), 5e-3);
     // The curve falls from 0.55 to near the fixed point: far beyond the allowance.
-    assert!(ode.risk[0] - ode.risk[3] > 100.0 * 5e-3 * ode.risk[3]);
+    assert!(ode[0] - ode[3] > 100.0 * 5e-3 * ode[3]);
 }
 
 /// Discrete signSGD at d = 300 with Student-t labels (ν = 3, scale 0.5) against the risk ODE
@@ -276,21 +289,9 @@ fn signsgd_at_d300_follows_the_risk_ode() {
 /// Measured: MEASURED. Allowed: 4 SE plus 0.5% of P, as for Gaussian labels.
 #[test]
 fn signsgd_with_student_t_labels_follows_the_risk_ode() {
-    let x = sign_case("signsgd", 2400, 300, 512);
-    let text = optsde::spec::to_toml(&x).replace("name = \"gaussian\"\nsigma = 0.5", "name = \"student-t\"\nnu = 3.0\nscale = 0.5");
-    let x = exp(&text);
-    assert!(matches!(x.noise, optsde::spec::Noise::StudentT { .. }), "{text}");
-    let times = [1.0, 2.0, 4.0, 8.0];
+    let x = sign_case_with("signsgd", "name = 'student-t'\nnu = 3.0\nscale = 0.5", 2400, 300, 512);
     let pr = RiskProblem { label: LabelNoise::StudentT { nu: 3.0, scale: 0.5 }, ..sign_problem(&x) };
-    let ode = sign_risk(&pr, &times, 1e-3);
-    let r = run(&x, &mut CpuEngine::new()).unwrap();
-    for (t, p) in times.iter().zip(&ode.risk) {
-        let step = (t * 300.0) as u64;
-        let rec = r.records.iter().find(|rec| rec.step == step).expect("a record at t");
-        let m = &rec.q[300];
-        let se = (m.var() / m.n).sqrt();
-        Tolerance::se(Z::ONE, se).bias(5e-3 * p).assert(&format!("signsgd t labels d=300 E P at t = {t}"), m.mean, *p);
-    }
+    follows_the_risk_ode("signsgd t labels", &x, &pr, 5e-3);
 }
 
 /// A long run (t = 30) settles at spec §10.4's fixed point P∞ = 0.14682 of the diagonal case:
@@ -316,16 +317,7 @@ fn signsgd_settles_at_the_fixed_point() {
 #[test]
 fn signhsgd_at_d300_follows_the_risk_ode() {
     let x = sign_case("signhsgd", 2400, 300, 1024);
-    let times = [1.0, 2.0, 4.0, 8.0];
-    let ode = sign_risk(&sign_problem(&x), &times, 1e-3);
-    let r = run(&x, &mut CpuEngine::new()).unwrap();
-    for (t, p) in times.iter().zip(&ode.risk) {
-        let step = (t * 300.0) as u64;
-        let rec = r.records.iter().find(|rec| rec.step == step).expect("a record at t");
-        let m = &rec.q[300];
-        let se = (m.var() / m.n).sqrt();
-        Tolerance::se(Z::ONE, se).bias(5e-3 * p).assert(&format!("signhsgd d=300 E P at t = {t}"), m.mean, *p);
-    }
+    follows_the_risk_ode("signhsgd", &x, &sign_problem(&x), 5e-3);
     let long = sign_case("signhsgd", 9000, 1500, 1024);
     let p_inf = sign_fixed_point(&sign_problem(&long));
     let st = run(&long, &mut CpuEngine::new()).unwrap().stationary;
