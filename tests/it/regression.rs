@@ -312,7 +312,7 @@ fn signsgd_settles_at_the_fixed_point() {
 /// signHSGD at d = 300 on spec §10.4's case against the same risk ODE at t = 1, 2, 4, 8 (the CPU
 /// twin, 1024 paths), and its stationary window t ∈ [15, 30] against P∞ = 0.14682. The ODE is
 /// the SDE's mean with φ(P) evaluated at E P, exact as d → ∞; at d = 300 P's spread shifts the
-/// mean. Measured (seed 0): 0.38309, 0.27966, 0.18683, 0.15103 against the ODE's 0.38276,
+/// mean. Measured (seed 1): 0.38309, 0.27966, 0.18683, 0.15103 against the ODE's 0.38276,
 /// 0.27921, 0.18602, 0.15050 (gaps 0.1–0.4% of P, 0.4–1.3 SE), and a stationary 0.14721, 0.26%
 /// above P∞ (3 SE: a finite-d gap smaller than discrete signSGD's 0.6%). Allowed: 4 SE plus 0.5%
 /// (curve) and 1% (fixed point) of P.
