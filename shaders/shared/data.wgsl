@@ -1,11 +1,13 @@
 // The data stage of a `linear-regression` objective (docs/regression.md): data a ~ N(0, diag k),
-// labels y = a^T x* + eps with eps = sigma_eps z, drawn from the path's noise stream. The discrete
+// labels y = a^T x* + eps (eps = sigma_eps z from the path's noise stream, or a Student-t label
+// from its own stream), the rest drawn from the path's noise stream. The discrete
 // models take the sampled gradient (1/B) sum_b a_b (a_b^T x - y_b) (`data_step`); the SDEs take
 // the state-dependent diffusion of Gaussian design, and signHSGD its drift (`data_sde_coords`). The
 // population gradient K r and excess risk are the diagonal quadratic's (objective.wgsl) with
 // h = k, c = x*. The group's words in the objective buffer from o_base: sqrt(k_i) for i < DIM,
-// then the label scale (sigma_eps, or the Student-t scale s), E eps^2 and 1/B. Twin: src/cpu/data.rs. Requires: objective.wgsl,
-// cursor.wgsl (noise_next), model.wgsl (update), and the kernel's `objective`, `o_base`, `g_zero`.
+// then the label scale (sigma_eps, or the Student-t scale s), E eps^2 and 1/B. Twin:
+// src/cpu/data.rs. Requires: objective.wgsl, cursor.wgsl (noise_next, p_lo, p_hi), model.wgsl
+// (update), rng.wgsl, tdist.wgsl, and the kernel's `objective`, `o_base`, `g_zero`, `params`.
 
 fn data_sqrt_k(i: u32) -> f32 {
     return objective[o_base + i];
