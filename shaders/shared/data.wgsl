@@ -117,7 +117,10 @@ fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<func
     }
     let s2 = q + objective[o_base + DIM + 1u];
     let s = sqrt(s2);
-    let phi = select(0.0, DATA_TWO_OVER_PI / s, s > 0.0);
+    var phi = 0.0;
+    if (SIGN_LIMIT) {
+        phi = select(0.0, DATA_TWO_OVER_PI / s, s > 0.0);
+    }
     for (var i = 0u; i < DIM; i += 1u) {
         let z = noise_next(i);
         if (SIGN_LIMIT) {

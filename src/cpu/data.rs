@@ -183,7 +183,9 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     for l in 0..LANES {
         s2[l] = q[l] + w[dim + 1];
         s[l] = s2[l].sqrt();
-        phi[l] = if s[l] > 0.0 { FRAC_2_PI / s[l] } else { 0.0 };
+        if sign_limit {
+            phi[l] = if s[l] > 0.0 { FRAC_2_PI / s[l] } else { 0.0 };
+        }
     }
     let sigma_sq_slot = match kernel {
         Kernel::RmspropSde => rmsprop_sde::SIGMA_SQ,
