@@ -1,16 +1,46 @@
-// The data stage of a `linear-regression` objective (docs/regression.md): data a ~ N(0, diag k),
+// The data stage of a `linear-regression` objective (docs/regression.md): data a ~ N(0, K),
 // labels y = a^T x* + eps (eps = sigma_eps z from the path's noise stream, or a Student-t label
 // from its own stream), the rest drawn from the path's noise stream. The discrete
 // models take the sampled gradient (1/B) sum_b a_b (a_b^T x - y_b) (`data_step`); the SDEs take
 // the state-dependent diffusion of Gaussian design, and signHSGD its drift (`data_sde_coords`). The
-// population gradient K r and excess risk are the diagonal quadratic's (objective.wgsl) with
-// h = k, c = x*. The group's words in the objective buffer from o_base: sqrt(k_i) for i < DIM,
-// then the label scale (sigma_eps, or the Student-t scale s), E eps^2 and 1/B. Twin:
-// src/cpu/data.rs. Requires: objective.wgsl, cursor.wgsl (noise_next, p_lo, p_hi), model.wgsl
-// (update), rng.wgsl, tdist.wgsl, and the kernel's `objective`, `o_base`, `g_zero`, `params`.
+// population gradient K r and excess risk are the quadratic's with Hessian K and c = x*
+// (objective.wgsl with h = k for a diagonal K; objective_dense.wgsl for a rotated one,
+// DATA_ROTATED). The group's words in the objective buffer from o_base: sqrt(k_i) for i < DIM
+// (diagonal K), or K and the noise factor M (rotated: DIM x DIM each, rows; a = M z, or signHSGD's
+// Cholesky factor of K_sigma); then from DATA_SCALARS the label scale (sigma_eps, or the Student-t
+// scale s), E eps^2 and 1/B; rotated, then K_ii^(-1/2) for i < DIM. Twin: src/cpu/data.rs.
+// Requires: objective.wgsl or objective_dense.wgsl, cursor.wgsl (noise_next, p_lo, p_hi),
+// model.wgsl (update), rng.wgsl, tdist.wgsl, and the kernel's `objective`, `o_base`, `g_zero`,
+// `params`.
 
 fn data_sqrt_k(i: u32) -> f32 {
     return objective[o_base + i];
+}
+
+// Scalar n of the group: 0 the label scale, 1 E eps^2, 2 1/B.
+fn data_scalar(n: u32) -> f32 {
+    return objective[o_base + DATA_SCALARS + n];
+}
+
+// K_ii^(-1/2) of a rotated K (signHSGD's preconditioner D^(-1/2)).
+fn data_inv_sqrt_kii(i: u32) -> f32 {
+    return objective[o_base + DATA_SCALARS + 3u + i];
+}
+
+// (M z)_i for a rotated K: row i of the noise factor, summed over j in order from 0.0.
+fn data_factor_row(i: u32, z: ptr<function, array<f32, DIM>>) -> f32 {
+    var s = 0.0;
+    for (var j = 0u; j < DIM; j += 1u) {
+        s += objective[o_base + DIM * DIM + i * DIM + j] * (*z)[j];
+    }
+    return s;
+}
+
+// d normals of the noise stream (coordinates 0 .. d - 1) into z.
+fn data_normals(z: ptr<function, array<f32, DIM>>) {
+    for (var j = 0u; j < DIM; j += 1u) {
+        (*z)[j] = noise_next(j);
+    }
 }
 
 // Label j of optimizer step k with Student-t noise (TLABEL): STREAM_LABEL's block (k, j) of the
@@ -21,7 +51,7 @@ fn data_t_label(k: u32, j: u32) -> f32 {
 }
 
 // One stochastic gradient of agent `agent` at step k into g: per data point the design's d
-// normals, then the label's normal (or, TLABEL, its Student-t variate); u = a^T r - eps, and g
+// normals z (a = sqrt(k) z, or M z rotated), then the label's normal (or, TLABEL, its Student-t variate); u = a^T r - eps, and g
 // accumulates a u; then the batch mean.
 fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>, g: ptr<function, array<f32, DIM>>,
                  k: u32, agent: u32) {
@@ -31,10 +61,20 @@ fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>
     }
     for (var b = 0u; b < DATA_BATCH; b += 1u) {
         var u = 0.0;
-        for (var i = 0u; i < DIM; i += 1u) {
-            let ai = data_sqrt_k(i) * noise_next(i);
-            a[i] = ai;
-            u += ai * ((*x)[i] - cf_c(m, i));
+        if (DATA_ROTATED) {
+            var z: array<f32, DIM>;
+            data_normals(&z);
+            for (var i = 0u; i < DIM; i += 1u) {
+                let ai = data_factor_row(i, &z);
+                a[i] = ai;
+                u += ai * ((*x)[i] - cf_c(m, i));
+            }
+        } else {
+            for (var i = 0u; i < DIM; i += 1u) {
+                let ai = data_sqrt_k(i) * noise_next(i);
+                a[i] = ai;
+                u += ai * ((*x)[i] - cf_c(m, i));
+            }
         }
         var e: f32;
         if (TLABEL) {
@@ -42,12 +82,12 @@ fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>
         } else {
             e = noise_next(0u);
         }
-        u -= objective[o_base + DIM] * e;
+        u -= data_scalar(0u) * e;
         for (var i = 0u; i < DIM; i += 1u) {
             (*g)[i] += a[i] * u;
         }
     }
-    let inv_b = objective[o_base + DIM + 2u];
+    let inv_b = data_scalar(2u);
     for (var i = 0u; i < DIM; i += 1u) {
         (*g)[i] = (*g)[i] * inv_b;
     }
@@ -99,10 +139,12 @@ const DATA_TWO_OVER_PI: f32 = 0.63661977236758134;
 
 // An SDE's substep on sampled data, g = K r, s^2 = r^T K r + E eps^2 (= 2P + E eps^2):
 // - the SGD SDE: the diffusion sqrt(eta/B) Sigma(r)^{1/2} with Sigma(r) = s^2 K + K r r^T K applied
-//   as s sqrt(k_i) z_i + (K r)_i z' (z' first, then z_0 .. z_{d-1}); the coefficient
-//   sqrt(eta dt / B) (over sqrt N for dsgd-sde) is the model's noise slot;
-// - signHSGD (SIGN_LIMIT): the drift phi(P) sqrt(k_i) r_i, phi(P) = (2/pi)/s, and the unit
-//   diffusion z_i (0 where s = 0: r = 0 without label noise);
+//   as s (K^{1/2} z)_i + (K r)_i z' (z' first, then z_0 .. z_{d-1}; K^{1/2} z is sqrt(k_i) z_i, or
+//   M z rotated); the coefficient sqrt(eta dt / B) (over sqrt N for dsgd-sde) is the model's
+//   noise slot;
+// - signHSGD (SIGN_LIMIT): the drift phi(P) (D^{-1/2} K r)_i, phi(P) = (2/pi)/s (sqrt(k_i) r_i for
+//   a diagonal K), and the diffusion z_i, or (L z)_i rotated with L L^T = K_sigma (0 where s = 0:
+//   r = 0 without label noise);
 // - the adaptive SDEs: the diagonal diffusion sqrt(diag Sigma(r)_ii) z_i, diag Sigma(r)_ii =
 //   s^2 k_i + g_i^2, which also multiplies V's sigma^2 slot (`data_sigma_sq`).
 fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<function, array<f32, DIM>>,
@@ -111,23 +153,47 @@ fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<func
     if (MODEL == K_SGD_SDE && !SIGN_LIMIT) {
         zp = noise_next(0u);
     }
+    // Rotated, the SGD SDE's and signHSGD's d normals z become M z first.
+    var mz: array<f32, DIM>;
+    if (DATA_ROTATED && MODEL == K_SGD_SDE) {
+        var z: array<f32, DIM>;
+        data_normals(&z);
+        for (var i = 0u; i < DIM; i += 1u) {
+            mz[i] = data_factor_row(i, &z);
+        }
+    }
     var q = 0.0;
     for (var i = 0u; i < DIM; i += 1u) {
         q += (*g)[i] * ((*x)[i] - cf_c(m, i));
     }
-    let s2 = q + objective[o_base + DIM + 1u];
+    let s2 = q + data_scalar(1u);
     let s = sqrt(s2);
     var phi = 0.0;
     if (SIGN_LIMIT) {
         phi = select(0.0, DATA_TWO_OVER_PI / s, s > 0.0);
     }
     for (var i = 0u; i < DIM; i += 1u) {
-        let z = noise_next(i);
+        var z: f32;
+        if (DATA_ROTATED && MODEL == K_SGD_SDE) {
+            z = mz[i];
+        } else {
+            z = noise_next(i);
+        }
         if (SIGN_LIMIT) {
-            let drift = phi * (data_sqrt_k(i) * ((*x)[i] - cf_c(m, i)));
+            var drift: f32;
+            if (DATA_ROTATED) {
+                drift = phi * ((*g)[i] * data_inv_sqrt_kii(i));
+            } else {
+                drift = phi * (data_sqrt_k(i) * ((*x)[i] - cf_c(m, i)));
+            }
             update(i, drift, z, tf, x, ms, vs, m);
         } else if (MODEL == K_SGD_SDE) {
-            let xi = s * (data_sqrt_k(i) * z) + (*g)[i] * zp;
+            var xi: f32;
+            if (DATA_ROTATED) {
+                xi = s * z + (*g)[i] * zp;
+            } else {
+                xi = s * (data_sqrt_k(i) * z) + (*g)[i] * zp;
+            }
             update(i, (*g)[i], xi, tf, x, ms, vs, m);
         } else {
             let v = s2 * cf_h(m, i) + (*g)[i] * (*g)[i];

@@ -99,7 +99,7 @@ pub fn script_landscape(e: &Entry, exp: &Experiment) -> std::result::Result<Scri
         (Landscape::Dense, Objective::DenseQuadratic { hessian, center, .. }) => {
             Ok(ScriptLandscape::Dense { h: hessian.iter().flatten().copied().collect(), c: center.clone() })
         }
-        (Landscape::Regression, Objective::LinearRegression { k, target, batch }) => match &exp.noise {
+        (Landscape::Regression, Objective::LinearRegression { k, target, batch, rotation: None }) => match &exp.noise {
             Noise::Gaussian { sigma } if sigma.iter().all(|&s| s == sigma[0]) => {
                 Ok(ScriptLandscape::Regression { k: k.clone(), target: target.clone(), sigma: sigma[0], batch: *batch })
             }

@@ -282,10 +282,11 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let mut g = vec![[0.0f32; LANES]; dim];
     let mut va = vec![[0.0f32; LANES]; if kernel.has_own_step() { dim } else { 0 }];
     let mut acc = vec![[0.0f32; LANES]; if kernel == Kernel::Dcsgd { dim } else { 0 }];
-    // A discrete model on sampled data: the agents' sum, one agent's gradient, a data point.
+    // On sampled data, scratch: a discrete model's agents' sum, one agent's gradient, a data
+    // point and its normals; an SDE's normals z and M z (rotated K).
     let data = k.objective.samples_data();
     let discrete_data = data && !k.model.is_sde();
-    let mut data_rows = vec![vec![[0.0f32; LANES]; if discrete_data { dim } else { 0 }]; 3];
+    let mut data_rows = vec![vec![[0.0f32; LANES]; if data { dim } else { 0 }]; 4];
     let mut s1 = vec![[0.0f32; LANES]; dim + 1];
     let mut s2 = vec![[0.0f32; LANES]; dim];
     let mut s12 = vec![[0.0f32; LANES]; k.cross_pairs()];
@@ -328,7 +329,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             tf_ahead = time_blocks.factors::<M, FMA>(k_next, j_next, params.refine);
             let last = j + 1 == params.refine;
             if discrete_data {
-                let [r0, r1, r2] = &mut data_rows[..] else { unreachable!("three scratch rows") };
+                let [r0, r1, r2, r3] = &mut data_rows[..] else { unreachable!("four scratch rows") };
                 let gsq = params.gsq;
                 let key = LabelKey { step: kk, params, path0 };
                 data_step::<M, FMA, TF>(
@@ -341,7 +342,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     &mut x,
                     &mut mm,
                     &mut vv,
-                    [r0, r1, r2],
+                    [r0, r1, r2, r3],
                     &alive,
                 );
                 continue;
@@ -350,8 +351,19 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                 gradient::<FMA>(k, &inp, &x, &mut g);
             }
             if data {
+                let [z, mz, ..] = &mut data_rows[..] else { unreachable!("four scratch rows") };
                 data_sde_coords::<M, FMA, TF>(
-                    k, &inp, &mut noise, tf, params.gsq, &mut x, &mut mm, &mut vv, &g, &alive,
+                    k,
+                    &inp,
+                    &mut noise,
+                    tf,
+                    params.gsq,
+                    &mut x,
+                    &mut mm,
+                    &mut vv,
+                    &g,
+                    [z, mz],
+                    &alive,
                 );
             } else if kernel == Kernel::Dcsgd {
                 let cw = cw.as_mut().expect("DCSGD has a compressor stream");

@@ -1,8 +1,9 @@
 //! The data stage of a `linear-regression` objective for a block of lanes: twin of
 //! `shaders/shared/data.wgsl` (same variates in the same order, same operations). The discrete
 //! models' step on sampled gradients ([`data_step`]) and the SDEs' state-dependent diffusions
-//! and signHSGD's drift ([`data_sde_coords`]). The group's objective words: √k_i, then the label
-//! scale (σ_ε or the Student-t scale), E ε², 1/B.
+//! and signHSGD's drift ([`data_sde_coords`]). The group's objective words
+//! (`crate::objective::Stage::Regression`): √k_i, or K and the noise factor M when rotated; then
+//! the label scale (σ_ε or the Student-t scale), E ε², 1/B; rotated, then K_ii^{−1/2}.
 
 use std::f32::consts::FRAC_2_PI;
 
@@ -36,9 +37,43 @@ impl LabelKey<'_> {
     }
 }
 
+/// The group's scalars from [`crate::objective::Stage::data_scalars`]: the label scale, E ε², 1/B,
+/// then (rotated) K_ii^{−1/2}.
+#[inline(always)]
+fn scalars<'a>(k: &KernelConsts, inp: &Inputs<'a>) -> &'a [f32] {
+    &inp.objective[k.objective.data_scalars(k.dim)..]
+}
+
+/// d normals of the noise stream into `z`, then (M z)_i of every lane into `mz` (`data_normals`,
+/// `data_factor_row`): M's row i from word d² + i·d, summed over j in order from 0.0.
+#[inline(always)]
+fn factor_times_normals<const FMA: bool, const TF: usize>(
+    k: &KernelConsts,
+    inp: &Inputs<'_>,
+    noise: &mut Cursor<FMA, TF>,
+    z: &mut Rows,
+    mz: &mut Rows,
+) {
+    let dim = k.dim;
+    for j in 0..dim {
+        z[j] = noise.variate(&inp.coef[j]);
+    }
+    for i in 0..dim {
+        let row = &inp.objective[dim * dim + i * dim..dim * dim + (i + 1) * dim];
+        let mut s = [0.0f32; LANES];
+        for j in 0..dim {
+            for l in 0..LANES {
+                s[l] += row[j] * z[j][l];
+            }
+        }
+        mz[i] = s;
+    }
+}
+
 /// One stochastic gradient of every lane into `g` (`data_gradient`) for agent `agent`: per data
-/// point the design's d normals, then the label's (or its Student-t variate, `tlabel`);
-/// u = aᵀr − ε and g accumulates a·u; then the batch mean. `a`: a row per coordinate of scratch.
+/// point the design's d normals z (a = √k z, or M z rotated), then the label's (or its
+/// Student-t variate, `tlabel`); u = aᵀr − ε and g accumulates a·u; then the batch mean. `a`,
+/// `z`: a row per coordinate of scratch each.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn data_gradient<const FMA: bool, const TF: usize>(
@@ -49,22 +84,33 @@ fn data_gradient<const FMA: bool, const TF: usize>(
     agent: u32,
     x: &Rows,
     g: &mut Rows,
-    a: &mut Rows,
+    [a, z]: [&mut Rows; 2],
 ) {
-    let (dim, w) = (k.dim, inp.objective);
+    let (dim, w, sc) = (k.dim, inp.objective, scalars(k, inp));
+    let rotated = k.objective.is_dense();
     for gi in g.iter_mut() {
         *gi = [0.0; LANES];
     }
     let batch = k.objective.batch();
     for b in 0..batch {
         let mut u = [0.0f32; LANES];
-        for i in 0..dim {
-            let z = noise.variate(&inp.coef[i]);
-            let (sk, ci) = (w[i], inp.c[i]);
-            for l in 0..LANES {
-                let ai = sk * z[l];
-                a[i][l] = ai;
-                u[l] += ai * (x[i][l] - ci);
+        if rotated {
+            factor_times_normals(k, inp, noise, z, a);
+            for i in 0..dim {
+                let ci = inp.c[i];
+                for l in 0..LANES {
+                    u[l] += a[i][l] * (x[i][l] - ci);
+                }
+            }
+        } else {
+            for i in 0..dim {
+                let z = noise.variate(&inp.coef[i]);
+                let (sk, ci) = (w[i], inp.c[i]);
+                for l in 0..LANES {
+                    let ai = sk * z[l];
+                    a[i][l] = ai;
+                    u[l] += ai * (x[i][l] - ci);
+                }
             }
         }
         let e = if k.tlabel {
@@ -73,7 +119,7 @@ fn data_gradient<const FMA: bool, const TF: usize>(
             noise.variate(&inp.coef[0])
         };
         for l in 0..LANES {
-            u[l] -= w[dim] * e[l];
+            u[l] -= sc[0] * e[l];
         }
         for i in 0..dim {
             for l in 0..LANES {
@@ -81,7 +127,7 @@ fn data_gradient<const FMA: bool, const TF: usize>(
             }
         }
     }
-    let inv_b = w[dim + 2];
+    let inv_b = sc[2];
     for gi in g.iter_mut() {
         for l in 0..LANES {
             gi[l] *= inv_b;
@@ -111,7 +157,7 @@ fn update_lane<const M: u32, const FMA: bool>(
 
 /// A discrete model's step on sampled data (`data_step`): each agent's gradient from its own
 /// data points, summed per coordinate (their signs for DSignSGD), then the update with ξ = 0.
-/// `acc`, `ga`, `a`: scratch rows.
+/// `acc`, `ga`, `a`, `z`: scratch rows.
 #[inline(always)]
 pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
     k: &KernelConsts,
@@ -123,16 +169,16 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
     x: &mut Rows,
     mm: &mut Rows,
     vv: &mut Rows,
-    scratch: [&mut Rows; 3],
+    scratch: [&mut Rows; 4],
     alive: &[bool; LANES],
 ) {
     let kernel = const { Kernel::from_id(M) };
-    let [acc, ga, a] = scratch;
+    let [acc, ga, a, z] = scratch;
     for r in acc.iter_mut() {
         *r = [0.0; LANES];
     }
     for agent in 0..k.draws {
-        data_gradient(k, inp, noise, key, agent, x, ga, a);
+        data_gradient(k, inp, noise, key, agent, x, ga, [&mut *a, &mut *z]);
         for i in 0..k.dim {
             for l in 0..LANES {
                 acc[i][l] += if kernel == Kernel::Dsignsgd { sign_f32(ga[i][l]) } else { ga[i][l] };
@@ -153,10 +199,13 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
 }
 
 /// An SDE's substep on sampled data (`data_sde_coords`), `g` = K r, s² = rᵀKr + E ε²: the SGD
-/// SDE's z′ first, then per coordinate its variate s √k_i z_i + g_i z′; signHSGD's drift
-/// φ(P) √k_i r_i with φ = (2/π)/s and unit diffusion z_i; the adaptive SDEs' diagonal diffusion
-/// √v z_i with v = s² k_i + g_i², which also multiplies V's σ² slot.
+/// SDE's z′ first, then its d normals z (made M z first when rotated, `mz`), and per coordinate
+/// its variate s (K^{1/2}z)_i + g_i z′; signHSGD's drift φ(P) (D^{−1/2}K r)_i with φ = (2/π)/s
+/// (√k_i r_i for a diagonal K) and diffusion z_i (or (L z)_i); the adaptive SDEs' diagonal
+/// diffusion √v z_i with v = s² K_ii + g_i², which also multiplies V's σ² slot. `z`, `mz`:
+/// scratch rows.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     k: &KernelConsts,
     inp: &Inputs<'_>,
@@ -167,12 +216,18 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     mm: &mut Rows,
     vv: &mut Rows,
     g: &Rows,
+    [z_rows, mz]: [&mut Rows; 2],
     alive: &[bool; LANES],
 ) {
     let kernel = const { Kernel::from_id(M) };
-    let (dim, w) = (k.dim, inp.objective);
+    let (dim, w, sc) = (k.dim, inp.objective, scalars(k, inp));
     let sign_limit = k.sign_limit();
+    let rotated = k.objective.is_dense();
     let zp = if kernel == Kernel::SgdSde && !sign_limit { noise.variate(&inp.coef[0]) } else { [0.0; LANES] };
+    let factored = rotated && kernel == Kernel::SgdSde;
+    if factored {
+        factor_times_normals(k, inp, noise, z_rows, mz);
+    }
     let mut q = [0.0f32; LANES];
     for i in 0..dim {
         for l in 0..LANES {
@@ -181,7 +236,7 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     }
     let (mut s2, mut s, mut phi) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
     for l in 0..LANES {
-        s2[l] = q[l] + w[dim + 1];
+        s2[l] = q[l] + sc[1];
         s[l] = s2[l].sqrt();
         if sign_limit {
             phi[l] = if s[l] > 0.0 { FRAC_2_PI / s[l] } else { 0.0 };
@@ -193,15 +248,16 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
         _ => 0,
     };
     for i in 0..dim {
-        let z = noise.variate(&inp.coef[i]);
+        let z = if factored { mz[i] } else { noise.variate(&inp.coef[i]) };
         let pi = &inp.p[i];
         for l in 0..LANES {
             let state = [&mut x[i][l], &mut mm[i][l], &mut vv[i][l]];
             if sign_limit {
-                let drift = phi[l] * (w[i] * (*state[0] - inp.c[i]));
+                let drift =
+                    if rotated { phi[l] * (g[i][l] * sc[3 + i]) } else { phi[l] * (w[i] * (*state[0] - inp.c[i])) };
                 update_lane::<M, FMA>(state, drift, z[l], pi, tf, gsq, alive[l]);
             } else if kernel == Kernel::SgdSde {
-                let xi = s[l] * (w[i] * z[l]) + g[i][l] * zp[l];
+                let xi = if rotated { s[l] * z[l] + g[i][l] * zp[l] } else { s[l] * (w[i] * z[l]) + g[i][l] * zp[l] };
                 update_lane::<M, FMA>(state, g[i][l], xi, pi, tf, gsq, alive[l]);
             } else {
                 let v = s2[l] * inp.h[i] + g[i][l] * g[i][l];

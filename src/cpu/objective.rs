@@ -17,7 +17,7 @@ pub(super) fn gradient<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &
             let f = inp.formula.expect("a formula kernel has its formula");
             f.gradient_lanes::<FMA, LANES>(x, inp.objective, g, &mut inp.regs.borrow_mut());
         }
-        Stage::Diagonal | Stage::Regression { .. } => {
+        Stage::Diagonal | Stage::Regression { rotated: false, .. } => {
             for i in 0..k.dim {
                 let (hi, ci) = (inp.h[i], inp.c[i]);
                 for l in 0..LANES {
@@ -25,7 +25,7 @@ pub(super) fn gradient<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &
                 }
             }
         }
-        Stage::Dense => {
+        Stage::Dense | Stage::Regression { rotated: true, .. } => {
             let mut y = inp.regs.borrow_mut();
             centred(k, inp, x, &mut y);
             for i in 0..k.dim {
@@ -69,7 +69,7 @@ pub(super) fn loss<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows
             let f = inp.formula.expect("a formula kernel has its formula");
             f.loss_lanes::<FMA, LANES>(x, inp.objective, out, &mut inp.regs.borrow_mut());
         }
-        Stage::Diagonal | Stage::Regression { .. } => {
+        Stage::Diagonal | Stage::Regression { rotated: false, .. } => {
             let mut l2 = [0.0f32; LANES];
             for i in 0..k.dim {
                 for l in 0..LANES {
@@ -81,7 +81,7 @@ pub(super) fn loss<const FMA: bool>(k: &KernelConsts, inp: &Inputs<'_>, x: &Rows
                 out[l] = 0.5 * l2[l];
             }
         }
-        Stage::Dense => {
+        Stage::Dense | Stage::Regression { rotated: true, .. } => {
             let mut y = inp.regs.borrow_mut();
             centred(k, inp, x, &mut y);
             let mut l2 = [0.0f32; LANES];

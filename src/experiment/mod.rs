@@ -28,7 +28,8 @@ pub use model::{
     agents_domain, model_time, no_compressor,
 };
 pub use objective::{
-    BASIS_SEED, BATCH_SAMPLES, Basis, FORMULA_BOUND_LIMIT, FormulaParam, MATRIX_ENTRY, Objective, Spectrum, show_matrix,
+    BASIS_SEED, BATCH_SAMPLES, Basis, FORMULA_BOUND_LIMIT, FormulaParam, MATRIX_ENTRY, Objective, Rotation, Spectrum,
+    show_matrix,
 };
 pub use problem::{
     ANY_REAL, CURVATURE, Compressor, KEEP_PROBABILITY, LEVELS, MIN_NU, MIN_NU_SIGN_SDE, NOISE_SCALE, NU, Noise,
@@ -377,6 +378,22 @@ impl Experiment {
                      labels, and `optsde risk` integrates the risk ODE with them",
                 ));
             }
+        }
+        if let (ModelKind::Signhsgd, Objective::LinearRegression { rotation: Some(r), .. }) = (kind, &self.objective)
+            && let Err((row, pivot)) = crate::regression::rotated::sign_noise_factor(&r.covariance)
+        {
+            return Err(Error::invalid(
+                "objective.basis",
+                match &r.basis {
+                    Basis::Random { seed } => format!("\"random\" (basis_seed = {seed})"),
+                    Basis::Given { q } => show_matrix(q),
+                },
+                format!(
+                    "gives a K whose sign-data covariance K_sigma = (2/pi) arcsin(D^-1/2 K D^-1/2) is not positive \
+                     definite in f64 (Cholesky pivot {pivot:e} at row {row}), so signhsgd has no noise factor; \
+                     K is then nearly singular: raise objective.k's smallest entry"
+                ),
+            ));
         }
         Ok(())
     }

@@ -56,6 +56,26 @@ impl Spectrum {
     }
 }
 
+/// The eigenbasis Q of a rotated regression's data covariance K = Q diag(k) Qᵀ, with Q and K
+/// computed once (O(d³)) when the objective is built; files and summaries hold the basis only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Rotation {
+    pub basis: Basis,
+    /// Q, rows as written (its columns are K's eigenvectors).
+    #[serde(skip)]
+    pub q: Vec<Vec<f64>>,
+    /// K = Q diag(k) Qᵀ, rows.
+    #[serde(skip)]
+    pub covariance: Vec<Vec<f64>>,
+}
+
+impl PartialEq for Rotation {
+    /// Q and K follow from the basis and the spectrum.
+    fn eq(&self, other: &Self) -> bool {
+        self.basis == other.basis
+    }
+}
+
 /// A named parameter of a formula: a number, or a vector with one entry per coordinate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FormulaParam {
@@ -82,12 +102,19 @@ pub enum Objective {
     /// A loss written as a formula (`crate::objective::formula`), differentiated by the program,
     /// in dimension `dim` with the named parameters `params`.
     Expression { loss: String, dim: usize, params: Vec<FormulaParam> },
-    /// One-pass least squares on Gaussian data (docs/regression.md): each step draws a ~ N(0,
-    /// diag k) and y = aᵀx* + ε and takes the loss ½(aᵀx − y)², averaged over `batch` samples.
-    /// Its population gradient is K r and its excess risk P = ½ rᵀKr with r = x − x*, so the
-    /// kernels' objective stage is the diagonal quadratic with h = k and c = x* (`target`); the
+    /// One-pass least squares on Gaussian data (docs/regression.md): each step draws a ~ N(0, K)
+    /// and y = aᵀx* + ε and takes the loss ½(aᵀx − y)², averaged over `batch` samples. K is
+    /// diag `k`, or Q diag(k) Qᵀ with a `rotation`. Its population gradient is K r and its excess
+    /// risk P = ½ rᵀKr with r = x − x*, so the kernels' objective stage is the quadratic with
+    /// Hessian K and minimum x* (`target`): the diagonal one, or the dense one when rotated; the
     /// data stage samples the gradient (`shaders/shared/data.wgsl`).
-    LinearRegression { k: Vec<f64>, target: Vec<f64>, batch: u32 },
+    LinearRegression {
+        k: Vec<f64>,
+        target: Vec<f64>,
+        batch: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rotation: Option<Rotation>,
+    },
 }
 
 impl Objective {
@@ -113,19 +140,7 @@ impl Objective {
         let spectrum = Spectrum { eigenvalues, basis };
         let d = spectrum.eigenvalues.len();
         if let Basis::Given { q } = &spectrum.basis {
-            check_square("objective.basis", q, d, "objective.eigenvalues")?;
-            let (err, a, b) = dense::orthonormality_error(q);
-            if err > dense::ORTHONORMAL_TOL {
-                return Err(Error::invalid(
-                    "objective.basis",
-                    show_matrix(q),
-                    format!(
-                        "must have orthonormal columns (the eigenvectors): columns {a} and {b} have dot product \
-                         off by {err:.3e} (tolerance {:e})",
-                        dense::ORTHONORMAL_TOL
-                    ),
-                ));
-            }
+            check_basis(q, d, "objective.eigenvalues")?;
         }
         let hessian = dense::from_spectrum(&spectrum.eigenvalues, &spectrum.q());
         let o = Objective::DenseQuadratic { hessian, center, spectrum: Some(spectrum) };
@@ -138,6 +153,7 @@ impl Objective {
     /// of Qᵀ(x − c) (`[record] basis = "hessian"`); `None` for a formula.
     pub fn eigenbasis(&self) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
         match self {
+            Objective::LinearRegression { k, rotation: Some(r), .. } => Some((k.clone(), r.q.clone())),
             Objective::Quadratic { h, .. } | Objective::LinearRegression { k: h, .. } => {
                 let d = h.len();
                 Some((h.clone(), (0..d).map(|i| (0..d).map(|j| f64::from(u8::from(i == j))).collect()).collect()))
@@ -157,20 +173,46 @@ impl Objective {
         Ok(o)
     }
 
-    /// The regression problem with data covariance diag `k` (entries > 0), target `target` of
-    /// the same length and `batch` ≥ 1 samples per step.
-    pub fn linear_regression(k: Vec<f64>, target: Vec<f64>, batch: u32) -> Result<Objective> {
-        let o = Objective::LinearRegression { k, target, batch };
+    /// The regression problem with data covariance diag `k` (entries > 0), or Q diag(k) Qᵀ with
+    /// `basis` Q (orthonormal to [`dense::ORTHONORMAL_TOL`]), target `target` of the same
+    /// length and `batch` ≥ 1 samples per step.
+    pub fn linear_regression(k: Vec<f64>, target: Vec<f64>, batch: u32, basis: Option<Basis>) -> Result<Objective> {
+        CURVATURE.check_each("objective.k", &k)?;
+        let rotation = match basis {
+            None => None,
+            Some(basis) => {
+                if let Basis::Given { q } = &basis {
+                    check_basis(q, k.len(), "objective.k")?;
+                }
+                let spectrum = Spectrum { eigenvalues: k.clone(), basis };
+                let q = spectrum.q();
+                let covariance = dense::from_spectrum(&k, &q);
+                Some(Rotation { basis: spectrum.basis, q, covariance })
+            }
+        };
+        let o = Objective::LinearRegression { k, target, batch, rotation };
         o.check()?;
         Ok(o)
     }
 
+    /// A regression's data covariance K as a dense matrix (rows): diag k, or Q diag(k) Qᵀ.
+    pub fn data_covariance(&self) -> Option<Vec<Vec<f64>>> {
+        let Objective::LinearRegression { k, rotation, .. } = self else { return None };
+        Some(match rotation {
+            Some(r) => r.covariance.clone(),
+            None => {
+                let d = k.len();
+                (0..d).map(|i| (0..d).map(|j| if i == j { k[i] } else { 0.0 }).collect()).collect()
+            }
+        })
+    }
+
     /// The separable quadratic the objective's population loss is, as (h, c): the diagonal
-    /// quadratic itself, and the excess risk ½ Σ k_i (x_i − x*_i)² of a regression.
+    /// quadratic itself, and the excess risk ½ Σ k_i (x_i − x*_i)² of an unrotated regression.
     pub fn separable(&self) -> Option<(&[f64], &[f64])> {
         match self {
             Objective::Quadratic { h, center } => Some((h, center)),
-            Objective::LinearRegression { k, target, .. } => Some((k, target)),
+            Objective::LinearRegression { k, target, rotation: None, .. } => Some((k, target)),
             _ => None,
         }
     }
@@ -227,6 +269,9 @@ impl Objective {
     /// evaluate f at many points.
     pub fn loss_fn(&self) -> LossFn<'_> {
         match self {
+            Objective::LinearRegression { target, rotation: Some(r), .. } => {
+                Box::new(move |x: &[f64]| dense::loss(&r.covariance, target, x))
+            }
             Objective::Quadratic { h, center } | Objective::LinearRegression { k: h, target: center, .. } => {
                 Box::new(move |x: &[f64]| {
                     0.5 * h.iter().zip(center).zip(x).map(|((h, c), x)| h * (x - c) * (x - c)).sum::<f64>()
@@ -337,14 +382,19 @@ impl Objective {
     /// absolute row sum of H (which bounds its spectral radius).
     pub fn bound_limit(&self) -> f64 {
         let loss_at: Box<dyn Fn(f64) -> f64 + '_> = match self {
-            Objective::Quadratic { h, center } | Objective::LinearRegression { k: h, target: center, .. } => {
-                Box::new(move |b: f64| h.iter().zip(center).map(|(h, c)| 0.5 * h * (b + c.abs()).powi(2)).sum())
+            Objective::LinearRegression {
+                target: center,
+                rotation: Some(Rotation { covariance: hessian, .. }),
+                ..
             }
-            Objective::DenseQuadratic { hessian, center, .. } => {
+            | Objective::DenseQuadratic { hessian, center, .. } => {
                 let rho = dense::row_sum_norm(hessian);
                 let c = center.iter().fold(0.0f64, |a, c| a.max(c.abs()));
                 let d = hessian.len() as f64;
                 Box::new(move |b: f64| 0.5 * rho * d * (b + c).powi(2))
+            }
+            Objective::Quadratic { h, center } | Objective::LinearRegression { k: h, target: center, .. } => {
+                Box::new(move |b: f64| h.iter().zip(center).map(|(h, c)| 0.5 * h * (b + c.abs()).powi(2)).sum())
             }
             Objective::Expression { .. } => return FORMULA_BOUND_LIMIT,
         };
@@ -361,7 +411,10 @@ impl Objective {
     pub fn bound_reason(&self) -> &'static str {
         match self {
             Objective::Quadratic { .. } => "the loss 1/2 sum h (bound + |c|)^2",
-            Objective::LinearRegression { .. } => "the excess risk 1/2 sum k (bound + |target|)^2",
+            Objective::LinearRegression { rotation: None, .. } => "the excess risk 1/2 sum k (bound + |target|)^2",
+            Objective::LinearRegression { .. } => {
+                "the bound 1/2 rho d (bound + max |target|)^2 on the excess risk (rho: max row sum of |K|)"
+            }
             Objective::DenseQuadratic { .. } => {
                 "the bound 1/2 rho d (bound + max |c|)^2 on the loss (rho: max row sum of |H|)"
             }
@@ -398,7 +451,7 @@ impl Objective {
                 }
                 ANY_REAL.check_each("objective.center", center)?;
             }
-            Objective::LinearRegression { k, target, batch } => {
+            Objective::LinearRegression { k, target, batch, .. } => {
                 CURVATURE.check_each("objective.k", k)?;
                 ANY_REAL.check_each("objective.target", target)?;
                 BATCH_SAMPLES.check("objective.batch", *batch)?;
@@ -469,6 +522,25 @@ fn check_square(field: &str, m: &[Vec<f64>], d: usize, against: &str) -> Result<
         )),
         None => Ok(()),
     }
+}
+
+/// That a given basis `q` is a d × d matrix (`against` names what fixed d) with orthonormal
+/// columns, to [`dense::ORTHONORMAL_TOL`].
+fn check_basis(q: &[Vec<f64>], d: usize, against: &str) -> Result<()> {
+    check_square("objective.basis", q, d, against)?;
+    let (err, a, b) = dense::orthonormality_error(q);
+    if err > dense::ORTHONORMAL_TOL {
+        return Err(Error::invalid(
+            "objective.basis",
+            show_matrix(q),
+            format!(
+                "must have orthonormal columns (the eigenvectors): columns {a} and {b} have dot product off by \
+                 {err:.3e} (tolerance {:e})",
+                dense::ORTHONORMAL_TOL
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A matrix for a message: its first rows.

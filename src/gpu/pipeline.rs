@@ -191,6 +191,17 @@ impl GpuEngine {
         if sbytes > self.limits.max_storage_buffer_binding_size || sbytes > self.limits.max_buffer_size {
             return Err(Error::Gpu(format!("state of {sbytes} bytes exceeds the adapter's buffer limits")));
         }
+        // Dense matrices (a dense Hessian, a rotated regression's K and data factor) of every
+        // sweep point in one chunk.
+        let obytes = (objective_words * 4) as u64;
+        if obytes > self.limits.max_storage_buffer_binding_size || obytes > self.limits.max_buffer_size {
+            return Err(Error::Gpu(format!(
+                "the objective's words of {n_groups} parameter groups ({obytes} bytes: d x d matrices at d = {}) \
+                 exceed the adapter's buffer limit of {} bytes; run fewer sweep points per file, or the cpu backend",
+                k.dim,
+                self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
+            )));
+        }
         let params = self.buffer("optsde.params", std::mem::size_of::<Params>() as u64, U::UNIFORM | U::COPY_DST);
         let coef = self.buffer(
             "optsde.coef",

@@ -200,7 +200,9 @@ pub fn stage_of(objective: &Objective) -> Stage {
         Objective::Quadratic { .. } => Stage::Diagonal,
         Objective::DenseQuadratic { .. } => Stage::Dense,
         Objective::Expression { .. } => Stage::Formula(objective.formula().expect("a formula").0.key()),
-        Objective::LinearRegression { batch, .. } => Stage::Regression { batch: *batch },
+        Objective::LinearRegression { batch, rotation, .. } => {
+            Stage::Regression { batch: *batch, rotated: rotation.is_some() }
+        }
     }
 }
 

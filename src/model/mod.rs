@@ -92,17 +92,35 @@ pub fn upload(groups: &[GroupInput<'_>], bins: u32) -> Upload {
 
 /// What the objective stage reads per coordinate (h_i, c_i; `Coef::h`, `Coef::c`) and per group
 /// (the objective buffer's words): the diagonal quadratic's h and c; a dense quadratic's
-/// diagonal H_ii (read by no kernel), its c, and H row by row; a regression's k and x* (its
-/// population loss is that quadratic) and the data stage's √k_i, the label's scale (σ_ε, or the
-/// Student-t scale s), E ε² (`label_var`: σ_ε², or s²ν/(ν − 2), infinite for ν ≤ 2, where only
-/// the discrete models run, which do not read it) and 1/B; for formulas, c = 0 (the stationary
-/// sums are then raw moments).
-fn objective_inputs(obj: &Objective, label: f64, label_var: f64) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
-    match obj {
-        Objective::LinearRegression { k, target, batch } => {
+/// diagonal H_ii (read by no kernel), its c, and H row by row; a regression's diag K and x* (its
+/// population loss is that quadratic) and the data stage's words (`Stage::Regression`): √k_i,
+/// or, rotated, K, the noise factor (Q diag(√k), or signHSGD's Cholesky factor of K_σ) and after
+/// the scalars K_ii^{−1/2}; the scalars are the label's scale (σ_ε, or the Student-t scale s),
+/// E ε² (σ_ε², or s²ν/(ν − 2), infinite for ν ≤ 2, where only the discrete models run, which do
+/// not read it) and 1/B; for formulas, c = 0 (the stationary sums are then raw moments).
+fn objective_inputs(exp: &Experiment) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
+    let (label, label_var) = (exp.noise.scale(0), exp.noise.std_dev(0).powi(2));
+    let f32s = |m: &[Vec<f64>]| m.iter().flatten().map(|&v| v as f32).collect::<Vec<f32>>();
+    let scalars = |batch: u32| [label as f32, label_var as f32, (1.0 / f64::from(batch)) as f32];
+    match &exp.objective {
+        Objective::LinearRegression { k, target, batch, rotation: None } => {
             let mut words: Vec<f32> = k.iter().map(|&v| v.sqrt() as f32).collect();
-            words.extend([label as f32, label_var as f32, (1.0 / f64::from(*batch)) as f32]);
+            words.extend(scalars(*batch));
             (k.clone(), target.clone(), words)
+        }
+        Objective::LinearRegression { k, target, batch, rotation: Some(r) } => {
+            let cov = &r.covariance;
+            let factor = if exp.model.name == ModelKind::Signhsgd {
+                crate::regression::rotated::sign_noise_factor(cov).expect("validated: K_sigma is positive definite")
+            } else {
+                crate::regression::rotated::sampling_factor(&r.q, k)
+            };
+            let mut words = f32s(cov);
+            words.extend(f32s(&factor));
+            words.extend(scalars(*batch));
+            words.extend(cov.iter().enumerate().map(|(i, row)| (1.0 / row[i].sqrt()) as f32));
+            let diag = (0..k.len()).map(|i| cov[i][i]).collect();
+            (diag, target.clone(), words)
         }
         Objective::Quadratic { h, center } => (h.clone(), center.clone(), Vec::new()),
         Objective::DenseQuadratic { hessian, center, .. } => {
@@ -110,14 +128,14 @@ fn objective_inputs(obj: &Objective, label: f64, label_var: f64) -> (Vec<f64>, V
             (diag, center.clone(), hessian.iter().flatten().map(|&v| v as f32).collect())
         }
         Objective::Expression { dim, .. } => {
-            let (_, words) = obj.formula().expect("a formula");
+            let (_, words) = exp.objective.formula().expect("a formula");
             (vec![0.0; *dim], vec![0.0; *dim], words.into_iter().map(|v| v as f32).collect())
         }
     }
 }
 
 fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_range: (f64, f64), bins: u32) {
-    let (h, center, words) = objective_inputs(&exp.objective, exp.noise.scale(0), exp.noise.std_dev(0).powi(2));
+    let (h, center, words) = objective_inputs(exp);
     let obj_base = up.objective.len() as u32;
     up.objective.extend(words);
     let sign_sde = matches!(exp.model.name, ModelKind::SignsgdSde | ModelKind::DsignsgdSde);

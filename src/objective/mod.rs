@@ -19,11 +19,13 @@ pub enum Stage {
     /// objective buffer (`shaders/shared/objective_formula.wgsl`).
     Formula(u64),
     /// One-pass least squares (`linear-regression`): the population gradient and excess risk
-    /// are the diagonal quadratic's with h = k and c = x*; the discrete models' gradients are
-    /// sampled from `batch` data points per step and agent, and the SGD SDE's diffusion depends
-    /// on the state (`shaders/shared/data.wgsl`). Its words per group: √k_i, then σ_ε, E ε²
-    /// and 1/batch.
-    Regression { batch: u32 },
+    /// are the quadratic's with Hessian K and c = x* (the diagonal stage's with h = k, or the
+    /// dense stage's when `rotated`); the discrete models' gradients are sampled from `batch`
+    /// data points per step and agent, and the SDEs' diffusions depend on the state
+    /// (`shaders/shared/data.wgsl`). Its words per group: unrotated, √k_i, then the label scale,
+    /// E ε² and 1/batch; rotated, K and the noise factor M (each d × d, rows), then the label
+    /// scale, E ε² and 1/batch, then K_ii^{−1/2} ([`Stage::data_scalars`]).
+    Regression { batch: u32, rotated: bool },
 }
 
 impl Stage {
@@ -33,8 +35,23 @@ impl Stage {
             Stage::Diagonal => 0,
             Stage::Dense => dim * dim,
             Stage::Formula(key) => registry::by_key(key).map_or(0, |f| f.param_words()),
-            Stage::Regression { .. } => dim + 3,
+            Stage::Regression { rotated: false, .. } => dim + 3,
+            Stage::Regression { rotated: true, .. } => 2 * dim * dim + dim + 3,
         }
+    }
+
+    /// Where a regression's label scale, E ε² and 1/batch start among its words: after √k
+    /// (d words), or after K and M (2d² words) when rotated.
+    pub fn data_scalars(self, dim: usize) -> usize {
+        match self {
+            Stage::Regression { rotated: true, .. } => 2 * dim * dim,
+            _ => dim,
+        }
+    }
+
+    /// Whether ∇f and f are the dense quadratic's (`shaders/shared/objective_dense.wgsl`).
+    pub fn is_dense(self) -> bool {
+        matches!(self, Stage::Dense | Stage::Regression { rotated: true, .. })
     }
 
     /// Whether the gradient is sampled from data ([`Stage::Regression`]).
@@ -45,7 +62,7 @@ impl Stage {
     /// Data points per step and agent (1 where the gradient is not sampled from data).
     pub fn batch(self) -> u32 {
         match self {
-            Stage::Regression { batch } => batch,
+            Stage::Regression { batch, .. } => batch,
             _ => 1,
         }
     }

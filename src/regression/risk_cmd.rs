@@ -79,11 +79,11 @@ pub struct RiskTable {
     pub sgd_fixed_point: Option<f64>,
 }
 
-/// The risk ODEs' problem of `exp`: K = diag(`objective.k`), θ* = `objective.target`,
+/// The risk ODEs' problem of `exp`: K = diag(`objective.k`) (rotated by `objective.basis`), θ* = `objective.target`,
 /// θ₀ = `init.x0`, η = `model.eta` × d. Refused: another objective, and minibatches (the ODEs
 /// take one sample per step).
 pub fn risk_problem(exp: &Experiment) -> Result<RiskProblem> {
-    let Objective::LinearRegression { k, target, batch } = &exp.objective else {
+    let Objective::LinearRegression { k, target, batch, .. } = &exp.objective else {
         return Err(Error::invalid(
             "objective.name",
             format!("\"{}\"", exp.objective.name()),
@@ -102,8 +102,8 @@ pub fn risk_problem(exp: &Experiment) -> Result<RiskProblem> {
         Noise::Gaussian { sigma } => LabelNoise::Gaussian { sigma: sigma[0] },
         Noise::StudentT { nu, scale } => LabelNoise::StudentT { nu: nu[0], scale: scale[0] },
     };
-    let diag = (0..d).map(|i| (0..d).map(|j| if i == j { k[i] } else { 0.0 }).collect()).collect();
-    Ok(RiskProblem { k: diag, target: target.clone(), x0: exp.x0.clone(), eta: exp.model.eta * d as f64, label })
+    let covariance = exp.objective.data_covariance().expect("a regression");
+    Ok(RiskProblem { k: covariance, target: target.clone(), x0: exp.x0.clone(), eta: exp.model.eta * d as f64, label })
 }
 
 /// Both risk curves of `exp` at `opts.points` times from 0 to the end, by RK4, and their fixed

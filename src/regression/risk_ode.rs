@@ -40,21 +40,10 @@ fn sign_modes(pr: &RiskProblem) -> SignModes {
     let root4: Vec<f64> = (0..d).map(|i| pr.k[i][i].sqrt().sqrt()).collect();
     let k_tilde: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| pr.k[i][j] / (root4[i] * root4[j])).collect()).collect();
     let (lambda, u) = symmetric_eigen(&k_tilde);
-    // D^{1/4} K_σ D^{1/4}, entry (i, j) = K_i^{1/4} K_j^{1/4} (2/π) asin(K_ij / √(K_ii K_jj)). The
-    // diagonal is K_i^{1/2} exactly: asin near 1 would turn the last bit of a rounded 1 into a
-    // 1e-8 error.
+    // D^{1/4} K_σ D^{1/4}; its diagonal is K_i^{1/2} exactly (K_σ's is 1).
+    let k_sigma = super::rotated::sign_covariance(&pr.k);
     let weighted: Vec<Vec<f64>> = (0..d)
-        .map(|i| {
-            (0..d)
-                .map(|j| {
-                    if i == j {
-                        return pr.k[i][i].sqrt();
-                    }
-                    let corr = (pr.k[i][j] / (pr.k[i][i] * pr.k[j][j]).sqrt()).clamp(-1.0, 1.0);
-                    root4[i] * root4[j] * std::f64::consts::FRAC_2_PI * corr.asin()
-                })
-                .collect()
-        })
+        .map(|i| (0..d).map(|j| if i == j { pr.k[i][i].sqrt() } else { root4[i] * root4[j] * k_sigma[i][j] }).collect())
         .collect();
     let s0: Vec<f64> = (0..d).map(|i| root4[i] * (pr.x0[i] - pr.target[i])).collect();
     let mut q = Vec::with_capacity(d);

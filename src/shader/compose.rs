@@ -142,6 +142,16 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
         ),
         i("SIGN_LIMIT", "The SGD SDE kernel runs signHSGD's drift (KernelConsts::sign_limit).", Bool(k.sign_limit())),
         i(
+            "DATA_ROTATED",
+            "A regression with a rotated K: data points and noise are M z, M a dense factor (Stage::Regression).",
+            Bool(matches!(k.objective, Stage::Regression { rotated: true, .. })),
+        ),
+        i(
+            "DATA_SCALARS",
+            "Where a regression's label scale, E eps^2 and 1/B start among its words (Stage::data_scalars).",
+            U32(k.objective.data_scalars(k.dim) as u64),
+        ),
+        i(
             "DATA_BATCH",
             "Data points per step and agent (crate::objective::Stage::batch).",
             U32(u64::from(k.objective.batch())),
@@ -261,7 +271,7 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     // shaders/advance/fast4.wgsl: `fast4_coords` written out, not looped.
     defines.insert("FAST4_WRITTEN_OUT".into(), Value::Flag(fast4_written_out(k)));
     // advance.wgsl: the objective stage (crate::objective::Stage).
-    defines.insert("OBJ_DENSE".into(), Value::Flag(k.objective == Stage::Dense));
+    defines.insert("OBJ_DENSE".into(), Value::Flag(k.objective.is_dense()));
     defines.insert("OBJ_FORMULA".into(), Value::Flag(matches!(k.objective, Stage::Formula(_))));
     defines.insert("OBJ_BUFFER".into(), Value::Flag(k.objective != Stage::Diagonal));
     // shared/coefs.wgsl: the coefficient slots p0, p1, ... of `Coef` (crate::layout::Coef).

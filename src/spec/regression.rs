@@ -1,5 +1,6 @@
 //! `[objective]` with `name = "linear-regression"` (docs/regression.md): the data covariance's
-//! diagonal from `k` or a named `spectrum`, the target as numbers or drawn from a seed, the
+//! eigenvalues from `k` or a named `spectrum`, its eigenbasis (`basis`, by default the
+//! coordinates), the target as numbers or drawn from a seed, the
 //! batch. A section reader of `super::validate`.
 
 use std::ops::Bound::{Included, Unbounded};
@@ -12,17 +13,11 @@ use crate::regression::data::{draw_target, linear_spectrum, power_spectrum};
 
 /// `[objective]` with `name = "linear-regression"`: the data covariance's diagonal `k` (a number
 /// with `dim`, or one per coordinate) or `spectrum` with `dim`, the target `target` (numbers or
-/// `{ seed = s }`, by default seed 0) and `batch`.
+/// `{ seed = s }`, by default seed 0), `batch`, and `basis` (with `basis_seed`), which rotates K
+/// to Q diag(k) Qᵀ.
 pub(super) fn regression(t: &Table<'_>) -> Result<Objective> {
     t.check_keys(&["name", "k", "spectrum", "dim", "target", "batch", "basis", "basis_seed"])?;
-    if let Some(v) = t.get("basis").or_else(|| t.get("basis_seed")) {
-        return Err(bad(
-            &t.field(if t.get("basis").is_some() { "basis" } else { "basis_seed" }),
-            v,
-            "is not supported yet for linear-regression: K is diagonal (objective.k or objective.spectrum); \
-             a rotated K is planned",
-        ));
-    }
+    let basis = super::validate::basis(t)?;
     let dim = t.int("dim", &dim_domain())?.map(|d| d as usize);
     let k = match (t.get("k"), t.get("spectrum")) {
         (Some(_), Some(v)) => {
@@ -76,7 +71,7 @@ pub(super) fn regression(t: &Table<'_>) -> Result<Objective> {
         Some(_) => t.coords("target", &ANY_REAL)?.expect("given").expand(d),
     };
     let batch = t.int("batch", &BATCH_SAMPLES)?.map_or(1, |b| b as u32);
-    Objective::linear_regression(k, target, batch)
+    Objective::linear_regression(k, target, batch, basis)
 }
 
 /// `objective.spectrum`: `{ linear = [lo, hi] }` or `{ power = alpha, scale = s }` in dimension `d`.

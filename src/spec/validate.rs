@@ -194,6 +194,35 @@ impl ObjectiveSection {
     }
 }
 
+/// `objective.basis` (with `basis_seed`), where given: `"random"` (Haar, from `basis_seed`,
+/// by default 0) or the orthonormal matrix Q, rows as written.
+pub(super) fn basis(t: &Table<'_>) -> Result<Option<Basis>> {
+    let Some(given) = t.get("basis") else {
+        return match t.get("basis_seed") {
+            Some(v) => Err(bad("objective.basis_seed", v, "applies only to basis = \"random\", which is not given")),
+            None => Ok(None),
+        };
+    };
+    Ok(Some(match given {
+        Val::Str(s) if s == "random" => {
+            Basis::Random { seed: t.int("basis_seed", &BASIS_SEED)?.map_or(0, |s| s as u64) }
+        }
+        v @ Val::Str(_) => {
+            return Err(bad(
+                "objective.basis",
+                v,
+                "must be \"random\" or the orthonormal matrix Q (rows as written; its columns are the eigenvectors)",
+            ));
+        }
+        _ => {
+            if let Some(v) = t.get("basis_seed") {
+                return Err(bad("objective.basis_seed", v, "applies only to basis = \"random\""));
+            }
+            Basis::Given { q: t.matrix("basis", &MATRIX_ENTRY)?.expect("given") }
+        }
+    }))
+}
+
 fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
     let t = top.require_sub("objective", OBJECTIVE_KEYS)?;
     match t.name_of(OBJECTIVE_NAMES)? {
@@ -242,25 +271,7 @@ fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
         "eigenvalues" => {
             let l = t.coords("eigenvalues", &MATRIX_ENTRY)?.expect("given");
             t.require("basis", "\"random\" (with basis_seed) or the orthonormal matrix Q, rows as written")?;
-            let basis = match t.get("basis").expect("required") {
-                Val::Str(s) if s == "random" => {
-                    Basis::Random { seed: t.int("basis_seed", &BASIS_SEED)?.map_or(0, |s| s as u64) }
-                }
-                v @ Val::Str(_) => {
-                    return Err(bad(
-                        "objective.basis",
-                        v,
-                        "must be \"random\" or the orthonormal matrix Q (rows as written; its columns are the eigenvectors)",
-                    ));
-                }
-                _ => {
-                    if let Some(v) = t.get("basis_seed") {
-                        return Err(bad("objective.basis_seed", v, "applies only to basis = \"random\""));
-                    }
-                    Basis::Given { q: t.matrix("basis", &MATRIX_ENTRY)?.expect("given") }
-                }
-            };
-            HessianSection::Spectral(l, basis)
+            HessianSection::Spectral(l, basis(&t)?.expect("required"))
         }
         _ => {
             t.require(

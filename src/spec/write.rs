@@ -98,13 +98,22 @@ pub fn to_toml(exp: &Experiment) -> String {
             }
             let _ = writeln!(t, "center = {}", nums(center));
         }
-        Objective::LinearRegression { k, target, batch } => {
+        Objective::LinearRegression { k, target, batch, rotation } => {
             let _ = writeln!(
                 t,
                 "\n[objective]\nname = \"linear-regression\"\nk = {}\ntarget = {}\nbatch = {batch}",
                 nums(k),
                 nums(target)
             );
+            match rotation.as_ref().map(|r| &r.basis) {
+                None => {}
+                Some(Basis::Random { seed }) => {
+                    let _ = writeln!(t, "basis = \"random\"\nbasis_seed = {seed}");
+                }
+                Some(Basis::Given { q }) => {
+                    let _ = writeln!(t, "basis = {}", matrix(q));
+                }
+            }
         }
         Objective::Expression { loss, dim, params } => {
             let _ = writeln!(t, "\n[objective]\nname = \"expression\"\nloss = {}\ndim = {dim}", quoted(loss));

@@ -131,7 +131,7 @@ fn script_landscapes_are_the_objectives_optsde_runs() {
         if let ScriptLandscape::Regression { k, target, sigma, batch } = &l {
             // The documented problem: K = diag(linspace(0.2, 2, d)), x* ~ N(0, I/d) from seed 0,
             // the suite's σ = 1 as the label noise, one data point per step; as optsde holds it.
-            let Objective::LinearRegression { k: ok, target: ot, batch: ob } = &exp.objective else {
+            let Objective::LinearRegression { k: ok, target: ot, batch: ob, .. } = &exp.objective else {
                 panic!("{}: not a linear-regression objective", e.key())
             };
             assert_eq!((k, target, batch), (ok, ot, ob), "{}", e.key());

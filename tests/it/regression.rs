@@ -15,7 +15,7 @@ use optsde::regression::{LabelNoise, RiskProblem, sign_fixed_point, sign_risk};
 use optsde::spec::{Experiment, Objective};
 
 /// The models that run on sampled data, with the [model] lines they need.
-const MODELS: [(&str, &str); 13] = [
+pub(crate) const MODELS: [(&str, &str); 13] = [
     ("sgd", ""),
     ("signsgd", ""),
     ("rmsprop", "beta = 0.9"),
@@ -100,7 +100,7 @@ fn student_t_labels_agree_on_both_backends() {
 /// S' = S − η(KS + SK) + η²[(1 + 1/B) KSK + (1/B)(tr(KS) + Eε²) K], whose diagonal closes on
 /// itself: S_ii' = S_ii (1 − 2ηk_i + η²(1 + 1/B)k_i²) + (η²/B)(Σ_j k_j S_jj + Eε²) k_i.
 /// Returns E P = ½ Σ k_i S_ii after each step 0 ..= steps.
-fn sgd_excess_risk(k: &[f64], r0: &[f64], eta: f64, batch: u32, label_var: f64, steps: usize) -> Vec<f64> {
+pub(crate) fn sgd_excess_risk(k: &[f64], r0: &[f64], eta: f64, batch: u32, label_var: f64, steps: usize) -> Vec<f64> {
     let b = f64::from(batch);
     let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
     let mut out = Vec::with_capacity(steps + 1);
@@ -121,7 +121,15 @@ fn sgd_excess_risk(k: &[f64], r0: &[f64], eta: f64, batch: u32, label_var: f64, 
 /// The same for the SGD SDE's EM chain at Δt = η/r with noise √(ηΔt/(BN)) Σ(r)^{1/2}, Σ(r) =
 /// (rᵀKr + Eε²)K + K r rᵀ K: S' = A S A + (ηΔt/(BN))((tr(KS) + Eε²)K + KSK), A = I − ΔtK; per
 /// substep, E P after every optimizer step.
-fn sde_excess_risk(k: &[f64], r0: &[f64], eta: f64, refine: u32, q: f64, label_var: f64, steps: usize) -> Vec<f64> {
+pub(crate) fn sde_excess_risk(
+    k: &[f64],
+    r0: &[f64],
+    eta: f64,
+    refine: u32,
+    q: f64,
+    label_var: f64,
+    steps: usize,
+) -> Vec<f64> {
     let dt = eta / f64::from(refine);
     let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
     let mut out = Vec::with_capacity(steps + 1);
@@ -143,7 +151,7 @@ fn sde_excess_risk(k: &[f64], r0: &[f64], eta: f64, refine: u32, q: f64, label_v
 /// The run's record means of the excess risk against `oracle` (indexed by step), each within
 /// `z` standard errors of the path mean (independent paths: SE = sd/√n), plus 1e-6 of the value
 /// for the f32 state and sums (step 0 is deterministic: SE 0, a few ulp from the f64 oracle).
-fn records_match(name: &str, x: &Experiment, e: &mut dyn Engine, oracle: &[f64], z: Z) {
+pub(crate) fn records_match(name: &str, x: &Experiment, e: &mut dyn Engine, oracle: &[f64], z: Z) {
     let r = run(x, e).unwrap();
     let dim = x.dim;
     let mut resolved = 0;
@@ -258,7 +266,7 @@ fn sign_problem(x: &Experiment) -> RiskProblem {
 /// Runs `x` (spec §10.4's case, d = 300) on the CPU twin and holds its E P at t = k/d = 1, 2, 4, 8
 /// to the risk ODE of `pr` within 4 SE plus `allowance` of P (the finite-d gap each caller
 /// states). Returns the ODE's values.
-fn follows_the_risk_ode(name: &str, x: &Experiment, pr: &RiskProblem, allowance: f64) -> Vec<f64> {
+pub(crate) fn follows_the_risk_ode(name: &str, x: &Experiment, pr: &RiskProblem, allowance: f64) -> Vec<f64> {
     let times = [1.0, 2.0, 4.0, 8.0];
     let ode = sign_risk(pr, &times, 1e-3);
     let r = run(x, &mut CpuEngine::new()).unwrap();
@@ -394,7 +402,7 @@ fn bad_regressions_are_refused_with_the_field() {
         )
     };
     let gauss = "name = 'gaussian'\nsigma = 0.5";
-    let cases: [(&str, &str, &str, &str); 14] = [
+    let cases: [(&str, &str, &str, &str); 18] = [
         ("k = [1.0, 0.0]", "sgd'", gauss, "objective.k[1]"),
         ("k = [1.0, -2.0]", "sgd'", gauss, "objective.k[1]"),
         ("spectrum = { linear = [0.2, 2.0] }", "sgd'", gauss, "objective.dim"),
@@ -409,6 +417,15 @@ fn bad_regressions_are_refused_with_the_field() {
         ("k = [1.0, 2.0]", "sgd'", "name = 'student-t'\nnu = [3.0, 4.0]\nscale = 1.0", "noise.nu"),
         ("k = [1.0, 2.0]", "sgd-sde'", "name = 'student-t'\nnu = 2.0\nscale = 1.0", "noise.nu"),
         ("k = [1.0, 2.0]", "dcsgd'\nagents = 2\n[compressor]\nname = 'natural'", gauss, "compressor.name"),
+        ("k = [1.0, 2.0]\nbasis_seed = 2", "sgd'", gauss, "objective.basis_seed"),
+        ("k = [1.0, 2.0]\nbasis = 'hessian'", "sgd'", gauss, "objective.basis"),
+        ("k = [1.0, 2.0]\nbasis = [[1.0, 0.0], [1.0, 0.0]]", "sgd'", gauss, "objective.basis"),
+        (
+            "k = [1.0, 2.0]\nbasis = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]",
+            "sgd'",
+            gauss,
+            "objective.basis",
+        ),
     ];
     for (objective, model, noise, field) in cases {
         let err = base(objective, model, noise).expect_err(objective).to_string();
@@ -439,6 +456,18 @@ fn regressions_round_trip_through_their_file() {
     let text = optsde::spec::to_toml(&x);
     let back = exp(&text);
     assert_eq!(back, x, "{text}");
+    // A rotated K keeps its basis: random with its seed, or Q as written.
+    for basis in ["basis = 'random'\nbasis_seed = 7", "basis = [[0.6, 0.8], [-0.8, 0.6]]"] {
+        let x = exp(&format!(
+            "[model]\nname = 'adam'\neta = 0.01\n[objective]\nname = 'linear-regression'\nk = [1.0, 3.0]\n{basis}\n\
+             [noise]\nname = 'gaussian'\nsigma = 0.5\n[run]\npaths = 64\nsteps = 10\n"
+        ));
+        let text = optsde::spec::to_toml(&x);
+        let back = exp(&text);
+        assert_eq!(back, x, "{text}");
+        let cov = back.objective.data_covariance().unwrap();
+        assert!((cov[0][1] - cov[1][0]).abs() < 1e-15 && cov[0][1].abs() > 0.1, "a dense K: {cov:?}");
+    }
 }
 
 /// `[record] time = "k/d"`: the records' t is k/d (moments.csv and every plot read it), written

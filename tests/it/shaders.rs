@@ -76,10 +76,13 @@ fn every_kernel_configuration_validates() {
                     }
                     // On sampled data (shaders/shared/data.wgsl), with Student-t labels for the
                     // discrete models.
-                    let data = Stage::Regression { batch: 2 };
-                    configs.push(KernelConsts { objective: data, ..k });
-                    if !model.is_sde() {
-                        configs.push(KernelConsts { objective: data, tlabel: true, ..k });
+                    // Also with a rotated K (the dense stage and the noise factor).
+                    for rotated in [false, true] {
+                        let data = Stage::Regression { batch: 2, rotated };
+                        configs.push(KernelConsts { objective: data, ..k });
+                        if !model.is_sde() {
+                            configs.push(KernelConsts { objective: data, tlabel: true, ..k });
+                        }
                     }
                     if kernel == Kernel::SignsgdSde {
                         configs.push(KernelConsts { tcdf: true, ..k });
