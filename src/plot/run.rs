@@ -23,11 +23,11 @@ use plotters::prelude::*;
 
 use super::kit::{
     CAPTION_PX, DESC_PX, Drawing, Drawn, Mark, PALETTE, SIM, THEORY, TICK_PX, WIDTH, chart_builder, clear_upper_corner,
-    legend, legend_strip, log_scale, log_ticks, mesh, render_png, render_svg, text_style, tick_format, top_center,
-    value_range, write_figure,
+    legend, legend_strip, log_scale, log_ticks, mesh, render_png, render_svg, text_style, tick_format, time_desc,
+    top_center, value_range, write_figure,
 };
 use crate::error::Result;
-use crate::experiment::{Experiment, ModelKind, TimeAxis};
+use crate::experiment::{Experiment, ModelKind};
 use crate::output::MomentRow;
 use crate::output::moments::rows_from_run;
 use crate::plan::RunResult;
@@ -191,13 +191,8 @@ impl<'a> Plots<'a> {
         root.present()
     }
 
-    /// "t = kη (η = 0.001)", or kη² for the P7 SDEs, or k/d (`[record] time = "k/d"`).
     fn time_desc(&self) -> String {
-        if self.exp.record.time == TimeAxis::PerDimension {
-            return format!("t = k/d  (k = optimizer step, d = {})", self.exp.dim);
-        }
-        let k = if self.exp.model.name.is_malladi() { "t = kη²" } else { "t = kη" };
-        format!("{k}  (k = optimizer step, η = {})", fmt_sig(self.exp.model.eta))
+        time_desc(self.exp)
     }
 
     /// The loss axis: E f(x), or E P for a regression (its loss is the excess risk).

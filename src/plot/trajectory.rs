@@ -1,7 +1,8 @@
 //! The `trajectories` figure (`record.trajectories`): the states of the first paths of a run at
 //! every record, as SVG and PNG, so that single paths show what the moments average away.
 //!
-//! * d = 1: x0 over time t = kη (kη² for the P7 SDEs), one line per path.
+//! * d = 1: x0 over time t = kη (kη² for the P7 SDEs; k/d under `[record] time = "k/d"`), one
+//!   line per path.
 //! * d ≥ 2: the paths in the (x0, x1) plane over grey contour lines of the loss on that plane
 //!   (levels at quantiles of its values on a grid, `kit::Grid`); for d > 2 the plane holds the
 //!   other coordinates at the mean of the paths' last drawn states, which the figure says. The
@@ -18,11 +19,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::kit::{
-    CAPTION_PX, DESC_PX, Drawing, Drawn, Grid, PALETTE, WIDTH, mesh, text_style, top_center, value_range, write_figure,
+    CAPTION_PX, DESC_PX, Drawing, Drawn, Grid, PALETTE, WIDTH, mesh, text_style, time_desc, top_center, value_range,
+    write_figure,
 };
 use crate::error::Result;
 use crate::experiment::{Experiment, model_time};
-use crate::theory::fmt_sig;
 use crate::trajectory::Trajectories;
 
 /// The file name of the figure, without extension.
@@ -142,9 +143,7 @@ impl<'a> TrajectoryPlot<'a> {
         };
         let y = value_range(self.values(0), false);
         let mut chart = builder(area).build_cartesian_2d(x.clone(), y.clone())?;
-        let k = if self.exp.model.name.is_malladi() { "t = kη²" } else { "t = kη" };
-        let desc = format!("{k}  (k = optimizer step, η = {})", fmt_sig(self.exp.model.eta));
-        mesh(&mut chart, &desc, "x0", x, y)?;
+        mesh(&mut chart, &time_desc(self.exp), "x0", x, y)?;
         for (p, &(n, diverged)) in self.kept.iter().enumerate() {
             let pts: Vec<(f64, f64)> = (0..n).map(|r| (times[r], f64::from(self.t.at(r, p, 0)))).collect();
             chart.draw_series(LineSeries::new(pts.iter().copied(), self.pen(p)))?;

@@ -9,7 +9,18 @@ use plotters::prelude::*;
 
 use super::render::Drawn;
 use super::style::{CAPTION_PX, DESC_PX, TICK_PX, text_style};
+use crate::experiment::{Experiment, TimeAxis};
 use crate::theory::fmt_sig;
+
+/// The records' time axis of `exp`: "t = kη (η = 0.001)", or kη² for the P7 SDEs, or k/d
+/// (`[record] time = "k/d"`).
+pub fn time_desc(exp: &Experiment) -> String {
+    if exp.record.time == TimeAxis::PerDimension {
+        return format!("t = k/d  (k = optimizer step, d = {})", exp.dim);
+    }
+    let k = if exp.model.name.is_malladi() { "t = kη²" } else { "t = kη" };
+    format!("{k}  (k = optimizer step, η = {})", fmt_sig(exp.model.eta))
+}
 
 /// A chart with the common caption, margins and label areas.
 pub fn chart_builder<'a, 'b, DB: DrawingBackend>(
@@ -110,4 +121,22 @@ pub fn value_range(values: impl Iterator<Item = f64>, log: bool) -> Range<f64> {
     }
     let pad = if hi > lo { 0.06 * (hi - lo) } else { 0.1 * lo.abs().max(1e-12) };
     lo - pad..hi + pad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_axis_names_its_unit() {
+        let file = |time: &str| {
+            let text = format!(
+                "[model]\nname = 'sgd'\neta = 0.01\n[objective]\nname = 'linear-regression'\nk = [1.0]\n[noise]\n\
+                 name = 'gaussian'\nsigma = 0.5\n[run]\npaths = 64\nsteps = 10\n[record]\ntime = '{time}'\n"
+            );
+            Experiment::from_str(&text, "toml", "t.toml", "t", &Default::default()).unwrap()
+        };
+        assert_eq!(time_desc(&file("k/d")), "t = k/d  (k = optimizer step, d = 1)");
+        assert_eq!(time_desc(&file("model")), "t = kη  (k = optimizer step, η = 0.01)");
+    }
 }

@@ -17,7 +17,7 @@ mod marker;
 mod render;
 mod style;
 
-pub use axes::{chart_builder, log_scale, log_ticks, log_ticks_at_most, mesh, tick_format, value_range};
+pub use axes::{chart_builder, log_scale, log_ticks, log_ticks_at_most, mesh, tick_format, time_desc, value_range};
 pub use contour::Grid;
 pub use legend::{Mark, clear_upper_corner, legend, legend_height, legend_strip, legend_wrapped};
 pub use marker::{CAP, RING, Shape, draw_shape};
