@@ -9,9 +9,9 @@
 // (diagonal K), or K and the noise factor M (rotated: DIM x DIM each, rows; a = M z, or signHSGD's
 // Cholesky factor of K_sigma); then from DATA_SCALARS the label scale (sigma_eps, or the Student-t
 // scale s), E eps^2 and 1/B; rotated, then K_ii^(-1/2) for i < DIM. Twin: src/cpu/data.rs.
-// Requires: objective.wgsl or objective_dense.wgsl, cursor.wgsl (noise_next, p_lo, p_hi),
-// model.wgsl (update), rng.wgsl, tdist.wgsl, and the kernel's `objective`, `o_base`, `g_zero`,
-// `params`.
+// Requires: objective.wgsl or objective_dense.wgsl, cursor.wgsl (noise_next, comp_next and its
+// c_* state, p_lo, p_hi), model.wgsl (update, compress), rng.wgsl, tdist.wgsl, and the kernel's
+// `objective`, `o_base`, `g_zero`, `params`.
 
 fn data_sqrt_k(i: u32) -> f32 {
     return objective[o_base + i];
@@ -94,8 +94,11 @@ fn data_gradient(x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>
 }
 
 // A discrete model's step on sampled data: each agent's gradient from its own data points
-// (agents in order), summed per coordinate (or their signs, K_DSIGNSGD), then the update with no
-// added noise (xi = 0): the sample is the gradient's noise.
+// (agents in order), summed per coordinate (their signs, K_DSIGNSGD; their compressed vectors,
+// K_DCSGD), then the update with no added noise (xi = 0): the sample is the gradient's noise.
+// DCSGD's compressor words come from the compressor stream keyed by the step: blocks (b, k) of
+// the path, read in order over agents and coordinates, so a step's words do not depend on how
+// many noise variates came before (`data_comp_start`).
 fn data_step(x: ptr<function, array<f32, DIM>>, ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>,
              m: ptr<function, ModelCoefs>, tf: vec2<f32>, k: u32) {
     var acc: array<f32, DIM>;
@@ -103,18 +106,38 @@ fn data_step(x: ptr<function, array<f32, DIM>>, ms: ptr<function, array<f32, DIM
     for (var i = 0u; i < DIM; i += 1u) {
         acc[i] = 0.0;
     }
+    if (MODEL == K_DCSGD) {
+        data_comp_start(k);
+    }
     for (var a = 0u; a < DRAWS; a += 1u) {
         data_gradient(x, m, &ga, k, a);
-        for (var i = 0u; i < DIM; i += 1u) {
-            if (MODEL == K_DSIGNSGD) {
-                acc[i] += sign_f32(ga[i]);
-            } else {
-                acc[i] += ga[i];
+        if (MODEL == K_DCSGD) {
+            var norm = 0.0;
+            if (COMP == COMP_QSGD) {
+                for (var i = 0u; i < DIM; i += 1u) {
+                    norm += ga[i] * ga[i];
+                }
+                norm = sqrt(norm);
+            }
+            var kept = 0u;
+            for (var i = 0u; i < DIM; i += 1u) {
+                let w = comp_next();
+                acc[i] += compress(ga[i], w, dcsgd_comp_param(m, i), dcsgd_comp_scale(m, i), &kept, DIM - i, norm);
+            }
+        } else {
+            for (var i = 0u; i < DIM; i += 1u) {
+                if (MODEL == K_DSIGNSGD) {
+                    acc[i] += sign_f32(ga[i]);
+                } else {
+                    acc[i] += ga[i];
+                }
             }
         }
     }
     for (var i = 0u; i < DIM; i += 1u) {
-        if (MODEL == K_DSIGNSGD) {
+        if (MODEL == K_DCSGD) {
+            (*x)[i] = (*x)[i] - dcsgd_eta(m, i) * (acc[i] * dcsgd_inv_agents(m, i));
+        } else if (MODEL == K_DSIGNSGD) {
             update(i, 0.0, acc[i], tf, x, ms, vs, m);
         } else if (MODEL == K_DSGD) {
             update(i, acc[i] * agents_inv_agents(m, i), 0.0, tf, x, ms, vs, m);
@@ -122,6 +145,14 @@ fn data_step(x: ptr<function, array<f32, DIM>>, ms: ptr<function, array<f32, DIM
             update(i, acc[i], 0.0, tf, x, ms, vs, m);
         }
     }
+}
+
+// The compressor stream of optimizer step k on sampled data: its first block (0, k) of the path.
+fn data_comp_start(k: u32) {
+    c_blo = 0u;
+    c_bhi = k;
+    c_lane = 0u;
+    c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
 }
 
 // The adaptive SDEs' sigma^2 in V's drift (`update`) on sampled data: the slot's 1/B times

@@ -10,13 +10,14 @@ use std::f32::consts::FRAC_2_PI;
 use super::LANES;
 use super::cursor::Cursor;
 use super::inputs::{Inputs, Rows};
+use super::step::compress_into;
 
-use crate::kernel::coefs::{SLOTS, adam_sde, agents, rmsprop_sde};
+use crate::kernel::coefs::{SLOTS, adam_sde, agents, dcsgd, rmsprop_sde};
 use crate::kernel::{Kernel, KernelConsts};
 use crate::layout::{Coef, Params};
 use crate::math::sign_f32;
 use crate::model::update;
-use crate::rng::STREAM_LABEL;
+use crate::rng::{STREAM_COMPRESS, STREAM_LABEL};
 
 /// Where a step's Student-t labels come from (`data_t_label`): the optimizer step, the run's
 /// seed (in `params`) and the block's first path.
@@ -28,6 +29,13 @@ pub(super) struct LabelKey<'a> {
 }
 
 impl LabelKey<'_> {
+    /// DCSGD's compressor words of the step (`data_comp_start`): the compressor stream from
+    /// block (0, step) of the path, read in order over agents and coordinates.
+    #[inline(always)]
+    fn compressor<const FMA: bool, const TF: usize>(&self) -> Cursor<FMA, TF> {
+        Cursor::<FMA, TF>::new(u64::from(self.step) << 34, 4, false, STREAM_COMPRESS, self.params, self.path0)
+    }
+
     /// Label j of the step for every lane: [`STREAM_LABEL`]'s block (step, j), made a t_ν
     /// variate with coordinate 0's ν.
     #[inline(always)]
@@ -156,7 +164,8 @@ fn update_lane<const M: u32, const FMA: bool>(
 }
 
 /// A discrete model's step on sampled data (`data_step`): each agent's gradient from its own
-/// data points, summed per coordinate (their signs for DSignSGD), then the update with ξ = 0.
+/// data points, summed per coordinate (their signs for DSignSGD, their compressed vectors for
+/// DCSGD, with the step's compressor words), then the update with ξ = 0.
 /// `acc`, `ga`, `a`, `z`: scratch rows.
 #[inline(always)]
 pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
@@ -177,13 +186,28 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
     for r in acc.iter_mut() {
         *r = [0.0; LANES];
     }
+    let mut cw = (kernel == Kernel::Dcsgd).then(|| key.compressor::<FMA, TF>());
     for agent in 0..k.draws {
         data_gradient(k, inp, noise, key, agent, x, ga, [&mut *a, &mut *z]);
+        if let Some(cw) = cw.as_mut() {
+            compress_into(k, inp, cw, ga, acc);
+            continue;
+        }
         for i in 0..k.dim {
             for l in 0..LANES {
                 acc[i][l] += if kernel == Kernel::Dsignsgd { sign_f32(ga[i][l]) } else { ga[i][l] };
             }
         }
+    }
+    if kernel == Kernel::Dcsgd {
+        for i in 0..k.dim {
+            let pi = &inp.p[i];
+            for l in 0..LANES {
+                let nx = x[i][l] - pi[dcsgd::ETA] * (acc[i][l] * pi[dcsgd::INV_AGENTS]);
+                x[i][l] = if alive[l] { nx } else { x[i][l] };
+            }
+        }
+        return;
     }
     for i in 0..k.dim {
         let pi = &inp.p[i];

@@ -175,42 +175,56 @@ pub(super) fn dcsgd_step<const FMA: bool, const TF: usize>(
                 va[i][l] = g[i][l] + p[i][dcsgd::SCALE] * z[l];
             }
         }
-        let mut norm = [0.0f32; LANES];
-        if k.comp == COMP_QSGD {
-            for vi in va.iter() {
-                for l in 0..LANES {
-                    norm[l] += vi[l] * vi[l];
-                }
-            }
-            for l in 0..LANES {
-                norm[l] = norm[l].sqrt();
-            }
-        }
-        let mut kept = [0u32; LANES];
-        for i in 0..dim {
-            let w = cw.word();
-            let (c3, c4) = (p[i][dcsgd::COMP_PARAM], p[i][dcsgd::COMP_SCALE]);
-            let left = (dim - i) as u32;
-            macro_rules! comp {
-                ($id:expr) => {
-                    for l in 0..LANES {
-                        acc[i][l] += compress::<{ $id }>(va[i][l], w[l], c3, c4, &mut kept[l], left, norm[l]);
-                    }
-                };
-            }
-            match k.comp {
-                1 => comp!(1),
-                2 => comp!(2),
-                3 => comp!(3),
-                4 => comp!(4),
-                _ => comp!(0),
-            }
-        }
+        compress_into(k, inp, cw, va, acc);
     }
     for i in 0..dim {
         for l in 0..LANES {
             let nx = x[i][l] - p[i][dcsgd::ETA] * (acc[i][l] * p[i][dcsgd::INV_AGENTS]);
             x[i][l] = if alive[l] { nx } else { x[i][l] };
+        }
+    }
+}
+
+/// One agent's vector `va` compressed with the compressor stream's next d words (in coordinate
+/// order), added to `acc` (`compress` of shared/model.wgsl per coordinate; QSGD's norm first).
+#[inline(always)]
+pub(super) fn compress_into<const FMA: bool, const TF: usize>(
+    k: &KernelConsts,
+    inp: &Inputs<'_>,
+    cw: &mut Cursor<FMA, TF>,
+    va: &Rows,
+    acc: &mut Rows,
+) {
+    let (dim, p) = (k.dim, inp.p);
+    let mut norm = [0.0f32; LANES];
+    if k.comp == COMP_QSGD {
+        for vi in va.iter().take(dim) {
+            for l in 0..LANES {
+                norm[l] += vi[l] * vi[l];
+            }
+        }
+        for l in 0..LANES {
+            norm[l] = norm[l].sqrt();
+        }
+    }
+    let mut kept = [0u32; LANES];
+    for i in 0..dim {
+        let w = cw.word();
+        let (c3, c4) = (p[i][dcsgd::COMP_PARAM], p[i][dcsgd::COMP_SCALE]);
+        let left = (dim - i) as u32;
+        macro_rules! comp {
+            ($id:expr) => {
+                for l in 0..LANES {
+                    acc[i][l] += compress::<{ $id }>(va[i][l], w[l], c3, c4, &mut kept[l], left, norm[l]);
+                }
+            };
+        }
+        match k.comp {
+            1 => comp!(1),
+            2 => comp!(2),
+            3 => comp!(3),
+            4 => comp!(4),
+            _ => comp!(0),
         }
     }
 }

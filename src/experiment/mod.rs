@@ -314,7 +314,6 @@ impl Experiment {
     /// label-noise law for every sample (`[noise]`: one σ).
     fn check_regression(&self) -> Result<()> {
         let kind = self.model.name;
-        let c = self.model.compressor;
         let runs = !kind.is_sde()
             || self.model.is_sgd_sde(self.dim)
             || kind == ModelKind::Signhsgd
@@ -334,13 +333,6 @@ impl Experiment {
                 "model.name",
                 kind.name(),
                 format!("cannot run on objective linear-regression: {why}"),
-            ));
-        }
-        if kind == ModelKind::Dcsgd && c != Compressor::Identity {
-            return Err(Error::invalid(
-                "compressor.name",
-                self.model.compressor.name(),
-                "is not supported yet on objective linear-regression (dcsgd with the identity, i.e. dsgd, is)",
             ));
         }
         if let (ModelKind::Signhsgd, Objective::LinearRegression { batch, .. }) = (kind, &self.objective)
@@ -380,7 +372,7 @@ impl Experiment {
             }
         }
         if let (ModelKind::Signhsgd, Objective::LinearRegression { rotation: Some(r), .. }) = (kind, &self.objective)
-            && let Err((row, pivot)) = crate::regression::rotated::sign_noise_factor(&r.covariance)
+            && let Err((row, pivot)) = crate::objective::rotated::sign_noise_factor(&r.covariance)
         {
             return Err(Error::invalid(
                 "objective.basis",

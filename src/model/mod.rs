@@ -111,9 +111,9 @@ fn objective_inputs(exp: &Experiment) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
         Objective::LinearRegression { k, target, batch, rotation: Some(r) } => {
             let cov = &r.covariance;
             let factor = if exp.model.name == ModelKind::Signhsgd {
-                crate::regression::rotated::sign_noise_factor(cov).expect("validated: K_sigma is positive definite")
+                crate::objective::rotated::sign_noise_factor(cov).expect("validated: K_sigma is positive definite")
             } else {
-                crate::regression::rotated::sampling_factor(&r.q, k)
+                crate::objective::rotated::sampling_factor(&r.q, k)
             };
             let mut words = f32s(cov);
             words.extend(f32s(&factor));

@@ -1,10 +1,13 @@
 //! The objective stage: the landscape f that every model's kernel composes in, as its loss, its
 //! gradient and its Hessian–vector product. The separable quadratic (`shaders/shared/objective.wgsl`)
-//! is the fast path; [`formula`] compiles a loss written as a formula into the same stage.
+//! is the fast path; [`dense`] holds the dense quadratic's host side, [`formula`] compiles a loss
+//! written as a formula into the same stage, and [`rotated`] builds a rotated regression's
+//! matrices (its data factor and signHSGD's noise factor).
 
 pub mod dense;
 pub mod formula;
 pub mod registry;
+pub mod rotated;
 
 /// How a kernel computes the loss and its gradient: one of its constants
 /// (`crate::kernel::KernelConsts::objective`), so each form is a kernel of its own.

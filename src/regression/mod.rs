@@ -5,7 +5,6 @@
 //! | piece | module |
 //! |-------|--------|
 //! | the spectrum of K and the random target x* | [`data`] |
-//! | a rotated K's factors: data sampling, signHSGD's noise (Cholesky of K_σ) | [`rotated`] |
 //! | the label noise: E ε², the drift factor φ(P) | [`label`] |
 //! | signSGD's and SGD's risk ODEs in t = k/d, their fixed points | [`risk_ode`] |
 //! | `optsde risk`: both curves of an experiment file, `risk.csv`, the report | [`risk_cmd`] |
@@ -15,7 +14,6 @@ pub mod data;
 pub mod label;
 pub mod risk_cmd;
 pub mod risk_ode;
-pub mod rotated;
 pub mod run_curve;
 
 pub use label::{LabelNoise, student_gauss_mean};

@@ -41,7 +41,7 @@ fn sign_modes(pr: &RiskProblem) -> SignModes {
     let k_tilde: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| pr.k[i][j] / (root4[i] * root4[j])).collect()).collect();
     let (lambda, u) = symmetric_eigen(&k_tilde);
     // D^{1/4} K_σ D^{1/4}; its diagonal is K_i^{1/2} exactly (K_σ's is 1).
-    let k_sigma = super::rotated::sign_covariance(&pr.k);
+    let k_sigma = crate::objective::rotated::sign_covariance(&pr.k);
     let weighted: Vec<Vec<f64>> = (0..d)
         .map(|i| (0..d).map(|j| if i == j { pr.k[i][i].sqrt() } else { root4[i] * root4[j] * k_sigma[i][j] }).collect())
         .collect();

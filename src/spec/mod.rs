@@ -6,6 +6,8 @@
 //! | the untyped document both formats parse into; overrides | `doc.rs` |
 //! | reading one table's keys, names, numbers and vectors | `table.rs` |
 //! | validation, one function per section | `validate.rs` |
+//! | `[objective]` of a `linear-regression` | `regression.rs` |
+//! | `objective.basis` with `basis_seed` (quadratics and regressions) | `basis.rs` |
 //! | `[sweep]` -> a [`Study`] of grid points | `sweep.rs` |
 //! | the built-in examples | `examples.rs` |
 //! | the writer back to the file form; summary.json's experiment | `write.rs` |
@@ -13,6 +15,7 @@
 //! The problem types and their valid ranges live in [`crate::experiment`] (re-exported here);
 //! this module knows the file format.
 
+mod basis;
 mod doc;
 mod examples;
 mod regression;

@@ -17,7 +17,7 @@ use crate::regression::data::{draw_target, linear_spectrum, power_spectrum};
 /// to Q diag(k) Qᵀ.
 pub(super) fn regression(t: &Table<'_>) -> Result<Objective> {
     t.check_keys(&["name", "k", "spectrum", "dim", "target", "batch", "basis", "basis_seed"])?;
-    let basis = super::validate::basis(t)?;
+    let basis = super::basis::basis(t)?;
     let dim = t.int("dim", &dim_domain())?.map(|d| d as usize);
     let k = match (t.get("k"), t.get("spectrum")) {
         (Some(_), Some(v)) => {

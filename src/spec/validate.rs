@@ -11,12 +11,12 @@ use super::doc::{Entries, Val};
 use super::table::{Coords, Table, bad, names};
 use crate::error::{Error, Result};
 use crate::experiment::{
-    ANY_REAL, Adaptive, BASIS_SEED, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA,
-    Experiment, FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_COV_DIM, MAX_DIM, ModelKind,
-    ModelSpec, NU, Noise, Objective, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec, StationarySpec, TimeAxis,
-    WEIGHT_DECAY, agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain,
-    every_domain, kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain,
-    refine_only_for_sdes, seed_domain, start_domain, steps_domain, trajectories_domain,
+    ANY_REAL, Adaptive, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA, Experiment,
+    FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_COV_DIM, MAX_DIM, ModelKind, ModelSpec, NU,
+    Noise, Objective, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec, StationarySpec, TimeAxis, WEIGHT_DECAY,
+    agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain,
+    kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes,
+    seed_domain, start_domain, steps_domain, trajectories_domain,
 };
 
 const TOP_KEYS: &[&str] =
@@ -194,35 +194,6 @@ impl ObjectiveSection {
     }
 }
 
-/// `objective.basis` (with `basis_seed`), where given: `"random"` (Haar, from `basis_seed`,
-/// by default 0) or the orthonormal matrix Q, rows as written.
-pub(super) fn basis(t: &Table<'_>) -> Result<Option<Basis>> {
-    let Some(given) = t.get("basis") else {
-        return match t.get("basis_seed") {
-            Some(v) => Err(bad("objective.basis_seed", v, "applies only to basis = \"random\", which is not given")),
-            None => Ok(None),
-        };
-    };
-    Ok(Some(match given {
-        Val::Str(s) if s == "random" => {
-            Basis::Random { seed: t.int("basis_seed", &BASIS_SEED)?.map_or(0, |s| s as u64) }
-        }
-        v @ Val::Str(_) => {
-            return Err(bad(
-                "objective.basis",
-                v,
-                "must be \"random\" or the orthonormal matrix Q (rows as written; its columns are the eigenvectors)",
-            ));
-        }
-        _ => {
-            if let Some(v) = t.get("basis_seed") {
-                return Err(bad("objective.basis_seed", v, "applies only to basis = \"random\""));
-            }
-            Basis::Given { q: t.matrix("basis", &MATRIX_ENTRY)?.expect("given") }
-        }
-    }))
-}
-
 fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
     let t = top.require_sub("objective", OBJECTIVE_KEYS)?;
     match t.name_of(OBJECTIVE_NAMES)? {
@@ -271,7 +242,7 @@ fn objective(top: &Table<'_>) -> Result<ObjectiveSection> {
         "eigenvalues" => {
             let l = t.coords("eigenvalues", &MATRIX_ENTRY)?.expect("given");
             t.require("basis", "\"random\" (with basis_seed) or the orthonormal matrix Q, rows as written")?;
-            HessianSection::Spectral(l, basis(&t)?.expect("required"))
+            HessianSection::Spectral(l, super::basis::basis(&t)?.expect("required"))
         }
         _ => {
             t.require(

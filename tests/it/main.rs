@@ -29,6 +29,7 @@ mod physics;
 mod plots;
 mod provenance;
 mod regression;
+mod regression_compressed;
 mod regression_rotated;
 mod resource_guard;
 mod risk_cli;

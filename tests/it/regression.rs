@@ -402,7 +402,7 @@ fn bad_regressions_are_refused_with_the_field() {
         )
     };
     let gauss = "name = 'gaussian'\nsigma = 0.5";
-    let cases: [(&str, &str, &str, &str); 18] = [
+    let cases: [(&str, &str, &str, &str); 17] = [
         ("k = [1.0, 0.0]", "sgd'", gauss, "objective.k[1]"),
         ("k = [1.0, -2.0]", "sgd'", gauss, "objective.k[1]"),
         ("spectrum = { linear = [0.2, 2.0] }", "sgd'", gauss, "objective.dim"),
@@ -416,7 +416,6 @@ fn bad_regressions_are_refused_with_the_field() {
         ("k = [1.0, 2.0]", "signhsgd'", "name = 'student-t'\nnu = 3.0\nscale = 1.0", "noise.name"),
         ("k = [1.0, 2.0]", "sgd'", "name = 'student-t'\nnu = [3.0, 4.0]\nscale = 1.0", "noise.nu"),
         ("k = [1.0, 2.0]", "sgd-sde'", "name = 'student-t'\nnu = 2.0\nscale = 1.0", "noise.nu"),
-        ("k = [1.0, 2.0]", "dcsgd'\nagents = 2\n[compressor]\nname = 'natural'", gauss, "compressor.name"),
         ("k = [1.0, 2.0]\nbasis_seed = 2", "sgd'", gauss, "objective.basis_seed"),
         ("k = [1.0, 2.0]\nbasis = 'hessian'", "sgd'", gauss, "objective.basis"),
         ("k = [1.0, 2.0]\nbasis = [[1.0, 0.0], [1.0, 0.0]]", "sgd'", gauss, "objective.basis"),
