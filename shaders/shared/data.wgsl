@@ -10,7 +10,7 @@
 // Cholesky factor of K_sigma); then from DATA_SCALARS the label scale (sigma_eps, or the Student-t
 // scale s), E eps^2 and 1/B; rotated, then K_ii^(-1/2) for i < DIM. Twin: src/cpu/data.rs.
 // Requires: objective.wgsl or objective_dense.wgsl, cursor.wgsl (noise_next, comp_next and its
-// c_* state, p_lo, p_hi), model.wgsl (update, compress), rng.wgsl, tdist.wgsl, and the kernel's
+// c_* state, p_lo, p_hi), model.wgsl (update, compress_into), rng.wgsl, tdist.wgsl, and the kernel's
 // `objective`, `o_base`, `g_zero`, `params`.
 
 fn data_sqrt_k(i: u32) -> f32 {
@@ -112,18 +112,7 @@ fn data_step(x: ptr<function, array<f32, DIM>>, ms: ptr<function, array<f32, DIM
     for (var a = 0u; a < DRAWS; a += 1u) {
         data_gradient(x, m, &ga, k, a);
         if (MODEL == K_DCSGD) {
-            var norm = 0.0;
-            if (COMP == COMP_QSGD) {
-                for (var i = 0u; i < DIM; i += 1u) {
-                    norm += ga[i] * ga[i];
-                }
-                norm = sqrt(norm);
-            }
-            var kept = 0u;
-            for (var i = 0u; i < DIM; i += 1u) {
-                let w = comp_next();
-                acc[i] += compress(ga[i], w, dcsgd_comp_param(m, i), dcsgd_comp_scale(m, i), &kept, DIM - i, norm);
-            }
+            compress_into(&ga, &acc, m);
         } else {
             for (var i = 0u; i < DIM; i += 1u) {
                 if (MODEL == K_DSIGNSGD) {

@@ -135,6 +135,23 @@ fn update(i: u32, g: f32, xi: f32, tf: vec2<f32>, xs: ptr<function, array<f32, D
     }
 }
 
+// One agent's vector va compressed with the compressor stream's next DIM words (in coordinate
+// order), added to acc; QSGD's norm first (twin: cpu::step::compress_into).
+fn compress_into(va: ptr<function, array<f32, DIM>>, acc: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    var norm = 0.0;
+    if (COMP == COMP_QSGD) {
+        for (var i = 0u; i < DIM; i += 1u) {
+            norm += (*va)[i] * (*va)[i];
+        }
+        norm = sqrt(norm);
+    }
+    var kept = 0u;
+    for (var i = 0u; i < DIM; i += 1u) {
+        let w = comp_next();
+        (*acc)[i] += compress((*va)[i], w, dcsgd_comp_param(m, i), dcsgd_comp_scale(m, i), &kept, DIM - i, norm);
+    }
+}
+
 // DCSGD (K_DCSGD): agents outside, coordinates inside, so both streams are read in order; each agent's
 // noisy gradient is compressed with its own words and the server averages. Twin: src/cpu/.
 fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
@@ -147,18 +164,7 @@ fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM
         for (var i = 0u; i < DIM; i += 1u) {
             va[i] = (*g)[i] + dcsgd_scale(m, i) * noise_next(i);
         }
-        var norm = 0.0;
-        if (COMP == COMP_QSGD) {
-            for (var i = 0u; i < DIM; i += 1u) {
-                norm += va[i] * va[i];
-            }
-            norm = sqrt(norm);
-        }
-        var kept = 0u;
-        for (var i = 0u; i < DIM; i += 1u) {
-            let w = comp_next();
-            acc[i] += compress(va[i], w, dcsgd_comp_param(m, i), dcsgd_comp_scale(m, i), &kept, DIM - i, norm);
-        }
+        compress_into(&va, &acc, m);
     }
     for (var i = 0u; i < DIM; i += 1u) {
         (*x)[i] = (*x)[i] - dcsgd_eta(m, i) * (acc[i] * dcsgd_inv_agents(m, i));

@@ -186,7 +186,7 @@ pub(super) fn dcsgd_step<const FMA: bool, const TF: usize>(
 }
 
 /// One agent's vector `va` compressed with the compressor stream's next d words (in coordinate
-/// order), added to `acc` (`compress` of shared/model.wgsl per coordinate; QSGD's norm first).
+/// order), added to `acc` (`compress_into` of shared/model.wgsl; QSGD's norm first).
 #[inline(always)]
 pub(super) fn compress_into<const FMA: bool, const TF: usize>(
     k: &KernelConsts,
