@@ -61,9 +61,9 @@ impl RunSummary {
 #[derive(Clone, Debug, Serialize)]
 pub struct RecordGap {
     pub step: u64,
-    /// Optimizer time kη.
+    /// The optimizer's time on the records' axis: kη, or k/d under `[record] time = "k/d"`.
     pub t: f64,
-    /// The SDE's own time (kη, or kη² for the P7 SDEs).
+    /// The SDE's own time on the records' axis (kη, kη² for the P7 SDEs, or k/d).
     pub t_sde: f64,
     pub loss_optimizer: f64,
     /// Standard error of `loss_optimizer` (√(Var f / finite paths)).

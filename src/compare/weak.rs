@@ -10,7 +10,8 @@ use crate::stats::Moments;
 /// SDE `se` (its run `sde`) against optimizer `oe` (its run `opt`).
 pub fn weak_errors(oe: &Experiment, opt: &RunResult, se: &Experiment, sde: &RunResult) -> SdeComparison {
     let dim = oe.dim;
-    let tps = se.model.name.time_per_step(se.model.eta);
+    // The records' time axes (`[record] time`): kη (kη² for the P7 SDEs), or k/d for both.
+    let (opt_tps, sde_tps) = (oe.record_time_per_step(), se.record_time_per_step());
     let mut records = Vec::new();
     for (a, b) in opt.records.iter().zip(&sde.records) {
         debug_assert_eq!(a.step, b.step, "same record steps");
@@ -26,8 +27,8 @@ pub fn weak_errors(oe: &Experiment, opt: &RunResult, se: &Experiment, sde: &RunR
         let (mean_gap, mean_gap_se): (Vec<f64>, Vec<f64>) = (0..dim).map(diff).unzip();
         records.push(RecordGap {
             step: a.step,
-            t: model_time(a.step, oe.model.eta),
-            t_sde: model_time(a.step, tps),
+            t: model_time(a.step, opt_tps),
+            t_sde: model_time(a.step, sde_tps),
             loss_optimizer: a.q[dim].mean,
             loss_optimizer_se: se_of(&a.q[dim]),
             loss_sde: b.q[dim].mean,

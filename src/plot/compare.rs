@@ -8,7 +8,7 @@
 //!   panel's legend.
 //!   The x axis is the optimizer's time t = kη for every model: records are matched by optimizer
 //!   step k, so the SDEs of Malladi et al. (own time kη²) are drawn at the same k, and the axis
-//!   label says so. One legend above the panels names the models (same colours throughout).
+//!   label says so; under `[record] time = "k/d"` it is t = k/d. One legend above the panels names the models (same colours throughout).
 //! * `compare-order.svg/.png`, with two or more η: the weak error of the loss (max over the
 //!   records) against η on log–log axes, ± 2 SE, with each SDE's least-squares line (slope p from
 //!   [`crate::compare::order`], the value in the legend, followed by "within noise, not a
@@ -30,7 +30,7 @@ use super::kit::{
 };
 use crate::compare::{ComparePoint, CompareReport, OrderFit};
 use crate::error::Result;
-use crate::experiment::ModelKind;
+use crate::experiment::{ModelKind, TimeAxis};
 use crate::theory::fmt_sig;
 
 /// The file stem of the models figure (`compare.svg`, `compare.png`).
@@ -124,8 +124,13 @@ impl<'a> ComparePlots<'a> {
         ModelKind::ALL.into_iter().any(|k| k.name() == name && k.is_malladi())
     }
 
-    /// The time axis: every model at the optimizer's step k, on t = kη.
+    /// The time axis: every model at the optimizer's step k, on t = kη (or t = k/d under
+    /// `[record] time = "k/d"`).
     fn time_desc(&self) -> String {
+        let exp = &self.report.experiment;
+        if exp.record.time == TimeAxis::PerDimension {
+            return format!("t = k/d  (k = optimizer step, d = {}; every model at the same k)", exp.dim);
+        }
         let p7: Vec<&str> = self.report.sdes.iter().copied().filter(|s| Self::is_malladi(s)).collect();
         if p7.is_empty() {
             "t = kη  (k = optimizer step; every model at the same k)".to_string()
