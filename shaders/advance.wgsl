@@ -319,8 +319,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     }
     workgroupBarrier();
     for (var q = 0u; q < NQ + DIM; q += 1u) {
-        // Constant indices only (see above): select the q-th sum by an unrolled scan.
         var v = 0.0;
+#if DIM <= SCAN_SUMS_MAX_DIM
+        // Constant indices only (see above): select the q-th sum by an unrolled scan.
         for (var i = 0u; i < NQ; i += 1u) {
             if (i == q) {
                 v = s1[i];
@@ -331,6 +332,15 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 v = s2[i];
             }
         }
+#else
+        // A dynamic index: lavapipe miscompiles the scan at this length (src/shader/compose.rs
+        // SCAN_SUMS_MAX_DIM says where and why).
+        if (q < NQ) {
+            v = s1[q];
+        } else {
+            v = s2[q - NQ];
+        }
+#endif
         red_m[lid] = v;
         reduce_sum(lid);
         if (lid == 0u) {

@@ -93,6 +93,15 @@ impl Injected {
     }
 }
 
+/// The largest d at which the advance kernel picks each stationary sum out of its private arrays
+/// by a scan with constant indices (keeping short arrays in registers, which a dynamic index
+/// would demote to scratch memory on some drivers); above it, by a dynamic index, because
+/// lavapipe (Mesa 22.3, LLVM 15) miscompiles the long scan: in the kernel at d = 256 every sum
+/// from index 256 on (the loss and all second moments) came back 0, and in a shader of the scan
+/// alone the sums from index 251 on at d = 128 and from 126 on at d = 256 (the scan up to d = 96
+/// was right). At such d the sampling loops index the arrays dynamically anyway.
+pub const SCAN_SUMS_MAX_DIM: usize = 32;
+
 /// The constants the advance kernel is specialised for: what the host decides. Constants that
 /// follow from these (`INV`, `CDIM`, `PB_SHIFT`, the word counts) are computed in the WGSL.
 fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
@@ -270,6 +279,8 @@ pub fn advance_source(k: &KernelConsts, v: &Variant) -> Result<String> {
     );
     // shaders/advance/fast4.wgsl: `fast4_coords` written out, not looped.
     defines.insert("FAST4_WRITTEN_OUT".into(), Value::Flag(fast4_written_out(k)));
+    // advance.wgsl: how the end of a dispatch picks each stationary sum (SCAN_SUMS_MAX_DIM).
+    defines.insert("SCAN_SUMS_MAX_DIM".into(), Value::Number(SCAN_SUMS_MAX_DIM as i64));
     // advance.wgsl: the objective stage (crate::objective::Stage).
     defines.insert("OBJ_DENSE".into(), Value::Flag(k.objective.is_dense()));
     defines.insert("OBJ_FORMULA".into(), Value::Flag(matches!(k.objective, Stage::Formula(_))));
