@@ -157,25 +157,57 @@ fn data_keep(v: f32) -> f32 {
 // 2/pi, signHSGD's drift factor phi(P) = 2/(pi sqrt(2P + E eps^2)).
 const DATA_TWO_OVER_PI: f32 = 0.63661977236758134;
 
+// signHSGD's phi(P) with Student-t labels of scale s_l, from the group's table at DATA_PHI
+// (s_l^2, then R at w_n = n / DATA_PHI_INTERVALS; src/regression/phi_table.rs):
+// phi = (2/pi) R(w) / s with s = sqrt(2P + s_l^2) > 0, w = s_l / s, R linear between nodes.
+fn data_phi_tabulated(s: f32) -> f32 {
+    let top = f32(DATA_PHI_INTERVALS);
+    let u = min((data_scalar(0u) / s) * top, top);
+    let n = min(u32(u), DATA_PHI_INTERVALS - 1u);
+    let f = u - f32(n);
+    let r0 = objective[o_base + DATA_PHI + 1u + n];
+    let r1 = objective[o_base + DATA_PHI + 2u + n];
+    return (DATA_TWO_OVER_PI * (r0 + f * (r1 - r0))) / s;
+}
+
 // An SDE's substep on sampled data, g = K r, s^2 = r^T K r + E eps^2 (= 2P + E eps^2):
 // - the SGD SDE: the diffusion sqrt(eta/B) Sigma(r)^{1/2} with Sigma(r) = s^2 K + K r r^T K applied
 //   as s (K^{1/2} z)_i + (K r)_i z' (z' first, then z_0 .. z_{d-1}; K^{1/2} z is sqrt(k_i) z_i, or
 //   M z rotated); the coefficient sqrt(eta dt / B) (over sqrt N for dsgd-sde) is the model's
 //   noise slot;
 // - signHSGD (SIGN_LIMIT): the drift phi(P) (D^{-1/2} K r)_i, phi(P) = (2/pi)/s (sqrt(k_i) r_i for
-//   a diagonal K), and the diffusion z_i, or (L z)_i rotated with L L^T = K_sigma (0 where s = 0:
-//   r = 0 without label noise);
+//   a diagonal K; Student-t labels: s = sqrt(2P + s_l^2) and phi from the table, DATA_PHI_TABLE),
+//   and the diffusion z_i, or (L z)_i rotated with L L^T = K_sigma (phi = 0 where s = 0: r = 0
+//   without label noise);
+// - the compressed SDEs (ω > 0; docs/regression.md "Compressed SDEs"): the SGD SDE's variate
+//   times data_noise, plus the compressor's diagonal terms from one more normal z3_i per
+//   coordinate: bernoulli sqrt(grad_var (S_ii + g_i^2)) z3_i, rand-k
+//   grad_noise (sqrt(S_ii) z3_i + g_i (z2_i - mean z2)) with z2 drawn first; S_ii = Sigma(r)_ii / B;
 // - the adaptive SDEs: the diagonal diffusion sqrt(diag Sigma(r)_ii) z_i, diag Sigma(r)_ii =
 //   s^2 k_i + g_i^2, which also multiplies V's sigma^2 slot (`data_sigma_sq`).
 fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<function, array<f32, DIM>>,
                    ms: ptr<function, array<f32, DIM>>, vs: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
+    // The kernels whose diffusion contains the SGD SDE's (the compressed SDEs add their own terms).
+    let sgd_like = MODEL == K_SGD_SDE || MODEL == K_BERNOULLI_SDE || MODEL == K_RANDK_SDE;
+    // rand-k: z2 for every coordinate, and its mean, first.
+    var z2: array<f32, DIM>;
+    var zbar = 0.0;
+    if (MODEL == K_RANDK_SDE) {
+        var sum = 0.0;
+        for (var i = 0u; i < DIM; i += 1u) {
+            let z = noise_next(i);
+            z2[i] = z;
+            sum += z;
+        }
+        zbar = sum / f32(DIM);
+    }
     var zp = 0.0;
-    if (MODEL == K_SGD_SDE && !SIGN_LIMIT) {
+    if (sgd_like && !SIGN_LIMIT) {
         zp = noise_next(0u);
     }
     // Rotated, the SGD SDE's and signHSGD's d normals z become M z first.
     var mz: array<f32, DIM>;
-    if (DATA_ROTATED && MODEL == K_SGD_SDE) {
+    if (DATA_ROTATED && sgd_like) {
         var z: array<f32, DIM>;
         data_normals(&z);
         for (var i = 0u; i < DIM; i += 1u) {
@@ -186,15 +218,26 @@ fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<func
     for (var i = 0u; i < DIM; i += 1u) {
         q += (*g)[i] * ((*x)[i] - cf_c(m, i));
     }
-    let s2 = q + data_scalar(1u);
+    var s2: f32;
+    if (DATA_PHI_TABLE) {
+        s2 = q + objective[o_base + DATA_PHI];
+    } else {
+        s2 = q + data_scalar(1u);
+    }
     let s = sqrt(s2);
     var phi = 0.0;
     if (SIGN_LIMIT) {
-        phi = select(0.0, DATA_TWO_OVER_PI / s, s > 0.0);
+        if (DATA_PHI_TABLE) {
+            if (s > 0.0) {
+                phi = data_phi_tabulated(s);
+            }
+        } else {
+            phi = select(0.0, DATA_TWO_OVER_PI / s, s > 0.0);
+        }
     }
     for (var i = 0u; i < DIM; i += 1u) {
         var z: f32;
-        if (DATA_ROTATED && MODEL == K_SGD_SDE) {
+        if (DATA_ROTATED && sgd_like) {
             z = mz[i];
         } else {
             z = noise_next(i);
@@ -215,6 +258,29 @@ fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<func
                 xi = s * (data_sqrt_k(i) * z) + (*g)[i] * zp;
             }
             update(i, (*g)[i], xi, tf, x, ms, vs, m);
+        } else if (MODEL == K_BERNOULLI_SDE || MODEL == K_RANDK_SDE) {
+            let gi = (*g)[i];
+            var xi: f32;
+            if (DATA_ROTATED) {
+                xi = s * z + gi * zp;
+            } else {
+                xi = s * (data_sqrt_k(i) * z) + gi * zp;
+            }
+            // Sigma(r)_ii / B, then the compressor's own diagonal terms with their own normal. The
+            // partial results pass through data_keep so that Mesa's NIR cannot regroup them across
+            // these lines (g_i^2 enters twice): the CPU twin rounds each as written.
+            let sb = data_keep((s2 * cf_h(m, i) + gi * gi) * data_scalar(2u));
+            let z3 = noise_next(i);
+            var dx: f32;
+            if (MODEL == K_BERNOULLI_SDE) {
+                let var3 = data_keep(bernoulli_sde_grad_var(m, i) * (sb + gi * gi));
+                dx = data_keep(bernoulli_sde_data_noise(m, i) * data_keep(xi) + sqrt(var3) * z3);
+                (*x)[i] = (*x)[i] - bernoulli_sde_dt(m, i) * gi + dx;
+            } else {
+                let own = data_keep(sqrt(sb) * z3 + gi * (z2[i] - zbar));
+                dx = data_keep(randk_sde_data_noise(m, i) * data_keep(xi) + randk_sde_grad_noise(m, i) * own);
+                (*x)[i] = (*x)[i] - randk_sde_dt(m, i) * gi + dx;
+            }
         } else {
             let v = s2 * cf_h(m, i) + (*g)[i] * (*g)[i];
             // Opaque to the shader compiler (data_keep): else Mesa's NIR factors g_i^2 out of V's

@@ -283,7 +283,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
     let mut va = vec![[0.0f32; LANES]; if kernel.has_own_step() { dim } else { 0 }];
     let mut acc = vec![[0.0f32; LANES]; if kernel == Kernel::Dcsgd { dim } else { 0 }];
     // On sampled data, scratch: a discrete model's agents' sum, one agent's gradient, a data
-    // point and its normals; an SDE's normals z and M z (rotated K).
+    // point and its normals; an SDE's normals z and M z (rotated K), and rand-k's z2.
     let data = k.objective.samples_data();
     let discrete_data = data && !k.model.is_sde();
     let mut data_rows = vec![vec![[0.0f32; LANES]; if data { dim } else { 0 }]; 4];
@@ -351,7 +351,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                 gradient::<FMA>(k, &inp, &x, &mut g);
             }
             if data {
-                let [z, mz, ..] = &mut data_rows[..] else { unreachable!("four scratch rows") };
+                let [z, mz, z2, _] = &mut data_rows[..] else { unreachable!("four scratch rows") };
                 data_sde_coords::<M, FMA, TF>(
                     k,
                     &inp,
@@ -362,7 +362,7 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     &mut mm,
                     &mut vv,
                     &g,
-                    [z, mz],
+                    [z, mz, z2],
                     &alive,
                 );
             } else if kernel == Kernel::Dcsgd {

@@ -12,11 +12,12 @@ use super::cursor::Cursor;
 use super::inputs::{Inputs, Rows};
 use super::step::compress_into;
 
-use crate::kernel::coefs::{SLOTS, adam_sde, agents, dcsgd, rmsprop_sde};
+use crate::kernel::coefs::{SLOTS, adam_sde, agents, bernoulli_sde, dcsgd, randk_sde, rmsprop_sde};
 use crate::kernel::{Kernel, KernelConsts};
 use crate::layout::{Coef, Params};
 use crate::math::sign_f32;
 use crate::model::update;
+use crate::objective::{PHI_INTERVALS, PHI_WORDS, Stage};
 use crate::rng::{STREAM_COMPRESS, STREAM_LABEL};
 
 /// Where a step's Student-t labels come from (`data_t_label`): the optimizer step, the run's
@@ -50,6 +51,25 @@ impl LabelKey<'_> {
 #[inline(always)]
 fn scalars<'a>(k: &KernelConsts, inp: &Inputs<'a>) -> &'a [f32] {
     &inp.objective[k.objective.data_scalars(k.dim)..]
+}
+
+/// signHSGD's φ table with Student-t labels (`Stage::data_phi`): s_l², then R at the nodes.
+#[inline(always)]
+fn phi_table<'a>(k: &KernelConsts, inp: &Inputs<'a>) -> Option<&'a [f32]> {
+    matches!(k.objective, Stage::Regression { phi_table: true, .. })
+        .then(|| &inp.objective[k.objective.data_phi(k.dim)..][..PHI_WORDS])
+}
+
+/// φ(P) = (2/π) R(w)/s from the table, w = `scale`/s, R linear between nodes
+/// (`data_phi_tabulated`; `crate::regression::phi_table`).
+#[inline(always)]
+fn phi_tabulated(table: &[f32], scale: f32, s: f32) -> f32 {
+    let top = PHI_INTERVALS as f32;
+    let u = ((scale / s) * top).min(top);
+    let n = (u as u32).min(PHI_INTERVALS as u32 - 1);
+    let f = u - n as f32;
+    let (r0, r1) = (table[1 + n as usize], table[2 + n as usize]);
+    (FRAC_2_PI * (r0 + f * (r1 - r0))) / s
 }
 
 /// d normals of the noise stream into `z`, then (M z)_i of every lane into `mz` (`data_normals`,
@@ -225,9 +245,10 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
 /// An SDE's substep on sampled data (`data_sde_coords`), `g` = K r, s² = rᵀKr + E ε²: the SGD
 /// SDE's z′ first, then its d normals z (made M z first when rotated, `mz`), and per coordinate
 /// its variate s (K^{1/2}z)_i + g_i z′; signHSGD's drift φ(P) (D^{−1/2}K r)_i with φ = (2/π)/s
-/// (√k_i r_i for a diagonal K) and diffusion z_i (or (L z)_i); the adaptive SDEs' diagonal
-/// diffusion √v z_i with v = s² K_ii + g_i², which also multiplies V's σ² slot. `z`, `mz`:
-/// scratch rows.
+/// (√k_i r_i for a diagonal K; Student-t labels: s² = rᵀKr + s_l² and φ from the table) and diffusion z_i (or (L z)_i); the adaptive SDEs' diagonal
+/// diffusion √v z_i with v = s² K_ii + g_i², which also multiplies V's σ² slot; the compressed
+/// SDEs' SGD variate times `DATA_NOISE` plus their diagonal terms from a normal z₃ after each z_i
+/// (rand-k: z₂ of every coordinate drawn first). `z`, `mz`, `z2`: scratch rows.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
@@ -240,15 +261,29 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     mm: &mut Rows,
     vv: &mut Rows,
     g: &Rows,
-    [z_rows, mz]: [&mut Rows; 2],
+    [z_rows, mz, z2]: [&mut Rows; 3],
     alive: &[bool; LANES],
 ) {
     let kernel = const { Kernel::from_id(M) };
     let (dim, w, sc) = (k.dim, inp.objective, scalars(k, inp));
     let sign_limit = k.sign_limit();
     let rotated = k.objective.is_dense();
-    let zp = if kernel == Kernel::SgdSde && !sign_limit { noise.variate(&inp.coef[0]) } else { [0.0; LANES] };
-    let factored = rotated && kernel == Kernel::SgdSde;
+    let sgd_like = matches!(kernel, Kernel::SgdSde | Kernel::BernoulliSde | Kernel::RandkSde);
+    let mut zbar = [0.0f32; LANES];
+    if kernel == Kernel::RandkSde {
+        let mut sum = [0.0f32; LANES];
+        for i in 0..dim {
+            z2[i] = noise.variate(&inp.coef[i]);
+            for l in 0..LANES {
+                sum[l] += z2[i][l];
+            }
+        }
+        for l in 0..LANES {
+            zbar[l] = sum[l] / dim as f32;
+        }
+    }
+    let zp = if sgd_like && !sign_limit { noise.variate(&inp.coef[0]) } else { [0.0; LANES] };
+    let factored = rotated && sgd_like;
     if factored {
         factor_times_normals(k, inp, noise, z_rows, mz);
     }
@@ -258,12 +293,18 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
             q[l] += g[i][l] * (x[i][l] - inp.c[i]);
         }
     }
+    let phi_table = phi_table(k, inp);
+    let offset = phi_table.map_or(sc[1], |t| t[0]);
     let (mut s2, mut s, mut phi) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
     for l in 0..LANES {
-        s2[l] = q[l] + sc[1];
+        s2[l] = q[l] + offset;
         s[l] = s2[l].sqrt();
         if sign_limit {
-            phi[l] = if s[l] > 0.0 { FRAC_2_PI / s[l] } else { 0.0 };
+            phi[l] = match phi_table {
+                _ if s[l] <= 0.0 => 0.0,
+                Some(t) => phi_tabulated(t, sc[0], s[l]),
+                None => FRAC_2_PI / s[l],
+            };
         }
     }
     let sigma_sq_slot = match kernel {
@@ -271,8 +312,11 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
         Kernel::AdamSde => adam_sde::SIGMA_SQ,
         _ => 0,
     };
+    let compressed = matches!(kernel, Kernel::BernoulliSde | Kernel::RandkSde);
     for i in 0..dim {
         let z = if factored { mz[i] } else { noise.variate(&inp.coef[i]) };
+        // The compressed SDEs' own normal of coordinate i, after its z_i.
+        let z3 = if compressed { noise.variate(&inp.coef[i]) } else { [0.0; LANES] };
         let pi = &inp.p[i];
         for l in 0..LANES {
             let state = [&mut x[i][l], &mut mm[i][l], &mut vv[i][l]];
@@ -283,6 +327,22 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
             } else if kernel == Kernel::SgdSde {
                 let xi = if rotated { s[l] * z[l] + g[i][l] * zp[l] } else { s[l] * (w[i] * z[l]) + g[i][l] * zp[l] };
                 update_lane::<M, FMA>(state, g[i][l], xi, pi, tf, gsq, alive[l]);
+            } else if compressed {
+                let gi = g[i][l];
+                let xi = if rotated { s[l] * z[l] + gi * zp[l] } else { s[l] * (w[i] * z[l]) + gi * zp[l] };
+                let sb = (s2[l] * inp.h[i] + gi * gi) * sc[2];
+                let x1 = if kernel == Kernel::BernoulliSde {
+                    let dx = pi[bernoulli_sde::DATA_NOISE] * xi
+                        + (pi[bernoulli_sde::GRAD_VAR] * (sb + gi * gi)).sqrt() * z3[l];
+                    *state[0] - pi[bernoulli_sde::DT] * gi + dx
+                } else {
+                    let dx = pi[randk_sde::DATA_NOISE] * xi
+                        + pi[randk_sde::GRAD_NOISE] * (sb.sqrt() * z3[l] + gi * (z2[i][l] - zbar[l]));
+                    *state[0] - pi[randk_sde::DT] * gi + dx
+                };
+                if alive[l] {
+                    *state[0] = x1;
+                }
             } else {
                 let v = s2[l] * inp.h[i] + g[i][l] * g[i][l];
                 let mut p = *pi;

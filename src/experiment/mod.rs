@@ -251,7 +251,7 @@ impl Experiment {
                 kind.name(),
                 format!(
                     "needs objective linear-regression: signHSGD is the limit of signSGD on one-pass least squares \
-                     (docs/regression.md), its drift phi(P) K^(1/2) r is that problem's; objective {} has no data \
+                     (docs/regression.md), its drift phi(P) D^(-1/2) K r (D = diag K) is that problem's; objective {} has no data \
                      (simulate signsgd or signsgd-sde on it)",
                     self.objective.name()
                 ),
@@ -309,30 +309,20 @@ impl Experiment {
 
     /// What a `linear-regression` objective needs of the model and the noise: a model whose
     /// update takes a sampled gradient (every discrete optimizer), whose SDE is driven by the
-    /// gradient covariance alone (the SGD SDEs, with the state-dependent covariance of Gaussian
-    /// design; the adaptive SDEs, with its diagonal), or signHSGD (one sample per step); and one
-    /// label-noise law for every sample (`[noise]`: one σ).
+    /// gradient covariance alone (the SGD and compressed SDEs, with the state-dependent
+    /// covariance of Gaussian design; the adaptive SDEs, with its diagonal), or signHSGD (one
+    /// sample per step), not a sign SDE; and one label-noise law for every sample (`[noise]`:
+    /// one σ).
     fn check_regression(&self) -> Result<()> {
         let kind = self.model.name;
-        let runs = !kind.is_sde()
-            || self.model.is_sgd_sde(self.dim)
-            || kind == ModelKind::Signhsgd
-            || self.model.adaptive.is_some();
-        if !runs {
-            let why = if kind.is_sign_sde() {
-                "its drift erf(g / (sqrt(2) sigma)) assumes Gaussian gradient noise of a fixed scale, which \
-                 sampled data does not have; simulate signhsgd (the high-dimensional limit SDE of signSGD on \
-                 this objective), the discrete signsgd (with eta/d, the paper's algorithm), or the risk ODE of \
-                 `optsde risk`"
-            } else {
-                "the state-dependent covariance of a compressor other than the identity (or rand-k with k = d) \
-                 on sampled data is not built yet; the discrete optimizers and the SGD, adaptive and signHSGD \
-                 SDEs run on this objective"
-            };
+        if kind.is_sign_sde() {
             return Err(Error::invalid(
                 "model.name",
                 kind.name(),
-                format!("cannot run on objective linear-regression: {why}"),
+                "cannot run on objective linear-regression: its drift erf(g / (sqrt(2) sigma)) assumes Gaussian \
+                 gradient noise of a fixed scale, which sampled data does not have; simulate signhsgd (the \
+                 high-dimensional limit SDE of signSGD on this objective), the discrete signsgd (with eta/d, the \
+                 paper's algorithm), or the risk ODE of `optsde risk`",
             ));
         }
         if let (ModelKind::Signhsgd, Objective::LinearRegression { batch, .. }) = (kind, &self.objective)
@@ -341,8 +331,8 @@ impl Experiment {
             return Err(Error::invalid(
                 "objective.batch",
                 batch,
-                "must be 1 for signhsgd: its drift phi(P) = 2/(pi sqrt(2P + E eps^2)) is the sign of one sample's \
-                 gradient (a minibatch mean has another law); simulate the discrete signsgd with this batch",
+                "must be 1 for signhsgd: its drift factor phi(P) (2/(pi sqrt(2P + sigma^2)) for Gaussian labels) is \
+                 the mean sign of one sample's gradient (a minibatch mean has another law); simulate the discrete signsgd with this batch",
             ));
         }
         let scales = self.noise.scales();
@@ -353,23 +343,14 @@ impl Experiment {
                 "must be one number for linear-regression: it is the label noise's scale (y = a^T x* + eps)",
             ));
         }
-        if let Noise::StudentT { nu, .. } = &self.noise {
-            if nu.iter().any(|&v| v != nu[0]) {
-                return Err(Error::invalid(
-                    "noise.nu",
-                    show_reals(nu),
-                    "must be one number for linear-regression: it is the Student-t label noise's nu",
-                ));
-            }
-            if kind == ModelKind::Signhsgd {
-                return Err(Error::invalid(
-                    "noise.name",
-                    "\"student-t\"",
-                    "is not supported yet for signhsgd (its drift phi(P) with Student-t labels needs \
-                     E[exp(-eps^2 / (4P))] tabulated in the kernel); simulate the discrete signsgd with these \
-                     labels, and `optsde risk` integrates the risk ODE with them",
-                ));
-            }
+        if let Noise::StudentT { nu, .. } = &self.noise
+            && nu.iter().any(|&v| v != nu[0])
+        {
+            return Err(Error::invalid(
+                "noise.nu",
+                show_reals(nu),
+                "must be one number for linear-regression: it is the Student-t label noise's nu",
+            ));
         }
         if let (ModelKind::Signhsgd, Objective::LinearRegression { rotation: Some(r), .. }) = (kind, &self.objective)
             && let Err((row, pivot)) = crate::objective::rotated::sign_noise_factor(&r.covariance)

@@ -144,23 +144,31 @@ layouts! {
         /// The compressor's scale: 2^24/T, d/k, 1/s.
         COMP_SCALE = 4,
     }
-    /// The DCSGD SDE with bernoulli: X ← X − Δt ∇f + √(base + grad ∇f²) ξ.
+    /// The DCSGD SDE with bernoulli: X ← X − Δt ∇f + √(base + grad ∇f²) ξ; on sampled data
+    /// X ← X − Δt ∇f + data_noise ξ_SGD + √(grad (Σ_ii/B + (∇f)_i²)) z (docs/regression.md).
     bernoulli_sde [BernoulliSde] {
         /// Δt = η/r.
         DT = 0,
-        /// (ηΔt/N)(1 + ω) σ².
+        /// (ηΔt/N)(1 + ω) σ² (0 on sampled data).
         BASE_VAR = 1,
         /// (ηΔt/N) ω.
         GRAD_VAR = 2,
+        /// On sampled data: √(ηΔt/(NB)), the coefficient of the SGD SDE's variate (0 otherwise).
+        DATA_NOISE = 3,
     }
-    /// The DCSGD SDE with rand-k: X ← X − Δt ∇f + noise z₁ + grad_noise ∇f (z₂ − z̄₂).
+    /// The DCSGD SDE with rand-k: X ← X − Δt ∇f + noise z₁ + grad_noise ∇f (z₂ − z̄₂); on
+    /// sampled data X ← X − Δt ∇f + data_noise ξ_SGD + grad_noise (√(Σ_ii/B) z₃ + ∇f (z₂ − z̄₂))
+    /// (docs/regression.md).
     randk_sde [RandkSde] {
         /// Δt = η/r.
         DT = 0,
-        /// √(ηΔt(1 + ω)/N) σ.
+        /// √(ηΔt(1 + ω)/N) σ (0 on sampled data).
         NOISE = 1,
         /// √(ηΔt ω d/((d − 1) N)).
         GRAD_NOISE = 2,
+        /// On sampled data: √(ηΔt (1 − ω/(d − 1))/(NB)), the coefficient of the SGD SDE's variate
+        /// (0 otherwise).
+        DATA_NOISE = 3,
     }
 }
 

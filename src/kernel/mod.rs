@@ -194,14 +194,17 @@ pub fn comp_id(c: &Compressor) -> u32 {
     }
 }
 
-/// The objective stage that computes `objective`.
-pub fn stage_of(objective: &Objective) -> Stage {
+/// The objective stage that computes `exp`'s objective; a regression's carries signHSGD's φ table
+/// when its labels are Student-t.
+pub fn stage_of(exp: &Experiment) -> Stage {
+    let objective = &exp.objective;
     match objective {
         Objective::Quadratic { .. } => Stage::Diagonal,
         Objective::DenseQuadratic { .. } => Stage::Dense,
         Objective::Expression { .. } => Stage::Formula(objective.formula().expect("a formula").0.key()),
         Objective::LinearRegression { batch, rotation, .. } => {
-            Stage::Regression { batch: *batch, rotated: rotation.is_some() }
+            let phi_table = exp.model.name == ModelKind::Signhsgd && matches!(exp.noise, Noise::StudentT { .. });
+            Stage::Regression { batch: *batch, rotated: rotation.is_some(), phi_table }
         }
     }
 }
@@ -288,7 +291,7 @@ impl KernelConsts {
             tnoise: student && !exp.model.name.is_sde() && !exp.objective.samples_data(),
             tlabel: student && !exp.model.name.is_sde() && exp.objective.samples_data(),
             tcdf: student && kernel == Kernel::SignsgdSde,
-            objective: stage_of(&exp.objective),
+            objective: stage_of(exp),
             cross: exp.stationary.cov && exp.dim > 1,
             pairs: HistPairs::new(&exp.stationary.pairs),
         }
@@ -355,8 +358,10 @@ impl KernelConsts {
 
     /// Noise variates each path takes per substep: one per coordinate and draw; on sampled
     /// data, d + 1 per data point (the design a, then the label noise; d with Student-t labels,
-    /// which have their own stream) for the discrete models' draws × batch points, 1 + d for the SGD SDE's state-dependent diffusion (z′, then z) and
-    /// d for signHSGD and the adaptive SDEs (their diffusions are diagonal).
+    /// which have their own stream) for the discrete models' draws × batch points, 1 + d for the
+    /// SGD SDE's state-dependent diffusion (z′, then z), d more for the compressed SDEs' diagonal
+    /// term (bernoulli) and d more again for rand-k's z₂, and d for signHSGD and the adaptive
+    /// SDEs (their diffusions are diagonal).
     /// Segment j starts at variate k_begin · refine · this (`crate::plan::params_for`).
     pub fn variates_per_substep(&self) -> u64 {
         let d = self.dim as u64;
@@ -367,6 +372,10 @@ impl KernelConsts {
             u64::from(self.draws) * u64::from(self.objective.batch()) * (d + u64::from(!self.tlabel))
         } else if self.kernel == Kernel::SgdSde && !self.sign_limit() {
             d + 1
+        } else if self.kernel == Kernel::BernoulliSde {
+            2 * d + 1
+        } else if self.kernel == Kernel::RandkSde {
+            3 * d + 1
         } else {
             d
         }

@@ -38,6 +38,9 @@
 //!   normals are z₂ (indices 2d·n + i) then z₁ (2d·n + d + i).
 //!   (With k = d, ω = 0 and this is the identity.)
 //!
+//! On sampled data (`linear-regression`) Σ is the state's Σ(r)/B and the same average gives the
+//! samplers of docs/regression.md "Compressed SDEs" ([`data_sde_coefs`]; `shaders/shared/data.wgsl`).
+//!
 //! qsgd and natural compression have no closed-form E_Z Ω; the SDE refuses them (validation).
 //!
 //! Oracles (docs/compressed.md, docs/oracles.md T3/T4/R8/R9/H4): exact discrete E x_j² =
@@ -140,6 +143,28 @@ pub fn compress<const COMP: u32>(v: f32, w: u32, c3: f32, c4: f32, kept: &mut u3
             if lo > 0.0 { sign_f32(v) * r } else { v }
         }
         _ => v,
+    }
+}
+
+/// The SDE's coefficient slots on sampled data (`linear-regression` with `batch` points per step
+/// and agent; docs/regression.md "Compressed SDEs"): the SGD SDE's variate, whose covariance is
+/// Σ(r), scaled by `DATA_NOISE`, plus the compressor's diagonal terms through `GRAD_VAR`
+/// (bernoulli) or `GRAD_NOISE` (rand-k), which the data stage multiplies by the state's Σ_ii/B
+/// and ∇f.
+pub fn data_sde_coefs(c: &Compressor, eta: f64, dt: f64, batch: u32, n: u32, d: usize) -> [f64; SLOTS] {
+    let (n, b, w, dd) = (f64::from(n), f64::from(batch), c.omega(d), d as f64);
+    match c {
+        Compressor::Bernoulli { .. } => row([
+            (bernoulli_sde::DT, dt),
+            (bernoulli_sde::GRAD_VAR, eta * dt / n * w),
+            (bernoulli_sde::DATA_NOISE, (eta * dt / (n * b)).sqrt()),
+        ]),
+        Compressor::RandK { .. } => row([
+            (randk_sde::DT, dt),
+            (randk_sde::GRAD_NOISE, (eta * dt * w * dd / ((dd - 1.0) * n)).sqrt()),
+            (randk_sde::DATA_NOISE, (eta * dt * (1.0 - w / (dd - 1.0)) / (n * b)).sqrt()),
+        ]),
+        _ => unreachable!("the compressed SDE kernels are bernoulli and rand-k"),
     }
 }
 

@@ -50,7 +50,12 @@ pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; SLOTS] {
                 Kernel::Dsgd => distributed::agent_coefs(eta, scale, n),
                 Kernel::Dcsgd => compressed::discrete_coefs(c, eta, scale, n, exp.dim),
                 Kernel::SgdSde => sgd::sde_coefs(eta, dt, std / f64::from(n).sqrt()),
-                _ => compressed::sde_coefs(c, eta, dt, std, n, exp.dim),
+                _ => match exp.objective {
+                    Objective::LinearRegression { batch, .. } => {
+                        compressed::data_sde_coefs(c, eta, dt, batch, n, exp.dim)
+                    }
+                    _ => compressed::sde_coefs(c, eta, dt, std, n, exp.dim),
+                },
             }
         }
         (kind, _) if kind.is_distributed() => distributed::coefs(kind, eta, dt, scale, std, n, student),
@@ -96,9 +101,20 @@ pub fn upload(groups: &[GroupInput<'_>], bins: u32) -> Upload {
 /// population loss is that quadratic) and the data stage's words (`Stage::Regression`): √k_i,
 /// or, rotated, K, the noise factor (Q diag(√k), or signHSGD's Cholesky factor of K_σ) and after
 /// the scalars K_ii^{−1/2}; the scalars are the label's scale (σ_ε, or the Student-t scale s),
-/// E ε² (σ_ε², or s²ν/(ν − 2), infinite for ν ≤ 2, where only the discrete models run, which do
-/// not read it) and 1/B; for formulas, c = 0 (the stationary sums are then raw moments).
+/// E ε² (σ_ε², or s²ν/(ν − 2), infinite for ν ≤ 2, where only the discrete models and signHSGD
+/// run, which do not read it) and 1/B; for formulas, c = 0 (the stationary sums are then raw moments).
+/// signHSGD with Student-t labels then takes its φ table (`crate::regression::phi_table`).
 fn objective_inputs(exp: &Experiment) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
+    let (h, center, mut words) = objective_words(exp);
+    if let (crate::objective::Stage::Regression { phi_table: true, .. }, Noise::StudentT { nu, scale }) =
+        (crate::kernel::stage_of(exp), &exp.noise)
+    {
+        words.extend(crate::regression::phi_table::phi_words(nu[0], scale[0]));
+    }
+    (h, center, words)
+}
+
+fn objective_words(exp: &Experiment) -> (Vec<f64>, Vec<f64>, Vec<f32>) {
     let (label, label_var) = (exp.noise.scale(0), exp.noise.std_dev(0).powi(2));
     let f32s = |m: &[Vec<f64>]| m.iter().flatten().map(|&v| v as f32).collect::<Vec<f32>>();
     let scalars = |batch: u32| [label as f32, label_var as f32, (1.0 / f64::from(batch)) as f32];

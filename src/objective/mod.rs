@@ -9,6 +9,13 @@ pub mod formula;
 pub mod registry;
 pub mod rotated;
 
+/// Intervals of the uniform grid in w = s/√(2P + s²) ∈ [0, 1] of signHSGD's φ table (a
+/// regression stage's `phi_table`; `crate::regression::phi_table` fills it).
+pub const PHI_INTERVALS: usize = 1024;
+
+/// Words of one group's φ table: s², then R at the [`PHI_INTERVALS`] + 1 nodes.
+pub const PHI_WORDS: usize = PHI_INTERVALS + 2;
+
 /// How a kernel computes the loss and its gradient: one of its constants
 /// (`crate::kernel::KernelConsts::objective`), so each form is a kernel of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,8 +34,10 @@ pub enum Stage {
     /// data points per step and agent, and the SDEs' diffusions depend on the state
     /// (`shaders/shared/data.wgsl`). Its words per group: unrotated, √k_i, then the label scale,
     /// E ε² and 1/batch; rotated, K and the noise factor M (each d × d, rows), then the label
-    /// scale, E ε² and 1/batch, then K_ii^{−1/2} ([`Stage::data_scalars`]).
-    Regression { batch: u32, rotated: bool },
+    /// scale, E ε² and 1/batch, then K_ii^{−1/2} ([`Stage::data_scalars`]). With `phi_table`
+    /// (signHSGD with Student-t labels), then the table of its drift factor φ(P)
+    /// ([`crate::regression::phi_table`], from [`Stage::data_phi`]).
+    Regression { batch: u32, rotated: bool, phi_table: bool },
 }
 
 impl Stage {
@@ -38,8 +47,7 @@ impl Stage {
             Stage::Diagonal => 0,
             Stage::Dense => dim * dim,
             Stage::Formula(key) => registry::by_key(key).map_or(0, |f| f.param_words()),
-            Stage::Regression { rotated: false, .. } => dim + 3,
-            Stage::Regression { rotated: true, .. } => 2 * dim * dim + dim + 3,
+            Stage::Regression { phi_table, .. } => self.data_phi(dim) + if phi_table { PHI_WORDS } else { 0 },
         }
     }
 
@@ -49,6 +57,15 @@ impl Stage {
         match self {
             Stage::Regression { rotated: true, .. } => 2 * dim * dim,
             _ => dim,
+        }
+    }
+
+    /// Where a regression's φ table would start among its words ([`Stage::Regression`]'s
+    /// `phi_table`): after the three scalars, and after K_ii^{−1/2} when rotated.
+    pub fn data_phi(self, dim: usize) -> usize {
+        match self {
+            Stage::Regression { rotated: true, .. } => 2 * dim * dim + 3 + dim,
+            _ => dim + 3,
         }
     }
 

@@ -6,12 +6,14 @@
 //! |-------|--------|
 //! | the spectrum of K and the random target x* | [`data`] |
 //! | the label noise: E ε², the drift factor φ(P) | [`label`] |
+//! | φ(P) with Student-t labels, tabulated for signHSGD's kernels | [`phi_table`] |
 //! | signSGD's and SGD's risk ODEs in t = k/d, their fixed points | [`risk_ode`] |
 //! | `optsde risk`: both curves of an experiment file, `risk.csv`, the report | [`risk_cmd`] |
 //! | the curve under a run's loss plot: its model's ODE at the record steps, P∞ | [`run_curve`] |
 
 pub mod data;
 pub mod label;
+pub mod phi_table;
 pub mod risk_cmd;
 pub mod risk_ode;
 pub mod run_curve;

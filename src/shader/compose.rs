@@ -161,6 +161,21 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
             U32(k.objective.data_scalars(k.dim) as u64),
         ),
         i(
+            "DATA_PHI_TABLE",
+            "signHSGD with Student-t labels reads its drift factor phi(P) from a table (Stage::Regression).",
+            Bool(matches!(k.objective, Stage::Regression { phi_table: true, .. })),
+        ),
+        i(
+            "DATA_PHI",
+            "Where a regression's phi table (s^2, then R at the nodes) starts among its words (Stage::data_phi).",
+            U32(k.objective.data_phi(k.dim) as u64),
+        ),
+        i(
+            "DATA_PHI_INTERVALS",
+            "Intervals of the phi table's grid in w = s / sqrt(2P + s^2) (crate::objective::PHI_INTERVALS).",
+            U32(crate::objective::PHI_INTERVALS as u64),
+        ),
+        i(
             "DATA_BATCH",
             "Data points per step and agent (crate::objective::Stage::batch).",
             U32(u64::from(k.objective.batch())),

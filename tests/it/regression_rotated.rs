@@ -20,10 +20,15 @@ use optsde::spec::{Experiment, Objective};
 /// A regression experiment on K = Q diag(`k`) Qᵀ with Q Haar-random from basis seed 4: `model`
 /// with `extra` [model] lines, `batch` points per step, σ_ε = 0.5.
 fn rotated(model: &str, extra: &str, eta: f64, k: &str, batch: u32, run: &str) -> Experiment {
+    rotated_with(model, extra, eta, k, batch, "name = 'gaussian'\nsigma = 0.5", run)
+}
+
+/// The same with the label noise's `[noise]` lines `noise`.
+fn rotated_with(model: &str, extra: &str, eta: f64, k: &str, batch: u32, noise: &str, run: &str) -> Experiment {
     exp(&format!(
         "[model]\nname = '{model}'\neta = {eta}\n{extra}\n[objective]\nname = 'linear-regression'\nk = {k}\n\
-         basis = 'random'\nbasis_seed = 4\ntarget = {{ seed = 3 }}\nbatch = {batch}\n[noise]\nname = 'gaussian'\n\
-         sigma = 0.5\n[run]\n{run}\n"
+         basis = 'random'\nbasis_seed = 4\ntarget = {{ seed = 3 }}\nbatch = {batch}\n[noise]\n{noise}\n\
+         [run]\n{run}\n"
     ))
 }
 
@@ -41,16 +46,19 @@ fn eigen_start(x: &Experiment) -> (Vec<f64>, Vec<f64>) {
 
 /// Every model that runs on sampled data, with a rotated K at d = 4, on both backends: the
 /// per-path states after 60 steps, bit for bit on a software adapter (the same M z products,
-/// the same dense sums), within the per-path bound on hardware.
+/// the same dense sums), within the per-path bound on hardware. signhsgd also with Student-t
+/// labels (its φ table after K_ii^{−1/2}).
 #[test]
 fn every_model_agrees_with_a_rotated_k() {
     let Some(mut g) = gpu() else { return };
     let arith = Arith::of_adapter(g.is_software());
-    for (model, extra) in MODELS {
+    let gauss = "name = 'gaussian'\nsigma = 0.5";
+    let cases = MODELS.into_iter().map(|(m, e)| (m, e, gauss));
+    for (model, extra, noise) in cases.chain([("signhsgd", "", "name = 'student-t'\nnu = 3.0\nscale = 0.5")]) {
         let refine = if model.ends_with("-sde") { 2 } else { 1 };
         let batch = if model == "signhsgd" { 1 } else { 2 };
         let run = format!("paths = 1000\nsteps = 60\nrefine = {refine}");
-        let x = rotated(model, extra, 0.02, "[0.5, 1.0, 1.5, 2.0]", batch, &run);
+        let x = rotated_with(model, extra, 0.02, "[0.5, 1.0, 1.5, 2.0]", batch, noise, &run);
         let a = states_after(&x, &mut g, 1000, 60).unwrap();
         let b = states_after(&x, &mut CpuEngine::with_arith(arith), 1000, 60).unwrap();
         let same = compare_states(&format!("{model} {extra} rotated"), &a, &b, 1000, g.is_software());

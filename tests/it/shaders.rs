@@ -75,13 +75,17 @@ fn every_kernel_configuration_validates() {
                         configs.push(KernelConsts { tnoise: true, ..k });
                     }
                     // On sampled data (shaders/shared/data.wgsl), with Student-t labels for the
-                    // discrete models.
+                    // discrete models and signHSGD's phi table for the SGD SDE kernel.
                     // Also with a rotated K (the dense stage and the noise factor).
                     for rotated in [false, true] {
-                        let data = Stage::Regression { batch: 2, rotated };
+                        let data = Stage::Regression { batch: 2, rotated, phi_table: false };
                         configs.push(KernelConsts { objective: data, ..k });
                         if !model.is_sde() {
                             configs.push(KernelConsts { objective: data, tlabel: true, ..k });
+                        }
+                        if kernel == Kernel::SgdSde {
+                            let phi = Stage::Regression { batch: 1, rotated, phi_table: true };
+                            configs.push(KernelConsts { model: ModelKind::Signhsgd, objective: phi, ..k });
                         }
                     }
                     if kernel == Kernel::SignsgdSde {
