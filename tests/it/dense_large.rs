@@ -2,13 +2,13 @@
 //! up to at least d = 1024"), on the CPU twin. Lavapipe is not run at that d: it takes far
 //! longer than the suite allows to compile kernels of that d (src/backend.rs,
 //! `SOFTWARE_COMPILE_DIM`); the backends are compared bit for bit on dense problems of small d
-//! (tests/it/landscapes.rs), with the same kernel source, whose loops run to DIM. And the
-//! stationary sums at d = 256 on both backends, where lavapipe once lost them.
+//! (tests/it/landscapes.rs), with the same kernel source, whose loops run to DIM; at d = 256 on
+//! both backends in tests/it/regression.rs (`sgd_at_d256_agrees_on_both_backends`).
 
 use crate::common;
 use crate::tolerance::{Tolerance, Z};
 
-use optsde::cpu::{Arith, CpuEngine};
+use optsde::cpu::CpuEngine;
 use optsde::experiment::MAX_DIM;
 
 const ETA: f64 = 1e-2;
@@ -67,35 +67,4 @@ fn sgd_on_a_dense_quadratic_at_d_1024_matches_lyapunov() {
     .unwrap_err()
     .to_string();
     assert!(too_big.contains("objective.eigenvalues") && too_big.contains("1024"), "{too_big}");
-}
-
-/// The end of a dispatch picks each stationary sum out of the invocation's private arrays
-/// (shaders/advance.wgsl). At d = 256 lavapipe lost every sum from index 256 on, the loss and all
-/// second moments, to a miscompiled scan (src/shader/compose.rs, `SCAN_SUMS_MAX_DIM`). SGD on a
-/// diagonal quadratic at d = 256 on both backends: the same number of samples; the stationary
-/// loss and every coordinate's mean and variance within [`Tolerance::state_sum`] on a software
-/// adapter (the twin's operations in the twin's order), within [`Z::ONE`] SE of the difference
-/// on hardware. Lavapipe compiles this kernel in about 90 s when Mesa's shader cache is empty
-/// (benches/NOTES.md, session 7).
-#[test]
-fn stationary_sums_agree_on_both_backends_at_d256() {
-    let Some(mut g) = common::gpu() else { return };
-    let x = common::exp(
-        "[model]\nname = 'sgd'\neta = 0.01\n[objective]\nname = 'quadratic'\nh = 1.5\ndim = 256\n[noise]\n\
-         name = 'gaussian'\nsigma = 0.5\n[init]\nx0 = 0.7\n[run]\npaths = 1024\nsteps = 40\n[record]\nevery = 20\n\
-         [stationary]\nstart = 10\nevery = 2\nbins = 16\n",
-    );
-    let rg = common::run(&x, &mut g).unwrap();
-    let rc = common::run(&x, &mut CpuEngine::with_arith(Arith::of_adapter(g.is_software()))).unwrap();
-    assert_eq!(rg.stationary.samples, rc.stationary.samples);
-    assert!(rc.stationary.samples > 0);
-    let (a, b) = (&rg.stationary, &rc.stationary);
-    let tol = |se: f64| {
-        if g.is_software() { Tolerance::state_sum(se) } else { Tolerance::se_of_difference(Z::ONE, se) }
-    };
-    tol(b.loss_se).assert("d = 256: gpu stationary loss", a.loss_mean, b.loss_mean);
-    for i in 0..256 {
-        tol(b.mean_se[i]).assert(&format!("d = 256: gpu mean {i}"), a.mean[i], b.mean[i]);
-        tol(b.var_se[i]).assert(&format!("d = 256: gpu var {i}"), a.var[i], b.var[i]);
-    }
 }

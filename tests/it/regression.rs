@@ -123,17 +123,25 @@ pub(crate) fn sgd_excess_risk(k: &[f64], r0: &[f64], eta: f64, batch: u32, label
 }
 
 /// The same for the SGD SDE's EM chain at Δt = η/r with noise √(ηΔt/(BN)) Σ(r)^{1/2}, Σ(r) =
-/// (rᵀKr + Eε²)K + K r rᵀ K: S' = A S A + (ηΔt/(BN))((tr(KS) + Eε²)K + KSK), A = I − ΔtK; per
-/// substep, E P after every optimizer step.
+/// (rᵀKr + Eε²)K + K r rᵀ K: S' = A S A + (ηΔt/(BN))((tr(KS) + Eε²)K + KSK), A = I − ΔtK; `q` =
+/// 1/(BN). With `compression` = (ω, ω/N), the compressed SDEs' chain (docs/regression.md
+/// "Compressed SDEs"): their increment's variance in coordinate j is (ηΔt/N)[(1 + ω) Σ(r)_jj/B +
+/// ω (K r)_j²], the same for bernoulli and rand-k (they differ off the diagonal only), so the
+/// diagonal closes on itself: S_jj' = S_jj (1 − Δt k_j)² + ηΔt [(1 + ω) q ((T + Eε²) k_j +
+/// k_j² S_jj) + (ω/N) k_j² S_jj] with T = Σ_i k_i S_ii; (0, 0) is the SGD SDE's. Returns E P per
+/// optimizer step.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn sde_excess_risk(
     k: &[f64],
     r0: &[f64],
     eta: f64,
     refine: u32,
     q: f64,
+    compression: (f64, f64),
     label_var: f64,
     steps: usize,
 ) -> Vec<f64> {
+    let (omega, omega_per_agent) = compression;
     let dt = eta / f64::from(refine);
     let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
     let mut out = Vec::with_capacity(steps + 1);
@@ -145,7 +153,9 @@ pub(crate) fn sde_excess_risk(
         for _ in 0..refine {
             let trks: f64 = k.iter().zip(&s).map(|(k, s)| k * s).sum();
             for (si, &ki) in s.iter_mut().zip(k) {
-                *si = *si * (1.0 - dt * ki).powi(2) + eta * dt * q * ((trks + label_var) * ki + ki * ki * *si);
+                let sigma_jj = (trks + label_var) * ki + ki * ki * *si;
+                *si = *si * (1.0 - dt * ki).powi(2)
+                    + eta * dt * ((1.0 + omega) * q * sigma_jj + omega_per_agent * ki * ki * *si);
             }
         }
     }
@@ -198,8 +208,8 @@ fn sgd_with_student_t_labels_follows_the_recursion(name: &str, e: &mut dyn Engin
 }
 per_engine!(sgd_with_student_t_labels_follows_the_recursion);
 
-/// The same at d = 256 with one data point per step (the CPU twin; lavapipe compiles kernels of
-/// this size for minutes, README "Quick start"). η = 2e-3 keeps the η² tr(K) K term, which grows
+/// The same at d = 256 with one data point per step (the CPU twin, 2048 paths × 1500 steps;
+/// lavapipe compiles kernels of this size for minutes, so it runs a shorter case below). η = 2e-3 keeps the η² tr(K) K term, which grows
 /// with d, below the contraction: k_i from 0.5 to 2, tr K = 320.
 #[test]
 fn sgd_at_d256_follows_the_second_moment_recursion() {
@@ -211,6 +221,42 @@ fn sgd_at_d256_follows_the_second_moment_recursion() {
     let (k, r0) = target_of(&x);
     let oracle = sgd_excess_risk(&k, &r0, 0.002, 1, 0.09, 1500);
     records_match("cpu sgd d=256", &x, &mut CpuEngine::new(), &oracle, Z::MANY);
+}
+
+/// SGD at d = 256 on sampled data (batch 1) on both backends, 1024 paths × 60 steps at η = 4e-3:
+/// E P at the records of steps 0, 20, 40, 60 against the recursion within [`Z::MANY`] SE on the
+/// adapter, and the stationary loss and every coordinate's mean and variance of the adapter within
+/// [`Tolerance::state_sum`] of the CPU twin's on a software adapter (the twin's operations in the
+/// twin's order), within [`Z::ONE`] SE of the difference on hardware. At this d lavapipe once
+/// lost every stationary sum from index 256 on, the loss and all second moments, to a miscompiled
+/// scan (src/shader/compose.rs, `SCAN_SUMS_MAX_DIM`); with that scan back, this comparison on a
+/// quadratic at d = 256 failed (stationary loss 0 against 46.0).
+/// Lavapipe compiles this kernel in about 90 s when Mesa's shader cache is empty (benches/NOTES.md,
+/// session 7).
+#[test]
+fn sgd_at_d256_agrees_on_both_backends() {
+    let Some(mut g) = gpu() else { return };
+    let x = exp(
+        "[model]\nname = 'sgd'\neta = 0.004\n[objective]\nname = 'linear-regression'\nspectrum = { linear = [0.5, 2.0] }\n\
+         dim = 256\ntarget = { seed = 5 }\n[noise]\nname = 'gaussian'\nsigma = 0.3\n[run]\npaths = 1024\nsteps = 60\n\
+         [record]\nevery = 20\n[stationary]\nstart = 20\nevery = 2\n",
+    );
+    let (k, r0) = target_of(&x);
+    let oracle = sgd_excess_risk(&k, &r0, 0.004, 1, 0.09, 60);
+    records_match("gpu sgd d=256", &x, &mut g, &oracle, Z::MANY);
+    let rg = run(&x, &mut g).unwrap();
+    let rc = run(&x, &mut CpuEngine::with_arith(Arith::of_adapter(g.is_software()))).unwrap();
+    assert_eq!(rg.stationary.samples, rc.stationary.samples);
+    assert!(rc.stationary.samples > 0);
+    let (a, b) = (&rg.stationary, &rc.stationary);
+    let tol = |se: f64| {
+        if g.is_software() { Tolerance::state_sum(se) } else { Tolerance::se_of_difference(Z::ONE, se) }
+    };
+    tol(b.loss_se).assert("d = 256: gpu stationary loss", a.loss_mean, b.loss_mean);
+    for i in 0..256 {
+        tol(b.mean_se[i]).assert(&format!("d = 256: gpu mean {i}"), a.mean[i], b.mean[i]);
+        tol(b.var_se[i]).assert(&format!("d = 256: gpu var {i}"), a.var[i], b.var[i]);
+    }
 }
 
 /// `sgd-sde` (refine 2) and `dsgd-sde` (3 agents, refine 1) with the state-dependent diffusion:
@@ -228,7 +274,7 @@ fn sgd_sde_follows_its_em_recursion(name: &str, e: &mut dyn Engine) {
             &format!("paths = 8192\nsteps = 100\nrefine = {refine}\n[record]\nevery = 10"),
         );
         let (k, r0) = target_of(&x);
-        let oracle = sde_excess_risk(&k, &r0, 0.1, refine, 1.0 / (2.0 * agents), 0.25, 100);
+        let oracle = sde_excess_risk(&k, &r0, 0.1, refine, 1.0 / (2.0 * agents), (0.0, 0.0), 0.25, 100);
         records_match(&format!("{name} {model} d=8"), &x, e, &oracle, Z::MANY);
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::backends::compare_states;
 use crate::common;
-use crate::regression::records_match;
+use crate::regression::{records_match, sde_excess_risk};
 use crate::tolerance::Z;
 
 use common::{exp, gpu, per_engine};
@@ -94,48 +94,10 @@ fn dcsgd_with_bernoulli_follows_its_recursion(name: &str, e: &mut dyn Engine) {
 }
 per_engine!(dcsgd_with_bernoulli_follows_its_recursion);
 
-/// The compressed SDEs' EM chain on diagonal K (docs/regression.md "Compressed SDEs"): per
-/// substep of Δt = η/r the increment's variance in coordinate j is
-/// (ηΔt/N)[(1 + ω) Σ(r)_jj/B + ω (K r)_j²] with Σ(r)_jj = (rᵀKr + Eε²) k_j + k_j² r_j², the same
-/// for bernoulli and rand-k (they differ off the diagonal only), so E[r rᵀ]'s diagonal closes:
-/// S_jj' = S_jj (1 − Δt k_j)² + ηΔt [((1 + ω)/(BN)) ((T + Eε²) k_j + k_j² S_jj) + (ω/N) k_j² S_jj]
-/// with T = Σ_i k_i S_ii. Returns E P = ½ T after each optimizer step 0 ..= steps.
-#[allow(clippy::too_many_arguments)]
-fn compressed_sde_excess_risk(
-    k: &[f64],
-    r0: &[f64],
-    eta: f64,
-    refine: u32,
-    agents: f64,
-    batch: f64,
-    omega: f64,
-    label_var: f64,
-    steps: usize,
-) -> Vec<f64> {
-    let dt = eta / f64::from(refine);
-    let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
-    let mut out = Vec::with_capacity(steps + 1);
-    for n in 0..=steps {
-        out.push(0.5 * k.iter().zip(&s).map(|(k, s)| k * s).sum::<f64>());
-        if n == steps {
-            break;
-        }
-        for _ in 0..refine {
-            let t: f64 = k.iter().zip(&s).map(|(k, s)| k * s).sum();
-            for (si, &ki) in s.iter_mut().zip(k) {
-                let sigma_jj = (t + label_var) * ki + ki * ki * *si;
-                *si = *si * (1.0 - dt * ki).powi(2)
-                    + eta * dt * ((1.0 + omega) / (batch * agents) * sigma_jj + omega / agents * ki * ki * *si);
-            }
-        }
-    }
-    out
-}
-
 /// `dcsgd-sde` on sampled data with bernoulli p = 0.25 and with rand-k k = 2 of d = 8 (ω = 3
 /// each), 3 agents, batch 2, refine 2: E P at each of the 11 records against the EM chain's
-/// recursion within [`Z::MANY`] SE (8192 paths). The compression terms (ω = 3) raise the noise
-/// part of the risk fourfold against dsgd-sde's.
+/// recursion ([`sde_excess_risk`] with compression) within [`Z::MANY`] SE (8192 paths). The
+/// compression terms (ω = 3) raise the noise part of the risk about fourfold against dsgd-sde's.
 fn compressed_sdes_follow_their_em_recursion(name: &str, e: &mut dyn Engine) {
     let ks = "[0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 2.0]";
     for c in ["name = 'bernoulli'\np = 0.25", "name = 'rand-k'\nk = 2"] {
@@ -146,7 +108,7 @@ fn compressed_sdes_follow_their_em_recursion(name: &str, e: &mut dyn Engine) {
         ));
         let Objective::LinearRegression { k, target, .. } = &x.objective else { panic!("a regression") };
         let r0: Vec<f64> = target.iter().zip(&x.x0).map(|(t, x0)| x0 - t).collect();
-        let oracle = compressed_sde_excess_risk(k, &r0, 0.05, 2, 3.0, 2.0, 3.0, 0.25, 200);
+        let oracle = sde_excess_risk(k, &r0, 0.05, 2, 1.0 / 6.0, (3.0, 1.0), 0.25, 200);
         records_match(&format!("{name} dcsgd-sde {c} d=8"), &x, e, &oracle, Z::MANY);
     }
 }

@@ -85,7 +85,7 @@ fn sgd_sde_with_a_rotated_k_follows_its_em_recursion(name: &str, e: &mut dyn Eng
     let ks = "[0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 2.0]";
     let x = rotated("sgd-sde", "", 0.1, ks, 2, "paths = 8192\nsteps = 100\nrefine = 2\n[record]\nevery = 10");
     let (k, r0) = eigen_start(&x);
-    let oracle = sde_excess_risk(&k, &r0, 0.1, 2, 0.5, 0.25, 100);
+    let oracle = sde_excess_risk(&k, &r0, 0.1, 2, 0.5, (0.0, 0.0), 0.25, 100);
     records_match(&format!("{name} sgd-sde rotated d=8"), &x, e, &oracle, Z::MANY);
 }
 per_engine!(sgd_sde_with_a_rotated_k_follows_its_em_recursion);
