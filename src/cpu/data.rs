@@ -245,10 +245,11 @@ pub(super) fn data_step<const M: u32, const FMA: bool, const TF: usize>(
 /// An SDE's substep on sampled data (`data_sde_coords`), `g` = K r, s² = rᵀKr + E ε²: the SGD
 /// SDE's z′ first, then its d normals z (made M z first when rotated, `mz`), and per coordinate
 /// its variate s (K^{1/2}z)_i + g_i z′; signHSGD's drift φ(P) (D^{−1/2}K r)_i with φ = (2/π)/s
-/// (√k_i r_i for a diagonal K; Student-t labels: s² = rᵀKr + s_l² and φ from the table) and diffusion z_i (or (L z)_i); the adaptive SDEs' diagonal
-/// diffusion √v z_i with v = s² K_ii + g_i², which also multiplies V's σ² slot; the compressed
-/// SDEs' SGD variate times `DATA_NOISE` plus their diagonal terms from a normal z₃ after each z_i
-/// (rand-k: z₂ of every coordinate drawn first). `z`, `mz`, `z2`: scratch rows.
+/// (√k_i r_i for a diagonal K; Student-t labels: s² = rᵀKr + s_l² and φ from the table) and
+/// diffusion z_i (or (L z)_i); the adaptive SDEs' diagonal diffusion √v z_i with
+/// v = s² K_ii + g_i², which also multiplies V's σ² slot; the compressed SDEs' SGD variate times
+/// `DATA_NOISE` plus their diagonal terms from a normal z₃ after each z_i (rand-k: z₂ of every
+/// coordinate drawn first). `z`, `mz`, `z2`: scratch rows.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
