@@ -166,7 +166,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
             c_blo = (params.m0_lo >> 2u) | (params.m0_hi << 30u);
             c_bhi = params.m0_hi >> 2u;
             c_lane = params.m0_lo & 3u;
-            c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
+            comp_fetch();
         }
         alive = in_bounds(&x);
 

@@ -75,12 +75,17 @@ fn noise_next(i: u32) -> f32 {
     return select(select(n_z.x, n_z.y, j == 1u), select(n_z.z, n_z.w, j == 3u), j >= 2u);
 }
 
+// The compressor stream's block (c_blo, c_bhi) of the path into c_words.
+fn comp_fetch() {
+    c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
+}
+
 // The next word of the compressor stream.
 fn comp_next() -> u32 {
     if (c_lane == 4u) {
         c_blo += 1u;
         c_bhi += select(0u, 1u, c_blo == 0u);
-        c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
+        comp_fetch();
         c_lane = 0u;
     }
     let j = c_lane;

@@ -9,8 +9,8 @@
 // (diagonal K), or K and the noise factor M (rotated: DIM x DIM each, rows; a = M z, or signHSGD's
 // Cholesky factor of K_sigma); then from DATA_SCALARS the label scale (sigma_eps, or the Student-t
 // scale s), E eps^2 and 1/B; rotated, then K_ii^(-1/2) for i < DIM. Twin: src/cpu/data.rs.
-// Requires: objective.wgsl or objective_dense.wgsl, cursor.wgsl (noise_next, comp_next and its
-// c_* state, p_lo, p_hi), model.wgsl (update, compress_into), rng.wgsl, tdist.wgsl, and the kernel's
+// Requires: objective.wgsl or objective_dense.wgsl, cursor.wgsl (noise_next, comp_next, comp_fetch
+// and the c_* state, p_lo, p_hi), model.wgsl (update, compress_into, randk_z2), rng.wgsl, tdist.wgsl, and the kernel's
 // `objective`, `o_base`, `g_zero`, `params`.
 
 fn data_sqrt_k(i: u32) -> f32 {
@@ -141,7 +141,7 @@ fn data_comp_start(k: u32) {
     c_blo = 0u;
     c_bhi = k;
     c_lane = 0u;
-    c_words = threefry4x32(vec4<u32>(c_blo, c_bhi, p_lo, p_hi), vec4<u32>(params.seed_lo, params.seed_hi, STREAM_COMPRESS, 0u));
+    comp_fetch();
 }
 
 // The adaptive SDEs' sigma^2 in V's drift (`update`) on sampled data: the slot's 1/B times
@@ -193,13 +193,7 @@ fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<func
     var z2: array<f32, DIM>;
     var zbar = 0.0;
     if (MODEL == K_RANDK_SDE) {
-        var sum = 0.0;
-        for (var i = 0u; i < DIM; i += 1u) {
-            let z = noise_next(i);
-            z2[i] = z;
-            sum += z;
-        }
-        zbar = sum / f32(DIM);
+        zbar = randk_z2(&z2);
     }
     var zp = 0.0;
     if (sgd_like && !SIGN_LIMIT) {
@@ -242,6 +236,15 @@ fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<func
         } else {
             z = noise_next(i);
         }
+        // The SGD SDE's variate s (K^{1/2} z)_i + g_i z' (the compressed SDEs scale it).
+        var xi = 0.0;
+        if (sgd_like && !SIGN_LIMIT) {
+            if (DATA_ROTATED) {
+                xi = s * z + (*g)[i] * zp;
+            } else {
+                xi = s * (data_sqrt_k(i) * z) + (*g)[i] * zp;
+            }
+        }
         if (SIGN_LIMIT) {
             var drift: f32;
             if (DATA_ROTATED) {
@@ -251,21 +254,9 @@ fn data_sde_coords(g: ptr<function, array<f32, DIM>>, tf: vec2<f32>, x: ptr<func
             }
             update(i, drift, z, tf, x, ms, vs, m);
         } else if (MODEL == K_SGD_SDE) {
-            var xi: f32;
-            if (DATA_ROTATED) {
-                xi = s * z + (*g)[i] * zp;
-            } else {
-                xi = s * (data_sqrt_k(i) * z) + (*g)[i] * zp;
-            }
             update(i, (*g)[i], xi, tf, x, ms, vs, m);
         } else if (MODEL == K_BERNOULLI_SDE || MODEL == K_RANDK_SDE) {
             let gi = (*g)[i];
-            var xi: f32;
-            if (DATA_ROTATED) {
-                xi = s * z + gi * zp;
-            } else {
-                xi = s * (data_sqrt_k(i) * z) + gi * zp;
-            }
             // Sigma(r)_ii / B, then the compressor's own diagonal terms with their own normal. The
             // partial results pass through data_keep so that Mesa's NIR cannot regroup them across
             // these lines (g_i^2 enters twice): the CPU twin rounds each as written.

@@ -171,17 +171,23 @@ fn dcsgd_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM
     }
 }
 
+// The rand-k SDE's z2: d normals of the noise stream into z2; returns their mean (twin:
+// cpu::step::randk_z2).
+fn randk_z2(z2: ptr<function, array<f32, DIM>>) -> f32 {
+    var sum = 0.0;
+    for (var i = 0u; i < DIM; i += 1u) {
+        let z = noise_next(i);
+        (*z2)[i] = z;
+        sum += z;
+    }
+    return sum / f32(DIM);
+}
+
 // The rand-k DCSGD SDE (K_RANDK_SDE): z2 for every coordinate and its mean, then z1 and the update
 // (the O(d) sampler of docs/compressed.md).
 fn randk_sde_step(g: ptr<function, array<f32, DIM>>, x: ptr<function, array<f32, DIM>>, m: ptr<function, ModelCoefs>) {
     var z2: array<f32, DIM>;
-    var sum = 0.0;
-    for (var i = 0u; i < DIM; i += 1u) {
-        let z = noise_next(i);
-        z2[i] = z;
-        sum += z;
-    }
-    let zbar = sum / f32(DIM);
+    let zbar = randk_z2(&z2);
     for (var i = 0u; i < DIM; i += 1u) {
         let z1 = noise_next(i);
         let gi = (*g)[i];

@@ -10,14 +10,14 @@ use std::f32::consts::FRAC_2_PI;
 use super::LANES;
 use super::cursor::Cursor;
 use super::inputs::{Inputs, Rows};
-use super::step::compress_into;
+use super::step::{compress_into, randk_z2};
 
 use crate::kernel::coefs::{SLOTS, adam_sde, agents, bernoulli_sde, dcsgd, randk_sde, rmsprop_sde};
 use crate::kernel::{Kernel, KernelConsts};
 use crate::layout::{Coef, Params};
 use crate::math::sign_f32;
 use crate::model::update;
-use crate::objective::{PHI_INTERVALS, PHI_WORDS, Stage};
+use crate::objective::{PHI_WORDS, Stage, phi_tabulated};
 use crate::rng::{STREAM_COMPRESS, STREAM_LABEL};
 
 /// Where a step's Student-t labels come from (`data_t_label`): the optimizer step, the run's
@@ -58,18 +58,6 @@ fn scalars<'a>(k: &KernelConsts, inp: &Inputs<'a>) -> &'a [f32] {
 fn phi_table<'a>(k: &KernelConsts, inp: &Inputs<'a>) -> Option<&'a [f32]> {
     matches!(k.objective, Stage::Regression { phi_table: true, .. })
         .then(|| &inp.objective[k.objective.data_phi(k.dim)..][..PHI_WORDS])
-}
-
-/// φ(P) = (2/π) R(w)/s from the table, w = `scale`/s, R linear between nodes
-/// (`data_phi_tabulated`; `crate::regression::phi_table`).
-#[inline(always)]
-fn phi_tabulated(table: &[f32], scale: f32, s: f32) -> f32 {
-    let top = PHI_INTERVALS as f32;
-    let u = ((scale / s) * top).min(top);
-    let n = (u as u32).min(PHI_INTERVALS as u32 - 1);
-    let f = u - n as f32;
-    let (r0, r1) = (table[1 + n as usize], table[2 + n as usize]);
-    (FRAC_2_PI * (r0 + f * (r1 - r0))) / s
 }
 
 /// d normals of the noise stream into `z`, then (M z)_i of every lane into `mz` (`data_normals`,
@@ -270,19 +258,7 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
     let sign_limit = k.sign_limit();
     let rotated = k.objective.is_dense();
     let sgd_like = matches!(kernel, Kernel::SgdSde | Kernel::BernoulliSde | Kernel::RandkSde);
-    let mut zbar = [0.0f32; LANES];
-    if kernel == Kernel::RandkSde {
-        let mut sum = [0.0f32; LANES];
-        for i in 0..dim {
-            z2[i] = noise.variate(&inp.coef[i]);
-            for l in 0..LANES {
-                sum[l] += z2[i][l];
-            }
-        }
-        for l in 0..LANES {
-            zbar[l] = sum[l] / dim as f32;
-        }
-    }
+    let zbar = if kernel == Kernel::RandkSde { randk_z2(k, inp, noise, z2) } else { [0.0; LANES] };
     let zp = if sgd_like && !sign_limit { noise.variate(&inp.coef[0]) } else { [0.0; LANES] };
     let factored = rotated && sgd_like;
     if factored {
@@ -321,16 +297,20 @@ pub(super) fn data_sde_coords<const M: u32, const FMA: bool, const TF: usize>(
         let pi = &inp.p[i];
         for l in 0..LANES {
             let state = [&mut x[i][l], &mut mm[i][l], &mut vv[i][l]];
+            // The SGD SDE's variate s (K^{1/2} z)_i + g_i z′ (the compressed SDEs scale it).
+            let xi = match () {
+                _ if !sgd_like || sign_limit => 0.0,
+                _ if rotated => s[l] * z[l] + g[i][l] * zp[l],
+                _ => s[l] * (w[i] * z[l]) + g[i][l] * zp[l],
+            };
             if sign_limit {
                 let drift =
                     if rotated { phi[l] * (g[i][l] * sc[3 + i]) } else { phi[l] * (w[i] * (*state[0] - inp.c[i])) };
                 update_lane::<M, FMA>(state, drift, z[l], pi, tf, gsq, alive[l]);
             } else if kernel == Kernel::SgdSde {
-                let xi = if rotated { s[l] * z[l] + g[i][l] * zp[l] } else { s[l] * (w[i] * z[l]) + g[i][l] * zp[l] };
                 update_lane::<M, FMA>(state, g[i][l], xi, pi, tf, gsq, alive[l]);
             } else if compressed {
                 let gi = g[i][l];
-                let xi = if rotated { s[l] * z[l] + gi * zp[l] } else { s[l] * (w[i] * z[l]) + gi * zp[l] };
                 let sb = (s2[l] * inp.h[i] + gi * gi) * sc[2];
                 let x1 = if kernel == Kernel::BernoulliSde {
                     let dx = pi[bernoulli_sde::DATA_NOISE] * xi

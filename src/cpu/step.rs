@@ -241,18 +241,7 @@ pub(super) fn randk_sde_step<const FMA: bool, const TF: usize>(
     alive: &[bool; LANES],
 ) {
     let dim = k.dim;
-    let mut sum = [0.0f32; LANES];
-    for i in 0..dim {
-        let z = noise.variate(&inp.coef[i]);
-        va[i] = z;
-        for l in 0..LANES {
-            sum[l] += z[l];
-        }
-    }
-    let mut zbar = [0.0f32; LANES];
-    for l in 0..LANES {
-        zbar[l] = sum[l] / dim as f32;
-    }
+    let zbar = randk_z2(k, inp, noise, va);
     for i in 0..dim {
         let z1 = noise.variate(&inp.coef[i]);
         let pi = &inp.p[i];
@@ -262,6 +251,31 @@ pub(super) fn randk_sde_step<const FMA: bool, const TF: usize>(
             x[i][l] = if alive[l] { nx } else { x[i][l] };
         }
     }
+}
+
+/// The rand-k SDE's z₂ (`randk_z2`): d normals of the noise stream into `z2`; returns each
+/// lane's mean of them.
+#[inline(always)]
+pub(super) fn randk_z2<const FMA: bool, const TF: usize>(
+    k: &KernelConsts,
+    inp: &Inputs<'_>,
+    noise: &mut Cursor<FMA, TF>,
+    z2: &mut Rows,
+) -> [f32; LANES] {
+    let dim = k.dim;
+    let mut sum = [0.0f32; LANES];
+    for i in 0..dim {
+        let z = noise.variate(&inp.coef[i]);
+        z2[i] = z;
+        for l in 0..LANES {
+            sum[l] += z[l];
+        }
+    }
+    let mut zbar = [0.0f32; LANES];
+    for l in 0..LANES {
+        zbar[l] = sum[l] / dim as f32;
+    }
+    zbar
 }
 
 /// One substep's update of every coordinate (`update`), its variates drawn in order: one per

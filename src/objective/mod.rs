@@ -16,6 +16,20 @@ pub const PHI_INTERVALS: usize = 1024;
 /// Words of one group's φ table: s², then R at the [`PHI_INTERVALS`] + 1 nodes.
 pub const PHI_WORDS: usize = PHI_INTERVALS + 2;
 
+/// φ(P) = (2/π) R(w)/s from a φ table (`PHI_WORDS` words: s_l², then R at the nodes) for
+/// s = √(2P + s_l²) > 0 and labels of scale `scale`: w = `scale`/s, R linear between nodes. The
+/// CPU twin of `data_phi_tabulated` (shaders/shared/data.wgsl): the same f32 operations in the
+/// same order.
+#[inline(always)]
+pub fn phi_tabulated(table: &[f32], scale: f32, s: f32) -> f32 {
+    let top = PHI_INTERVALS as f32;
+    let u = ((scale / s) * top).min(top);
+    let n = (u as u32).min(PHI_INTERVALS as u32 - 1);
+    let f = u - n as f32;
+    let (r0, r1) = (table[1 + n as usize], table[2 + n as usize]);
+    (std::f32::consts::FRAC_2_PI * (r0 + f * (r1 - r0))) / s
+}
+
 /// How a kernel computes the loss and its gradient: one of its constants
 /// (`crate::kernel::KernelConsts::objective`), so each form is a kernel of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

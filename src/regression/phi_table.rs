@@ -1,5 +1,5 @@
 //! signHSGD's drift factor φ(P) with Student-t labels, tabulated once per parameter group for the
-//! kernels (`data_phi_tabulated` in `shaders/shared/data.wgsl`, twin in `src/cpu/data.rs`).
+//! kernels (`data_phi_tabulated` in `shaders/shared/data.wgsl`, twin `crate::objective::phi_tabulated`).
 //!
 //! With labels ε = sT, T ~ t_ν, write s_P = √(2P + s²) and w = s/s_P ∈ [0, 1]. Then
 //!
@@ -46,24 +46,14 @@ pub fn phi_words(nu: f64, scale: f64) -> Vec<f32> {
     words
 }
 
-/// φ as the kernels compute it from `words` ([`phi_words`]) at excess risk `p`, in f64 (the
-/// kernels' f32 operations round each step once more).
-pub fn phi_interpolated(words: &[f32], scale: f64, p: f64) -> f64 {
-    let s_p = (2.0 * p + f64::from(words[0])).sqrt();
-    let u = (scale / s_p * PHI_INTERVALS as f64).min(PHI_INTERVALS as f64);
-    let n = (u as usize).min(PHI_INTERVALS - 1);
-    let f = u - n as f64;
-    let (r0, r1) = (f64::from(words[1 + n]), f64::from(words[2 + n]));
-    2.0 / PI * (r0 + f * (r1 - r0)) / s_p
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::regression::LabelNoise;
 
-    /// The tabulated φ against the quadrature's at 200 values of P spread log-uniformly over
-    /// 10⁻⁴ … 10⁴ times s², for heavy and light tails; and R's limits.
+    /// The kernels' tabulated φ (`crate::objective::phi_tabulated`, in f32, at s = √(2P + s²)
+    /// formed in f32 as the kernels do) against the quadrature's at 200 values of P spread
+    /// log-uniformly over 10⁻⁴ … 10⁴ times s², for heavy and light tails; and R's limits.
     #[test]
     fn the_table_matches_the_quadrature() {
         for nu in [1.0, 2.5, 3.0, 5.0, 30.0] {
@@ -75,7 +65,9 @@ mod tests {
                 for j in 0..200 {
                     let p = scale * scale * 10f64.powf(-4.0 + 8.0 * j as f64 / 199.0);
                     let exact = label.phi(p);
-                    worst = worst.max((phi_interpolated(&words, scale, p) / exact - 1.0).abs());
+                    let s = (2.0 * p as f32 + words[0]).sqrt();
+                    let table = f64::from(crate::objective::phi_tabulated(&words, scale as f32, s));
+                    worst = worst.max((table / exact - 1.0).abs());
                 }
                 assert!(worst < 2e-6, "nu = {nu}, scale = {scale}: relative error {worst:e}");
             }
