@@ -8,7 +8,8 @@
 //!   panel's legend.
 //!   The x axis is the optimizer's time t = kη for every model: records are matched by optimizer
 //!   step k, so the SDEs of Malladi et al. (own time kη²) are drawn at the same k, and the axis
-//!   label says so; under `[record] time = "k/d"` it is t = k/d. One legend above the panels names the models (same colours throughout).
+//!   label says so; under `[record] time = "k/d"` it is t = k/d. One legend above the panels
+//!   names the models (same colours throughout).
 //! * `compare-order.svg/.png`, with two or more η: the weak error of the loss (max over the
 //!   records) against η on log–log axes, ± 2 SE, with each SDE's least-squares line (slope p from
 //!   [`crate::compare::order`], the value in the legend, followed by "within noise, not a

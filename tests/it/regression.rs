@@ -105,18 +105,40 @@ fn student_t_labels_agree_on_both_backends() {
 /// itself: S_ii' = S_ii (1 − 2ηk_i + η²(1 + 1/B)k_i²) + (η²/B)(Σ_j k_j S_jj + Eε²) k_i.
 /// Returns E P = ½ Σ k_i S_ii after each step 0 ..= steps.
 pub(crate) fn sgd_excess_risk(k: &[f64], r0: &[f64], eta: f64, batch: u32, label_var: f64, steps: usize) -> Vec<f64> {
-    let b = f64::from(batch);
+    dcsgd_excess_risk(k, r0, eta, 1.0, f64::from(batch), 1.0, label_var, steps)
+}
+
+/// E[r rᵀ]'s diagonal along `dcsgd` on diagonal K, N agents, batch B, with a coordinate-wise
+/// unbiased compressor that keeps each coordinate with probability p and scales it by 1/p
+/// (Bernoulli: E[C(v) | v] = v, E[C(v)_i C(v)_j | v] = v_i v_j for i ≠ j and v_i²/p for i = j).
+/// The server's ḡ = (1/N) Σ_a C_a(g_a) with independent agents has
+/// E[ḡ_i² | r] = (1 − 1/N)(K r)_i² + (1/N)(1/p) E[g_i² | r], and one agent's sampled gradient has
+/// E[g_i² | r] = (1 + 1/B) k_i² r_i² + (1/B)(rᵀKr + Eε²) k_i (docs/regression.md), so
+/// S_ii' = S_ii (1 − 2ηk_i) + η² [ (1 − 1/N) k_i² S_ii + (1/(Np)) ((1 + 1/B) k_i² S_ii + (1/B)(T + Eε²) k_i) ]
+/// with T = Σ_j k_j S_jj (one agent with p = 1 is [`sgd_excess_risk`]). Returns E P = ½ T after
+/// each step 0 ..= steps.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn dcsgd_excess_risk(
+    k: &[f64],
+    r0: &[f64],
+    eta: f64,
+    agents: f64,
+    batch: f64,
+    p: f64,
+    label_var: f64,
+    steps: usize,
+) -> Vec<f64> {
     let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
     let mut out = Vec::with_capacity(steps + 1);
     for n in 0..=steps {
-        let trks: f64 = k.iter().zip(&s).map(|(k, s)| k * s).sum();
-        out.push(0.5 * trks);
+        let t: f64 = k.iter().zip(&s).map(|(k, s)| k * s).sum();
+        out.push(0.5 * t);
         if n == steps {
             break;
         }
         for (si, &ki) in s.iter_mut().zip(k) {
-            *si = *si * (1.0 - 2.0 * eta * ki + eta * eta * (1.0 + 1.0 / b) * ki * ki)
-                + eta * eta / b * (trks + label_var) * ki;
+            let g2 = (1.0 + 1.0 / batch) * ki * ki * *si + (t + label_var) * ki / batch;
+            *si = *si * (1.0 - 2.0 * eta * ki) + eta * eta * ((1.0 - 1.0 / agents) * ki * ki * *si + g2 / (agents * p));
         }
     }
     out

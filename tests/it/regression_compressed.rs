@@ -5,7 +5,7 @@
 
 use crate::backends::compare_states;
 use crate::common;
-use crate::regression::{records_match, sde_excess_risk};
+use crate::regression::{dcsgd_excess_risk, records_match, sde_excess_risk};
 use crate::tolerance::Z;
 
 use common::{exp, gpu, per_engine};
@@ -46,42 +46,9 @@ fn every_compressor_agrees_on_sampled_data() {
     }
 }
 
-/// E[r rᵀ]'s diagonal along `dcsgd` on diagonal K, N agents, batch B, with a coordinate-wise
-/// unbiased compressor that keeps each coordinate with probability p and scales it by 1/p
-/// (Bernoulli: E[C(v) | v] = v, E[C(v)_i C(v)_j | v] = v_i v_j for i ≠ j and v_i²/p for i = j).
-/// The server's ḡ = (1/N) Σ_a C_a(g_a) with independent agents has
-/// E[ḡ_i² | r] = (1 − 1/N)(K r)_i² + (1/N)(1/p) E[g_i² | r], and one agent's sampled gradient has
-/// E[g_i² | r] = (1 + 1/B) k_i² r_i² + (1/B)(rᵀKr + Eε²) k_i (docs/regression.md), so
-/// S_ii' = S_ii (1 − 2ηk_i) + η² [ (1 − 1/N) k_i² S_ii + (1/(Np)) ((1 + 1/B) k_i² S_ii + (1/B)(T + Eε²) k_i) ]
-/// with T = Σ_j k_j S_jj. Returns E P = ½ T after each step 0 ..= steps.
-fn compressed_sgd_excess_risk(
-    k: &[f64],
-    r0: &[f64],
-    eta: f64,
-    agents: f64,
-    batch: f64,
-    p: f64,
-    label_var: f64,
-    steps: usize,
-) -> Vec<f64> {
-    let mut s: Vec<f64> = r0.iter().map(|r| r * r).collect();
-    let mut out = Vec::with_capacity(steps + 1);
-    for n in 0..=steps {
-        let t: f64 = k.iter().zip(&s).map(|(k, s)| k * s).sum();
-        out.push(0.5 * t);
-        if n == steps {
-            break;
-        }
-        for (si, &ki) in s.iter_mut().zip(k) {
-            let g2 = (1.0 + 1.0 / batch) * ki * ki * *si + (t + label_var) * ki / batch;
-            *si = *si * (1.0 - 2.0 * eta * ki) + eta * eta * ((1.0 - 1.0 / agents) * ki * ki * *si + g2 / (agents * p));
-        }
-    }
-    out
-}
-
 /// `dcsgd` with Bernoulli p = 0.25 (each agent sends a quarter of its coordinates, scaled by 4),
-/// 3 agents, batch 2, d = 8: E P at each of the 11 records against the recursion within
+/// 3 agents, batch 2, d = 8: E P at each of the 11 records against the recursion
+/// ([`dcsgd_excess_risk`]) within
 /// [`Z::MANY`] SE (8192 paths). The compressor's variance term η²(1/p − 1)E g_i²/N quadruples
 /// the stationary risk's noise part against plain DSGD's.
 fn dcsgd_with_bernoulli_follows_its_recursion(name: &str, e: &mut dyn Engine) {
@@ -89,7 +56,7 @@ fn dcsgd_with_bernoulli_follows_its_recursion(name: &str, e: &mut dyn Engine) {
     let x = compressed("name = 'bernoulli'\np = 0.25", 3, 0.05, ks, "paths = 8192\nsteps = 200\n[record]\nevery = 20");
     let Objective::LinearRegression { k, target, .. } = &x.objective else { panic!("a regression") };
     let r0: Vec<f64> = target.iter().zip(&x.x0).map(|(t, x0)| x0 - t).collect();
-    let oracle = compressed_sgd_excess_risk(k, &r0, 0.05, 3.0, 2.0, 0.25, 0.25, 200);
+    let oracle = dcsgd_excess_risk(k, &r0, 0.05, 3.0, 2.0, 0.25, 0.25, 200);
     records_match(&format!("{name} dcsgd bernoulli d=8"), &x, e, &oracle, Z::MANY);
 }
 per_engine!(dcsgd_with_bernoulli_follows_its_recursion);
