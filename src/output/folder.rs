@@ -59,8 +59,8 @@ pub fn prepare(dir: &Path, owner: Owner<'_>, force: bool, other_files: &[String]
         let whose = match &previous {
             Some(m) => format!("the outputs of another experiment ({} \"{}\")", m.kind, m.name),
             None => format!(
-                "optsde outputs without a {MANIFEST} (from an optsde older than the manifest, or a run killed \
-                 before its first snapshot)"
+                "optsde outputs without a {MANIFEST} (written by an optsde older than the manifest: a run claims \
+                 its folder with one before its first data file)"
             ),
         };
         let listed: Vec<String> = ours.iter().map(|p| display_name(dir, p)).collect();

@@ -5,7 +5,9 @@
 //! against it ([`verify`]) and refuses a folder whose files disagree with it — or that has none:
 //! then the run was killed before its first snapshot was whole. The manifest also says whose
 //! files these are (`kind`, `name`), which [`super::folder`] uses to tell a rerun of the same
-//! experiment from another experiment's folder.
+//! experiment from another experiment's folder. So that a folder is claimed before its first
+//! data file lands, the first write begins with a manifest that lists no files ([`Manifest::claim`]);
+//! readers refuse it (no snapshot was whole yet), a rerun of the same experiment replaces it.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,15 @@ pub struct Manifest {
 impl Manifest {
     pub fn new(kind: &str, name: &str, complete: bool) -> Self {
         Manifest { format: FORMAT.into(), kind: kind.into(), name: name.into(), complete, files: Vec::new() }
+    }
+
+    /// Before the first data file of a write into `dir`: where `dir` has no manifest yet, write
+    /// one that lists no files, so a run killed before the snapshot is whole leaves a folder
+    /// that says whose it is (a rerun of the same experiment replaces it) and that readers
+    /// refuse. Call it on a manifest that lists nothing yet.
+    pub fn claim(&self, dir: &Path) -> Result<()> {
+        debug_assert!(self.files.is_empty());
+        if dir.join(MANIFEST).exists() { Ok(()) } else { self.finish(dir).map(drop) }
     }
 
     /// Write `bytes` as `dir/name` (atomically) and list it.
@@ -101,11 +112,20 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
         return Err(mixed(
             dir,
             format!(
-                "there is no {MANIFEST}: the files were written by a run killed before its first snapshot \
-                 was whole, or by an optsde older than the manifest; rerun the experiment"
+                "there is no {MANIFEST}: the files were written by an optsde older than the manifest, or are \
+                 not optsde's; rerun the experiment"
             ),
         ));
     };
+    if m.files.is_empty() {
+        return Err(mixed(
+            dir,
+            format!(
+                "{MANIFEST} lists no files: the run was stopped before its first snapshot was whole; rerun the \
+                 experiment"
+            ),
+        ));
+    }
     for e in &m.files {
         let path: PathBuf = dir.join(&e.name);
         let bytes = std::fs::read(&path)

@@ -32,6 +32,7 @@ pub fn write_outputs(dir: &Path, exp: &Experiment, r: &RunResult) -> Result<()> 
 pub(super) fn write_run_files(dir: &Path, exp: &Experiment, r: &RunResult, summary: Value) -> Result<Vec<u8>> {
     create_dir(dir)?;
     let mut m = Manifest::new("run", &exp.name, r.complete);
+    m.claim(dir)?;
     m.write_file(dir, SUMMARY, &json_bytes(&summary))?;
     m.write_file(dir, crate::spec::EXPERIMENT_TOML, crate::spec::to_toml(exp).as_bytes())?;
     m.write_file(dir, MOMENTS, moments_csv(exp, r).as_bytes())?;

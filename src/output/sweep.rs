@@ -30,6 +30,7 @@ pub fn write_sweep(dir: &Path, study: &Study, results: &[RunResult]) -> Result<(
     create_dir(dir)?;
     let complete = results.iter().all(|r| r.complete);
     let mut m = Manifest::new("sweep", &study.points[0].exp.name, complete);
+    m.claim(dir)?;
     for (i, (p, r)) in study.points.iter().zip(results).enumerate() {
         let mut summary = summary_json(&p.exp, r);
         let params: serde_json::Map<String, Value> =

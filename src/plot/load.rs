@@ -90,8 +90,11 @@ pub fn load_run(dir: &Path) -> Result<SavedRun> {
         serde_json::from_str::<Value>(text)
             .map_err(|e| Error::Syntax { path: path.display().to_string(), message: e.to_string() })
     };
-    // A folder without a summary is not a run's (that message first); then the manifest check.
-    read(output::SUMMARY)?;
+    // A folder with neither a manifest nor a summary is not a run's (that message first); then
+    // the manifest check.
+    if !dir.join(output::MANIFEST).exists() {
+        read(output::SUMMARY)?;
+    }
     output::manifest::verify(dir)?;
     let (text, summary_path) = read(output::SUMMARY)?;
     let summary = json(&text, &summary_path)?;

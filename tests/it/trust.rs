@@ -143,6 +143,38 @@ fn a_mixed_folder_is_refused_by_the_reader() {
     assert!(t.contains("there is no manifest.json"), "{t}");
 }
 
+/// A run killed while writing its first snapshot leaves the manifest that claimed the folder
+/// (no files listed) beside the data files it had written: the reader refuses the folder, a
+/// rerun of the same experiment replaces it, another experiment is refused without `--force`.
+#[test]
+fn a_folder_killed_in_its_first_snapshot_is_refused_then_replaced_by_a_rerun() {
+    let dir = TempDir::new("first-snapshot");
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    let file = dir.file("k.toml", &sgd("k", 1e-3, 256, 200, 100));
+    assert!(optsde(&["run", file.to_str().unwrap(), "--out", o, "--no-plots"]).status.success());
+    // What a SIGKILL after the first two data files leaves: the claim, summary.json,
+    // experiment.toml.
+    for f in std::fs::read_dir(&out).unwrap().flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if !["summary.json", "experiment.toml"].contains(&name.as_str()) {
+            std::fs::remove_file(f.path()).unwrap();
+        }
+    }
+    optsde::output::manifest::Manifest::new("run", "k", false).claim(&out).unwrap();
+    assert_eq!(json(&out.join("manifest.json"))["files"], serde_json::json!([]));
+
+    let t = text(&optsde(&["plot", o]));
+    assert!(t.contains("lists no files") && t.contains("before its first snapshot was whole"), "{t}");
+    let other = dir.file("p.toml", &sgd("p", 1e-3, 256, 200, 100));
+    let t = text(&optsde(&["run", other.to_str().unwrap(), "--out", o, "--no-plots"]));
+    assert!(t.contains("another experiment (run \"k\")") && t.contains("--force"), "{t}");
+    let rerun = optsde(&["run", file.to_str().unwrap(), "--out", o, "--no-plots"]);
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    assert!(optsde(&["plot", o]).status.success());
+    assert_eq!(json(&out.join("manifest.json"))["complete"], true);
+}
+
 /// 256 paths make one batch: the SE is NaN and marked unreliable, and the console says so;
 /// 4096 paths (16 batches) are reliable.
 #[test]
