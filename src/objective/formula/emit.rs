@@ -16,7 +16,7 @@
 
 use std::fmt::Write;
 
-use super::graph::{Bin, Un};
+use super::graph::Un;
 use super::tape::{Op, Tape};
 
 fn body(tape: &Tape, out: &mut String) {
@@ -28,30 +28,16 @@ fn body(tape: &Tape, out: &mut String) {
             Op::Param(w) => format!("obj_param({w}u);"),
             Op::Un(Un::Neg, a) => format!("-t{a};"),
             Op::Un(op, a) => {
+                // The twins of formula_math.wgsl are `fx_` and the formula's name; abs is exact.
                 let f = match op {
                     Un::Neg => unreachable!("negation is written above"),
-                    Un::Exp => "fx_exp",
-                    Un::Log => "fx_log",
-                    Un::Sqrt => "fx_sqrt",
-                    Un::Sin => "fx_sin",
-                    Un::Cos => "fx_cos",
-                    Un::Tanh => "fx_tanh",
-                    Un::Cosh => "fx_cosh",
-                    Un::Sinh => "fx_sinh",
-                    Un::Abs => "abs",
-                    Un::Sign => "sign_f32",
+                    Un::Abs => "abs".to_string(),
+                    Un::Sign => "sign_f32".to_string(),
+                    op => format!("fx_{}", op.name()),
                 };
                 format!("{f}(t{a});")
             }
-            Op::Bin(op, a, b) => {
-                let sym = match op {
-                    Bin::Add => '+',
-                    Bin::Sub => '-',
-                    Bin::Mul => '*',
-                    Bin::Div => '/',
-                };
-                format!("t{a} {sym} t{b};")
-            }
+            Op::Bin(op, a, b) => format!("t{a} {} t{b};", op.symbol()),
             Op::SelLe(p, q, t, f) => format!("select(t{f}, t{t}, t{p} <= t{q});"),
         };
         let kept = match *op {

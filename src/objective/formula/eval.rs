@@ -50,36 +50,27 @@ pub fn run<const FMA: bool, const L: usize>(
             Op::Dir(i) => *o = v[i as usize],
             Op::Param(w) => o[0] = p[w as usize],
             Op::Un(op, a) => {
-                let f: fn(f32) -> f32 = match op {
-                    Un::Neg => |a| -a,
-                    Un::Exp => fx_exp::<FMA>,
-                    Un::Log => fx_log::<FMA>,
-                    Un::Sqrt => fx_sqrt,
-                    Un::Sin => fx_sin::<FMA>,
-                    Un::Cos => fx_cos::<FMA>,
-                    Un::Tanh => fx_tanh::<FMA>,
-                    Un::Cosh => fx_cosh::<FMA>,
-                    Un::Sinh => fx_sinh::<FMA>,
-                    Un::Abs => f32::abs,
-                    Un::Sign => sign_f32,
-                };
                 let a_reg = &done[a as usize];
-                if uni[a as usize] {
-                    o[0] = f(a_reg[0]);
-                    continue;
+                let uniform = uni[a as usize];
+                // Each arm names its function statically, so the lane loop inlines it.
+                macro_rules! un {
+                    ($f:expr) => {{
+                        let f = $f;
+                        if uniform { o[0] = f(a_reg[0]) } else { map1(o, a_reg, f) }
+                    }};
                 }
                 match op {
-                    Un::Neg => map1(o, a_reg, |a| -a),
-                    Un::Exp => map1(o, a_reg, fx_exp::<FMA>),
-                    Un::Log => map1(o, a_reg, fx_log::<FMA>),
-                    Un::Sqrt => map1(o, a_reg, fx_sqrt),
-                    Un::Sin => map1(o, a_reg, fx_sin::<FMA>),
-                    Un::Cos => map1(o, a_reg, fx_cos::<FMA>),
-                    Un::Tanh => map1(o, a_reg, fx_tanh::<FMA>),
-                    Un::Cosh => map1(o, a_reg, fx_cosh::<FMA>),
-                    Un::Sinh => map1(o, a_reg, fx_sinh::<FMA>),
-                    Un::Abs => map1(o, a_reg, f32::abs),
-                    Un::Sign => map1(o, a_reg, sign_f32),
+                    Un::Neg => un!(|a: f32| -a),
+                    Un::Exp => un!(fx_exp::<FMA>),
+                    Un::Log => un!(fx_log::<FMA>),
+                    Un::Sqrt => un!(fx_sqrt),
+                    Un::Sin => un!(fx_sin::<FMA>),
+                    Un::Cos => un!(fx_cos::<FMA>),
+                    Un::Tanh => un!(fx_tanh::<FMA>),
+                    Un::Cosh => un!(fx_cosh::<FMA>),
+                    Un::Sinh => un!(fx_sinh::<FMA>),
+                    Un::Abs => un!(f32::abs),
+                    Un::Sign => un!(sign_f32),
                 }
             }
             Op::Bin(op, a, b) => {

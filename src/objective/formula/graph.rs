@@ -9,7 +9,8 @@ use std::collections::HashMap;
 /// A node's id: its index in [`Graph::nodes`].
 pub type Id = u32;
 
-/// One-argument operations.
+/// One-argument operations: negation, the language's one-argument functions
+/// ([`Un::FUNCTIONS`]) and sign (which only derivatives make).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Un {
     Neg,
@@ -26,6 +27,47 @@ pub enum Un {
     Sign,
 }
 
+impl Un {
+    /// The one-argument functions a formula can call, by [`Un::name`].
+    pub const FUNCTIONS: [Un; 9] =
+        [Un::Exp, Un::Log, Un::Sqrt, Un::Sin, Un::Cos, Un::Tanh, Un::Cosh, Un::Sinh, Un::Abs];
+
+    /// The name a formula calls it by (`-` for negation, `sign` for sign, which no formula
+    /// calls).
+    pub fn name(self) -> &'static str {
+        match self {
+            Un::Neg => "-",
+            Un::Exp => "exp",
+            Un::Log => "log",
+            Un::Sqrt => "sqrt",
+            Un::Sin => "sin",
+            Un::Cos => "cos",
+            Un::Tanh => "tanh",
+            Un::Cosh => "cosh",
+            Un::Sinh => "sinh",
+            Un::Abs => "abs",
+            Un::Sign => "sign",
+        }
+    }
+
+    /// The f64 reference value (the standard library's functions).
+    pub fn f64(self, a: f64) -> f64 {
+        match self {
+            Un::Neg => -a,
+            Un::Exp => a.exp(),
+            Un::Log => a.ln(),
+            Un::Sqrt => a.sqrt(),
+            Un::Sin => a.sin(),
+            Un::Cos => a.cos(),
+            Un::Tanh => a.tanh(),
+            Un::Cosh => a.cosh(),
+            Un::Sinh => a.sinh(),
+            Un::Abs => a.abs(),
+            Un::Sign => (a > 0.0) as i32 as f64 - (a < 0.0) as i32 as f64,
+        }
+    }
+}
+
 /// Two-argument operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Bin {
@@ -33,6 +75,28 @@ pub enum Bin {
     Sub,
     Mul,
     Div,
+}
+
+impl Bin {
+    /// The operator's symbol (in formulas, the WGSL and the printed tapes).
+    pub fn symbol(self) -> char {
+        match self {
+            Bin::Add => '+',
+            Bin::Sub => '-',
+            Bin::Mul => '*',
+            Bin::Div => '/',
+        }
+    }
+
+    /// The f64 reference value.
+    pub fn f64(self, a: f64, b: f64) -> f64 {
+        match self {
+            Bin::Add => a + b,
+            Bin::Sub => a - b,
+            Bin::Mul => a * b,
+            Bin::Div => a / b,
+        }
+    }
 }
 
 /// A node of the DAG.
@@ -147,42 +211,7 @@ impl Graph {
             match self.nodes[id] {
                 Node::Const(..) | Node::Var(_) | Node::Param(_) | Node::Dir(_) => {}
                 Node::Un(op, a) => {
-                    let c = match op {
-                        Un::Neg => self.un(Un::Neg, g),
-                        Un::Exp => self.mul(g, y),
-                        Un::Log => self.bin(Bin::Div, g, a),
-                        Un::Sqrt => {
-                            let half = self.konst(0.5);
-                            let r = self.bin(Bin::Div, half, y);
-                            self.mul(g, r)
-                        }
-                        Un::Sin => {
-                            let c = self.un(Un::Cos, a);
-                            self.mul(g, c)
-                        }
-                        Un::Cos => {
-                            let s = self.un(Un::Sin, a);
-                            let gs = self.mul(g, s);
-                            self.un(Un::Neg, gs)
-                        }
-                        Un::Tanh => {
-                            let dt = self.tanh_slope(y);
-                            self.mul(g, dt)
-                        }
-                        Un::Cosh => {
-                            let s = self.un(Un::Sinh, a);
-                            self.mul(g, s)
-                        }
-                        Un::Sinh => {
-                            let c = self.un(Un::Cosh, a);
-                            self.mul(g, c)
-                        }
-                        Un::Abs => {
-                            let s = self.un(Un::Sign, a);
-                            self.mul(g, s)
-                        }
-                        Un::Sign => continue,
-                    };
+                    let Some(c) = self.chain(op, a, y, g) else { continue };
                     push(self, a, c);
                 }
                 Node::Bin(op, a, b) => match op {
@@ -226,6 +255,48 @@ impl Graph {
             .collect()
     }
 
+    /// The chain rule through `y = op(a)`: `seed · op′(a)` (seed first in every product), or
+    /// `None` where the derivative is zero (sign). The gradient (seed: y's adjoint) and the
+    /// Hessian–vector product (seed: a's tangent) share it.
+    fn chain(&mut self, op: Un, a: Id, y: Id, seed: Id) -> Option<Id> {
+        Some(match op {
+            Un::Neg => self.un(Un::Neg, seed),
+            Un::Exp => self.mul(seed, y),
+            Un::Log => self.bin(Bin::Div, seed, a),
+            Un::Sqrt => {
+                let half = self.konst(0.5);
+                let r = self.bin(Bin::Div, half, y);
+                self.mul(seed, r)
+            }
+            Un::Sin => {
+                let c = self.un(Un::Cos, a);
+                self.mul(seed, c)
+            }
+            Un::Cos => {
+                let s = self.un(Un::Sin, a);
+                let gs = self.mul(seed, s);
+                self.un(Un::Neg, gs)
+            }
+            Un::Tanh => {
+                let dt = self.tanh_slope(y);
+                self.mul(seed, dt)
+            }
+            Un::Cosh => {
+                let s = self.un(Un::Sinh, a);
+                self.mul(seed, s)
+            }
+            Un::Sinh => {
+                let c = self.un(Un::Cosh, a);
+                self.mul(seed, c)
+            }
+            Un::Abs => {
+                let s = self.un(Un::Sign, a);
+                self.mul(seed, s)
+            }
+            Un::Sign => return None,
+        })
+    }
+
     /// 1 − y² (the derivative of tanh, from its value y).
     fn tanh_slope(&mut self, y: Id) -> Id {
         let one = self.konst(1.0);
@@ -258,45 +329,7 @@ impl Graph {
             tan[id] = match self.nodes[id] {
                 Node::Const(..) | Node::Param(_) | Node::Dir(_) => None,
                 Node::Var(i) => Some(self.add(Node::Dir(i))),
-                Node::Un(op, a) => match tan[a as usize] {
-                    None => None,
-                    Some(ta) => match op {
-                        Un::Neg => Some(self.un(Un::Neg, ta)),
-                        Un::Exp => Some(self.mul(y, ta)),
-                        Un::Log => Some(self.bin(Bin::Div, ta, a)),
-                        Un::Sqrt => {
-                            let half = self.konst(0.5);
-                            let r = self.bin(Bin::Div, half, y);
-                            Some(self.mul(ta, r))
-                        }
-                        Un::Sin => {
-                            let c = self.un(Un::Cos, a);
-                            Some(self.mul(c, ta))
-                        }
-                        Un::Cos => {
-                            let s = self.un(Un::Sin, a);
-                            let st = self.mul(s, ta);
-                            Some(self.un(Un::Neg, st))
-                        }
-                        Un::Tanh => {
-                            let dt = self.tanh_slope(y);
-                            Some(self.mul(dt, ta))
-                        }
-                        Un::Cosh => {
-                            let s = self.un(Un::Sinh, a);
-                            Some(self.mul(s, ta))
-                        }
-                        Un::Sinh => {
-                            let c = self.un(Un::Cosh, a);
-                            Some(self.mul(c, ta))
-                        }
-                        Un::Abs => {
-                            let s = self.un(Un::Sign, a);
-                            Some(self.mul(s, ta))
-                        }
-                        Un::Sign => None,
-                    },
-                },
+                Node::Un(op, a) => tan[a as usize].and_then(|ta| self.chain(op, a, y, ta)),
                 Node::Bin(op, a, b) => {
                     let (ta, tb) = (tan[a as usize], tan[b as usize]);
                     match op {

@@ -2,7 +2,7 @@
 //! powers written out as multiplications, real powers as exp(b·log a), min/max as selects.
 
 use super::graph::{Bin, Graph, Id, Node, Un};
-use super::parse::{Ast, BinOp, Func, Index};
+use super::parse::{Ast, Func, Index};
 use super::{FormulaError, ParamShape};
 
 /// A declared parameter and where its words start.
@@ -110,12 +110,7 @@ impl Lower<'_> {
             },
             Ast::Bin { op, a, b, pos } => {
                 let (Some(a), Some(b)) = (self.lower(a, i)?, self.lower(b, i)?) else { return Ok(None) };
-                let op = match op {
-                    BinOp::Add => Bin::Add,
-                    BinOp::Sub => Bin::Sub,
-                    BinOp::Mul => Bin::Mul,
-                    BinOp::Div => Bin::Div,
-                };
+                let op = *op;
                 if op == Bin::Div && self.g.const_value(b) == Some(0.0) {
                     return Err(err(*pos, "division by the constant 0"));
                 }
@@ -142,23 +137,10 @@ impl Lower<'_> {
                     }
                 }
                 let a = ids[0];
-                let un = |op| Some(op);
-                let op = match func {
-                    Func::Exp => un(Un::Exp),
-                    Func::Log => un(Un::Log),
-                    Func::Sqrt => un(Un::Sqrt),
-                    Func::Sin => un(Un::Sin),
-                    Func::Cos => un(Un::Cos),
-                    Func::Tanh => un(Un::Tanh),
-                    Func::Cosh => un(Un::Cosh),
-                    Func::Sinh => un(Un::Sinh),
-                    Func::Abs => un(Un::Abs),
-                    Func::Min | Func::Max => None,
-                };
-                match (op, func) {
-                    (Some(op), _) => self.g.un(op, a),
-                    (None, Func::Min) => self.g.sel_le(a, ids[1], a, ids[1]),
-                    (None, _) => self.g.sel_le(ids[1], a, a, ids[1]),
+                match func {
+                    Func::Un(op) => self.g.un(*op, a),
+                    Func::Min => self.g.sel_le(a, ids[1], a, ids[1]),
+                    Func::Max => self.g.sel_le(ids[1], a, a, ids[1]),
                 }
             }
             Ast::Sum { body, pos } => {

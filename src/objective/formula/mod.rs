@@ -120,7 +120,7 @@ pub struct Formula {
 fn reserved(name: &str) -> bool {
     name == "x"
         || name == "sum"
-        || parse::Func::ALL.iter().any(|(n, _)| *n == name)
+        || parse::Func::named(name).is_some()
         || name.strip_prefix('x').is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
 }
 

@@ -3,46 +3,25 @@
 //! associative; its exponent may carry a unary minus: `x^-1`).
 
 use super::FormulaError;
+use super::graph::{Bin, Un};
 
-/// A binary operator of the language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-}
-
-/// A function of the language.
+/// A function of the language: a one-argument operation of the graph, or `min`/`max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
-    Exp,
-    Log,
-    Sqrt,
-    Sin,
-    Cos,
-    Tanh,
-    Cosh,
-    Sinh,
-    Abs,
+    Un(Un),
     Min,
     Max,
 }
 
 impl Func {
-    pub const ALL: [(&'static str, Func); 11] = [
-        ("exp", Func::Exp),
-        ("log", Func::Log),
-        ("sqrt", Func::Sqrt),
-        ("sin", Func::Sin),
-        ("cos", Func::Cos),
-        ("tanh", Func::Tanh),
-        ("cosh", Func::Cosh),
-        ("sinh", Func::Sinh),
-        ("abs", Func::Abs),
-        ("min", Func::Min),
-        ("max", Func::Max),
-    ];
+    /// The function a formula calls `name`, if any.
+    pub fn named(name: &str) -> Option<Func> {
+        match name {
+            "min" => Some(Func::Min),
+            "max" => Some(Func::Max),
+            _ => Un::FUNCTIONS.into_iter().find(|u| u.name() == name).map(Func::Un),
+        }
+    }
 
     pub fn arity(self) -> usize {
         if matches!(self, Func::Min | Func::Max) { 2 } else { 1 }
@@ -75,7 +54,7 @@ pub enum Ast {
     },
     Neg(Box<Ast>),
     Bin {
-        op: BinOp,
+        op: Bin,
         a: Box<Ast>,
         b: Box<Ast>,
         pos: usize,
@@ -221,7 +200,7 @@ impl Parser {
         while let Tok::Sym(c @ ('+' | '-')) = *self.peek() {
             let pos = self.bump().1;
             let b = self.term()?;
-            let op = if c == '+' { BinOp::Add } else { BinOp::Sub };
+            let op = if c == '+' { Bin::Add } else { Bin::Sub };
             a = Ast::Bin { op, a: Box::new(a), b: Box::new(b), pos };
         }
         Ok(a)
@@ -232,7 +211,7 @@ impl Parser {
         while let Tok::Sym(c @ ('*' | '/')) = *self.peek() {
             let pos = self.bump().1;
             let b = self.unary()?;
-            let op = if c == '*' { BinOp::Mul } else { BinOp::Div };
+            let op = if c == '*' { Bin::Mul } else { Bin::Div };
             a = Ast::Bin { op, a: Box::new(a), b: Box::new(b), pos };
         }
         Ok(a)
@@ -274,7 +253,7 @@ impl Parser {
         if name == "sum" {
             return self.sum(pos);
         }
-        if let Some((_, func)) = Func::ALL.iter().find(|(n, _)| *n == name) {
+        if let Some(func) = Func::named(&name) {
             self.expect('(', &format!("after `{name}`"))?;
             let mut args = vec![self.expr()?];
             for k in 1..func.arity() {
@@ -288,7 +267,7 @@ impl Parser {
                 format!("after the {} arguments of {name}", func.arity())
             };
             self.expect(')', &what)?;
-            return Ok(Ast::Call { func: *func, args });
+            return Ok(Ast::Call { func, args });
         }
         if Some(&name) == self.sum_var.as_ref() {
             return Err(err(
@@ -353,7 +332,7 @@ impl Parser {
         }
         self.expect('(', "after `sum`")?;
         let var = match self.bump() {
-            (Tok::Ident(v), _) if v != "x" && Func::ALL.iter().all(|(n, _)| *n != v) => v,
+            (Tok::Ident(v), _) if v != "x" && Func::named(&v).is_none() => v,
             (t, p) => {
                 return Err(err(p, format!("expected the sum's index name (as in sum(i, ...)), found {}", show(&t))));
             }

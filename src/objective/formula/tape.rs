@@ -94,31 +94,8 @@ impl Tape {
                 Op::Var(i) => x[i as usize],
                 Op::Param(k) => p[k as usize],
                 Op::Dir(i) => v[i as usize],
-                Op::Un(op, a) => {
-                    let a = r[a as usize];
-                    match op {
-                        Un::Neg => -a,
-                        Un::Exp => a.exp(),
-                        Un::Log => a.ln(),
-                        Un::Sqrt => a.sqrt(),
-                        Un::Sin => a.sin(),
-                        Un::Cos => a.cos(),
-                        Un::Tanh => a.tanh(),
-                        Un::Cosh => a.cosh(),
-                        Un::Sinh => a.sinh(),
-                        Un::Abs => a.abs(),
-                        Un::Sign => (a > 0.0) as i32 as f64 - (a < 0.0) as i32 as f64,
-                    }
-                }
-                Op::Bin(op, a, b) => {
-                    let (a, b) = (r[a as usize], r[b as usize]);
-                    match op {
-                        Bin::Add => a + b,
-                        Bin::Sub => a - b,
-                        Bin::Mul => a * b,
-                        Bin::Div => a / b,
-                    }
-                }
+                Op::Un(op, a) => op.f64(r[a as usize]),
+                Op::Bin(op, a, b) => op.f64(r[a as usize], r[b as usize]),
                 Op::SelLe(p, q, t, f) => {
                     if r[p as usize] <= r[q as usize] {
                         r[t as usize]
@@ -154,34 +131,19 @@ fn write_node(g: &Graph, id: Id, names: &dyn Fn(u32) -> String, budget: usize, s
         Node::Dir(i) => s.push_str(&format!("v{i}")),
         Node::Param(k) => s.push_str(&names(k)),
         Node::Un(op, a) => {
-            let name = match op {
-                Un::Neg => "-",
-                Un::Exp => "exp",
-                Un::Log => "log",
-                Un::Sqrt => "sqrt",
-                Un::Sin => "sin",
-                Un::Cos => "cos",
-                Un::Tanh => "tanh",
-                Un::Cosh => "cosh",
-                Un::Sinh => "sinh",
-                Un::Abs => "abs",
-                Un::Sign => "sign",
-            };
+            let name = op.name();
             s.push_str(name);
             s.push('(');
             sub(a, s);
             s.push(')');
         }
         Node::Bin(op, a, b) => {
-            let sym = match op {
-                Bin::Add => " + ",
-                Bin::Sub => " - ",
-                Bin::Mul => "*",
-                Bin::Div => "/",
-            };
+            // Sums spaced, products not: (a + b*c).
+            let sym = op.symbol();
+            let spaced = matches!(op, Bin::Add | Bin::Sub);
             s.push('(');
             sub(a, s);
-            s.push_str(sym);
+            s.push_str(&if spaced { format!(" {sym} ") } else { sym.to_string() });
             sub(b, s);
             s.push(')');
         }
