@@ -268,10 +268,6 @@ impl Graph {
                 let r = self.bin(Bin::Div, half, y);
                 self.mul(seed, r)
             }
-            Un::Sin => {
-                let c = self.un(Un::Cos, a);
-                self.mul(seed, c)
-            }
             Un::Cos => {
                 let s = self.un(Un::Sin, a);
                 let gs = self.mul(seed, s);
@@ -281,16 +277,15 @@ impl Graph {
                 let dt = self.tanh_slope(y);
                 self.mul(seed, dt)
             }
-            Un::Cosh => {
-                let s = self.un(Un::Sinh, a);
-                self.mul(seed, s)
-            }
-            Un::Sinh => {
-                let c = self.un(Un::Cosh, a);
-                self.mul(seed, c)
-            }
-            Un::Abs => {
-                let s = self.un(Un::Sign, a);
+            // The derivative is another one-argument operation of a.
+            Un::Sin | Un::Cosh | Un::Sinh | Un::Abs => {
+                let slope = match op {
+                    Un::Sin => Un::Cos,
+                    Un::Cosh => Un::Sinh,
+                    Un::Sinh => Un::Cosh,
+                    _ => Un::Sign,
+                };
+                let s = self.un(slope, a);
                 self.mul(seed, s)
             }
             Un::Sign => return None,
