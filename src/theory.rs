@@ -7,8 +7,9 @@
 //! |--------------------------|-------------------------------------------------------|---------------|
 //! | sgd, dsgd (Gaussian noise)| N(0, ησ²/(N h(2 − ηh))), exact for the linear recursion | sgd.md      |
 //! | sgd-sde, dsgd-sde        | N(0, s²/(a(2 − aΔt))), a = h, s² = ησ²/N, Δt = η/r: exact for EM | oracles.md T1 |
+//! | … with `correction = "curvature"` | the same with drift rate a = h(1 − ηh/2) | curvature.md |
 //! | signsgd-sde, dsignsgd-sde| p ∝ (1 − e²)⁻¹ exp(−(2N/η) ∫₀ᵘ e/(1 − e²)), e = erf(hu/(√2σ)) (Student-t: 2F_ν(hu/s) − 1) | signsgd.md |
-//! | dcsgd-sde (bernoulli, rand-k) | scaled Student-t, ν′ = 1 + 2N/(ηωh), scale² = (1 + ω)σ²/(ωh²ν′) | compressed.md |
+//! | dcsgd-sde (bernoulli, rand-k) | scaled Student-t, ν′ = 1 + 2Na/(ηωh²), scale² = (1 + ω)σ²/(ωh²ν′), a as above | compressed.md, curvature.md |
 //! | dcsgd (bernoulli, rand-k, Gaussian noise) | *approximation*: Gaussian with the exact discrete variance η(1 + ω)σ²/(h(2N − ηh(N + ω))) | oracles.md T3 |
 //!
 //! The sign-SDE density is the zero-flux Fokker–Planck solution with diffusion (η/N)(1 − e²)
@@ -135,6 +136,8 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
     let comp = exp.model.compressor;
     // identity, bernoulli and rand-k: the diagonal of E Ω_C is ω(σ² + (∂f)²) (docs/compressed.md).
     let omega = if comp.has_sde() { Some(comp.omega(exp.dim)) } else { None };
+    // The SDEs' drift rate: h, or h(1 − ηh/2) with `correction = "curvature"` (docs/curvature.md).
+    let rate = |h: f64| if exp.model.curvature { h * (1.0 - 0.5 * eta * h) } else { h };
 
     let laws: Vec<Option<CoordLaw>> = (0..exp.dim)
         .map(|i| {
@@ -154,11 +157,13 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
                     })
                     .map(|l| CoordLaw { detail: Some("Gaussian approx.".into()), ..l }),
                 K::SgdSde | K::DsgdSde => {
-                    gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (docs/sgd.md)")
+                    gaussian(em_var(eta, rate(h), h, sd, n, 0.0, dt), "Gaussian, exact EM variance (docs/sgd.md)")
                 }
                 K::DcsgdSde => match omega {
-                    Some(0.0) => gaussian(em_var(eta, h, sd, n, 0.0, dt), "Gaussian, exact EM variance (docs/sgd.md)"),
-                    Some(w) => dcsgd_sde_law(eta, h, sd, n, w),
+                    Some(0.0) => {
+                        gaussian(em_var(eta, rate(h), h, sd, n, 0.0, dt), "Gaussian, exact EM variance (docs/sgd.md)")
+                    }
+                    Some(w) => dcsgd_sde_law(eta, rate(h), h, sd, n, w),
                     None => None,
                 },
                 K::SignsgdSde | K::DsignsgdSde => sign_sde_law(eta, h, s, exp.noise.nu(i), n, hw).map(|law| CoordLaw {
@@ -182,12 +187,14 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
             half_sum(&|i| discrete_var(eta, h[i], sd(i), n, 0.0)).map(|v| (v, "exact discrete (docs/sgd.md)"))
         }
         K::SgdSde | K::DsgdSde => {
-            half_sum(&|i| em_var(eta, h[i], sd(i), n, 0.0, dt)).map(|v| (v, "exact EM (docs/sgd.md)"))
+            half_sum(&|i| em_var(eta, rate(h[i]), h[i], sd(i), n, 0.0, dt)).map(|v| (v, "exact EM (docs/sgd.md)"))
         }
         K::Dcsgd => {
             half_sum(&|i| discrete_var(eta, h[i], sd(i), n, w)).map(|v| (v, "exact discrete (docs/oracles.md T3)"))
         }
-        K::DcsgdSde => half_sum(&|i| em_var(eta, h[i], sd(i), n, w, dt)).map(|v| (v, "exact EM (docs/oracles.md T4)")),
+        K::DcsgdSde => {
+            half_sum(&|i| em_var(eta, rate(h[i]), h[i], sd(i), n, w, dt)).map(|v| (v, "exact EM (docs/oracles.md T4)"))
+        }
         K::SignsgdSde | K::DsignsgdSde => {
             let m2: Option<Vec<f64>> = laws.iter().map(|l| l.as_ref().map(|l| l.law.second_moment())).collect();
             m2.and_then(|m2| half_sum(&|i| m2[i])).map(|v| (v, "Fokker–Planck (docs/signsgd.md)"))
@@ -227,24 +234,29 @@ fn discrete_var(eta: f64, h: f64, sd: f64, n: f64, omega: f64) -> f64 {
     if den > 0.0 { eta * (1.0 + omega) * sd * sd / den } else { f64::INFINITY }
 }
 
-/// Exact stationary E u² of Euler–Maruyama for the (DC)SGD SDE with step Δt:
-/// (η/N)(1 + ω)σ²/(h(2 − hΔt) − ηωh²/N) (docs/oracles.md T4; ω = 0 is T1's s²/(a(2 − aΔt))).
-fn em_var(eta: f64, h: f64, sd: f64, n: f64, omega: f64, dt: f64) -> f64 {
-    let den = h * (2.0 - h * dt) - eta * omega * h * h / n;
+/// Exact stationary E u² of Euler–Maruyama for the (DC)SGD SDE with step Δt and drift rate a
+/// (h, or h(1 − ηh/2) with the curvature correction): (η/N)(1 + ω)σ²/(a(2 − aΔt) − ηωh²/N)
+/// (docs/oracles.md T4; ω = 0 is T1's s²/(a(2 − aΔt))).
+fn em_var(eta: f64, a: f64, h: f64, sd: f64, n: f64, omega: f64, dt: f64) -> f64 {
+    let den = a * (2.0 - a * dt) - eta * omega * h * h / n;
     if den > 0.0 { eta / n * (1.0 + omega) * sd * sd / den } else { f64::INFINITY }
 }
 
-/// The DCSGD SDE's 1-D law (docs/compressed.md item 4): scale · t_ν′, ν′ = 1 + 2N/(ηωh),
-/// scale² = (1 + ω)σ²/(ωh²ν′). Beyond ν′ = 10⁸ it is the Gaussian of the same variance.
-fn dcsgd_sde_law(eta: f64, h: f64, sd: f64, n: f64, omega: f64) -> Option<CoordLaw> {
-    let nu = 1.0 + 2.0 * n / (eta * omega * h);
+/// The DCSGD SDE's 1-D law with drift rate a (docs/compressed.md item 4, docs/curvature.md):
+/// scale · t_ν′, ν′ = 1 + 2Na/(ηωh²) (1 + 2N/(ηωh) for a = h), scale² = (1 + ω)σ²/(ωh²ν′).
+/// Beyond ν′ = 10⁸ it is the Gaussian of the same variance; none when a ≤ 0 (no restoring drift).
+fn dcsgd_sde_law(eta: f64, a: f64, h: f64, sd: f64, n: f64, omega: f64) -> Option<CoordLaw> {
+    if a <= 0.0 {
+        return None;
+    }
+    let nu = 1.0 + 2.0 * n * a / (eta * omega * h * h);
     let scale = ((1.0 + omega) * sd * sd / (omega * h * h * nu)).sqrt();
     if !(nu.is_finite() && scale.is_finite() && scale > 0.0) {
         return None;
     }
     let law =
         if nu > 1e8 { Law::Gaussian { var: scale * scale * nu / (nu - 2.0) } } else { Law::StudentT { nu, scale } };
-    let label = "scaled Student-t, ν′ = 1 + 2N/(ηωh) (docs/compressed.md)".to_string();
+    let label = "scaled Student-t, ν′ = 1 + 2Na/(ηωh²) (docs/compressed.md)".to_string();
     Some(CoordLaw { law, label, detail: Some(format!("ν′ = {}", fmt_sig(nu))) })
 }
 

@@ -3,7 +3,7 @@
 //! checks (β < 1, ρΔt ≤ 1, ν > 2 for covariance-driven SDEs, ...) and the same messages as a
 //! file, and nothing runs until all of them pass.
 
-use super::{Adaptive, Compressor, Correction, Experiment, ModelKind};
+use super::{Adaptive, Compressor, Correction, Experiment, ModelKind, ModelSpec};
 use crate::error::Result;
 
 impl Experiment {
@@ -17,11 +17,13 @@ impl Experiment {
 
     /// The same problem with another model of the family; SDEs get `refine` substeps,
     /// optimizers 1. An Adam SDE derived from another model gets the default (consistent) drift
-    /// correction.
+    /// correction; the curvature correction stays where the new model has it (the SGD-type
+    /// SDEs) and goes where it has not.
     pub fn with_model(&self, kind: ModelKind, refine: u32) -> Result<Experiment> {
         let from = self.model.name;
         self.edited(|e| {
             e.model.name = kind;
+            e.model.curvature &= ModelSpec::CURVATURE_MODELS.contains(&kind);
             e.run.refine = if kind.is_sde() { refine } else { 1 };
             if let Some(a) = e.model.adaptive.as_mut() {
                 a.correction = match (kind, from) {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use domain::{Domain, SHOW_MAX, fmt_f64, round_to_15_digits, show_list, show_reals};
 pub use model::{
     Adaptive, BETA, Correction, EPS, ETA, MAX_AGENTS, ModelKind, ModelSpec, NO_CLOSED_FORM, WEIGHT_DECAY,
-    agents_domain, model_time, no_compressor,
+    agents_domain, curvature_models, model_time, no_compressor,
 };
 pub use objective::{
     BASIS_SEED, BATCH_SAMPLES, Basis, FORMULA_BOUND_LIMIT, FormulaParam, MATRIX_ENTRY, Objective, Rotation, Spectrum,
@@ -206,6 +206,17 @@ impl Experiment {
                 format!(
                     "has length {d} (the dimension, dim = {}); 1 to {MAX_DIM} coordinates (MAX_DIM) are supported",
                     self.dim
+                ),
+            ));
+        }
+        if self.model.curvature && !matches!(self.objective, Objective::Quadratic { .. }) {
+            return Err(Error::invalid(
+                "model.correction",
+                "\"curvature\"",
+                format!(
+                    "needs the Hessian–vector product ∇²f∇f in the kernels, which they compute for the diagonal \
+                     quadratic (objective.h) only so far; objective {} is not one",
+                    self.objective.name()
                 ),
             ));
         }

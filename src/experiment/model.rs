@@ -306,6 +306,15 @@ pub fn no_compressor(kind: ModelKind) -> String {
     format!("applies to dcsgd and dcsgd-sde only; model {} has no compressor", kind.name())
 }
 
+/// What `model.correction = "curvature"` says on a model without the corrected SDE.
+pub fn curvature_models(kind: ModelKind) -> String {
+    format!(
+        "applies to the SGD-type SDEs sgd-sde, dsgd-sde and dcsgd-sde (adam-sde takes \"consistent\", \
+         \"drift-only\" or \"none\"); model {} has no curvature-corrected SDE",
+        kind.name()
+    )
+}
+
 /// What `compressor.name` says when dcsgd-sde cannot use it.
 pub const NO_CLOSED_FORM: &str = "has no closed-form covariance, so dcsgd-sde cannot use it (docs/compressed.md: the \
     SDE is exact for identity, bernoulli and rand-k); simulate the discrete optimizer dcsgd with this compressor";
@@ -323,6 +332,11 @@ pub struct ModelSpec {
     pub agents: u32,
     /// The compressor of `dcsgd`/`dcsgd-sde` (identity for every other model).
     pub compressor: Compressor,
+    /// `correction = "curvature"`: the SGD-type SDEs (`sgd-sde`, `dsgd-sde`, `dcsgd-sde`) take
+    /// the drift −∇f + (η/2)∇²f∇f, which keeps gradient descent's step-size limit
+    /// (docs/curvature.md). See [`ModelSpec::with_curvature`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub curvature: bool,
 }
 
 impl ModelSpec {
@@ -351,7 +365,18 @@ impl ModelSpec {
         agents: u32,
         compressor: Compressor,
     ) -> Result<ModelSpec> {
-        let m = ModelSpec { name: kind, eta, adaptive, agents, compressor };
+        let m = ModelSpec { name: kind, eta, adaptive, agents, compressor, curvature: false };
+        m.check()?;
+        Ok(m)
+    }
+
+    /// The models that take `correction = "curvature"`.
+    pub const CURVATURE_MODELS: [ModelKind; 3] = [ModelKind::SgdSde, ModelKind::DsgdSde, ModelKind::DcsgdSde];
+
+    /// This model with the curvature-corrected drift (`correction = "curvature"`), or an error
+    /// naming the model when it has no such SDE.
+    pub fn with_curvature(self) -> Result<ModelSpec> {
+        let m = ModelSpec { curvature: true, ..self };
         m.check()?;
         Ok(m)
     }
@@ -360,6 +385,9 @@ impl ModelSpec {
         let kind = self.name;
         let name = || format!("{:?}", kind.name());
         ETA.check("model.eta", self.eta)?;
+        if self.curvature && !Self::CURVATURE_MODELS.contains(&kind) {
+            return Err(Error::invalid("model.correction", "\"curvature\"", curvature_models(kind)));
+        }
         match (&self.adaptive, kind.is_rmsprop() || kind.is_adam()) {
             (Some(a), true) => a.check_for(kind)?,
             (None, false) => {}

@@ -26,6 +26,20 @@ use crate::layout::{Coef, Group, Upload};
 /// by; and the *standard deviation* (σ, or scale·√(ν/(ν − 2))), which drives the SDEs built on
 /// the noise covariance (SGD-type, compressed and adaptive SDEs; validation guarantees ν > 2).
 pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; SLOTS] {
+    let mut c = first_order_coefs(exp, i);
+    if exp.model.curvature {
+        // The drift −∇f + (η/2)∇²f∇f of `correction = "curvature"` is, on the diagonal quadratic
+        // (validated), −hᵢ(1 − ηhᵢ/2)(xᵢ − cᵢ): the drift's Δt slot scaled by 1 − ηhᵢ/2 while
+        // the diffusion keeps ∇f (docs/curvature.md). Slot 0 is Δt in each SGD-type SDE layout.
+        const _: () = assert!(coefs::sgd_sde::DT == 0 && coefs::bernoulli_sde::DT == 0 && coefs::randk_sde::DT == 0);
+        let Objective::Quadratic { h, .. } = &exp.objective else { unreachable!("validated: diagonal quadratic") };
+        c[coefs::sgd_sde::DT] *= 1.0 - 0.5 * exp.model.eta * h[i];
+    }
+    c
+}
+
+/// [`model_coefs`] of the first-order models.
+fn first_order_coefs(exp: &Experiment, i: usize) -> [f64; SLOTS] {
     let eta = exp.model.eta;
     let dt = eta / f64::from(exp.run.refine);
     let scale = exp.noise.scale(i);

@@ -14,9 +14,9 @@ use crate::experiment::{
     ANY_REAL, Adaptive, BETA, BackendChoice, Basis, CURVATURE, Compressor, Correction, EPS, ETA, Experiment,
     FormulaParam, HistRange, KEEP_PROBABILITY, LEVELS, MATRIX_ENTRY, MAX_COV_DIM, MAX_DIM, ModelKind, ModelSpec, NU,
     Noise, Objective, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec, StationarySpec, TimeAxis, WEIGHT_DECAY,
-    agents_domain, bins_domain, chunk_domain, default_divergence_bound, dim_domain, divergence_domain, every_domain,
-    kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain, refine_domain, refine_only_for_sdes,
-    seed_domain, start_domain, steps_domain, trajectories_domain,
+    agents_domain, bins_domain, chunk_domain, curvature_models, default_divergence_bound, dim_domain,
+    divergence_domain, every_domain, kept_domain, no_compressor, noise_scale_domain, nu_domains, paths_domain,
+    refine_domain, refine_only_for_sdes, seed_domain, start_domain, steps_domain, trajectories_domain,
 };
 
 const TOP_KEYS: &[&str] =
@@ -66,7 +66,9 @@ pub(super) fn validate(doc: &Entries, origin: &str, default_name: &str) -> Resul
     let dim = dimension(objective.dim.clone(), &vectors)?;
     let (objective, noise, x0) = (objective.expand(dim)?, noise.expand(dim)?, x0.expand(dim));
     let compressor = compressor(&top, model.kind, dim)?;
+    let curvature = model.curvature;
     let model = ModelSpec::new(model.kind, model.eta, model.adaptive, model.agents, compressor)?;
+    let model = if curvature { model.with_curvature()? } else { model };
     let run = run(&top, model.name, &objective, &x0)?;
     let record = record(&top, &run)?;
     let stationary = stationary(&top, run.steps, &objective, dim, record.basis)?;
@@ -88,18 +90,35 @@ struct ModelSection {
     eta: f64,
     adaptive: Option<Adaptive>,
     agents: u32,
+    /// `correction = "curvature"` (the SGD-type SDEs).
+    curvature: bool,
 }
 
 fn model(top: &Table<'_>) -> Result<ModelSection> {
     let t = top.require_sub("model", MODEL_KEYS)?;
     let kind_name = t.name_of(&ModelKind::ALL.map(ModelKind::name))?;
     let kind = ModelKind::ALL.into_iter().find(|m| m.name() == kind_name).expect("name_of checked it");
+    let curvature = curvature(&t, kind)?;
     t.check_keys(model_keys(kind))?;
     t.require("eta", "a finite number > 0")?;
     let eta = t.real("eta", &ETA)?.expect("required");
     let adaptive = adaptive(&t, kind)?;
     let agents = t.int("agents", &agents_domain())?.map_or(1, |n| n as u32);
-    Ok(ModelSection { kind, eta, adaptive, agents })
+    Ok(ModelSection { kind, eta, adaptive, agents, curvature })
+}
+
+/// `correction` of the SGD-type SDEs: `"curvature"` or `"none"` (the default). On a model that
+/// has no correction at all, the message says which models have one.
+fn curvature(t: &Table<'_>, kind: ModelKind) -> Result<bool> {
+    let Some(v) = t.get("correction").filter(|_| kind != ModelKind::AdamSde) else { return Ok(false) };
+    if !ModelSpec::CURVATURE_MODELS.contains(&kind) {
+        return Err(bad(&t.field("correction"), v, curvature_models(kind)));
+    }
+    match v {
+        Val::Str(s) if s == "curvature" => Ok(true),
+        Val::Str(s) if s == "none" => Ok(false),
+        v => Err(bad(&t.field("correction"), v, "must be one of \"curvature\", \"none\"")),
+    }
 }
 
 /// The `[model]` keys of one model.
@@ -110,6 +129,8 @@ fn model_keys(kind: ModelKind) -> &'static [&'static str] {
         ModelKind::Adam => &["name", "eta", "beta1", "beta2", "eps", "weight_decay"],
         ModelKind::AdamSde => &["name", "eta", "beta1", "beta2", "eps", "weight_decay", "correction"],
         ModelKind::AdamMalladiSde => &["name", "eta", "beta1", "beta2", "eps"],
+        ModelKind::SgdSde => &["name", "eta", "correction"],
+        ModelKind::DsgdSde | ModelKind::DcsgdSde => &["name", "eta", "agents", "correction"],
         k if k.is_distributed() => &["name", "eta", "agents"],
         _ => &["name", "eta"],
     }

@@ -31,7 +31,7 @@ pub const EXPERIMENT_TOML: &str = "experiment.toml";
 /// key.
 pub fn to_toml(exp: &Experiment) -> String {
     let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
-    let ModelSpec { name: kind, eta, adaptive, agents, compressor } = model;
+    let ModelSpec { name: kind, eta, adaptive, agents, compressor, curvature } = model;
     let RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound } = run;
     let RecordSpec { every: record_every, trajectories, basis, time } = record;
     let StationarySpec { start, every: stat_every, bins, range, cov, pairs } = stationary;
@@ -55,6 +55,9 @@ pub fn to_toml(exp: &Experiment) -> String {
         if *kind == ModelKind::AdamSde || *correction != Correction::None {
             let _ = writeln!(t, "correction = \"{}\"", correction.name());
         }
+    }
+    if *curvature {
+        let _ = writeln!(t, "correction = \"curvature\"");
     }
     if kind.is_distributed() || *agents != 1 {
         let _ = writeln!(t, "agents = {agents}");

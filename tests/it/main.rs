@@ -15,6 +15,7 @@ mod compare_plots;
 mod compare_rotated;
 mod compressed;
 mod coupled_outputs;
+mod curvature;
 mod dense_large;
 mod distributed;
 mod divergence;

@@ -554,11 +554,11 @@ fn adaptive_bad_values() {
 
 #[test]
 fn adaptive_keys_belong_to_their_model() {
-    // RMSprop has one beta, Adam two; only adam-sde has a correction; the P7 SDEs have no
-    // weight decay.
+    // RMSprop has one beta, Adam two; among the adaptive models only adam-sde has a correction
+    // (the message says which models take which); the P7 SDEs have no weight decay.
     fails(&adaptive("adam", "beta = 0.9"), &["unknown key", "model.beta", "beta1"]);
     fails(&adaptive("rmsprop", "beta1 = 0.9"), &["unknown key", "model.beta1", "beta"]);
-    fails(&adaptive("adam", "correction = \"none\""), &["unknown key", "model.correction"]);
+    fails(&adaptive("adam", "correction = \"none\""), &["model.correction", "adam-sde takes", "model adam has no"]);
     fails(&adaptive("adam-malladi-sde", "weight_decay = 1"), &["unknown key", "model.weight_decay"]);
     fails(&adaptive("rmsprop-malladi-sde", "weight_decay = 1"), &["unknown key", "model.weight_decay"]);
 }
