@@ -137,7 +137,7 @@ pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
     // identity, bernoulli and rand-k: the diagonal of E Ω_C is ω(σ² + (∂f)²) (docs/compressed.md).
     let omega = if comp.has_sde() { Some(comp.omega(exp.dim)) } else { None };
     // The SDEs' drift rate: h, or h(1 − ηh/2) with `correction = "curvature"` (docs/curvature.md).
-    let rate = |h: f64| if exp.model.curvature { h * (1.0 - 0.5 * eta * h) } else { h };
+    let rate = |h: f64| h * exp.model.drift_factor(h);
 
     let laws: Vec<Option<CoordLaw>> = (0..exp.dim)
         .map(|i| {

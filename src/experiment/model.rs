@@ -370,6 +370,13 @@ impl ModelSpec {
         Ok(m)
     }
 
+    /// The factor of the SGD-type SDEs' drift on a coordinate of curvature h of the diagonal
+    /// quadratic: 1 − ηh/2 with `correction = "curvature"` (the drift −h(1 − ηh/2)(x − c) is
+    /// −∇f + (η/2)∇²f∇f; docs/curvature.md), else 1.
+    pub fn drift_factor(&self, h: f64) -> f64 {
+        if self.curvature { 1.0 - 0.5 * self.eta * h } else { 1.0 }
+    }
+
     /// The models that take `correction = "curvature"`.
     pub const CURVATURE_MODELS: [ModelKind; 3] = [ModelKind::SgdSde, ModelKind::DsgdSde, ModelKind::DcsgdSde];
 

@@ -28,12 +28,12 @@ use crate::layout::{Coef, Group, Upload};
 pub fn model_coefs(exp: &Experiment, i: usize) -> [f64; SLOTS] {
     let mut c = first_order_coefs(exp, i);
     if exp.model.curvature {
-        // The drift −∇f + (η/2)∇²f∇f of `correction = "curvature"` is, on the diagonal quadratic
-        // (validated), −hᵢ(1 − ηhᵢ/2)(xᵢ − cᵢ): the drift's Δt slot scaled by 1 − ηhᵢ/2 while
-        // the diffusion keeps ∇f (docs/curvature.md). Slot 0 is Δt in each SGD-type SDE layout.
+        // `correction = "curvature"` on the diagonal quadratic (validated): the drift's Δt slot
+        // scaled by ModelSpec::drift_factor while the diffusion keeps ∇f (docs/curvature.md).
+        // Slot 0 is Δt in each SGD-type SDE layout.
         const _: () = assert!(coefs::sgd_sde::DT == 0 && coefs::bernoulli_sde::DT == 0 && coefs::randk_sde::DT == 0);
         let Objective::Quadratic { h, .. } = &exp.objective else { unreachable!("validated: diagonal quadratic") };
-        c[coefs::sgd_sde::DT] *= 1.0 - 0.5 * exp.model.eta * h[i];
+        c[coefs::sgd_sde::DT] *= exp.model.drift_factor(h[i]);
     }
     c
 }
