@@ -44,6 +44,7 @@
 #import shared/cursor.wgsl
 #import shared/paths.wgsl
 #import shared/schedule.wgsl
+#import shared/lr_schedule.wgsl
 #import shared/hist.wgsl
 #import shared/cross.wgsl
 #import shared/reduce.wgsl
@@ -79,6 +80,10 @@ var<private> g_tf_a: f32;
 var<private> g_tf_b: f32;
 var<private> g_loss_lo: f32;
 var<private> g_loss_inv_w: f32;
+// The learning-rate schedule's words (shared/lr_schedule.wgsl); read only when SCHEDULE is not
+// SCHED_CONSTANT.
+var<private> g_sched: array<f32, 5>;
+var<private> g_milestones: array<u32, 4>;
 // Uniform parameters used every step, copied once: llvmpipe loads a uniform inside the step loop
 // lane by lane (a bounds-checked gather) on every use.
 var<private> u_refine: u32;
@@ -118,6 +123,11 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
     u_gsq = params.gsq;
     g_loss_lo = groups[grp].loss_lo;
     g_loss_inv_w = groups[grp].loss_inv_w;
+    if (SCHEDULE != SCHED_CONSTANT) {
+        g_zero = groups[grp].zero;
+        g_sched = groups[grp].sched;
+        g_milestones = groups[grp].milestones;
+    }
 
     if (USE_LOCAL_HIST) {
         for (var w = lid; w < LOCAL_HIST_WORDS; w += INV) {
@@ -182,6 +192,7 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
         // when the dispatch samples nothing). The host packs paths (PACK > 1) only when these
         // hold (src/shader/policy.rs pack_for).
         let fast1 = PACK > 1u || (DIM == 1u && DRAWS == 1u && SINGLE_AGENT && !TNOISE && !TCDF && !DATA
+            && SCHEDULE == SCHED_CONSTANT
             && (params.stat_start == 0xFFFFFFFFu || params.refine >= 4u || params.stat_every >= 4u
                 || params.refine * params.stat_every >= 4u));
         if (fast1) {
@@ -206,6 +217,11 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                 loop {
                     if (n >= total || had) {
                         break;
+                    }
+                    // A scheduled kernel keeps x to scale the substep's increment by s (below).
+                    var before: array<f32, DIM>;
+                    if (SCHEDULE != SCHED_CONSTANT) {
+                        lr_keep_state(&x, &before);
                     }
                     if (DATA && !DATA_SDE) {
                         // A discrete model on sampled data (shared/data.wgsl).
@@ -239,6 +255,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                                 update(i, g[i], xi, tf, &x, &mm, &vv, &m);
                             }
                         }
+                    }
+                    if (SCHEDULE != SCHED_CONSTANT && alive) {
+                        lr_scaled(&x, &before, lr_factor(k, j));
                     }
                     end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);
                     n += 1u;

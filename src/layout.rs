@@ -59,7 +59,10 @@ pub struct Group {
     /// 0, read by the kernel at run time (shaders/shared/formula_math.wgsl `fx_keep`: a value
     /// the shader compiler cannot see through).
     pub zero: u32,
-    pub _pad2: f32,
+    /// The learning-rate schedule's reals and milestones (`crate::experiment::ScheduleWords`;
+    /// unused by a constant rate).
+    pub sched: [f32; 5],
+    pub milestones: [u32; 4],
 }
 
 /// Per-coordinate coefficients (storage buffer, binding 1), derived on the host in f64.
@@ -95,7 +98,7 @@ pub struct Coef {
 
 const _: () = assert!(size_of::<Params>() == 64);
 const _: () = assert!(offset_of!(Params, gsq) == 56);
-const _: () = assert!(size_of::<Group>() == 32);
+const _: () = assert!(size_of::<Group>() == 64);
 const _: () = assert!(offset_of!(Params, k_begin) == 12);
 const _: () = assert!(offset_of!(Params, refine) == 36);
 const _: () = assert!(offset_of!(Params, stat_start) == 48);

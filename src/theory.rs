@@ -119,10 +119,16 @@ pub struct Stationary {
     pub loss: Option<(f64, String)>,
 }
 
-/// The stationary theory of `exp`. `half_widths[i]` is the largest |x_i − c_i| the caller will
+/// The stationary theory of `exp` (none for a scheduled learning rate). `half_widths[i]` is the largest |x_i − c_i| the caller will
 /// ask a density for (the histogram range); the sign-SDE grid reaches at least that far.
 pub fn stationary(exp: &Experiment, half_widths: &[f64]) -> Stationary {
     use ModelKind as K;
+    // Every law below is that of a constant learning rate; a schedule that decays has no
+    // stationary law, and one that does not (a warm-up, milestones) reaches it only after the
+    // run's schedule settles, which the records cannot tell.
+    if !exp.model.schedule.is_constant() {
+        return Stationary { laws: vec![None; exp.dim], loss: None };
+    }
     // The closed forms below are those of the separable quadratic; other objectives have none
     // here (a run draws no theory line for them and says so).
     let Some((h, _)) = exp.objective.diagonal() else {

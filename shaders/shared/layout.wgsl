@@ -28,7 +28,8 @@ struct Group {
     div_bound: f32,
     obj_base: u32,
     zero: u32,
-    _pad2: f32,
+    sched: array<f32, 5>,
+    milestones: array<u32, 4>,
 }
 
 struct Coef {

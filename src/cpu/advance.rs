@@ -32,10 +32,12 @@ use super::simd::VectorUnit;
 use super::step::{
     Frozen, Inputs, dcsgd_step, in_bounds, load_path, randk_sde_step, sample, still_live, store_path, update_coords,
 };
+use crate::experiment::SCHED_CONSTANT;
 use crate::kernel::coefs::SLOTS;
 use crate::kernel::{Kernel, KernelConsts, WG};
 use crate::layout::{Coef, Group, Params, PartialLayout, Upload};
 use crate::model::adaptive::TimeBlocks;
+use crate::model::schedule;
 use crate::objective::formula::Formula;
 use crate::objective::{Stage, registry};
 use crate::rng::{STREAM_COMPRESS, STREAM_NOISE};
@@ -306,6 +308,9 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         None
     };
 
+    // A scheduled kernel scales each substep's increment of x (`crate::model::schedule`).
+    let scheduled = k.schedule != SCHED_CONSTANT;
+    let mut x_before = vec![[0.0f32; LANES]; if scheduled { dim } else { 0 }];
     let time_blocks = TimeBlocks::new::<FMA>(ctx.group.tf_a, ctx.group.tf_b);
     let mut tf_ahead = time_blocks.factors::<M, FMA>(params.k_begin, 0, params.refine);
     let mut kk = params.k_begin;
@@ -328,71 +333,86 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             let (k_next, j_next) = if j + 1 == params.refine { (kk + 1, 0) } else { (kk, j + 1) };
             tf_ahead = time_blocks.factors::<M, FMA>(k_next, j_next, params.refine);
             let last = j + 1 == params.refine;
-            if discrete_data {
-                let [r0, r1, r2, r3] = &mut data_rows[..] else { unreachable!("four scratch rows") };
-                let gsq = params.gsq;
-                let key = LabelKey { step: kk, params, path0 };
-                data_step::<M, FMA, TF>(
-                    k,
-                    &inp,
-                    &mut noise,
-                    key,
-                    tf,
-                    gsq,
-                    &mut x,
-                    &mut mm,
-                    &mut vv,
-                    [r0, r1, r2, r3],
-                    &alive,
-                );
-                continue;
+            if scheduled {
+                x_before.copy_from_slice(&x);
             }
-            if !sign_fast {
-                gradient::<FMA>(k, &inp, &x, &mut g);
+            'substep: {
+                if discrete_data {
+                    let [r0, r1, r2, r3] = &mut data_rows[..] else { unreachable!("four scratch rows") };
+                    let gsq = params.gsq;
+                    let key = LabelKey { step: kk, params, path0 };
+                    data_step::<M, FMA, TF>(
+                        k,
+                        &inp,
+                        &mut noise,
+                        key,
+                        tf,
+                        gsq,
+                        &mut x,
+                        &mut mm,
+                        &mut vv,
+                        [r0, r1, r2, r3],
+                        &alive,
+                    );
+                    break 'substep;
+                }
+                if !sign_fast {
+                    gradient::<FMA>(k, &inp, &x, &mut g);
+                }
+                if data {
+                    let [z, mz, z2, _] = &mut data_rows[..] else { unreachable!("four scratch rows") };
+                    data_sde_coords::<M, FMA, TF>(
+                        k,
+                        &inp,
+                        &mut noise,
+                        tf,
+                        params.gsq,
+                        &mut x,
+                        &mut mm,
+                        &mut vv,
+                        &g,
+                        [z, mz, z2],
+                        &alive,
+                    );
+                } else if kernel == Kernel::Dcsgd {
+                    let cw = cw.as_mut().expect("DCSGD has a compressor stream");
+                    dcsgd_step(k, &inp, &mut noise, cw, &mut x, &g, &mut va, &mut acc, &alive);
+                } else if kernel == Kernel::RandkSde {
+                    randk_sde_step(k, &inp, &mut noise, &mut x, &g, &mut va, &alive);
+                } else {
+                    update_coords::<M, FMA, TF>(
+                        k,
+                        params,
+                        &inp,
+                        &mut noise,
+                        tf,
+                        sign_fast,
+                        last,
+                        &mut fused_inb,
+                        &mut x,
+                        &mut mm,
+                        &mut vv,
+                        &mut g,
+                        &alive,
+                        all_alive,
+                    );
+                }
             }
-            if data {
-                let [z, mz, z2, _] = &mut data_rows[..] else { unreachable!("four scratch rows") };
-                data_sde_coords::<M, FMA, TF>(
-                    k,
-                    &inp,
-                    &mut noise,
-                    tf,
-                    params.gsq,
-                    &mut x,
-                    &mut mm,
-                    &mut vv,
-                    &g,
-                    [z, mz, z2],
-                    &alive,
-                );
-            } else if kernel == Kernel::Dcsgd {
-                let cw = cw.as_mut().expect("DCSGD has a compressor stream");
-                dcsgd_step(k, &inp, &mut noise, cw, &mut x, &g, &mut va, &mut acc, &alive);
-            } else if kernel == Kernel::RandkSde {
-                randk_sde_step(k, &inp, &mut noise, &mut x, &g, &mut va, &alive);
-            } else {
-                update_coords::<M, FMA, TF>(
-                    k,
-                    params,
-                    &inp,
-                    &mut noise,
-                    tf,
-                    sign_fast,
-                    last,
-                    &mut fused_inb,
-                    &mut x,
-                    &mut mm,
-                    &mut vv,
-                    &mut g,
-                    &alive,
-                    all_alive,
-                );
+            if scheduled {
+                let s = schedule::factor::<FMA>(k.schedule, &ctx.group, kk, j, params.refine);
+                for (xi, bi) in x.iter_mut().zip(&x_before) {
+                    for l in 0..LANES {
+                        if alive[l] {
+                            xi[l] = schedule::scaled::<FMA>(bi[l], xi[l], s);
+                        }
+                    }
+                }
             }
         }
         kk += 1;
-        // The kernels with a step of their own, and the data stage, update in passes, without
-        // the fused bound check.
-        let inb = if kernel.has_own_step() || data { in_bounds(&x, bound) } else { fused_inb };
+        // The kernels with a step of their own, the data stage and a schedule (which scales x
+        // after the update) update in passes, without the fused bound check.
+        let inb = if kernel.has_own_step() || data || scheduled { in_bounds(&x, bound) } else { fused_inb };
         still_live(&inb, kk, &mut alive, &mut all_alive, &mut frozen);
         sample_now = is_sample(params, kk);
     }

@@ -17,6 +17,7 @@ mod model;
 mod objective;
 mod problem;
 mod run;
+mod schedule;
 
 use std::ops::Bound::{Excluded, Included, Unbounded};
 
@@ -40,6 +41,11 @@ pub use run::{
     MAX_LOSS_AT_BOUND, MAX_PATHS, MAX_REFINE, MAX_TRAJECTORIES, RANGE_EXPECTED, RecordBasis, RecordSpec, RunSpec,
     StationarySpec, TimeAxis, bins_domain, chunk_domain, every_domain, paths_domain, refine_domain, seed_domain,
     start_domain, steps_domain, trajectories_domain,
+};
+
+pub use schedule::{
+    MAX_MILESTONES, MIN_FACTOR, POWER, SCHED_CONSTANT, SCHED_COSINE, SCHED_INVERSE_SQRT, SCHED_POLY, SCHED_STEP,
+    SCHEDULE_IDS, STEP_FACTOR, Schedule, ScheduleWords,
 };
 
 use crate::error::{Error, Result};
@@ -270,6 +276,18 @@ impl Experiment {
         }
 
         self.run.check()?;
+        self.model.schedule.check(self.run.steps)?;
+        if self.model.curvature && !self.model.schedule.is_constant() {
+            return Err(Error::invalid(
+                "model.correction",
+                "\"curvature\"",
+                format!(
+                    "takes a constant learning rate so far: its drift −∇f + (η/2)s(t)²∇²f∇f needs the schedule s(t) \
+                     inside the correction, which the kernels do not compute yet; schedule.name = {:?} is not constant",
+                    self.model.schedule.name()
+                ),
+            ));
+        }
         let refine = self.run.refine;
         if refine != 1 && !kind.is_sde() {
             return Err(Error::invalid("run.refine", refine, refine_only_for_sdes(kind)));

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::domain::{Domain, fmt_f64, round_to_15_digits};
 use super::problem::Compressor;
+use super::schedule::Schedule;
 use crate::error::{Error, Result};
 
 /// Which optimizer or SDE a run simulates.
@@ -337,6 +338,10 @@ pub struct ModelSpec {
     /// (docs/curvature.md). See [`ModelSpec::with_curvature`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub curvature: bool,
+    /// `[schedule]`: the learning rate η_k = η s(τ) (constant by default; see
+    /// [`ModelSpec::with_schedule`]; checked against the run's length by the experiment).
+    #[serde(default, skip_serializing_if = "Schedule::is_constant")]
+    pub schedule: Schedule,
 }
 
 impl ModelSpec {
@@ -365,7 +370,8 @@ impl ModelSpec {
         agents: u32,
         compressor: Compressor,
     ) -> Result<ModelSpec> {
-        let m = ModelSpec { name: kind, eta, adaptive, agents, compressor, curvature: false };
+        let m =
+            ModelSpec { name: kind, eta, adaptive, agents, compressor, curvature: false, schedule: Schedule::Constant };
         m.check()?;
         Ok(m)
     }
@@ -386,6 +392,12 @@ impl ModelSpec {
         let m = ModelSpec { curvature: true, ..self };
         m.check()?;
         Ok(m)
+    }
+
+    /// This model with the learning-rate schedule `s` (whose values the experiment checks
+    /// against the run's length).
+    pub fn with_schedule(self, schedule: Schedule) -> ModelSpec {
+        ModelSpec { schedule, ..self }
     }
 
     pub(super) fn check(&self) -> Result<()> {

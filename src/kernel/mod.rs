@@ -235,6 +235,9 @@ pub struct KernelConsts {
     pub cross: bool,
     /// The coordinate pairs with a 2-D stationary histogram (`[stationary] pairs`).
     pub pairs: HistPairs,
+    /// The learning-rate schedule's id (`crate::experiment::SCHED_*`; its values are per group,
+    /// `crate::layout::Group::sched`): a scheduled kernel scales each substep's increment of x.
+    pub schedule: u32,
 }
 
 /// Bins per axis of a 2-D stationary histogram at most (with fewer 1-D bins, as many as those).
@@ -294,6 +297,7 @@ impl KernelConsts {
             objective: stage_of(exp),
             cross: exp.stationary.cov && exp.dim > 1,
             pairs: HistPairs::new(&exp.stationary.pairs),
+            schedule: exp.model.schedule.id(),
         }
     }
 

@@ -10,6 +10,7 @@
 pub mod adaptive;
 pub mod compressed;
 pub mod distributed;
+pub mod schedule;
 pub mod sgd;
 pub mod signsgd;
 
@@ -203,6 +204,7 @@ fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_rang
         });
     }
     let (tf_a, tf_b, _) = time_rates(exp);
+    let sched = exp.model.schedule.words(exp.model.eta, exp.run.steps);
     up.groups.push(Group {
         tf_a: tf_a as f32,
         tf_b: tf_b as f32,
@@ -210,6 +212,8 @@ fn add_group(up: &mut Upload, exp: &Experiment, ranges: &[(f64, f64)], loss_rang
         loss_inv_w: (f64::from(bins) / (loss_range.1 - loss_range.0)) as f32,
         div_bound: exp.run.divergence_bound as f32,
         obj_base,
+        sched: sched.reals,
+        milestones: sched.milestones,
         ..Group::default()
     });
 }

@@ -35,9 +35,13 @@ impl RiskOde {
     /// The ODE of `exp`'s model, where one applies: the objective is `linear-regression` with one
     /// sample per step (`batch = 1`), one agent, and the model is `signsgd` (the ODE's own
     /// algorithm, steps of η/d), `signhsgd` (its limit) or `sgd`/`sgd-sde`. Every other experiment has none (no curve
-    /// is drawn; nothing is refused).
+    /// is drawn; nothing is refused). The ODEs take a constant learning rate: a scheduled run has
+    /// none.
     pub fn of(exp: &Experiment) -> Option<RiskOde> {
-        if !matches!(exp.objective, Objective::LinearRegression { batch: 1, .. }) || exp.model.agents != 1 {
+        if !matches!(exp.objective, Objective::LinearRegression { batch: 1, .. })
+            || exp.model.agents != 1
+            || !exp.model.schedule.is_constant()
+        {
             return None;
         }
         match exp.model.name {

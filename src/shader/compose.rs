@@ -8,6 +8,7 @@ use super::policy::{
 };
 use super::preprocess::{Defines, Value, preprocess};
 use crate::error::{Error, Result};
+use crate::experiment::SCHEDULE_IDS;
 use crate::kernel::coefs::{self, LAYOUTS};
 use crate::kernel::{COMPRESSOR_IDS, CROSS_TILE, Kernel, KernelConsts, WG};
 use crate::objective::{Stage, registry};
@@ -26,6 +27,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("shared/formula_math.wgsl", include_str!("../../shaders/shared/formula_math.wgsl")),
     ("shared/hist.wgsl", include_str!("../../shaders/shared/hist.wgsl")),
     ("shared/layout.wgsl", include_str!("../../shaders/shared/layout.wgsl")),
+    ("shared/lr_schedule.wgsl", include_str!("../../shaders/shared/lr_schedule.wgsl")),
     ("shared/math.wgsl", include_str!("../../shaders/shared/math.wgsl")),
     ("shared/model.wgsl", include_str!("../../shaders/shared/model.wgsl")),
     ("shared/objective.wgsl", include_str!("../../shaders/shared/objective.wgsl")),
@@ -107,6 +109,7 @@ pub const SCAN_SUMS_MAX_DIM: usize = 32;
 fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
     use Val::*;
     let comp = COMPRESSOR_IDS.iter().find(|(_, id)| *id == k.comp).expect("a compressor id").0;
+    let sched = SCHEDULE_IDS.iter().find(|(_, id)| *id == k.schedule).expect("a schedule id").0;
     let i = |name, doc, value| Injected { name, doc, value };
     vec![
         i("DIM", "Coordinates of a path.", U32(k.dim as u64)),
@@ -118,6 +121,7 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
         i("DRAWS", "Random variates per coordinate and substep (KernelConsts::draws).", U32(u64::from(k.draws))),
         i("MODEL", "The kernel, one of the K_* above (crate::kernel::Kernel).", Name(k.kernel.wgsl_name())),
         i("COMP", "The compressor of K_DCSGD, one of the COMP_* above.", Name(comp)),
+        i("SCHEDULE", "The learning-rate schedule, one of the SCHED_* above (KernelConsts::schedule).", Name(sched)),
         i(
             "SINGLE_AGENT",
             "One agent, one variate per coordinate and substep (Kernel::is_single_agent).",
@@ -235,14 +239,14 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
 
 /// What the composer writes first into every advance kernel, from `crate::kernel` (so the
 /// numbers and slot indices exist only there): the kernels' names `K_*`, the compressor ids
-/// `COMP_*`, and one accessor per coefficient slot, `<layout>_<slot>(m, i)` (`adam_eps(m, i)`
+/// `COMP_*`, the schedule ids `SCHED_*`, and one accessor per coefficient slot, `<layout>_<slot>(m, i)` (`adam_eps(m, i)`
 /// returns `cf_p4(m, i)`, shared/coefs.wgsl).
 fn kernel_names() -> String {
     let mut s = String::from("// Kernels and compressors by name (crate::kernel).\n");
     for k in Kernel::ALL {
         s += &format!("const {}: u32 = {}u;\n", k.wgsl_name(), k.id());
     }
-    for (name, id) in COMPRESSOR_IDS {
+    for (name, id) in COMPRESSOR_IDS.iter().chain(&SCHEDULE_IDS) {
         s += &format!("const {name}: u32 = {id}u;\n");
     }
     s += "// Coefficient slots by name (crate::kernel::coefs).\n";

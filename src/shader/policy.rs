@@ -4,6 +4,7 @@
 //! drivers") and on hardware GPUs. The measurements behind each choice are in benches/NOTES.md,
 //! in the sections named below.
 
+use crate::experiment::SCHED_CONSTANT;
 use crate::kernel::{CROSS_TILE, Kernel, KernelConsts, WG};
 use crate::layout::Params;
 
@@ -63,9 +64,15 @@ pub const PACK_WIDTHS: [usize; 4] = [1, 2, 4, 8];
 
 /// Whether the kernel runs the d = 1 loop (`fast1_run`) for dispatches that sample at most once
 /// per four substeps, the one loop that may pack several paths per invocation: one coordinate,
-/// one normal per substep, none of the multi-draw, compressed or Student-t kernels.
+/// one normal per substep, none of the multi-draw, compressed, Student-t or scheduled kernels.
 pub fn packable(k: &KernelConsts) -> bool {
-    k.dim == 1 && k.draws == 1 && k.kernel.is_single_agent() && !k.tnoise && !k.tcdf && !k.objective.samples_data()
+    k.dim == 1
+        && k.draws == 1
+        && k.kernel.is_single_agent()
+        && !k.tnoise
+        && !k.tcdf
+        && !k.objective.samples_data()
+        && k.schedule == SCHED_CONSTANT
 }
 
 /// The paths per invocation an adapter asks for by default: [`SOFTWARE_PACK`] on a software

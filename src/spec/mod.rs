@@ -7,6 +7,7 @@
 //! | reading one table's keys, names, numbers and vectors | `table.rs` |
 //! | validation, one function per section | `validate.rs` |
 //! | `[objective]` of a `linear-regression` | `regression.rs` |
+//! | `[schedule]`, the learning-rate schedule | `schedule.rs` |
 //! | `objective.basis` with `basis_seed` (quadratics and regressions) | `basis.rs` |
 //! | `[sweep]` -> a [`Study`] of grid points | `sweep.rs` |
 //! | the built-in examples | `examples.rs` |
@@ -19,6 +20,7 @@ mod basis;
 mod doc;
 mod examples;
 mod regression;
+mod schedule;
 mod sweep;
 mod table;
 mod validate;
@@ -29,7 +31,7 @@ use std::path::Path;
 pub use crate::experiment::{
     Adaptive, BATCH, BackendChoice, Compressor, Correction, DEFAULT_DIVERGENCE_BOUND, Experiment, HistRange,
     MAX_AGENTS, MAX_BINS, MAX_DIM, MAX_LOSS_AT_BOUND, MIN_NU, MIN_NU_SIGN_SDE, ModelKind, ModelSpec, Noise, Objective,
-    RecordSpec, RunSpec, StationarySpec,
+    RecordSpec, RunSpec, Schedule, StationarySpec,
 };
 pub use doc::Overrides;
 pub use examples::{EXAMPLES, example, example_noted, example_text};

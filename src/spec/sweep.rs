@@ -28,6 +28,8 @@ pub const SWEEP_KEYS: &[(&str, &str)] = &[
     ("p", "compressor"),
     ("k", "compressor"),
     ("levels", "compressor"),
+    // Written `schedule.p`: a bare `p` is the compressor's.
+    ("p", "schedule"),
     ("h", "objective"),
     ("center", "objective"),
     ("x0", "init"),

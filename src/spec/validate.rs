@@ -8,6 +8,7 @@
 //! first of several errors in the order of the file; the constructors then find nothing more.
 
 use super::doc::{Entries, Val};
+use super::schedule::schedule;
 use super::table::{Coords, Table, bad, names};
 use crate::error::{Error, Result};
 use crate::experiment::{
@@ -20,7 +21,7 @@ use crate::experiment::{
 };
 
 const TOP_KEYS: &[&str] =
-    &["name", "model", "objective", "noise", "compressor", "init", "run", "record", "stationary", "sweep"];
+    &["name", "model", "schedule", "objective", "noise", "compressor", "init", "run", "record", "stationary", "sweep"];
 const MODEL_KEYS: &[&str] = &["name", "eta", "beta", "beta1", "beta2", "eps", "weight_decay", "correction", "agents"];
 // Every key of `[objective]`, a row per objective (quadratic, expression, linear-regression);
 // each objective's reader then checks its own.
@@ -68,7 +69,7 @@ pub(super) fn validate(doc: &Entries, origin: &str, default_name: &str) -> Resul
     let compressor = compressor(&top, model.kind, dim)?;
     let curvature = model.curvature;
     let model = ModelSpec::new(model.kind, model.eta, model.adaptive, model.agents, compressor)?;
-    let model = if curvature { model.with_curvature()? } else { model };
+    let model = if curvature { model.with_curvature()? } else { model }.with_schedule(schedule(&top)?);
     let run = run(&top, model.name, &objective, &x0)?;
     let record = record(&top, &run)?;
     let stationary = stationary(&top, run.steps, &objective, dim, record.basis)?;

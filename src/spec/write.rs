@@ -15,7 +15,7 @@ use super::sweep::Study;
 use crate::error::{Error, Result};
 use crate::experiment::{
     Adaptive, Basis, Compressor, Correction, Experiment, HistRange, ModelKind, ModelSpec, Noise, Objective,
-    RecordBasis, RecordSpec, RunSpec, Spectrum, StationarySpec, TimeAxis, fmt_f64,
+    RecordBasis, RecordSpec, RunSpec, Schedule, Spectrum, StationarySpec, TimeAxis, fmt_f64,
 };
 
 /// The name of the experiment file a run writes beside `summary.json`: [`to_toml`] of its
@@ -31,7 +31,7 @@ pub const EXPERIMENT_TOML: &str = "experiment.toml";
 /// key.
 pub fn to_toml(exp: &Experiment) -> String {
     let Experiment { name, dim: _, model, objective, noise, x0, run, record, stationary } = exp;
-    let ModelSpec { name: kind, eta, adaptive, agents, compressor, curvature } = model;
+    let ModelSpec { name: kind, eta, adaptive, agents, compressor, curvature, schedule } = model;
     let RunSpec { paths, steps, refine, seed, backend, chunk, divergence_bound } = run;
     let RecordSpec { every: record_every, trajectories, basis, time } = record;
     let StationarySpec { start, every: stat_every, bins, range, cov, pairs } = stationary;
@@ -61,6 +61,21 @@ pub fn to_toml(exp: &Experiment) -> String {
     }
     if kind.is_distributed() || *agents != 1 {
         let _ = writeln!(t, "agents = {agents}");
+    }
+    if !schedule.is_constant() {
+        let _ = writeln!(t, "\n[schedule]\nname = \"{}\"", schedule.name());
+        match schedule {
+            Schedule::Constant | Schedule::InverseSqrt => {}
+            Schedule::Poly { p } => {
+                let _ = writeln!(t, "p = {}", num(*p));
+            }
+            Schedule::Step { milestones, factor } => {
+                let _ = writeln!(t, "milestones = {milestones:?}\nfactor = {}", num(*factor));
+            }
+            Schedule::Cosine { warmup, min_factor } => {
+                let _ = writeln!(t, "warmup = {warmup}\nmin_factor = {}", num(*min_factor));
+            }
+        }
     }
     if kind.is_compressed() || *compressor != Compressor::Identity {
         let _ = writeln!(t, "\n[compressor]\nname = \"{}\"", compressor.name());

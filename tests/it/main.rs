@@ -37,6 +37,7 @@ mod risk_cli;
 mod risk_ode;
 mod risk_plot;
 mod rng_stats;
+mod schedules;
 mod shaders;
 mod source_layout;
 mod spec_validation;

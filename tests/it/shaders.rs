@@ -27,6 +27,7 @@ fn consts(model: ModelKind, kernel: Kernel, dim: usize, bins: u32) -> KernelCons
         objective: Stage::Diagonal,
         cross: false,
         pairs: Default::default(),
+        schedule: 0,
     }
 }
 
@@ -87,6 +88,10 @@ fn every_kernel_configuration_validates() {
                             let phi = Stage::Regression { batch: 1, rotated, phi_table: true };
                             configs.push(KernelConsts { model: ModelKind::Signhsgd, objective: phi, ..k });
                         }
+                    }
+                    // With a learning-rate schedule (shaders/shared/lr_schedule.wgsl), each kind.
+                    if dim < 64 && bins == 16 {
+                        configs.extend((1..=4).map(|schedule| KernelConsts { schedule, ..k }));
                     }
                     if kernel == Kernel::SignsgdSde {
                         configs.push(KernelConsts { tcdf: true, ..k });

@@ -1,0 +1,241 @@
+//! `[schedule]` (issue 26, docs/schedules.md): η_k = η s(τ) on the clock τ = k + j/refine that
+//! optimizers and SDEs share. Noise-free runs follow the f64 product of their steps; noisy SGD
+//! and its SDE follow the exact moment recursion of the simulated chain within Monte Carlo
+//! tolerances (z named per test); for `poly` the recursion converges to the closed-form mean
+//! and the quadrature of the variance ODE; bad values are refused before anything is written.
+
+use crate::common;
+use crate::tolerance::{Tolerance, Z};
+
+use common::{TempDir, exp, per_engine, run};
+use optsde::plan::Engine;
+use optsde::spec::{Experiment, Overrides, Schedule};
+
+/// One `[schedule]` table per kind, with values that move every kind away from the constant rate
+/// within 40 steps.
+const SCHEDULES: [&str; 4] = [
+    "name = 'poly'\np = 0.7",
+    "name = 'inverse-sqrt'",
+    "name = 'step'\nmilestones = [10, 25]\nfactor = 0.3",
+    "name = 'cosine'\nwarmup = 5\nmin_factor = 0.1",
+];
+
+fn sgd_toml(model: &str, schedule: &str, sigma: f64, steps: u64, refine: u32, every: u64) -> String {
+    format!(
+        "[model]\nname = '{model}'\neta = 0.1\n[schedule]\n{schedule}\n[objective]\nname = 'quadratic'\n\
+         h = [0.5, 4.0]\n[noise]\nname = 'gaussian'\nsigma = [{sigma}, {sigma}]\n[init]\nx0 = [2.0, -1.0]\n\
+         [run]\npaths = 8192\nsteps = {steps}\nrefine = {refine}\nseed = 11\n[record]\nevery = {every}\n"
+    )
+}
+
+/// The schedule factor at substep `n` of a run with `refine` substeps per step (τ = n/refine).
+fn s_at(x: &Experiment, n: u64) -> f64 {
+    let tau = n as f64 / f64::from(x.run.refine);
+    x.model.schedule.factor(tau, x.model.eta, x.run.steps)
+}
+
+/// Noise-free SGD and its SDE (refine 4) on f = ½(0.5 x₀² + 4 x₁²) with every schedule: each
+/// substep multiplies x_i by 1 − s h_i Δt (Δt = η for the optimizer, η/4 for the SDE), so every
+/// record's mean is the f64 product of those factors; its first step uses η_0 = η. All paths are
+/// equal. Tolerance: [`Tolerance::f32_contraction`] with ρ the largest |1 − s h Δt| (the
+/// schedule's f32 words and the blend add rounding of the same order, one per substep). The
+/// same product at the constant rate lies far outside it, so a schedule ignored, or applied on
+/// another clock, fails.
+fn noise_free_runs_follow_each_schedule(name: &str, e: &mut dyn Engine) {
+    for schedule in SCHEDULES {
+        for (model, refine) in [("sgd", 1u32), ("sgd-sde", 4)] {
+            let x = exp(&sgd_toml(model, schedule, 0.0, 40, refine, 1).replace("paths = 8192", "paths = 256"));
+            let r = run(&x, e).unwrap();
+            let dt = x.model.eta / f64::from(refine);
+            let rho = (0..40 * u64::from(refine))
+                .flat_map(|n| [0.5, 4.0].map(|h| (1.0 - s_at(&x, n) * h * dt).abs()))
+                .fold(0.0f64, f64::max);
+            let tol = Tolerance::f32_contraction(2.0, rho.max(0.5));
+            for (i, (h, x0)) in [(0.5, 2.0), (4.0, -1.0)].into_iter().enumerate() {
+                for rec in &r.records {
+                    let substeps = rec.step * u64::from(refine);
+                    let want = (0..substeps).fold(x0, |v, n| v * (1.0 - s_at(&x, n) * h * dt));
+                    let what = format!("{name} {model} [{}] x{i} at step {}", schedule.replace('\n', " "), rec.step);
+                    tol.assert(&what, rec.q[i].mean, want);
+                }
+            }
+            let constant = 2.0 * (1.0 - 0.5 * dt).powi((40 * refine) as i32);
+            let last = r.records.last().unwrap().q[0].mean;
+            assert!(
+                (last - constant).abs() > 100.0 * tol.bound(constant),
+                "{name} {model} {schedule}: x0 = {last} cannot be told from the constant rate's {constant}"
+            );
+            let first = r.records[1].q[0].mean;
+            let want = 2.0 * (0..u64::from(refine)).fold(1.0, |v, n| v * (1.0 - s_at(&x, n) * 0.5 * dt));
+            tol.assert(&format!("{name} {model} {schedule}: the first step"), first, want);
+        }
+    }
+}
+per_engine!(noise_free_runs_follow_each_schedule);
+
+/// Mean and variance of a coordinate after each substep of the scheduled chain
+/// u' = (1 − s h Δt) u + s √(η Δt) σ Z (the SGD SDE's Euler–Maruyama step; discrete SGD is the
+/// same chain with Δt = η): m' = (1 − s h Δt) m, V' = (1 − s h Δt)² V + s² η σ² Δt. Returns
+/// (m, V) at every optimizer step up to `steps`.
+fn moment_recursion(x: &Experiment, h: f64, sigma: f64, x0: f64, steps: u64) -> Vec<(f64, f64)> {
+    let refine = u64::from(x.run.refine);
+    let (eta, dt) = (x.model.eta, x.model.eta / refine as f64);
+    let (mut m, mut v) = (x0, 0.0);
+    let mut out = vec![(m, v)];
+    for k in 0..steps {
+        for j in 0..refine {
+            let s = s_at(x, k * refine + j);
+            let a = 1.0 - s * h * dt;
+            (m, v) = (a * m, a * a * v + s * s * eta * sigma * sigma * dt);
+        }
+        out.push((m, v));
+    }
+    out
+}
+
+/// Noisy SGD and the SGD SDE (refine 4) with `poly` p = 0.5 and with `step`, 8192 paths,
+/// h = (0.5, 4), σ = 1, 200 steps: every record's mean and variance of both coordinates within
+/// [`Z::FAMILY`] SE of the exact recursion ([`moment_recursion`]; 11 records × 2 coordinates × 2
+/// moments per run). The paths are Gaussian (a linear chain driven by normals from a fixed
+/// start), so the variance's SE is V √(2/(n − 1)) and the mean's √(V/n). The recursion at the
+/// constant rate differs by more than the tolerance (asserted), so a schedule dropped from the
+/// noise, or applied to the drift alone, fails.
+fn noisy_moments_follow_the_exact_recursion(name: &str, e: &mut dyn Engine) {
+    for schedule in ["name = 'poly'\np = 0.5", "name = 'step'\nmilestones = [60, 120]\nfactor = 0.25"] {
+        for (model, refine) in [("sgd", 1u32), ("sgd-sde", 4)] {
+            let x = exp(&sgd_toml(model, schedule, 1.0, 200, refine, 20));
+            let flat = exp(&sgd_toml(model, "name = 'constant'", 1.0, 200, refine, 20));
+            let r = run(&x, e).unwrap();
+            assert_eq!(r.diverged, 0);
+            for (i, (h, x0)) in [(0.5, 2.0), (4.0, -1.0)].into_iter().enumerate() {
+                let want = moment_recursion(&x, h, 1.0, x0, 200);
+                let constant = moment_recursion(&flat, h, 1.0, x0, 200);
+                for rec in r.records.iter().filter(|r| r.step > 0) {
+                    let q = &rec.q[i];
+                    let (m, v) = want[rec.step as usize];
+                    let what = format!("{name} {model} [{}] x{i} step {}", schedule.replace('\n', " "), rec.step);
+                    Tolerance::se(Z::FAMILY, (v / q.n).sqrt()).assert(&format!("{what} mean"), q.mean, m);
+                    let var_tol = Tolerance::se(Z::FAMILY, v * (2.0 / (q.n - 1.0)).sqrt());
+                    var_tol.assert(&format!("{what} variance"), q.var(), v);
+                }
+                let (_, v_end) = want[200];
+                let (_, v_flat) = constant[200];
+                let tol = Tolerance::se(Z::FAMILY, v_end * (2.0f64 / 8191.0).sqrt());
+                assert!((v_flat - v_end).abs() > tol.bound(v_end), "{name} {model} x{i}: the constant rate's {v_flat}");
+            }
+        }
+    }
+}
+per_engine!(noisy_moments_follow_the_exact_recursion);
+
+/// `poly` in model time, s(t) = (1 + t)^−p: the mean ODE m' = −s h m has the closed form
+/// m(t) = m₀ e^{−h S(t)}, S(t) = ((1 + t)^{1−p} − 1)/(1 − p) (ln(1 + t) at p = 1), and the
+/// variance ODE V' = −2 s h V + η s² σ² the solution e^{−2hS(t)} ∫₀ᵗ η σ² s(u)² e^{2hS(u)} du
+/// (Simpson's rule on 20 000 intervals here, error < 1e-10). The recursion the tests above use
+/// is their Euler–Maruyama chain: each substep's factor 1 − shΔt is e^{−shΔt} less (shΔt)²/2,
+/// so its mean is the ODE's times e^{−(h²Δt/2)∫s²} ≥ 1 − (h²Δt/2) t, and its variance's error
+/// is of the same order. At h = 1, Δt = 2.5e-5 (η = 0.1, refine 4000) and t = 5 that is
+/// 6.3e-5; both are asserted within 2e-4. (At the tests' Δt the recursion is far from the ODE,
+/// which is why the Monte Carlo tests use it, exact for the simulated chain, and not the ODE.)
+#[test]
+fn poly_recursion_converges_to_the_closed_form() {
+    let (h, sigma, x0, eta) = (1.0, 1.0, -1.0, 0.1);
+    for p in [0.5, 1.0, 1.7] {
+        let s = |t: f64| (1.0 + t).powf(-p);
+        let big_s = |t: f64| {
+            if (p - 1.0f64).abs() < 1e-12 { (1.0 + t).ln() } else { ((1.0 + t).powf(1.0 - p) - 1.0) / (1.0 - p) }
+        };
+        let t_end = 5.0;
+        let f = |u: f64| eta * sigma * sigma * s(u) * s(u) * (2.0 * h * big_s(u)).exp();
+        let n = 20_000;
+        let w = t_end / n as f64;
+        let integral = (0..=n)
+            .map(|i| {
+                let c = if i == 0 || i == n {
+                    1.0
+                } else if i % 2 == 1 {
+                    4.0
+                } else {
+                    2.0
+                };
+                c * f(i as f64 * w)
+            })
+            .sum::<f64>()
+            * w
+            / 3.0;
+        let m_ode = x0 * (-h * big_s(t_end)).exp();
+        let v_ode = (-2.0 * h * big_s(t_end)).exp() * integral;
+        let steps = (t_end / eta).round() as u64;
+        let x = exp(&format!(
+            "[model]\nname = 'sgd-sde'\neta = {eta}\n[schedule]\nname = 'poly'\np = {p}\n[objective]\n\
+             name = 'quadratic'\nh = [{h}]\n[noise]\nname = 'gaussian'\nsigma = [{sigma}]\n[init]\nx0 = [{x0}]\n\
+             [run]\npaths = 256\nsteps = {steps}\nrefine = 4000\n"
+        ));
+        let (m, v) = moment_recursion(&x, h, sigma, x0, steps)[steps as usize];
+        assert!((m / m_ode - 1.0).abs() < 2e-4, "p = {p}: mean {m} vs closed form {m_ode}");
+        assert!((v / v_ode - 1.0).abs() < 2e-4, "p = {p}: variance {v} vs ODE {v_ode}");
+    }
+}
+
+/// Bad values are refused with the field, the value and the valid range: p < 0, factor ≤ 0,
+/// milestones out of order, outside the run or too many, a warm-up as long as the run, min_factor
+/// outside [0, 1], an unknown name or a key of another schedule, and the curvature correction
+/// with a schedule; `optsde run` writes nothing for them. Every schedule survives the file's
+/// round trip, `schedule.p` is a sweep key that keeps one kernel, and a scheduled run has no
+/// stationary theory line.
+#[test]
+fn schedules_are_validated_and_round_trip() {
+    let parse = |t: &str| Experiment::from_str(t, "toml", "test", "test", &Overrides::default());
+    let with = |schedule: &str| sgd_toml("sgd-sde", schedule, 1.0, 100, 2, 10);
+    for (schedule, needles) in [
+        ("name = 'poly'\np = -0.5", &["schedule.p", "-0.5", ">= 0"][..]),
+        ("name = 'poly'", &["schedule.p", "power"]),
+        ("name = 'step'\nmilestones = [10]\nfactor = 0", &["schedule.factor", "> 0"]),
+        ("name = 'step'\nmilestones = [50, 20]\nfactor = 0.5", &["schedule.milestones", "[50, 20]", "increasing"]),
+        ("name = 'step'\nmilestones = [20, 100]\nfactor = 0.5", &["schedule.milestones", "run.steps = 100"]),
+        ("name = 'step'\nmilestones = [1, 2, 3, 4, 5]\nfactor = 0.5", &["schedule.milestones", "1 to 4"]),
+        ("name = 'step'\nmilestones = [2.5]\nfactor = 0.5", &["schedule.milestones", "integers"]),
+        ("name = 'cosine'\nwarmup = 100", &["schedule.warmup", "100", "< run.steps = 100"]),
+        ("name = 'cosine'\nmin_factor = 1.5", &["schedule.min_factor", "1.5", "[0, 1]"]),
+        ("name = 'cosine'\np = 0.5", &["schedule.p"]),
+        ("name = 'exponential'", &["schedule.name", "exponential", "inverse-sqrt"]),
+    ] {
+        let e = parse(&with(schedule)).expect_err(schedule).to_string();
+        assert!(needles.iter().all(|n| e.contains(n)), "{schedule}: {e}");
+    }
+    let curvature = with("name = 'inverse-sqrt'").replace("eta = 0.1", "eta = 0.1\ncorrection = 'curvature'");
+    let e = parse(&curvature).expect_err("curvature with a schedule").to_string();
+    assert!(e.contains("model.correction") && e.contains("inverse-sqrt"), "{e}");
+
+    // Nothing written: the run folder is not created.
+    let tmp = TempDir::new("schedule-bad");
+    let f = tmp.file("bad.toml", &with("name = 'poly'\np = -1"));
+    let out = tmp.path().join("out");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_optsde"))
+        .args(["run", f.to_str().unwrap(), "--backend", "cpu", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("schedule.p"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.exists(), "a refused experiment left {}", out.display());
+
+    for schedule in SCHEDULES.iter().chain(&["name = 'constant'", "name = 'cosine'"]) {
+        let x = parse(&with(schedule)).unwrap();
+        assert_eq!(parse(&optsde::spec::to_toml(&x)).unwrap(), x, "{schedule}");
+        let th = optsde::theory::stationary(&x, &[1.0, 1.0]);
+        assert_eq!(th.laws.iter().any(Option::is_some), x.model.schedule.is_constant(), "{schedule}");
+    }
+    let cosine = parse(&with("name = 'cosine'")).unwrap();
+    assert_eq!(cosine.model.schedule, Schedule::Cosine { warmup: 0, min_factor: 0.0 });
+
+    let study = optsde::spec::Study::from_str(
+        &format!("{}\n[sweep]\n\"schedule.p\" = [0.0, 0.5, 1.0]\n", with("name = 'poly'\np = 0.1")),
+        "toml",
+        "test",
+        "test",
+        &Overrides::default(),
+    )
+    .unwrap();
+    let ps: Vec<_> = study.points.iter().map(|p| p.exp.model.schedule.clone()).collect();
+    assert_eq!(ps, [0.0, 0.5, 1.0].map(|p| Schedule::Poly { p }));
+}
