@@ -84,6 +84,8 @@ var<private> g_loss_inv_w: f32;
 // SCHED_CONSTANT.
 var<private> g_sched: array<f32, 5>;
 var<private> g_milestones: array<u32, 4>;
+// A gradient-norm schedule with NORM_TRUE: the substep's gradient of f.
+var<private> lr_g: array<f32, DIM>;
 // Uniform parameters used every step, copied once: llvmpipe loads a uniform inside the step loop
 // lane by lane (a bounds-checked gather) on every use.
 var<private> u_refine: u32;
@@ -231,6 +233,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                     } else if (alive) {
                         var g: array<f32, DIM>;
                         gradient(&x, &m, &g);
+                        if (SCHEDULE >= SCHED_NORMALIZED && NORM_TRUE) {
+                            lr_g = g;
+                        }
                         if (DATA) {
                             // An SDE's state-dependent diffusion (shared/data.wgsl).
                             data_sde_coords(&g, time_factors(k, j), &x, &mm, &vv, &m);
@@ -256,7 +261,9 @@ fn advance(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id)
                             }
                         }
                     }
-                    if (SCHEDULE != SCHED_CONSTANT && alive) {
+                    if (SCHEDULE >= SCHED_NORMALIZED && alive) {
+                        lr_scaled_by_norm(&x, &before);
+                    } else if (SCHEDULE != SCHED_CONSTANT && alive) {
                         lr_scaled(&x, &before, lr_factor(k, j));
                     }
                     end_substep(&j, &k, &next, &x, &snap, &snap_live, &had);

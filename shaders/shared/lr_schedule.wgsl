@@ -2,7 +2,7 @@
 // of src/model/schedule.rs: tau = k + j / refine at substep j of optimizer step k; the group's
 // words g_sched (five reals) and g_milestones (crate::experiment::Schedule::words).
 // Requires: math.wgsl, data.wgsl (data_keep), and the kernel's `g_sched`, `g_milestones`,
-// `g_zero`, `u_refine`.
+// `g_zero`, `u_refine`, `lr_g`.
 
 fn lr_factor(k: u32, j: u32) -> f32 {
     let tau = f32(k) + f32(j) / f32(u_refine);
@@ -27,6 +27,34 @@ fn lr_factor(k: u32, j: u32) -> f32 {
         return fma(g_sched[4], 1.0 + c, g_sched[3]);
     }
     return 1.0;
+}
+
+// The gradient-norm schedules' s for the norm n (twin of model::schedule::norm_factor).
+fn lr_norm_factor(n: f32) -> f32 {
+    if (SCHEDULE == SCHED_NORMALIZED) {
+        return 1.0 / (g_sched[0] + n);
+    }
+    return select(1.0, g_sched[0] / n, n > g_sched[0]);
+}
+
+// x after a substep under a gradient-norm schedule: the norm of lr_g (NORM_TRUE: the substep's
+// gradient of f) or of the increment times 1/eta (the sampled gradient), per coordinate
+// (NORM_COORD) or of the whole vector, in coordinate order.
+fn lr_scaled_by_norm(x: ptr<function, array<f32, DIM>>, before: ptr<function, array<f32, DIM>>) {
+    if (NORM_COORD) {
+        for (var i = 0u; i < DIM; i += 1u) {
+            let d = (*x)[i] - (*before)[i];
+            let v = select(d * g_sched[1], lr_g[i], NORM_TRUE);
+            (*x)[i] = fma(lr_norm_factor(abs(v)), d, (*before)[i]);
+        }
+    } else {
+        var sum = 0.0;
+        for (var i = 0u; i < DIM; i += 1u) {
+            let v = select(((*x)[i] - (*before)[i]) * g_sched[1], lr_g[i], NORM_TRUE);
+            sum = fma(v, v, sum);
+        }
+        lr_scaled(x, before, lr_norm_factor(sqrt(sum)));
+    }
 }
 
 // before = x, opaque to the shader compiler (data_keep): the update writes x from the same

@@ -32,10 +32,11 @@ use super::simd::VectorUnit;
 use super::step::{
     Frozen, Inputs, dcsgd_step, in_bounds, load_path, randk_sde_step, sample, still_live, store_path, update_coords,
 };
-use crate::experiment::SCHED_CONSTANT;
+use crate::experiment::{SCHED_CONSTANT, SCHED_KIND_MASK, SCHED_NORM_TRUE, SCHED_NORMALIZED, SCHED_PER_COORDINATE};
 use crate::kernel::coefs::SLOTS;
 use crate::kernel::{Kernel, KernelConsts, WG};
 use crate::layout::{Coef, Group, Params, PartialLayout, Upload};
+use crate::math::madd;
 use crate::model::adaptive::TimeBlocks;
 use crate::model::schedule;
 use crate::objective::formula::Formula;
@@ -310,7 +311,11 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
 
     // A scheduled kernel scales each substep's increment of x (`crate::model::schedule`).
     let scheduled = k.schedule != SCHED_CONSTANT;
+    let sched_kind = k.schedule & SCHED_KIND_MASK;
+    let norm_true = sched_kind >= SCHED_NORMALIZED && k.schedule & SCHED_NORM_TRUE != 0;
+    let per_coordinate = k.schedule & SCHED_PER_COORDINATE != 0;
     let mut x_before = vec![[0.0f32; LANES]; if scheduled { dim } else { 0 }];
+    let mut g_norm = vec![[0.0f32; LANES]; if norm_true { dim } else { 0 }];
     let time_blocks = TimeBlocks::new::<FMA>(ctx.group.tf_a, ctx.group.tf_b);
     let mut tf_ahead = time_blocks.factors::<M, FMA>(params.k_begin, 0, params.refine);
     let mut kk = params.k_begin;
@@ -323,7 +328,8 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
             break;
         }
         // The fused pass computes the diagonal quadratic's gradient itself.
-        let sign_fast = kernel == Kernel::SignsgdSde && !k.tcdf && all_alive && k.objective == Stage::Diagonal;
+        let sign_fast =
+            kernel == Kernel::SignsgdSde && !k.tcdf && all_alive && k.objective == Stage::Diagonal && !scheduled;
         let mut fused_inb = [true; LANES];
         for j in 0..params.refine {
             // Adam's time factors, computed a substep ahead: their chain of dependent operations
@@ -358,6 +364,9 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                 }
                 if !sign_fast {
                     gradient::<FMA>(k, &inp, &x, &mut g);
+                }
+                if norm_true {
+                    g_norm.copy_from_slice(&g);
                 }
                 if data {
                     let [z, mz, z2, _] = &mut data_rows[..] else { unreachable!("four scratch rows") };
@@ -398,7 +407,10 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
                     );
                 }
             }
-            if scheduled {
+            if sched_kind >= SCHED_NORMALIZED {
+                let norm = NormRows { kind: sched_kind, w: &ctx.group.sched, norm_true, per_coordinate };
+                norm.scale::<FMA>(&mut x, &x_before, &g_norm, &alive);
+            } else if scheduled {
                 let s = schedule::factor::<FMA>(k.schedule, &ctx.group, kk, j, params.refine);
                 for (xi, bi) in x.iter_mut().zip(&x_before) {
                     for l in 0..LANES {
@@ -417,4 +429,49 @@ fn block<const M: u32, const FMA: bool, const TF: usize>(
         sample_now = is_sample(params, kk);
     }
     store_path::<FMA>(k, &inp, st, sc, lid0, n_active, &x, &mm, &vv, &alive, &s1, &s2, &s12, &ns, &frozen);
+}
+
+/// A gradient-norm schedule as a block applies it: its kind (`SCHED_NORMALIZED` or
+/// `SCHED_CLIPPED`), the group's words (β or c, then 1/η), and whose norm, per coordinate or not.
+struct NormRows<'a> {
+    kind: u32,
+    w: &'a [f32; 5],
+    norm_true: bool,
+    per_coordinate: bool,
+}
+
+impl NormRows<'_> {
+    /// A substep's increment of x scaled (twin of `lr_scaled_by_norm` in
+    /// shaders/shared/lr_schedule.wgsl): s from the norm of the gradient of f (`g_norm`, with
+    /// `norm_true`) or of the increment times 1/η, per coordinate or of the whole vector in
+    /// coordinate order; live lanes only.
+    #[inline(always)]
+    fn scale<const FMA: bool>(
+        &self,
+        x: &mut [[f32; LANES]],
+        before: &[[f32; LANES]],
+        g_norm: &[[f32; LANES]],
+        alive: &[bool; LANES],
+    ) {
+        let norm_of = |i: usize, l: usize, d: f32| if self.norm_true { g_norm[i][l] } else { d * self.w[1] };
+        for l in (0..LANES).filter(|&l| alive[l]) {
+            if self.per_coordinate {
+                for i in 0..x.len() {
+                    let d = x[i][l] - before[i][l];
+                    let s = schedule::norm_factor(self.kind, self.w, norm_of(i, l, d).abs());
+                    x[i][l] = madd::<FMA>(s, d, before[i][l]);
+                }
+            } else {
+                let mut sum = 0.0f32;
+                for i in 0..x.len() {
+                    let v = norm_of(i, l, x[i][l] - before[i][l]);
+                    sum = madd::<FMA>(v, v, sum);
+                }
+                let s = schedule::norm_factor(self.kind, self.w, sum.sqrt());
+                for i in 0..x.len() {
+                    x[i][l] = schedule::scaled::<FMA>(before[i][l], x[i][l], s);
+                }
+            }
+        }
+    }
 }

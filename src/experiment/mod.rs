@@ -44,8 +44,9 @@ pub use run::{
 };
 
 pub use schedule::{
-    MAX_MILESTONES, MIN_FACTOR, POWER, SCHED_CONSTANT, SCHED_COSINE, SCHED_INVERSE_SQRT, SCHED_POLY, SCHED_STEP,
-    SCHEDULE_IDS, STEP_FACTOR, Schedule, ScheduleWords,
+    MAX_MILESTONES, MIN_FACTOR, NORM_PARAMETER, NormOf, POWER, SCHED_CLIPPED, SCHED_CONSTANT, SCHED_COSINE,
+    SCHED_INVERSE_SQRT, SCHED_KIND_MASK, SCHED_NORM_TRUE, SCHED_NORMALIZED, SCHED_PER_COORDINATE, SCHED_POLY,
+    SCHED_STEP, SCHEDULE_IDS, STEP_FACTOR, Schedule, ScheduleWords,
 };
 
 use crate::error::{Error, Result};
@@ -288,6 +289,7 @@ impl Experiment {
                 ),
             ));
         }
+        self.check_norm_schedule()?;
         let refine = self.run.refine;
         if refine != 1 && !kind.is_sde() {
             return Err(Error::invalid("run.refine", refine, refine_only_for_sdes(kind)));
@@ -334,6 +336,38 @@ impl Experiment {
             ));
         }
         self.stationary.check_dim(d, self.record.basis)
+    }
+
+    /// What a gradient-norm schedule needs: ∇f in the kernel (not on sampled data, whose
+    /// kernels form only the sampled gradients), and for `norm_of = "stochastic"` a model whose
+    /// increment of x is −η times the sampled gradient (sgd, dsgd, dcsgd: for several agents the
+    /// server's average, so the server normalises or clips it).
+    fn check_norm_schedule(&self) -> Result<()> {
+        let Some((norm_of, _)) = self.model.schedule.norm() else { return Ok(()) };
+        let kind = self.model.name;
+        if self.objective.samples_data() {
+            return Err(Error::invalid(
+                "schedule.name",
+                format!("{:?}", self.model.schedule.name()),
+                format!(
+                    "needs the gradient's norm at each step, which the kernels on sampled data do not form yet; \
+                     objective {} samples data (use a time schedule: poly, inverse-sqrt, step, cosine)",
+                    self.objective.name()
+                ),
+            ));
+        }
+        if norm_of == NormOf::Stochastic && !matches!(kind, ModelKind::Sgd | ModelKind::Dsgd | ModelKind::Dcsgd) {
+            return Err(Error::invalid(
+                "schedule.norm_of",
+                "\"stochastic\"",
+                format!(
+                    "takes the sampled gradient's norm from the step (−η times that gradient), which only sgd, dsgd \
+                     and dcsgd take; model {} needs norm_of = \"true\" (∇f without noise: an SDE's drift)",
+                    kind.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// What a `linear-regression` objective needs of the model and the noise: a model whose

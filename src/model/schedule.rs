@@ -2,7 +2,7 @@
 //! `shaders/shared/lr_schedule.wgsl` (same operations, same order), and the scaled increment.
 //! The schedules and their clock: `crate::experiment::Schedule` and docs/schedules.md.
 
-use crate::experiment::{SCHED_COSINE, SCHED_INVERSE_SQRT, SCHED_POLY, SCHED_STEP};
+use crate::experiment::{SCHED_COSINE, SCHED_INVERSE_SQRT, SCHED_NORMALIZED, SCHED_POLY, SCHED_STEP};
 use crate::layout::Group;
 use crate::math::{exp_f32, ln_unit, madd, sincos_quarter};
 
@@ -30,6 +30,20 @@ pub fn factor<const FMA: bool>(kind: u32, g: &Group, k: u32, j: u32, refine: u32
             madd::<FMA>(w[4], 1.0 + c, w[3])
         }
         _ => 1.0,
+    }
+}
+
+/// A gradient-norm schedule's s for the norm `n` (`kind` is `SCHED_NORMALIZED` or
+/// `SCHED_CLIPPED`, `w` the group's words: β or c, then 1/η): 1/(β + n), or c/n where n > c
+/// and 1 elsewhere (no division by a zero norm).
+#[inline(always)]
+pub fn norm_factor(kind: u32, w: &[f32; 5], n: f32) -> f32 {
+    if kind == SCHED_NORMALIZED {
+        1.0 / (w[0] + n)
+    } else if n > w[0] {
+        w[0] / n
+    } else {
+        1.0
     }
 }
 

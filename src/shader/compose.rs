@@ -8,7 +8,7 @@ use super::policy::{
 };
 use super::preprocess::{Defines, Value, preprocess};
 use crate::error::{Error, Result};
-use crate::experiment::SCHEDULE_IDS;
+use crate::experiment::{SCHED_KIND_MASK, SCHED_NORM_TRUE, SCHED_PER_COORDINATE, SCHEDULE_IDS};
 use crate::kernel::coefs::{self, LAYOUTS};
 use crate::kernel::{COMPRESSOR_IDS, CROSS_TILE, Kernel, KernelConsts, WG};
 use crate::objective::{Stage, registry};
@@ -109,7 +109,8 @@ pub const SCAN_SUMS_MAX_DIM: usize = 32;
 fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
     use Val::*;
     let comp = COMPRESSOR_IDS.iter().find(|(_, id)| *id == k.comp).expect("a compressor id").0;
-    let sched = SCHEDULE_IDS.iter().find(|(_, id)| *id == k.schedule).expect("a schedule id").0;
+    let sched_kind = k.schedule & SCHED_KIND_MASK;
+    let sched = SCHEDULE_IDS.iter().find(|(_, id)| *id == sched_kind).expect("a schedule id").0;
     let i = |name, doc, value| Injected { name, doc, value };
     vec![
         i("DIM", "Coordinates of a path.", U32(k.dim as u64)),
@@ -122,6 +123,16 @@ fn injected(k: &KernelConsts, v: &Variant) -> Vec<Injected> {
         i("MODEL", "The kernel, one of the K_* above (crate::kernel::Kernel).", Name(k.kernel.wgsl_name())),
         i("COMP", "The compressor of K_DCSGD, one of the COMP_* above.", Name(comp)),
         i("SCHEDULE", "The learning-rate schedule, one of the SCHED_* above (KernelConsts::schedule).", Name(sched)),
+        i(
+            "NORM_TRUE",
+            "A gradient-norm schedule takes the norm of the gradient of f, not of the sampled gradient.",
+            Bool(k.schedule & SCHED_NORM_TRUE != 0),
+        ),
+        i(
+            "NORM_COORD",
+            "A gradient-norm schedule takes each coordinate's norm, not the vector's.",
+            Bool(k.schedule & SCHED_PER_COORDINATE != 0),
+        ),
         i(
             "SINGLE_AGENT",
             "One agent, one variate per coordinate and substep (Kernel::is_single_agent).",

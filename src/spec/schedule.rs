@@ -6,10 +6,11 @@ use std::ops::Bound::{Included, Unbounded};
 use super::doc::Val;
 use super::table::{Table, bad};
 use crate::error::Result;
-use crate::experiment::{Domain, MAX_MILESTONES, MIN_FACTOR, POWER, STEP_FACTOR, Schedule};
+use crate::experiment::{Domain, MAX_MILESTONES, MIN_FACTOR, NORM_PARAMETER, NormOf, POWER, STEP_FACTOR, Schedule};
 
 /// Every key of `[schedule]`; each schedule then checks its own.
-pub(super) const SCHEDULE_KEYS: &[&str] = &["name", "p", "milestones", "factor", "warmup", "min_factor"];
+pub(super) const SCHEDULE_KEYS: &[&str] =
+    &["name", "p", "milestones", "factor", "warmup", "min_factor", "beta", "clip", "norm_of", "coordinate"];
 
 /// An optimizer step count of `milestones` and `warmup`.
 const STEPS: Domain<i128> = Domain::new(Included(0), Unbounded, "must be an integer >= 0 (optimizer steps)");
@@ -24,6 +25,8 @@ pub(super) fn schedule(top: &Table<'_>) -> Result<Schedule> {
         "poly" => &["name", "p"],
         "step" => &["name", "milestones", "factor"],
         "cosine" => &["name", "warmup", "min_factor"],
+        "normalized" => &["name", "beta", "norm_of", "coordinate"],
+        "clipped" => &["name", "clip", "norm_of", "coordinate"],
         _ => &["name"],
     };
     t.check_keys(keys)?;
@@ -46,8 +49,36 @@ pub(super) fn schedule(top: &Table<'_>) -> Result<Schedule> {
             warmup: t.int("warmup", &STEPS)?.map_or(0, |w| w as u64),
             min_factor: t.real("min_factor", &MIN_FACTOR)?.unwrap_or(0.0),
         },
+        "normalized" => {
+            t.require("beta", "the offset beta > 0 of eta / (beta + |g|)")?;
+            let (norm_of, coordinate) = norm(&t)?;
+            Schedule::Normalized { beta: t.real("beta", &NORM_PARAMETER)?.expect("required"), norm_of, coordinate }
+        }
+        "clipped" => {
+            t.require("clip", "the norm c > 0 above which eta min(1, c / |g|) clips")?;
+            let (norm_of, coordinate) = norm(&t)?;
+            Schedule::Clipped { clip: t.real("clip", &NORM_PARAMETER)?.expect("required"), norm_of, coordinate }
+        }
         _ => Schedule::Constant,
     })
+}
+
+/// `norm_of` (required: whose norm is meant changes the method) and `coordinate` (default false).
+fn norm(t: &Table<'_>) -> Result<(NormOf, bool)> {
+    let v = t.require("norm_of", "\"stochastic\" (the sampled gradient) or \"true\" (∇f without noise)")?;
+    let norm_of = match v {
+        Val::Str(s) if s == "stochastic" => NormOf::Stochastic,
+        Val::Str(s) if s == "true" => NormOf::True,
+        v => return Err(bad(&t.field("norm_of"), v, format!("must be one of {:?}", NormOf::NAMES))),
+    };
+    let coordinate = match t.get("coordinate") {
+        None => false,
+        Some(Val::Bool(b)) => *b,
+        Some(v) => {
+            return Err(bad(&t.field("coordinate"), v, "must be true (per coordinate) or false (the whole vector)"));
+        }
+    };
+    Ok((norm_of, coordinate))
 }
 
 /// `milestones`: an array of step counts (their order and range: [`Schedule::check`]).

@@ -28,8 +28,10 @@ pub const SWEEP_KEYS: &[(&str, &str)] = &[
     ("p", "compressor"),
     ("k", "compressor"),
     ("levels", "compressor"),
-    // Written `schedule.p`: a bare `p` is the compressor's.
+    // Written dotted (`schedule.p`): a bare `p` is the compressor's, a bare `beta` the model's.
     ("p", "schedule"),
+    ("beta", "schedule"),
+    ("clip", "schedule"),
     ("h", "objective"),
     ("center", "objective"),
     ("x0", "init"),

@@ -75,6 +75,11 @@ pub fn to_toml(exp: &Experiment) -> String {
             Schedule::Cosine { warmup, min_factor } => {
                 let _ = writeln!(t, "warmup = {warmup}\nmin_factor = {}", num(*min_factor));
             }
+            Schedule::Normalized { beta: v, norm_of, coordinate }
+            | Schedule::Clipped { clip: v, norm_of, coordinate } => {
+                let key = if matches!(schedule, Schedule::Normalized { .. }) { "beta" } else { "clip" };
+                let _ = writeln!(t, "{key} = {}\nnorm_of = \"{}\"\ncoordinate = {coordinate}", num(*v), norm_of.name());
+            }
         }
     }
     if kind.is_compressed() || *compressor != Compressor::Identity {

@@ -279,3 +279,116 @@ fn dsignsgd_under_cauchy_noise_converges_only_with_a_decaying_step(name: &str, e
     }
 }
 per_engine!(dsignsgd_under_cauchy_noise_converges_only_with_a_decaying_step);
+
+/// The gradient-norm schedules without noise on f = ½(0.5 x₀² + 4 x₁²), η = 0.1, x₀ = (2, −1),
+/// 40 steps: each (sub)step is x ← x − ηΔ s g with g = ∇f(x) and s = 1/(β + n) (`normalized`,
+/// β = 0.5) or min(1, c/n) (`clipped`, c = 0.5), n = ‖g‖ or |gᵢ| (`coordinate`); without noise
+/// the sampled gradient is ∇f, so norm_of "stochastic" (sgd) and "true" (sgd, and sgd-sde at
+/// refine 2, Δ = 1/2) follow the same f64 recursion. Tolerance 1e-5 absolute: each step rounds a
+/// handful of f32 operations on values below 4 (≤ 2⁻²¹ each), 80 substeps at most, and the
+/// recursion contracts (|1 − ηΔ s h| < 1), so errors do not grow; a wrong norm or factor moves
+/// the first step by ~1e-2.
+fn noise_free_norm_schedules_follow_their_recursion(name: &str, e: &mut dyn Engine) {
+    for kind in ["name = 'normalized'\nbeta = 0.5", "name = 'clipped'\nclip = 0.5"] {
+        for coordinate in [false, true] {
+            for (model, norm_of, refine) in [("sgd", "stochastic", 1u32), ("sgd", "true", 1), ("sgd-sde", "true", 2)] {
+                let schedule = format!("{kind}\nnorm_of = '{norm_of}'\ncoordinate = {coordinate}");
+                let x = exp(&sgd_toml(model, &schedule, 0.0, 40, refine, 1).replace("paths = 8192", "paths = 256"));
+                let r = run(&x, e).unwrap();
+                let sch = &x.model.schedule;
+                let dt = x.model.eta / f64::from(refine);
+                let mut state = [2.0f64, -1.0];
+                let mut want = vec![state];
+                for _ in 0..40 {
+                    for _ in 0..refine {
+                        let g = [0.5 * state[0], 4.0 * state[1]];
+                        let n = (g[0] * g[0] + g[1] * g[1]).sqrt();
+                        for i in 0..2 {
+                            let s = sch.norm_factor(if coordinate { g[i].abs() } else { n });
+                            state[i] -= dt * s * g[i];
+                        }
+                    }
+                    want.push(state);
+                }
+                for rec in &r.records {
+                    for i in 0..2 {
+                        let what =
+                            format!("{name} {model} [{}] x{i} at step {}", schedule.replace('\n', " "), rec.step);
+                        Tolerance::absolute(1e-5).assert(&what, rec.q[i].mean, want[rec.step as usize][i]);
+                    }
+                }
+            }
+        }
+    }
+}
+per_engine!(noise_free_norm_schedules_follow_their_recursion);
+
+/// `normalized` on the sampled gradient per coordinate with β → 0 is SignSGD:
+/// η gᵢ/(β + |gᵢ|) = η sign(gᵢ) up to β/|gᵢ|. SGD and SignSGD draw the same normals for the same
+/// seed, so with β = 1e-12 every record's moments of the two runs (d = 2, σ = (1, 0.5), 8192
+/// paths, 200 steps) agree to f32 rounding of the steps: 1e-5 relative to the sd. Over the whole
+/// vector it is not SignSGD (it moves along g/‖g‖): the first record's variance differs from
+/// SignSGD's by far more, which the test asserts too.
+fn normalized_sgd_with_vanishing_beta_is_signsgd(name: &str, e: &mut dyn Engine) {
+    let toml = |model: &str, schedule: &str| {
+        format!(
+            "[model]\nname = '{model}'\neta = 0.05\n{schedule}\n[objective]\nname = 'quadratic'\nh = [1.0, 3.0]\n\
+             [noise]\nname = 'gaussian'\nsigma = [1.0, 0.5]\n[init]\nx0 = [1.0, -1.0]\n[run]\npaths = 8192\n\
+             steps = 200\nseed = 5\n[record]\nevery = 20\n"
+        )
+    };
+    let sign = run(&exp(&toml("signsgd", "")), e).unwrap();
+    let mut norm = |coordinate: bool| {
+        let s =
+            format!("[schedule]\nname = 'normalized'\nbeta = 1e-12\nnorm_of = 'stochastic'\ncoordinate = {coordinate}");
+        run(&exp(&toml("sgd", &s)), e).unwrap()
+    };
+    let per_coordinate = norm(true);
+    for (a, b) in per_coordinate.records.iter().zip(&sign.records) {
+        for i in 0..2 {
+            let sd = b.q[i].var().sqrt().max(1e-3);
+            let what = format!("{name} normalized per coordinate vs signsgd x{i} step {}", a.step);
+            Tolerance::absolute(1e-5 * sd).assert(&format!("{what} mean"), a.q[i].mean, b.q[i].mean);
+            Tolerance::absolute(1e-5 * sd * sd).assert(&format!("{what} variance"), a.q[i].var(), b.q[i].var());
+        }
+    }
+    let whole = norm(false);
+    let (w, s) = (&whole.records[1].q[1], &sign.records[1].q[1]);
+    assert!((w.var() / s.var() - 1.0).abs() > 0.05, "{name}: the whole-vector normalisation is not SignSGD");
+}
+per_engine!(normalized_sgd_with_vanishing_beta_is_signsgd);
+
+/// The gradient-norm schedules' bad input: β ≤ 0, c ≤ 0, norm_of missing or unknown, the sampled
+/// gradient's norm on a model whose step is not −η times it, any of them on sampled data; and
+/// their round trip.
+#[test]
+fn norm_schedules_are_validated_and_round_trip() {
+    let parse = |t: &str| Experiment::from_str(t, "toml", "test", "test", &Overrides::default());
+    for (model, schedule, needles) in [
+        ("sgd", "name = 'normalized'\nbeta = 0\nnorm_of = 'true'", &["schedule.beta", "> 0"][..]),
+        ("sgd", "name = 'clipped'\nclip = -1\nnorm_of = 'true'", &["schedule.clip", "-1", "> 0"]),
+        ("sgd", "name = 'clipped'\nclip = 1", &["schedule.norm_of", "stochastic"]),
+        ("sgd", "name = 'clipped'\nclip = 1\nnorm_of = 'sampled'", &["schedule.norm_of", "sampled"]),
+        ("sgd", "name = 'clipped'\nclip = 1\nnorm_of = 'true'\ncoordinate = 1", &["schedule.coordinate"]),
+        ("sgd-sde", "name = 'normalized'\nbeta = 1\nnorm_of = 'stochastic'", &["schedule.norm_of", "sgd-sde"]),
+        ("adam", "name = 'normalized'\nbeta = 1\nnorm_of = 'stochastic'", &["schedule.norm_of", "model adam"]),
+    ] {
+        let t = sgd_toml(model, schedule, 1.0, 100, if model.ends_with("sde") { 2 } else { 1 }, 10);
+        let e = parse(&t).expect_err(schedule).to_string();
+        assert!(needles.iter().all(|n| e.contains(n)), "{model} {schedule}: {e}");
+    }
+    let data = "[model]\nname = 'sgd'\neta = 0.01\n[schedule]\nname = 'clipped'\nclip = 1\nnorm_of = 'true'\n\
+                [objective]\nname = 'linear-regression'\nk = [1.0, 2.0]\n[noise]\nname = 'gaussian'\nsigma = 0.1\n\
+                [run]\npaths = 256\nsteps = 10\n";
+    let e = parse(data).expect_err("a norm schedule on data").to_string();
+    assert!(e.contains("schedule.name") && e.contains("samples data"), "{e}");
+    for (model, schedule) in [
+        ("dcsgd", "name = 'normalized'\nbeta = 0.5\nnorm_of = 'stochastic'\ncoordinate = true"),
+        ("sgd-sde", "name = 'clipped'\nclip = 2\nnorm_of = 'true'"),
+    ] {
+        let t = sgd_toml(model, schedule, 1.0, 100, 1, 10);
+        let t = if model == "dcsgd" { t.replace("eta = 0.1", "eta = 0.1\nagents = 2") } else { t };
+        let x = parse(&t).unwrap();
+        assert_eq!(parse(&optsde::spec::to_toml(&x)).unwrap(), x, "{schedule}");
+    }
+}

@@ -91,7 +91,10 @@ fn every_kernel_configuration_validates() {
                     }
                     // With a learning-rate schedule (shaders/shared/lr_schedule.wgsl), each kind.
                     if dim < 64 && bins == 16 {
-                        configs.extend((1..=4).map(|schedule| KernelConsts { schedule, ..k }));
+                        // Time schedules 1..=4; normalized (5) and clipped (6) on the sampled gradient or
+                        // on ∇f (+8), of the vector or per coordinate (+16).
+                        let ids = [1, 2, 3, 4, 5, 6, 5 | 8, 6 | 16, 5 | 8 | 16];
+                        configs.extend(ids.map(|schedule| KernelConsts { schedule, ..k }));
                     }
                     if kernel == Kernel::SignsgdSde {
                         configs.push(KernelConsts { tcdf: true, ..k });
