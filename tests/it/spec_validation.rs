@@ -116,7 +116,7 @@ fn toml_datetime_is_rejected_with_its_value() {
 
 #[test]
 fn unknown_key_top_level() {
-    let e = fails(&format!("modle = 1\n{BASE}"), &["`modle`", "name, model, objective", "stationary"]);
+    let e = fails(&format!("modle = 1\n{BASE}"), &["`modle`", "name, model, schedule, objective", "stationary"]);
     assert!(matches!(e, Error::UnknownKey { .. }), "{e:?}");
 }
 
